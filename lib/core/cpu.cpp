@@ -1,0 +1,59 @@
+// lib/core/cpu.cpp: CPU feature detection (cpuid via the compiler builtins),
+// thread-count resolution and the versions of the compute libraries.
+#include "core/cpu.hpp"
+
+#include <omp.h>
+
+#include <oneapi/dnnl/dnnl.h>
+
+extern "C" {
+// From OpenBLAS (declared here so that only this file depends on its header).
+char *openblas_get_corename(void);
+char *openblas_get_config(void);
+}
+
+namespace mos {
+
+const CpuFeatures &cpu_features() {
+    static const CpuFeatures f = [] {
+        CpuFeatures r;
+        __builtin_cpu_init();
+        r.avx2 = __builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma");
+        r.avx512 = __builtin_cpu_supports("avx512f") && __builtin_cpu_supports("avx512bw") &&
+                   __builtin_cpu_supports("avx512vl") && __builtin_cpu_supports("avx512dq");
+        // gcc 12's __builtin_cpu_supports has no "avx512bf16": read cpuid leaf 7
+        // sub-leaf 1, EAX bit 5.
+        unsigned a = 0, b = 0, c = 0, d = 0;
+        __asm__ volatile("cpuid" : "=a"(a), "=b"(b), "=c"(c), "=d"(d) : "a"(0));
+        if (a >= 7) {
+            __asm__ volatile("cpuid" : "=a"(a), "=b"(b), "=c"(c), "=d"(d) : "a"(7), "c"(1));
+            r.bf16 = r.avx512 && ((a >> 5) & 1u);
+        }
+        return r;
+    }();
+    return f;
+}
+
+int max_threads() { return omp_get_num_procs(); }
+
+int resolve_threads(int n) {
+    if (n <= 0) return max_threads();
+    return n;
+}
+
+std::string openblas_core() {
+    const char *s = openblas_get_corename();
+    return s ? std::string(s) : std::string("none");
+}
+
+std::string openblas_config() {
+    const char *s = openblas_get_config();
+    return s ? std::string(s) : std::string("none");
+}
+
+std::string onednn_version() {
+    const dnnl_version_t *v = dnnl_version();
+    return std::to_string(v->major) + "." + std::to_string(v->minor) + "." + std::to_string(v->patch);
+}
+
+}  // namespace mos

@@ -1,0 +1,32 @@
+// lib/core/cpu.hpp: run-time CPU feature detection and the thread-count policy.
+//
+// The ISA is chosen at run time (never from the build machine's /proc/cpuinfo):
+// oneDNN and OpenBLAS dispatch themselves, and our own kernels use
+// function multi-versioning where it matters.
+#pragma once
+
+#include <string>
+
+namespace mos {
+
+struct CpuFeatures {
+    bool avx2 = false;     // AVX2 + FMA
+    bool avx512 = false;   // AVX-512 F, BW, VL, DQ
+    bool bf16 = false;     // AVX-512 BF16 (vdpbf16ps)
+};
+
+// Detected once, thread-safe.
+const CpuFeatures &cpu_features();
+
+// Threads: one OpenMP pool serves our kernels, oneDNN and OpenBLAS (OpenMP
+// build). n <= 0 means "all cores" (omp_get_num_procs()).
+int resolve_threads(int n);
+int max_threads();
+
+// The OpenBLAS core name ("SkylakeX", "Haswell", ...) or "none".
+std::string openblas_core();
+std::string openblas_config();
+// oneDNN runtime version, e.g. "2.6.3".
+std::string onednn_version();
+
+}  // namespace mos
