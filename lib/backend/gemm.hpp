@@ -1,0 +1,64 @@
+// lib/backend/gemm.hpp: the small GEMM interface every kernel uses, with
+// run-time selectable implementations (oneDNN, OpenBLAS, reference).
+//
+// All matrices are row-major with explicit leading dimensions, so a kernel can
+// multiply the top-left slice W[:d_out, :d_in] of a super-size weight in place
+// (ld = D_in) without copying it.
+//
+//   C[M, N] = alpha * op(A)[M, K] * op(B)[K, N] + beta * C
+//   op(A) = A (A is M x K, lda >= K)  or  A^T (A stored K x M, lda >= M)
+//   op(B) = B (B is K x N, ldb >= N)  or  B^T (B stored N x K, ldb >= K)
+//
+// beta = 1 accumulates, which is how backward passes add into gradients.
+#pragma once
+
+#include <cstdint>
+
+namespace mos {
+
+enum class Backend : int {
+    Reference = 0,  // naive loops; the oracle of the tests
+    OneDNN = 1,     // matmul primitives cached per shape (default)
+    OpenBLAS = 2,   // cblas_sgemm, OpenMP build
+};
+
+enum class GemmType : int {
+    F32 = 0,   // f32 inputs, f32 accumulation
+    BF16 = 1,  // inputs rounded to bf16, f32 accumulation and output;
+               // falls back to F32 where the CPU lacks avx512_bf16
+};
+
+struct Gemm {
+    bool trans_a = false;
+    bool trans_b = false;
+    int64_t M = 0, N = 0, K = 0;
+    int64_t lda = 0, ldb = 0, ldc = 0;
+    float alpha = 1.0f;
+    float beta = 0.0f;
+    GemmType type = GemmType::F32;
+};
+
+// C = alpha * op(A) op(B) + beta * C with the current backend.
+// Throws mos::Error(MOS_INVALID_ARGUMENT) on inconsistent sizes/leading dims,
+// MOS_BACKEND if the backend fails.
+void gemm(const Gemm &g, const float *A, const float *B, float *C);
+
+// The same GEMM for `batch` independent problems whose operands start
+// stride_a / stride_b / stride_c floats apart (attention heads).
+void gemm_batched(const Gemm &g, int64_t batch, const float *A, int64_t stride_a,
+                  const float *B, int64_t stride_b, float *C, int64_t stride_c);
+
+// Backend selection: process-wide default, read once from MOS_BACKEND
+// ("onednn", "openblas", "reference") if set; objects may override per call
+// through the explicit-backend overloads.
+Backend default_backend();
+void set_default_backend(Backend b);
+const char *backend_name(Backend b);
+// Parses "onednn" | "openblas" | "reference"; throws MOS_INVALID_ARGUMENT.
+Backend parse_backend(const char *name);
+
+void gemm(Backend b, const Gemm &g, const float *A, const float *B, float *C);
+void gemm_batched(Backend b, const Gemm &g, int64_t batch, const float *A, int64_t stride_a,
+                  const float *B, int64_t stride_b, float *C, int64_t stride_c);
+
+}  // namespace mos
