@@ -1,19 +1,30 @@
-// lib/backend/gemm.cpp: argument checks, backend selection and dispatch of the
-// GEMM interface (gemm.hpp).
+// lib/backend/gemm.cpp: argument checks, backend selection, thread count and
+// dispatch of the GEMM interface (gemm.hpp).
 //
-// PROVISIONAL: only the reference backend is wired here; the oneDNN and
-// OpenBLAS implementations replace the fallbacks below.
+// All checks happen here, before any backend sees the call: sanitizers cannot
+// see inside oneDNN's JIT code, so a bad leading dimension must be caught
+// first. Degenerate shapes are also settled here (M or N = 0: nothing to do;
+// K = 0: C = beta * C) so that backends only see real products.
 #include "backend/gemm.hpp"
+
+#include <omp.h>
 
 #include <atomic>
 #include <cstdlib>
 #include <cstring>
 
+#include "core/cpu.hpp"
 #include "core/error.hpp"
 
 namespace mos {
 
 void gemm_reference(const Gemm &g, const float *A, const float *B, float *C);
+void gemm_onednn(const Gemm &g, int64_t batch, const float *A, int64_t sa, const float *B, int64_t sb, float *C,
+                 int64_t sc);
+void gemm_openblas(const Gemm &g, int64_t batch, const float *A, int64_t sa, const float *B, int64_t sb, float *C,
+                   int64_t sc);
+void openblas_threads(int n);
+bool onednn_bf16_active();
 
 namespace {
 
@@ -29,6 +40,34 @@ void validate(const Gemm &g, const float *A, const float *B, const float *C) {
     if (g.M > 0 && g.N > 0) check(C != nullptr, MOS_INVALID_ARGUMENT, "gemm: C is NULL");
     if (g.M > 0 && g.N > 0 && g.K > 0)
         check(A != nullptr && B != nullptr, MOS_INVALID_ARGUMENT, "gemm: A or B is NULL");
+    check(g.type == GemmType::F32 || g.type == GemmType::BF16, MOS_INVALID_ARGUMENT, "gemm: unknown type ",
+          static_cast<int>(g.type));
+}
+
+// K = 0: the product is empty, C = beta * C (beta = 0 clears, even NaN).
+void scale_c(const Gemm &g, float *C) {
+    for (int64_t i = 0; i < g.M; i++)
+        for (int64_t j = 0; j < g.N; j++) {
+            float &c = C[i * g.ldc + j];
+            c = g.beta == 0.0f ? 0.0f : g.beta * c;
+        }
+}
+
+void dispatch(Backend b, const Gemm &g, int64_t batch, const float *A, int64_t sa, const float *B, int64_t sb,
+              float *C, int64_t sc) {
+    if (g.M == 0 || g.N == 0 || batch == 0) return;
+    if (g.K == 0) {
+        for (int64_t i = 0; i < batch; i++) scale_c(g, C + i * sc);
+        return;
+    }
+    switch (b) {
+    case Backend::Reference:
+        for (int64_t i = 0; i < batch; i++) gemm_reference(g, A + i * sa, B + i * sb, C + i * sc);
+        return;
+    case Backend::OneDNN: gemm_onednn(g, batch, A, sa, B, sb, C, sc); return;
+    case Backend::OpenBLAS: gemm_openblas(g, batch, A, sa, B, sb, C, sc); return;
+    }
+    fail(MOS_INVALID_ARGUMENT, "gemm: unknown backend ", static_cast<int>(b));
 }
 
 }  // namespace
@@ -65,15 +104,17 @@ void set_default_backend(Backend b) { g_default.store(static_cast<int>(b), std::
 
 void gemm(Backend b, const Gemm &g, const float *A, const float *B, float *C) {
     validate(g, A, B, C);
-    if (g.M == 0 || g.N == 0) return;
-    (void)b;
-    gemm_reference(g, A, B, C);
+    dispatch(b, g, 1, A, 0, B, 0, C, 0);
 }
 
 void gemm_batched(Backend b, const Gemm &g, int64_t batch, const float *A, int64_t stride_a,
                   const float *B, int64_t stride_b, float *C, int64_t stride_c) {
     check(batch >= 0, MOS_INVALID_ARGUMENT, "gemm_batched: negative batch ", batch);
-    for (int64_t i = 0; i < batch; i++) gemm(b, g, A + i * stride_a, B + i * stride_b, C + i * stride_c);
+    validate(g, A, B, C);
+    check(stride_a >= 0 && stride_b >= 0, MOS_INVALID_ARGUMENT, "gemm_batched: negative stride_a ", stride_a,
+          " or stride_b ", stride_b);
+    check(stride_c >= 0, MOS_INVALID_ARGUMENT, "gemm_batched: negative stride_c ", stride_c);
+    dispatch(b, g, batch, A, stride_a, B, stride_b, C, stride_c);
 }
 
 void gemm(const Gemm &g, const float *A, const float *B, float *C) { gemm(default_backend(), g, A, B, C); }
@@ -82,5 +123,17 @@ void gemm_batched(const Gemm &g, int64_t batch, const float *A, int64_t stride_a
                   int64_t stride_b, float *C, int64_t stride_c) {
     gemm_batched(default_backend(), g, batch, A, stride_a, B, stride_b, C, stride_c);
 }
+
+void set_num_threads(int n) {
+    n = resolve_threads(n);
+    // In the OpenMP build this also sets the OpenMP count (TOOLCHAIN.md); the
+    // explicit omp call keeps oneDNN and our kernels right with any build.
+    openblas_threads(n);
+    omp_set_num_threads(n);
+}
+
+int num_threads() { return omp_get_max_threads(); }
+
+bool bf16_active(Backend b) { return b == Backend::OneDNN && onednn_bf16_active(); }
 
 }  // namespace mos

@@ -5,6 +5,7 @@
 #include <cstring>
 #include <string>
 
+#include "backend/info.hpp"
 #include "capi/guard.hpp"
 #include "core/cpu.hpp"
 #include "mos/base.h"

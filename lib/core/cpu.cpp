@@ -1,10 +1,8 @@
 // lib/core/cpu.cpp: CPU feature detection (cpuid via the compiler builtins),
-// thread-count resolution and the versions of the compute libraries.
+// thread-count resolution and the OpenBLAS build facts.
 #include "core/cpu.hpp"
 
 #include <omp.h>
-
-#include <oneapi/dnnl/dnnl.h>
 
 extern "C" {
 // From OpenBLAS (declared here so that only this file depends on its header).
@@ -49,11 +47,6 @@ std::string openblas_core() {
 std::string openblas_config() {
     const char *s = openblas_get_config();
     return s ? std::string(s) : std::string("none");
-}
-
-std::string onednn_version() {
-    const dnnl_version_t *v = dnnl_version();
-    return std::to_string(v->major) + "." + std::to_string(v->minor) + "." + std::to_string(v->patch);
 }
 
 }  // namespace mos

@@ -26,7 +26,5 @@ int max_threads();
 // The OpenBLAS core name ("SkylakeX", "Haswell", ...) or "none".
 std::string openblas_core();
 std::string openblas_config();
-// oneDNN runtime version, e.g. "2.6.3".
-std::string onednn_version();
 
 }  // namespace mos

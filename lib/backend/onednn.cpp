@@ -1,0 +1,219 @@
+// lib/backend/onednn.cpp: the oneDNN backend of the GEMM interface (gemm.hpp).
+//
+// Every GEMM becomes a oneDNN 2.x matmul primitive. Operands are described
+// with explicit strides, so transposes and leading dimensions larger than the
+// logical width (the W[:d_out, :d_in] slice of a super-size weight, ld = D_in)
+// are read in place without copies. alpha is an output scale and beta a sum
+// post-op (dst = alpha * A B + beta * dst).
+//
+// Creating a primitive JIT-compiles code (1-10 ms), far more than a small GEMM,
+// so primitives are cached per shape key in a mutex-protected map. Executing a
+// cached primitive from several threads at once is allowed by oneDNN.
+//
+// bf16: A and B are rounded to bf16 (round to nearest even) into per-thread
+// scratch that only grows (no allocation in steady state), and multiplied with
+// f32 accumulation and f32 output. Without a native bf16 matmul (no
+// avx512_bf16, or ONEDNN_MAX_CPU_ISA below it) the GEMM runs in f32.
+#include <omp.h>
+
+#include <oneapi/dnnl/dnnl.hpp>
+
+#include <atomic>
+#include <cstring>
+#include <map>
+#include <memory>
+#include <mutex>
+#include <string>
+#include <tuple>
+#include <vector>
+
+#include "backend/gemm.hpp"
+#include "core/cpu.hpp"
+#include "core/error.hpp"
+
+namespace mos {
+
+namespace {
+
+using dnnl::memory;
+
+std::atomic<bool> g_bf16_disabled{false};
+
+struct Runtime {
+    dnnl::engine engine;
+    dnnl::stream stream;
+    Runtime() : engine(dnnl::engine::kind::cpu, 0), stream(engine) {}
+};
+
+Runtime &runtime() {
+    static Runtime *r = [] {
+        try {
+            return new Runtime();  // never destroyed: GEMMs may run during static destruction
+        } catch (const dnnl::error &e) {
+            fail(MOS_BACKEND, "oneDNN: cannot create the CPU engine: ", e.what());
+        }
+    }();
+    return *r;
+}
+
+// Everything a primitive depends on. Pointers are not part of it: a cached
+// primitive runs on any buffers with the same shape and strides.
+using Key = std::tuple<int64_t, int64_t, int64_t, int64_t, int64_t, int64_t, int64_t, int64_t,
+                       int64_t, int64_t, bool, bool, float, float, bool>;
+
+struct Entry {
+    dnnl::matmul prim;
+    memory::desc a, b, c;
+    bool native = true;  // false: oneDNN only had its reference implementation
+};
+
+std::mutex g_cache_mutex;
+std::map<Key, std::shared_ptr<Entry>> g_cache;
+
+// Operand descriptor of a [batch, rows, cols] logical matrix stored row-major
+// with leading dimension ld (or transposed: stored [cols, rows]).
+memory::desc operand_desc(memory::data_type dt, int64_t batch, int64_t rows, int64_t cols, int64_t ld,
+                          bool trans, int64_t bstride) {
+    memory::dims dims = {batch, rows, cols};
+    memory::dims strides = trans ? memory::dims{bstride, 1, ld} : memory::dims{bstride, ld, 1};
+    return memory::desc(dims, dt, strides);
+}
+
+std::shared_ptr<Entry> get_entry(const Gemm &g, int64_t batch, int64_t sa, int64_t sb, int64_t sc, bool bf16) {
+    const Key key{g.M, g.N, g.K, g.lda, g.ldb, g.ldc, batch, sa, sb, sc, g.trans_a, g.trans_b, g.alpha, g.beta, bf16};
+    {
+        std::lock_guard<std::mutex> lock(g_cache_mutex);
+        auto it = g_cache.find(key);
+        if (it != g_cache.end()) return it->second;
+    }
+    // Created outside the lock: two threads may build the same primitive once
+    // each; the first inserted wins.
+    auto e = std::make_shared<Entry>();
+    const auto in_dt = bf16 ? memory::data_type::bf16 : memory::data_type::f32;
+    e->a = operand_desc(in_dt, batch, g.M, g.K, g.lda, g.trans_a, sa);
+    e->b = operand_desc(in_dt, batch, g.K, g.N, g.ldb, g.trans_b, sb);
+    e->c = operand_desc(memory::data_type::f32, batch, g.M, g.N, g.ldc, false, sc);
+    dnnl::primitive_attr attr;
+    if (g.alpha != 1.0f) attr.set_output_scales(0, {g.alpha});
+    if (g.beta != 0.0f) {
+        dnnl::post_ops po;
+        po.append_sum(g.beta);
+        attr.set_post_ops(po);
+    }
+    dnnl::matmul::primitive_desc pd(dnnl::matmul::desc(e->a, e->b, e->c), attr, runtime().engine);
+    const std::string impl = pd.impl_info_str();
+    e->native = impl.compare(0, 3, "ref") != 0;
+    e->prim = dnnl::matmul(pd);
+    std::lock_guard<std::mutex> lock(g_cache_mutex);
+    return g_cache.emplace(key, e).first->second;
+}
+
+// f32 -> bf16, round to nearest even (NaN kept quiet).
+inline uint16_t to_bf16(float f) {
+    uint32_t u;
+    std::memcpy(&u, &f, 4);
+    if ((u & 0x7fffffffu) > 0x7f800000u) return static_cast<uint16_t>((u >> 16) | 0x40u);
+    u += 0x7fffu + ((u >> 16) & 1u);
+    return static_cast<uint16_t>(u >> 16);
+}
+
+// Copies `batch` stored matrices of rows x cols (ld, batch stride bstride)
+// into dense bf16 [batch, rows, cols].
+void convert(uint16_t *dst, const float *src, int64_t batch, int64_t rows, int64_t cols, int64_t ld,
+             int64_t bstride) {
+    const int64_t n = batch * rows;
+#pragma omp parallel for schedule(static) if (n * cols > 32768)
+    for (int64_t r = 0; r < n; r++) {
+        const float *s = src + (r / rows) * bstride + (r % rows) * ld;
+        uint16_t *d = dst + r * cols;
+        for (int64_t j = 0; j < cols; j++) d[j] = to_bf16(s[j]);
+    }
+}
+
+// Per-thread bf16 scratch that only grows.
+std::vector<uint16_t> &scratch(int which) {
+    thread_local std::vector<uint16_t> bufs[2];
+    return bufs[which];
+}
+
+// Whether bf16 primitives are native here: probed once on a small shape.
+bool bf16_native() {
+    static const bool native = [] {
+        if (!cpu_features().bf16) return false;
+        try {
+            Gemm g;
+            g.M = g.N = g.K = 32;
+            g.lda = g.ldb = g.ldc = 32;
+            return get_entry(g, 1, 32 * 32, 32 * 32, 32 * 32, true)->native;
+        } catch (const dnnl::error &) {
+            return false;
+        }
+    }();
+    return native;
+}
+
+void run(const Gemm &g, int64_t batch, const float *A, int64_t sa, const float *B, int64_t sb, float *C,
+         int64_t sc) {
+    const bool bf16 = g.type == GemmType::BF16 && !g_bf16_disabled.load(std::memory_order_relaxed) &&
+                      bf16_native();
+    // A single problem's batch stride is never used; give it the natural value.
+    if (batch == 1) {
+        sa = (g.trans_a ? g.K : g.M) * g.lda;
+        sb = (g.trans_b ? g.N : g.K) * g.ldb;
+        sc = g.M * g.ldc;
+    }
+    if (!bf16) {
+        auto e = get_entry(g, batch, sa, sb, sc, false);
+        memory ma(e->a, runtime().engine, const_cast<float *>(A));
+        memory mb(e->b, runtime().engine, const_cast<float *>(B));
+        memory mc(e->c, runtime().engine, C);
+        e->prim.execute(runtime().stream, {{DNNL_ARG_SRC, ma}, {DNNL_ARG_WEIGHTS, mb}, {DNNL_ARG_DST, mc}});
+        runtime().stream.wait();
+        return;
+    }
+    // bf16 copies are dense: ld = stored width, batch stride = rows * cols.
+    const int64_t a_rows = g.trans_a ? g.K : g.M, a_cols = g.trans_a ? g.M : g.K;
+    const int64_t b_rows = g.trans_b ? g.N : g.K, b_cols = g.trans_b ? g.K : g.N;
+    std::vector<uint16_t> &bufa = scratch(0), &bufb = scratch(1);
+    const size_t na = static_cast<size_t>(batch * a_rows * a_cols), nb = static_cast<size_t>(batch * b_rows * b_cols);
+    if (bufa.size() < na) bufa.resize(na);
+    if (bufb.size() < nb) bufb.resize(nb);
+    convert(bufa.data(), A, batch, a_rows, a_cols, g.lda, sa);
+    convert(bufb.data(), B, batch, b_rows, b_cols, g.ldb, sb);
+    Gemm d = g;
+    d.lda = a_cols;
+    d.ldb = b_cols;
+    auto e = get_entry(d, batch, a_rows * a_cols, b_rows * b_cols, sc, true);
+    memory ma(e->a, runtime().engine, bufa.data());
+    memory mb(e->b, runtime().engine, bufb.data());
+    memory mc(e->c, runtime().engine, C);
+    e->prim.execute(runtime().stream, {{DNNL_ARG_SRC, ma}, {DNNL_ARG_WEIGHTS, mb}, {DNNL_ARG_DST, mc}});
+    runtime().stream.wait();
+}
+
+}  // namespace
+
+void gemm_onednn(const Gemm &g, int64_t batch, const float *A, int64_t sa, const float *B, int64_t sb, float *C,
+                 int64_t sc) {
+    try {
+        run(g, batch, A, sa, B, sb, C, sc);
+    } catch (const dnnl::error &e) {
+        fail(MOS_BACKEND, "oneDNN matmul M=", g.M, " N=", g.N, " K=", g.K, " batch=", batch, " failed: ", e.what(),
+             " (status ", static_cast<int>(e.status), ")");
+    } catch (const std::bad_alloc &) {
+        fail(MOS_OUT_OF_MEMORY, "oneDNN matmul M=", g.M, " N=", g.N, " K=", g.K, ": out of memory");
+    }
+}
+
+bool onednn_bf16_active() {
+    if (g_bf16_disabled.load(std::memory_order_relaxed)) return false;
+    try {
+        return bf16_native();
+    } catch (const Error &) {
+        return false;
+    }
+}
+
+void set_bf16_disabled(bool disabled) { g_bf16_disabled.store(disabled, std::memory_order_relaxed); }
+
+}  // namespace mos

@@ -1,0 +1,342 @@
+// tests/backend/test_gemm.cpp: the oneDNN and OpenBLAS GEMM backends (f32 and
+// bf16) against the reference on every shape class the model issues.
+//
+// Shapes follow the model's use: linear forward x W[:d_out, :d_in]^T reading a
+// slice of a super-size weight (ldb = D_in max), backward dx (NN), dW (TN,
+// ldc = D_in max, beta = 1 accumulating), attention QK^T and PV batched over
+// heads interleaved in the qkv width, decode (M = 1), odd sizes and general
+// alpha/beta. C lives inside a larger buffer whose guard bytes (before, after
+// and in the columns between N and ldc) must survive every call.
+//
+// Run modes (argv[1]): none = all tests; "--expect-backend NAME" checks that
+// MOS_BACKEND selected NAME ("bogus" expects MOS_INVALID_ARGUMENT);
+// "--expect-no-bf16" checks the f32 fallback (run under ONEDNN_MAX_CPU_ISA=AVX2).
+#include <cmath>
+#include <cstdio>
+#include <cstring>
+#include <random>
+#include <string>
+#include <vector>
+
+#include "backend/gemm.hpp"
+#include "core/cpu.hpp"
+#include "core/error.hpp"
+
+// cmocka last: it defines a fail() macro that would clash with mos::fail.
+// Its 1.1 header has no extern "C" of its own.
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <setjmp.h>
+extern "C" {
+#include <cmocka.h>
+}
+
+namespace {
+
+using mos::Backend;
+using mos::Gemm;
+using mos::GemmType;
+
+struct Case {
+    const char *name;
+    Gemm g;
+    int64_t batch = 1, sa = 0, sb = 0, sc = 0;
+};
+
+Gemm make(bool ta, bool tb, int64_t M, int64_t N, int64_t K, int64_t lda, int64_t ldb, int64_t ldc, float alpha = 1.0f,
+          float beta = 0.0f) {
+    Gemm g;
+    g.trans_a = ta;
+    g.trans_b = tb;
+    g.M = M;
+    g.N = N;
+    g.K = K;
+    g.lda = lda;
+    g.ldb = ldb;
+    g.ldc = ldc;
+    g.alpha = alpha;
+    g.beta = beta;
+    return g;
+}
+
+std::vector<Case> cases() {
+    std::vector<Case> v;
+    // Linear forward: y[T, d_out] = x[T, d_in] W[:d_out, :d_in]^T, W is [256, 256] max.
+    v.push_back({"linear fwd slice", make(false, true, 37, 130, 192, 192, 256, 130)});
+    // Backward dx[T, d_in] = dy[T, d_out] W[:d_out, :d_in], written with ldc > N.
+    v.push_back({"linear dx NN", make(false, false, 37, 192, 130, 130, 256, 200)});
+    // dW[:d_out, :d_in] += dy^T x accumulated into the super-size gradient.
+    v.push_back({"linear dW TN beta=1", make(true, false, 130, 192, 37, 130, 192, 256, 1.0f, 1.0f)});
+    // Decode: one token.
+    v.push_back({"decode M=1", make(false, true, 1, 130, 192, 192, 256, 130)});
+    v.push_back({"decode M=5", make(false, true, 5, 96, 64, 64, 64, 96)});
+    // Attention, 4 heads of 16 in a qkv width of 64, T = 9 queries, S = 11 keys:
+    // scores[h] = scale * Q_h K_h^T, then O_h = P_h V_h into interleaved columns.
+    {
+        Case c{"attention QK^T batched", make(false, true, 9, 11, 16, 64, 64, 11, 0.25f, 0.0f), 4, 16, 16, 99};
+        v.push_back(c);
+        Case d{"attention PV batched", make(false, false, 9, 16, 11, 11, 64, 64), 4, 99, 16, 16};
+        v.push_back(d);
+        Case e{"attention dS^T Q batched", make(true, false, 11, 16, 9, 11, 64, 64, 0.25f, 1.0f), 4, 99, 16, 16};
+        v.push_back(e);
+    }
+    // Odd sizes, every transpose combination, general alpha/beta.
+    for (int t = 0; t < 4; t++) {
+        const bool ta = t & 1, tb = t & 2;
+        v.push_back({"odd 1x1x1", make(ta, tb, 1, 1, 1, 1, 1, 1, 2.0f, 0.0f)});
+        v.push_back({"odd 3x5x7 alpha/beta", make(ta, tb, 3, 5, 7, ta ? 3 + 2 : 7 + 1, tb ? 7 + 3 : 5 + 4, 6,
+                                                  -0.5f, 1.5f)});
+        v.push_back({"odd 65x97x301", make(ta, tb, 65, 97, 301, ta ? 65 : 301, tb ? 301 : 97, 97, 1.25f, -0.75f)});
+    }
+    v.push_back({"K=0 beta", make(false, false, 4, 5, 0, 1, 5, 5, 1.0f, 0.5f)});
+    return v;
+}
+
+// Stored extent (floats) of an operand.
+int64_t extent(int64_t rows, int64_t ld, int64_t batch, int64_t stride, int64_t cols) {
+    if (rows == 0) return 1;
+    return (batch - 1) * stride + (rows - 1) * ld + cols;
+}
+
+const float kGuard = -12345.0f;
+const int64_t kPad = 16;
+
+struct Buffers {
+    std::vector<float> A, B, C;  // C includes kPad guards either side
+    std::vector<char> is_out;    // which C entries are real outputs
+};
+
+Buffers make_buffers(const Case &c, uint64_t seed) {
+    const Gemm &g = c.g;
+    std::mt19937_64 rng(seed);
+    std::uniform_real_distribution<float> d(-1.0f, 1.0f);
+    Buffers b;
+    const int64_t ar = g.trans_a ? g.K : g.M, ac = g.trans_a ? g.M : g.K;
+    const int64_t br = g.trans_b ? g.N : g.K, bc = g.trans_b ? g.K : g.N;
+    b.A.resize(extent(ar, g.lda, c.batch, c.sa, ac));
+    b.B.resize(extent(br, g.ldb, c.batch, c.sb, bc));
+    const int64_t cext = extent(g.M, g.ldc, c.batch, c.sc, g.N);
+    b.C.assign(cext + 2 * kPad, kGuard);
+    b.is_out.assign(cext + 2 * kPad, 0);
+    for (auto &x : b.A) x = d(rng);
+    for (auto &x : b.B) x = d(rng);
+    for (int64_t p = 0; p < c.batch; p++)
+        for (int64_t i = 0; i < g.M; i++)
+            for (int64_t j = 0; j < g.N; j++) {
+                const int64_t k = kPad + p * c.sc + i * g.ldc + j;
+                b.C[k] = d(rng);
+                b.is_out[k] = 1;
+            }
+    return b;
+}
+
+void run(Backend be, const Case &c, Buffers &b, GemmType type) {
+    Gemm g = c.g;
+    g.type = type;
+    if (c.batch == 1)
+        mos::gemm(be, g, b.A.data(), b.B.data(), b.C.data() + kPad);
+    else
+        mos::gemm_batched(be, g, c.batch, b.A.data(), c.sa, b.B.data(), c.sb, b.C.data() + kPad, c.sc);
+}
+
+float round_bf16(float f) {
+    uint32_t u;
+    std::memcpy(&u, &f, 4);
+    u += 0x7fffu + ((u >> 16) & 1u);
+    u &= 0xffff0000u;
+    std::memcpy(&f, &u, 4);
+    return f;
+}
+
+// Compares `got` with the reference on the same inputs; the error bound scales
+// with sum_k |a_ik b_kj| (computed by the reference on absolute values).
+void compare(const char *what, const Case &c, const Buffers &in, const Buffers &got, double tol, bool bf16_inputs) {
+    Buffers ref = in, mag = in;
+    if (bf16_inputs) {
+        for (auto &x : ref.A) x = round_bf16(x);
+        for (auto &x : ref.B) x = round_bf16(x);
+    }
+    for (auto &x : mag.A) x = std::fabs(x);
+    for (auto &x : mag.B) x = std::fabs(x);
+    for (size_t i = 0; i < mag.C.size(); i++) mag.C[i] = mag.is_out[i] ? std::fabs(mag.C[i]) : mag.C[i];
+    run(Backend::Reference, c, ref, GemmType::F32);
+    Case cm = c;
+    cm.g.alpha = std::fabs(c.g.alpha);
+    cm.g.beta = std::fabs(c.g.beta);
+    run(Backend::Reference, cm, mag, GemmType::F32);
+    for (size_t i = 0; i < got.C.size(); i++) {
+        if (!got.is_out[i]) {
+            if (got.C[i] != kGuard) {
+                std::fprintf(stderr, "%s %s: guard at %zu overwritten (%g)\n", what, c.name, i, got.C[i]);
+                fail();
+            }
+            continue;
+        }
+        const double err = std::fabs(static_cast<double>(got.C[i]) - ref.C[i]);
+        if (!(err <= tol * mag.C[i] + 1e-6)) {
+            std::fprintf(stderr, "%s %s: C[%zu] = %.8g, reference %.8g (err %.3g, bound %.3g)\n", what, c.name, i,
+                         got.C[i], ref.C[i], err, tol * mag.C[i] + 1e-6);
+            fail();
+        }
+    }
+}
+
+void check_backend(Backend be, GemmType type) {
+    const bool bf16 = type == GemmType::BF16 && mos::bf16_active(be);
+    uint64_t seed = 1;
+    for (const Case &c : cases()) {
+        Buffers in = make_buffers(c, seed++);
+        Buffers got = in;
+        run(be, c, got, type);
+        const std::string what = std::string(mos::backend_name(be)) + (type == GemmType::BF16 ? " bf16" : " f32");
+        // f32: a few ulps of the magnitude sum. bf16 inputs: compared with the
+        // reference on bf16-rounded inputs with the same f32 bound, and with the
+        // exact reference within bf16 rounding (2 * 2^-9 relative per product).
+        compare(what.c_str(), c, in, got, 1e-5, bf16);
+        if (bf16) compare((what + " vs exact").c_str(), c, in, got, 4e-3, false);
+    }
+}
+
+void test_onednn_f32(void **) { check_backend(Backend::OneDNN, GemmType::F32); }
+void test_onednn_bf16(void **) { check_backend(Backend::OneDNN, GemmType::BF16); }
+void test_openblas_f32(void **) { check_backend(Backend::OpenBLAS, GemmType::F32); }
+void test_openblas_bf16(void **) { check_backend(Backend::OpenBLAS, GemmType::BF16); }
+
+// bf16 really runs in bf16 where the CPU supports it (the error is bf16-sized),
+// and the forced fallback is bit-identical to the f32 GEMM.
+void test_bf16_fallback(void **) {
+    const Case c{"fallback", make(false, true, 64, 80, 200, 200, 256, 80)};
+    Buffers in = make_buffers(c, 99);
+    Buffers f32 = in, b16 = in, forced = in;
+    run(Backend::OneDNN, c, f32, GemmType::F32);
+    run(Backend::OneDNN, c, b16, GemmType::BF16);
+    if (mos::cpu_features().bf16 && mos::bf16_active(Backend::OneDNN)) {
+        assert_true(std::memcmp(f32.C.data(), b16.C.data(), f32.C.size() * sizeof(float)) != 0);
+    }
+    mos::set_bf16_disabled(true);
+    assert_false(mos::bf16_active(Backend::OneDNN));
+    run(Backend::OneDNN, c, forced, GemmType::BF16);
+    mos::set_bf16_disabled(false);
+    assert_memory_equal(f32.C.data(), forced.C.data(), f32.C.size() * sizeof(float));
+    assert_false(mos::bf16_active(Backend::OpenBLAS));
+    assert_false(mos::bf16_active(Backend::Reference));
+}
+
+// Repeated calls (cached primitives, reused bf16 scratch) give the same result.
+void test_cache_repeat(void **) {
+    const Case c{"repeat", make(false, true, 33, 48, 70, 70, 80, 48)};
+    for (GemmType t : {GemmType::F32, GemmType::BF16}) {
+        Buffers in = make_buffers(c, 7), x = in, y = in;
+        run(Backend::OneDNN, c, x, t);
+        run(Backend::OneDNN, c, y, t);
+        assert_memory_equal(x.C.data(), y.C.data(), x.C.size() * sizeof(float));
+    }
+}
+
+template <typename F>
+void expect_status(mos_status want, F f) {
+    try {
+        f();
+    } catch (const mos::Error &e) {
+        assert_int_equal(e.status(), want);
+        assert_true(std::strlen(e.what()) > 0);
+        return;
+    }
+    fail_msg("no mos::Error thrown");
+}
+
+void test_invalid(void **) {
+    std::vector<float> a(64, 1.0f), b(64, 1.0f), c(64, 0.0f);
+    for (Backend be : {Backend::Reference, Backend::OneDNN, Backend::OpenBLAS}) {
+        Gemm g = make(false, false, 4, 4, 4, 4, 4, 4);
+        g.lda = 3;
+        expect_status(MOS_INVALID_ARGUMENT, [&] { mos::gemm(be, g, a.data(), b.data(), c.data()); });
+        g = make(true, false, 4, 5, 3, 4, 5, 5);
+        g.lda = 3;  // A^T is stored K x M: needs lda >= M = 4
+        expect_status(MOS_INVALID_ARGUMENT, [&] { mos::gemm(be, g, a.data(), b.data(), c.data()); });
+        g = make(false, true, 4, 5, 3, 3, 2, 5);  // B^T stored N x K: ldb >= K = 3
+        expect_status(MOS_INVALID_ARGUMENT, [&] { mos::gemm(be, g, a.data(), b.data(), c.data()); });
+        g = make(false, false, 4, 5, 3, 3, 5, 4);  // ldc < N
+        expect_status(MOS_INVALID_ARGUMENT, [&] { mos::gemm(be, g, a.data(), b.data(), c.data()); });
+        g = make(false, false, -1, 4, 4, 4, 4, 4);
+        expect_status(MOS_INVALID_ARGUMENT, [&] { mos::gemm(be, g, a.data(), b.data(), c.data()); });
+        g = make(false, false, 4, 4, 4, 4, 4, 4);
+        expect_status(MOS_INVALID_ARGUMENT, [&] { mos::gemm(be, g, a.data(), b.data(), nullptr); });
+        expect_status(MOS_INVALID_ARGUMENT, [&] { mos::gemm(be, g, nullptr, b.data(), c.data()); });
+        expect_status(MOS_INVALID_ARGUMENT,
+                      [&] { mos::gemm_batched(be, g, -1, a.data(), 0, b.data(), 0, c.data(), 16); });
+        expect_status(MOS_INVALID_ARGUMENT,
+                      [&] { mos::gemm_batched(be, g, 2, a.data(), -16, b.data(), 0, c.data(), 16); });
+        g.type = static_cast<GemmType>(7);
+        expect_status(MOS_INVALID_ARGUMENT, [&] { mos::gemm(be, g, a.data(), b.data(), c.data()); });
+    }
+    expect_status(MOS_INVALID_ARGUMENT, [] { mos::parse_backend("bogus"); });
+    expect_status(MOS_INVALID_ARGUMENT, [] { mos::parse_backend(nullptr); });
+    assert_int_equal(static_cast<int>(mos::parse_backend("openblas")), static_cast<int>(Backend::OpenBLAS));
+    assert_string_equal(mos::backend_name(Backend::OneDNN), "onednn");
+}
+
+// The thread-count setter governs OpenMP (and so oneDNN and OpenBLAS).
+void test_threads(void **) {
+    const int before = mos::num_threads();
+    mos::set_num_threads(1);
+    assert_int_equal(mos::num_threads(), 1);
+    mos::set_num_threads(0);
+    assert_int_equal(mos::num_threads(), mos::max_threads());
+    mos::set_num_threads(before);
+}
+
+int expect_backend(const char *name) {
+    try {
+        Backend b = mos::default_backend();
+        if (std::strcmp(mos::backend_name(b), name) != 0) {
+            std::fprintf(stderr, "MOS_BACKEND selected %s, expected %s\n", mos::backend_name(b), name);
+            return 1;
+        }
+        // And it computes: a 2x2 product through the default entry point.
+        const float A[4] = {1, 2, 3, 4}, B[4] = {5, 6, 7, 8};
+        float C[4] = {0, 0, 0, 0};
+        mos::gemm(make(false, false, 2, 2, 2, 2, 2, 2), A, B, C);
+        const float want[4] = {19, 22, 43, 50};
+        if (std::memcmp(C, want, sizeof C) != 0) return 1;
+        std::printf("1..1\nok 1 - MOS_BACKEND=%s\n", name);
+        return 0;
+    } catch (const mos::Error &e) {
+        if (std::strcmp(name, "bogus") == 0 && e.status() == MOS_INVALID_ARGUMENT) {
+            std::printf("1..1\nok 1 - MOS_BACKEND=bogus rejected: %s\n", e.what());
+            return 0;
+        }
+        std::fprintf(stderr, "unexpected error: %s\n", e.what());
+        return 1;
+    }
+}
+
+// Under ONEDNN_MAX_CPU_ISA=AVX2 oneDNN has no native bf16 matmul: bf16 GEMMs
+// must silently run in f32 and match the f32 results bit for bit.
+int expect_no_bf16() {
+    if (mos::bf16_active(Backend::OneDNN)) {
+        std::fprintf(stderr, "bf16 still active under the ISA limit\n");
+        return 1;
+    }
+    const Case c{"isa fallback", make(false, true, 40, 24, 50, 50, 64, 24)};
+    Buffers in = make_buffers(c, 5), f = in, b = in;
+    run(Backend::OneDNN, c, f, GemmType::F32);
+    run(Backend::OneDNN, c, b, GemmType::BF16);
+    if (std::memcmp(f.C.data(), b.C.data(), f.C.size() * sizeof(float)) != 0) return 1;
+    std::printf("1..1\nok 1 - bf16 falls back to f32 without native bf16\n");
+    return 0;
+}
+
+}  // namespace
+
+int main(int argc, char **argv) {
+    if (argc == 3 && !std::strcmp(argv[1], "--expect-backend")) return expect_backend(argv[2]);
+    if (argc == 2 && !std::strcmp(argv[1], "--expect-no-bf16")) return expect_no_bf16();
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_onednn_f32),  cmocka_unit_test(test_onednn_bf16),  cmocka_unit_test(test_openblas_f32),
+        cmocka_unit_test(test_openblas_bf16), cmocka_unit_test(test_bf16_fallback), cmocka_unit_test(test_cache_repeat),
+        cmocka_unit_test(test_invalid),     cmocka_unit_test(test_threads),
+    };
+    return cmocka_run_group_tests(tests, nullptr, nullptr);
+}
