@@ -1,0 +1,149 @@
+// lib/kernels/cross_entropy.cpp: label-smoothed cross-entropy (Szegedy et al. 2016),
+// in the form of fairseq's label_smoothed_cross_entropy as used by HAT:
+//
+//   log p_v = z_v - lse,   lse = log sum_v exp(z_v)
+//   nll     = -log p_y
+//   smooth  = -sum_v log p_v = V lse - sum_v z_v
+//   loss    = (1 - eps) nll + (eps / V) smooth       (eps = 0.1)
+//
+// i.e. cross-entropy against q_v = (1 - eps) [v == y] + eps / V, so
+// dloss/dz_v = p_v - q_v (sum_v q_v = 1). Padding targets are skipped.
+#include "kernels/cross_entropy.hpp"
+
+#include <cmath>
+
+#include "kernels/common.hpp"
+
+namespace mos {
+
+namespace {
+void check_ce(const char *k, const int32_t *targets, int64_t N, int64_t V, int32_t pad, float eps) {
+    kern::check_nonneg(k, "N", N);
+    check(V >= 1, MOS_INVALID_ARGUMENT, k, ": vocabulary size ", V, " < 1");
+    check(eps >= 0.0f && eps < 1.0f, MOS_INVALID_ARGUMENT, k, ": label smoothing ", eps, " not in [0, 1)");
+    for (int64_t n = 0; n < N; n++)
+        if (targets[n] != pad)
+            check(targets[n] >= 0 && targets[n] < V, MOS_OUT_OF_RANGE, k, ": target ", targets[n],
+                  " at row ", n, " outside the vocabulary [0, ", V, ")");
+}
+
+// max, log-sum-exp and sum of one row; 8 partial sums so the loops vectorise.
+MOS_HOT_CLONES void row_stats(const float *z, int64_t V, float *lse_out, double *sum_out) {
+    float mx = z[0];
+    for (int64_t v = 1; v < V; v++) mx = z[v] > mx ? z[v] : mx;
+    float se[8] = {0, 0, 0, 0, 0, 0, 0, 0}, sz[8] = {0, 0, 0, 0, 0, 0, 0, 0};
+    int64_t v = 0;
+    for (; v + 8 <= V; v += 8)
+        for (int u = 0; u < 8; u++) {
+            se[u] += std::exp(z[v + u] - mx);
+            sz[u] += z[v + u];
+        }
+    double e = 0.0, s = 0.0;
+    for (; v < V; v++) {
+        e += std::exp(z[v] - mx);
+        s += z[v];
+    }
+    for (int u = 0; u < 8; u++) {
+        e += se[u];
+        s += sz[u];
+    }
+    *lse_out = mx + static_cast<float>(std::log(e));
+    *sum_out = s;
+}
+}  // namespace
+
+CrossEntropyResult cross_entropy_forward(float *lse, float *row_loss, float *row_nll,
+                                         const float *logits, const int32_t *targets, int64_t N,
+                                         int64_t V, int32_t pad, float eps) {
+    check_ce("cross_entropy_forward", targets, N, V, pad, eps);
+    kern::check_ptr("cross_entropy_forward", "row_loss", row_loss);
+#pragma omp parallel for if (N * V > kern::kOmpMinWork) schedule(static)
+    for (int64_t n = 0; n < N; n++) {
+        const int32_t y = targets[n];
+        if (y == pad) {
+            lse[n] = 0.0f;
+            row_loss[n] = 0.0f;
+            if (row_nll) row_nll[n] = 0.0f;
+            continue;
+        }
+        const float *z = logits + n * V;
+        double sum = 0.0;
+        row_stats(z, V, &lse[n], &sum);
+        const double l = lse[n];
+        const double nll = l - z[y];
+        const double smooth = static_cast<double>(V) * l - sum;
+        row_loss[n] = static_cast<float>((1.0 - eps) * nll + eps / static_cast<double>(V) * smooth);
+        if (row_nll) row_nll[n] = static_cast<float>(nll);
+    }
+    // Serial sums in row order: identical for any thread count.
+    CrossEntropyResult r;
+    for (int64_t n = 0; n < N; n++) {
+        if (targets[n] == pad) continue;
+        r.loss += row_loss[n];
+        r.nll += static_cast<double>(lse[n]) - logits[n * V + targets[n]];
+        r.tokens++;
+    }
+    return r;
+}
+
+void cross_entropy_backward(float *dlogits, const float *lse, const float *logits,
+                            const int32_t *targets, int64_t N, int64_t V, int32_t pad, float eps,
+                            float scale) {
+    check_ce("cross_entropy_backward", targets, N, V, pad, eps);
+    const float off = scale * eps / static_cast<float>(V);
+#pragma omp parallel for if (N * V > kern::kOmpMinWork) schedule(static)
+    for (int64_t n = 0; n < N; n++) {
+        const int32_t y = targets[n];
+        if (y == pad) continue;
+        const float *z = logits + n * V;
+        float *g = dlogits + n * V;
+        const float l = lse[n];
+        for (int64_t v = 0; v < V; v++) g[v] += scale * std::exp(z[v] - l) - off;
+        g[y] -= scale * (1.0f - eps);
+    }
+}
+
+namespace ref {
+CrossEntropyResult cross_entropy_forward(float *lse, const float *logits, const int32_t *targets,
+                                         int64_t N, int64_t V, int32_t pad, float eps) {
+    CrossEntropyResult r;
+    for (int64_t n = 0; n < N; n++) {
+        if (targets[n] == pad) {
+            lse[n] = 0.0f;
+            continue;
+        }
+        double mx = logits[n * V];
+        for (int64_t v = 1; v < V; v++) mx = logits[n * V + v] > mx ? logits[n * V + v] : mx;
+        double s = 0.0;
+        for (int64_t v = 0; v < V; v++) s += std::exp(logits[n * V + v] - mx);
+        const double l = mx + std::log(s);
+        lse[n] = static_cast<float>(l);
+        double loss = 0.0;
+        for (int64_t v = 0; v < V; v++) {
+            const double q = (v == targets[n] ? 1.0 - eps : 0.0) + eps / static_cast<double>(V);
+            loss -= q * (logits[n * V + v] - l);
+        }
+        r.loss += loss;
+        r.nll += l - logits[n * V + targets[n]];
+        r.tokens++;
+    }
+    return r;
+}
+void cross_entropy_backward(float *dlogits, const float *logits, const int32_t *targets, int64_t N,
+                            int64_t V, int32_t pad, float eps, float scale) {
+    for (int64_t n = 0; n < N; n++) {
+        if (targets[n] == pad) continue;
+        double mx = logits[n * V];
+        for (int64_t v = 1; v < V; v++) mx = logits[n * V + v] > mx ? logits[n * V + v] : mx;
+        double s = 0.0;
+        for (int64_t v = 0; v < V; v++) s += std::exp(logits[n * V + v] - mx);
+        for (int64_t v = 0; v < V; v++) {
+            const double p = std::exp(logits[n * V + v] - mx) / s;
+            const double q = (v == targets[n] ? 1.0 - eps : 0.0) + eps / static_cast<double>(V);
+            dlogits[n * V + v] += static_cast<float>(scale * (p - q));
+        }
+    }
+}
+}  // namespace ref
+
+}  // namespace mos

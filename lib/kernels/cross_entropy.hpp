@@ -1,0 +1,38 @@
+// lib/kernels/cross_entropy.hpp: label-smoothed cross-entropy with a fused,
+// numerically stable log-softmax (DESIGN.md §3; formula in cross_entropy.cpp and
+// docs/model.md). Padding targets contribute nothing.
+#pragma once
+
+#include <cstdint>
+
+namespace mos {
+
+constexpr float kLabelSmoothing = 0.1f;
+
+struct CrossEntropyResult {
+    double loss = 0.0;   // sum of the smoothed loss over non-pad targets
+    double nll = 0.0;    // sum of -log p(target) over non-pad targets
+    int64_t tokens = 0;  // number of non-pad targets
+};
+
+// logits [N, V], targets [N]; saves lse [N] (log-sum-exp of each row) for backward.
+// row_loss [N] and row_nll [N] (optional, may be NULL) receive each row's terms, 0 for pad.
+// Throws MOS_OUT_OF_RANGE for a non-pad target outside [0, V).
+CrossEntropyResult cross_entropy_forward(float *lse, float *row_loss, float *row_nll,
+                                         const float *logits, const int32_t *targets, int64_t N,
+                                         int64_t V, int32_t pad, float eps);
+
+// dlogits[n, v] += scale * (softmax(logits[n])_v - q_v), q_v = (1 - eps) [v == y_n] + eps / V,
+// for non-pad rows (pad rows untouched). scale is e.g. 1 / tokens for a mean loss.
+void cross_entropy_backward(float *dlogits, const float *lse, const float *logits,
+                            const int32_t *targets, int64_t N, int64_t V, int32_t pad, float eps,
+                            float scale);
+
+namespace ref {
+CrossEntropyResult cross_entropy_forward(float *lse, const float *logits, const int32_t *targets,
+                                         int64_t N, int64_t V, int32_t pad, float eps);
+void cross_entropy_backward(float *dlogits, const float *logits, const int32_t *targets, int64_t N,
+                            int64_t V, int32_t pad, float eps, float scale);
+}  // namespace ref
+
+}  // namespace mos

@@ -1,0 +1,74 @@
+// lib/kernels/dropout.cpp: counter-based inverted dropout (see dropout.hpp).
+//
+// Hash: the splitmix64 finaliser (Steele, Lea, Flood, "Fast splittable
+// pseudorandom number generators", OOPSLA 2014) applied to the key mixed with
+// the element index; two rounds so that neighbouring (step, site, i) decorrelate.
+#include "kernels/dropout.hpp"
+
+#include "kernels/common.hpp"
+
+namespace mos {
+
+namespace {
+inline uint64_t mix64(uint64_t z) {
+    z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ULL;
+    z = (z ^ (z >> 27)) * 0x94d049bb133111ebULL;
+    return z ^ (z >> 31);
+}
+inline uint64_t key_base(const DropoutKey &k) {
+    return mix64(mix64(k.seed ^ 0x9e3779b97f4a7c15ULL) ^ (k.step * 0xd1b54a32d192ed03ULL) ^
+                 (k.site * 0x8cb92ba72f3d8dd7ULL));
+}
+inline float uniform_from(uint64_t base, uint64_t i) {
+    const uint64_t h = mix64(base + (i + 1) * 0x9e3779b97f4a7c15ULL);
+    return static_cast<float>(h >> 40) * (1.0f / 16777216.0f);  // 24 bits -> [0, 1)
+}
+void check_p(const char *k, float p, int64_t n) {
+    kern::check_nonneg(k, "n", n);
+    check(p >= 0.0f && p < 1.0f, MOS_INVALID_ARGUMENT, k, ": rate p = ", p, " not in [0, 1)");
+}
+}  // namespace
+
+float dropout_rate(float p_max, int64_t d_active, int64_t d_max) {
+    check(p_max >= 0.0f && p_max < 1.0f, MOS_INVALID_ARGUMENT, "dropout_rate: p_max = ", p_max,
+          " not in [0, 1)");
+    check(d_max >= 1, MOS_INVALID_ARGUMENT, "dropout_rate: d_max = ", d_max, " < 1");
+    kern::check_active("dropout_rate", "d_active", d_active, d_max);
+    return p_max * static_cast<float>(d_active) / static_cast<float>(d_max);
+}
+
+float dropout_uniform(const DropoutKey &key, uint64_t i) { return uniform_from(key_base(key), i); }
+
+void dropout_forward(float *y, const float *x, int64_t n, float p, const DropoutKey &key) {
+    check_p("dropout_forward", p, n);
+    const float scale = 1.0f / (1.0f - p);
+    const uint64_t base = key_base(key);
+    if (p == 0.0f) {
+        if (y != x)
+            for (int64_t i = 0; i < n; i++) y[i] = x[i];
+        return;
+    }
+#pragma omp parallel for if (n > kern::kOmpMinWork) schedule(static)
+    for (int64_t i = 0; i < n; i++)
+        y[i] = uniform_from(base, static_cast<uint64_t>(i)) >= p ? x[i] * scale : 0.0f;
+}
+
+void dropout_backward(float *dx, const float *dy, int64_t n, float p, const DropoutKey &key) {
+    check_p("dropout_backward", p, n);
+    const float scale = 1.0f / (1.0f - p);
+    const uint64_t base = key_base(key);
+#pragma omp parallel for if (n > kern::kOmpMinWork) schedule(static)
+    for (int64_t i = 0; i < n; i++)
+        if (p == 0.0f || uniform_from(base, static_cast<uint64_t>(i)) >= p) dx[i] += dy[i] * scale;
+}
+
+namespace ref {
+void dropout_forward(float *y, const float *x, int64_t n, float p, const DropoutKey &key) {
+    for (int64_t i = 0; i < n; i++) {
+        const bool keep = dropout_uniform(key, static_cast<uint64_t>(i)) >= p;
+        y[i] = keep ? x[i] / (1.0f - p) : 0.0f;
+    }
+}
+}  // namespace ref
+
+}  // namespace mos

@@ -1,0 +1,27 @@
+// lib/kernels/layernorm.hpp: LayerNorm over the active width d <= D_max with the
+// first d entries of gamma/beta (HAT weight sharing, DESIGN.md §1), eps = 1e-5.
+#pragma once
+
+#include <cstdint>
+
+namespace mos {
+
+constexpr float kLayerNormEps = 1e-5f;
+
+// y[N, d] = (x - mean) * rstd * gamma[:d] + beta[:d]; saves mean[N], rstd[N]
+// (rstd = 1 / sqrt(var + eps), var the biased variance over the d entries).
+void layernorm_forward(float *y, float *mean, float *rstd, const float *x, const float *gamma,
+                       const float *beta, int64_t N, int64_t d);
+
+// Accumulates dx[N, d], dgamma[:d], dbeta[:d] (any may be NULL).
+void layernorm_backward(float *dx, float *dgamma, float *dbeta, const float *dy, const float *x,
+                        const float *mean, const float *rstd, const float *gamma, int64_t N, int64_t d);
+
+namespace ref {
+void layernorm_forward(float *y, float *mean, float *rstd, const float *x, const float *gamma,
+                       const float *beta, int64_t N, int64_t d);
+void layernorm_backward(float *dx, float *dgamma, float *dbeta, const float *dy, const float *x,
+                        const float *mean, const float *rstd, const float *gamma, int64_t N, int64_t d);
+}  // namespace ref
+
+}  // namespace mos

@@ -1,0 +1,116 @@
+// lib/kernels/linear.cpp: sliced linear forward/backward (HAT weight sharing,
+// DESIGN.md §1). The products go through mos::gemm with ld = D_in so the active
+// slice of a super-size weight is used in place without copying it.
+#include "kernels/linear.hpp"
+
+#include "backend/gemm.hpp"
+#include "kernels/common.hpp"
+
+namespace mos {
+
+namespace {
+void check_linear(const char *k, int64_t N, int64_t d_in, int64_t d_out, int64_t ld_w) {
+    kern::check_nonneg(k, "N", N);
+    kern::check_nonneg(k, "d_in", d_in);
+    kern::check_nonneg(k, "d_out", d_out);
+    check(ld_w >= d_in, MOS_OUT_OF_RANGE, k, ": d_in = ", d_in, " exceeds the weight's row length ", ld_w);
+}
+}  // namespace
+
+void linear_forward(float *y, const float *x, const float *W, const float *b, int64_t N,
+                    int64_t d_in, int64_t d_out, int64_t ld_w) {
+    check_linear("linear_forward", N, d_in, d_out, ld_w);
+    if (N == 0 || d_out == 0) return;
+    // Bias first, then the product accumulates onto it (beta = 1): one pass over y.
+    if (b) {
+#pragma omp parallel for if (N * d_out > kern::kOmpMinWork) schedule(static)
+        for (int64_t n = 0; n < N; n++) {
+            float *yr = y + n * d_out;
+            for (int64_t j = 0; j < d_out; j++) yr[j] = b[j];
+        }
+    }
+    Gemm g;
+    g.trans_a = false;
+    g.trans_b = true;  // W is stored [d_out rows, D_in cols]
+    g.M = N;
+    g.N = d_out;
+    g.K = d_in;
+    g.lda = d_in > 0 ? d_in : 1;
+    g.ldb = ld_w;
+    g.ldc = d_out;
+    g.beta = b ? 1.0f : 0.0f;
+    if (d_in == 0) {
+        if (!b)
+            for (int64_t i = 0; i < N * d_out; i++) y[i] = 0.0f;
+        return;
+    }
+    gemm(g, x, W, y);
+}
+
+void linear_backward(float *dx, float *dW, float *db, const float *dy, const float *x,
+                     const float *W, int64_t N, int64_t d_in, int64_t d_out, int64_t ld_w) {
+    check_linear("linear_backward", N, d_in, d_out, ld_w);
+    if (N == 0 || d_out == 0) return;
+    if (dx && d_in > 0) {
+        // dx[N, d_in] += dy[N, d_out] * W[:d_out, :d_in]
+        Gemm g;
+        g.M = N;
+        g.N = d_in;
+        g.K = d_out;
+        g.lda = d_out;
+        g.ldb = ld_w;
+        g.ldc = d_in;
+        g.beta = 1.0f;
+        gemm(g, dy, W, dx);
+    }
+    if (dW && d_in > 0) {
+        // dW[:d_out, :d_in] += dy^T[d_out, N] * x[N, d_in]
+        Gemm g;
+        g.trans_a = true;
+        g.M = d_out;
+        g.N = d_in;
+        g.K = N;
+        g.lda = d_out;
+        g.ldb = d_in;
+        g.ldc = ld_w;
+        g.beta = 1.0f;
+        gemm(g, dy, x, dW);
+    }
+    if (db) {
+        // Column sums, parallel over output columns: deterministic for any thread count.
+#pragma omp parallel for if (N * d_out > kern::kOmpMinWork) schedule(static)
+        for (int64_t j0 = 0; j0 < d_out; j0 += 64) {
+            const int64_t j1 = j0 + 64 < d_out ? j0 + 64 : d_out;
+            for (int64_t n = 0; n < N; n++) {
+                const float *r = dy + n * d_out;
+                for (int64_t j = j0; j < j1; j++) db[j] += r[j];
+            }
+        }
+    }
+}
+
+namespace ref {
+void linear_forward(float *y, const float *x, const float *W, const float *b, int64_t N,
+                    int64_t d_in, int64_t d_out, int64_t ld_w) {
+    for (int64_t n = 0; n < N; n++)
+        for (int64_t j = 0; j < d_out; j++) {
+            double acc = b ? b[j] : 0.0;
+            for (int64_t k = 0; k < d_in; k++) acc += static_cast<double>(x[n * d_in + k]) * W[j * ld_w + k];
+            y[n * d_out + j] = static_cast<float>(acc);
+        }
+}
+void linear_backward(float *dx, float *dW, float *db, const float *dy, const float *x,
+                     const float *W, int64_t N, int64_t d_in, int64_t d_out, int64_t ld_w) {
+    for (int64_t n = 0; n < N; n++)
+        for (int64_t j = 0; j < d_out; j++) {
+            const float g = dy[n * d_out + j];
+            if (db) db[j] += g;
+            for (int64_t k = 0; k < d_in; k++) {
+                if (dx) dx[n * d_in + k] += g * W[j * ld_w + k];
+                if (dW) dW[j * ld_w + k] += g * x[n * d_in + k];
+            }
+        }
+}
+}  // namespace ref
+
+}  // namespace mos

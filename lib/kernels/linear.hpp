@@ -1,0 +1,31 @@
+// lib/kernels/linear.hpp: the sliced (weight-sharing) linear of HAT (DESIGN.md §1):
+// a weight stored at super size [D_out, D_in] used at (d_out <= D_out, d_in <= D_in)
+// through its top-left slice W[:d_out, :d_in] and b[:d_out], in place (ld_w = D_in).
+// The tied output projection is this linear with W = the embedding table
+// [V, D_max] (d_out = V, d_in = d_dec, ld_w = D_max) and no bias.
+#pragma once
+
+#include <cstdint>
+
+namespace mos {
+
+// y[N, d_out] = x[N, d_in] * W[:d_out, :d_in]^T + b[:d_out]
+//   W: [D_out, D_in] row-major, ld_w = D_in >= d_in; b: [>= d_out] or NULL (no bias).
+//   N = tokens (elastic: batch); d_in, d_out elastic.
+void linear_forward(float *y, const float *x, const float *W, const float *b, int64_t N,
+                    int64_t d_in, int64_t d_out, int64_t ld_w);
+
+// Accumulates: dx[N, d_in] += dy W[:d_out,:d_in];  dW[:d_out,:d_in] += dy^T x
+// (dW has the same layout as W, ld_w);  db[:d_out] += sum_n dy[n, :].
+// Any of dx, dW, db may be NULL to skip it. Entries outside the slice are untouched.
+void linear_backward(float *dx, float *dW, float *db, const float *dy, const float *x,
+                     const float *W, int64_t N, int64_t d_in, int64_t d_out, int64_t ld_w);
+
+namespace ref {
+void linear_forward(float *y, const float *x, const float *W, const float *b, int64_t N,
+                    int64_t d_in, int64_t d_out, int64_t ld_w);
+void linear_backward(float *dx, float *dW, float *db, const float *dy, const float *x,
+                     const float *W, int64_t N, int64_t d_in, int64_t d_out, int64_t ld_w);
+}  // namespace ref
+
+}  // namespace mos
