@@ -1,0 +1,111 @@
+// lib/core/json_util.cpp: file reading and checked JSON field access (json_util.hpp).
+#include "core/json_util.hpp"
+
+#include <cerrno>
+#include <cstdio>
+#include <cstring>
+
+#include "core/error.hpp"
+
+namespace mos {
+
+std::string read_text_file(const std::string &path) {
+    std::FILE *f = std::fopen(path.c_str(), "rb");
+    if (!f) fail(MOS_IO, "cannot open '", path, "': ", std::strerror(errno));
+    std::string out;
+    char buf[1 << 16];
+    size_t n;
+    while ((n = std::fread(buf, 1, sizeof buf, f)) > 0) out.append(buf, n);
+    const bool bad = std::ferror(f) != 0;
+    const int err = errno;
+    std::fclose(f);
+    if (bad) fail(MOS_IO, "cannot read '", path, "': ", std::strerror(err));
+    return out;
+}
+
+nlohmann::json parse_json(const std::string &text, const std::string &what) {
+    try {
+        return nlohmann::json::parse(text);
+    } catch (const nlohmann::json::parse_error &e) {
+        fail(MOS_FORMAT, what, ": not JSON: ", e.what());
+    }
+}
+
+static std::string member(const std::string &path, const char *key) {
+    return path.empty() ? std::string(key) : path + "." + key;
+}
+
+void check_known_keys(const nlohmann::json &obj, const std::string &path,
+                      const std::vector<std::string> &allowed) {
+    for (auto it = obj.begin(); it != obj.end(); ++it) {
+        bool known = false;
+        for (const auto &a : allowed) known = known || a == it.key();
+        if (!known) {
+            std::string list;
+            for (const auto &a : allowed) list += (list.empty() ? "" : "|") + a;
+            fail(MOS_FORMAT, path.empty() ? std::string("top level") : path, ": unknown field '",
+                 it.key(), "'; allowed ", list);
+        }
+    }
+}
+
+static long long as_int(const nlohmann::json &v, const std::string &where, long long lo,
+                        long long hi) {
+    if (!v.is_number_integer()) fail(MOS_FORMAT, where, ": expected an integer, got ", v.dump());
+    long long x;
+    if (v.is_number_unsigned()) {
+        const auto u = v.get<unsigned long long>();
+        if (u > static_cast<unsigned long long>(hi)) fail(MOS_FORMAT, where, " = ", v.dump(), "; allowed ", lo, "..", hi);
+        x = static_cast<long long>(u);
+    } else {
+        x = v.get<long long>();
+    }
+    if (x < lo || x > hi) fail(MOS_FORMAT, where, " = ", x, "; allowed ", lo, "..", hi);
+    return x;
+}
+
+int json_int(const nlohmann::json &obj, const std::string &path, const char *key, long long lo,
+             long long hi) {
+    const std::string where = member(path, key);
+    auto it = obj.find(key);
+    if (it == obj.end()) fail(MOS_FORMAT, where, ": missing");
+    return static_cast<int>(as_int(*it, where, lo, hi));
+}
+
+const nlohmann::json &json_object(const nlohmann::json &obj, const std::string &path,
+                                  const char *key) {
+    const std::string where = member(path, key);
+    auto it = obj.find(key);
+    if (it == obj.end()) fail(MOS_FORMAT, where, ": missing");
+    if (!it->is_object()) fail(MOS_FORMAT, where, ": expected an object");
+    return *it;
+}
+
+const nlohmann::json &json_array(const nlohmann::json &obj, const std::string &path,
+                                 const char *key) {
+    const std::string where = member(path, key);
+    auto it = obj.find(key);
+    if (it == obj.end()) fail(MOS_FORMAT, where, ": missing");
+    if (!it->is_array()) fail(MOS_FORMAT, where, ": expected an array");
+    return *it;
+}
+
+std::vector<int> json_int_list(const nlohmann::json &obj, const std::string &path,
+                               const char *key, long long lo, long long hi) {
+    const nlohmann::json &a = json_array(obj, path, key);
+    std::vector<int> out;
+    for (size_t i = 0; i < a.size(); ++i)
+        out.push_back(static_cast<int>(
+            as_int(a[i], member(path, key) + "[" + std::to_string(i) + "]", lo, hi)));
+    return out;
+}
+
+std::string json_int_array(const std::vector<int> &v) {
+    std::string s = "[";
+    for (size_t i = 0; i < v.size(); ++i) s += (i ? ", " : "") + std::to_string(v[i]);
+    return s + "]";
+}
+
+std::string json_quote(const std::string &s) { return nlohmann::json(s).dump(); }
+
+}  // namespace mos

@@ -1,0 +1,42 @@
+// lib/core/json_util.hpp: small helpers shared by the JSON readers of libmos
+// (spaces, archs, safetensors headers): reading a whole file with a precise
+// I/O error, and type-checked field access whose errors name the field path.
+#pragma once
+
+#include <string>
+#include <vector>
+
+#include <nlohmann/json.hpp>
+
+namespace mos {
+
+// The whole file as bytes. Throws MOS_IO "cannot open 'path': strerror".
+std::string read_text_file(const std::string &path);
+
+// Parse JSON text; a syntax error becomes MOS_FORMAT "<what>: not JSON: ...".
+nlohmann::json parse_json(const std::string &text, const std::string &what);
+
+// Throws MOS_FORMAT "<path>: unknown field 'x'" for a key not in `allowed`.
+void check_known_keys(const nlohmann::json &obj, const std::string &path,
+                      const std::vector<std::string> &allowed);
+
+// The member `key` of object `obj` (at JSON path `path`) as an int in [lo, hi];
+// missing, non-integer or out of range: MOS_FORMAT naming path.key.
+int json_int(const nlohmann::json &obj, const std::string &path, const char *key,
+             long long lo, long long hi);
+// The member `key` as an object; MOS_FORMAT if missing or not an object.
+const nlohmann::json &json_object(const nlohmann::json &obj, const std::string &path,
+                                  const char *key);
+// The member `key` as an array; MOS_FORMAT if missing or not an array.
+const nlohmann::json &json_array(const nlohmann::json &obj, const std::string &path,
+                                 const char *key);
+// The member `key` as an array of ints in [lo, hi].
+std::vector<int> json_int_list(const nlohmann::json &obj, const std::string &path,
+                               const char *key, long long lo, long long hi);
+
+// "[1, 2, 3]": a compact JSON array of ints for the canonical writers.
+std::string json_int_array(const std::vector<int> &v);
+// A JSON string literal with escapes.
+std::string json_quote(const std::string &s);
+
+}  // namespace mos
