@@ -24,5 +24,6 @@
 #define MOS_MOS_H
 
 #include "mos/base.h"
+#include "mos/bleu.h"
 
 #endif /* MOS_MOS_H */

@@ -30,5 +30,6 @@ inline void check(mos_status s) {
 // Registration of each family of subcommands.
 void register_info(CLI::App &app);
 void register_quickstart(CLI::App &app);
+void register_bleu(CLI::App &app);
 
 }  // namespace mos_cli

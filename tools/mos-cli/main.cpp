@@ -19,6 +19,7 @@ int main(int argc, char **argv) {
 
     mos_cli::register_info(app);
     mos_cli::register_quickstart(app);
+    mos_cli::register_bleu(app);
 
     try {
         app.parse(argc, argv);
