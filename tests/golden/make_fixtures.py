@@ -25,38 +25,30 @@ import mos_reference as ref  # noqa: E402
 # A space small enough for committed fixtures but with every elastic
 # dimension present (two choices each, qkv divisible by every head count).
 SPACE = {
-    "encoder_embed_dim": [12, 16],
-    "decoder_embed_dim": [12, 16],
-    "qkv_dim": 16,
-    "ffn_dim": [8, 16, 24],
-    "heads": [2, 4],
-    "encoder_layers": [1, 2],
-    "decoder_layers": [1, 2],
-    "cross_layers": [1, 2],
+    "format": "mos-space", "version": 1, "name": "golden-tiny", "qkv_dim": 16,
+    "encoder": {"embed_dim": [12, 16], "layers": [1, 2], "ffn_dim": [8, 16, 24], "heads": [2, 4]},
+    "decoder": {"embed_dim": [12, 16], "layers": [1, 2], "ffn_dim": [8, 16, 24],
+                "self_heads": [2, 4], "cross_heads": [2, 4], "cross_k": [1, 2]},
 }
 VOCAB = 23
 PAD = 0
 EPS = 0.1
 ROUTER_HIDDEN = 8
 
+def arch(de, enc, dd, dec):
+    """enc: [(ffn, heads)], dec: [(ffn, self_heads, cross_heads, k)] in libmos's arch schema."""
+    return {
+        "format": "mos-arch", "version": 1, "qkv_dim": SPACE["qkv_dim"],
+        "encoder": {"embed_dim": de, "layers": [{"ffn_dim": f, "heads": h} for f, h in enc]},
+        "decoder": {"embed_dim": dd, "layers": [
+            {"ffn_dim": f, "self_heads": s, "cross_heads": c, "cross_k": k} for f, s, c, k in dec]},
+    }
+
+
 ARCHS = {
-    "largest": {
-        "encoder": {"embed_dim": 16, "layers": [{"ffn_dim": 24, "self_heads": 4}] * 2},
-        "decoder": {"embed_dim": 16, "layers": [
-            {"ffn_dim": 24, "self_heads": 4, "cross_heads": 4, "cross_layers": 2}] * 2},
-    },
-    "smallest": {
-        "encoder": {"embed_dim": 12, "layers": [{"ffn_dim": 8, "self_heads": 2}]},
-        "decoder": {"embed_dim": 12, "layers": [
-            {"ffn_dim": 8, "self_heads": 2, "cross_heads": 2, "cross_layers": 1}]},
-    },
-    "mixed": {
-        "encoder": {"embed_dim": 16, "layers": [
-            {"ffn_dim": 8, "self_heads": 4}, {"ffn_dim": 24, "self_heads": 2}]},
-        "decoder": {"embed_dim": 12, "layers": [
-            {"ffn_dim": 16, "self_heads": 2, "cross_heads": 4, "cross_layers": 2},
-            {"ffn_dim": 24, "self_heads": 4, "cross_heads": 2, "cross_layers": 1}]},
-    },
+    "largest": arch(16, [(24, 4)] * 2, 16, [(24, 4, 4, 2)] * 2),
+    "smallest": arch(12, [(8, 2)], 12, [(8, 2, 2, 1)]),
+    "mixed": arch(16, [(8, 4), (24, 2)], 12, [(16, 2, 4, 2), (24, 4, 2, 1)]),
 }
 ROUTINGS = {"none": 1, "layer": 2, "neuron": 2}
 

@@ -22,20 +22,22 @@ ROUTER_INPUTS = 10
 # search space and architectures (DESIGN.md section 2)
 
 def arch_encoding(space, arch):
-    """The 10 router / predictor features, each divided by the space's max."""
+    """The 10 router / predictor features, each divided by the space's max.
+    Space and arch use libmos's JSON schema (docs/formats.md)."""
     mean = lambda xs: sum(xs) / len(xs)
+    se, sd = space["encoder"], space["decoder"]
     L, D = arch["encoder"], arch["decoder"]
     return torch.tensor([
-        L["embed_dim"] / max(space["encoder_embed_dim"]),
-        len(L["layers"]) / max(space["encoder_layers"]),
-        mean([l["ffn_dim"] for l in L["layers"]]) / max(space["ffn_dim"]),
-        mean([l["self_heads"] for l in L["layers"]]) / max(space["heads"]),
-        D["embed_dim"] / max(space["decoder_embed_dim"]),
-        len(D["layers"]) / max(space["decoder_layers"]),
-        mean([l["ffn_dim"] for l in D["layers"]]) / max(space["ffn_dim"]),
-        mean([l["self_heads"] for l in D["layers"]]) / max(space["heads"]),
-        mean([l["cross_heads"] for l in D["layers"]]) / max(space["heads"]),
-        mean([l["cross_layers"] for l in D["layers"]]) / max(space["cross_layers"]),
+        L["embed_dim"] / max(se["embed_dim"]),
+        len(L["layers"]) / max(se["layers"]),
+        mean([l["ffn_dim"] for l in L["layers"]]) / max(se["ffn_dim"]),
+        mean([l["heads"] for l in L["layers"]]) / max(se["heads"]),
+        D["embed_dim"] / max(sd["embed_dim"]),
+        len(D["layers"]) / max(sd["layers"]),
+        mean([l["ffn_dim"] for l in D["layers"]]) / max(sd["ffn_dim"]),
+        mean([l["self_heads"] for l in D["layers"]]) / max(sd["self_heads"]),
+        mean([l["cross_heads"] for l in D["layers"]]) / max(sd["cross_heads"]),
+        mean([l["cross_k"] for l in D["layers"]]) / max(sd["cross_k"]),
     ], dtype=torch.float32)
 
 
@@ -43,16 +45,17 @@ def arch_encoding(space, arch):
 # parameters
 
 def super_sizes(space):
+    se, sd = space["encoder"], space["decoder"]
     return dict(
-        De=max(space["encoder_embed_dim"]), Dd=max(space["decoder_embed_dim"]),
-        Q=space["qkv_dim"], Fm=max(space["ffn_dim"]),
-        Le=max(space["encoder_layers"]), Ld=max(space["decoder_layers"]))
+        De=max(se["embed_dim"]), Dd=max(sd["embed_dim"]), Q=space["qkv_dim"],
+        Fe=max(se["ffn_dim"]), Fd=max(sd["ffn_dim"]),
+        Le=max(se["layers"]), Ld=max(sd["layers"]))
 
 
 def param_shapes(space, vocab, routing, experts, router_hidden):
     """Name -> shape of every supernet tensor (docs/supernet.md)."""
     s = super_sizes(space)
-    De, Dd, Q, Fm = s["De"], s["Dd"], s["Q"], s["Fm"]
+    De, Dd, Q = s["De"], s["Dd"], s["Q"]
     m, H = experts, router_hidden
     shapes = {"embed.weight": (vocab, max(De, Dd))}
 
@@ -67,7 +70,7 @@ def param_shapes(space, vocab, routing, experts, router_hidden):
     def ln(prefix, d):
         shapes.update({f"{prefix}.weight": (d,), f"{prefix}.bias": (d,)})
 
-    def ffn(prefix, d):
+    def ffn(prefix, d, Fm):
         shapes.update({
             f"{prefix}.fc1.weight": (m, Fm, d), f"{prefix}.fc1.bias": (m, Fm),
             f"{prefix}.fc2.weight": (m, d, Fm), f"{prefix}.fc2.bias": (m, d),
@@ -87,12 +90,12 @@ def param_shapes(space, vocab, routing, experts, router_hidden):
     for l in range(s["Le"]):
         p = f"encoder.layers.{l}"
         attn(f"{p}.self_attn", De, De); ln(f"{p}.self_attn_ln", De)
-        ffn(p, De); ln(f"{p}.ffn_ln", De)
+        ffn(p, De, s["Fe"]); ln(f"{p}.ffn_ln", De)
     for l in range(s["Ld"]):
         p = f"decoder.layers.{l}"
         attn(f"{p}.self_attn", Dd, Dd); ln(f"{p}.self_attn_ln", Dd)
         attn(f"{p}.cross_attn", Dd, De); ln(f"{p}.cross_attn_ln", Dd)
-        ffn(p, Dd); ln(f"{p}.ffn_ln", Dd)
+        ffn(p, Dd, s["Fd"]); ln(f"{p}.ffn_ln", Dd)
     return shapes
 
 
@@ -131,9 +134,11 @@ def sinusoidal(length, d):
 
 
 def embed(params, tokens, d, pad):
+    """sqrt(d) * E[token, :d] + pos; padding rows are zero (as fairseq, whose pad
+    embedding row and pad position are zero)."""
     E = params["embed.weight"][:, :d]
-    x = E[tokens] * math.sqrt(d)
-    return x + sinusoidal(tokens.shape[1], d)[None]
+    x = E[tokens] * math.sqrt(d) + sinusoidal(tokens.shape[1], d)[None]
+    return x.masked_fill((tokens == pad)[..., None], 0.0)
 
 
 def linear(x, W, b, d_out, d_in):
@@ -205,7 +210,7 @@ def forward(params, space, arch, routing, src, tgt_in, pad):
     outs = []
     for l, lay in enumerate(A["layers"]):
         p = f"encoder.layers.{l}"
-        h = attention(params, f"{p}.self_attn", x, x, lay["self_heads"], de, de, src_pad, False)
+        h = attention(params, f"{p}.self_attn", x, x, lay["heads"], de, de, src_pad, False)
         x = layer_norm(x + h, params, f"{p}.self_attn_ln", de)
         h = ffn(params, p, x, de, lay["ffn_dim"], routing, enc_code)
         x = layer_norm(x + h, params, f"{p}.ffn_ln", de)
@@ -217,7 +222,7 @@ def forward(params, space, arch, routing, src, tgt_in, pad):
         p = f"decoder.layers.{l}"
         h = attention(params, f"{p}.self_attn", y, y, lay["self_heads"], dd, dd, no_pad, True)
         y = layer_norm(y + h, params, f"{p}.self_attn_ln", dd)
-        k = lay["cross_layers"]
+        k = lay["cross_k"]
         mem = torch.cat(outs[-k:], dim=1)
         mem_pad = src_pad.repeat(1, k)
         h = attention(params, f"{p}.cross_attn", y, mem, lay["cross_heads"], dd, de, mem_pad, False)

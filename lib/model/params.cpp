@@ -1,0 +1,103 @@
+// lib/model/params.cpp: builds the supernet tensor table (docs/supernet.md).
+#include "model/params.hpp"
+
+#include "core/error.hpp"
+
+namespace mos {
+
+namespace {
+constexpr int64_t kRouterInputs = 10;  // the arch encoding (DESIGN.md §2)
+constexpr size_t kAlign = 16;          // 64-byte alignment of every tensor
+}  // namespace
+
+const char *routing_name(Routing r) {
+    switch (r) {
+    case Routing::None: return "none";
+    case Routing::Layer: return "layer";
+    case Routing::Neuron: return "neuron";
+    }
+    return "unknown";
+}
+
+Routing parse_routing(const std::string &s) {
+    if (s == "none") return Routing::None;
+    if (s == "layer") return Routing::Layer;
+    if (s == "neuron") return Routing::Neuron;
+    fail(MOS_INVALID_ARGUMENT, "unknown routing '", s, "'; allowed none|layer|neuron");
+}
+
+void ParamTable::add(std::string name, std::vector<int64_t> shape) {
+    size_t n = 1;
+    for (int64_t d : shape) n *= static_cast<size_t>(d);
+    ParamInfo p{std::move(name), std::move(shape), total_, n};
+    total_ += (n + kAlign - 1) / kAlign * kAlign;
+    index_.emplace(p.name, params_.size());
+    params_.push_back(std::move(p));
+}
+
+const ParamInfo *ParamTable::find(const std::string &name) const {
+    auto it = index_.find(name);
+    return it == index_.end() ? nullptr : &params_[it->second];
+}
+
+const ParamInfo &ParamTable::at(const std::string &name) const {
+    const ParamInfo *p = find(name);
+    if (!p) fail(MOS_INTERNAL, "no supernet tensor named '", name, "'");
+    return *p;
+}
+
+ParamTable::ParamTable(const SuperDims &s, int64_t V, Routing routing, int64_t m, int64_t H) {
+    check(routing != Routing::None || m == 1, MOS_INVALID_ARGUMENT,
+          "routing none needs exactly 1 expert, got ", m);
+    add("embed.weight", {V, s.embed()});
+    const int64_t Q = s.qkv;
+    auto attn = [&](const std::string &p, int64_t dq, int64_t dkv) {
+        add(p + ".q.weight", {Q, dq});
+        add(p + ".q.bias", {Q});
+        add(p + ".k.weight", {Q, dkv});
+        add(p + ".k.bias", {Q});
+        add(p + ".v.weight", {Q, dkv});
+        add(p + ".v.bias", {Q});
+        add(p + ".out.weight", {dq, Q});
+        add(p + ".out.bias", {dq});
+    };
+    auto ln = [&](const std::string &p, int64_t d) {
+        add(p + ".weight", {d});
+        add(p + ".bias", {d});
+    };
+    auto router = [&](const std::string &p, int64_t outputs) {
+        add(p + ".w1", {H, kRouterInputs});
+        add(p + ".b1", {H});
+        add(p + ".w2", {outputs, H});
+        add(p + ".b2", {outputs});
+    };
+    auto ffn = [&](const std::string &p, int64_t d, int64_t Fm) {
+        add(p + ".fc1.weight", {m, Fm, d});
+        add(p + ".fc1.bias", {m, Fm});
+        add(p + ".fc2.weight", {m, d, Fm});
+        add(p + ".fc2.bias", {m, d});
+        if (routing == Routing::Layer) router(p + ".router", m);
+        if (routing == Routing::Neuron) {
+            router(p + ".fc1.router", m * Fm);
+            router(p + ".fc2.router", m * d);
+        }
+    };
+    for (int64_t l = 0; l < s.enc_layers; l++) {
+        const std::string p = "encoder.layers." + std::to_string(l);
+        attn(p + ".self_attn", s.enc_embed, s.enc_embed);
+        ln(p + ".self_attn_ln", s.enc_embed);
+        ffn(p, s.enc_embed, s.enc_ffn);
+        ln(p + ".ffn_ln", s.enc_embed);
+    }
+    for (int64_t l = 0; l < s.dec_layers; l++) {
+        const std::string p = "decoder.layers." + std::to_string(l);
+        attn(p + ".self_attn", s.dec_embed, s.dec_embed);
+        ln(p + ".self_attn_ln", s.dec_embed);
+        attn(p + ".cross_attn", s.dec_embed, s.enc_embed);
+        ln(p + ".cross_attn_ln", s.dec_embed);
+        ffn(p, s.dec_embed, s.dec_ffn);
+        ln(p + ".ffn_ln", s.dec_embed);
+    }
+}
+
+}  // namespace mos

@@ -1,0 +1,806 @@
+// lib/model/supernet.cpp: forward and backward of a subnet of the MoS supernet
+// (DESIGN.md §3, docs/supernet.md), built from the layer kernels.
+//
+// Data flow per encoder layer (N = B*S tokens, d = active embed, Q = qkv width,
+// F = active FFN dim; all activations come from the workspace arena):
+//   q,k,v = x Wq/k/v[:Q,:d]^T + b          [N, Q]
+//   o     = Attention(q, k, v)             [N, Q]   (P [B, h, S, S] saved)
+//   a     = o Wo[:d,:Q]^T + bo; dropout    [N, d]
+//   x1    = LN(x + a)                       [N, d]
+//   h     = ReLU(x1 W1mix^T + b1mix)        [N, F]   (W1mix = router mix of experts)
+//   f     = h W2mix^T + b2mix; dropout      [N, d]
+//   x2    = LN(x1 + f)                      [N, d]
+// The decoder adds causal self-attention and cross-attention over the
+// concatenation (along time) of the last k encoder outputs. Logits use the
+// tied embedding. Backward runs the same steps in reverse, accumulating into
+// the gradient arena.
+#include "model/supernet.hpp"
+
+#include <algorithm>
+#include <cmath>
+#include <cstring>
+
+#include "core/error.hpp"
+#include "kernels/activation.hpp"
+#include "kernels/attention.hpp"
+#include "kernels/cross_entropy.hpp"
+#include "kernels/dropout.hpp"
+#include "kernels/embedding.hpp"
+#include "kernels/layernorm.hpp"
+#include "kernels/linear.hpp"
+#include "kernels/mos_linear.hpp"
+#include "model/arch.hpp"
+#include "model/space.hpp"
+
+namespace mos {
+
+namespace {
+constexpr int64_t kRouterInputs = 10;
+
+// Dropout sites get distinct RNG streams: site = layer * 16 + slot.
+enum DropSlot : uint64_t {
+    kDropEmbed = 0, kDropSelf = 1, kDropCross = 2, kDropFfn = 3,
+    kDropSelfP = 4, kDropCrossP = 5,
+};
+uint64_t site(bool decoder, int64_t layer, DropSlot slot) {
+    return (decoder ? 1000u : 0u) + static_cast<uint64_t>(layer + 1) * 16u + slot;
+}
+}  // namespace
+
+// ---------------------------------------------------------------------------
+// Saved activations
+
+struct AttnAct {
+    float *q = nullptr, *k = nullptr, *v = nullptr;  // [N_q, Q], [N_kv, Q] x2
+    float *o = nullptr;                              // [N_q, Q]
+    float *P = nullptr;                              // [B, h, T_q, S_kv]
+    float *a = nullptr;                              // [N_q, d] projected output (after dropout)
+    int64_t heads = 0, Tq = 0, Skv = 0;
+};
+
+struct FfnAct {
+    float *alpha1 = nullptr, *alpha2 = nullptr;   // layer: alpha1 = alpha2 [m]; neuron: [F, m], [d, m]
+    float *hid1 = nullptr, *hid2 = nullptr;       // router hidden [H]
+    float *W1 = nullptr, *b1 = nullptr;           // mixed [F, d], [F]
+    float *W2 = nullptr, *b2 = nullptr;           // mixed [d, F], [d]
+    float *h = nullptr;                           // ReLU(fc1) [N, F]
+    float *f = nullptr;                           // fc2 output after dropout [N, d]
+    int64_t F = 0;
+};
+
+struct LnAct {
+    float *x = nullptr;     // LN input (residual sum) [N, d]
+    float *y = nullptr;     // LN output [N, d]
+    float *mean = nullptr;  // [N]
+    float *rstd = nullptr;  // [N]
+};
+
+struct EncLayerAct {
+    float *in = nullptr;  // layer input [N, d] (previous layer's output)
+    AttnAct self;
+    LnAct ln1;
+    FfnAct ffn;
+    LnAct ln2;  // ln2.y = layer output
+};
+
+struct DecLayerAct {
+    float *in = nullptr;
+    AttnAct self;
+    LnAct ln1;
+    float *mem = nullptr;        // concatenated encoder outputs [B, k*S, de]
+    uint8_t *mem_mask = nullptr; // [B, k*S], 1 = padding
+    AttnAct cross;
+    LnAct ln2;
+    FfnAct ffn;
+    LnAct ln3;
+};
+
+struct Workspace::State {
+    bool valid = false;
+    bool train = false;
+    uint64_t seed = 0;
+    ArchDims arch;
+    Batch batch;
+    uint8_t *src_mask = nullptr;    // [B, S], 1 = padding
+    float *pos_src = nullptr;       // [S, de] sinusoidal positions
+    float *pos_tgt = nullptr;       // [T, dd]
+    uint8_t *tgt_nomask = nullptr;  // [B, T], all 0 (causal mask handles the future)
+    float *enc_emb = nullptr;       // [Ns, de]
+    float *dec_emb = nullptr;       // [Nt, dd]
+    std::vector<EncLayerAct> enc;
+    std::vector<DecLayerAct> dec;
+    float *logits = nullptr;        // [Nt, V]
+    float *lse = nullptr;           // [Nt] log-sum-exp of each logits row
+    LossStats loss;
+    size_t forward_mark = 0;
+};
+
+// ---------------------------------------------------------------------------
+// Supernet
+
+Supernet::Supernet(const SupernetConfig &cfg) : cfg_(cfg) {
+    const SuperDims &d = cfg.dims;
+    check(cfg.vocab > 3, MOS_INVALID_ARGUMENT, "vocabulary size ", cfg.vocab, " is too small");
+    check(d.enc_embed > 0 && d.dec_embed > 0 && d.qkv > 0 && d.enc_ffn > 0 && d.dec_ffn > 0 && d.enc_layers > 0 &&
+              d.dec_layers > 0 && d.max_heads > 0 && d.max_cross_layers > 0,
+          MOS_INVALID_ARGUMENT, "supernet super sizes must be positive");
+    check(cfg.experts >= 1 && cfg.experts <= 64, MOS_INVALID_ARGUMENT, "experts = ", cfg.experts,
+          "; allowed 1..64");
+    check(cfg.routing != Routing::None || cfg.experts == 1, MOS_INVALID_ARGUMENT,
+          "routing none is weight sharing and needs experts = 1, got ", cfg.experts);
+    check(cfg.router_hidden >= 1 && cfg.router_hidden <= 4096, MOS_INVALID_ARGUMENT,
+          "router hidden size ", cfg.router_hidden, "; allowed 1..4096");
+    check(cfg.dropout >= 0.0f && cfg.dropout < 1.0f, MOS_INVALID_ARGUMENT, "dropout ", cfg.dropout,
+          " not in [0, 1)");
+    check(cfg.attn_dropout >= 0.0f && cfg.attn_dropout < 1.0f, MOS_INVALID_ARGUMENT,
+          "attention dropout ", cfg.attn_dropout, " not in [0, 1)");
+    check(cfg.label_smoothing >= 0.0f && cfg.label_smoothing < 1.0f, MOS_INVALID_ARGUMENT,
+          "label smoothing ", cfg.label_smoothing, " not in [0, 1)");
+    check(cfg.pad_id >= 0 && cfg.pad_id < cfg.vocab, MOS_INVALID_ARGUMENT, "pad id ", cfg.pad_id,
+          " outside the vocabulary");
+    table_ = ParamTable(d, cfg.vocab, cfg.routing, cfg.experts, cfg.router_hidden);
+    params_ = Arena("parameters", table_.total_floats());
+    params_.alloc_zero(table_.total_floats());
+    init_weights();
+}
+
+float *Supernet::grad_data() {
+    if (grads_.capacity() == 0) {
+        grads_ = Arena("gradients", table_.total_floats());
+        grads_.alloc_zero(table_.total_floats());
+    }
+    return grads_.base();
+}
+
+void Supernet::zero_grad() { std::memset(grad_data(), 0, table_.total_floats() * sizeof(float)); }
+
+namespace {
+// splitmix64: a small, portable generator so initial weights are identical on
+// every platform and standard library.
+struct SplitMix {
+    uint64_t s;
+    uint64_t next() {
+        uint64_t z = (s += 0x9e3779b97f4a7c15ull);
+        z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ull;
+        z = (z ^ (z >> 27)) * 0x94d049bb133111ebull;
+        return z ^ (z >> 31);
+    }
+    double uniform() { return (next() >> 11) * (1.0 / 9007199254740992.0); }  // [0, 1)
+    double normal() {
+        double u1 = uniform(), u2 = uniform();
+        if (u1 < 1e-300) u1 = 1e-300;
+        return std::sqrt(-2.0 * std::log(u1)) * std::cos(6.283185307179586 * u2);
+    }
+};
+
+bool ends_with(const std::string &s, const char *suffix) {
+    const size_t n = std::strlen(suffix);
+    return s.size() >= n && s.compare(s.size() - n, n, suffix) == 0;
+}
+}  // namespace
+
+void Supernet::init_weights() {
+    SplitMix rng{cfg_.seed * 0x2545F4914F6CDD1Dull + 17};
+    for (const ParamInfo &p : table_.all()) {
+        float *w = params_.base() + p.offset;
+        if (p.name == "embed.weight") {
+            // fairseq: N(0, D^-1/2), padding row zero.
+            const double sd = 1.0 / std::sqrt(static_cast<double>(p.shape[1]));
+            for (size_t i = 0; i < p.numel; i++) w[i] = static_cast<float>(rng.normal() * sd);
+            std::memset(w + cfg_.pad_id * p.shape[1], 0, p.shape[1] * sizeof(float));
+        } else if (ends_with(p.name, "_ln.weight")) {
+            for (size_t i = 0; i < p.numel; i++) w[i] = 1.0f;
+        } else if (p.shape.size() >= 2) {
+            // Xavier uniform over the (super) fan-in and fan-out of one matrix.
+            const int64_t fan_out = p.shape[p.shape.size() - 2], fan_in = p.shape.back();
+            const double a = std::sqrt(6.0 / static_cast<double>(fan_in + fan_out));
+            for (size_t i = 0; i < p.numel; i++) w[i] = static_cast<float>((2.0 * rng.uniform() - 1.0) * a);
+        } else {
+            std::memset(w, 0, p.numel * sizeof(float));
+        }
+    }
+}
+
+void Supernet::check_arch(const ArchDims &a) const {
+    const SuperDims &d = cfg_.dims;
+    check(a.enc_embed >= 2 && a.enc_embed <= d.enc_embed, MOS_OUT_OF_RANGE, "encoder embed dim ",
+          a.enc_embed, " outside 2..", d.enc_embed);
+    check(a.dec_embed >= 2 && a.dec_embed <= d.dec_embed, MOS_OUT_OF_RANGE, "decoder embed dim ",
+          a.dec_embed, " outside 2..", d.dec_embed);
+    check(!a.enc.empty() && static_cast<int64_t>(a.enc.size()) <= d.enc_layers, MOS_OUT_OF_RANGE,
+          "encoder layers ", a.enc.size(), " outside 1..", d.enc_layers);
+    check(!a.dec.empty() && static_cast<int64_t>(a.dec.size()) <= d.dec_layers, MOS_OUT_OF_RANGE,
+          "decoder layers ", a.dec.size(), " outside 1..", d.dec_layers);
+    auto heads_ok = [&](int64_t h) { return h >= 1 && h <= d.max_heads && d.qkv % h == 0; };
+    for (size_t l = 0; l < a.enc.size(); l++) {
+        check(a.enc[l].ffn >= 1 && a.enc[l].ffn <= d.enc_ffn, MOS_OUT_OF_RANGE, "encoder layer ", l,
+              " ffn dim ", a.enc[l].ffn, " outside 1..", d.enc_ffn);
+        check(heads_ok(a.enc[l].self_heads), MOS_OUT_OF_RANGE, "encoder layer ", l, " heads ",
+              a.enc[l].self_heads, " must divide ", d.qkv, " and be at most ", d.max_heads);
+    }
+    for (size_t l = 0; l < a.dec.size(); l++) {
+        const LayerDims &x = a.dec[l];
+        check(x.ffn >= 1 && x.ffn <= d.dec_ffn, MOS_OUT_OF_RANGE, "decoder layer ", l, " ffn dim ", x.ffn,
+              " outside 1..", d.dec_ffn);
+        check(heads_ok(x.self_heads), MOS_OUT_OF_RANGE, "decoder layer ", l, " self heads ",
+              x.self_heads, " must divide ", d.qkv, " and be at most ", d.max_heads);
+        check(heads_ok(x.cross_heads), MOS_OUT_OF_RANGE, "decoder layer ", l, " cross heads ",
+              x.cross_heads, " must divide ", d.qkv, " and be at most ", d.max_heads);
+        check(x.cross_layers >= 1 && x.cross_layers <= static_cast<int64_t>(a.enc.size()),
+              MOS_OUT_OF_RANGE, "decoder layer ", l, " cross layers ", x.cross_layers,
+              " outside 1..", a.enc.size(), " (the encoder layers of this arch)");
+    }
+}
+
+// ---------------------------------------------------------------------------
+// Workspace
+
+namespace {
+
+// Allocation of every activation of one forward, used both to size the arena
+// (on a counting pass with the largest arch and batch) and for real.
+struct Alloc {
+    Arena *arena;
+    bool counting;
+    size_t count = 0;
+    float *f(size_t n) {
+        if (counting) {
+            count += (n + 15) / 16 * 16;
+            return nullptr;
+        }
+        return arena->alloc(n);
+    }
+    uint8_t *u8(size_t n) { return reinterpret_cast<uint8_t *>(f((n + 3) / 4)); }
+};
+
+void alloc_attn(Alloc &al, AttnAct &s, int64_t B, int64_t Tq, int64_t Skv, int64_t Q, int64_t heads,
+                int64_t d) {
+    s.heads = heads;
+    s.Tq = Tq;
+    s.Skv = Skv;
+    s.q = al.f(B * Tq * Q);
+    s.k = al.f(B * Skv * Q);
+    s.v = al.f(B * Skv * Q);
+    s.o = al.f(B * Tq * Q);
+    s.P = al.f(B * heads * Tq * Skv);
+    s.a = al.f(B * Tq * d);
+}
+
+void alloc_ln(Alloc &al, LnAct &s, int64_t N, int64_t d) {
+    s.x = al.f(N * d);
+    s.y = al.f(N * d);
+    s.mean = al.f(N);
+    s.rstd = al.f(N);
+}
+
+void alloc_ffn(Alloc &al, FfnAct &s, const SupernetConfig &cfg, int64_t N, int64_t d, int64_t F) {
+    const int64_t m = cfg.experts, H = cfg.router_hidden;
+    s.F = F;
+    if (cfg.routing == Routing::Neuron) {
+        s.alpha1 = al.f(F * m);
+        s.alpha2 = al.f(d * m);
+        s.hid1 = al.f(H);
+        s.hid2 = al.f(H);
+    } else {
+        s.alpha1 = al.f(m);
+        s.alpha2 = s.alpha1;
+        s.hid1 = al.f(H);
+        s.hid2 = s.hid1;
+    }
+    s.W1 = al.f(F * d);
+    s.b1 = al.f(F);
+    s.W2 = al.f(d * F);
+    s.b2 = al.f(d);
+    s.h = al.f(N * F);
+    s.f = al.f(N * d);
+}
+
+void plan(Alloc &al, Workspace::State &st, const SupernetConfig &cfg, const ArchDims &a, int64_t B,
+          int64_t S, int64_t T) {
+    const int64_t Ns = B * S, Nt = B * T, Q = cfg.dims.qkv;
+    const int64_t de = a.enc_embed, dd = a.dec_embed;
+    st.src_mask = al.u8(Ns);
+    st.pos_src = al.f(S * de);
+    st.pos_tgt = al.f(T * dd);
+    st.tgt_nomask = al.u8(Nt);
+    st.enc_emb = al.f(Ns * de);
+    st.enc.assign(a.enc.size(), EncLayerAct{});
+    for (size_t l = 0; l < a.enc.size(); l++) {
+        EncLayerAct &L = st.enc[l];
+        alloc_attn(al, L.self, B, S, S, Q, a.enc[l].self_heads, de);
+        alloc_ln(al, L.ln1, Ns, de);
+        alloc_ffn(al, L.ffn, cfg, Ns, de, a.enc[l].ffn);
+        alloc_ln(al, L.ln2, Ns, de);
+    }
+    st.dec_emb = al.f(Nt * dd);
+    st.dec.assign(a.dec.size(), DecLayerAct{});
+    for (size_t l = 0; l < a.dec.size(); l++) {
+        DecLayerAct &L = st.dec[l];
+        const int64_t kS = a.dec[l].cross_layers * S;
+        alloc_attn(al, L.self, B, T, T, Q, a.dec[l].self_heads, dd);
+        alloc_ln(al, L.ln1, Nt, dd);
+        L.mem = al.f(B * kS * de);
+        L.mem_mask = al.u8(B * kS);
+        alloc_attn(al, L.cross, B, T, kS, Q, a.dec[l].cross_heads, dd);
+        alloc_ln(al, L.ln2, Nt, dd);
+        alloc_ffn(al, L.ffn, cfg, Nt, dd, a.dec[l].ffn);
+        alloc_ln(al, L.ln3, Nt, dd);
+    }
+    st.logits = al.f(Nt * cfg.vocab);
+    st.lse = al.f(Nt);
+}
+
+// Scratch of backward: activation gradients of the widest tensors plus kernel
+// scratch, allocated after the forward's saved activations.
+size_t backward_scratch_floats(const SupernetConfig &cfg, int64_t Ns, int64_t Nt, int64_t max_len) {
+    // A generous bound of the peak of backward(): the gradient of the decoder
+    // stream and of every encoder output, a layer's block gradients, the FFN's
+    // and the attention's inner buffers (see ffn_backward / attn_backward).
+    const SuperDims &d = cfg.dims;
+    const size_t D = static_cast<size_t>(d.embed()), Q = static_cast<size_t>(d.qkv);
+    const size_t F = static_cast<size_t>(d.ffn()), m = static_cast<size_t>(cfg.experts);
+    const size_t H = static_cast<size_t>(cfg.router_hidden), L = static_cast<size_t>(max_len);
+    const size_t N = static_cast<size_t>(Ns > Nt ? Ns : Nt);
+    const size_t B = N / L + 1;
+    const size_t kS = static_cast<size_t>(d.max_cross_layers) * L, Nkv = B * kS;
+    const size_t FD = F > D ? F : D;
+    size_t n = 0;
+    n += N * static_cast<size_t>(cfg.vocab);                  // dlogits
+    n += 12 * N * D;                                          // stream, block and dropout grads
+    n += static_cast<size_t>(d.enc_layers) * N * D;           // d of every encoder output
+    n += 4 * N * Q + 4 * Nkv * Q + Nkv * D;                   // attention dO, dq, dk, dv, d mem
+    n += 2 * N * F + 4 * F * D + 4 * FD;                      // FFN dh, dpre, mixed dW, db
+    n += 4 * m * FD + 2 * H + 64;                             // dalpha, router scratch
+    n += 2 * static_cast<size_t>(d.max_heads) * B * L * (kS > L ? kS : L);  // attention scratch
+    return n + 4096;
+}
+
+}  // namespace
+
+Workspace::Workspace(const Supernet &net, int64_t max_src_tokens, int64_t max_tgt_tokens, int64_t max_len)
+    : max_src_(max_src_tokens), max_tgt_(max_tgt_tokens), max_len_(max_len), state_(new State) {
+    check(max_src_tokens > 0 && max_tgt_tokens > 0 && max_len > 0, MOS_INVALID_ARGUMENT,
+          "workspace sizes must be positive");
+    const SupernetConfig &cfg = net.config();
+    const SuperDims &d = cfg.dims;
+    // The largest arch at the largest batch: every layer at super size, the
+    // most heads, the deepest cross-attention.
+    ArchDims big;
+    big.enc_embed = d.enc_embed;
+    big.dec_embed = d.dec_embed;
+    big.enc.assign(d.enc_layers, LayerDims{d.enc_ffn, d.max_heads, 0, 0});
+    big.dec.assign(d.dec_layers, LayerDims{d.dec_ffn, d.max_heads, d.max_heads,
+                                           d.max_cross_layers < d.enc_layers ? d.max_cross_layers : d.enc_layers});
+    // Worst case of B*S*S attention: B = tokens / len rows of len tokens.
+    const int64_t Bs = (max_src_tokens + max_len - 1) / max_len, Bt = (max_tgt_tokens + max_len - 1) / max_len;
+    const int64_t B = Bs > Bt ? Bs : Bt;
+    Alloc counter{nullptr, true};
+    State scratch_state;
+    plan(counter, scratch_state, cfg, big, B, max_len, max_len);
+    size_t total = counter.count + backward_scratch_floats(cfg, B * max_len, B * max_len, max_len);
+    arena_ = Arena("activations", total);
+}
+
+Workspace::~Workspace() = default;
+
+// ---------------------------------------------------------------------------
+// Forward
+
+namespace {
+
+struct Ctx {
+    const Supernet &net;
+    const SupernetConfig &cfg;
+    const ArchDims &a;
+    bool train;
+    uint64_t seed;
+    const float *P(const std::string &name) const { return net.param(name); }
+};
+
+// Router + mix of one FFN (both linears), for the layer at `prefix`.
+void ffn_mix_forward(const Ctx &c, FfnAct &s, const std::string &prefix, int64_t d, int64_t D, int64_t Fm) {
+    const int64_t m = c.cfg.experts, H = c.cfg.router_hidden;
+    const float *e = c.a.encoding.data();
+    MosShape s1{m, s.F, d, Fm, D, MosRouting::LayerWise};
+    MosShape s2{m, d, s.F, D, Fm, MosRouting::LayerWise};
+    switch (c.cfg.routing) {
+    case Routing::None:
+        s.alpha1[0] = 1.0f;
+        break;
+    case Routing::Layer: {
+        RouterShape r{kRouterInputs, H, m, 1, 1};
+        router_forward(s.alpha1, s.hid1, e, c.P(prefix + ".router.w1"), c.P(prefix + ".router.b1"),
+                       c.P(prefix + ".router.w2"), c.P(prefix + ".router.b2"), r);
+        break;
+    }
+    case Routing::Neuron: {
+        s1.routing = s2.routing = MosRouting::NeuronWise;
+        RouterShape r1 = router_shape_for(s1, kRouterInputs, H);
+        RouterShape r2 = router_shape_for(s2, kRouterInputs, H);
+        router_forward(s.alpha1, s.hid1, e, c.P(prefix + ".fc1.router.w1"), c.P(prefix + ".fc1.router.b1"),
+                       c.P(prefix + ".fc1.router.w2"), c.P(prefix + ".fc1.router.b2"), r1);
+        router_forward(s.alpha2, s.hid2, e, c.P(prefix + ".fc2.router.w1"), c.P(prefix + ".fc2.router.b1"),
+                       c.P(prefix + ".fc2.router.w2"), c.P(prefix + ".fc2.router.b2"), r2);
+        break;
+    }
+    }
+    mos_mix_forward(s.W1, s.b1, s.alpha1, c.P(prefix + ".fc1.weight"), c.P(prefix + ".fc1.bias"), s1);
+    mos_mix_forward(s.W2, s.b2, s.alpha2, c.P(prefix + ".fc2.weight"), c.P(prefix + ".fc2.bias"), s2);
+}
+
+// out = LN(x + f(x)) for the FFN block.
+void ffn_forward(const Ctx &c, FfnAct &s, LnAct &ln, const float *x, int64_t N, int64_t d, int64_t D,
+                 int64_t Fm, const std::string &prefix, uint64_t drop_site) {
+    ffn_mix_forward(c, s, prefix, d, D, Fm);
+    linear_forward(s.h, x, s.W1, s.b1, N, d, s.F, d);
+    relu_forward(s.h, s.h, N * s.F);
+    linear_forward(s.f, s.h, s.W2, s.b2, N, s.F, d, s.F);
+    if (c.train) dropout_forward(s.f, s.f, N * d, dropout_rate(c.cfg.dropout, d, D), DropoutKey{c.seed, 0, drop_site});
+    residual_forward(ln.x, x, s.f, N * d);
+    layernorm_forward(ln.y, ln.mean, ln.rstd, ln.x, c.P(prefix + ".ffn_ln.weight"),
+                      c.P(prefix + ".ffn_ln.bias"), N, d);
+}
+
+// Attention block up to its projected, dropped-out output s.a.
+void attn_forward(const Ctx &c, AttnAct &s, const float *xq, const float *xkv, const uint8_t *kmask,
+                  int64_t B, int64_t d_q, int64_t d_kv, int64_t ld_q, int64_t ld_kv, bool causal,
+                  const std::string &prefix, uint64_t drop_site, uint64_t pdrop_site) {
+    const int64_t Q = c.cfg.dims.qkv, Nq = B * s.Tq, Nkv = B * s.Skv;
+    linear_forward(s.q, xq, c.P(prefix + ".q.weight"), c.P(prefix + ".q.bias"), Nq, d_q, Q, ld_q);
+    linear_forward(s.k, xkv, c.P(prefix + ".k.weight"), c.P(prefix + ".k.bias"), Nkv, d_kv, Q, ld_kv);
+    linear_forward(s.v, xkv, c.P(prefix + ".v.weight"), c.P(prefix + ".v.bias"), Nkv, d_kv, Q, ld_kv);
+    AttentionShape as{B, s.Tq, s.Skv, Q, s.heads, causal};
+    const float pa = c.train ? c.cfg.attn_dropout : 0.0f;
+    attention_forward(s.o, s.P, s.q, s.k, s.v, kmask, as, pa, c.seed, pdrop_site);
+    linear_forward(s.a, s.o, c.P(prefix + ".out.weight"), c.P(prefix + ".out.bias"), Nq, Q, d_q, Q);
+    if (c.train)
+        dropout_forward(s.a, s.a, Nq * d_q, dropout_rate(c.cfg.dropout, d_q, ld_q), DropoutKey{c.seed, 0, drop_site});
+}
+
+}  // namespace
+
+LossStats Supernet::forward(Workspace &ws, const ArchDims &a, const Batch &b, bool train,
+                            uint64_t dropout_seed) const {
+    check_arch(a);
+    check(b.B > 0 && b.S > 0 && b.T > 0, MOS_INVALID_ARGUMENT, "empty batch (B=", b.B, " S=", b.S,
+          " T=", b.T, ")");
+    check(b.src && b.tgt_in && b.tgt_out, MOS_INVALID_ARGUMENT, "batch token pointers are NULL");
+    check(b.S <= ws.max_len() && b.T <= ws.max_len(), MOS_OUT_OF_RANGE, "sentence length ",
+          b.S > b.T ? b.S : b.T, " exceeds the workspace's ", ws.max_len());
+    check(b.B * b.S <= ws.max_src_tokens() && b.B * b.T <= ws.max_tgt_tokens(), MOS_OUT_OF_RANGE,
+          "batch of ", b.B * b.S, " source / ", b.B * b.T, " target tokens exceeds the workspace's ",
+          ws.max_src_tokens(), " / ", ws.max_tgt_tokens());
+    const int64_t V = cfg_.vocab;
+    for (int64_t i = 0; i < b.B * b.S; i++)
+        check(b.src[i] >= 0 && b.src[i] < V, MOS_OUT_OF_RANGE, "source token ", b.src[i], " at ", i,
+              " outside the vocabulary of ", V);
+    for (int64_t i = 0; i < b.B * b.T; i++)
+        check(b.tgt_in[i] >= 0 && b.tgt_in[i] < V && b.tgt_out[i] >= 0 && b.tgt_out[i] < V,
+              MOS_OUT_OF_RANGE, "target token at ", i, " outside the vocabulary of ", V);
+
+    Workspace::State &st = ws.state();
+    st.valid = false;
+    ws.arena().reset();
+    Alloc al{&ws.arena(), false};
+    plan(al, st, cfg_, a, b.B, b.S, b.T);
+    st.forward_mark = ws.arena().mark();
+    st.arch = a;
+    st.batch = b;
+    st.train = train;
+    st.seed = dropout_seed;
+
+    const SuperDims &D = cfg_.dims;
+    const int64_t Ns = b.B * b.S, Nt = b.B * b.T, de = a.enc_embed, dd = a.dec_embed;
+    const int64_t ldE = D.embed();
+    const float *E = param("embed.weight");
+    Ctx c{*this, cfg_, a, train, dropout_seed};
+
+    for (int64_t i = 0; i < Ns; i++) st.src_mask[i] = b.src[i] == cfg_.pad_id;
+    std::memset(st.tgt_nomask, 0, Nt);
+
+    // Encoder.
+    sinusoid_positions(st.pos_src, 0, b.S, de);
+    embedding_forward(st.enc_emb, b.src, E, st.pos_src, b.B, b.S, de, ldE, V, cfg_.pad_id);
+    if (train)
+        dropout_forward(st.enc_emb, st.enc_emb, Ns * de, dropout_rate(cfg_.dropout, de, D.enc_embed),
+                        DropoutKey{dropout_seed, 0, site(false, -1, kDropEmbed)});
+    const float *x = st.enc_emb;
+    for (size_t l = 0; l < a.enc.size(); l++) {
+        EncLayerAct &L = st.enc[l];
+        const std::string p = "encoder.layers." + std::to_string(l);
+        L.in = const_cast<float *>(x);
+        attn_forward(c, L.self, x, x, st.src_mask, b.B, de, de, D.enc_embed, D.enc_embed, false,
+                     p + ".self_attn", site(false, l, kDropSelf), site(false, l, kDropSelfP));
+        residual_forward(L.ln1.x, x, L.self.a, Ns * de);
+        layernorm_forward(L.ln1.y, L.ln1.mean, L.ln1.rstd, L.ln1.x, param(p + ".self_attn_ln.weight"),
+                          param(p + ".self_attn_ln.bias"), Ns, de);
+        ffn_forward(c, L.ffn, L.ln2, L.ln1.y, Ns, de, D.enc_embed, D.enc_ffn, p, site(false, l, kDropFfn));
+        x = L.ln2.y;
+    }
+
+    // Decoder.
+    sinusoid_positions(st.pos_tgt, 0, b.T, dd);
+    embedding_forward(st.dec_emb, b.tgt_in, E, st.pos_tgt, b.B, b.T, dd, ldE, V, cfg_.pad_id);
+    if (train)
+        dropout_forward(st.dec_emb, st.dec_emb, Nt * dd, dropout_rate(cfg_.dropout, dd, D.dec_embed),
+                        DropoutKey{dropout_seed, 0, site(true, -1, kDropEmbed)});
+    const float *y = st.dec_emb;
+    const int64_t Le = static_cast<int64_t>(a.enc.size());
+    for (size_t l = 0; l < a.dec.size(); l++) {
+        DecLayerAct &L = st.dec[l];
+        const std::string p = "decoder.layers." + std::to_string(l);
+        L.in = const_cast<float *>(y);
+        attn_forward(c, L.self, y, y, st.tgt_nomask, b.B, dd, dd, D.dec_embed, D.dec_embed, true,
+                     p + ".self_attn", site(true, l, kDropSelf), site(true, l, kDropSelfP));
+        residual_forward(L.ln1.x, y, L.self.a, Nt * dd);
+        layernorm_forward(L.ln1.y, L.ln1.mean, L.ln1.rstd, L.ln1.x, param(p + ".self_attn_ln.weight"),
+                          param(p + ".self_attn_ln.bias"), Nt, dd);
+        // mem[b, j*S + s] = enc_out[Le - k + j][b, s]: the last k encoder layers along time.
+        const int64_t k = a.dec[l].cross_layers, kS = k * b.S;
+        for (int64_t bi = 0; bi < b.B; bi++)
+            for (int64_t j = 0; j < k; j++) {
+                const float *src = st.enc[Le - k + j].ln2.y + bi * b.S * de;
+                std::memcpy(L.mem + (bi * kS + j * b.S) * de, src, b.S * de * sizeof(float));
+                std::memcpy(L.mem_mask + bi * kS + j * b.S, st.src_mask + bi * b.S, b.S);
+            }
+        attn_forward(c, L.cross, L.ln1.y, L.mem, L.mem_mask, b.B, dd, de, D.dec_embed, D.enc_embed, false,
+                     p + ".cross_attn", site(true, l, kDropCross), site(true, l, kDropCrossP));
+        residual_forward(L.ln2.x, L.ln1.y, L.cross.a, Nt * dd);
+        layernorm_forward(L.ln2.y, L.ln2.mean, L.ln2.rstd, L.ln2.x, param(p + ".cross_attn_ln.weight"),
+                          param(p + ".cross_attn_ln.bias"), Nt, dd);
+        ffn_forward(c, L.ffn, L.ln3, L.ln2.y, Nt, dd, D.dec_embed, D.dec_ffn, p, site(true, l, kDropFfn));
+        y = L.ln3.y;
+    }
+
+    // Tied output projection and loss.
+    linear_forward(st.logits, y, E, nullptr, Nt, dd, V, ldE);
+    CrossEntropyResult ce = cross_entropy_forward(st.lse, nullptr, nullptr, st.logits, b.tgt_out, Nt, V, cfg_.pad_id,
+                                                  cfg_.label_smoothing);
+    st.loss = LossStats{ce.loss, ce.nll, ce.tokens};
+    st.valid = true;
+    return st.loss;
+}
+
+const float *Supernet::logits(const Workspace &ws) const {
+    check(ws.state().valid, MOS_INVALID_ARGUMENT, "no forward pass in this workspace");
+    return ws.state().logits;
+}
+
+// ---------------------------------------------------------------------------
+// Backward
+
+namespace {
+
+struct BwdCtx {
+    Supernet &net;
+    const SupernetConfig &cfg;
+    const ArchDims &a;
+    bool train;
+    uint64_t seed;
+    Arena &arena;
+    const float *P(const std::string &n) { return net.param(n); }
+    float *G(const std::string &n) { return net.grad(n); }
+};
+
+// Given d(out) of LN(x + f(x)) for the FFN block, accumulates dx (which must
+// already hold the residual path's other contributions or zeros).
+void ffn_backward(BwdCtx &c, float *dx, const float *dout, FfnAct &s, LnAct &ln, const float *x,
+                  int64_t N, int64_t d, int64_t D, int64_t Fm, const std::string &prefix, uint64_t drop_site) {
+    const size_t mark = c.arena.mark();
+    const int64_t m = c.cfg.experts, H = c.cfg.router_hidden, F = s.F;
+    // Through the LayerNorm: dr = d(x + f).
+    float *dr = c.arena.alloc_zero(N * d);
+    layernorm_backward(dr, c.G(prefix + ".ffn_ln.weight"), c.G(prefix + ".ffn_ln.bias"), dout, ln.x,
+                       ln.mean, ln.rstd, c.P(prefix + ".ffn_ln.weight"), N, d);
+    // Residual: dx += dr; df = dropout'(dr).
+    residual_backward(dx, nullptr, dr, N * d);
+    if (c.train) {
+        float *t = c.arena.alloc_zero(N * d);
+        dropout_backward(t, dr, N * d, dropout_rate(c.cfg.dropout, d, D), DropoutKey{c.seed, 0, drop_site});
+        dr = t;
+    }
+    // fc2: h [N, F] -> f [N, d] with the mixed W2 [d, F].
+    float *dh = c.arena.alloc_zero(N * F);
+    float *dW2 = c.arena.alloc_zero(d * F), *db2 = c.arena.alloc_zero(d);
+    linear_backward(dh, dW2, db2, dr, s.h, s.W2, N, F, d, F);
+    float *dpre = c.arena.alloc_zero(N * F);  // d(fc1 output), through the ReLU
+    relu_backward(dpre, dh, s.h, N * F);
+    float *dW1 = c.arena.alloc_zero(F * d), *db1 = c.arena.alloc_zero(F);
+    linear_backward(dx, dW1, db1, dpre, x, s.W1, N, d, F, d);
+    // Through the mixes into the experts and the router outputs alpha.
+    MosShape s1{m, F, d, Fm, D, MosRouting::LayerWise};
+    MosShape s2{m, d, F, D, Fm, MosRouting::LayerWise};
+    if (c.cfg.routing == Routing::Neuron) s1.routing = s2.routing = MosRouting::NeuronWise;
+    const bool routed = c.cfg.routing != Routing::None;
+    float *dalpha1 = routed ? c.arena.alloc_zero(mos_alpha_size(s1)) : nullptr;
+    float *dalpha2 = c.cfg.routing == Routing::Neuron ? c.arena.alloc_zero(mos_alpha_size(s2)) : dalpha1;
+    float *scratch1 = c.arena.alloc(mos_mix_backward_scratch(s1) + 1);
+    float *scratch2 = c.arena.alloc(mos_mix_backward_scratch(s2) + 1);
+    mos_mix_backward(c.G(prefix + ".fc1.weight"), c.G(prefix + ".fc1.bias"), dalpha1, scratch1, dW1, db1,
+                     s.alpha1, c.P(prefix + ".fc1.weight"), c.P(prefix + ".fc1.bias"), s1);
+    mos_mix_backward(c.G(prefix + ".fc2.weight"), c.G(prefix + ".fc2.bias"), dalpha2, scratch2, dW2, db2,
+                     s.alpha2, c.P(prefix + ".fc2.weight"), c.P(prefix + ".fc2.bias"), s2);
+    const float *e = c.a.encoding.data();
+    if (c.cfg.routing == Routing::Layer) {
+        RouterShape r{kRouterInputs, H, m, 1, 1};
+        float *rs = c.arena.alloc(router_backward_scratch(r));
+        const std::string rp = prefix + ".router";
+        router_backward(c.G(rp + ".w1"), c.G(rp + ".b1"), c.G(rp + ".w2"), c.G(rp + ".b2"), rs, dalpha1,
+                        s.alpha1, s.hid1, e, c.P(rp + ".w1"), c.P(rp + ".w2"), r);
+    } else if (c.cfg.routing == Routing::Neuron) {
+        const RouterShape r1 = router_shape_for(s1, kRouterInputs, H);
+        const RouterShape r2 = router_shape_for(s2, kRouterInputs, H);
+        float *rs = c.arena.alloc(router_backward_scratch(r1) > router_backward_scratch(r2)
+                                      ? router_backward_scratch(r1)
+                                      : router_backward_scratch(r2));
+        const std::string p1 = prefix + ".fc1.router", p2 = prefix + ".fc2.router";
+        router_backward(c.G(p1 + ".w1"), c.G(p1 + ".b1"), c.G(p1 + ".w2"), c.G(p1 + ".b2"), rs, dalpha1,
+                        s.alpha1, s.hid1, e, c.P(p1 + ".w1"), c.P(p1 + ".w2"), r1);
+        router_backward(c.G(p2 + ".w1"), c.G(p2 + ".b1"), c.G(p2 + ".w2"), c.G(p2 + ".b2"), rs, dalpha2,
+                        s.alpha2, s.hid2, e, c.P(p2 + ".w1"), c.P(p2 + ".w2"), r2);
+    }
+    c.arena.rewind(mark);
+}
+
+// Backward of an attention block given d(s.a) (before dropout): accumulates
+// dxq and dxkv (dxkv may equal dxq for self-attention).
+void attn_backward(BwdCtx &c, float *dxq, float *dxkv, float *da, AttnAct &s, const float *xq,
+                   const float *xkv, int64_t B, int64_t d_q, int64_t d_kv, int64_t ld_q, int64_t ld_kv,
+                   bool causal, const std::string &prefix, uint64_t drop_site, uint64_t pdrop_site) {
+    const size_t mark = c.arena.mark();
+    const int64_t Q = c.cfg.dims.qkv, Nq = B * s.Tq, Nkv = B * s.Skv;
+    if (c.train) {
+        float *t = c.arena.alloc_zero(Nq * d_q);
+        dropout_backward(t, da, Nq * d_q, dropout_rate(c.cfg.dropout, d_q, ld_q), DropoutKey{c.seed, 0, drop_site});
+        da = t;
+    }
+    float *dO = c.arena.alloc_zero(Nq * Q);
+    linear_backward(dO, c.G(prefix + ".out.weight"), c.G(prefix + ".out.bias"), da, s.o,
+                    c.P(prefix + ".out.weight"), Nq, Q, d_q, Q);
+    float *dq = c.arena.alloc_zero(Nq * Q), *dk = c.arena.alloc_zero(Nkv * Q), *dv = c.arena.alloc_zero(Nkv * Q);
+    AttentionShape as{B, s.Tq, s.Skv, Q, s.heads, causal};
+    float *ascratch = c.arena.alloc(attention_backward_scratch(as) + 1);
+    const float pa = c.train ? c.cfg.attn_dropout : 0.0f;
+    attention_backward(dq, dk, dv, ascratch, dO, s.P, s.q, s.k, s.v, as, pa, c.seed, pdrop_site);
+    linear_backward(dxq, c.G(prefix + ".q.weight"), c.G(prefix + ".q.bias"), dq, xq,
+                    c.P(prefix + ".q.weight"), Nq, d_q, Q, ld_q);
+    linear_backward(dxkv, c.G(prefix + ".k.weight"), c.G(prefix + ".k.bias"), dk, xkv,
+                    c.P(prefix + ".k.weight"), Nkv, d_kv, Q, ld_kv);
+    linear_backward(dxkv, c.G(prefix + ".v.weight"), c.G(prefix + ".v.bias"), dv, xkv,
+                    c.P(prefix + ".v.weight"), Nkv, d_kv, Q, ld_kv);
+    c.arena.rewind(mark);
+}
+
+}  // namespace
+
+void Supernet::backward(Workspace &ws, float scale) {
+    Workspace::State &st = ws.state();
+    check(st.valid, MOS_INVALID_ARGUMENT, "backward without a forward pass in this workspace");
+    grad_data();
+    ws.arena().rewind(st.forward_mark);
+    const ArchDims &a = st.arch;
+    const Batch &b = st.batch;
+    const SuperDims &D = cfg_.dims;
+    const int64_t Ns = b.B * b.S, Nt = b.B * b.T, de = a.enc_embed, dd = a.dec_embed, V = cfg_.vocab;
+    const int64_t ldE = D.embed();
+    Arena &ar = ws.arena();
+    BwdCtx c{*this, cfg_, a, st.train, st.seed, ar};
+
+    // Loss -> logits (in place) -> final decoder output and the tied embedding.
+    float *dlogits = ar.alloc_zero(Nt * V);
+    cross_entropy_backward(dlogits, st.lse, st.logits, b.tgt_out, Nt, V, cfg_.pad_id, cfg_.label_smoothing, scale);
+    float *dy = ar.alloc_zero(Nt * dd);
+    const float *y_last = st.dec.back().ln3.y;
+    linear_backward(dy, grad("embed.weight"), nullptr, dlogits, y_last, param("embed.weight"), Nt, dd, V, ldE);
+
+    // Gradients of every encoder layer's output (cross-attention reads them).
+    const int64_t Le = static_cast<int64_t>(a.enc.size());
+    std::vector<float *> denc(Le);
+    for (int64_t l = 0; l < Le; l++) denc[l] = ar.alloc_zero(Ns * de);
+
+    for (int64_t l = static_cast<int64_t>(a.dec.size()) - 1; l >= 0; l--) {
+        DecLayerAct &L = st.dec[l];
+        const std::string p = "decoder.layers." + std::to_string(l);
+        const size_t mark = ar.mark();
+        // FFN block: dy is d(ln3.y); produce d(ln2.y).
+        float *d2 = ar.alloc_zero(Nt * dd);
+        ffn_backward(c, d2, dy, L.ffn, L.ln3, L.ln2.y, Nt, dd, D.dec_embed, D.dec_ffn, p, site(true, l, kDropFfn));
+        // Cross-attention block: d2 is d(ln2.y).
+        float *dr2 = ar.alloc_zero(Nt * dd);
+        layernorm_backward(dr2, grad(p + ".cross_attn_ln.weight"), grad(p + ".cross_attn_ln.bias"), d2,
+                           L.ln2.x, L.ln2.mean, L.ln2.rstd, param(p + ".cross_attn_ln.weight"), Nt, dd);
+        float *d1 = ar.alloc_zero(Nt * dd);
+        residual_backward(d1, nullptr, dr2, Nt * dd);
+        const int64_t k = a.dec[l].cross_layers, kS = k * b.S;
+        float *dmem = ar.alloc_zero(b.B * kS * de);
+        attn_backward(c, d1, dmem, dr2, L.cross, L.ln1.y, L.mem, b.B, dd, de, D.dec_embed, D.enc_embed,
+                      false, p + ".cross_attn", site(true, l, kDropCross), site(true, l, kDropCrossP));
+        for (int64_t bi = 0; bi < b.B; bi++)
+            for (int64_t j = 0; j < k; j++) {
+                float *dst = denc[Le - k + j] + bi * b.S * de;
+                const float *src = dmem + (bi * kS + j * b.S) * de;
+                for (int64_t i = 0; i < b.S * de; i++) dst[i] += src[i];
+            }
+        // Self-attention block: d1 is d(ln1.y); produce d(layer input) into dy.
+        float *dr1 = ar.alloc_zero(Nt * dd);
+        layernorm_backward(dr1, grad(p + ".self_attn_ln.weight"), grad(p + ".self_attn_ln.bias"), d1,
+                           L.ln1.x, L.ln1.mean, L.ln1.rstd, param(p + ".self_attn_ln.weight"), Nt, dd);
+        std::memcpy(dy, dr1, Nt * dd * sizeof(float));  // residual path
+        attn_backward(c, dy, dy, dr1, L.self, L.in, L.in, b.B, dd, dd, D.dec_embed, D.dec_embed, true,
+                      p + ".self_attn", site(true, l, kDropSelf), site(true, l, kDropSelfP));
+        ar.rewind(mark);
+    }
+    // Decoder embedding.
+    if (st.train) {
+        float *t = ar.alloc_zero(Nt * dd);
+        dropout_backward(t, dy, Nt * dd, dropout_rate(cfg_.dropout, dd, D.dec_embed),
+                         DropoutKey{st.seed, 0, site(true, -1, kDropEmbed)});
+        dy = t;
+    }
+    embedding_backward(grad("embed.weight"), dy, b.tgt_in, b.B, b.T, dd, ldE, V, cfg_.pad_id);
+
+    // Encoder, from the last layer down; denc[l] holds d(output of layer l).
+    for (int64_t l = Le - 1; l >= 0; l--) {
+        EncLayerAct &L = st.enc[l];
+        const std::string p = "encoder.layers." + std::to_string(l);
+        const size_t mark = ar.mark();
+        float *d1 = ar.alloc_zero(Ns * de);
+        ffn_backward(c, d1, denc[l], L.ffn, L.ln2, L.ln1.y, Ns, de, D.enc_embed, D.enc_ffn, p, site(false, l, kDropFfn));
+        float *dr1 = ar.alloc_zero(Ns * de);
+        layernorm_backward(dr1, grad(p + ".self_attn_ln.weight"), grad(p + ".self_attn_ln.bias"), d1,
+                           L.ln1.x, L.ln1.mean, L.ln1.rstd, param(p + ".self_attn_ln.weight"), Ns, de);
+        // d(layer input): residual + attention; goes to the previous layer's output grad.
+        float *din = l > 0 ? denc[l - 1] : nullptr;
+        if (!din) din = ar.alloc_zero(Ns * de);
+        for (int64_t i = 0; i < Ns * de; i++) din[i] += dr1[i];
+        attn_backward(c, din, din, dr1, L.self, L.in, L.in, b.B, de, de, D.enc_embed, D.enc_embed, false,
+                      p + ".self_attn", site(false, l, kDropSelf), site(false, l, kDropSelfP));
+        if (l == 0) {
+            if (st.train) {
+                float *t = ar.alloc_zero(Ns * de);
+                dropout_backward(t, din, Ns * de, dropout_rate(cfg_.dropout, de, D.enc_embed),
+                                 DropoutKey{st.seed, 0, site(false, -1, kDropEmbed)});
+                din = t;
+            }
+            embedding_backward(grad("embed.weight"), din, b.src, b.B, b.S, de, ldE, V, cfg_.pad_id);
+        }
+        ar.rewind(mark);
+    }
+}
+
+}  // namespace mos
+
+// ---------------------------------------------------------------------------
+// Bridges from Space / Arch
+
+namespace mos {
+
+SuperDims super_dims(const Space &s) {
+    SuperDims d;
+    d.enc_embed = s.max_enc_embed();
+    d.dec_embed = s.max_dec_embed();
+    d.qkv = s.qkv_dim;
+    d.enc_ffn = s.max_enc_ffn();
+    d.dec_ffn = s.max_dec_ffn();
+    d.enc_layers = s.max_enc_layers();
+    d.dec_layers = s.max_dec_layers();
+    d.max_heads = std::max({s.max_enc_heads(), s.max_dec_self_heads(), s.max_dec_cross_heads()});
+    d.max_cross_layers = s.max_dec_cross_k();
+    return d;
+}
+
+ArchDims arch_dims(const Space &space, const Arch &a) {
+    validate(space, a);
+    ArchDims d;
+    d.enc_embed = a.enc_embed;
+    d.dec_embed = a.dec_embed;
+    for (const EncoderLayerArch &l : a.enc) d.enc.push_back(LayerDims{l.ffn_dim, l.heads, 0, 0});
+    for (const DecoderLayerArch &l : a.dec)
+        d.dec.push_back(LayerDims{l.ffn_dim, l.self_heads, l.cross_heads, l.cross_k});
+    const std::vector<float> e = arch_encode(space, a);
+    check(e.size() == d.encoding.size(), MOS_INTERNAL, "arch encoding has ", e.size(), " features");
+    std::copy(e.begin(), e.end(), d.encoding.begin());
+    return d;
+}
+
+}  // namespace mos

@@ -1,0 +1,143 @@
+// lib/model/supernet.hpp: the Mixture-of-Supernets encoder-decoder (DESIGN.md §1,
+// §3; docs/supernet.md): super-size weights in one arena, forward and backward of
+// any subnet of the space on a padded token batch, and the per-call workspace.
+//
+// A Supernet is used by one thread at a time while training. Forward passes for
+// evaluation only read the weights, so several threads may run them at once on
+// a frozen supernet, each with its own Workspace.
+#pragma once
+
+#include <array>
+#include <cstdint>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "model/params.hpp"
+#include "tensor/arena.hpp"
+
+namespace mos {
+
+// The sizes of one subnet, as the model consumes them (built from an Arch).
+struct LayerDims {
+    int64_t ffn = 0;
+    int64_t self_heads = 0;
+    int64_t cross_heads = 0;   // decoder only
+    int64_t cross_layers = 0;  // decoder only: attend to the last k encoder layers
+};
+
+struct ArchDims {
+    int64_t enc_embed = 0, dec_embed = 0;
+    std::vector<LayerDims> enc, dec;
+    std::array<float, 10> encoding{};  // router input (DESIGN.md §2)
+};
+
+struct SupernetConfig {
+    SuperDims dims;
+    int64_t vocab = 0;
+    Routing routing = Routing::Neuron;
+    int64_t experts = 2;
+    int64_t router_hidden = 128;
+    float dropout = 0.3f;        // p_max, scaled by d_active / d_max (HAT)
+    float attn_dropout = 0.1f;
+    float label_smoothing = 0.1f;
+    int32_t pad_id = 0;
+    uint64_t seed = 1;
+};
+
+// A padded batch: B sentences, source length S, target length T. tgt_in starts
+// with BOS, tgt_out ends with EOS; padding is cfg.pad_id. Borrowed pointers.
+struct Batch {
+    int64_t B = 0, S = 0, T = 0;
+    const int32_t *src = nullptr;      // [B, S]
+    const int32_t *tgt_in = nullptr;   // [B, T]
+    const int32_t *tgt_out = nullptr;  // [B, T]
+};
+
+struct LossStats {
+    double loss_sum = 0.0;  // label-smoothed, summed over non-pad target tokens
+    double nll_sum = 0.0;
+    int64_t tokens = 0;
+};
+
+class Workspace;
+
+class Supernet {
+public:
+    explicit Supernet(const SupernetConfig &cfg);
+
+    const SupernetConfig &config() const { return cfg_; }
+    const ParamTable &table() const { return table_; }
+
+    float *param(const std::string &name) { return params_.base() + table_.at(name).offset; }
+    const float *param(const std::string &name) const {
+        return const_cast<Arena &>(params_).base() + table_.at(name).offset;
+    }
+    float *param_data() { return params_.base(); }
+    size_t param_floats() const { return table_.total_floats(); }
+
+    // Gradients (same layout as the parameters), allocated on first use.
+    float *grad_data();
+    float *grad(const std::string &name) { return grad_data() + table_.at(name).offset; }
+    void zero_grad();
+
+    // Initialise weights (fairseq-like: Xavier-uniform linears, N(0, D^-1/2)
+    // embeddings, zero biases, unit LayerNorm gains) from cfg.seed.
+    void init_weights();
+
+    // Checks that `a` fits the super sizes (MOS_OUT_OF_RANGE naming the field).
+    void check_arch(const ArchDims &a) const;
+
+    // Forward pass of subnet `a` on `batch`, keeping what backward needs in ws.
+    // train = true applies dropout with `dropout_seed`. Returns the loss stats.
+    LossStats forward(Workspace &ws, const ArchDims &a, const Batch &batch, bool train,
+                      uint64_t dropout_seed) const;
+    // Logits [B*T, V] of the last forward (valid until the next call on ws).
+    const float *logits(const Workspace &ws) const;
+
+    // Backward of the last forward on ws: accumulates d(loss_sum * scale) into
+    // the gradients (scale = 1/tokens gives the mean loss).
+    void backward(Workspace &ws, float scale);
+
+private:
+    SupernetConfig cfg_;
+    ParamTable table_;
+    Arena params_;
+    Arena grads_;
+};
+
+// Activation memory of one forward/backward, sized once for the largest subnet
+// and the largest batch (B*S source and B*T target tokens, S and T each at most
+// max_len). A batch beyond it gives MOS_OUT_OF_RANGE.
+class Workspace {
+public:
+    Workspace(const Supernet &net, int64_t max_src_tokens, int64_t max_tgt_tokens, int64_t max_len);
+    ~Workspace();
+    Workspace(const Workspace &) = delete;
+    Workspace &operator=(const Workspace &) = delete;
+
+    int64_t max_src_tokens() const { return max_src_; }
+    int64_t max_tgt_tokens() const { return max_tgt_; }
+    int64_t max_len() const { return max_len_; }
+
+    struct State;  // saved activations of the last forward (supernet.cpp)
+    State &state() { return *state_; }
+    const State &state() const { return *state_; }
+    Arena &arena() { return arena_; }
+
+private:
+    int64_t max_src_, max_tgt_, max_len_;
+    Arena arena_;
+    std::unique_ptr<State> state_;
+};
+
+}  // namespace mos
+
+// Bridges from the search-space representation (lib/model/space.hpp, arch.hpp).
+namespace mos {
+struct Space;
+struct Arch;
+SuperDims super_dims(const Space &space);
+// Validates `arch` against `space` and returns its sizes and router encoding.
+ArchDims arch_dims(const Space &space, const Arch &arch);
+}  // namespace mos
