@@ -1,0 +1,276 @@
+// lib/model/checkpoint.cpp: reading and writing supernet checkpoints and routed
+// models as safetensors (see checkpoint.hpp for the layout).
+#include "model/checkpoint.hpp"
+
+#include <cstring>
+
+#include <nlohmann/json.hpp>
+
+#include "core/error.hpp"
+#include "core/json_util.hpp"
+#include "io/safetensors.hpp"
+
+namespace mos {
+
+namespace {
+
+constexpr const char *kTokenizerTensor = "tokenizer.model";
+
+std::vector<uint64_t> to_u64(const std::vector<int64_t> &s) {
+    return std::vector<uint64_t>(s.begin(), s.end());
+}
+
+const std::string &require_meta(const SafeTensors &f, const std::string &source, const char *key) {
+    const std::string *v = f.meta(key);
+    check(v != nullptr, MOS_FORMAT, source, ": metadata field '", key, "' is missing");
+    return *v;
+}
+
+std::string read_tokenizer(const SafeTensors &f) {
+    const TensorInfo *t = f.find(kTokenizerTensor);
+    if (!t) return std::string();
+    check(t->dtype == DType::U8 && t->shape.size() == 1, MOS_FORMAT, "tensor '", kTokenizerTensor,
+          "' must be a 1-D U8 tensor");
+    return std::string(reinterpret_cast<const char *>(f.bytes(*t)), t->nbytes());
+}
+
+float json_float(const nlohmann::json &o, const char *key, float lo, float hi) {
+    check(o.contains(key) && o[key].is_number(), MOS_FORMAT, "config.", key, " is missing or not a number");
+    const double v = o[key].get<double>();
+    check(v >= lo && v < hi, MOS_FORMAT, "config.", key, " = ", v, " is outside [", lo, ", ", hi, ")");
+    return static_cast<float>(v);
+}
+
+}  // namespace
+
+SupernetBundle make_supernet(const Space &space, SupernetConfig cfg) {
+    validate(space);
+    cfg.dims = super_dims(space);
+    SupernetBundle b;
+    b.space = space;
+    b.net = std::make_unique<Supernet>(cfg);
+    return b;
+}
+
+std::string supernet_config_json(const SupernetConfig &c) {
+    nlohmann::ordered_json j;
+    j["routing"] = routing_name(c.routing);
+    j["experts"] = c.experts;
+    j["router_hidden"] = c.router_hidden;
+    j["vocab"] = c.vocab;
+    j["dropout"] = c.dropout;
+    j["attn_dropout"] = c.attn_dropout;
+    j["label_smoothing"] = c.label_smoothing;
+    j["pad_id"] = c.pad_id;
+    j["seed"] = std::to_string(c.seed);  // 64-bit: a string keeps every bit
+    return j.dump();
+}
+
+SupernetConfig supernet_config_from_json(const std::string &text) {
+    const nlohmann::json j = parse_json(text, "config");
+    check(j.is_object(), MOS_FORMAT, "config: not a JSON object");
+    check_known_keys(j, "config", {"routing", "experts", "router_hidden", "vocab", "dropout", "attn_dropout",
+                                   "label_smoothing", "pad_id", "seed"});
+    SupernetConfig c;
+    check(j.contains("routing") && j["routing"].is_string(), MOS_FORMAT, "config.routing is missing");
+    try {
+        c.routing = parse_routing(j["routing"].get<std::string>());
+    } catch (const Error &e) {
+        fail(MOS_FORMAT, "config.routing: ", e.what());
+    }
+    c.experts = json_int(j, "config", "experts", 1, 64);
+    c.router_hidden = json_int(j, "config", "router_hidden", 1, 4096);
+    c.vocab = json_int(j, "config", "vocab", 4, 1 << 22);
+    c.dropout = json_float(j, "dropout", 0.0f, 1.0f);
+    c.attn_dropout = json_float(j, "attn_dropout", 0.0f, 1.0f);
+    c.label_smoothing = json_float(j, "label_smoothing", 0.0f, 1.0f);
+    c.pad_id = json_int(j, "config", "pad_id", 0, c.vocab - 1);
+    check(j.contains("seed") && j["seed"].is_string(), MOS_FORMAT, "config.seed is missing or not a string");
+    try {
+        size_t used = 0;
+        const std::string s = j["seed"].get<std::string>();
+        c.seed = std::stoull(s, &used);
+        check(used == s.size(), MOS_FORMAT, "config.seed '", s, "' is not an integer");
+    } catch (const std::logic_error &) {
+        fail(MOS_FORMAT, "config.seed is not an unsigned integer");
+    }
+    return c;
+}
+
+// ---- supernet ---------------------------------------------------------------
+
+namespace {
+
+SafeTensorsWriter supernet_writer(const SupernetBundle &b) {
+    check(b.net != nullptr, MOS_INVALID_ARGUMENT, "supernet bundle has no supernet");
+    const Supernet &net = *b.net;
+    const size_t n = net.param_floats();
+    check(b.adam_m.empty() || b.adam_m.size() == n, MOS_INTERNAL, "Adam first moment has ", b.adam_m.size(),
+          " floats, expected ", n);
+    check(b.adam_v.size() == b.adam_m.size(), MOS_INTERNAL, "Adam moments differ in size");
+    SafeTensorsWriter w;
+    w.set_format(kSupernetFormat, kSupernetFormatVersion);
+    w.set_metadata("space", space_to_json(b.space));
+    w.set_metadata("config", supernet_config_json(net.config()));
+    for (const auto &kv : b.meta) w.set_metadata(kv.first, kv.second);
+    for (const ParamInfo &p : net.table().all()) {
+        w.add(p.name, DType::F32, to_u64(p.shape), net.param(p.name), p.numel * sizeof(float));
+        if (!b.adam_m.empty()) {
+            w.add("adam.m." + p.name, DType::F32, to_u64(p.shape), b.adam_m.data() + p.offset,
+                  p.numel * sizeof(float));
+            w.add("adam.v." + p.name, DType::F32, to_u64(p.shape), b.adam_v.data() + p.offset,
+                  p.numel * sizeof(float));
+        }
+    }
+    if (!b.tokenizer.empty())
+        w.add(kTokenizerTensor, DType::U8, {b.tokenizer.size()}, b.tokenizer.data(), b.tokenizer.size());
+    return w;
+}
+
+SupernetBundle supernet_from(const SafeTensors &f, const std::string &source) {
+    f.check_format(kSupernetFormat, kSupernetFormatVersion);
+    SupernetBundle b;
+    try {
+        b.space = space_from_json(require_meta(f, source, "space"));
+    } catch (const Error &e) {
+        fail(e.status(), source, ": metadata 'space': ", e.what());
+    }
+    SupernetConfig cfg;
+    try {
+        cfg = supernet_config_from_json(require_meta(f, source, "config"));
+    } catch (const Error &e) {
+        fail(e.status(), source, ": metadata 'config': ", e.what());
+    }
+    cfg.dims = super_dims(b.space);
+    b.net = std::make_unique<Supernet>(cfg);
+    Supernet &net = *b.net;
+    const size_t n = net.param_floats();
+    const bool has_adam = f.find("adam.m." + net.table().all().front().name) != nullptr;
+    if (has_adam) {
+        b.adam_m.assign(n, 0.0f);
+        b.adam_v.assign(n, 0.0f);
+    }
+    size_t expected = 0;
+    for (const ParamInfo &p : net.table().all()) {
+        const TensorInfo &t = f.require(p.name, DType::F32, to_u64(p.shape));
+        std::memcpy(net.param(p.name), f.bytes(t), t.nbytes());
+        ++expected;
+        if (has_adam) {
+            const TensorInfo &m = f.require("adam.m." + p.name, DType::F32, to_u64(p.shape));
+            const TensorInfo &v = f.require("adam.v." + p.name, DType::F32, to_u64(p.shape));
+            std::memcpy(b.adam_m.data() + p.offset, f.bytes(m), m.nbytes());
+            std::memcpy(b.adam_v.data() + p.offset, f.bytes(v), v.nbytes());
+            expected += 2;
+        }
+    }
+    b.tokenizer = read_tokenizer(f);
+    if (!b.tokenizer.empty()) ++expected;
+    if (f.tensors().size() != expected) {
+        for (const TensorInfo &t : f.tensors()) {
+            const std::string &nm = t.name;
+            std::string base = nm;
+            if (nm.rfind("adam.m.", 0) == 0 || nm.rfind("adam.v.", 0) == 0) base = nm.substr(7);
+            check(nm == kTokenizerTensor || net.table().find(base) != nullptr, MOS_FORMAT, source,
+                  ": unexpected tensor '", nm, "' for this space and config");
+        }
+        fail(MOS_FORMAT, source, ": ", f.tensors().size(), " tensors, expected ", expected);
+    }
+    for (const auto &kv : f.metadata())
+        if (kv.first != "format" && kv.first != "format_version" && kv.first != "space" && kv.first != "config")
+            b.meta[kv.first] = kv.second;
+    return b;
+}
+
+}  // namespace
+
+void save_supernet(const std::string &path, const SupernetBundle &b) { supernet_writer(b).write_file(path); }
+
+std::vector<uint8_t> supernet_to_bytes(const SupernetBundle &b) { return supernet_writer(b).to_bytes(); }
+
+SupernetBundle load_supernet(const std::string &path) { return supernet_from(SafeTensors::read_file(path), path); }
+
+SupernetBundle supernet_from_bytes(const void *data, size_t size, const std::string &source) {
+    return supernet_from(SafeTensors::parse(data, size, source), source);
+}
+
+// ---- model --------------------------------------------------------------------
+
+ModelBundle route_bundle(const SupernetBundle &sb, const Arch &arch) {
+    check(sb.net != nullptr, MOS_INVALID_ARGUMENT, "supernet bundle has no supernet");
+    ModelBundle m;
+    m.space = sb.space;
+    m.arch = arch;
+    const ArchDims dims = arch_dims(sb.space, arch);
+    m.model = std::make_unique<DenseModel>(route(*sb.net, dims));
+    m.tokenizer = sb.tokenizer;
+    return m;
+}
+
+namespace {
+
+SafeTensorsWriter model_writer(const ModelBundle &m) {
+    check(m.model != nullptr, MOS_INVALID_ARGUMENT, "model bundle has no model");
+    const DenseModel &d = *m.model;
+    SafeTensorsWriter w;
+    w.set_format(kModelFormat, kModelFormatVersion);
+    w.set_metadata("space", space_to_json(m.space));
+    w.set_metadata("arch", arch_to_json(m.arch));
+    nlohmann::ordered_json cfg;
+    cfg["vocab"] = d.vocab();
+    cfg["pad_id"] = d.pad_id();
+    w.set_metadata("config", cfg.dump());
+    for (const std::string &name : d.names()) {
+        const DenseModel::Tensor &t = d.tensor(name);
+        w.add(name, DType::F32, to_u64(t.shape), d.data(name), t.numel * sizeof(float));
+    }
+    if (!m.tokenizer.empty())
+        w.add(kTokenizerTensor, DType::U8, {m.tokenizer.size()}, m.tokenizer.data(), m.tokenizer.size());
+    return w;
+}
+
+ModelBundle model_from(const SafeTensors &f, const std::string &source) {
+    f.check_format(kModelFormat, kModelFormatVersion);
+    ModelBundle m;
+    try {
+        m.space = space_from_json(require_meta(f, source, "space"));
+        m.arch = arch_from_json(m.space, require_meta(f, source, "arch"));
+    } catch (const Error &e) {
+        fail(e.status() == MOS_OUT_OF_RANGE ? MOS_FORMAT : e.status(), source, ": ", e.what());
+    }
+    const nlohmann::json cfg = parse_json(require_meta(f, source, "config"), source + ": metadata 'config'");
+    check(cfg.is_object(), MOS_FORMAT, source, ": metadata 'config' is not an object");
+    check_known_keys(cfg, "config", {"vocab", "pad_id"});
+    const int vocab = json_int(cfg, "config", "vocab", 4, 1 << 22);
+    const int pad = json_int(cfg, "config", "pad_id", 0, vocab - 1);
+    m.model = std::make_unique<DenseModel>(arch_dims(m.space, m.arch), vocab, m.space.qkv_dim, pad);
+    DenseModel &d = *m.model;
+    for (const std::string &name : d.names()) {
+        const DenseModel::Tensor &t = d.tensor(name);
+        const TensorInfo &ti = f.require(name, DType::F32, to_u64(t.shape));
+        std::memcpy(d.data(name), f.bytes(ti), ti.nbytes());
+    }
+    m.tokenizer = read_tokenizer(f);
+    const size_t expected = d.names().size() + (m.tokenizer.empty() ? 0 : 1);
+    if (f.tensors().size() != expected) {
+        for (const TensorInfo &t : f.tensors()) {
+            bool known = t.name == kTokenizerTensor;
+            for (const std::string &n : d.names()) known = known || n == t.name;
+            check(known, MOS_FORMAT, source, ": unexpected tensor '", t.name, "' for this arch");
+        }
+    }
+    return m;
+}
+
+}  // namespace
+
+void save_model(const std::string &path, const ModelBundle &m) { model_writer(m).write_file(path); }
+
+std::vector<uint8_t> model_to_bytes(const ModelBundle &m) { return model_writer(m).to_bytes(); }
+
+ModelBundle load_model(const std::string &path) { return model_from(SafeTensors::read_file(path), path); }
+
+ModelBundle model_from_bytes(const void *data, size_t size, const std::string &source) {
+    return model_from(SafeTensors::parse(data, size, source), source);
+}
+
+}  // namespace mos

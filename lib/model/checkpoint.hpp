@@ -1,0 +1,74 @@
+// lib/model/checkpoint.hpp: supernet checkpoints and specialised models as
+// safetensors files (DESIGN.md §7, docs/formats.md).
+//
+// Supernet checkpoint ("mos-supernet", version 1): every parameter tensor under
+// its docs/supernet.md name, optional Adam moments as "adam.m.<name>" and
+// "adam.v.<name>", the SentencePiece model as the U8 tensor "tokenizer.model";
+// metadata "space" (space JSON), "config" (routing, experts, router hidden size,
+// vocabulary, dropouts, label smoothing, pad id, seed) and any string fields
+// the trainer adds (e.g. "train_state").
+//
+// Model ("mos-model", version 1): the dense tensors of one arch, the tokenizer,
+// metadata "space", "arch" (arch JSON) and "config" (vocab, pad id).
+//
+// Readers check every tensor's presence, dtype and shape and reject unknown
+// tensors, so a file either loads completely or fails with MOS_FORMAT naming
+// the first problem.
+#pragma once
+
+#include <map>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "model/arch.hpp"
+#include "model/dense.hpp"
+#include "model/space.hpp"
+#include "model/supernet.hpp"
+
+namespace mos {
+
+constexpr const char *kSupernetFormat = "mos-supernet";
+constexpr const char *kModelFormat = "mos-model";
+constexpr int kSupernetFormatVersion = 1;
+constexpr int kModelFormatVersion = 1;
+
+// A supernet with everything that travels with it.
+struct SupernetBundle {
+    Space space;
+    std::unique_ptr<Supernet> net;
+    std::string tokenizer;             // serialized SentencePiece model; may be empty
+    std::vector<float> adam_m, adam_v; // empty, or param_floats() each
+    std::map<std::string, std::string> meta;  // extra string fields (e.g. "train_state")
+};
+
+// Creates a supernet for `space` (weights initialised from cfg.seed; cfg.dims is
+// overwritten from the space).
+SupernetBundle make_supernet(const Space &space, SupernetConfig cfg);
+
+std::string supernet_config_json(const SupernetConfig &cfg);
+// Parses the "config" metadata; cfg.dims is left for the caller. MOS_FORMAT on error.
+SupernetConfig supernet_config_from_json(const std::string &text);
+
+void save_supernet(const std::string &path, const SupernetBundle &b);
+std::vector<uint8_t> supernet_to_bytes(const SupernetBundle &b);
+SupernetBundle load_supernet(const std::string &path);
+SupernetBundle supernet_from_bytes(const void *data, size_t size, const std::string &source);
+
+// A routed model with what it needs to translate text on its own.
+struct ModelBundle {
+    Space space;
+    Arch arch;
+    std::unique_ptr<DenseModel> model;
+    std::string tokenizer;
+};
+
+// route() plus the space, arch and tokenizer of the supernet.
+ModelBundle route_bundle(const SupernetBundle &sb, const Arch &arch);
+
+void save_model(const std::string &path, const ModelBundle &m);
+std::vector<uint8_t> model_to_bytes(const ModelBundle &m);
+ModelBundle load_model(const std::string &path);
+ModelBundle model_from_bytes(const void *data, size_t size, const std::string &source);
+
+}  // namespace mos

@@ -1,0 +1,452 @@
+// lib/model/dense.cpp: routing a subnet into a dense model, and the dense
+// model's inference forward (full-sequence encoder, step-wise decoder with a
+// key/value cache for self-attention and precomputed cross-attention keys and
+// values, as DESIGN.md §3 asks for decoding).
+#include "model/dense.hpp"
+
+#include <algorithm>
+#include <cmath>
+#include <cstring>
+
+#include "core/error.hpp"
+#include "kernels/activation.hpp"
+#include "kernels/attention.hpp"
+#include "kernels/embedding.hpp"
+#include "kernels/layernorm.hpp"
+#include "kernels/linear.hpp"
+#include "kernels/mos_linear.hpp"
+
+namespace mos {
+
+namespace {
+constexpr int64_t kRouterInputs = 10;
+std::string enc_prefix(size_t l) { return "encoder.layers." + std::to_string(l); }
+std::string dec_prefix(size_t l) { return "decoder.layers." + std::to_string(l); }
+}  // namespace
+
+// ---------------------------------------------------------------------------
+// DenseModel
+
+void DenseModel::add(const std::string &name, std::vector<int64_t> shape) {
+    size_t n = 1;
+    for (int64_t d : shape) n *= static_cast<size_t>(d);
+    tensors_.emplace(name, Tensor{std::move(shape), total_, n});
+    names_.push_back(name);
+    total_ += (n + 15) / 16 * 16;
+}
+
+DenseModel::DenseModel(const ArchDims &a, int64_t vocab, int64_t qkv, int32_t pad_id)
+    : arch_(a), vocab_(vocab), qkv_(qkv), pad_id_(pad_id) {
+    check(vocab > 0 && qkv > 0, MOS_INVALID_ARGUMENT, "dense model needs vocab and qkv > 0");
+    check(!a.enc.empty() && !a.dec.empty(), MOS_INVALID_ARGUMENT, "dense model needs layers");
+    const int64_t de = a.enc_embed, dd = a.dec_embed, Q = qkv;
+    add("embed.weight", {vocab, embed_cols()});
+    auto attn = [&](const std::string &p, int64_t dq, int64_t dkv) {
+        add(p + ".q.weight", {Q, dq});
+        add(p + ".q.bias", {Q});
+        add(p + ".k.weight", {Q, dkv});
+        add(p + ".k.bias", {Q});
+        add(p + ".v.weight", {Q, dkv});
+        add(p + ".v.bias", {Q});
+        add(p + ".out.weight", {dq, Q});
+        add(p + ".out.bias", {dq});
+    };
+    auto ln = [&](const std::string &p, int64_t d) {
+        add(p + ".weight", {d});
+        add(p + ".bias", {d});
+    };
+    auto ffn = [&](const std::string &p, int64_t d, int64_t F) {
+        add(p + ".fc1.weight", {F, d});
+        add(p + ".fc1.bias", {F});
+        add(p + ".fc2.weight", {d, F});
+        add(p + ".fc2.bias", {d});
+    };
+    for (size_t l = 0; l < a.enc.size(); l++) {
+        const std::string p = enc_prefix(l);
+        attn(p + ".self_attn", de, de);
+        ln(p + ".self_attn_ln", de);
+        ffn(p, de, a.enc[l].ffn);
+        ln(p + ".ffn_ln", de);
+    }
+    for (size_t l = 0; l < a.dec.size(); l++) {
+        const std::string p = dec_prefix(l);
+        attn(p + ".self_attn", dd, dd);
+        ln(p + ".self_attn_ln", dd);
+        attn(p + ".cross_attn", dd, de);
+        ln(p + ".cross_attn_ln", dd);
+        ffn(p, dd, a.dec[l].ffn);
+        ln(p + ".ffn_ln", dd);
+    }
+    weights_ = Arena("dense model", total_);
+    weights_.alloc_zero(total_);
+}
+
+const DenseModel::Tensor &DenseModel::tensor(const std::string &name) const {
+    auto it = tensors_.find(name);
+    if (it == tensors_.end()) fail(MOS_INTERNAL, "dense model has no tensor '", name, "'");
+    return it->second;
+}
+
+size_t DenseModel::num_weights() const {
+    size_t n = 0;
+    for (const auto &kv : tensors_) n += kv.second.numel;
+    return n;
+}
+
+// ---------------------------------------------------------------------------
+// route
+
+namespace {
+
+// Copy the top-left [rows, cols] slice of a row-major [R, C] tensor.
+void copy_slice(float *dst, const float *src, int64_t rows, int64_t cols, int64_t C) {
+    for (int64_t r = 0; r < rows; r++) std::memcpy(dst + r * cols, src + r * C, cols * sizeof(float));
+}
+
+void route_ffn(DenseModel &m, const Supernet &net, const std::string &p, int64_t d, int64_t D, int64_t F,
+               int64_t Fm) {
+    const SupernetConfig &cfg = net.config();
+    const int64_t E = cfg.experts, H = cfg.router_hidden;
+    const float *e = nullptr;
+    std::vector<float> enc(m.arch().encoding.begin(), m.arch().encoding.end());
+    e = enc.data();
+    MosShape s1{E, F, d, Fm, D, MosRouting::LayerWise};
+    MosShape s2{E, d, F, D, Fm, MosRouting::LayerWise};
+    std::vector<float> a1, a2, hid(static_cast<size_t>(H));
+    switch (cfg.routing) {
+    case Routing::None:
+        a1.assign(1, 1.0f);
+        a2 = a1;
+        break;
+    case Routing::Layer: {
+        a1.resize(static_cast<size_t>(E));
+        RouterShape r{kRouterInputs, H, E, 1, 1};
+        router_forward(a1.data(), hid.data(), e, net.param(p + ".router.w1"), net.param(p + ".router.b1"),
+                       net.param(p + ".router.w2"), net.param(p + ".router.b2"), r);
+        a2 = a1;
+        break;
+    }
+    case Routing::Neuron: {
+        s1.routing = s2.routing = MosRouting::NeuronWise;
+        a1.resize(static_cast<size_t>(mos_alpha_size(s1)));
+        a2.resize(static_cast<size_t>(mos_alpha_size(s2)));
+        router_forward(a1.data(), hid.data(), e, net.param(p + ".fc1.router.w1"), net.param(p + ".fc1.router.b1"),
+                       net.param(p + ".fc1.router.w2"), net.param(p + ".fc1.router.b2"),
+                       router_shape_for(s1, kRouterInputs, H));
+        router_forward(a2.data(), hid.data(), e, net.param(p + ".fc2.router.w1"), net.param(p + ".fc2.router.b1"),
+                       net.param(p + ".fc2.router.w2"), net.param(p + ".fc2.router.b2"),
+                       router_shape_for(s2, kRouterInputs, H));
+        break;
+    }
+    }
+    mos_mix_forward(m.data(p + ".fc1.weight"), m.data(p + ".fc1.bias"), a1.data(), net.param(p + ".fc1.weight"),
+                    net.param(p + ".fc1.bias"), s1);
+    mos_mix_forward(m.data(p + ".fc2.weight"), m.data(p + ".fc2.bias"), a2.data(), net.param(p + ".fc2.weight"),
+                    net.param(p + ".fc2.bias"), s2);
+}
+
+}  // namespace
+
+DenseModel route(const Supernet &net, const ArchDims &a) {
+    net.check_arch(a);
+    const SupernetConfig &cfg = net.config();
+    DenseModel m(a, cfg.vocab, cfg.dims.qkv, cfg.pad_id);
+    const ParamTable &tab = net.table();
+    for (const std::string &name : m.names()) {
+        const bool ffn_weight = name.find(".fc1.") != std::string::npos || name.find(".fc2.") != std::string::npos;
+        if (ffn_weight) continue;  // mixed below, per layer
+        const ParamInfo &src = tab.at(name);
+        const DenseModel::Tensor &dst = m.tensor(name);
+        const float *s = net.param(name);
+        if (dst.shape.size() == 2)
+            copy_slice(m.data(name), s, dst.shape[0], dst.shape[1], src.shape[1]);
+        else
+            std::memcpy(m.data(name), s, dst.numel * sizeof(float));
+    }
+    for (size_t l = 0; l < a.enc.size(); l++)
+        route_ffn(m, net, enc_prefix(l), a.enc_embed, cfg.dims.enc_embed, a.enc[l].ffn, cfg.dims.enc_ffn);
+    for (size_t l = 0; l < a.dec.size(); l++)
+        route_ffn(m, net, dec_prefix(l), a.dec_embed, cfg.dims.dec_embed, a.dec[l].ffn, cfg.dims.dec_ffn);
+    return m;
+}
+
+// ---------------------------------------------------------------------------
+// Decoding
+
+struct DecodeState::Impl {
+    int64_t B = 0, S = 0, rows = 0, t = 0;
+    std::vector<int64_t> src_of;               // decoder row -> source sentence
+    std::vector<uint8_t> src_mask;             // [B, S], 1 = padding
+    std::vector<std::vector<float>> ck, cv;    // per decoder layer: [B, k*S, Q]
+    std::vector<std::vector<float>> sk, sv;    // per decoder layer: [rows, max_steps, Q]
+    std::vector<float> tmp_cache;              // reorder scratch [rows, max_steps, Q]
+    std::vector<float> pos;                    // [max_steps, dd]
+    // Encoder scratch [max_src_tokens, *].
+    std::vector<float> ex, eq, ek, ev, eo, ea, er, eh, eP, emean, erstd;
+    std::vector<std::vector<float>> enc_out;   // per encoder layer [B*S, de]
+    std::vector<float> mem;                    // [B, k*S, de] concatenated encoder outputs
+    std::vector<uint8_t> mem_mask;             // [k*S] mask of one row's memory
+    // Decoder step scratch [rows, *].
+    std::vector<float> x, q, kt, vt, o, a, r, h, mean, rstd, scores, logits;
+};
+
+DecodeState::DecodeState(const DenseModel &m, int64_t rows, int64_t max_src, int64_t max_steps)
+    : rows_(rows), max_src_(max_src), max_steps_(max_steps), impl_(new Impl) {
+    check(rows > 0 && max_src > 0 && max_steps > 0, MOS_INVALID_ARGUMENT,
+          "decode state sizes must be positive (rows ", rows, ", source ", max_src, ", steps ", max_steps, ")");
+    const ArchDims &a = m.arch();
+    const int64_t Q = m.qkv(), de = a.enc_embed, dd = a.dec_embed, V = m.vocab();
+    int64_t Fmax = 0, hmax = 0, kmax = 0;
+    for (const LayerDims &l : a.enc) {
+        Fmax = std::max(Fmax, l.ffn);
+        hmax = std::max(hmax, l.self_heads);
+    }
+    for (const LayerDims &l : a.dec) {
+        Fmax = std::max(Fmax, l.ffn);
+        hmax = std::max({hmax, l.self_heads, l.cross_heads});
+        kmax = std::max(kmax, l.cross_layers);
+    }
+    Impl &s = *impl_;
+    const size_t Ns = static_cast<size_t>(rows * max_src);  // at most `rows` sentences
+    const size_t Dm = static_cast<size_t>(std::max(de, dd));
+    s.src_of.assign(rows, 0);
+    s.src_mask.assign(Ns, 0);
+    s.ck.assign(a.dec.size(), {});
+    s.cv.assign(a.dec.size(), {});
+    s.sk.assign(a.dec.size(), std::vector<float>(static_cast<size_t>(rows * max_steps * Q)));
+    s.sv.assign(a.dec.size(), std::vector<float>(static_cast<size_t>(rows * max_steps * Q)));
+    for (size_t l = 0; l < a.dec.size(); l++) {
+        s.ck[l].resize(Ns * a.dec[l].cross_layers * Q);
+        s.cv[l].resize(Ns * a.dec[l].cross_layers * Q);
+    }
+    s.tmp_cache.resize(static_cast<size_t>(rows * max_steps * Q));
+    s.pos.resize(static_cast<size_t>(std::max(max_steps, max_src)) * Dm);
+    for (auto *v : {&s.ex, &s.ea, &s.er}) v->resize(Ns * de);
+    for (auto *v : {&s.eq, &s.ek, &s.ev, &s.eo}) v->resize(Ns * kmax * Q + Ns * Q);
+    s.eh.resize(Ns * Fmax);
+    s.eP.resize(static_cast<size_t>(rows * hmax * max_src) * max_src * std::max<int64_t>(kmax, 1));
+    s.emean.resize(Ns);
+    s.erstd.resize(Ns);
+    s.enc_out.assign(a.enc.size(), std::vector<float>(Ns * de));
+    for (auto *v : {&s.x, &s.a, &s.r}) v->resize(static_cast<size_t>(rows) * Dm);
+    for (auto *v : {&s.q, &s.kt, &s.vt, &s.o}) v->resize(static_cast<size_t>(rows * Q));
+    s.mem.resize(Ns * std::max<int64_t>(kmax, 1) * de);
+    s.mem_mask.resize(static_cast<size_t>(std::max<int64_t>(kmax, 1) * max_src));
+    s.h.resize(static_cast<size_t>(rows * Fmax));
+    s.mean.resize(rows);
+    s.rstd.resize(rows);
+    s.scores.resize(static_cast<size_t>(std::max(max_steps, kmax * max_src)));
+    s.logits.resize(static_cast<size_t>(rows * V));
+}
+
+DecodeState::~DecodeState() { delete impl_; }
+
+namespace {
+
+void attn_block_full(const DenseModel &m, const std::string &p, DecodeState::Impl &s, const float *x,
+                     int64_t B, int64_t S, int64_t d, int64_t heads, const uint8_t *mask, float *out) {
+    const int64_t Q = m.qkv(), N = B * S;
+    linear_forward(s.eq.data(), x, m.data(p + ".q.weight"), m.data(p + ".q.bias"), N, d, Q, d);
+    linear_forward(s.ek.data(), x, m.data(p + ".k.weight"), m.data(p + ".k.bias"), N, d, Q, d);
+    linear_forward(s.ev.data(), x, m.data(p + ".v.weight"), m.data(p + ".v.bias"), N, d, Q, d);
+    AttentionShape as{B, S, S, Q, heads, false};
+    attention_forward(s.eo.data(), s.eP.data(), s.eq.data(), s.ek.data(), s.ev.data(), mask, as, 0.0f, 0, 0);
+    linear_forward(out, s.eo.data(), m.data(p + ".out.weight"), m.data(p + ".out.bias"), N, Q, d, Q);
+}
+
+void ffn_block(const DenseModel &m, const std::string &p, float *h, const float *x, int64_t N, int64_t d,
+               int64_t F, float *out) {
+    linear_forward(h, x, m.data(p + ".fc1.weight"), m.data(p + ".fc1.bias"), N, d, F, d);
+    relu_forward(h, h, N * F);
+    linear_forward(out, h, m.data(p + ".fc2.weight"), m.data(p + ".fc2.bias"), N, F, d, F);
+}
+
+// x = LN(x + a) with the LayerNorm at `p`.
+void add_norm(const DenseModel &m, const std::string &p, float *x, const float *a, float *r, float *mean,
+              float *rstd, int64_t N, int64_t d) {
+    residual_forward(r, x, a, N * d);
+    layernorm_forward(x, mean, rstd, r, m.data(p + ".weight"), m.data(p + ".bias"), N, d);
+}
+
+// Single-query attention of row r over n cached keys/values [n, Q] per head.
+void attend_one(float *o, const float *q, const float *K, const float *Vv, const uint8_t *mask, int64_t n,
+                int64_t Q, int64_t heads, float *scores) {
+    const int64_t hd = Q / heads;
+    const float scale = 1.0f / std::sqrt(static_cast<float>(hd));
+    for (int64_t h = 0; h < heads; h++) {
+        const float *qh = q + h * hd;
+        float mx = -INFINITY;
+        for (int64_t j = 0; j < n; j++) {
+            if (mask && mask[j]) {
+                scores[j] = -INFINITY;
+                continue;
+            }
+            const float *kj = K + j * Q + h * hd;
+            float sdot = 0.0f;
+            for (int64_t i = 0; i < hd; i++) sdot += qh[i] * kj[i];
+            scores[j] = sdot * scale;
+            mx = std::max(mx, scores[j]);
+        }
+        float *oh = o + h * hd;
+        std::fill(oh, oh + hd, 0.0f);
+        if (mx == -INFINITY) continue;  // every key masked: output zero, never NaN
+        float sum = 0.0f;
+        for (int64_t j = 0; j < n; j++) {
+            const float e = scores[j] == -INFINITY ? 0.0f : std::exp(scores[j] - mx);
+            scores[j] = e;
+            sum += e;
+        }
+        const float inv = 1.0f / sum;
+        for (int64_t j = 0; j < n; j++) {
+            if (scores[j] == 0.0f) continue;
+            const float w = scores[j] * inv;
+            const float *vj = Vv + j * Q + h * hd;
+            for (int64_t i = 0; i < hd; i++) oh[i] += w * vj[i];
+        }
+    }
+}
+
+}  // namespace
+
+void dense_encode(DecodeState &ds, const DenseModel &m, const int32_t *src, int64_t B, int64_t S) {
+    DecodeState::Impl &s = ds.impl();
+    check(src != nullptr, MOS_INVALID_ARGUMENT, "source tokens are NULL");
+    check(B > 0 && S > 0, MOS_INVALID_ARGUMENT, "empty source batch (B=", B, " S=", S, ")");
+    check(B <= ds.rows() && S <= ds.max_src(), MOS_OUT_OF_RANGE, "source batch ", B, "x", S,
+          " exceeds the decode state's ", ds.rows(), "x", ds.max_src());
+    const ArchDims &a = m.arch();
+    const int64_t de = a.enc_embed, dd = a.dec_embed, Q = m.qkv(), N = B * S, V = m.vocab();
+    for (int64_t i = 0; i < N; i++)
+        check(src[i] >= 0 && src[i] < V, MOS_OUT_OF_RANGE, "source token ", src[i], " outside the vocabulary of ", V);
+    s.B = B;
+    s.S = S;
+    s.rows = B;
+    s.t = 0;
+    for (int64_t r = 0; r < B; r++) s.src_of[r] = r;
+    for (int64_t i = 0; i < N; i++) s.src_mask[i] = src[i] == m.pad_id();
+    sinusoid_positions(s.pos.data(), 0, S, de);
+    embedding_forward(s.ex.data(), src, m.data("embed.weight"), s.pos.data(), B, S, de, m.embed_cols(), V, m.pad_id());
+    for (size_t l = 0; l < a.enc.size(); l++) {
+        const std::string p = enc_prefix(l);
+        attn_block_full(m, p + ".self_attn", s, s.ex.data(), B, S, de, a.enc[l].self_heads, s.src_mask.data(),
+                        s.ea.data());
+        add_norm(m, p + ".self_attn_ln", s.ex.data(), s.ea.data(), s.er.data(), s.emean.data(), s.erstd.data(), N, de);
+        ffn_block(m, p, s.eh.data(), s.ex.data(), N, de, a.enc[l].ffn, s.ea.data());
+        add_norm(m, p + ".ffn_ln", s.ex.data(), s.ea.data(), s.er.data(), s.emean.data(), s.erstd.data(), N, de);
+        std::memcpy(s.enc_out[l].data(), s.ex.data(), N * de * sizeof(float));
+    }
+    // Cross-attention keys/values: memory = last k encoder outputs along time.
+    const int64_t Le = static_cast<int64_t>(a.enc.size());
+    for (size_t l = 0; l < a.dec.size(); l++) {
+        const std::string p = dec_prefix(l) + ".cross_attn";
+        const int64_t k = a.dec[l].cross_layers, kS = k * S;
+        float *mem = s.mem.data();
+        for (int64_t b = 0; b < B; b++)
+            for (int64_t j = 0; j < k; j++)
+                std::memcpy(mem + (b * kS + j * S) * de, s.enc_out[Le - k + j].data() + b * S * de,
+                            S * de * sizeof(float));
+        linear_forward(s.ck[l].data(), mem, m.data(p + ".k.weight"), m.data(p + ".k.bias"), B * kS, de, Q, de);
+        linear_forward(s.cv[l].data(), mem, m.data(p + ".v.weight"), m.data(p + ".v.bias"), B * kS, de, Q, de);
+    }
+    sinusoid_positions(s.pos.data(), 0, ds.max_steps(), dd);
+}
+
+void dense_expand_rows(DecodeState &ds, const DenseModel &m, const int64_t *src_of, int64_t rows) {
+    DecodeState::Impl &s = ds.impl();
+    check(s.t == 0, MOS_INVALID_ARGUMENT, "rows can only be expanded before the first decoder step");
+    check(rows > 0 && rows <= ds.rows(), MOS_OUT_OF_RANGE, "decoder rows ", rows, " outside 1..", ds.rows());
+    for (int64_t r = 0; r < rows; r++) {
+        check(src_of[r] >= 0 && src_of[r] < s.B, MOS_OUT_OF_RANGE, "row ", r, " maps to sentence ", src_of[r],
+              " of ", s.B);
+        s.src_of[r] = src_of[r];
+    }
+    s.rows = rows;
+}
+
+const float *dense_step(DecodeState &ds, const DenseModel &m, const int32_t *tokens) {
+    DecodeState::Impl &s = ds.impl();
+    check(s.B > 0, MOS_INVALID_ARGUMENT, "decoder step before encoding a source");
+    check(s.t < ds.max_steps(), MOS_OUT_OF_RANGE, "decoder step ", s.t + 1, " exceeds the state's ",
+          ds.max_steps(), " steps");
+    const ArchDims &a = m.arch();
+    const int64_t R = s.rows, dd = a.dec_embed, Q = m.qkv(), V = m.vocab(), t = s.t;
+    const int64_t steps = ds.max_steps();
+    for (int64_t r = 0; r < R; r++)
+        check(tokens[r] >= 0 && tokens[r] < V, MOS_OUT_OF_RANGE, "target token ", tokens[r],
+              " outside the vocabulary of ", V);
+    embedding_forward(s.x.data(), tokens, m.data("embed.weight"), s.pos.data() + t * dd, R, 1, dd, m.embed_cols(), V,
+                      m.pad_id());
+    for (size_t l = 0; l < a.dec.size(); l++) {
+        const std::string p = dec_prefix(l);
+        const LayerDims &L = a.dec[l];
+        // Self-attention: append k, v of this position to the cache, attend to 0..t.
+        std::string sp = p + ".self_attn";
+        linear_forward(s.q.data(), s.x.data(), m.data(sp + ".q.weight"), m.data(sp + ".q.bias"), R, dd, Q, dd);
+        linear_forward(s.kt.data(), s.x.data(), m.data(sp + ".k.weight"), m.data(sp + ".k.bias"), R, dd, Q, dd);
+        linear_forward(s.vt.data(), s.x.data(), m.data(sp + ".v.weight"), m.data(sp + ".v.bias"), R, dd, Q, dd);
+        for (int64_t r = 0; r < R; r++) {
+            std::memcpy(s.sk[l].data() + (r * steps + t) * Q, s.kt.data() + r * Q, Q * sizeof(float));
+            std::memcpy(s.sv[l].data() + (r * steps + t) * Q, s.vt.data() + r * Q, Q * sizeof(float));
+        }
+        for (int64_t r = 0; r < R; r++)
+            attend_one(s.o.data() + r * Q, s.q.data() + r * Q, s.sk[l].data() + r * steps * Q,
+                       s.sv[l].data() + r * steps * Q, nullptr, t + 1, Q, L.self_heads, s.scores.data());
+        linear_forward(s.a.data(), s.o.data(), m.data(sp + ".out.weight"), m.data(sp + ".out.bias"), R, Q, dd, Q);
+        add_norm(m, p + ".self_attn_ln", s.x.data(), s.a.data(), s.r.data(), s.mean.data(), s.rstd.data(), R, dd);
+        // Cross-attention over the precomputed memory of this row's sentence.
+        std::string cp = p + ".cross_attn";
+        const int64_t kS = L.cross_layers * s.S;
+        linear_forward(s.q.data(), s.x.data(), m.data(cp + ".q.weight"), m.data(cp + ".q.bias"), R, dd, Q, dd);
+        for (int64_t r = 0; r < R; r++) {
+            const int64_t b = s.src_of[r];
+            // The mask of the concatenated memory repeats the source mask k times.
+            for (int64_t j = 0; j < L.cross_layers; j++)
+                std::memcpy(s.mem_mask.data() + j * s.S, s.src_mask.data() + b * s.S, s.S);
+            attend_one(s.o.data() + r * Q, s.q.data() + r * Q, s.ck[l].data() + b * kS * Q,
+                       s.cv[l].data() + b * kS * Q, s.mem_mask.data(), kS, Q, L.cross_heads, s.scores.data());
+        }
+        linear_forward(s.a.data(), s.o.data(), m.data(cp + ".out.weight"), m.data(cp + ".out.bias"), R, Q, dd, Q);
+        add_norm(m, p + ".cross_attn_ln", s.x.data(), s.a.data(), s.r.data(), s.mean.data(), s.rstd.data(), R, dd);
+        ffn_block(m, p, s.h.data(), s.x.data(), R, dd, L.ffn, s.a.data());
+        add_norm(m, p + ".ffn_ln", s.x.data(), s.a.data(), s.r.data(), s.mean.data(), s.rstd.data(), R, dd);
+    }
+    linear_forward(s.logits.data(), s.x.data(), m.data("embed.weight"), nullptr, R, dd, V, m.embed_cols());
+    s.t++;
+    return s.logits.data();
+}
+
+void dense_reorder(DecodeState &ds, const DenseModel &m, const int64_t *from, int64_t rows) {
+    DecodeState::Impl &s = ds.impl();
+    check(rows > 0 && rows <= ds.rows(), MOS_OUT_OF_RANGE, "decoder rows ", rows, " outside 1..", ds.rows());
+    const int64_t Q = m.qkv(), steps = ds.max_steps(), n = s.t * Q;
+    std::vector<int64_t> src_of(s.src_of.begin(), s.src_of.begin() + s.rows);
+    for (int64_t r = 0; r < rows; r++)
+        check(from[r] >= 0 && from[r] < s.rows, MOS_OUT_OF_RANGE, "reorder source row ", from[r], " outside 0..",
+              s.rows - 1);
+    for (auto *cache : {&s.sk, &s.sv})
+        for (auto &layer : *cache) {
+            for (int64_t r = 0; r < rows; r++)
+                std::memcpy(s.tmp_cache.data() + r * steps * Q, layer.data() + from[r] * steps * Q, n * sizeof(float));
+            for (int64_t r = 0; r < rows; r++)
+                std::memcpy(layer.data() + r * steps * Q, s.tmp_cache.data() + r * steps * Q, n * sizeof(float));
+        }
+    for (int64_t r = 0; r < rows; r++) s.src_of[r] = src_of[from[r]];
+    s.rows = rows;
+}
+
+std::vector<float> dense_teacher_forced_logits(const DenseModel &m, const Batch &b) {
+    DecodeState st(m, b.B, b.S, b.T);
+    dense_encode(st, m, b.src, b.B, b.S);
+    const int64_t V = m.vocab();
+    std::vector<float> out(static_cast<size_t>(b.B * b.T * V));
+    std::vector<int32_t> tok(static_cast<size_t>(b.B));
+    for (int64_t t = 0; t < b.T; t++) {
+        for (int64_t r = 0; r < b.B; r++) tok[r] = b.tgt_in[r * b.T + t];
+        const float *lg = dense_step(st, m, tok.data());
+        for (int64_t r = 0; r < b.B; r++)
+            std::memcpy(out.data() + (r * b.T + t) * V, lg + r * V, V * sizeof(float));
+    }
+    return out;
+}
+
+}  // namespace mos
