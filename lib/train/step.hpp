@@ -1,0 +1,42 @@
+// lib/train/step.hpp: one supernet update (DESIGN.md §4): the subnets of the
+// update are chosen (uniform: one random arch, HAT; sandwich: the largest, the
+// smallest and one random arch, MoS), each runs forward and backward on the same
+// batch, gradients are averaged over subnets and tokens, and Adam steps.
+#pragma once
+
+#include <cstdint>
+#include <string>
+#include <vector>
+
+#include "model/arch.hpp"
+#include "model/checkpoint.hpp"
+#include "train/optim.hpp"
+
+namespace mos {
+
+enum class Sampling : int { Uniform = 0, Sandwich = 1 };
+const char *sampling_name(Sampling s);
+Sampling parse_sampling(const std::string &s);  // "uniform" | "sandwich"
+
+// The archs of update `step`: drawn from `rng`, which the caller keeps (and
+// checkpoints) so that a resumed run draws the same sequence.
+std::vector<Arch> sample_update_archs(const Space &space, Sampling s, Rng &rng);
+
+struct StepStats {
+    double loss_sum = 0.0;  // label-smoothed loss summed over tokens, averaged over subnets
+    double nll_sum = 0.0;
+    int64_t tokens = 0;     // target tokens of the batch
+    double grad_norm = 0.0;
+    float lr = 0.0f;
+};
+
+// Forward + backward of every arch on `batch`, then one Adam step with learning
+// rate `lr` as update number `step` (>= 1). Adam moments live in the bundle
+// (allocated on first use). `dropout_seed` makes dropout reproducible.
+StepStats train_step(SupernetBundle &b, Workspace &ws, const std::vector<Arch> &archs, const Batch &batch,
+                     int64_t step, float lr, const AdamConfig &adam, uint64_t dropout_seed);
+
+// Loss of one arch on a batch without dropout (evaluation).
+LossStats eval_batch(const SupernetBundle &b, Workspace &ws, const Arch &arch, const Batch &batch);
+
+}  // namespace mos
