@@ -25,5 +25,7 @@
 
 #include "mos/base.h"
 #include "mos/bleu.h"
+#include "mos/supernet.h"
+#include "mos/model.h"
 
 #endif /* MOS_MOS_H */

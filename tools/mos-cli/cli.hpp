@@ -31,5 +31,10 @@ inline void check(mos_status s) {
 void register_info(CLI::App &app);
 void register_quickstart(CLI::App &app);
 void register_bleu(CLI::App &app);
+void register_model(CLI::App &app);
+
+// Loads a supernet checkpoint and routes `arch_spec` (an arch JSON file, or
+// "largest" / "smallest"); *ms (if given) receives the routing time.
+mos_model *route_from(const std::string &supernet_path, const std::string &arch_spec, double *ms);
 
 }  // namespace mos_cli

@@ -1,0 +1,133 @@
+/* mos/supernet.h: Mixture-of-Supernets supernets and mos_route.
+ *
+ * A supernet holds the weights of every subnet of a search space at once: the
+ * attention and embedding weights are shared by slicing (HAT), and each FFN
+ * linear holds `experts` matrices that an architecture router mixes into one
+ * matrix per subnet (Jawahar et al., ACL 2024 Findings). mos_route collapses a
+ * subnet into a standalone dense mos_model (mos/model.h) for serving.
+ *
+ *     mos_space *space = NULL;
+ *     mos_space_create_preset(&space, "small");
+ *     mos_supernet_options o = MOS_SUPERNET_OPTIONS_INIT;
+ *     o.vocab_size = 8000;
+ *     mos_supernet *net = NULL;
+ *     if (mos_supernet_create(&net, space, &o) != MOS_OK) { ... mos_last_error() ... }
+ *     mos_arch *arch = NULL;
+ *     mos_arch_create_largest(&arch, space);
+ *     mos_model *model = NULL;
+ *     mos_route(net, arch, &model);
+ *     ...
+ *     mos_model_destroy(model); mos_arch_destroy(arch);
+ *     mos_supernet_destroy(net); mos_space_destroy(space);
+ *
+ * Threading: a supernet is read-only except under mos_train (mos/train.h) and
+ * mos_supernet_set_tokenizer; any number of threads may route, save or query a
+ * supernet that is not being modified (docs/threading.md).
+ * Pure C (C99 and C++); part of the stable API.
+ */
+#ifndef MOS_SUPERNET_H
+#define MOS_SUPERNET_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "mos/arch.h"
+#include "mos/base.h"
+#include "mos/space.h"
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+typedef struct mos_supernet mos_supernet;
+typedef struct mos_model mos_model;
+
+/* How the FFN experts are mixed (DESIGN.md §1). */
+typedef enum mos_routing {
+    MOS_ROUTING_NONE = 0,   /* one expert: HAT's weight-sharing supernet */
+    MOS_ROUTING_LAYER = 1,  /* one mixing vector per layer, shared by fc1 and fc2 */
+    MOS_ROUTING_NEURON = 2  /* one mixing vector per output neuron of each linear */
+} mos_routing;
+
+#define MOS_SUPERNET_OPTIONS_VERSION 1u
+
+/* Options of mos_supernet_create. NULL options mean the defaults shown. */
+typedef struct mos_supernet_options {
+    uint32_t version;          /* MOS_SUPERNET_OPTIONS_VERSION */
+    mos_routing routing;       /* MOS_ROUTING_NEURON */
+    uint32_t experts;          /* experts per MoS linear, 1..64 (2); must be 1 for NONE */
+    uint32_t router_hidden;    /* router hidden width H, 1..4096 (128) */
+    uint32_t vocab_size;       /* joint vocabulary; 0 = take it from the tokenizer (0) */
+    float dropout;             /* p_max, scaled by d_active / d_max (0.3) */
+    float attn_dropout;        /* attention-probability dropout (0.1) */
+    float label_smoothing;     /* epsilon of the loss (0.1) */
+    uint64_t seed;             /* weight initialisation (1) */
+    const char *tokenizer_path; /* SentencePiece model to embed, or NULL (NULL) */
+} mos_supernet_options;
+
+#define MOS_SUPERNET_OPTIONS_INIT \
+    {MOS_SUPERNET_OPTIONS_VERSION, MOS_ROUTING_NEURON, 2u, 128u, 0u, 0.3f, 0.1f, 0.1f, 1u, NULL}
+
+/* Function twin of MOS_SUPERNET_OPTIONS_INIT. Thread-safe. @since 0.1 */
+MOS_API mos_status mos_supernet_options_init(mos_supernet_options *options);
+
+/* The name of a routing mode ("none", "layer", "neuron"); "unknown" otherwise.
+ * Static string. @since 0.1 */
+MOS_API const char *mos_routing_name(mos_routing routing);
+/* Parses "none" | "layer" | "neuron". MOS_INVALID_ARGUMENT otherwise. @since 0.1 */
+MOS_API mos_status mos_routing_parse(const char *name, mos_routing *out);
+
+/* A new supernet for `space` with freshly initialised weights. The vocabulary
+ * is options->vocab_size, or the tokenizer's if it is 0 and tokenizer_path is
+ * given (a vocab_size that disagrees with the tokenizer is an error).
+ * Returns MOS_INVALID_ARGUMENT (bad option, no vocabulary), MOS_IO / MOS_FORMAT
+ * (tokenizer file), MOS_VERSION (options->version), MOS_OUT_OF_MEMORY.
+ * Thread-safe. @since 0.1 */
+MOS_API mos_status mos_supernet_create(mos_supernet **out, const mos_space *space,
+                                       const mos_supernet_options *options);
+
+/* Load a supernet checkpoint (safetensors, format "mos-supernet"). Returns
+ * MOS_IO, MOS_FORMAT (the message names the first problem), MOS_VERSION.
+ * Thread-safe. @since 0.1 */
+MOS_API mos_status mos_supernet_load(mos_supernet **out, const char *path);
+
+/* Write the checkpoint atomically (temporary file, fsync, rename): weights,
+ * routers, the tokenizer and any optimiser and training state. Returns MOS_IO.
+ * @since 0.1 */
+MOS_API mos_status mos_supernet_save(const mos_supernet *net, const char *path);
+
+/* Destroying NULL does nothing. @since 0.1 */
+MOS_API void mos_supernet_destroy(mos_supernet *net);
+
+/* The supernet's options as created or loaded (tokenizer_path is NULL).
+ * out->version must be set by the caller. @since 0.1 */
+MOS_API mos_status mos_supernet_get_options(const mos_supernet *net, mos_supernet_options *out);
+
+/* A new handle to the supernet's search space (destroy it with
+ * mos_space_destroy). @since 0.1 */
+MOS_API mos_status mos_supernet_space(const mos_supernet *net, mos_space **out);
+
+/* Number of trainable floats (experts and routers included); 0 for NULL. @since 0.1 */
+MOS_API uint64_t mos_supernet_num_params(const mos_supernet *net);
+
+/* Whether the supernet carries a tokenizer (so its routed models translate
+ * text). @since 0.1 */
+MOS_API bool mos_supernet_has_tokenizer(const mos_supernet *net);
+
+/* Embed the SentencePiece model file at `path`; its vocabulary must equal the
+ * supernet's. Not thread-safe with other calls on `net`. Returns MOS_IO,
+ * MOS_FORMAT, MOS_INVALID_ARGUMENT (vocabulary mismatch). @since 0.1 */
+MOS_API mos_status mos_supernet_set_tokenizer(mos_supernet *net, const char *path);
+
+/* Specialise subnet `arch` into a standalone dense model: every expert mix is
+ * computed for the arch and every weight is sliced to the arch's sizes. Its
+ * outputs equal the supernet's for that arch (to float tolerance). The arch
+ * must belong to the supernet's space (MOS_OUT_OF_RANGE naming the field
+ * otherwise). Thread-safe on a supernet that is not being trained. @since 0.1 */
+MOS_API mos_status mos_route(const mos_supernet *net, const mos_arch *arch, mos_model **out);
+
+#ifdef __cplusplus
+}
+#endif
+
+#endif /* MOS_SUPERNET_H */

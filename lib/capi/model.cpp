@@ -1,0 +1,144 @@
+// lib/capi/model.cpp: the C API of routed models and translation (mos/model.h).
+#include <cstring>
+
+#include "capi/model_handles.hpp"
+#include "data/corpus.hpp"
+#include "decode/search.hpp"
+#include "model/size.hpp"
+#include "mos/model.h"
+
+using mos::capi::guard;
+using mos::capi::require;
+
+namespace {
+
+mos::DecodeOptions decode_options(const mos_translate_options *options) {
+    mos_translate_options o = MOS_TRANSLATE_OPTIONS_INIT;
+    if (options) {
+        mos::check(options->version == MOS_TRANSLATE_OPTIONS_VERSION, MOS_VERSION, "options version ",
+                   options->version, " is not ", MOS_TRANSLATE_OPTIONS_VERSION);
+        o = *options;
+    }
+    mos::check(o.beam <= 64 && o.max_len_a <= 16 && o.max_len_b <= 4096 && o.max_src_len <= 4096,
+               MOS_INVALID_ARGUMENT, "decoding option out of range (beam ", o.beam, ", max_len_a ", o.max_len_a,
+               ", max_len_b ", o.max_len_b, ", max_src_len ", o.max_src_len, ")");
+    mos::DecodeOptions d;
+    d.beam = static_cast<int>(o.beam);
+    d.length_penalty = o.length_penalty;
+    d.max_len_a = static_cast<int>(o.max_len_a);
+    d.max_len_b = static_cast<int>(o.max_len_b);
+    d.max_src_len = static_cast<int>(o.max_src_len);
+    mos::check_decode_options(d);
+    return d;
+}
+
+}  // namespace
+
+extern "C" {
+
+MOS_API size_t mos_texts_count(const mos_texts *texts) { return texts ? texts->items.size() : 0; }
+
+MOS_API const char *mos_texts_get(const mos_texts *texts, size_t i) {
+    if (!texts || i >= texts->items.size()) return nullptr;
+    return texts->items[i].c_str();
+}
+
+MOS_API void mos_texts_destroy(mos_texts *texts) { delete texts; }
+
+MOS_API mos_status mos_model_load(mos_model **out, const char *path) {
+    if (out) *out = nullptr;
+    return guard("mos_model_load", [&] {
+        MOS_REQUIRE_NONNULL(out);
+        MOS_REQUIRE_NONNULL(path);
+        auto h = std::make_unique<mos_model>();
+        h->bundle = mos::load_model(path);
+        h->init_tokenizer();
+        *out = h.release();
+    });
+}
+
+MOS_API mos_status mos_model_save(const mos_model *model, const char *path) {
+    return guard("mos_model_save", [&] {
+        MOS_REQUIRE_NONNULL(model);
+        MOS_REQUIRE_NONNULL(path);
+        mos::save_model(path, model->bundle);
+    });
+}
+
+MOS_API void mos_model_destroy(mos_model *model) { delete model; }
+
+MOS_API mos_status mos_model_arch(const mos_model *model, mos_arch **out) {
+    if (out) *out = nullptr;
+    return guard("mos_model_arch", [&] {
+        MOS_REQUIRE_NONNULL(model);
+        MOS_REQUIRE_NONNULL(out);
+        auto h = std::make_unique<mos_arch>();
+        h->space = std::make_shared<const mos::Space>(model->bundle.space);
+        h->arch = model->bundle.arch;
+        *out = h.release();
+    });
+}
+
+MOS_API uint64_t mos_model_num_params(const mos_model *model) {
+    return model ? static_cast<uint64_t>(model->bundle.model->num_weights()) : 0;
+}
+
+MOS_API uint32_t mos_model_vocab_size(const mos_model *model) {
+    return model ? static_cast<uint32_t>(model->bundle.model->vocab()) : 0;
+}
+
+MOS_API bool mos_model_has_tokenizer(const mos_model *model) { return model && model->tokenizer; }
+
+MOS_API mos_status mos_translate_options_init(mos_translate_options *options) {
+    return guard("mos_translate_options_init", [&] {
+        MOS_REQUIRE_NONNULL(options);
+        *options = mos_translate_options MOS_TRANSLATE_OPTIONS_INIT;
+    });
+}
+
+MOS_API mos_status mos_model_translate(const mos_model *model, const char *const *src, size_t n,
+                                       const mos_translate_options *options, mos_texts **out) {
+    if (out) *out = nullptr;
+    return guard("mos_model_translate", [&] {
+        MOS_REQUIRE_NONNULL(model);
+        MOS_REQUIRE_NONNULL(out);
+        require(src != nullptr || n == 0, "src is NULL but n is not 0");
+        const mos::DecodeOptions d = decode_options(options);
+        mos::check(model->tokenizer != nullptr, MOS_UNSUPPORTED,
+                   "the model carries no tokenizer; translate token ids with mos_model_translate_ids");
+        std::vector<std::vector<int32_t>> ids(n);
+        for (size_t i = 0; i < n; i++) {
+            mos::check(src[i] != nullptr, MOS_INVALID_ARGUMENT, "src[", i, "] is NULL");
+            const size_t len = std::strlen(src[i]);
+            size_t bad = 0;
+            mos::check(mos::is_valid_utf8(std::string_view(src[i], len), &bad), MOS_INVALID_ARGUMENT, "src[", i,
+                       "] is not valid UTF-8 (byte ", bad, ")");
+            ids[i] = model->tokenizer->encode(std::string(src[i], len));
+        }
+        const auto hyps = mos::translate_batch(*model->bundle.model, ids, d);
+        auto h = std::make_unique<mos_texts>();
+        h->items.reserve(n);
+        for (const auto &hyp : hyps) h->items.push_back(model->tokenizer->decode(hyp));
+        *out = h.release();
+    });
+}
+
+MOS_API mos_status mos_model_translate_ids(const mos_model *model, const int32_t *src, size_t n,
+                                           const mos_translate_options *options, int32_t *out, size_t cap,
+                                           size_t *len) {
+    return guard("mos_model_translate_ids", [&] {
+        MOS_REQUIRE_NONNULL(model);
+        MOS_REQUIRE_NONNULL(len);
+        require(src != nullptr || n == 0, "src is NULL but n is not 0");
+        require(out != nullptr || cap == 0, "out is NULL but cap is not 0");
+        const mos::DecodeOptions d = decode_options(options);
+        std::vector<std::vector<int32_t>> ids(1, std::vector<int32_t>(src, src + n));
+        const auto hyps = mos::translate_batch(*model->bundle.model, ids, d);
+        *len = hyps[0].size();
+        mos::check(cap >= hyps[0].size(), MOS_OUT_OF_RANGE, "output buffer of ", cap, " ids is too small; ",
+                   hyps[0].size(), " needed");
+        if (!hyps[0].empty()) std::memcpy(out, hyps[0].data(), hyps[0].size() * sizeof(int32_t));
+    });
+}
+
+}  // extern "C"

@@ -1,0 +1,183 @@
+// lib/capi/supernet.cpp: the C API of supernets and mos_route (mos/supernet.h).
+#include <cstring>
+
+#include "capi/model_handles.hpp"
+#include "core/json_util.hpp"
+#include "data/tokenizer.hpp"
+#include "mos/supernet.h"
+
+using mos::capi::guard;
+using mos::capi::require;
+
+namespace {
+
+mos::Routing to_routing(mos_routing r) {
+    switch (r) {
+    case MOS_ROUTING_NONE: return mos::Routing::None;
+    case MOS_ROUTING_LAYER: return mos::Routing::Layer;
+    case MOS_ROUTING_NEURON: return mos::Routing::Neuron;
+    }
+    mos::fail(MOS_INVALID_ARGUMENT, "routing ", static_cast<int>(r), " is not one of 0 (none), 1 (layer), 2 (neuron)");
+}
+
+mos_routing from_routing(mos::Routing r) {
+    switch (r) {
+    case mos::Routing::None: return MOS_ROUTING_NONE;
+    case mos::Routing::Layer: return MOS_ROUTING_LAYER;
+    case mos::Routing::Neuron: break;
+    }
+    return MOS_ROUTING_NEURON;
+}
+
+}  // namespace
+
+extern "C" {
+
+MOS_API mos_status mos_supernet_options_init(mos_supernet_options *options) {
+    return guard("mos_supernet_options_init", [&] {
+        MOS_REQUIRE_NONNULL(options);
+        *options = mos_supernet_options MOS_SUPERNET_OPTIONS_INIT;
+    });
+}
+
+MOS_API const char *mos_routing_name(mos_routing routing) {
+    switch (routing) {
+    case MOS_ROUTING_NONE: return "none";
+    case MOS_ROUTING_LAYER: return "layer";
+    case MOS_ROUTING_NEURON: return "neuron";
+    }
+    return "unknown";
+}
+
+MOS_API mos_status mos_routing_parse(const char *name, mos_routing *out) {
+    return guard("mos_routing_parse", [&] {
+        MOS_REQUIRE_NONNULL(name);
+        MOS_REQUIRE_NONNULL(out);
+        *out = from_routing(mos::parse_routing(name));
+    });
+}
+
+MOS_API mos_status mos_supernet_create(mos_supernet **out, const mos_space *space,
+                                       const mos_supernet_options *options) {
+    if (out) *out = nullptr;
+    return guard("mos_supernet_create", [&] {
+        MOS_REQUIRE_NONNULL(out);
+        MOS_REQUIRE_NONNULL(space);
+        mos_supernet_options o = MOS_SUPERNET_OPTIONS_INIT;
+        if (options) {
+            mos::check(options->version == MOS_SUPERNET_OPTIONS_VERSION, MOS_VERSION, "options version ",
+                       options->version, " is not ", MOS_SUPERNET_OPTIONS_VERSION);
+            o = *options;
+        }
+        std::string tok_bytes;
+        int64_t vocab = o.vocab_size;
+        if (o.tokenizer_path) {
+            tok_bytes = mos::read_text_file(o.tokenizer_path);
+            const mos::Tokenizer tok = mos::Tokenizer::from_bytes(tok_bytes);
+            if (vocab == 0) vocab = tok.vocab_size();
+            mos::check(vocab == tok.vocab_size(), MOS_INVALID_ARGUMENT, "vocab_size ", vocab,
+                       " differs from the tokenizer's ", tok.vocab_size());
+        }
+        mos::check(vocab > 0, MOS_INVALID_ARGUMENT, "vocab_size is 0 and no tokenizer_path is given");
+        mos::SupernetConfig cfg;
+        cfg.routing = to_routing(o.routing);
+        cfg.experts = o.experts;
+        cfg.router_hidden = o.router_hidden;
+        cfg.vocab = vocab;
+        cfg.dropout = o.dropout;
+        cfg.attn_dropout = o.attn_dropout;
+        cfg.label_smoothing = o.label_smoothing;
+        cfg.seed = o.seed;
+        auto h = std::make_unique<mos_supernet>();
+        h->bundle = mos::make_supernet(*space->space, cfg);
+        h->bundle.tokenizer = std::move(tok_bytes);
+        *out = h.release();
+    });
+}
+
+MOS_API mos_status mos_supernet_load(mos_supernet **out, const char *path) {
+    if (out) *out = nullptr;
+    return guard("mos_supernet_load", [&] {
+        MOS_REQUIRE_NONNULL(out);
+        MOS_REQUIRE_NONNULL(path);
+        auto h = std::make_unique<mos_supernet>();
+        h->bundle = mos::load_supernet(path);
+        *out = h.release();
+    });
+}
+
+MOS_API mos_status mos_supernet_save(const mos_supernet *net, const char *path) {
+    return guard("mos_supernet_save", [&] {
+        MOS_REQUIRE_NONNULL(net);
+        MOS_REQUIRE_NONNULL(path);
+        mos::save_supernet(path, net->bundle);
+    });
+}
+
+MOS_API void mos_supernet_destroy(mos_supernet *net) { delete net; }
+
+MOS_API mos_status mos_supernet_get_options(const mos_supernet *net, mos_supernet_options *out) {
+    return guard("mos_supernet_get_options", [&] {
+        MOS_REQUIRE_NONNULL(net);
+        MOS_REQUIRE_NONNULL(out);
+        mos::check(out->version == MOS_SUPERNET_OPTIONS_VERSION, MOS_VERSION, "options version ", out->version,
+                   " is not ", MOS_SUPERNET_OPTIONS_VERSION);
+        const mos::SupernetConfig &c = net->bundle.net->config();
+        out->routing = from_routing(c.routing);
+        out->experts = static_cast<uint32_t>(c.experts);
+        out->router_hidden = static_cast<uint32_t>(c.router_hidden);
+        out->vocab_size = static_cast<uint32_t>(c.vocab);
+        out->dropout = c.dropout;
+        out->attn_dropout = c.attn_dropout;
+        out->label_smoothing = c.label_smoothing;
+        out->seed = c.seed;
+        out->tokenizer_path = nullptr;
+    });
+}
+
+MOS_API mos_status mos_supernet_space(const mos_supernet *net, mos_space **out) {
+    if (out) *out = nullptr;
+    return guard("mos_supernet_space", [&] {
+        MOS_REQUIRE_NONNULL(net);
+        MOS_REQUIRE_NONNULL(out);
+        auto h = std::make_unique<mos_space>();
+        h->space = std::make_shared<const mos::Space>(net->bundle.space);
+        *out = h.release();
+    });
+}
+
+MOS_API uint64_t mos_supernet_num_params(const mos_supernet *net) {
+    return net ? static_cast<uint64_t>(net->bundle.net->param_floats()) : 0;
+}
+
+MOS_API bool mos_supernet_has_tokenizer(const mos_supernet *net) {
+    return net && !net->bundle.tokenizer.empty();
+}
+
+MOS_API mos_status mos_supernet_set_tokenizer(mos_supernet *net, const char *path) {
+    return guard("mos_supernet_set_tokenizer", [&] {
+        MOS_REQUIRE_NONNULL(net);
+        MOS_REQUIRE_NONNULL(path);
+        std::string bytes = mos::read_text_file(path);
+        const mos::Tokenizer tok = mos::Tokenizer::from_bytes(bytes);
+        const int64_t vocab = net->bundle.net->config().vocab;
+        mos::check(tok.vocab_size() == vocab, MOS_INVALID_ARGUMENT, "tokenizer '", path, "' has ",
+                   tok.vocab_size(), " pieces; the supernet's vocabulary is ", vocab);
+        net->bundle.tokenizer = std::move(bytes);
+    });
+}
+
+MOS_API mos_status mos_route(const mos_supernet *net, const mos_arch *arch, mos_model **out) {
+    if (out) *out = nullptr;
+    return guard("mos_route", [&] {
+        MOS_REQUIRE_NONNULL(net);
+        MOS_REQUIRE_NONNULL(arch);
+        MOS_REQUIRE_NONNULL(out);
+        auto h = std::make_unique<mos_model>();
+        h->bundle = mos::route_bundle(net->bundle, arch->arch);
+        h->init_tokenizer();
+        *out = h.release();
+    });
+}
+
+}  // extern "C"

@@ -1,0 +1,309 @@
+/* tests/capi/test_supernet.c: mos/supernet.h and mos/model.h from plain C:
+ * creating supernets in every routing mode, routing archs into models, saving
+ * and loading both, decoding token ids, and every error path (NULL arguments,
+ * bad options, archs of another space, missing and corrupt files). */
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <setjmp.h>
+#include <cmocka.h>
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "mos/mos.h"
+
+#define VOCAB 48u
+
+static char g_dir[256];
+
+static void path_in(char *buf, size_t cap, const char *name) { snprintf(buf, cap, "%s/%s", g_dir, name); }
+
+static mos_space *small_space(void) {
+    mos_space *s = NULL;
+    assert_int_equal(mos_space_create_preset(&s, "small"), MOS_OK);
+    return s;
+}
+
+static mos_supernet *make_net(mos_space *space, mos_routing routing, uint32_t experts) {
+    mos_supernet_options o = MOS_SUPERNET_OPTIONS_INIT;
+    o.routing = routing;
+    o.experts = experts;
+    o.vocab_size = VOCAB;
+    o.router_hidden = 16;
+    mos_supernet *net = NULL;
+    assert_int_equal(mos_supernet_create(&net, space, &o), MOS_OK);
+    assert_non_null(net);
+    return net;
+}
+
+static void options_defaults(void **state) {
+    (void)state;
+    mos_supernet_options a = MOS_SUPERNET_OPTIONS_INIT, b;
+    memset(&b, 0xff, sizeof b);
+    assert_int_equal(mos_supernet_options_init(&b), MOS_OK);
+    assert_int_equal(a.version, b.version);
+    assert_int_equal(a.routing, b.routing);
+    assert_int_equal(a.experts, b.experts);
+    assert_int_equal(a.router_hidden, 128);
+    assert_int_equal(mos_supernet_options_init(NULL), MOS_INVALID_ARGUMENT);
+    mos_translate_options t;
+    assert_int_equal(mos_translate_options_init(&t), MOS_OK);
+    assert_int_equal(t.beam, 4);
+    assert_string_equal(mos_routing_name(MOS_ROUTING_LAYER), "layer");
+    assert_string_equal(mos_routing_name((mos_routing)42), "unknown");
+    mos_routing r;
+    assert_int_equal(mos_routing_parse("neuron", &r), MOS_OK);
+    assert_int_equal(r, MOS_ROUTING_NEURON);
+    assert_int_equal(mos_routing_parse("bogus", &r), MOS_INVALID_ARGUMENT);
+    assert_non_null(strstr(mos_last_error(), "bogus"));
+}
+
+static void create_errors(void **state) {
+    (void)state;
+    mos_space *space = small_space();
+    mos_supernet *net = (mos_supernet *)&net;
+    mos_supernet_options o = MOS_SUPERNET_OPTIONS_INIT;
+    o.vocab_size = VOCAB;
+    assert_int_equal(mos_supernet_create(NULL, space, &o), MOS_INVALID_ARGUMENT);
+    assert_int_equal(mos_supernet_create(&net, NULL, &o), MOS_INVALID_ARGUMENT);
+    assert_null(net);
+    o.vocab_size = 0;
+    assert_int_equal(mos_supernet_create(&net, space, &o), MOS_INVALID_ARGUMENT);
+    assert_non_null(strstr(mos_last_error(), "vocab"));
+    o.vocab_size = VOCAB;
+    o.routing = MOS_ROUTING_NONE; /* weight sharing needs one expert */
+    o.experts = 2;
+    assert_int_equal(mos_supernet_create(&net, space, &o), MOS_INVALID_ARGUMENT);
+    assert_non_null(strstr(mos_last_error(), "experts"));
+    o = (mos_supernet_options)MOS_SUPERNET_OPTIONS_INIT;
+    o.vocab_size = VOCAB;
+    o.experts = 0;
+    assert_int_equal(mos_supernet_create(&net, space, &o), MOS_INVALID_ARGUMENT);
+    o.experts = 2;
+    o.dropout = 1.5f;
+    assert_int_equal(mos_supernet_create(&net, space, &o), MOS_INVALID_ARGUMENT);
+    o.dropout = 0.1f;
+    o.version = 99;
+    assert_int_equal(mos_supernet_create(&net, space, &o), MOS_VERSION);
+    o.version = MOS_SUPERNET_OPTIONS_VERSION;
+    o.tokenizer_path = "/nonexistent/spm.model";
+    assert_int_equal(mos_supernet_create(&net, space, &o), MOS_IO);
+    assert_null(net);
+    mos_supernet_destroy(NULL);
+    mos_space_destroy(space);
+}
+
+/* Every routing mode: route largest, smallest and sampled archs; the model's
+ * arch round-trips and its parameter count equals the analytic count. */
+static void route_all_modes(void **state) {
+    (void)state;
+    mos_space *space = small_space();
+    const mos_routing modes[3] = {MOS_ROUTING_NONE, MOS_ROUTING_LAYER, MOS_ROUTING_NEURON};
+    for (int i = 0; i < 3; i++) {
+        mos_supernet *net = make_net(space, modes[i], modes[i] == MOS_ROUTING_NONE ? 1 : 2);
+        assert_true(mos_supernet_num_params(net) > 0);
+        assert_false(mos_supernet_has_tokenizer(net));
+        mos_supernet_options got;
+        got.version = MOS_SUPERNET_OPTIONS_VERSION;
+        assert_int_equal(mos_supernet_get_options(net, &got), MOS_OK);
+        assert_int_equal(got.routing, modes[i]);
+        assert_int_equal(got.vocab_size, VOCAB);
+        for (int a = 0; a < 4; a++) {
+            mos_arch *arch = NULL;
+            if (a == 0) assert_int_equal(mos_arch_create_largest(&arch, space), MOS_OK);
+            else if (a == 1) assert_int_equal(mos_arch_create_smallest(&arch, space), MOS_OK);
+            else assert_int_equal(mos_arch_sample(&arch, space, (uint64_t)(a * 17 + i)), MOS_OK);
+            mos_model *model = NULL;
+            assert_int_equal(mos_route(net, arch, &model), MOS_OK);
+            assert_non_null(model);
+            uint64_t analytic = 0;
+            assert_int_equal(mos_arch_params(arch, VOCAB, &analytic), MOS_OK);
+            assert_int_equal(mos_model_num_params(model), analytic);
+            assert_int_equal(mos_model_vocab_size(model), VOCAB);
+            mos_arch *back = NULL;
+            assert_int_equal(mos_model_arch(model, &back), MOS_OK);
+            size_t n1 = 0, n2 = 0;
+            assert_int_equal(mos_arch_to_json(arch, NULL, 0, &n1), MOS_OK);
+            assert_int_equal(mos_arch_to_json(back, NULL, 0, &n2), MOS_OK);
+            assert_int_equal(n1, n2);
+            char *j1 = malloc(n1), *j2 = malloc(n2);
+            mos_arch_to_json(arch, j1, n1, NULL);
+            mos_arch_to_json(back, j2, n2, NULL);
+            assert_string_equal(j1, j2);
+            free(j1);
+            free(j2);
+            mos_arch_destroy(back);
+            mos_model_destroy(model);
+            mos_arch_destroy(arch);
+        }
+        mos_supernet_destroy(net);
+    }
+    mos_space_destroy(space);
+}
+
+static void route_errors(void **state) {
+    (void)state;
+    mos_space *space = small_space(), *other = NULL;
+    assert_int_equal(mos_space_create_preset(&other, "hat-wmt"), MOS_OK);
+    mos_supernet *net = make_net(space, MOS_ROUTING_NEURON, 2);
+    mos_arch *arch = NULL, *foreign = NULL;
+    assert_int_equal(mos_arch_create_largest(&arch, space), MOS_OK);
+    assert_int_equal(mos_arch_create_largest(&foreign, other), MOS_OK);
+    mos_model *model = (mos_model *)&model;
+    assert_int_equal(mos_route(NULL, arch, &model), MOS_INVALID_ARGUMENT);
+    assert_null(model);
+    assert_int_equal(mos_route(net, NULL, &model), MOS_INVALID_ARGUMENT);
+    assert_int_equal(mos_route(net, arch, NULL), MOS_INVALID_ARGUMENT);
+    /* An arch of hat-wmt (embed 640) does not fit a small supernet. */
+    assert_int_equal(mos_route(net, foreign, &model), MOS_OUT_OF_RANGE);
+    assert_null(model);
+    assert_non_null(strstr(mos_last_error(), "mos_route"));
+    mos_arch_destroy(arch);
+    mos_arch_destroy(foreign);
+    mos_supernet_destroy(net);
+    mos_space_destroy(space);
+    mos_space_destroy(other);
+}
+
+/* Save and load a supernet and a model; the reloaded model decodes the same ids. */
+static void save_load_and_decode(void **state) {
+    (void)state;
+    char snet[300], smodel[300];
+    path_in(snet, sizeof snet, "net.safetensors");
+    path_in(smodel, sizeof smodel, "model.safetensors");
+    mos_space *space = small_space();
+    mos_supernet *net = make_net(space, MOS_ROUTING_LAYER, 2);
+    assert_int_equal(mos_supernet_save(net, snet), MOS_OK);
+    mos_supernet *net2 = NULL;
+    assert_int_equal(mos_supernet_load(&net2, snet), MOS_OK);
+    assert_int_equal(mos_supernet_num_params(net2), mos_supernet_num_params(net));
+    mos_space *space2 = NULL;
+    assert_int_equal(mos_supernet_space(net2, &space2), MOS_OK);
+
+    mos_arch *arch = NULL;
+    assert_int_equal(mos_arch_sample(&arch, space2, 5), MOS_OK);
+    mos_model *m1 = NULL, *m2 = NULL, *m3 = NULL;
+    assert_int_equal(mos_route(net, arch, &m1), MOS_OK);
+    assert_int_equal(mos_route(net2, arch, &m2), MOS_OK);
+    assert_int_equal(mos_model_save(m2, smodel), MOS_OK);
+    assert_int_equal(mos_model_load(&m3, smodel), MOS_OK);
+    assert_false(mos_model_has_tokenizer(m3));
+
+    const int32_t src[] = {5, 9, 11, 7, 30, 4};
+    mos_translate_options o = MOS_TRANSLATE_OPTIONS_INIT;
+    for (uint32_t beam = 1; beam <= 4; beam += 3) {
+        o.beam = beam;
+        int32_t out1[64], out3[64];
+        size_t n1 = 0, n3 = 0;
+        assert_int_equal(mos_model_translate_ids(m1, src, 6, &o, out1, 64, &n1), MOS_OK);
+        assert_int_equal(mos_model_translate_ids(m3, src, 6, &o, out3, 64, &n3), MOS_OK);
+        assert_int_equal(n1, n3);
+        assert_true(n1 <= 6 + 10);
+        for (size_t i = 0; i < n1; i++) {
+            assert_int_equal(out1[i], out3[i]);
+            assert_true(out1[i] >= 0 && out1[i] < (int32_t)VOCAB && out1[i] != 3);
+        }
+        /* Too small a buffer: MOS_OUT_OF_RANGE with the length reported. */
+        if (n1 > 0) {
+            size_t n = 0;
+            assert_int_equal(mos_model_translate_ids(m1, src, 6, &o, out1, n1 - 1, &n), MOS_OUT_OF_RANGE);
+            assert_int_equal(n, n1);
+        }
+    }
+    /* Text translation needs a tokenizer. */
+    mos_texts *texts = (mos_texts *)&texts;
+    const char *sent[] = {"hello"};
+    assert_int_equal(mos_model_translate(m3, sent, 1, NULL, &texts), MOS_UNSUPPORTED);
+    assert_null(texts);
+    assert_int_equal(mos_texts_count(NULL), 0);
+    assert_null(mos_texts_get(NULL, 0));
+    /* Bad ids and options. */
+    const int32_t bad[] = {5, 4000};
+    size_t n = 0;
+    int32_t out[8];
+    assert_int_equal(mos_model_translate_ids(m3, bad, 2, NULL, out, 8, &n), MOS_OUT_OF_RANGE);
+    o.beam = 0;
+    assert_int_equal(mos_model_translate_ids(m3, src, 6, &o, out, 8, &n), MOS_INVALID_ARGUMENT);
+    o.beam = 2;
+    o.version = 7;
+    assert_int_equal(mos_model_translate_ids(m3, src, 6, &o, out, 8, &n), MOS_VERSION);
+    assert_int_equal(mos_model_translate_ids(m3, src, 6, NULL, NULL, 0, NULL), MOS_INVALID_ARGUMENT);
+
+    mos_model_destroy(m1);
+    mos_model_destroy(m2);
+    mos_model_destroy(m3);
+    mos_model_destroy(NULL);
+    mos_arch_destroy(arch);
+    mos_space_destroy(space2);
+    mos_supernet_destroy(net);
+    mos_supernet_destroy(net2);
+    mos_space_destroy(space);
+    unlink(snet);
+    unlink(smodel);
+}
+
+static void write_bytes(const char *path, const void *data, size_t n) {
+    FILE *f = fopen(path, "wb");
+    assert_non_null(f);
+    assert_int_equal(fwrite(data, 1, n, f), n);
+    fclose(f);
+}
+
+/* Missing, empty, truncated and mismatched files fail with a status, never a crash. */
+static void bad_files(void **state) {
+    (void)state;
+    char p[300], q[300];
+    path_in(p, sizeof p, "bad.safetensors");
+    path_in(q, sizeof q, "good.safetensors");
+    mos_supernet *net = (mos_supernet *)&net;
+    mos_model *model = (mos_model *)&model;
+    assert_int_equal(mos_supernet_load(&net, "/nonexistent/x.safetensors"), MOS_IO);
+    assert_null(net);
+    assert_int_equal(mos_model_load(&model, "/nonexistent/x.safetensors"), MOS_IO);
+    assert_null(model);
+    assert_int_equal(mos_supernet_load(&net, NULL), MOS_INVALID_ARGUMENT);
+    write_bytes(p, "", 0);
+    assert_int_equal(mos_supernet_load(&net, p), MOS_FORMAT);
+    write_bytes(p, "\x10\0\0\0\0\0\0\0{\"a\":1}", 15);
+    assert_int_equal(mos_model_load(&model, p), MOS_FORMAT);
+
+    /* A real supernet file, truncated: MOS_FORMAT; loaded as a model: MOS_FORMAT. */
+    mos_space *space = small_space();
+    mos_supernet *good = make_net(space, MOS_ROUTING_NONE, 1);
+    assert_int_equal(mos_supernet_save(good, q), MOS_OK);
+    FILE *f = fopen(q, "rb");
+    assert_non_null(f);
+    fseek(f, 0, SEEK_END);
+    long size = ftell(f);
+    fseek(f, 0, SEEK_SET);
+    char *buf = malloc((size_t)size);
+    assert_int_equal(fread(buf, 1, (size_t)size, f), (size_t)size);
+    fclose(f);
+    write_bytes(p, buf, (size_t)size / 2);
+    assert_int_equal(mos_supernet_load(&net, p), MOS_FORMAT);
+    assert_null(net);
+    assert_int_equal(mos_model_load(&model, q), MOS_FORMAT);
+    assert_non_null(strstr(mos_last_error(), "mos-model"));
+    assert_int_equal(mos_supernet_save(good, "/nonexistent/dir/x.safetensors"), MOS_IO);
+    free(buf);
+    mos_supernet_destroy(good);
+    mos_space_destroy(space);
+    unlink(p);
+    unlink(q);
+}
+
+int main(void) {
+    snprintf(g_dir, sizeof g_dir, "%s", "test_supernet_XXXXXX");
+    if (!mkdtemp(g_dir)) return 1;
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(options_defaults), cmocka_unit_test(create_errors),
+        cmocka_unit_test(route_all_modes),  cmocka_unit_test(route_errors),
+        cmocka_unit_test(save_load_and_decode), cmocka_unit_test(bad_files),
+    };
+    const int rc = cmocka_run_group_tests(tests, NULL, NULL);
+    rmdir(g_dir);
+    return rc;
+}
