@@ -27,5 +27,6 @@
 #include "mos/bleu.h"
 #include "mos/supernet.h"
 #include "mos/model.h"
+#include "mos/train.h"
 
 #endif /* MOS_MOS_H */

@@ -32,6 +32,12 @@ void register_info(CLI::App &app);
 void register_quickstart(CLI::App &app);
 void register_bleu(CLI::App &app);
 void register_model(CLI::App &app);
+void register_train(CLI::App &app);
+
+// A space given as a preset name or a JSON file (caller destroys it).
+mos_space *load_space(const std::string &spec);
+// An arch of `space` given as a JSON file or "largest" / "smallest".
+mos_arch *load_arch(const mos_space *space, const std::string &spec);
 
 // Loads a supernet checkpoint and routes `arch_spec` (an arch JSON file, or
 // "largest" / "smallest"); *ms (if given) receives the routing time.

@@ -32,13 +32,7 @@ mos_model *route_from(const std::string &supernet_path, const std::string &arch_
     mos_space *space = nullptr;
     check(mos_supernet_space(net, &space));
     std::unique_ptr<mos_space, void (*)(mos_space *)> space_guard(space, mos_space_destroy);
-    mos_arch *arch = nullptr;
-    if (arch_spec == "largest")
-        check(mos_arch_create_largest(&arch, space));
-    else if (arch_spec == "smallest")
-        check(mos_arch_create_smallest(&arch, space));
-    else
-        check(mos_arch_load(&arch, space, arch_spec.c_str()));
+    mos_arch *arch = load_arch(space, arch_spec);
     std::unique_ptr<mos_arch, void (*)(mos_arch *)> arch_guard(arch, mos_arch_destroy);
     mos_model *model = nullptr;
     const auto t0 = std::chrono::steady_clock::now();

@@ -21,6 +21,7 @@ int main(int argc, char **argv) {
     mos_cli::register_quickstart(app);
     mos_cli::register_bleu(app);
     mos_cli::register_model(app);
+    mos_cli::register_train(app);
 
     try {
         app.parse(argc, argv);

@@ -1,0 +1,136 @@
+/* mos/train.h: training a supernet on a parallel corpus, and evaluating a subnet.
+ *
+ * mos_train trains (or resumes) a supernet on a corpus directory holding
+ * train.SRC / train.TGT and valid.SRC / valid.TGT (plain or .gz, one sentence
+ * per line; docs/data.md). A new supernet first gets a joint SentencePiece
+ * tokenizer trained on the training text. Every update samples subnets
+ * (uniform or sandwich), averages their gradients and steps Adam; the largest
+ * and smallest subnets are validated periodically, and the last and best
+ * checkpoints are written atomically.
+ *
+ *     mos_train_options o = MOS_TRAIN_OPTIONS_INIT;
+ *     o.data_dir = "data/bible-en-es"; o.src_lang = "en"; o.tgt_lang = "es";
+ *     o.out_path = "run/supernet.safetensors"; o.max_steps = 2000;
+ *     mos_supernet *net = NULL;
+ *     mos_status s = mos_train(&net, space, NULL, &o, on_progress, user);
+ *
+ * Pure C (C99 and C++); part of the stable API.
+ */
+#ifndef MOS_TRAIN_H
+#define MOS_TRAIN_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "mos/arch.h"
+#include "mos/base.h"
+#include "mos/space.h"
+#include "mos/supernet.h"
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+typedef enum mos_sampling {
+    MOS_SAMPLING_UNIFORM = 0,  /* one random subnet per update (HAT) */
+    MOS_SAMPLING_SANDWICH = 1  /* largest + smallest + one random subnet (MoS) */
+} mos_sampling;
+
+typedef enum mos_schedule {
+    MOS_SCHEDULE_INVERSE_SQRT = 0, /* linear warm-up, then lr * sqrt(warmup / step) */
+    MOS_SCHEDULE_COSINE = 1        /* linear warm-up, then cosine to min_lr at max_steps */
+} mos_schedule;
+
+#define MOS_TRAIN_OPTIONS_VERSION 1u
+
+typedef struct mos_train_options {
+    uint32_t version;          /* MOS_TRAIN_OPTIONS_VERSION */
+    const char *data_dir;      /* corpus directory (required) */
+    const char *src_lang;      /* e.g. "en" (required) */
+    const char *tgt_lang;      /* e.g. "es" (required) */
+    const char *out_path;      /* last checkpoint; the best goes to "<out>.best" (required) */
+    const char *resume_path;   /* continue exactly from this checkpoint, or NULL */
+    uint32_t vocab_size;       /* tokenizer size for a new supernet (8000) */
+    uint32_t max_tokens;       /* tokens per batch, each side (4096) */
+    uint32_t max_len;          /* longer sentence pairs are skipped (128) */
+    int64_t max_steps;         /* stop after this many updates; 0 = no limit (0) */
+    double max_seconds;        /* stop after this much training time; 0 = no limit (0) */
+    mos_sampling sampling;     /* MOS_SAMPLING_SANDWICH */
+    mos_schedule schedule;     /* MOS_SCHEDULE_INVERSE_SQRT */
+    float lr;                  /* peak learning rate (5e-4) */
+    float min_lr;              /* cosine end (1e-6) */
+    uint32_t warmup;           /* warm-up updates (4000) */
+    float clip_norm;           /* gradient clipping, 0 = off (0) */
+    uint32_t valid_every;      /* validate + checkpoint every N updates (500) */
+    uint32_t valid_sentences;  /* validation pairs used, 0 = all (500) */
+    uint64_t seed;             /* data order, subnet sampling, dropout (1) */
+    int32_t threads;           /* 0 = all cores (0) */
+} mos_train_options;
+
+#define MOS_TRAIN_OPTIONS_INIT                                                                         \
+    {MOS_TRAIN_OPTIONS_VERSION, NULL, NULL, NULL, NULL, NULL, 8000u, 4096u, 128u, 0, 0.0,            \
+     MOS_SAMPLING_SANDWICH, MOS_SCHEDULE_INVERSE_SQRT, 5e-4f, 1e-6f, 4000u, 0.0f, 500u, 500u, 1u, 0}
+
+/* Function twin of MOS_TRAIN_OPTIONS_INIT. @since 0.1 */
+MOS_API mos_status mos_train_options_init(mos_train_options *options);
+
+/* What a progress report is about. */
+typedef enum mos_train_event {
+    MOS_TRAIN_EVENT_SETUP = 0,      /* data read / tokenizer trained; step = 0 */
+    MOS_TRAIN_EVENT_STEP = 1,       /* an update finished */
+    MOS_TRAIN_EVENT_VALID = 2,      /* validation finished (valid_* fields set) */
+    MOS_TRAIN_EVENT_CHECKPOINT = 3  /* a checkpoint was written */
+} mos_train_event;
+
+typedef struct mos_train_progress {
+    mos_train_event event;
+    int64_t step;              /* updates done */
+    int64_t max_steps;         /* 0 if unlimited */
+    double loss;               /* label-smoothed loss per token of the last update */
+    double nll;                /* negative log-likelihood per token of the last update */
+    double lr;                 /* learning rate of the last update */
+    double tokens_per_second;  /* target tokens per second, recent average */
+    double elapsed_seconds;    /* training time, including before a resume */
+    double eta_seconds;        /* estimate to max_steps / max_seconds, -1 if unknown */
+    double valid_loss_largest; /* validation loss per token (nats), VALID events */
+    double valid_loss_smallest;
+    const char *message;       /* a line for humans (what happened), never NULL */
+} mos_train_progress;
+
+/* Return non-zero to stop: the trainer writes the last checkpoint and mos_train
+ * returns MOS_ABORTED. Called on the thread that called mos_train. */
+typedef int (*mos_train_progress_fn)(const mos_train_progress *progress, void *user);
+
+/* Train a supernet. Without resume_path, a new supernet is created for `space`
+ * with `net_options` (NULL = defaults; vocab_size 0 there means "from the
+ * trained tokenizer"). With resume_path, space and net_options must be NULL and
+ * training continues exactly where the checkpoint left off (the same options
+ * and thread count give the same weights as an uninterrupted run). On MOS_OK
+ * or MOS_ABORTED *out receives the trained supernet (the state of the last
+ * checkpoint); on other errors *out is NULL.
+ * Returns MOS_IO / MOS_FORMAT (data or checkpoint), MOS_INVALID_ARGUMENT,
+ * MOS_ABORTED, MOS_VERSION. @since 0.1 */
+MOS_API mos_status mos_train(mos_supernet **out, const mos_space *space, const mos_supernet_options *net_options,
+                             const mos_train_options *options, mos_train_progress_fn progress, void *user);
+
+typedef struct mos_eval_result {
+    double loss;       /* label-smoothed loss per target token */
+    double nll;        /* negative log-likelihood per target token */
+    double bleu;       /* corpus BLEU (sacreBLEU defaults), -1 if not computed */
+    uint64_t sentences;
+    uint64_t tokens;
+} mos_eval_result;
+
+/* Loss of subnet `arch` of `net` on split `split` ("valid", "test", ...) of
+ * data_dir, plus BLEU of its beam-search translations when `bleu_beam` > 0.
+ * max_sentences = 0 uses all. Thread-safe on a supernet not being trained.
+ * @since 0.1 */
+MOS_API mos_status mos_evaluate(const mos_supernet *net, const mos_arch *arch, const char *data_dir,
+                                const char *split, const char *src_lang, const char *tgt_lang,
+                                uint32_t max_sentences, uint32_t bleu_beam, mos_eval_result *out);
+
+#ifdef __cplusplus
+}
+#endif
+
+#endif /* MOS_TRAIN_H */

@@ -1,0 +1,155 @@
+// lib/capi/train.cpp: the C API of training and evaluation (mos/train.h).
+#include "backend/gemm.hpp"
+#include "capi/model_handles.hpp"
+#include "mos/train.h"
+#include "train/trainer.hpp"
+
+using mos::capi::guard;
+using mos::capi::require;
+
+namespace {
+
+mos::TrainConfig to_config(const mos_train_options &o) {
+    require(o.data_dir && o.src_lang && o.tgt_lang, "data_dir, src_lang and tgt_lang are required");
+    require(o.out_path != nullptr, "out_path is required");
+    require(o.sampling == MOS_SAMPLING_UNIFORM || o.sampling == MOS_SAMPLING_SANDWICH,
+            "sampling must be MOS_SAMPLING_UNIFORM or MOS_SAMPLING_SANDWICH");
+    require(o.schedule == MOS_SCHEDULE_INVERSE_SQRT || o.schedule == MOS_SCHEDULE_COSINE,
+            "schedule must be MOS_SCHEDULE_INVERSE_SQRT or MOS_SCHEDULE_COSINE");
+    mos::check(o.vocab_size >= 16 && o.vocab_size <= 1000000, MOS_INVALID_ARGUMENT, "vocab_size ", o.vocab_size,
+               " outside 16..1000000");
+    mos::check(o.clip_norm >= 0.0f, MOS_INVALID_ARGUMENT, "clip_norm ", o.clip_norm, " is negative");
+    mos::check(o.threads >= 0 && o.threads <= 1024, MOS_INVALID_ARGUMENT, "threads ", o.threads,
+               " outside 0..1024");
+    mos::TrainConfig c;
+    c.data_dir = o.data_dir;
+    c.src_lang = o.src_lang;
+    c.tgt_lang = o.tgt_lang;
+    c.out_path = o.out_path;
+    c.vocab_size = o.vocab_size;
+    c.max_tokens = o.max_tokens;
+    c.max_len = o.max_len;
+    c.max_steps = o.max_steps;
+    c.max_seconds = o.max_seconds;
+    c.sampling = o.sampling == MOS_SAMPLING_UNIFORM ? mos::Sampling::Uniform : mos::Sampling::Sandwich;
+    c.schedule.kind = o.schedule == MOS_SCHEDULE_COSINE ? mos::Schedule::Cosine : mos::Schedule::InverseSqrt;
+    c.schedule.lr = o.lr;
+    c.schedule.min_lr = o.min_lr;
+    c.schedule.warmup = o.warmup;
+    c.schedule.max_steps = o.max_steps;
+    c.adam.clip_norm = o.clip_norm;
+    c.valid_every = o.valid_every;
+    c.valid_sentences = o.valid_sentences;
+    c.seed = o.seed;
+    return c;
+}
+
+}  // namespace
+
+extern "C" {
+
+MOS_API mos_status mos_train_options_init(mos_train_options *options) {
+    return guard("mos_train_options_init", [&] {
+        MOS_REQUIRE_NONNULL(options);
+        *options = mos_train_options MOS_TRAIN_OPTIONS_INIT;
+    });
+}
+
+MOS_API mos_status mos_train(mos_supernet **out, const mos_space *space, const mos_supernet_options *net_options,
+                             const mos_train_options *options, mos_train_progress_fn progress, void *user) {
+    if (out) *out = nullptr;
+    std::unique_ptr<mos_supernet> h;
+    bool aborted = false;
+    const mos_status s = guard("mos_train", [&] {
+        MOS_REQUIRE_NONNULL(out);
+        MOS_REQUIRE_NONNULL(options);
+        mos::check(options->version == MOS_TRAIN_OPTIONS_VERSION, MOS_VERSION, "options version ",
+                   options->version, " is not ", MOS_TRAIN_OPTIONS_VERSION);
+        const mos::TrainConfig cfg = to_config(*options);
+        if (options->threads > 0) mos::set_num_threads(options->threads);
+        mos::TrainCallback cb;
+        if (progress) {
+            cb = [&](const mos::TrainProgress &p) {
+                mos_train_progress c;
+                c.event = static_cast<mos_train_event>(p.event);
+                c.step = p.step;
+                c.max_steps = p.max_steps;
+                c.loss = p.loss;
+                c.nll = p.nll;
+                c.lr = p.lr;
+                c.tokens_per_second = p.tokens_per_second;
+                c.elapsed_seconds = p.elapsed;
+                c.eta_seconds = p.eta;
+                c.valid_loss_largest = p.valid_largest;
+                c.valid_loss_smallest = p.valid_smallest;
+                c.message = p.message.c_str();
+                return progress(&c, user) == 0;
+            };
+        }
+        h = std::make_unique<mos_supernet>();
+        if (options->resume_path) {
+            require(space == nullptr && net_options == nullptr,
+                    "space and net_options must be NULL when resuming (the checkpoint has them)");
+            h->bundle = mos::load_supernet(options->resume_path);
+            mos::check(h->bundle.meta.count("train_state") == 1, MOS_FORMAT, "'", options->resume_path,
+                       "' has no training state to resume from");
+        } else {
+            MOS_REQUIRE_NONNULL(space);
+            mos_supernet_options o = MOS_SUPERNET_OPTIONS_INIT;
+            if (net_options) {
+                mos::check(net_options->version == MOS_SUPERNET_OPTIONS_VERSION, MOS_VERSION,
+                           "supernet options version ", net_options->version, " is not ",
+                           MOS_SUPERNET_OPTIONS_VERSION);
+                o = *net_options;
+            }
+            require(o.tokenizer_path == nullptr, "net_options.tokenizer_path is not supported by mos_train yet: "
+                                                 "it trains its own tokenizer");
+            mos::SupernetConfig nc;
+            nc.routing = o.routing == MOS_ROUTING_NONE    ? mos::Routing::None
+                         : o.routing == MOS_ROUTING_LAYER ? mos::Routing::Layer
+                                                          : mos::Routing::Neuron;
+            require(o.routing == MOS_ROUTING_NONE || o.routing == MOS_ROUTING_LAYER ||
+                        o.routing == MOS_ROUTING_NEURON,
+                    "net_options.routing is not a mos_routing value");
+            nc.experts = o.experts;
+            nc.router_hidden = o.router_hidden;
+            nc.dropout = o.dropout;
+            nc.attn_dropout = o.attn_dropout;
+            nc.label_smoothing = o.label_smoothing;
+            nc.seed = o.seed;
+            nc.vocab = 4;  // replaced by the tokenizer's
+            mos::TrainConfig tcfg = cfg;
+            if (o.vocab_size != 0) tcfg.vocab_size = o.vocab_size;
+            h->bundle = mos::make_trainable(*space->space, nc, tcfg, cb);
+        }
+        aborted = !mos::train(h->bundle, cfg, cb);
+        if (aborted)
+            mos::fail(MOS_ABORTED, "stopped by the progress callback; checkpoint written to '", cfg.out_path, "'");
+    });
+    if ((s == MOS_OK || (s == MOS_ABORTED && aborted)) && out) *out = h.release();
+    return s;
+}
+
+MOS_API mos_status mos_evaluate(const mos_supernet *net, const mos_arch *arch, const char *data_dir,
+                                const char *split, const char *src_lang, const char *tgt_lang,
+                                uint32_t max_sentences, uint32_t bleu_beam, mos_eval_result *out) {
+    return guard("mos_evaluate", [&] {
+        MOS_REQUIRE_NONNULL(net);
+        MOS_REQUIRE_NONNULL(arch);
+        MOS_REQUIRE_NONNULL(data_dir);
+        MOS_REQUIRE_NONNULL(split);
+        MOS_REQUIRE_NONNULL(src_lang);
+        MOS_REQUIRE_NONNULL(tgt_lang);
+        MOS_REQUIRE_NONNULL(out);
+        mos::check(bleu_beam <= 64, MOS_INVALID_ARGUMENT, "bleu_beam ", bleu_beam, " outside 0..64");
+        const mos::EvalResult r = mos::evaluate_split(net->bundle, arch->arch, data_dir, split, src_lang, tgt_lang,
+                                                      max_sentences, static_cast<int>(bleu_beam));
+        out->loss = r.loss;
+        out->nll = r.nll;
+        out->bleu = r.bleu;
+        out->sentences = static_cast<uint64_t>(r.sentences);
+        out->tokens = static_cast<uint64_t>(r.tokens);
+    });
+}
+
+}  // extern "C"

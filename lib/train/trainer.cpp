@@ -1,0 +1,334 @@
+// lib/train/trainer.cpp: the training loop, validation and evaluation (see
+// trainer.hpp). The loop allocates nothing per step once the workspace, the
+// gradients and the Adam moments exist: batches are views of the pre-padded
+// dataset, and train_step works inside the arenas.
+#include "train/trainer.hpp"
+
+#include <algorithm>
+#include <chrono>
+#include <cmath>
+#include <cstdio>
+#include <deque>
+
+#include <nlohmann/json.hpp>
+
+#include "core/error.hpp"
+#include "core/json_util.hpp"
+#include "data/batcher.hpp"
+#include "data/corpus.hpp"
+#include "data/tokenizer.hpp"
+#include "decode/search.hpp"
+#include "eval/bleu.hpp"
+
+namespace mos {
+
+namespace {
+
+using Clock = std::chrono::steady_clock;
+
+double seconds_since(Clock::time_point t0) {
+    return std::chrono::duration<double>(Clock::now() - t0).count();
+}
+
+std::string fmt(const char *f, double a, double b = 0, double c = 0, double d = 0) {
+    char buf[256];
+    std::snprintf(buf, sizeof buf, f, a, b, c, d);
+    return buf;
+}
+
+// The exact position of a run, stored as the checkpoint's "train_state".
+struct TrainState {
+    int64_t step = 0;
+    uint64_t rng = 0;        // subnet-sampling RNG state
+    DataPosition data;       // epoch and batch index of the next batch
+    double elapsed = 0.0;    // seconds of training so far
+    double best_valid = 0.0; // best validation loss of the largest subnet (0 = none yet)
+};
+
+std::string state_to_json(const TrainState &s, const TrainConfig &c) {
+    nlohmann::ordered_json j;
+    j["step"] = s.step;
+    j["rng"] = std::to_string(s.rng);
+    j["epoch"] = s.data.epoch;
+    j["batch_index"] = s.data.index;
+    j["elapsed"] = s.elapsed;
+    j["best_valid"] = s.best_valid;
+    j["seed"] = std::to_string(c.seed);
+    j["sampling"] = sampling_name(c.sampling);
+    j["schedule"] = schedule_name(c.schedule.kind);
+    j["lr"] = c.schedule.lr;
+    j["warmup"] = c.schedule.warmup;
+    j["max_tokens"] = c.max_tokens;
+    j["max_len"] = c.max_len;
+    return j.dump();
+}
+
+uint64_t u64_field(const nlohmann::json &j, const char *key) {
+    check(j.contains(key) && j[key].is_string(), MOS_FORMAT, "train_state.", key, " is missing");
+    try {
+        return std::stoull(j[key].get<std::string>());
+    } catch (const std::logic_error &) {
+        fail(MOS_FORMAT, "train_state.", key, " is not an unsigned integer");
+    }
+}
+
+TrainState state_from_json(const std::string &text) {
+    const nlohmann::json j = parse_json(text, "train_state");
+    check(j.is_object(), MOS_FORMAT, "train_state is not an object");
+    TrainState s;
+    auto num = [&](const char *k) {
+        check(j.contains(k) && j[k].is_number(), MOS_FORMAT, "train_state.", k, " is missing or not a number");
+        return j[k];
+    };
+    s.step = num("step").get<int64_t>();
+    s.data.epoch = num("epoch").get<int64_t>();
+    s.data.index = num("batch_index").get<int64_t>();
+    s.elapsed = num("elapsed").get<double>();
+    s.best_valid = num("best_valid").get<double>();
+    s.rng = u64_field(j, "rng");
+    check(s.step >= 0 && s.data.epoch >= 0 && s.data.index >= 0, MOS_FORMAT, "train_state has negative counters");
+    return s;
+}
+
+// Tokenized pairs of a split, at most max_sentences (0 = all), pairs longer
+// than max_len tokens (EOS included) on either side dropped.
+TokenizedPairs load_split(const Tokenizer &tok, const std::string &dir, const std::string &split,
+                          const std::string &src, const std::string &tgt, int64_t max_sentences, int64_t max_len,
+                          ParallelText *raw = nullptr) {
+    ParallelText text = read_parallel(dir, split, src, tgt);
+    if (max_sentences > 0 && static_cast<int64_t>(text.src.size()) > max_sentences) {
+        text.src.resize(max_sentences);
+        text.tgt.resize(max_sentences);
+    }
+    TokenizedPairs pairs = tokenize_pairs(tok, text, max_len);
+    if (raw) *raw = std::move(text);
+    return pairs;
+}
+
+double valid_loss(const SupernetBundle &b, Workspace &ws, const Arch &arch, Batcher &valid) {
+    double loss = 0;
+    int64_t tokens = 0;
+    for (int64_t i = 0; i < valid.num_batches(); i++) {
+        const Batch batch = valid.batch(i);
+        const LossStats ls = eval_batch(b, ws, arch, batch);
+        loss += ls.loss_sum;
+        tokens += ls.tokens;
+    }
+    return tokens > 0 ? loss / static_cast<double>(tokens) : 0.0;
+}
+
+}  // namespace
+
+SupernetBundle make_trainable(const Space &space, SupernetConfig net, const TrainConfig &cfg,
+                              const TrainCallback &cb) {
+    check(!cfg.data_dir.empty() && !cfg.src_lang.empty() && !cfg.tgt_lang.empty(), MOS_INVALID_ARGUMENT,
+          "data directory and both languages are required");
+    const auto t0 = Clock::now();
+    const ParallelText text = read_parallel(cfg.data_dir, "train", cfg.src_lang, cfg.tgt_lang);
+    TokenizerOptions to;
+    to.vocab_size = static_cast<int>(cfg.vocab_size);
+    to.seed = static_cast<uint32_t>(cfg.seed);
+    std::vector<std::string> joint;
+    joint.reserve(text.src.size() + text.tgt.size());
+    joint.insert(joint.end(), text.src.begin(), text.src.end());
+    joint.insert(joint.end(), text.tgt.begin(), text.tgt.end());
+    const Tokenizer tok = Tokenizer::train(joint, to);
+    net.vocab = tok.vocab_size();
+    net.pad_id = kPadId;
+    SupernetBundle b = make_supernet(space, net);
+    b.tokenizer = tok.serialize();
+    if (cb) {
+        TrainProgress p;
+        p.event = TrainEvent::Setup;
+        p.message = "tokenizer: " + std::to_string(tok.vocab_size()) + " pieces from " +
+                    std::to_string(text.src.size()) + " sentence pairs in " + fmt("%.1f s", seconds_since(t0));
+        cb(p);
+    }
+    return b;
+}
+
+bool train(SupernetBundle &b, const TrainConfig &cfg, const TrainCallback &cb) {
+    check(b.net != nullptr, MOS_INVALID_ARGUMENT, "no supernet to train");
+    check(!b.tokenizer.empty(), MOS_INVALID_ARGUMENT, "the supernet has no tokenizer; train one first");
+    check(!cfg.out_path.empty(), MOS_INVALID_ARGUMENT, "an output checkpoint path is required");
+    check(cfg.max_tokens >= 16 && cfg.max_tokens <= (1 << 20), MOS_INVALID_ARGUMENT, "max_tokens ", cfg.max_tokens,
+          " outside 16..1048576");
+    check(cfg.max_len >= 2 && cfg.max_len <= cfg.max_tokens && cfg.max_len <= 1024, MOS_INVALID_ARGUMENT,
+          "max_len ", cfg.max_len, " outside 2..min(max_tokens, 1024)");
+    check(cfg.valid_every >= 1, MOS_INVALID_ARGUMENT, "valid_every must be >= 1");
+    check(cfg.max_steps >= 0 && cfg.max_seconds >= 0, MOS_INVALID_ARGUMENT, "negative step or time limit");
+    check_schedule(cfg.schedule);
+    const auto setup0 = Clock::now();
+    const Tokenizer tok = Tokenizer::from_bytes(b.tokenizer);
+    check(tok.vocab_size() == b.net->config().vocab, MOS_FORMAT, "tokenizer has ", tok.vocab_size(),
+          " pieces but the supernet's vocabulary is ", b.net->config().vocab);
+
+    TrainState st;
+    st.rng = cfg.seed * 0x9E3779B97F4A7C15ull + 1;
+    if (auto it = b.meta.find("train_state"); it != b.meta.end()) st = state_from_json(it->second);
+
+    const TokenizedPairs train_pairs =
+        load_split(tok, cfg.data_dir, "train", cfg.src_lang, cfg.tgt_lang, 0, cfg.max_len);
+    const TokenizedPairs valid_pairs =
+        load_split(tok, cfg.data_dir, "valid", cfg.src_lang, cfg.tgt_lang, cfg.valid_sentences, cfg.max_len);
+    check(train_pairs.size() > 0, MOS_FORMAT, "no training pair of at most ", cfg.max_len, " tokens in ",
+          cfg.data_dir);
+    Batcher batcher(train_pairs, cfg.max_tokens, cfg.seed);
+    Batcher valid(valid_pairs, cfg.max_tokens, 0, /*shuffle=*/false);
+    batcher.seek(st.data);
+
+    Workspace ws(*b.net, cfg.max_tokens, cfg.max_tokens, cfg.max_len);
+    Rng rng(0);
+    rng = Rng(st.rng);
+    const std::string best_path = cfg.out_path + ".best";
+
+    if (cb) {
+        TrainProgress p;
+        p.event = TrainEvent::Setup;
+        p.step = st.step;
+        p.max_steps = cfg.max_steps;
+        p.message = std::to_string(train_pairs.size()) + " training pairs in " +
+                    std::to_string(batcher.num_batches()) + " batches of <= " + std::to_string(cfg.max_tokens) +
+                    " tokens, " + std::to_string(valid_pairs.size()) + " validation pairs; " +
+                    std::to_string(b.net->param_floats()) + " supernet weights; setup " +
+                    fmt("%.1f s", seconds_since(setup0)) + (st.step > 0 ? "; resuming at step " +
+                                                            std::to_string(st.step) : std::string());
+        cb(p);
+    }
+
+    const Arch largest = arch_largest(b.space), smallest = arch_smallest(b.space);
+    auto checkpoint = [&](bool validate, double elapsed) -> TrainProgress {
+        TrainProgress p;
+        p.step = st.step;
+        p.max_steps = cfg.max_steps;
+        p.elapsed = elapsed;
+        if (validate && valid.num_batches() > 0) {
+            p.valid_largest = valid_loss(b, ws, largest, valid);
+            p.valid_smallest = valid_loss(b, ws, smallest, valid);
+        }
+        st.elapsed = elapsed;
+        st.data = batcher.position();
+        st.rng = rng.state();
+        const bool best = validate && (st.best_valid == 0.0 || p.valid_largest < st.best_valid);
+        if (best) st.best_valid = p.valid_largest;
+        b.meta["train_state"] = state_to_json(st, cfg);
+        save_supernet(cfg.out_path, b);
+        if (best) save_supernet(best_path, b);
+        p.event = validate ? TrainEvent::Valid : TrainEvent::Checkpoint;
+        p.message = validate ? fmt("valid loss: largest %.4f, smallest %.4f", p.valid_largest, p.valid_smallest) +
+                                   (best ? " (best)" : "") + "; saved " + cfg.out_path
+                             : "saved " + cfg.out_path;
+        return p;
+    };
+
+    const auto t0 = Clock::now();
+    const double elapsed0 = st.elapsed;
+    std::deque<std::pair<double, int64_t>> recent;  // (time, tokens) of the last updates
+    int64_t recent_tokens = 0;
+    int64_t last_saved = st.step;
+    while (true) {
+        const double elapsed = elapsed0 + seconds_since(t0);
+        if (cfg.max_steps > 0 && st.step >= cfg.max_steps) break;
+        if (cfg.max_seconds > 0 && elapsed >= cfg.max_seconds) break;
+        const Batch batch = batcher.next();
+        const std::vector<Arch> archs = sample_update_archs(b.space, cfg.sampling, rng);
+        const int64_t step = st.step + 1;
+        const float lr = schedule_lr(cfg.schedule, step);
+        const auto s0 = Clock::now();
+        const StepStats ss = train_step(b, ws, archs, batch, step, lr, cfg.adam,
+                                        cfg.seed * 0x2545F4914F6CDD1Dull + static_cast<uint64_t>(step));
+        st.step = step;
+        check(std::isfinite(ss.loss_sum), MOS_INTERNAL, "loss is not finite at step ", step,
+              " (learning rate ", lr, " too high?)");
+        recent.emplace_back(seconds_since(s0), ss.tokens);
+        recent_tokens += ss.tokens;
+        double recent_time = 0;
+        for (const auto &r : recent) recent_time += r.first;
+        while (recent.size() > 20) {
+            recent_tokens -= recent.front().second;
+            recent.pop_front();
+        }
+        recent_time = 0;
+        for (const auto &r : recent) recent_time += r.first;
+        TrainProgress p;
+        p.event = TrainEvent::Step;
+        p.step = step;
+        p.max_steps = cfg.max_steps;
+        p.loss = ss.loss_sum / std::max<int64_t>(1, ss.tokens);
+        p.nll = ss.nll_sum / std::max<int64_t>(1, ss.tokens);
+        p.lr = lr;
+        p.tokens_per_second = recent_time > 0 ? recent_tokens / recent_time : 0;
+        p.elapsed = elapsed0 + seconds_since(t0);
+        const double per_step = recent_time / std::max<size_t>(1, recent.size());
+        double eta = -1;
+        if (cfg.max_steps > 0) eta = per_step * static_cast<double>(cfg.max_steps - step);
+        if (cfg.max_seconds > 0) {
+            const double left = std::max(0.0, cfg.max_seconds - p.elapsed);
+            eta = eta < 0 ? left : std::min(eta, left);
+        }
+        p.eta = eta;
+        const bool go_on = !cb || cb(p);
+        if (!go_on) {
+            const TrainProgress c = checkpoint(false, elapsed0 + seconds_since(t0));
+            if (cb) cb(c);
+            return false;
+        }
+        if (step % cfg.valid_every == 0) {
+            const TrainProgress v = checkpoint(true, elapsed0 + seconds_since(t0));
+            last_saved = step;
+            if (cb && !cb(v)) return false;
+        }
+    }
+    if (last_saved != st.step || st.step == 0) {
+        const TrainProgress v = checkpoint(true, elapsed0 + seconds_since(t0));
+        if (cb) cb(v);
+    }
+    return true;
+}
+
+EvalResult evaluate_split(const SupernetBundle &b, const Arch &arch, const std::string &data_dir,
+                          const std::string &split, const std::string &src_lang, const std::string &tgt_lang,
+                          int64_t max_sentences, int bleu_beam) {
+    check(b.net != nullptr, MOS_INVALID_ARGUMENT, "no supernet");
+    check(!b.tokenizer.empty(), MOS_UNSUPPORTED, "the supernet has no tokenizer");
+    const Tokenizer tok = Tokenizer::from_bytes(b.tokenizer);
+    ParallelText raw;
+    const int64_t max_len = 256;
+    const TokenizedPairs pairs = load_split(tok, data_dir, split, src_lang, tgt_lang, max_sentences, max_len, &raw);
+    EvalResult r;
+    r.sentences = static_cast<int64_t>(pairs.size());
+    Batcher batches(pairs, 4096, 0, false);
+    Workspace ws(*b.net, 4096, 4096, max_len);
+    double loss = 0, nll = 0;
+    const ArchDims dims = arch_dims(b.space, arch);
+    for (int64_t i = 0; i < batches.num_batches(); i++) {
+        const LossStats ls = b.net->forward(ws, dims, batches.batch(i), false, 0);
+        loss += ls.loss_sum;
+        nll += ls.nll_sum;
+        r.tokens += ls.tokens;
+    }
+    if (r.tokens > 0) {
+        r.loss = loss / r.tokens;
+        r.nll = nll / r.tokens;
+    }
+    if (bleu_beam > 0) {
+        const DenseModel model = route(*b.net, dims);
+        DecodeOptions o;
+        o.beam = bleu_beam;
+        std::vector<std::string> hyps, refs;
+        const size_t n = raw.src.size();
+        for (size_t i = 0; i < n; i += 32) {
+            std::vector<std::vector<int32_t>> src;
+            for (size_t j = i; j < std::min(n, i + 32); j++) src.push_back(tok.encode(raw.src[j]));
+            const auto out = translate_batch(model, src, o);
+            for (size_t j = 0; j < out.size(); j++) {
+                hyps.push_back(tok.decode(out[j]));
+                refs.push_back(raw.tgt[i + j]);
+            }
+        }
+        r.bleu = corpus_bleu(hyps, refs).score;
+    }
+    return r;
+}
+
+}  // namespace mos

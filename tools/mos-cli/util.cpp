@@ -1,0 +1,34 @@
+// tools/mos-cli/util.cpp: helpers shared by the subcommands: loading a space
+// given as a preset name or a JSON file, and an arch given as a JSON file or
+// as "largest" / "smallest".
+#include <unistd.h>
+
+#include "cli.hpp"
+
+namespace mos_cli {
+
+mos_space *load_space(const std::string &spec) {
+    mos_space *space = nullptr;
+    for (size_t i = 0; mos_space_preset_name(i) != nullptr; i++)
+        if (spec == mos_space_preset_name(i)) {
+            check(mos_space_create_preset(&space, spec.c_str()));
+            return space;
+        }
+    if (access(spec.c_str(), F_OK) != 0)
+        throw CliError("'" + spec + "' is neither a built-in space (small, hat-wmt) nor a readable file");
+    check(mos_space_load(&space, spec.c_str()));
+    return space;
+}
+
+mos_arch *load_arch(const mos_space *space, const std::string &spec) {
+    mos_arch *arch = nullptr;
+    if (spec == "largest")
+        check(mos_arch_create_largest(&arch, space));
+    else if (spec == "smallest")
+        check(mos_arch_create_smallest(&arch, space));
+    else
+        check(mos_arch_load(&arch, space, spec.c_str()));
+    return arch;
+}
+
+}  // namespace mos_cli
