@@ -28,5 +28,6 @@
 #include "mos/supernet.h"
 #include "mos/model.h"
 #include "mos/train.h"
+#include "mos/search.h"
 
 #endif /* MOS_MOS_H */

@@ -1,0 +1,334 @@
+// lib/capi/search.cpp: the C API of latency measurement, the latency predictor
+// and mos_search (mos/search.h).
+#include <cmath>
+#include <cstring>
+#include <fstream>
+#include <sstream>
+
+#include <nlohmann/json.hpp>
+
+#include "backend/gemm.hpp"
+#include "capi/model_handles.hpp"
+#include "core/json_util.hpp"
+#include "io/safetensors.hpp"
+#include "mos/search.h"
+#include "search/search.hpp"
+
+using mos::capi::guard;
+using mos::capi::require;
+
+struct mos_predictor {
+    mos::LatencyPredictor p;
+    std::shared_ptr<const mos::Space> space;
+};
+
+struct mos_search_result {
+    mos::SearchReport report;
+    std::shared_ptr<const mos::Space> space;
+    std::vector<double> budgets;
+};
+
+namespace {
+
+mos::LatencyOptions latency_options(const mos_latency_options *o) {
+    mos_latency_options d = MOS_LATENCY_OPTIONS_INIT;
+    if (o) {
+        mos::check(o->version == MOS_LATENCY_OPTIONS_VERSION, MOS_VERSION, "latency options version ", o->version,
+                   " is not ", MOS_LATENCY_OPTIONS_VERSION);
+        d = *o;
+    }
+    mos::check(d.src_len <= 1024 && d.steps <= 1024 && d.beam <= 64 && d.warmup <= 1000 && d.runs <= 100000,
+               MOS_INVALID_ARGUMENT, "latency option out of range");
+    mos::LatencyOptions l;
+    l.src_len = static_cast<int>(d.src_len);
+    l.steps = static_cast<int>(d.steps);
+    l.beam = static_cast<int>(d.beam);
+    l.warmup = static_cast<int>(d.warmup);
+    l.runs = static_cast<int>(d.runs);
+    mos::check_latency_options(l);
+    return l;
+}
+
+nlohmann::ordered_json protocol_json(const mos::LatencyOptions &l) {
+    return {{"src_len", l.src_len}, {"steps", l.steps}, {"beam", l.beam}, {"warmup", l.warmup}, {"runs", l.runs}};
+}
+
+}  // namespace
+
+extern "C" {
+
+MOS_API mos_status mos_latency_options_init(mos_latency_options *options) {
+    return guard("mos_latency_options_init", [&] {
+        MOS_REQUIRE_NONNULL(options);
+        *options = mos_latency_options MOS_LATENCY_OPTIONS_INIT;
+    });
+}
+
+MOS_API mos_status mos_latency_measure(const mos_model *model, const mos_latency_options *options,
+                                       mos_latency_result *out) {
+    return guard("mos_latency_measure", [&] {
+        MOS_REQUIRE_NONNULL(model);
+        MOS_REQUIRE_NONNULL(out);
+        const mos::LatencyResult r = mos::measure_latency(*model->bundle.model, latency_options(options));
+        out->mean_ms = r.mean_ms;
+        out->p10_ms = r.p10_ms;
+        out->p50_ms = r.p50_ms;
+        out->p90_ms = r.p90_ms;
+        out->stdev_ms = r.stdev_ms;
+        out->runs = static_cast<uint32_t>(r.runs);
+    });
+}
+
+MOS_API mos_status mos_latency_collect(const mos_space *space, uint32_t vocab, uint32_t n, uint64_t seed,
+                                       const mos_latency_options *options, const char *out_path,
+                                       mos_progress_fn progress, void *user) {
+    return guard("mos_latency_collect", [&] {
+        MOS_REQUIRE_NONNULL(space);
+        MOS_REQUIRE_NONNULL(out_path);
+        mos::check(vocab >= 16 && vocab <= 1000000, MOS_INVALID_ARGUMENT, "vocab ", vocab, " outside 16..1000000");
+        mos::check(n >= 1 && n <= 1000000, MOS_INVALID_ARGUMENT, "n ", n, " outside 1..1000000");
+        const mos::LatencyOptions lo = latency_options(options);
+        const mos::Space &sp = *space->space;
+        nlohmann::ordered_json head;
+        head["format"] = "mos-latency-data";
+        head["version"] = 1;
+        head["machine"] = mos::machine_name();
+        head["threads"] = mos::num_threads();
+        head["protocol"] = protocol_json(lo);
+        head["space"] = nlohmann::ordered_json::parse(mos::space_to_json(sp));
+        std::string text = head.dump() + "\n";
+        mos::Rng rng(seed);
+        for (uint32_t i = 0; i < n; i++) {
+            // The first two samples are the extremes, so the predictor sees the whole range.
+            const mos::Arch a = i == 0 ? mos::arch_largest(sp) : i == 1 ? mos::arch_smallest(sp)
+                                                                         : mos::arch_sample(sp, rng);
+            mos::DenseModel m(mos::arch_dims(sp, a), vocab, sp.qkv_dim, 0);
+            uint64_t h = 0x9E3779B97F4A7C15ull + i;
+            for (const std::string &name : m.names()) {
+                float *w = m.data(name);
+                for (size_t j = 0; j < m.tensor(name).numel; j++) {
+                    h = h * 6364136223846793005ull + 1442695040888963407ull;
+                    w[j] = static_cast<float>(static_cast<int64_t>(h >> 40) - (1 << 23)) * (0.02f / (1 << 23));
+                }
+            }
+            const mos::LatencyResult r = mos::measure_latency(m, lo);
+            nlohmann::ordered_json j;
+            j["features"] = mos::arch_encode(sp, a);
+            j["latency_ms"] = r.mean_ms;
+            j["p10_ms"] = r.p10_ms;
+            j["p90_ms"] = r.p90_ms;
+            j["arch"] = nlohmann::ordered_json::parse(mos::arch_to_json(a));
+            text += j.dump() + "\n";
+            if (progress && progress(i + 1, n, "archs timed", user) != 0)
+                mos::fail(MOS_ABORTED, "stopped by the progress callback after ", i + 1, " of ", n,
+                          " archs; nothing written");
+        }
+        mos::write_file_atomic(out_path, text.data(), text.size());
+    });
+}
+
+MOS_API mos_status mos_predictor_train(const char *dataset_path, double holdout, uint64_t seed, const char *out_path,
+                                       mos_predictor_report *report) {
+    return guard("mos_predictor_train", [&] {
+        MOS_REQUIRE_NONNULL(dataset_path);
+        MOS_REQUIRE_NONNULL(out_path);
+        std::istringstream in(mos::read_text_file(dataset_path));
+        std::string line;
+        mos::check(static_cast<bool>(std::getline(in, line)), MOS_FORMAT, dataset_path, ": empty file");
+        const nlohmann::json head = mos::parse_json(line, std::string(dataset_path) + ": line 1");
+        mos::check(head.is_object() && head.value("format", "") == "mos-latency-data", MOS_FORMAT, dataset_path,
+                   ": line 1 is not a mos-latency-data header");
+        mos::check(head.value("version", 0) == 1, MOS_VERSION, dataset_path, ": unknown version");
+        mos::LatencyPredictor proto;
+        mos::Space space;
+        try {
+            space = mos::space_from_json(head.at("space").dump());
+            proto.machine = head.at("machine").get<std::string>();
+            proto.threads = head.at("threads").get<int>();
+            const auto &p = head.at("protocol");
+            proto.protocol.src_len = p.at("src_len").get<int>();
+            proto.protocol.steps = p.at("steps").get<int>();
+            proto.protocol.beam = p.at("beam").get<int>();
+            proto.protocol.warmup = p.at("warmup").get<int>();
+            proto.protocol.runs = p.at("runs").get<int>();
+        } catch (const nlohmann::json::exception &e) {
+            mos::fail(MOS_FORMAT, dataset_path, ": header: ", e.what());
+        }
+        std::vector<std::vector<float>> x;
+        std::vector<double> y;
+        size_t lineno = 1;
+        while (std::getline(in, line)) {
+            lineno++;
+            if (line.empty()) continue;
+            const nlohmann::json j = mos::parse_json(line, std::string(dataset_path) + ": line " +
+                                                                std::to_string(lineno));
+            try {
+                std::vector<float> f = j.at("features").get<std::vector<float>>();
+                mos::check(f.size() == mos::kArchFeatures, MOS_FORMAT, dataset_path, ": line ", lineno, ": ",
+                           f.size(), " features, expected ", mos::kArchFeatures);
+                x.push_back(std::move(f));
+                y.push_back(j.at("latency_ms").get<double>());
+            } catch (const nlohmann::json::exception &e) {
+                mos::fail(MOS_FORMAT, dataset_path, ": line ", lineno, ": ", e.what());
+            }
+        }
+        mos::PredictorTrainOptions o;
+        o.holdout = holdout;
+        o.seed = seed;
+        mos::PredictorReport r;
+        mos::LatencyPredictor p = mos::train_predictor(x, y, o, &r);
+        p.machine = proto.machine;
+        p.threads = proto.threads;
+        p.protocol = proto.protocol;
+        p.space_json = mos::space_to_json(space);
+        mos::save_predictor(out_path, p, r);
+        if (report) {
+            report->mape = r.mape;
+            report->rmse_ms = r.rmse_ms;
+            report->kendall_tau = r.kendall_tau;
+            report->train_samples = static_cast<uint32_t>(r.train_samples);
+            report->heldout_samples = static_cast<uint32_t>(r.heldout_samples);
+        }
+    });
+}
+
+MOS_API mos_status mos_predictor_load(mos_predictor **out, const char *path, mos_predictor_report *report) {
+    if (out) *out = nullptr;
+    return guard("mos_predictor_load", [&] {
+        MOS_REQUIRE_NONNULL(out);
+        MOS_REQUIRE_NONNULL(path);
+        auto h = std::make_unique<mos_predictor>();
+        mos::PredictorReport r;
+        h->p = mos::load_predictor(path, &r);
+        h->space = std::make_shared<const mos::Space>(mos::space_from_json(h->p.space_json));
+        if (report) {
+            report->mape = r.mape;
+            report->rmse_ms = r.rmse_ms;
+            report->kendall_tau = r.kendall_tau;
+            report->train_samples = static_cast<uint32_t>(r.train_samples);
+            report->heldout_samples = static_cast<uint32_t>(r.heldout_samples);
+        }
+        *out = h.release();
+    });
+}
+
+MOS_API mos_status mos_predictor_predict(const mos_predictor *p, const mos_arch *arch, double *ms) {
+    return guard("mos_predictor_predict", [&] {
+        MOS_REQUIRE_NONNULL(p);
+        MOS_REQUIRE_NONNULL(arch);
+        MOS_REQUIRE_NONNULL(ms);
+        mos::check(*arch->space == *p->space, MOS_INVALID_ARGUMENT,
+                   "the arch belongs to another search space than the predictor's");
+        *ms = p->p.predict(mos::arch_encode(*p->space, arch->arch));
+    });
+}
+
+MOS_API void mos_predictor_destroy(mos_predictor *p) { delete p; }
+
+MOS_API mos_status mos_search_options_init(mos_search_options *options) {
+    return guard("mos_search_options_init", [&] {
+        MOS_REQUIRE_NONNULL(options);
+        *options = mos_search_options MOS_SEARCH_OPTIONS_INIT;
+    });
+}
+
+MOS_API mos_status mos_search(const mos_supernet *net, const char *data_dir, const mos_search_options *options,
+                              mos_search_result **out, mos_progress_fn progress, void *user) {
+    if (out) *out = nullptr;
+    return guard("mos_search", [&] {
+        MOS_REQUIRE_NONNULL(net);
+        MOS_REQUIRE_NONNULL(data_dir);
+        MOS_REQUIRE_NONNULL(options);
+        MOS_REQUIRE_NONNULL(out);
+        const mos_search_options &o = *options;
+        mos::check(o.version == MOS_SEARCH_OPTIONS_VERSION, MOS_VERSION, "options version ", o.version, " is not ",
+                   MOS_SEARCH_OPTIONS_VERSION);
+        require(o.src_lang && o.tgt_lang, "src_lang and tgt_lang are required");
+        require(o.budgets_ms != nullptr || o.n_budgets == 0, "budgets_ms is NULL but n_budgets is not 0");
+        mos::check(o.n_budgets <= 64, MOS_INVALID_ARGUMENT, "n_budgets ", o.n_budgets, " exceeds 64");
+        mos::check(o.population <= 100000 && o.parents <= 100000 && o.mutations <= 100000 &&
+                       o.crossovers <= 100000 && o.iterations <= 10000,
+                   MOS_INVALID_ARGUMENT, "evolution size out of range");
+        mos::SearchConfig c;
+        c.data_dir = data_dir;
+        c.split = o.split ? o.split : "valid";
+        c.src_lang = o.src_lang;
+        c.tgt_lang = o.tgt_lang;
+        c.valid_sentences = o.valid_sentences;
+        c.budgets_ms.assign(o.budgets_ms, o.budgets_ms + o.n_budgets);
+        c.max_params = o.max_params;
+        c.max_flops = o.max_flops;
+        if (o.predictor_path) c.predictor_path = o.predictor_path;
+        c.measure = o.measure;
+        c.evolution.population = static_cast<int>(o.population);
+        c.evolution.parents = static_cast<int>(o.parents);
+        c.evolution.mutations = static_cast<int>(o.mutations);
+        c.evolution.crossovers = static_cast<int>(o.crossovers);
+        c.evolution.iterations = static_cast<int>(o.iterations);
+        c.evolution.mutation_prob = o.mutation_prob;
+        c.evolution.seed = o.seed;
+        mos::SearchCallback cb;
+        if (progress)
+            cb = [&](const mos::SearchProgress &p) {
+                const uint64_t total = static_cast<uint64_t>(p.budgets) * p.evo.iterations;
+                const uint64_t done = static_cast<uint64_t>(p.budget_index) * p.evo.iterations + p.evo.iteration;
+                char what[160];
+                std::snprintf(what, sizeof what, "iterations; best validation loss %.4f; %lld archs evaluated",
+                              p.evo.best_fitness, static_cast<long long>(p.evo.evaluations));
+                return progress(done, total, what, user) == 0;
+            };
+        auto h = std::make_unique<mos_search_result>();
+        h->report = mos::run_search(net->bundle, c, cb);
+        h->space = std::make_shared<const mos::Space>(net->bundle.space);
+        h->budgets = c.budgets_ms;
+        *out = h.release();
+    });
+}
+
+MOS_API size_t mos_search_result_count(const mos_search_result *r) { return r ? r->report.results.size() : 0; }
+
+MOS_API mos_status mos_search_result_arch(const mos_search_result *r, size_t i, mos_arch **out) {
+    if (out) *out = nullptr;
+    return guard("mos_search_result_arch", [&] {
+        MOS_REQUIRE_NONNULL(r);
+        MOS_REQUIRE_NONNULL(out);
+        mos::check(i < r->report.results.size(), MOS_OUT_OF_RANGE, "budget index ", i, " of ",
+                   r->report.results.size());
+        auto h = std::make_unique<mos_arch>();
+        h->space = r->space;
+        h->arch = r->report.results[i].best.arch;
+        *out = h.release();
+    });
+}
+
+MOS_API mos_status mos_search_result_scores(const mos_search_result *r, size_t i, double *fitness,
+                                            double *latency_ms) {
+    return guard("mos_search_result_scores", [&] {
+        MOS_REQUIRE_NONNULL(r);
+        mos::check(i < r->report.results.size(), MOS_OUT_OF_RANGE, "budget index ", i, " of ",
+                   r->report.results.size());
+        if (fitness) *fitness = r->report.results[i].best.fitness;
+        if (latency_ms) *latency_ms = r->report.results[i].best.latency_ms;
+    });
+}
+
+MOS_API mos_status mos_search_result_to_json(const mos_search_result *r, char *buf, size_t cap, size_t *needed) {
+    return guard("mos_search_result_to_json", [&] {
+        MOS_REQUIRE_NONNULL(r);
+        mos::capi::copy_out(mos::search_report_json(r->report), buf, cap, needed);
+    });
+}
+
+MOS_API mos_status mos_search_result_to_svg(const mos_search_result *r, char *buf, size_t cap, size_t *needed) {
+    return guard("mos_search_result_to_svg", [&] {
+        MOS_REQUIRE_NONNULL(r);
+        std::vector<mos::Evaluated> chosen;
+        for (const auto &b : r->report.results) chosen.push_back(b.best);
+        mos::capi::copy_out(mos::pareto_svg(r->report.evaluated, r->report.pareto, r->budgets, chosen), buf, cap,
+                            needed);
+    });
+}
+
+MOS_API void mos_search_result_destroy(mos_search_result *r) { delete r; }
+
+}  // extern "C"

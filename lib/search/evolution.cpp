@@ -1,0 +1,256 @@
+// lib/search/evolution.cpp: the evolutionary search, its evaluation cache, the
+// Pareto front and its SVG plot (see evolution.hpp).
+#include "search/evolution.hpp"
+
+#include <algorithm>
+#include <chrono>
+#include <cmath>
+#include <cstdio>
+#include <limits>
+
+#include "core/error.hpp"
+#include "model/size.hpp"
+
+namespace mos {
+
+void check_evolution_options(const EvolutionOptions &o) {
+    check(o.population >= 2 && o.population <= 100000, MOS_INVALID_ARGUMENT, "population ", o.population,
+          " outside 2..100000");
+    check(o.parents >= 1 && o.parents <= o.population, MOS_INVALID_ARGUMENT, "parents ", o.parents,
+          " outside 1..population (", o.population, ")");
+    check(o.mutations >= 0 && o.crossovers >= 0, MOS_INVALID_ARGUMENT, "negative mutation or crossover count");
+    check(o.parents + o.mutations + o.crossovers <= o.population, MOS_INVALID_ARGUMENT, "parents + mutations + "
+          "crossovers = ", o.parents + o.mutations + o.crossovers, " exceeds the population ", o.population);
+    check(o.iterations >= 1 && o.iterations <= 10000, MOS_INVALID_ARGUMENT, "iterations ", o.iterations,
+          " outside 1..10000");
+    check(o.mutation_prob >= 0.0 && o.mutation_prob <= 1.0, MOS_INVALID_ARGUMENT, "mutation probability ",
+          o.mutation_prob, " outside [0, 1]");
+    check(o.max_tries >= 1, MOS_INVALID_ARGUMENT, "max_tries must be >= 1");
+}
+
+EvalCache::EvalCache(const Space &space, uint64_t vocab, FitnessFn fitness, LatencyFn latency)
+    : space_(space), vocab_(vocab), fitness_(std::move(fitness)), latency_(std::move(latency)) {}
+
+const Evaluated &EvalCache::facts(const Arch &a) {
+    const std::string key = arch_to_json(a);
+    auto it = cache_.find(key);
+    if (it != cache_.end()) return it->second.e;
+    Entry en;
+    en.e.arch = a;
+    en.e.params = arch_params(a, vocab_).total();
+    en.e.flops = arch_flops(a, vocab_, 30, 30).total();
+    en.e.latency_ms = latency_ ? latency_(a) : 0.0;
+    return cache_.emplace(key, std::move(en)).first->second.e;
+}
+
+const Evaluated &EvalCache::full(const Arch &a) {
+    facts(a);
+    Entry &en = cache_.at(arch_to_json(a));
+    if (!en.has_fitness) {
+        const auto t0 = std::chrono::steady_clock::now();
+        en.e.fitness = fitness_(a);
+        fitness_seconds_ += std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+        en.has_fitness = true;
+        fitness_evals_++;
+    }
+    return en.e;
+}
+
+bool EvalCache::feasible(const Arch &a, const Constraints &c) {
+    const Evaluated &e = facts(a);
+    return (c.latency_ms <= 0 || e.latency_ms <= c.latency_ms) && (c.params == 0 || e.params <= c.params) &&
+           (c.flops == 0 || e.flops <= c.flops);
+}
+
+std::vector<Evaluated> EvalCache::evaluated() const {
+    std::vector<Evaluated> out;
+    for (const auto &kv : cache_)
+        if (kv.second.has_fitness) out.push_back(kv.second.e);
+    return out;
+}
+
+namespace {
+
+void check_achievable(const Space &space, const Constraints &c, EvalCache &cache) {
+    const Evaluated &s = cache.facts(arch_smallest(space));
+    if (cache.feasible(s.arch, c)) return;
+    char buf[512];
+    std::snprintf(buf, sizeof buf,
+                  "no arch of the space satisfies the constraints (latency <= %.3f ms, params <= %llu, FLOPs <= "
+                  "%llu; 0 = none): the smallest arch has latency %.3f ms, %llu params, %llu FLOPs",
+                  c.latency_ms, static_cast<unsigned long long>(c.params), static_cast<unsigned long long>(c.flops),
+                  s.latency_ms, static_cast<unsigned long long>(s.params), static_cast<unsigned long long>(s.flops));
+    fail(MOS_OUT_OF_RANGE, buf);
+}
+
+template <typename Gen>
+Arch feasible_child(EvalCache &cache, const Constraints &c, int max_tries, Gen gen, const char *what) {
+    for (int i = 0; i < max_tries; i++) {
+        Arch a = gen();
+        if (cache.feasible(a, c)) return a;
+    }
+    fail(MOS_OUT_OF_RANGE, "no feasible ", what, " found in ", max_tries,
+         " tries; the constraints leave almost no arch of the space");
+}
+
+}  // namespace
+
+Evaluated evolve(const Space &space, const Constraints &c, const EvolutionOptions &o, EvalCache &cache,
+                 const EvolutionCallback &cb) {
+    check_evolution_options(o);
+    check_achievable(space, c, cache);
+    const auto t0 = std::chrono::steady_clock::now();
+    Rng rng(o.seed);
+    std::vector<Arch> pop;
+    pop.reserve(o.population);
+    // The smallest arch is feasible (checked above); seed the population with it
+    // so that a tight budget still has one member, then sample the rest.
+    pop.push_back(arch_smallest(space));
+    while (static_cast<int>(pop.size()) < o.population)
+        pop.push_back(feasible_child(cache, c, o.max_tries, [&] { return arch_sample(space, rng); }, "random arch"));
+
+    Evaluated best;
+    bool have_best = false;
+    for (int it = 0; it < o.iterations; it++) {
+        std::vector<const Evaluated *> scored;
+        scored.reserve(pop.size());
+        for (const Arch &a : pop) scored.push_back(&cache.full(a));
+        std::stable_sort(scored.begin(), scored.end(),
+                         [](const Evaluated *x, const Evaluated *y) { return x->fitness < y->fitness; });
+        if (!have_best || scored[0]->fitness < best.fitness) {
+            best = *scored[0];
+            have_best = true;
+        }
+        if (cb) {
+            EvolutionProgress p;
+            p.iteration = it + 1;
+            p.iterations = o.iterations;
+            p.best_fitness = best.fitness;
+            p.evaluations = cache.fitness_evals();
+            p.seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+            check(cb(p), MOS_ABORTED, "search stopped by the progress callback after iteration ", it + 1);
+        }
+        if (it + 1 == o.iterations) break;
+        std::vector<Arch> parents;
+        for (int i = 0; i < o.parents && i < static_cast<int>(scored.size()); i++) parents.push_back(scored[i]->arch);
+        std::vector<Arch> next = parents;
+        for (int i = 0; i < o.mutations; i++)
+            next.push_back(feasible_child(cache, c, o.max_tries, [&] {
+                const Arch &p = parents[rng.below(parents.size())];
+                return arch_mutate(space, p, o.mutation_prob, rng);
+            }, "mutation"));
+        for (int i = 0; i < o.crossovers; i++)
+            next.push_back(feasible_child(cache, c, o.max_tries, [&] {
+                const Arch &a = parents[rng.below(parents.size())];
+                const Arch &b = parents[rng.below(parents.size())];
+                return arch_crossover(space, a, b, rng);
+            }, "crossover"));
+        // HAT fills any remainder of the population with random archs.
+        while (static_cast<int>(next.size()) < o.population)
+            next.push_back(feasible_child(cache, c, o.max_tries, [&] { return arch_sample(space, rng); }, "arch"));
+        pop.swap(next);
+    }
+    return best;
+}
+
+std::vector<Evaluated> pareto_front(std::vector<Evaluated> all) {
+    std::sort(all.begin(), all.end(), [](const Evaluated &a, const Evaluated &b) {
+        return a.latency_ms != b.latency_ms ? a.latency_ms < b.latency_ms : a.fitness < b.fitness;
+    });
+    std::vector<Evaluated> front;
+    double best = std::numeric_limits<double>::infinity();
+    for (const Evaluated &e : all)
+        if (e.fitness < best) {
+            front.push_back(e);
+            best = e.fitness;
+        }
+    return front;
+}
+
+std::string pareto_svg(const std::vector<Evaluated> &all, const std::vector<Evaluated> &front,
+                       const std::vector<double> &budgets, const std::vector<Evaluated> &chosen) {
+    const double W = 720, H = 480, L = 80, R = 30, T = 50, B = 60;
+    double x0 = std::numeric_limits<double>::infinity(), x1 = -x0, y0 = x0, y1 = -x0;
+    for (const Evaluated &e : all) {
+        x0 = std::min(x0, e.latency_ms);
+        x1 = std::max(x1, e.latency_ms);
+        y0 = std::min(y0, e.fitness);
+        y1 = std::max(y1, e.fitness);
+    }
+    for (double b : budgets) {
+        x0 = std::min(x0, b);
+        x1 = std::max(x1, b);
+    }
+    if (all.empty()) x0 = 0, x1 = 1, y0 = 0, y1 = 1;
+    if (x1 <= x0) x1 = x0 + 1;
+    if (y1 <= y0) y1 = y0 + 1;
+    const double px = (x1 - x0) * 0.05, py = (y1 - y0) * 0.05;
+    x0 -= px, x1 += px, y0 -= py, y1 += py;
+    auto X = [&](double v) { return L + (v - x0) / (x1 - x0) * (W - L - R); };
+    auto Y = [&](double v) { return H - B - (v - y0) / (y1 - y0) * (H - T - B); };
+    std::string s;
+    char buf[512];
+    std::snprintf(buf, sizeof buf,
+                  "<svg xmlns=\"http://www.w3.org/2000/svg\" width=\"%.0f\" height=\"%.0f\" "
+                  "font-family=\"sans-serif\" font-size=\"12\">\n<rect width=\"100%%\" height=\"100%%\" "
+                  "fill=\"white\"/>\n<text x=\"%.0f\" y=\"24\" font-size=\"15\">Search: validation loss vs "
+                  "latency (%zu archs evaluated)</text>\n",
+                  W, H, L, all.size());
+    s += buf;
+    // Axes with five ticks each.
+    std::snprintf(buf, sizeof buf,
+                  "<line x1=\"%.1f\" y1=\"%.1f\" x2=\"%.1f\" y2=\"%.1f\" stroke=\"black\"/>\n"
+                  "<line x1=\"%.1f\" y1=\"%.1f\" x2=\"%.1f\" y2=\"%.1f\" stroke=\"black\"/>\n",
+                  L, H - B, W - R, H - B, L, T, L, H - B);
+    s += buf;
+    for (int i = 0; i <= 4; i++) {
+        const double vx = x0 + (x1 - x0) * i / 4, vy = y0 + (y1 - y0) * i / 4;
+        std::snprintf(buf, sizeof buf,
+                      "<text x=\"%.1f\" y=\"%.1f\" text-anchor=\"middle\">%.2f</text>\n"
+                      "<text x=\"%.1f\" y=\"%.1f\" text-anchor=\"end\">%.3f</text>\n",
+                      X(vx), H - B + 18, vx, L - 6, Y(vy) + 4, vy);
+        s += buf;
+    }
+    std::snprintf(buf, sizeof buf,
+                  "<text x=\"%.1f\" y=\"%.1f\" text-anchor=\"middle\">latency (ms)</text>\n"
+                  "<text transform=\"translate(18,%.1f) rotate(-90)\" text-anchor=\"middle\">validation loss"
+                  "</text>\n",
+                  (L + W - R) / 2, H - 18, (T + H - B) / 2);
+    s += buf;
+    for (double b : budgets) {
+        std::snprintf(buf, sizeof buf,
+                      "<line x1=\"%.1f\" y1=\"%.1f\" x2=\"%.1f\" y2=\"%.1f\" stroke=\"#d62728\" "
+                      "stroke-dasharray=\"6,4\"/>\n<text x=\"%.1f\" y=\"%.1f\" fill=\"#d62728\">budget %.1f ms"
+                      "</text>\n",
+                      X(b), T, X(b), H - B, X(b) + 4, T + 12, b);
+        s += buf;
+    }
+    for (const Evaluated &e : all) {
+        std::snprintf(buf, sizeof buf, "<circle cx=\"%.1f\" cy=\"%.1f\" r=\"2.5\" fill=\"#9ecae1\"/>\n",
+                      X(e.latency_ms), Y(e.fitness));
+        s += buf;
+    }
+    if (!front.empty()) {
+        s += "<polyline fill=\"none\" stroke=\"#08519c\" stroke-width=\"2\" points=\"";
+        for (const Evaluated &e : front) {
+            std::snprintf(buf, sizeof buf, "%.1f,%.1f ", X(e.latency_ms), Y(e.fitness));
+            s += buf;
+        }
+        s += "\"/>\n";
+    }
+    for (const Evaluated &e : chosen) {
+        std::snprintf(buf, sizeof buf,
+                      "<circle cx=\"%.1f\" cy=\"%.1f\" r=\"6\" fill=\"none\" stroke=\"#d62728\" "
+                      "stroke-width=\"2\"/>\n",
+                      X(e.latency_ms), Y(e.fitness));
+        s += buf;
+    }
+    std::snprintf(buf, sizeof buf,
+                  "<text x=\"%.1f\" y=\"%.1f\" fill=\"#08519c\">line: Pareto front; red rings: best arch per "
+                  "budget</text>\n</svg>\n",
+                  L + 10, T + 28);
+    s += buf;
+    return s;
+}
+
+}  // namespace mos

@@ -1,0 +1,105 @@
+// lib/search/evolution.hpp: HAT's evolutionary search over the archs of a
+// space under latency / parameter / FLOP constraints (DESIGN.md §6).
+//
+// Each iteration keeps the `parents` fittest of the population and adds
+// `mutations` children (every gene resampled with probability mutation_prob)
+// and `crossovers` children (every gene from either of two parents). A child
+// that breaks a constraint is regenerated. Fitness (validation loss, lower is
+// better) and latency are evaluated once per arch and cached across iterations
+// and across budgets, so searching several budgets costs little more than one.
+#pragma once
+
+#include <cstdint>
+#include <functional>
+#include <map>
+#include <string>
+#include <vector>
+
+#include "model/arch.hpp"
+#include "model/space.hpp"
+
+namespace mos {
+
+struct EvolutionOptions {
+    int population = 125;
+    int parents = 25;
+    int mutations = 50;
+    int crossovers = 50;
+    int iterations = 30;
+    double mutation_prob = 0.3;
+    uint64_t seed = 1;
+    int max_tries = 10000;  // attempts to find one feasible child before giving up
+};
+
+void check_evolution_options(const EvolutionOptions &o);
+
+struct Constraints {
+    double latency_ms = 0;   // 0 = no latency limit
+    uint64_t params = 0;     // 0 = no limit
+    uint64_t flops = 0;      // 0 = no limit
+};
+
+struct Evaluated {
+    Arch arch;
+    double fitness = 0;      // validation loss per token
+    double latency_ms = 0;
+    uint64_t params = 0, flops = 0;
+};
+
+// Evaluations shared by every search of a session: fitness and latency of an
+// arch are computed at most once (keyed by its canonical JSON).
+class EvalCache {
+public:
+    using FitnessFn = std::function<double(const Arch &)>;
+    using LatencyFn = std::function<double(const Arch &)>;
+    EvalCache(const Space &space, uint64_t vocab, FitnessFn fitness, LatencyFn latency);
+
+    // Cheap facts (latency from the latency function, params, FLOPs).
+    const Evaluated &facts(const Arch &a);
+    // Facts plus fitness (the expensive part).
+    const Evaluated &full(const Arch &a);
+    bool feasible(const Arch &a, const Constraints &c);
+
+    int64_t fitness_evals() const { return fitness_evals_; }
+    double fitness_seconds() const { return fitness_seconds_; }
+    // Every arch whose fitness was computed.
+    std::vector<Evaluated> evaluated() const;
+
+private:
+    struct Entry {
+        Evaluated e;
+        bool has_fitness = false;
+    };
+    Space space_;
+    uint64_t vocab_;
+    FitnessFn fitness_;
+    LatencyFn latency_;
+    std::map<std::string, Entry> cache_;
+    int64_t fitness_evals_ = 0;
+    double fitness_seconds_ = 0;
+};
+
+struct EvolutionProgress {
+    int iteration = 0, iterations = 0;
+    double best_fitness = 0;
+    int64_t evaluations = 0;
+    double seconds = 0;
+};
+// Return false to stop (the search then fails with MOS_ABORTED).
+using EvolutionCallback = std::function<bool(const EvolutionProgress &)>;
+
+// The best feasible arch found. Throws MOS_OUT_OF_RANGE when even the space's
+// cheapest archs break the constraints, naming the smallest achievable
+// latency / params / FLOPs.
+Evaluated evolve(const Space &space, const Constraints &c, const EvolutionOptions &o, EvalCache &cache,
+                 const EvolutionCallback &cb);
+
+// The Pareto front (latency ascending, fitness strictly decreasing).
+std::vector<Evaluated> pareto_front(std::vector<Evaluated> all);
+
+// An SVG picture of fitness against latency: every evaluated arch, the Pareto
+// front, the chosen arch of each budget, budgets as dashed lines.
+std::string pareto_svg(const std::vector<Evaluated> &all, const std::vector<Evaluated> &front,
+                       const std::vector<double> &budgets, const std::vector<Evaluated> &chosen);
+
+}  // namespace mos

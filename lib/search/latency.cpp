@@ -1,0 +1,372 @@
+// lib/search/latency.cpp: HAT-protocol latency measurement of dense models and
+// the MLP latency predictor (training, error report, file format).
+#include "search/latency.hpp"
+
+#include <algorithm>
+#include <chrono>
+#include <cmath>
+#include <cstring>
+#include <fstream>
+#include <limits>
+#include <numeric>
+
+#include <nlohmann/json.hpp>
+
+#include "backend/gemm.hpp"
+#include "core/error.hpp"
+#include "core/json_util.hpp"
+#include "io/safetensors.hpp"
+
+namespace mos {
+
+void check_latency_options(const LatencyOptions &o) {
+    check(o.src_len >= 1 && o.src_len <= 1024, MOS_INVALID_ARGUMENT, "source length ", o.src_len, " outside 1..1024");
+    check(o.steps >= 1 && o.steps <= 1024, MOS_INVALID_ARGUMENT, "decoder steps ", o.steps, " outside 1..1024");
+    check(o.beam >= 1 && o.beam <= 64, MOS_INVALID_ARGUMENT, "beam ", o.beam, " outside 1..64");
+    check(o.warmup >= 0 && o.warmup <= 1000, MOS_INVALID_ARGUMENT, "warm-up runs ", o.warmup, " outside 0..1000");
+    check(o.runs >= 1 && o.runs <= 100000, MOS_INVALID_ARGUMENT, "timed runs ", o.runs, " outside 1..100000");
+}
+
+LatencyResult measure_latency(const DenseModel &m, const LatencyOptions &o) {
+    check_latency_options(o);
+    const int64_t V = m.vocab(), k = o.beam;
+    check(V > 8, MOS_INVALID_ARGUMENT, "vocabulary of ", V, " is too small to time");
+    DecodeState st(m, k, o.src_len, o.steps);
+    std::vector<int32_t> src(o.src_len);
+    for (int i = 0; i < o.src_len; i++) src[i] = static_cast<int32_t>(4 + (i * 7919) % (V - 4));
+    src.back() = 3;
+    std::vector<int64_t> rows(k, 0), from(k);
+    std::vector<int32_t> tok(k, 3);
+    std::vector<float> best(k);
+    auto one_run = [&] {
+        dense_encode(st, m, src.data(), 1, o.src_len);
+        dense_expand_rows(st, m, rows.data(), k);
+        std::fill(tok.begin(), tok.end(), 3);
+        for (int t = 0; t < o.steps; t++) {
+            const float *lg = dense_step(st, m, tok.data());
+            // What beam search does per step: log-softmax and the best token per row.
+            for (int64_t r = 0; r < k; r++) {
+                const float *z = lg + r * V;
+                float mx = -std::numeric_limits<float>::infinity();
+                int32_t arg = 4;
+                for (int64_t v = 0; v < V; v++)
+                    if (z[v] > mx) {
+                        mx = z[v];
+                        arg = static_cast<int32_t>(v);
+                    }
+                double sum = 0;
+                for (int64_t v = 0; v < V; v++) sum += std::exp(static_cast<double>(z[v] - mx));
+                best[r] = -static_cast<float>(std::log(sum));
+                tok[r] = arg == 3 ? 4 : arg;  // keep decoding for the full 30 steps
+            }
+            if (k > 1 && t + 1 < o.steps) {
+                for (int64_t r = 0; r < k; r++) from[r] = (r + 1) % k;
+                dense_reorder(st, m, from.data(), k);
+            }
+        }
+    };
+    for (int i = 0; i < o.warmup; i++) one_run();
+    std::vector<double> ms(o.runs);
+    for (int i = 0; i < o.runs; i++) {
+        const auto t0 = std::chrono::steady_clock::now();
+        one_run();
+        ms[i] = std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - t0).count();
+    }
+    std::sort(ms.begin(), ms.end());
+    auto pct = [&](double p) { return ms[static_cast<size_t>(std::floor(p * (ms.size() - 1) + 0.5))]; };
+    LatencyResult r;
+    r.runs = o.runs;
+    r.p10_ms = pct(0.1);
+    r.p50_ms = pct(0.5);
+    r.p90_ms = pct(0.9);
+    double s = 0, s2 = 0;
+    int n = 0;
+    for (double x : ms)
+        if (x >= r.p10_ms && x <= r.p90_ms) {
+            s += x;
+            s2 += x * x;
+            n++;
+        }
+    r.mean_ms = s / n;
+    r.stdev_ms = std::sqrt(std::max(0.0, s2 / n - r.mean_ms * r.mean_ms));
+    return r;
+}
+
+// ---- predictor ------------------------------------------------------------------
+
+namespace {
+
+// y[N, out] = x[N, in] W^T + b
+void dense_fwd(float *y, const float *x, const std::vector<float> &W, const std::vector<float> &b, int64_t N,
+               int64_t in, int64_t out) {
+    Gemm g;
+    g.trans_b = true;
+    g.M = N;
+    g.N = out;
+    g.K = in;
+    g.lda = in;
+    g.ldb = in;
+    g.ldc = out;
+    gemm(g, x, W.data(), y);
+    for (int64_t i = 0; i < N; i++)
+        for (int64_t j = 0; j < out; j++) y[i * out + j] += b[j];
+}
+
+struct Adam1 {
+    std::vector<float> m, v;
+};
+
+}  // namespace
+
+float LatencyPredictor::predict(const std::vector<float> &f) const {
+    check(!W.empty() && !f.empty() && W[0].size() == b[0].size() * f.size(), MOS_INVALID_ARGUMENT,
+          "predictor expects ", W.empty() ? 0 : W[0].size() / b[0].size(), " features, got ", f.size());
+    std::vector<float> x(f), y;
+    for (size_t l = 0; l < W.size(); l++) {
+        const int64_t out = static_cast<int64_t>(b[l].size()), in = static_cast<int64_t>(x.size());
+        y.assign(out, 0.0f);
+        for (int64_t j = 0; j < out; j++) {
+            float s = b[l][j];
+            for (int64_t i = 0; i < in; i++) s += W[l][j * in + i] * x[i];
+            y[j] = (l + 1 < W.size()) ? std::max(s, 0.0f) : s;
+        }
+        x.swap(y);
+    }
+    return x[0] * y_scale;
+}
+
+double kendall_tau(const std::vector<double> &a, const std::vector<double> &b) {
+    const size_t n = a.size();
+    if (n < 2) return 0.0;
+    long long conc = 0, disc = 0;
+    for (size_t i = 0; i < n; i++)
+        for (size_t j = i + 1; j < n; j++) {
+            const double s = (a[i] - a[j]) * (b[i] - b[j]);
+            if (s > 0) conc++;
+            else if (s < 0) disc++;
+        }
+    const double tot = static_cast<double>(n) * (n - 1) / 2.0;
+    return (conc - disc) / tot;
+}
+
+LatencyPredictor train_predictor(const std::vector<std::vector<float>> &x, const std::vector<double> &y_ms,
+                                 const PredictorTrainOptions &o, PredictorReport *report) {
+    const size_t n = x.size();
+    check(n >= 5 && y_ms.size() == n, MOS_INVALID_ARGUMENT, "need at least 5 (features, latency) samples, got ", n,
+          " and ", y_ms.size());
+    check(o.holdout >= 0.0 && o.holdout < 0.9, MOS_INVALID_ARGUMENT, "holdout fraction ", o.holdout,
+          " outside [0, 0.9)");
+    check(o.epochs >= 1 && o.lr > 0.0f, MOS_INVALID_ARGUMENT, "epochs and learning rate must be positive");
+    const int64_t F = static_cast<int64_t>(x[0].size());
+    for (const auto &r : x) check(static_cast<int64_t>(r.size()) == F, MOS_INVALID_ARGUMENT, "ragged features");
+    for (double v : y_ms) check(std::isfinite(v) && v > 0, MOS_INVALID_ARGUMENT, "latency ", v, " is not positive");
+
+    // Deterministic split: a seeded shuffle, the last `holdout` part held out.
+    std::vector<size_t> idx(n);
+    std::iota(idx.begin(), idx.end(), 0);
+    Rng rng(o.seed);
+    for (size_t i = n - 1; i > 0; i--) std::swap(idx[i], idx[rng.below(i + 1)]);
+    const size_t n_hold = static_cast<size_t>(std::floor(o.holdout * n));
+    const size_t n_train = n - n_hold;
+
+    LatencyPredictor p;
+    double mean = 0;
+    for (size_t i = 0; i < n_train; i++) mean += y_ms[idx[i]];
+    p.y_scale = static_cast<float>(mean / n_train);
+    const int H = p.hidden, L = p.layers;
+    std::vector<int64_t> dims{F};
+    for (int l = 0; l < L; l++) dims.push_back(H);
+    dims.push_back(1);
+    const size_t nl = dims.size() - 1;
+    p.W.resize(nl);
+    p.b.resize(nl);
+    std::vector<Adam1> aw(nl), ab(nl);
+    for (size_t l = 0; l < nl; l++) {
+        const int64_t in = dims[l], out = dims[l + 1];
+        const float bound = std::sqrt(6.0f / static_cast<float>(in + out));
+        p.W[l].resize(in * out);
+        for (float &w : p.W[l]) w = static_cast<float>((rng.uniform() * 2 - 1) * bound);
+        p.b[l].assign(out, 0.0f);
+        aw[l].m.assign(in * out, 0.0f);
+        aw[l].v.assign(in * out, 0.0f);
+        ab[l].m.assign(out, 0.0f);
+        ab[l].v.assign(out, 0.0f);
+    }
+    // Full-batch training: activations [N, dims[l]].
+    const int64_t N = static_cast<int64_t>(n_train);
+    std::vector<std::vector<float>> act(nl + 1);
+    act[0].resize(N * F);
+    std::vector<float> target(N);
+    for (int64_t i = 0; i < N; i++) {
+        std::memcpy(act[0].data() + i * F, x[idx[i]].data(), F * sizeof(float));
+        target[i] = static_cast<float>(y_ms[idx[i]] / p.y_scale);
+    }
+    for (size_t l = 1; l <= nl; l++) act[l].resize(N * dims[l]);
+    std::vector<float> dW, db, dcur, dprev;
+    const float b1 = 0.9f, b2 = 0.999f, eps = 1e-8f;
+    for (int e = 1; e <= o.epochs; e++) {
+        for (size_t l = 0; l < nl; l++) {
+            dense_fwd(act[l + 1].data(), act[l].data(), p.W[l], p.b[l], N, dims[l], dims[l + 1]);
+            if (l + 1 < nl)
+                for (float &v : act[l + 1]) v = std::max(v, 0.0f);
+        }
+        dcur.assign(N, 0.0f);
+        for (int64_t i = 0; i < N; i++) dcur[i] = 2.0f * (act[nl][i] - target[i]) / N;
+        const double c1 = 1.0 - std::pow(b1, e), c2 = 1.0 - std::pow(b2, e);
+        for (size_t l = nl; l-- > 0;) {
+            const int64_t in = dims[l], out = dims[l + 1];
+            dW.assign(in * out, 0.0f);
+            db.assign(out, 0.0f);
+            Gemm gw;  // dW[out, in] = dcur^T [out, N] x act[l] [N, in]
+            gw.trans_a = true;
+            gw.M = out;
+            gw.N = in;
+            gw.K = N;
+            gw.lda = out;
+            gw.ldb = in;
+            gw.ldc = in;
+            gemm(gw, dcur.data(), act[l].data(), dW.data());
+            for (int64_t i = 0; i < N; i++)
+                for (int64_t j = 0; j < out; j++) db[j] += dcur[i * out + j];
+            if (l > 0) {
+                dprev.assign(N * in, 0.0f);
+                Gemm gx;  // dprev[N, in] = dcur [N, out] x W [out, in]
+                gx.M = N;
+                gx.N = in;
+                gx.K = out;
+                gx.lda = out;
+                gx.ldb = in;
+                gx.ldc = in;
+                gemm(gx, dcur.data(), p.W[l].data(), dprev.data());
+                for (int64_t i = 0; i < N * in; i++)
+                    if (act[l][i] <= 0.0f) dprev[i] = 0.0f;
+            }
+            auto step = [&](std::vector<float> &w, const std::vector<float> &g, Adam1 &a) {
+                const float lr = static_cast<float>(o.lr * std::sqrt(c2) / c1);
+                for (size_t i = 0; i < w.size(); i++) {
+                    a.m[i] = b1 * a.m[i] + (1 - b1) * g[i];
+                    a.v[i] = b2 * a.v[i] + (1 - b2) * g[i] * g[i];
+                    w[i] -= lr * a.m[i] / (std::sqrt(a.v[i]) + eps);
+                }
+            };
+            step(p.W[l], dW, aw[l]);
+            step(p.b[l], db, ab[l]);
+            if (l > 0) dcur.swap(dprev);
+        }
+    }
+    if (report) {
+        PredictorReport r;
+        r.train_samples = static_cast<int>(n_train);
+        r.heldout_samples = static_cast<int>(n_hold);
+        // With nothing held out, report the training error (said so by heldout_samples = 0).
+        const size_t lo = n_hold > 0 ? n_train : 0;
+        std::vector<double> pred, meas;
+        double ape = 0, se = 0;
+        for (size_t i = lo; i < n; i++) {
+            const double yh = p.predict(x[idx[i]]), y = y_ms[idx[i]];
+            pred.push_back(yh);
+            meas.push_back(y);
+            ape += std::fabs(yh - y) / y;
+            se += (yh - y) * (yh - y);
+        }
+        const double m = static_cast<double>(pred.size());
+        r.mape = 100.0 * ape / m;
+        r.rmse_ms = std::sqrt(se / m);
+        r.kendall_tau = kendall_tau(pred, meas);
+        *report = r;
+    }
+    return p;
+}
+
+std::string machine_name() {
+    std::ifstream in("/proc/cpuinfo");
+    std::string line;
+    while (std::getline(in, line))
+        if (line.rfind("model name", 0) == 0) {
+            const size_t c = line.find(':');
+            if (c != std::string::npos) {
+                std::string s = line.substr(c + 1);
+                s.erase(0, s.find_first_not_of(' '));
+                return s;
+            }
+        }
+    return "unknown";
+}
+
+void save_predictor(const std::string &path, const LatencyPredictor &p, const PredictorReport &r) {
+    SafeTensorsWriter w;
+    w.set_format("mos-latency-predictor", 1);
+    nlohmann::ordered_json j;
+    j["machine"] = p.machine;
+    j["threads"] = p.threads;
+    j["y_scale_ms"] = p.y_scale;
+    j["hidden"] = p.hidden;
+    j["layers"] = p.layers;
+    j["protocol"] = {{"src_len", p.protocol.src_len}, {"steps", p.protocol.steps}, {"beam", p.protocol.beam},
+                     {"warmup", p.protocol.warmup}, {"runs", p.protocol.runs}};
+    j["report"] = {{"mape", r.mape}, {"rmse_ms", r.rmse_ms}, {"kendall_tau", r.kendall_tau},
+                   {"train_samples", r.train_samples}, {"heldout_samples", r.heldout_samples}};
+    w.set_metadata("predictor", j.dump());
+    w.set_metadata("space", p.space_json);
+    for (size_t l = 0; l < p.W.size(); l++) {
+        const uint64_t out = p.b[l].size(), in = p.W[l].size() / out;
+        w.add("layers." + std::to_string(l) + ".weight", DType::F32, {out, in}, p.W[l].data(),
+              p.W[l].size() * sizeof(float));
+        w.add("layers." + std::to_string(l) + ".bias", DType::F32, {out}, p.b[l].data(), out * sizeof(float));
+    }
+    w.write_file(path);
+}
+
+LatencyPredictor load_predictor(const std::string &path, PredictorReport *report) {
+    const SafeTensors f = SafeTensors::read_file(path);
+    f.check_format("mos-latency-predictor", 1);
+    const std::string *meta = f.meta("predictor");
+    const std::string *space = f.meta("space");
+    check(meta && space, MOS_FORMAT, path, ": metadata 'predictor' or 'space' is missing");
+    const nlohmann::json j = parse_json(*meta, path + ": metadata 'predictor'");
+    LatencyPredictor p;
+    try {
+        p.machine = j.at("machine").get<std::string>();
+        p.threads = j.at("threads").get<int>();
+        p.y_scale = j.at("y_scale_ms").get<float>();
+        p.hidden = j.at("hidden").get<int>();
+        p.layers = j.at("layers").get<int>();
+        const auto &pr = j.at("protocol");
+        p.protocol.src_len = pr.at("src_len").get<int>();
+        p.protocol.steps = pr.at("steps").get<int>();
+        p.protocol.beam = pr.at("beam").get<int>();
+        p.protocol.warmup = pr.at("warmup").get<int>();
+        p.protocol.runs = pr.at("runs").get<int>();
+        if (report) {
+            const auto &r = j.at("report");
+            report->mape = r.at("mape").get<double>();
+            report->rmse_ms = r.at("rmse_ms").get<double>();
+            report->kendall_tau = r.at("kendall_tau").get<double>();
+            report->train_samples = r.at("train_samples").get<int>();
+            report->heldout_samples = r.at("heldout_samples").get<int>();
+        }
+    } catch (const nlohmann::json::exception &e) {
+        fail(MOS_FORMAT, path, ": metadata 'predictor': ", e.what());
+    }
+    check(p.layers >= 1 && p.layers <= 8 && p.hidden >= 1 && p.hidden <= 4096 && p.y_scale > 0, MOS_FORMAT, path,
+          ": predictor sizes out of range");
+    p.space_json = *space;
+    const size_t nl = static_cast<size_t>(p.layers) + 1;
+    p.W.resize(nl);
+    p.b.resize(nl);
+    uint64_t in = kArchFeatures;
+    for (size_t l = 0; l < nl; l++) {
+        const uint64_t out = l + 1 < nl ? static_cast<uint64_t>(p.hidden) : 1;
+        const TensorInfo &w = f.require("layers." + std::to_string(l) + ".weight", DType::F32, {out, in});
+        const TensorInfo &b = f.require("layers." + std::to_string(l) + ".bias", DType::F32, {out});
+        p.W[l].resize(out * in);
+        p.b[l].resize(out);
+        std::memcpy(p.W[l].data(), f.bytes(w), w.nbytes());
+        std::memcpy(p.b[l].data(), f.bytes(b), b.nbytes());
+        in = out;
+    }
+    check(f.tensors().size() == 2 * nl, MOS_FORMAT, path, ": ", f.tensors().size(), " tensors, expected ", 2 * nl);
+    return p;
+}
+
+}  // namespace mos

@@ -1,0 +1,156 @@
+// lib/search/search.cpp: the search session (see search.hpp): fitness on a
+// fixed validation subset through the supernet's forward pass (equal to the
+// routed model's, see tests/golden), latency from a predictor or a timing, and
+// the per-budget evolutions.
+#include "search/search.hpp"
+
+#include <chrono>
+#include <cmath>
+#include <cstdio>
+
+#include <nlohmann/json.hpp>
+
+#include "backend/gemm.hpp"
+#include "core/error.hpp"
+#include "data/batcher.hpp"
+#include "data/corpus.hpp"
+#include "data/tokenizer.hpp"
+
+namespace mos {
+
+SearchReport run_search(const SupernetBundle &b, const SearchConfig &cfg, const SearchCallback &cb) {
+    check(b.net != nullptr, MOS_INVALID_ARGUMENT, "no supernet");
+    check(!b.tokenizer.empty(), MOS_UNSUPPORTED, "the supernet has no tokenizer, so it cannot read validation text");
+    check(cfg.valid_sentences >= 1, MOS_INVALID_ARGUMENT, "valid_sentences must be >= 1");
+    check(cfg.predictor_path.empty() || !cfg.measure, MOS_INVALID_ARGUMENT,
+          "give a latency predictor or ask to measure, not both");
+    for (double x : cfg.budgets_ms)
+        check(std::isfinite(x) && x > 0, MOS_INVALID_ARGUMENT, "latency budget ", x, " ms is not positive");
+    check(cfg.budgets_ms.empty() || !cfg.predictor_path.empty() || cfg.measure, MOS_INVALID_ARGUMENT,
+          "a latency budget needs a latency predictor or measuring");
+    check_evolution_options(cfg.evolution);
+    check_latency_options(cfg.latency);
+    const auto t0 = std::chrono::steady_clock::now();
+    SearchReport rep;
+
+    // Fitness: validation loss per token of the subnet on the fixed subset.
+    const Tokenizer tok = Tokenizer::from_bytes(b.tokenizer);
+    ParallelText text = read_parallel(cfg.data_dir, cfg.split, cfg.src_lang, cfg.tgt_lang);
+    if (static_cast<int64_t>(text.src.size()) > cfg.valid_sentences) {
+        text.src.resize(cfg.valid_sentences);
+        text.tgt.resize(cfg.valid_sentences);
+    }
+    const int64_t max_len = 256;
+    const TokenizedPairs pairs = tokenize_pairs(tok, text, max_len);
+    check(pairs.size() > 0, MOS_FORMAT, "no usable validation pair in ", cfg.data_dir, " split ", cfg.split);
+    Batcher batches(pairs, 4096, 0, false);
+    Workspace ws(*b.net, 4096, 4096, max_len);
+    auto fitness = [&](const Arch &a) {
+        const ArchDims d = arch_dims(b.space, a);
+        double loss = 0;
+        int64_t tokens = 0;
+        for (int64_t i = 0; i < batches.num_batches(); i++) {
+            const LossStats ls = b.net->forward(ws, d, batches.batch(i), false, 0);
+            loss += ls.loss_sum;
+            tokens += ls.tokens;
+        }
+        return loss / static_cast<double>(std::max<int64_t>(1, tokens));
+    };
+
+    // Latency: predictor, measurement, or none.
+    LatencyPredictor pred;
+    EvalCache::LatencyFn latency;
+    if (!cfg.predictor_path.empty()) {
+        pred = load_predictor(cfg.predictor_path, nullptr);
+        const Space ps = space_from_json(pred.space_json);
+        check(ps == b.space, MOS_INVALID_ARGUMENT, "the latency predictor '", cfg.predictor_path,
+              "' was trained for another search space");
+        const std::string here = machine_name();
+        const int threads = num_threads();
+        if (pred.machine != here)
+            rep.warnings.push_back("latency predictor measured on '" + pred.machine + "', running on '" + here +
+                                   "': predictions may not hold here");
+        if (pred.threads != threads)
+            rep.warnings.push_back("latency predictor measured with " + std::to_string(pred.threads) +
+                                   " threads, searching with " + std::to_string(threads));
+        latency = [&](const Arch &a) {
+            return static_cast<double>(pred.predict(arch_encode(b.space, a)));
+        };
+        rep.latency_source = "predictor " + cfg.predictor_path;
+    } else if (cfg.measure) {
+        latency = [&](const Arch &a) {
+            const DenseModel m = route(*b.net, arch_dims(b.space, a));
+            return measure_latency(m, cfg.latency).mean_ms;
+        };
+        rep.latency_source = "measured";
+    } else {
+        rep.latency_source = "none";
+    }
+
+    EvalCache cache(b.space, static_cast<uint64_t>(b.net->config().vocab), fitness, latency);
+    std::vector<double> budgets = cfg.budgets_ms;
+    if (budgets.empty()) budgets.push_back(0.0);
+    for (size_t i = 0; i < budgets.size(); i++) {
+        Constraints c;
+        c.latency_ms = budgets[i];
+        c.params = cfg.max_params;
+        c.flops = cfg.max_flops;
+        EvolutionCallback ecb;
+        if (cb)
+            ecb = [&](const EvolutionProgress &p) {
+                SearchProgress sp;
+                sp.budget_index = static_cast<int>(i);
+                sp.budgets = static_cast<int>(budgets.size());
+                sp.evo = p;
+                return cb(sp);
+            };
+        BudgetResult r;
+        r.budget_ms = budgets[i];
+        r.best = evolve(b.space, c, cfg.evolution, cache, ecb);
+        rep.results.push_back(r);
+    }
+    rep.evaluated = cache.evaluated();
+    rep.pareto = pareto_front(rep.evaluated);
+    rep.fitness_evals = cache.fitness_evals();
+    rep.fitness_seconds = cache.fitness_seconds();
+    rep.seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+    return rep;
+}
+
+namespace {
+
+nlohmann::ordered_json eval_json(const Evaluated &e) {
+    nlohmann::ordered_json j;
+    j["fitness"] = e.fitness;
+    j["latency_ms"] = e.latency_ms;
+    j["params"] = e.params;
+    j["flops"] = e.flops;
+    j["arch"] = nlohmann::ordered_json::parse(arch_to_json(e.arch));
+    return j;
+}
+
+}  // namespace
+
+std::string search_report_json(const SearchReport &r) {
+    nlohmann::ordered_json j;
+    j["format"] = "mos-search-result";
+    j["version"] = 1;
+    j["fitness"] = "validation loss per token (nats)";
+    j["latency_source"] = r.latency_source;
+    j["results"] = nlohmann::ordered_json::array();
+    for (const BudgetResult &b : r.results) {
+        nlohmann::ordered_json e = eval_json(b.best);
+        e["budget_ms"] = b.budget_ms;
+        j["results"].push_back(e);
+    }
+    j["pareto"] = nlohmann::ordered_json::array();
+    for (const Evaluated &e : r.pareto) j["pareto"].push_back(eval_json(e));
+    j["stats"] = {{"archs_evaluated", r.fitness_evals},
+                  {"seconds", r.seconds},
+                  {"fitness_seconds", r.fitness_seconds},
+                  {"seconds_per_evaluation", r.fitness_evals ? r.fitness_seconds / r.fitness_evals : 0.0}};
+    j["warnings"] = r.warnings;
+    return j.dump(2) + "\n";
+}
+
+}  // namespace mos

@@ -1,0 +1,57 @@
+// lib/search/search.hpp: a whole search session on a trained supernet: the
+// fitness of an arch is the validation loss of its subnet (inherited, routed
+// weights) on a fixed subset of a validation split; latency comes from a
+// predictor file or from timing the routed model here; one evolution runs per
+// latency budget, all sharing the evaluation cache.
+#pragma once
+
+#include <cstdint>
+#include <string>
+#include <vector>
+
+#include "model/checkpoint.hpp"
+#include "search/evolution.hpp"
+#include "search/latency.hpp"
+
+namespace mos {
+
+struct SearchConfig {
+    std::string data_dir, split = "valid", src_lang, tgt_lang;
+    int64_t valid_sentences = 500;
+    std::vector<double> budgets_ms;  // empty: one search without a latency limit
+    uint64_t max_params = 0, max_flops = 0;
+    std::string predictor_path;      // latency from this predictor...
+    bool measure = false;            // ...or measured here (slow)
+    LatencyOptions latency;          // protocol when measuring
+    EvolutionOptions evolution;
+};
+
+struct BudgetResult {
+    double budget_ms = 0;  // 0 = none
+    Evaluated best;
+};
+
+struct SearchReport {
+    std::vector<BudgetResult> results;
+    std::vector<Evaluated> evaluated;  // every arch whose fitness was computed
+    std::vector<Evaluated> pareto;
+    int64_t fitness_evals = 0;
+    double fitness_seconds = 0;
+    double seconds = 0;
+    std::string latency_source;        // "predictor FILE" | "measured" | "none"
+    std::vector<std::string> warnings;
+};
+
+struct SearchProgress {
+    int budget_index = 0, budgets = 1;
+    EvolutionProgress evo;
+};
+using SearchCallback = std::function<bool(const SearchProgress &)>;
+
+SearchReport run_search(const SupernetBundle &b, const SearchConfig &cfg, const SearchCallback &cb);
+
+// JSON of a report (docs/search.md): budgets with their best arch, fitness,
+// latency, params and FLOPs; the Pareto front; statistics; warnings.
+std::string search_report_json(const SearchReport &r);
+
+}  // namespace mos
