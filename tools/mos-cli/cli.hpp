@@ -33,6 +33,7 @@ void register_quickstart(CLI::App &app);
 void register_bleu(CLI::App &app);
 void register_model(CLI::App &app);
 void register_train(CLI::App &app);
+void register_search(CLI::App &app);
 
 // A space given as a preset name or a JSON file (caller destroys it).
 mos_space *load_space(const std::string &spec);

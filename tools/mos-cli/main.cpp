@@ -22,6 +22,7 @@ int main(int argc, char **argv) {
     mos_cli::register_bleu(app);
     mos_cli::register_model(app);
     mos_cli::register_train(app);
+    mos_cli::register_search(app);
 
     try {
         app.parse(argc, argv);
