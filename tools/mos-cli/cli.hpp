@@ -39,6 +39,8 @@ void register_search(CLI::App &app);
 mos_space *load_space(const std::string &spec);
 // An arch of `space` given as a JSON file or "largest" / "smallest".
 mos_arch *load_arch(const mos_space *space, const std::string &spec);
+// mkdir -p; 0 on success.
+int mkdir_p(const std::string &path);
 
 // Loads a supernet checkpoint and routes `arch_spec` (an arch JSON file, or
 // "largest" / "smallest"); *ms (if given) receives the routing time.

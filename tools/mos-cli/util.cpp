@@ -1,7 +1,10 @@
 // tools/mos-cli/util.cpp: helpers shared by the subcommands: loading a space
 // given as a preset name or a JSON file, and an arch given as a JSON file or
 // as "largest" / "smallest".
+#include <sys/stat.h>
 #include <unistd.h>
+
+#include <cerrno>
 
 #include "cli.hpp"
 
@@ -29,6 +32,15 @@ mos_arch *load_arch(const mos_space *space, const std::string &spec) {
     else
         check(mos_arch_load(&arch, space, spec.c_str()));
     return arch;
+}
+
+int mkdir_p(const std::string &path) {
+    for (size_t i = 1; i <= path.size(); i++) {
+        if (i < path.size() && path[i] != '/') continue;
+        const std::string part = path.substr(0, i);
+        if (mkdir(part.c_str(), 0777) != 0 && errno != EEXIST) return -1;
+    }
+    return 0;
 }
 
 }  // namespace mos_cli
