@@ -1,0 +1,134 @@
+// bench/bench_train.cpp: tokens per second of one supernet update (forward,
+// backward and Adam over the sampled subnets) for the `small` space on a random
+// batch, per routing mode (none, layer m = 2, neuron m = 2) and sampling
+// (uniform, sandwich). One JSON object per line; bench/train_vs_pytorch.py runs
+// it next to the PyTorch peer and prints the ratios.
+//
+//   mos-bench-train [--threads N] [--steps N] [--tokens N] [--vocab V] [--dropout P]
+#include <chrono>
+#include <cstdio>
+#include <cstdlib>
+#include <cstring>
+#include <string>
+#include <vector>
+
+#include "backend/gemm.hpp"
+#include "core/error.hpp"
+#include "model/checkpoint.hpp"
+#include "train/step.hpp"
+
+namespace {
+
+struct Args {
+    int threads = 1, steps = 5, tokens = 4096, vocab = 8000, len = 32;
+    float dropout = 0.1f;
+    std::string only_routing, only_sampling;
+};
+
+Args parse(int argc, char **argv) {
+    Args a;
+    for (int i = 1; i < argc; i++) {
+        const std::string k = argv[i];
+        auto val = [&] {
+            if (i + 1 >= argc) {
+                std::fprintf(stderr, "mos-bench-train: %s needs a value\n", k.c_str());
+                std::exit(2);
+            }
+            return std::string(argv[++i]);
+        };
+        if (k == "--threads") a.threads = std::atoi(val().c_str());
+        else if (k == "--steps") a.steps = std::atoi(val().c_str());
+        else if (k == "--tokens") a.tokens = std::atoi(val().c_str());
+        else if (k == "--vocab") a.vocab = std::atoi(val().c_str());
+        else if (k == "--len") a.len = std::atoi(val().c_str());
+        else if (k == "--dropout") a.dropout = static_cast<float>(std::atof(val().c_str()));
+        else if (k == "--routing") a.only_routing = val();
+        else if (k == "--sampling") a.only_sampling = val();
+        else {
+            std::fprintf(stderr,
+                         "usage: mos-bench-train [--threads N] [--steps N] [--tokens N] [--vocab V] [--len L] "
+                         "[--dropout P] [--routing none|layer|neuron] [--sampling uniform|sandwich]\n");
+            std::exit(2);
+        }
+    }
+    if (a.threads < 1 || a.steps < 1 || a.tokens < a.len || a.vocab < 16 || a.len < 2) {
+        std::fprintf(stderr, "mos-bench-train: bad sizes\n");
+        std::exit(2);
+    }
+    return a;
+}
+
+}  // namespace
+
+int main(int argc, char **argv) {
+    const Args a = parse(argc, argv);
+    try {
+        mos::set_num_threads(a.threads);
+        const mos::Space space = mos::space_preset("small");
+        const int64_t B = a.tokens / a.len, S = a.len, T = a.len;
+        // Random tokens (no padding): every position counts.
+        std::vector<int32_t> src(B * S), tin(B * T), tout(B * T);
+        uint64_t h = 12345;
+        auto next = [&] {
+            h = h * 6364136223846793005ull + 1442695040888963407ull;
+            return static_cast<int32_t>(4 + (h >> 33) % (a.vocab - 4));
+        };
+        for (auto &x : src) x = next();
+        for (auto &x : tout) x = next();
+        for (int64_t b = 0; b < B; b++) {
+            tin[b * T] = 3;
+            for (int64_t t = 1; t < T; t++) tin[b * T + t] = tout[b * T + t - 1];
+        }
+        mos::Batch batch;
+        batch.B = B;
+        batch.S = S;
+        batch.T = T;
+        batch.src = src.data();
+        batch.tgt_in = tin.data();
+        batch.tgt_out = tout.data();
+        struct Mode {
+            const char *name;
+            mos::Routing r;
+            int m;
+        };
+        const Mode modes[] = {{"none", mos::Routing::None, 1}, {"layer", mos::Routing::Layer, 2},
+                              {"neuron", mos::Routing::Neuron, 2}};
+        for (const Mode &mode : modes) {
+            if (!a.only_routing.empty() && a.only_routing != mode.name) continue;
+            mos::SupernetConfig cfg;
+            cfg.routing = mode.r;
+            cfg.experts = mode.m;
+            cfg.vocab = a.vocab;
+            cfg.dropout = a.dropout;
+            cfg.attn_dropout = 0.0f;
+            mos::SupernetBundle b = mos::make_supernet(space, cfg);
+            mos::Workspace ws(*b.net, B * S, B * T, a.len);
+            for (mos::Sampling smp : {mos::Sampling::Uniform, mos::Sampling::Sandwich}) {
+                if (!a.only_sampling.empty() && a.only_sampling != mos::sampling_name(smp)) continue;
+                mos::Rng rng(7);
+                mos::AdamConfig adam;
+                int64_t step = 0;
+                auto one = [&] {
+                    const auto archs = mos::sample_update_archs(space, smp, rng);
+                    mos::train_step(b, ws, archs, batch, ++step, 1e-4f, adam, static_cast<uint64_t>(step));
+                };
+                one();  // warm-up: primitives, gradients, Adam moments
+                one();
+                const auto t0 = std::chrono::steady_clock::now();
+                for (int i = 0; i < a.steps; i++) one();
+                const double s = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+                std::printf("{\"impl\": \"libmos\", \"routing\": \"%s\", \"experts\": %d, \"sampling\": \"%s\", "
+                            "\"threads\": %d, \"tokens_per_update\": %lld, \"steps\": %d, \"seconds\": %.4f, "
+                            "\"tokens_per_second\": %.1f, \"backend\": \"%s\"}\n",
+                            mode.name, mode.m, mos::sampling_name(smp), a.threads,
+                            static_cast<long long>(B * T), a.steps, s, B * T * a.steps / s,
+                            mos::backend_name(mos::default_backend()));
+                std::fflush(stdout);
+            }
+        }
+    } catch (const mos::Error &e) {
+        std::fprintf(stderr, "mos-bench-train: %s\n", e.what());
+        return 1;
+    }
+    return 0;
+}

@@ -1,0 +1,62 @@
+"""bench/train_vs_pytorch.py: training throughput of libmos against the PyTorch
+peer, both measured in this run on the same model, batch and thread count.
+
+    /usr/bin/python3 bench/train_vs_pytorch.py [--build build] [--threads 1,2] [--steps 3]
+
+For every routing mode (none; layer and neuron with m = 2), sampling (uniform,
+sandwich) and thread count it prints both tokens/s and the ratio
+libmos / PyTorch (target >= 1.5), then the cost of neuron-wise MoS relative to
+the weight-sharing step (target <= 1.2). Dropout is off on both sides.
+"""
+import argparse
+import json
+import os
+import subprocess
+import sys
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+
+
+def run(cmd, env):
+    out = subprocess.run(cmd, check=True, capture_output=True, text=True, env=env).stdout
+    return [json.loads(l) for l in out.splitlines() if l.startswith("{")]
+
+
+def main():
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--build", default=os.path.join(HERE, "..", "build"))
+    ap.add_argument("--threads", default="1,2")
+    ap.add_argument("--steps", type=int, default=3)
+    a = ap.parse_args()
+    exe = os.path.join(a.build, "bench", "mos-bench-train")
+    env = dict(os.environ, OMP_WAIT_POLICY="passive")
+    env.pop("OPENBLAS_CORETYPE", None)
+    rows = []
+    for t in [int(x) for x in a.threads.split(",")]:
+        env_t = dict(env, OMP_NUM_THREADS=str(t))
+        mos = run([exe, "--threads", str(t), "--steps", str(a.steps), "--dropout", "0"], env_t)
+        torch = run(["/usr/bin/python3", os.path.join(HERE, "peers", "torch_train_step.py"), "--threads", str(t),
+                     "--steps", str(a.steps)], env_t)
+        key = lambda r: (r["routing"], r["sampling"])
+        tmap = {key(r): r for r in torch}
+        for r in mos:
+            p = tmap[key(r)]
+            rows.append((t, r, p))
+    print(f"{'threads':>7} {'routing':>7} {'sampling':>9} {'libmos tok/s':>13} {'pytorch tok/s':>14} {'ratio':>6}")
+    for t, r, p in rows:
+        print(f"{t:>7} {r['routing']:>7} {r['sampling']:>9} {r['tokens_per_second']:>13.0f} "
+              f"{p['tokens_per_second']:>14.0f} {r['tokens_per_second'] / p['tokens_per_second']:>6.2f}")
+    print("\nneuron-wise MoS (m = 2) step cost relative to weight sharing (libmos):")
+    for t in sorted({t for t, _, _ in rows}):
+        for s in ("uniform", "sandwich"):
+            by = {r["routing"]: r for tt, r, _ in rows if tt == t and r["sampling"] == s}
+            if "none" in by and "neuron" in by:
+                print(f"  threads {t} {s:>9}: {by['none']['tokens_per_second'] / by['neuron']['tokens_per_second']:.3f}x")
+    for t, r, p in rows:
+        print(json.dumps({"threads": t, "routing": r["routing"], "sampling": r["sampling"],
+                          "libmos": r["tokens_per_second"], "pytorch": p["tokens_per_second"],
+                          "ratio": round(r["tokens_per_second"] / p["tokens_per_second"], 3)}))
+
+
+if __name__ == "__main__":
+    sys.exit(main())
