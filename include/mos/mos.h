@@ -25,5 +25,7 @@
 
 #include "mos/base.h"
 #include "mos/bleu.h"
+#include "mos/space.h"
+#include "mos/arch.h"
 
 #endif /* MOS_MOS_H */
