@@ -25,6 +25,8 @@
 
 #include "mos/base.h"
 #include "mos/bleu.h"
+#include "mos/space.h"
+#include "mos/arch.h"
 #include "mos/supernet.h"
 #include "mos/model.h"
 #include "mos/train.h"

@@ -26,7 +26,9 @@ std::string read_text_file(const std::string &path) {
 nlohmann::json parse_json(const std::string &text, const std::string &what) {
     try {
         return nlohmann::json::parse(text);
-    } catch (const nlohmann::json::parse_error &e) {
+    } catch (const nlohmann::json::exception &e) {
+        // Not only parse_error: a number too large for a double ("1e999")
+        // is reported as out_of_range.
         fail(MOS_FORMAT, what, ": not JSON: ", e.what());
     }
 }
