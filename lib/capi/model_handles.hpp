@@ -10,6 +10,8 @@
 #include <string>
 #include <vector>
 
+#include "capi/buffer.hpp"
+#include "capi/guard.hpp"
 #include "capi/handles.hpp"
 #include "data/tokenizer.hpp"
 #include "model/checkpoint.hpp"
