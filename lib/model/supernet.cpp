@@ -111,6 +111,7 @@ struct Workspace::State {
     std::vector<DecLayerAct> dec;
     float *logits = nullptr;        // [Nt, V]
     float *lse = nullptr;           // [Nt] log-sum-exp of each logits row
+    float *row_loss = nullptr;      // [Nt] smoothed loss of each target token
     LossStats loss;
     size_t forward_mark = 0;
 };
@@ -328,6 +329,7 @@ void plan(Alloc &al, Workspace::State &st, const SupernetConfig &cfg, const Arch
     }
     st.logits = al.f(Nt * cfg.vocab);
     st.lse = al.f(Nt);
+    st.row_loss = al.f(Nt);
 }
 
 // Scratch of backward: activation gradients of the widest tensors plus kernel
@@ -554,7 +556,7 @@ LossStats Supernet::forward(Workspace &ws, const ArchDims &a, const Batch &b, bo
 
     // Tied output projection and loss.
     linear_forward(st.logits, y, E, nullptr, Nt, dd, V, ldE);
-    CrossEntropyResult ce = cross_entropy_forward(st.lse, nullptr, nullptr, st.logits, b.tgt_out, Nt, V, cfg_.pad_id,
+    CrossEntropyResult ce = cross_entropy_forward(st.lse, st.row_loss, nullptr, st.logits, b.tgt_out, Nt, V, cfg_.pad_id,
                                                   cfg_.label_smoothing);
     st.loss = LossStats{ce.loss, ce.nll, ce.tokens};
     st.valid = true;

@@ -26,7 +26,7 @@ import mos_reference as ref  # noqa: E402
 # dimension present (two choices each, qkv divisible by every head count).
 SPACE = {
     "format": "mos-space", "version": 1, "name": "golden-tiny", "qkv_dim": 16,
-    "encoder": {"embed_dim": [12, 16], "layers": [1, 2], "ffn_dim": [8, 16, 24], "heads": [2, 4]},
+    "encoder": {"embed_dim": [12, 16], "layers": [2, 3], "ffn_dim": [8, 16, 24], "heads": [2, 4]},
     "decoder": {"embed_dim": [12, 16], "layers": [1, 2], "ffn_dim": [8, 16, 24],
                 "self_heads": [2, 4], "cross_heads": [2, 4], "cross_k": [1, 2]},
 }
@@ -46,9 +46,9 @@ def arch(de, enc, dd, dec):
 
 
 ARCHS = {
-    "largest": arch(16, [(24, 4)] * 2, 16, [(24, 4, 4, 2)] * 2),
-    "smallest": arch(12, [(8, 2)], 12, [(8, 2, 2, 1)]),
-    "mixed": arch(16, [(8, 4), (24, 2)], 12, [(16, 2, 4, 2), (24, 4, 2, 1)]),
+    "largest": arch(16, [(24, 4)] * 3, 16, [(24, 4, 4, 2)] * 2),
+    "smallest": arch(12, [(8, 2)] * 2, 12, [(8, 2, 2, 1)]),
+    "mixed": arch(16, [(8, 4), (24, 2), (16, 4)], 12, [(16, 2, 4, 2), (24, 4, 2, 1)]),
 }
 ROUTINGS = {"none": 1, "layer": 2, "neuron": 2}
 

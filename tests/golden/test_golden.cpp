@@ -10,12 +10,6 @@
 // largest gradient plus 1e-5, since the summation orders differ.
 //
 // usage: test_golden FIXTURE_DIR
-#include <stdarg.h>
-#include <stddef.h>
-#include <stdint.h>
-#include <setjmp.h>
-#include <cmocka.h>
-
 #include <cmath>
 #include <cstdio>
 #include <cstring>
@@ -28,6 +22,15 @@
 #include "model/dense.hpp"
 #include "model/space.hpp"
 #include "model/supernet.hpp"
+
+// cmocka last (it defines a fail() macro); its 1.1 headers carry no extern "C".
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <setjmp.h>
+extern "C" {
+#include <cmocka.h>
+}
 
 namespace {
 
