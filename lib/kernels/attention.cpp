@@ -12,10 +12,10 @@
 // dropped terms are subtracted row by row, o_t -= P[t,s] v_s / (1-p) for dropped s
 // (a fraction p of the keys, so about p of the PV cost again).
 //
-// Backward (scratch D [B, heads, T, S]): dv += Pd^T dO (Pd written to D first when
-// p > 0); then D = dO v^T, turned in place into dS = P (dP - rowsum(P dP)) with
-// dP = dropout'(D) (the softmax Jacobian, since sum_s P = 1 on allowed keys);
-// dq += dS k / sqrt(dh), dk += dS^T q / sqrt(dh) (1/sqrt(dh) as the GEMM alpha).
+// Backward (scratch D and Pd, each [B, heads, T, S]): Pd = dropout(P) with the mask
+// drawn once; dv += Pd^T dO; D = dO v^T, turned in place into dS = P (dP -
+// rowsum(P dP)) with dP = dropout'(D) (the softmax Jacobian); dq += dS k / sqrt(dh),
+// dk += dS^T q / sqrt(dh) (1/sqrt(dh) as the GEMM alpha).
 #include "kernels/attention.hpp"
 
 #include <cmath>
@@ -26,6 +26,12 @@
 #include "backend/gemm.hpp"
 #include "kernels/common.hpp"
 #include "kernels/dropout.hpp"
+
+// -O2 (GCC 12) vectorises only loops whose trip count needs no scalar epilogue;
+// the row loops here run over S keys (any length), so allow the usual cost model.
+#if defined(__GNUC__) && !defined(__clang__)
+#pragma GCC optimize("vect-cost-model=dynamic")
+#endif
 
 namespace mos {
 
@@ -53,6 +59,16 @@ void check_inputs(const char *k, const float *q, const float *kk, const float *v
 // Keys query t may attend: [0, end) minus padding.
 inline int64_t key_end(const AttentionShape &s, int64_t t) { return s.causal ? (t + 1 < s.S ? t + 1 : s.S) : s.S; }
 
+inline float bit_cast_float(int32_t bits) {
+#if defined(__GNUC__)
+    return __builtin_bit_cast(float, bits);  // a register move the vectoriser understands
+#else
+    float f;
+    std::memcpy(&f, &bits, sizeof f);
+    return f;
+#endif
+}
+
 // exp(x) for x <= 0 (Cephes expf: x = n ln2 + r, |r| <= ln2/2, degree-6 polynomial,
 // 2^n from the exponent bits); relative error about 2 ulp. Written without
 // branches or library calls so the softmax loop vectorises; inputs are clamped to
@@ -60,7 +76,8 @@ inline int64_t key_end(const AttentionShape &s, int64_t t) { return s.causal ? (
 // in range for the padded keys whose result is discarded).
 inline float exp_nonpos(float x) {
     x = x < -87.0f ? -87.0f : (x > 0.0f ? 0.0f : x);
-    const float n = std::floor(x * 1.44269504088896341f + 0.5f);
+    // n = round(x / ln2) by the 1.5 * 2^23 trick (no floor call: the loop stays vectorisable)
+    const float n = (x * 1.44269504088896341f + 12582912.0f) - 12582912.0f;
     float r = x - n * 0.693359375f;
     r = r + n * 2.12194440e-4f;
     float p = 1.9875691500e-4f;
@@ -71,57 +88,90 @@ inline float exp_nonpos(float x) {
     p = p * r + 5.0000001201e-1f;
     p = p * r * r + r + 1.0f;
     const int32_t bits = (static_cast<int32_t>(n) + 127) << 23;
-    float scale;
-    std::memcpy(&scale, &bits, sizeof scale);
-    return p * scale;
+    return p * bit_cast_float(bits);
+}
+
+// Reductions with 16 independent partial results: they vectorise without
+// -ffast-math (and `omp simd reduction` does not vectorise under GCC 12 at -O2).
+constexpr int kLanes = 16;
+
+inline float max_of(const float *x, int64_t n) {
+    float acc[kLanes];
+    for (int u = 0; u < kLanes; u++) acc[u] = -std::numeric_limits<float>::infinity();
+    int64_t j = 0;
+    for (; j + kLanes <= n; j += kLanes)
+        for (int u = 0; u < kLanes; u++) acc[u] = x[j + u] > acc[u] ? x[j + u] : acc[u];
+    for (int u = 0; j + u < n; u++) acc[u] = x[j + u] > acc[u] ? x[j + u] : acc[u];
+    float m = acc[0];
+    for (int u = 1; u < kLanes; u++) m = acc[u] > m ? acc[u] : m;
+    return m;
+}
+
+inline float sum_of(const float *x, int64_t n) {
+    float acc[kLanes] = {};
+    int64_t j = 0;
+    for (; j + kLanes <= n; j += kLanes)
+        for (int u = 0; u < kLanes; u++) acc[u] += x[j + u];
+    for (int u = 0; j + u < n; u++) acc[u] += x[j + u];
+    float s = 0.0f;
+    for (int u = 0; u < kLanes; u++) s += acc[u];
+    return s;
+}
+
+inline float dot_of(const float *x, const float *y, int64_t n) {
+    float acc[kLanes] = {};
+    int64_t j = 0;
+    for (; j + kLanes <= n; j += kLanes)
+        for (int u = 0; u < kLanes; u++) acc[u] += x[j + u] * y[j + u];
+    for (int u = 0; j + u < n; u++) acc[u] += x[j + u] * y[j + u];
+    float s = 0.0f;
+    for (int u = 0; u < kLanes; u++) s += acc[u];
+    return s;
 }
 
 // In place: row[0..S) = softmax over the allowed keys (s < end, pad[s] == 0), 0
-// elsewhere; a row with no allowed key becomes all zeros.
+// elsewhere; a row with no allowed key becomes all zeros. Padded scores are set to
+// -inf first, so every pass is a plain loop over [0, end).
 MOS_HOT_CLONES void softmax_row(float *row, const uint8_t *pad, int64_t end, int64_t S) {
-    float mx = -std::numeric_limits<float>::infinity();
-    for (int64_t j = 0; j < end; j++)
-        if (!pad || !pad[j]) mx = row[j] > mx ? row[j] : mx;
-    if (mx == -std::numeric_limits<float>::infinity()) {
+    const float ninf = -std::numeric_limits<float>::infinity();
+    if (pad)
+        for (int64_t j = 0; j < end; j++) row[j] = pad[j] ? ninf : row[j];
+    const float mx = max_of(row, end);
+    if (mx == ninf) {
         for (int64_t j = 0; j < S; j++) row[j] = 0.0f;
         return;
     }
-    float sum = 0.0f;
-    if (pad) {
-#pragma omp simd reduction(+ : sum)
-        for (int64_t j = 0; j < end; j++) {
-            const float e = pad[j] ? 0.0f : exp_nonpos(row[j] - mx);
-            row[j] = e;
-            sum += e;
-        }
-    } else {
-#pragma omp simd reduction(+ : sum)
-        for (int64_t j = 0; j < end; j++) {
-            const float e = exp_nonpos(row[j] - mx);
-            row[j] = e;
-            sum += e;
-        }
-    }
-    const float inv = 1.0f / sum;  // sum >= 1: the maximum contributes exp(0)
-#pragma omp simd
+    for (int64_t j = 0; j < end; j++) row[j] = row[j] == ninf ? 0.0f : exp_nonpos(row[j] - mx);
+    const float inv = 1.0f / sum_of(row, end);  // sum >= 1: the maximum contributes exp(0)
     for (int64_t j = 0; j < end; j++) row[j] *= inv;
     for (int64_t j = end; j < S; j++) row[j] = 0.0f;
 }
 
 // y[0..n) += a * x[0..n)
 MOS_HOT_CLONES void axpy(float *y, float a, const float *x, int64_t n) {
-#pragma omp simd
     for (int64_t j = 0; j < n; j++) y[j] += a * x[j];
 }
 
-// dS row in place: d[j] = P[j] (d'[j] - sum_i P[i] d'[i]) with d' = d * keep_j / (1-p).
+// dS row in place: d[j] = P[j] (d[j] - sum_i P[i] d[i]).
 MOS_HOT_CLONES void softmax_grad_row(float *d, const float *p, int64_t S) {
-    float dot = 0.0f;
-#pragma omp simd reduction(+ : dot)
-    for (int64_t j = 0; j < S; j++) dot += p[j] * d[j];
-#pragma omp simd
+    const float dot = dot_of(p, d, S);
     for (int64_t j = 0; j < S; j++) d[j] = p[j] * (d[j] - dot);
 }
+
+// m[0..n) = 1/(1-p) where element first + j is kept, 0 where dropped. Pure integer
+// arithmetic per element: vectorises where the CPU has 64-bit vector multiplies.
+MOS_HOT_CLONES void keep_row(float *m, uint64_t hash, uint64_t first, int64_t n, float p, float inv_keep) {
+    for (int64_t j = 0; j < n; j++)
+        m[j] = dropout_uniform_hashed(hash, first + static_cast<uint64_t>(j)) >= p ? inv_keep : 0.0f;
+}
+
+// d[j] = Pd[j] != 0 ? d[j] / (1-p) : 0: dropout's backward with the mask read from Pd.
+MOS_HOT_CLONES void mask_row(float *d, const float *Pd, int64_t n, float inv_keep) {
+    for (int64_t j = 0; j < n; j++) d[j] = Pd[j] != 0.0f ? d[j] * inv_keep : 0.0f;
+}
+
+// Keys per block of the forward's dropout correction (a stack buffer).
+constexpr int64_t kKeyBlock = 64;
 
 // One GEMM per head, batched over the B sentences (see the file comment).
 struct HeadGemm {
@@ -195,15 +245,20 @@ void attention_forward(float *o, float *P, const float *q, const float *k, const
         const float *pr = P + r * S;
         float *orow = o + (b * T + t) * Q + h * dh;
         const int64_t end = key_end(s, t);
-        for (int64_t j = 0; j < end; j++)
-            if (pr[j] != 0.0f && dropout_uniform_hashed(hash, static_cast<uint64_t>(r * S + j)) < p_drop)
-                axpy(orow, -pr[j] * inv_keep, v + (b * S + j) * Q + h * dh, dh);
+        float m[kKeyBlock];
+        for (int64_t j0 = 0; j0 < end; j0 += kKeyBlock) {
+            const int64_t nb = end - j0 < kKeyBlock ? end - j0 : kKeyBlock;
+            keep_row(m, hash, static_cast<uint64_t>(r * S + j0), nb, p_drop, inv_keep);
+            for (int64_t j = 0; j < nb; j++)
+                if (m[j] == 0.0f && pr[j0 + j] != 0.0f)
+                    axpy(orow, -pr[j0 + j] * inv_keep, v + (b * S + j0 + j) * Q + h * dh, dh);
+        }
     }
 }
 
 size_t attention_backward_scratch(const AttentionShape &s) {
     check_shape("attention_backward_scratch", s, 0.0f);
-    return static_cast<size_t>(s.B * s.heads * s.T * s.S);
+    return static_cast<size_t>(2 * s.B * s.heads * s.T * s.S);
 }
 
 void attention_backward(float *dq, float *dk, float *dv, float *scratch, const float *dO, const float *P,
@@ -214,29 +269,33 @@ void attention_backward(float *dq, float *dk, float *dv, float *scratch, const f
     check_inputs(kn, q, k, v, P);
     kern::check_ptr(kn, "dO", dO);
     kern::check_ptr(kn, "scratch", scratch);
+    if (!dq && !dk && !dv) return;
     const int64_t B = s.B, T = s.T, S = s.S, Q = s.Q, H = s.heads, dh = Q / H;
     const float scale = 1.0f / std::sqrt(static_cast<float>(dh));
     const float inv_keep = 1.0f / (1.0f - p_drop);
     const int64_t rows = B * H * T;
-    const uint64_t hash = dropout_key_hash(DropoutKey{seed, 0, site});
-    float *D = scratch;
+    float *D = scratch, *Pd = scratch + rows * S;
 
-    if (dv) {
-        const float *Pd = P;
-        if (p_drop > 0.0f) {
+    // Pd = dropout(P), the mask drawn once. Where P > 0, Pd != 0 exactly when the
+    // key is kept (P / (1-p) >= P cannot underflow); where P = 0 the mask does not
+    // matter below (dS = P (...) = 0). So Pd also serves as the mask of dP.
+    const float *Pdrop = P;
+    if (p_drop > 0.0f) {
+        const uint64_t hash = dropout_key_hash(DropoutKey{seed, 0, site});
 #pragma omp parallel for if (rows * S > kern::kOmpMinWork) schedule(static)
-            for (int64_t r = 0; r < rows; r++)
-                for (int64_t j = 0; j < S; j++) {
-                    const int64_t i = r * S + j;
-                    D[i] = dropout_uniform_hashed(hash, static_cast<uint64_t>(i)) >= p_drop ? P[i] * inv_keep : 0.0f;
-                }
-            Pd = D;
+        for (int64_t r = 0; r < rows; r++) {
+            float *m = Pd + r * S;
+            const float *pr = P + r * S;
+            keep_row(m, hash, static_cast<uint64_t>(r * S), S, p_drop, inv_keep);
+            for (int64_t j = 0; j < S; j++) m[j] *= pr[j];
         }
-        // dv_bh += Pd_bh^T dO_bh  [S, dh]
-        run_heads({make_gemm(true, false, S, dh, T, S, Q, Q, 1.0f, 1.0f), Pd, H * T * S, dO, T * Q, dv, S * Q, T * S,
-                   dh, dh},
-                  B, H);
+        Pdrop = Pd;
     }
+    // dv_bh += Pd_bh^T dO_bh  [S, dh]
+    if (dv)
+        run_heads({make_gemm(true, false, S, dh, T, S, Q, Q, 1.0f, 1.0f), Pdrop, H * T * S, dO, T * Q, dv, S * Q,
+                   T * S, dh, dh},
+                  B, H);
     if (!dq && !dk) return;
 
     // D_bh = dO_bh v_bh^T  [T, S]: the gradient of the dropped probabilities
@@ -246,10 +305,7 @@ void attention_backward(float *dq, float *dk, float *dv, float *scratch, const f
 #pragma omp parallel for if (rows * S > kern::kOmpMinWork) schedule(static)
     for (int64_t r = 0; r < rows; r++) {
         float *d = D + r * S;
-        if (p_drop > 0.0f)
-            for (int64_t j = 0; j < S; j++)
-                d[j] = dropout_uniform_hashed(hash, static_cast<uint64_t>(r * S + j)) >= p_drop ? d[j] * inv_keep
-                                                                                                 : 0.0f;
+        if (p_drop > 0.0f) mask_row(d, Pd + r * S, S, inv_keep);
         softmax_grad_row(d, P + r * S, S);
     }
     // dq_bh += dS_bh k_bh / sqrt(dh)  [T, dh]

@@ -44,7 +44,8 @@ void attention_forward(float *o, float *P, const float *q, const float *k, const
                        const uint8_t *kmask, const AttentionShape &s, float p_drop, uint64_t seed,
                        uint64_t site);
 
-// Floats of scratch attention_backward needs: B * heads * T * S.
+// Floats of scratch attention_backward needs: 2 * B * heads * T * S (the gradient of
+// the probabilities and the dropped probabilities). Throws like attention_forward.
 size_t attention_backward_scratch(const AttentionShape &s);
 
 // Accumulates dq [B*T, Q], dk [B*S, Q], dv [B*S, Q] (+=) from dO [B*T, Q], the saved P
