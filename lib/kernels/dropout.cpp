@@ -10,19 +10,8 @@
 namespace mos {
 
 namespace {
-inline uint64_t mix64(uint64_t z) {
-    z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ULL;
-    z = (z ^ (z >> 27)) * 0x94d049bb133111ebULL;
-    return z ^ (z >> 31);
-}
-inline uint64_t key_base(const DropoutKey &k) {
-    return mix64(mix64(k.seed ^ 0x9e3779b97f4a7c15ULL) ^ (k.step * 0xd1b54a32d192ed03ULL) ^
-                 (k.site * 0x8cb92ba72f3d8dd7ULL));
-}
-inline float uniform_from(uint64_t base, uint64_t i) {
-    const uint64_t h = mix64(base + (i + 1) * 0x9e3779b97f4a7c15ULL);
-    return static_cast<float>(h >> 40) * (1.0f / 16777216.0f);  // 24 bits -> [0, 1)
-}
+inline uint64_t key_base(const DropoutKey &k) { return dropout_key_hash(k); }
+inline float uniform_from(uint64_t base, uint64_t i) { return dropout_uniform_hashed(base, i); }
 void check_p(const char *k, float p, int64_t n) {
     kern::check_nonneg(k, "n", n);
     check(p >= 0.0f && p < 1.0f, MOS_INVALID_ARGUMENT, k, ": rate p = ", p, " not in [0, 1)");

@@ -24,6 +24,25 @@ struct DropoutKey {
 // Uniform in [0, 1) with 24 random bits for element i; element i is kept iff u >= p.
 float dropout_uniform(const DropoutKey &key, uint64_t i);
 
+// The same draws for loops over many elements of one key: the key is hashed once
+// (dropout_key_hash) and dropout_uniform_hashed(hash, i) == dropout_uniform(key, i).
+namespace dropout_detail {
+inline uint64_t mix64(uint64_t z) {
+    z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ULL;
+    z = (z ^ (z >> 27)) * 0x94d049bb133111ebULL;
+    return z ^ (z >> 31);
+}
+}  // namespace dropout_detail
+inline uint64_t dropout_key_hash(const DropoutKey &k) {
+    using dropout_detail::mix64;
+    return mix64(mix64(k.seed ^ 0x9e3779b97f4a7c15ULL) ^ (k.step * 0xd1b54a32d192ed03ULL) ^
+                 (k.site * 0x8cb92ba72f3d8dd7ULL));
+}
+inline float dropout_uniform_hashed(uint64_t hash, uint64_t i) {
+    const uint64_t h = dropout_detail::mix64(hash + (i + 1) * 0x9e3779b97f4a7c15ULL);
+    return static_cast<float>(h >> 40) * (1.0f / 16777216.0f);  // 24 bits -> [0, 1)
+}
+
 // y[n] = keep_i ? x[n] / (1 - p) : 0, for p in [0, 1). p = 0 copies. y may alias x.
 void dropout_forward(float *y, const float *x, int64_t n, float p, const DropoutKey &key);
 // dx[n] += keep_i ? dy[n] / (1 - p) : 0 (mask regenerated from the same key).

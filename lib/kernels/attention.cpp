@@ -1,0 +1,418 @@
+// lib/kernels/attention.cpp: multi-head attention forward/backward (attention.hpp)
+// and its naive reference.
+//
+// The four products of a head are GEMMs issued per head and batched over the B
+// sentences: head h of sentence b starts at q + b*T*Q + h*dh with leading dimension
+// Q, so one gemm_batched call with batch stride T*Q (S*Q for k, v) covers all
+// sentences of that head and nothing is copied. P [B, heads, T, S] has batch
+// stride heads*T*S for a fixed head. That is `heads` calls per product, whatever B.
+//
+// Forward without a scratch buffer: the dropped probabilities are never
+// materialised. o = (P v) / (1-p) comes from one GEMM on the undropped P, then the
+// dropped terms are subtracted row by row, o_t -= P[t,s] v_s / (1-p) for dropped s
+// (a fraction p of the keys, so about p of the PV cost again).
+//
+// Backward (scratch D and Pd, each [B, heads, T, S]): Pd = dropout(P) with the mask
+// drawn once; dv += Pd^T dO; D = dO v^T, turned in place into dS = P (dP -
+// rowsum(P dP)) with dP = dropout'(D) (the softmax Jacobian); dq += dS k / sqrt(dh),
+// dk += dS^T q / sqrt(dh) (1/sqrt(dh) as the GEMM alpha).
+#include "kernels/attention.hpp"
+
+#include <cmath>
+#include <cstring>
+#include <limits>
+#include <vector>
+
+#include "backend/gemm.hpp"
+#include "kernels/common.hpp"
+#include "kernels/dropout.hpp"
+
+// -O2 (GCC 12) vectorises only loops whose trip count needs no scalar epilogue;
+// the row loops here run over S keys (any length), so allow the usual cost model.
+#if defined(__GNUC__) && !defined(__clang__)
+#pragma GCC optimize("vect-cost-model=dynamic")
+#endif
+
+namespace mos {
+
+namespace {
+
+void check_shape(const char *k, const AttentionShape &s, float p_drop) {
+    check(s.B >= 1, MOS_INVALID_ARGUMENT, k, ": batch B = ", s.B, " < 1");
+    check(s.T >= 1, MOS_INVALID_ARGUMENT, k, ": query length T = ", s.T, " < 1");
+    check(s.S >= 1, MOS_INVALID_ARGUMENT, k, ": key length S = ", s.S, " < 1");
+    check(s.Q >= 1, MOS_INVALID_ARGUMENT, k, ": projection width Q = ", s.Q, " < 1");
+    check(s.heads >= 1, MOS_INVALID_ARGUMENT, k, ": heads = ", s.heads, " < 1");
+    check(s.Q % s.heads == 0, MOS_INVALID_ARGUMENT, k, ": width Q = ", s.Q, " is not divisible by heads = ",
+          s.heads);
+    check(p_drop >= 0.0f && p_drop < 1.0f, MOS_INVALID_ARGUMENT, k, ": attention dropout rate ", p_drop,
+          " not in [0, 1)");
+}
+
+void check_inputs(const char *k, const float *q, const float *kk, const float *v, const float *P) {
+    kern::check_ptr(k, "q", q);
+    kern::check_ptr(k, "k", kk);
+    kern::check_ptr(k, "v", v);
+    kern::check_ptr(k, "P", P);
+}
+
+// Keys query t may attend: [0, end) minus padding.
+inline int64_t key_end(const AttentionShape &s, int64_t t) { return s.causal ? (t + 1 < s.S ? t + 1 : s.S) : s.S; }
+
+inline float bit_cast_float(int32_t bits) {
+#if defined(__GNUC__)
+    return __builtin_bit_cast(float, bits);  // a register move the vectoriser understands
+#else
+    float f;
+    std::memcpy(&f, &bits, sizeof f);
+    return f;
+#endif
+}
+
+// exp(x) for x <= 0 (Cephes expf: x = n ln2 + r, |r| <= ln2/2, degree-6 polynomial,
+// 2^n from the exponent bits); relative error about 2 ulp. Written without
+// branches or library calls so the softmax loop vectorises; inputs are clamped to
+// [-87, 0] (exp(-87) = 1.6e-38 stays normal; the clamp at 0 keeps the exponent
+// in range for the padded keys whose result is discarded).
+inline float exp_nonpos(float x) {
+    x = x < -87.0f ? -87.0f : (x > 0.0f ? 0.0f : x);
+    // n = round(x / ln2) by the 1.5 * 2^23 trick (no floor call: the loop stays vectorisable)
+    const float n = (x * 1.44269504088896341f + 12582912.0f) - 12582912.0f;
+    float r = x - n * 0.693359375f;
+    r = r + n * 2.12194440e-4f;
+    float p = 1.9875691500e-4f;
+    p = p * r + 1.3981999507e-3f;
+    p = p * r + 8.3334519073e-3f;
+    p = p * r + 4.1665795894e-2f;
+    p = p * r + 1.6666665459e-1f;
+    p = p * r + 5.0000001201e-1f;
+    p = p * r * r + r + 1.0f;
+    const int32_t bits = (static_cast<int32_t>(n) + 127) << 23;
+    return p * bit_cast_float(bits);
+}
+
+// Reductions with 16 independent partial results: they vectorise without
+// -ffast-math (and `omp simd reduction` does not vectorise under GCC 12 at -O2).
+constexpr int kLanes = 16;
+
+inline float max_of(const float *x, int64_t n) {
+    float acc[kLanes];
+    for (int u = 0; u < kLanes; u++) acc[u] = -std::numeric_limits<float>::infinity();
+    int64_t j = 0;
+    for (; j + kLanes <= n; j += kLanes)
+        for (int u = 0; u < kLanes; u++) acc[u] = x[j + u] > acc[u] ? x[j + u] : acc[u];
+    for (int u = 0; j + u < n; u++) acc[u] = x[j + u] > acc[u] ? x[j + u] : acc[u];
+    float m = acc[0];
+    for (int u = 1; u < kLanes; u++) m = acc[u] > m ? acc[u] : m;
+    return m;
+}
+
+inline float sum_of(const float *x, int64_t n) {
+    float acc[kLanes] = {};
+    int64_t j = 0;
+    for (; j + kLanes <= n; j += kLanes)
+        for (int u = 0; u < kLanes; u++) acc[u] += x[j + u];
+    for (int u = 0; j + u < n; u++) acc[u] += x[j + u];
+    float s = 0.0f;
+    for (int u = 0; u < kLanes; u++) s += acc[u];
+    return s;
+}
+
+inline float dot_of(const float *x, const float *y, int64_t n) {
+    float acc[kLanes] = {};
+    int64_t j = 0;
+    for (; j + kLanes <= n; j += kLanes)
+        for (int u = 0; u < kLanes; u++) acc[u] += x[j + u] * y[j + u];
+    for (int u = 0; j + u < n; u++) acc[u] += x[j + u] * y[j + u];
+    float s = 0.0f;
+    for (int u = 0; u < kLanes; u++) s += acc[u];
+    return s;
+}
+
+// In place: row[0..S) = softmax over the allowed keys (s < end, pad[s] == 0), 0
+// elsewhere; a row with no allowed key becomes all zeros. Padded scores are set to
+// -inf first, so every pass is a plain loop over [0, end).
+MOS_HOT_CLONES void softmax_row(float *row, const uint8_t *pad, int64_t end, int64_t S) {
+    const float ninf = -std::numeric_limits<float>::infinity();
+    if (pad)
+        for (int64_t j = 0; j < end; j++) row[j] = pad[j] ? ninf : row[j];
+    const float mx = max_of(row, end);
+    if (mx == ninf) {
+        for (int64_t j = 0; j < S; j++) row[j] = 0.0f;
+        return;
+    }
+    for (int64_t j = 0; j < end; j++) row[j] = row[j] == ninf ? 0.0f : exp_nonpos(row[j] - mx);
+    const float inv = 1.0f / sum_of(row, end);  // sum >= 1: the maximum contributes exp(0)
+    for (int64_t j = 0; j < end; j++) row[j] *= inv;
+    for (int64_t j = end; j < S; j++) row[j] = 0.0f;
+}
+
+// y[0..n) += a * x[0..n)
+MOS_HOT_CLONES void axpy(float *y, float a, const float *x, int64_t n) {
+    for (int64_t j = 0; j < n; j++) y[j] += a * x[j];
+}
+
+// dS row in place: d[j] = P[j] (d[j] - sum_i P[i] d[i]).
+MOS_HOT_CLONES void softmax_grad_row(float *d, const float *p, int64_t S) {
+    const float dot = dot_of(p, d, S);
+    for (int64_t j = 0; j < S; j++) d[j] = p[j] * (d[j] - dot);
+}
+
+// m[0..n) = 1/(1-p) where element first + j is kept, 0 where dropped. Pure integer
+// arithmetic per element: vectorises where the CPU has 64-bit vector multiplies.
+MOS_HOT_CLONES void keep_row(float *m, uint64_t hash, uint64_t first, int64_t n, float p, float inv_keep) {
+    for (int64_t j = 0; j < n; j++)
+        m[j] = dropout_uniform_hashed(hash, first + static_cast<uint64_t>(j)) >= p ? inv_keep : 0.0f;
+}
+
+// d[j] = Pd[j] != 0 ? d[j] / (1-p) : 0: dropout's backward with the mask read from Pd.
+MOS_HOT_CLONES void mask_row(float *d, const float *Pd, int64_t n, float inv_keep) {
+    for (int64_t j = 0; j < n; j++) d[j] = Pd[j] != 0.0f ? d[j] * inv_keep : 0.0f;
+}
+
+// Keys per block of the forward's dropout correction (a stack buffer).
+constexpr int64_t kKeyBlock = 64;
+
+// One GEMM per head, batched over the B sentences (see the file comment).
+struct HeadGemm {
+    Gemm g;
+    const float *A;
+    int64_t sa;
+    const float *Bm;
+    int64_t sb;
+    float *C;
+    int64_t sc;
+    int64_t a_head, b_head, c_head;  // offsets from one head to the next
+};
+
+void run_heads(const HeadGemm &x, int64_t B, int64_t heads) {
+    for (int64_t h = 0; h < heads; h++)
+        gemm_batched(x.g, B, x.A + h * x.a_head, x.sa, x.Bm + h * x.b_head, x.sb, x.C + h * x.c_head, x.sc);
+}
+
+Gemm make_gemm(bool ta, bool tb, int64_t M, int64_t N, int64_t K, int64_t lda, int64_t ldb, int64_t ldc,
+               float alpha, float beta) {
+    Gemm g;
+    g.trans_a = ta;
+    g.trans_b = tb;
+    g.M = M;
+    g.N = N;
+    g.K = K;
+    g.lda = lda;
+    g.ldb = ldb;
+    g.ldc = ldc;
+    g.alpha = alpha;
+    g.beta = beta;
+    return g;
+}
+
+}  // namespace
+
+void attention_forward(float *o, float *P, const float *q, const float *k, const float *v,
+                       const uint8_t *kmask, const AttentionShape &s, float p_drop, uint64_t seed,
+                       uint64_t site) {
+    const char *kn = "attention_forward";
+    check_shape(kn, s, p_drop);
+    check_inputs(kn, q, k, v, P);
+    kern::check_ptr(kn, "o", o);
+    const int64_t B = s.B, T = s.T, S = s.S, Q = s.Q, H = s.heads, dh = Q / H;
+    const float scale = 1.0f / std::sqrt(static_cast<float>(dh));
+    const float inv_keep = 1.0f / (1.0f - p_drop);
+
+    // Scores P[b, h] = q_bh k_bh^T / sqrt(dh)  [T, S]
+    run_heads({make_gemm(false, true, T, S, dh, Q, Q, S, scale, 0.0f), q, T * Q, k, S * Q, P, H * T * S, dh, dh,
+               T * S},
+              B, H);
+
+    const int64_t rows = B * H * T;
+#pragma omp parallel for if (rows * S > kern::kOmpMinWork) schedule(static)
+    for (int64_t r = 0; r < rows; r++) {
+        const int64_t b = r / (H * T), t = r % T;
+        softmax_row(P + r * S, kmask ? kmask + b * S : nullptr, key_end(s, t), S);
+    }
+
+    // o_bh = P_bh v_bh / (1-p)  [T, dh], written into columns h*dh of o
+    run_heads({make_gemm(false, false, T, dh, S, S, Q, Q, inv_keep, 0.0f), P, H * T * S, v, S * Q, o, T * Q, T * S,
+               dh, dh},
+              B, H);
+    if (p_drop == 0.0f) return;
+
+    // Remove the dropped keys' terms; each row (b, h, t) owns its dh columns of o.
+    const uint64_t hash = dropout_key_hash(DropoutKey{seed, 0, site});
+#pragma omp parallel for if (rows * S > kern::kOmpMinWork) schedule(static)
+    for (int64_t r = 0; r < rows; r++) {
+        const int64_t b = r / (H * T), h = (r / T) % H, t = r % T;
+        const float *pr = P + r * S;
+        float *orow = o + (b * T + t) * Q + h * dh;
+        const int64_t end = key_end(s, t);
+        float m[kKeyBlock];
+        for (int64_t j0 = 0; j0 < end; j0 += kKeyBlock) {
+            const int64_t nb = end - j0 < kKeyBlock ? end - j0 : kKeyBlock;
+            keep_row(m, hash, static_cast<uint64_t>(r * S + j0), nb, p_drop, inv_keep);
+            for (int64_t j = 0; j < nb; j++)
+                if (m[j] == 0.0f && pr[j0 + j] != 0.0f)
+                    axpy(orow, -pr[j0 + j] * inv_keep, v + (b * S + j0 + j) * Q + h * dh, dh);
+        }
+    }
+}
+
+size_t attention_backward_scratch(const AttentionShape &s) {
+    check_shape("attention_backward_scratch", s, 0.0f);
+    return static_cast<size_t>(2 * s.B * s.heads * s.T * s.S);
+}
+
+void attention_backward(float *dq, float *dk, float *dv, float *scratch, const float *dO, const float *P,
+                        const float *q, const float *k, const float *v, const AttentionShape &s,
+                        float p_drop, uint64_t seed, uint64_t site) {
+    const char *kn = "attention_backward";
+    check_shape(kn, s, p_drop);
+    check_inputs(kn, q, k, v, P);
+    kern::check_ptr(kn, "dO", dO);
+    kern::check_ptr(kn, "scratch", scratch);
+    if (!dq && !dk && !dv) return;
+    const int64_t B = s.B, T = s.T, S = s.S, Q = s.Q, H = s.heads, dh = Q / H;
+    const float scale = 1.0f / std::sqrt(static_cast<float>(dh));
+    const float inv_keep = 1.0f / (1.0f - p_drop);
+    const int64_t rows = B * H * T;
+    float *D = scratch, *Pd = scratch + rows * S;
+
+    // Pd = dropout(P), the mask drawn once. Where P > 0, Pd != 0 exactly when the
+    // key is kept (P / (1-p) >= P cannot underflow); where P = 0 the mask does not
+    // matter below (dS = P (...) = 0). So Pd also serves as the mask of dP.
+    const float *Pdrop = P;
+    if (p_drop > 0.0f) {
+        const uint64_t hash = dropout_key_hash(DropoutKey{seed, 0, site});
+#pragma omp parallel for if (rows * S > kern::kOmpMinWork) schedule(static)
+        for (int64_t r = 0; r < rows; r++) {
+            float *m = Pd + r * S;
+            const float *pr = P + r * S;
+            keep_row(m, hash, static_cast<uint64_t>(r * S), S, p_drop, inv_keep);
+            for (int64_t j = 0; j < S; j++) m[j] *= pr[j];
+        }
+        Pdrop = Pd;
+    }
+    // dv_bh += Pd_bh^T dO_bh  [S, dh]
+    if (dv)
+        run_heads({make_gemm(true, false, S, dh, T, S, Q, Q, 1.0f, 1.0f), Pdrop, H * T * S, dO, T * Q, dv, S * Q,
+                   T * S, dh, dh},
+                  B, H);
+    if (!dq && !dk) return;
+
+    // D_bh = dO_bh v_bh^T  [T, S]: the gradient of the dropped probabilities
+    run_heads({make_gemm(false, true, T, S, dh, Q, Q, S, 1.0f, 0.0f), dO, T * Q, v, S * Q, D, H * T * S, dh, dh,
+               T * S},
+              B, H);
+#pragma omp parallel for if (rows * S > kern::kOmpMinWork) schedule(static)
+    for (int64_t r = 0; r < rows; r++) {
+        float *d = D + r * S;
+        if (p_drop > 0.0f) mask_row(d, Pd + r * S, S, inv_keep);
+        softmax_grad_row(d, P + r * S, S);
+    }
+    // dq_bh += dS_bh k_bh / sqrt(dh)  [T, dh]
+    if (dq)
+        run_heads({make_gemm(false, false, T, dh, S, S, Q, Q, scale, 1.0f), D, H * T * S, k, S * Q, dq, T * Q, T * S,
+                   dh, dh},
+                  B, H);
+    // dk_bh += dS_bh^T q_bh / sqrt(dh)  [S, dh]
+    if (dk)
+        run_heads({make_gemm(true, false, S, dh, T, S, Q, Q, scale, 1.0f), D, H * T * S, q, T * Q, dk, S * Q, T * S,
+                   dh, dh},
+                  B, H);
+}
+
+namespace ref {
+
+namespace {
+bool allowed(const AttentionShape &s, const uint8_t *kmask, int64_t b, int64_t t, int64_t j) {
+    if (kmask && kmask[b * s.S + j]) return false;
+    return !s.causal || j <= t;
+}
+double keep_scale(const DropoutKey &key, uint64_t i, float p) {
+    if (p == 0.0f) return 1.0;
+    return dropout_uniform(key, i) >= p ? 1.0 / (1.0 - static_cast<double>(p)) : 0.0;
+}
+}  // namespace
+
+void attention_forward(float *o, float *P, const float *q, const float *k, const float *v,
+                       const uint8_t *kmask, const AttentionShape &s, float p_drop, uint64_t seed,
+                       uint64_t site) {
+    const char *kn = "ref::attention_forward";
+    check_shape(kn, s, p_drop);
+    check_inputs(kn, q, k, v, P);
+    kern::check_ptr(kn, "o", o);
+    const int64_t T = s.T, S = s.S, Q = s.Q, H = s.heads, dh = Q / H;
+    const DropoutKey key{seed, 0, site};
+    std::vector<double> sc(static_cast<size_t>(S));
+    for (int64_t b = 0; b < s.B; b++)
+        for (int64_t h = 0; h < H; h++)
+            for (int64_t t = 0; t < T; t++) {
+                const float *qr = q + (b * T + t) * Q + h * dh;
+                double mx = -std::numeric_limits<double>::infinity();
+                for (int64_t j = 0; j < S; j++) {
+                    if (!allowed(s, kmask, b, t, j)) continue;
+                    double a = 0.0;
+                    for (int64_t c = 0; c < dh; c++) a += static_cast<double>(qr[c]) * k[(b * S + j) * Q + h * dh + c];
+                    sc[j] = a / std::sqrt(static_cast<double>(dh));
+                    if (sc[j] > mx) mx = sc[j];
+                }
+                double sum = 0.0;
+                for (int64_t j = 0; j < S; j++) {
+                    sc[j] = allowed(s, kmask, b, t, j) ? std::exp(sc[j] - mx) : 0.0;
+                    sum += sc[j];
+                }
+                const int64_t row = ((b * H + h) * T + t) * S;
+                for (int64_t j = 0; j < S; j++) {
+                    sc[j] = sum > 0.0 ? sc[j] / sum : 0.0;
+                    P[row + j] = static_cast<float>(sc[j]);
+                }
+                for (int64_t c = 0; c < dh; c++) {
+                    double a = 0.0;
+                    for (int64_t j = 0; j < S; j++)
+                        a += sc[j] * keep_scale(key, static_cast<uint64_t>(row + j), p_drop) *
+                             v[(b * S + j) * Q + h * dh + c];
+                    o[(b * T + t) * Q + h * dh + c] = static_cast<float>(a);
+                }
+            }
+}
+
+void attention_backward(float *dq, float *dk, float *dv, float *scratch, const float *dO, const float *P,
+                        const float *q, const float *k, const float *v, const AttentionShape &s,
+                        float p_drop, uint64_t seed, uint64_t site) {
+    const char *kn = "ref::attention_backward";
+    check_shape(kn, s, p_drop);
+    check_inputs(kn, q, k, v, P);
+    kern::check_ptr(kn, "dO", dO);
+    const int64_t T = s.T, S = s.S, Q = s.Q, H = s.heads, dh = Q / H;
+    const double scale = 1.0 / std::sqrt(static_cast<double>(dh));
+    const DropoutKey key{seed, 0, site};
+    std::vector<double> dP(static_cast<size_t>(S));
+    for (int64_t b = 0; b < s.B; b++)
+        for (int64_t h = 0; h < H; h++)
+            for (int64_t t = 0; t < T; t++) {
+                const int64_t row = ((b * H + h) * T + t) * S;
+                const float *g = dO + (b * T + t) * Q + h * dh;
+                double dot = 0.0;
+                for (int64_t j = 0; j < S; j++) {
+                    const double m = keep_scale(key, static_cast<uint64_t>(row + j), p_drop);
+                    const float *vr = v + (b * S + j) * Q + h * dh;
+                    double a = 0.0;
+                    for (int64_t c = 0; c < dh; c++) {
+                        a += static_cast<double>(g[c]) * vr[c];
+                        if (dv) dv[(b * S + j) * Q + h * dh + c] += static_cast<float>(P[row + j] * m * g[c]);
+                    }
+                    dP[j] = a * m;
+                    dot += P[row + j] * dP[j];
+                }
+                for (int64_t j = 0; j < S; j++) {
+                    const double ds = P[row + j] * (dP[j] - dot) * scale;
+                    for (int64_t c = 0; c < dh; c++) {
+                        if (dq) dq[(b * T + t) * Q + h * dh + c] += static_cast<float>(ds * k[(b * S + j) * Q + h * dh + c]);
+                        if (dk) dk[(b * S + j) * Q + h * dh + c] += static_cast<float>(ds * q[(b * T + t) * Q + h * dh + c]);
+                    }
+                }
+            }
+}
+
+}  // namespace ref
+
+}  // namespace mos
