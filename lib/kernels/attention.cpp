@@ -26,6 +26,7 @@
 #include "backend/gemm.hpp"
 #include "kernels/common.hpp"
 #include "kernels/dropout.hpp"
+#include "kernels/fast_exp.hpp"
 
 // -O2 (GCC 12) vectorises only loops whose trip count needs no scalar epilogue;
 // the row loops here run over S keys (any length), so allow the usual cost model.
@@ -36,6 +37,8 @@
 namespace mos {
 
 namespace {
+
+using kern::exp_nonpos;
 
 void check_shape(const char *k, const AttentionShape &s, float p_drop) {
     check(s.B >= 1, MOS_INVALID_ARGUMENT, k, ": batch B = ", s.B, " < 1");
@@ -58,38 +61,6 @@ void check_inputs(const char *k, const float *q, const float *kk, const float *v
 
 // Keys query t may attend: [0, end) minus padding.
 inline int64_t key_end(const AttentionShape &s, int64_t t) { return s.causal ? (t + 1 < s.S ? t + 1 : s.S) : s.S; }
-
-inline float bit_cast_float(int32_t bits) {
-#if defined(__GNUC__)
-    return __builtin_bit_cast(float, bits);  // a register move the vectoriser understands
-#else
-    float f;
-    std::memcpy(&f, &bits, sizeof f);
-    return f;
-#endif
-}
-
-// exp(x) for x <= 0 (Cephes expf: x = n ln2 + r, |r| <= ln2/2, degree-6 polynomial,
-// 2^n from the exponent bits); relative error about 2 ulp. Written without
-// branches or library calls so the softmax loop vectorises; inputs are clamped to
-// [-87, 0] (exp(-87) = 1.6e-38 stays normal; the clamp at 0 keeps the exponent
-// in range for the padded keys whose result is discarded).
-inline float exp_nonpos(float x) {
-    x = x < -87.0f ? -87.0f : (x > 0.0f ? 0.0f : x);
-    // n = round(x / ln2) by the 1.5 * 2^23 trick (no floor call: the loop stays vectorisable)
-    const float n = (x * 1.44269504088896341f + 12582912.0f) - 12582912.0f;
-    float r = x - n * 0.693359375f;
-    r = r + n * 2.12194440e-4f;
-    float p = 1.9875691500e-4f;
-    p = p * r + 1.3981999507e-3f;
-    p = p * r + 8.3334519073e-3f;
-    p = p * r + 4.1665795894e-2f;
-    p = p * r + 1.6666665459e-1f;
-    p = p * r + 5.0000001201e-1f;
-    p = p * r * r + r + 1.0f;
-    const int32_t bits = (static_cast<int32_t>(n) + 127) << 23;
-    return p * bit_cast_float(bits);
-}
 
 // Reductions with 16 independent partial results: they vectorise without
 // -ffast-math (and `omp simd reduction` does not vectorise under GCC 12 at -O2).

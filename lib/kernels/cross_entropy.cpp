@@ -13,6 +13,7 @@
 #include <cmath>
 
 #include "kernels/common.hpp"
+#include "kernels/fast_exp.hpp"
 
 namespace mos {
 
@@ -27,29 +28,47 @@ void check_ce(const char *k, const int32_t *targets, int64_t N, int64_t V, int32
                   " at row ", n, " outside the vocabulary [0, ", V, ")");
 }
 
-// max, log-sum-exp and sum of one row; 8 partial sums so the loops vectorise.
+// max, log-sum-exp and sum of one row; 16 partial sums and the branch-free exp
+// (kernels/fast_exp.hpp, about 2 ulp) so the loops vectorise.
 MOS_HOT_CLONES void row_stats(const float *z, int64_t V, float *lse_out, double *sum_out) {
+    float mxs[16];
+    for (int u = 0; u < 16; u++) mxs[u] = z[0];
+    int64_t w = 0;
+    for (; w + 16 <= V; w += 16)
+        for (int u = 0; u < 16; u++) mxs[u] = z[w + u] > mxs[u] ? z[w + u] : mxs[u];
     float mx = z[0];
-    for (int64_t v = 1; v < V; v++) mx = z[v] > mx ? z[v] : mx;
-    float se[8] = {0, 0, 0, 0, 0, 0, 0, 0}, sz[8] = {0, 0, 0, 0, 0, 0, 0, 0};
+    for (int u = 0; u < 16; u++) mx = mxs[u] > mx ? mxs[u] : mx;
+    for (; w < V; w++) mx = z[w] > mx ? z[w] : mx;
+    float se[16] = {0}, sz[16] = {0};
     int64_t v = 0;
-    for (; v + 8 <= V; v += 8)
-        for (int u = 0; u < 8; u++) {
-            se[u] += std::exp(z[v + u] - mx);
+    for (; v + 16 <= V; v += 16)
+        for (int u = 0; u < 16; u++) {
+            se[u] += kern::exp_nonpos(z[v + u] - mx);
             sz[u] += z[v + u];
         }
     double e = 0.0, s = 0.0;
     for (; v < V; v++) {
-        e += std::exp(z[v] - mx);
+        e += kern::exp_nonpos(z[v] - mx);
         s += z[v];
     }
-    for (int u = 0; u < 8; u++) {
+    for (int u = 0; u < 16; u++) {
         e += se[u];
         s += sz[u];
     }
     *lse_out = mx + static_cast<float>(std::log(e));
     *sum_out = s;
 }
+// g[v] += scale * softmax(z)_v - off, with softmax(z)_v = exp(z_v - lse) (z_v <= lse).
+// Blocks of 16 with restrict pointers: GCC's -O2 cost model vectorises only
+// loops without runtime alias checks or epilogues.
+MOS_HOT_CLONES void accumulate_grad_row(float *__restrict g, const float *__restrict z, float lse, float scale,
+                                        float off, int64_t V) {
+    int64_t v = 0;
+    for (; v + 16 <= V; v += 16)
+        for (int u = 0; u < 16; u++) g[v + u] += scale * kern::exp_nonpos(z[v + u] - lse) - off;
+    for (; v < V; v++) g[v] += scale * kern::exp_nonpos(z[v] - lse) - off;
+}
+
 }  // namespace
 
 CrossEntropyResult cross_entropy_forward(float *lse, float *row_loss, float *row_nll,
@@ -98,7 +117,7 @@ void cross_entropy_backward(float *dlogits, const float *lse, const float *logit
         const float *z = logits + n * V;
         float *g = dlogits + n * V;
         const float l = lse[n];
-        for (int64_t v = 0; v < V; v++) g[v] += scale * std::exp(z[v] - l) - off;
+        accumulate_grad_row(g, z, l, scale, off, V);
         g[y] -= scale * (1.0f - eps);
     }
 }

@@ -35,7 +35,7 @@ SearchReport run_search(const SupernetBundle &b, const SearchConfig &cfg, const 
 
     // Fitness: validation loss per token of the subnet on the fixed subset.
     const Tokenizer tok = Tokenizer::from_bytes(b.tokenizer);
-    ParallelText text = read_parallel(cfg.data_dir, cfg.split, cfg.src_lang, cfg.tgt_lang);
+    ParallelText text = read_split(cfg.data_dir, cfg.split, cfg.src_lang, cfg.tgt_lang);
     if (static_cast<int64_t>(text.src.size()) > cfg.valid_sentences) {
         text.src.resize(cfg.valid_sentences);
         text.tgt.resize(cfg.valid_sentences);

@@ -95,7 +95,7 @@ TrainState state_from_json(const std::string &text) {
 TokenizedPairs load_split(const Tokenizer &tok, const std::string &dir, const std::string &split,
                           const std::string &src, const std::string &tgt, int64_t max_sentences, int64_t max_len,
                           ParallelText *raw = nullptr) {
-    ParallelText text = read_parallel(dir, split, src, tgt);
+    ParallelText text = read_split(dir, split, src, tgt);
     if (max_sentences > 0 && static_cast<int64_t>(text.src.size()) > max_sentences) {
         text.src.resize(max_sentences);
         text.tgt.resize(max_sentences);
@@ -124,7 +124,7 @@ SupernetBundle make_trainable(const Space &space, SupernetConfig net, const Trai
     check(!cfg.data_dir.empty() && !cfg.src_lang.empty() && !cfg.tgt_lang.empty(), MOS_INVALID_ARGUMENT,
           "data directory and both languages are required");
     const auto t0 = Clock::now();
-    const ParallelText text = read_parallel(cfg.data_dir, "train", cfg.src_lang, cfg.tgt_lang);
+    const ParallelText text = read_split(cfg.data_dir, "train", cfg.src_lang, cfg.tgt_lang);
     TokenizerOptions to;
     to.vocab_size = static_cast<int>(cfg.vocab_size);
     to.seed = static_cast<uint32_t>(cfg.seed);

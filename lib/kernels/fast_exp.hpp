@@ -1,0 +1,45 @@
+// lib/kernels/fast_exp.hpp: a branch-free exp for the softmax loops (attention
+// rows, cross-entropy over the vocabulary) that GCC vectorises without
+// -ffast-math. Shared by every kernel that exponentiates whole rows.
+#pragma once
+
+#include <cstdint>
+#include <cstring>
+
+namespace mos {
+namespace kern {
+
+inline float bit_cast_float(int32_t bits) {
+#if defined(__GNUC__)
+    return __builtin_bit_cast(float, bits);  // a register move the vectoriser understands
+#else
+    float f;
+    std::memcpy(&f, &bits, sizeof f);
+    return f;
+#endif
+}
+
+// exp(x) for x <= 0 (Cephes expf: x = n ln2 + r, |r| <= ln2/2, degree-6 polynomial,
+// 2^n from the exponent bits); relative error about 2 ulp. Written without
+// branches or library calls so the softmax loop vectorises; inputs are clamped to
+// [-87, 0] (exp(-87) = 1.6e-38 stays normal; the clamp at 0 keeps the exponent
+// in range for the padded keys whose result is discarded).
+inline float exp_nonpos(float x) {
+    x = x < -87.0f ? -87.0f : (x > 0.0f ? 0.0f : x);
+    // n = round(x / ln2) by the 1.5 * 2^23 trick (no floor call: the loop stays vectorisable)
+    const float n = (x * 1.44269504088896341f + 12582912.0f) - 12582912.0f;
+    float r = x - n * 0.693359375f;
+    r = r + n * 2.12194440e-4f;
+    float p = 1.9875691500e-4f;
+    p = p * r + 1.3981999507e-3f;
+    p = p * r + 8.3334519073e-3f;
+    p = p * r + 4.1665795894e-2f;
+    p = p * r + 1.6666665459e-1f;
+    p = p * r + 5.0000001201e-1f;
+    p = p * r * r + r + 1.0f;
+    const int32_t bits = (static_cast<int32_t>(n) + 127) << 23;
+    return p * bit_cast_float(bits);
+}
+
+}  // namespace kern
+}  // namespace mos
