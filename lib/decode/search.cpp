@@ -134,9 +134,11 @@ std::vector<std::vector<int32_t>> translate_batch(const DenseModel &m, const std
                 }
             }
             int64_t live = 0;
-            for (const Candidate &c : cand) {
+            for (size_t ci = 0; ci < cand.size(); ci++) {
+                const Candidate &c = cand[ci];
                 if (c.token == kEosId) {
-                    if (static_cast<int64_t>(fin[b].size()) < k) {
+                    // As fairseq: only an EOS among the k best candidates finishes a hypothesis.
+                    if (static_cast<int64_t>(ci) < k && static_cast<int64_t>(fin[b].size()) < k) {
                         const float len = static_cast<float>(hist[c.row].size() + 1);
                         fin[b].push_back(Finished{c.score / std::pow(len, opt.length_penalty), hist[c.row]});
                     }

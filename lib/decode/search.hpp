@@ -4,11 +4,11 @@
 // Token conventions (docs/data.md): pad = 0, unk = 1, bos = 2, eos = 3. A source
 // is its ids followed by EOS; the decoder starts from EOS (fairseq) and a
 // hypothesis ends when it emits EOS. Beam search follows fairseq: at each step
-// every live hypothesis is extended by the 2k best tokens; hypotheses ending in
-// EOS are finished with score logprob / length^lenpen (length counts the EOS);
-// a sentence is done when k hypotheses are finished and no live one can still
-// beat the best (or the length limit forces EOS). The result is the best
-// finished hypothesis, without EOS.
+// the 2k best extensions of the sentence's k live hypotheses are ranked; an EOS
+// among the first k finishes a hypothesis with score logprob / length^lenpen
+// (length counts the EOS), the best k others stay live; a sentence is done when
+// k hypotheses are finished or the length limit forces EOS. The result is the
+// best finished hypothesis, without EOS. Pad and BOS are never generated.
 #pragma once
 
 #include <cstdint>

@@ -204,6 +204,13 @@ void decoding(void **) {
             out.push_back(best);
             tok = best;
         }
+        if (out != greedy[i]) {
+            std::fprintf(stderr, "sentence %zu: loop", i);
+            for (int32_t x : out) std::fprintf(stderr, " %d", x);
+            std::fprintf(stderr, "; translate_batch");
+            for (int32_t x : greedy[i]) std::fprintf(stderr, " %d", x);
+            std::fprintf(stderr, "\n");
+        }
         assert_true(out == greedy[i]);
     }
     // Beam search: a batch decodes as each sentence alone.
