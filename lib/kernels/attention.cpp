@@ -118,11 +118,6 @@ MOS_HOT_CLONES void softmax_row(float *row, const uint8_t *pad, int64_t end, int
     for (int64_t j = end; j < S; j++) row[j] = 0.0f;
 }
 
-// y[0..n) += a * x[0..n)
-MOS_HOT_CLONES void axpy(float *y, float a, const float *x, int64_t n) {
-    for (int64_t j = 0; j < n; j++) y[j] += a * x[j];
-}
-
 // dS row in place: d[j] = P[j] (d[j] - sum_i P[i] d[i]).
 MOS_HOT_CLONES void softmax_grad_row(float *d, const float *p, int64_t S) {
     const float dot = dot_of(p, d, S);
@@ -141,8 +136,42 @@ MOS_HOT_CLONES void mask_row(float *d, const float *Pd, int64_t n, float inv_kee
     for (int64_t j = 0; j < n; j++) d[j] = Pd[j] != 0.0f ? d[j] * inv_keep : 0.0f;
 }
 
-// Keys per block of the forward's dropout correction (a stack buffer).
+// Keys per block of the forward's dropout correction (stack buffers).
 constexpr int64_t kKeyBlock = 64;
+
+// The forward's correction for keys [first, first + n) of one query row:
+// orow[0..dh) -= P[j] / (1-p) * v_j for every dropped key j with P[j] > 0. The
+// dropped keys are gathered first (branch-free), then their rows are subtracted
+// with the dh-long loop inlined here.
+MOS_HOT_CLONES void drop_terms(float *__restrict orow, const float *__restrict pr, const float *__restrict vcol,
+                               int64_t ldv, int64_t n, int64_t dh, uint64_t hash, uint64_t first, float p,
+                               float inv_keep) {
+    float m[kKeyBlock];
+    int64_t idx[kKeyBlock];
+    keep_row(m, hash, first, n, p, inv_keep);
+    int64_t c = 0;
+    for (int64_t j = 0; j < n; j++) {
+        idx[c] = j;
+        c += (m[j] == 0.0f) & (pr[j] != 0.0f);
+    }
+    if (c == 0) return;
+    float a[kKeyBlock];
+    for (int64_t i = 0; i < c; i++) a[i] = -pr[idx[i]] * inv_keep;
+    // Column blocks of kLanes held in registers across the dropped keys (updating
+    // orow in memory per key would chain every key on a store-to-load forward).
+    int64_t d0 = 0;
+    for (; d0 + kLanes <= dh; d0 += kLanes) {
+        float acc[kLanes];
+        for (int u = 0; u < kLanes; u++) acc[u] = orow[d0 + u];
+        for (int64_t i = 0; i < c; i++) {
+            const float *__restrict x = vcol + idx[i] * ldv + d0;
+            for (int u = 0; u < kLanes; u++) acc[u] += a[i] * x[u];
+        }
+        for (int u = 0; u < kLanes; u++) orow[d0 + u] = acc[u];
+    }
+    for (int64_t i = 0; i < c; i++)
+        for (int64_t d = d0; d < dh; d++) orow[d] += a[i] * vcol[idx[i] * ldv + d];
+}
 
 // One GEMM per head, batched over the B sentences (see the file comment).
 struct HeadGemm {
@@ -216,14 +245,9 @@ void attention_forward(float *o, float *P, const float *q, const float *k, const
         const float *pr = P + r * S;
         float *orow = o + (b * T + t) * Q + h * dh;
         const int64_t end = key_end(s, t);
-        float m[kKeyBlock];
-        for (int64_t j0 = 0; j0 < end; j0 += kKeyBlock) {
-            const int64_t nb = end - j0 < kKeyBlock ? end - j0 : kKeyBlock;
-            keep_row(m, hash, static_cast<uint64_t>(r * S + j0), nb, p_drop, inv_keep);
-            for (int64_t j = 0; j < nb; j++)
-                if (m[j] == 0.0f && pr[j0 + j] != 0.0f)
-                    axpy(orow, -pr[j0 + j] * inv_keep, v + (b * S + j0 + j) * Q + h * dh, dh);
-        }
+        for (int64_t j0 = 0; j0 < end; j0 += kKeyBlock)
+            drop_terms(orow, pr + j0, v + (b * S + j0) * Q + h * dh, Q, end - j0 < kKeyBlock ? end - j0 : kKeyBlock,
+                       dh, hash, static_cast<uint64_t>(r * S + j0), p_drop, inv_keep);
     }
 }
 

@@ -3,12 +3,14 @@
 // self-attention (T == S) with and without the causal mask, cross-attention
 // (T != S), padded keys (including a sentence whose keys are all padding), and
 // attention dropout with a fixed seed (the mask is a function of the seed, so the
-// loss stays a smooth function of q, k, v and central differences apply).
+// loss stays a smooth function of q, k, v and central differences apply); and the
+// whole sub-layer with its sliced q/k/v/out projections at full and elastic widths.
 #include "grad_common.hpp"
 
 #include <cmath>
 
 #include "kernels/attention.hpp"
+#include "kernels/linear.hpp"
 
 using namespace mos_test;
 
@@ -88,6 +90,65 @@ void grad_attention_dropout(void **) {
     }
 }
 
+// The attention sub-layer as the model composes it (tests/golden/mos_reference.py
+// `attention`): q = x Wq[:Q, :d_q]^T + bq, k and v from mem with Wk, Wv[:Q, :d_kv],
+// attention, then out = o Wo[:d_q, :Q]^T + bo; weights stored at super size D.
+// Checks every weight, bias and both inputs at full and elastic widths, and that
+// the entries outside the active slices get no gradient.
+void attention_block_case(int64_t d_q, int64_t d_kv, int64_t heads, bool causal) {
+    const int64_t D = 6, Q = 8, B = 2, T = 3, S = causal ? 3 : 4;
+    const mos::AttentionShape s{B, T, S, Q, heads, causal};
+    const float p = 0.2f;
+    auto Wq = uniform(Q * D, 201), Wk = uniform(Q * D, 202), Wv = uniform(Q * D, 203), Wo = uniform(D * Q, 204);
+    auto bq = uniform(Q, 205), bk = uniform(Q, 206), bv = uniform(Q, 207), bo = uniform(D, 208);
+    auto x = uniform(B * T * d_q, 209), mem = uniform(B * S * d_kv, 210), r = uniform(B * T * d_q, 211);
+    const uint8_t kmask[8] = {0, 0, 0, 1, 0, 0, 1, 1};
+    std::vector<float> q(B * T * Q), k(B * S * Q), v(B * S * Q), o(B * T * Q), P(B * heads * T * S);
+    std::vector<float> y(B * T * d_q), scratch(mos::attention_backward_scratch(s));
+    auto loss = [&] {
+        mos::linear_forward(q.data(), x.data(), Wq.data(), bq.data(), B * T, d_q, Q, D);
+        mos::linear_forward(k.data(), mem.data(), Wk.data(), bk.data(), B * S, d_kv, Q, D);
+        mos::linear_forward(v.data(), mem.data(), Wv.data(), bv.data(), B * S, d_kv, Q, D);
+        mos::attention_forward(o.data(), P.data(), q.data(), k.data(), v.data(), kmask, s, p, 42, 5);
+        mos::linear_forward(y.data(), o.data(), Wo.data(), bo.data(), B * T, Q, d_q, Q);
+        return dot(y.data(), r.data(), y.size());
+    };
+    loss();
+    std::vector<float> dWq(Wq.size()), dWk(Wk.size()), dWv(Wv.size()), dWo(Wo.size());
+    std::vector<float> dbq(Q), dbk(Q), dbv(Q), dbo(D), dx(x.size()), dmem(mem.size());
+    std::vector<float> dq(q.size()), dk(k.size()), dv(v.size()), dO(o.size());
+    mos::linear_backward(dO.data(), dWo.data(), dbo.data(), r.data(), o.data(), Wo.data(), B * T, Q, d_q, Q);
+    mos::attention_backward(dq.data(), dk.data(), dv.data(), scratch.data(), dO.data(), P.data(), q.data(), k.data(),
+                            v.data(), s, p, 42, 5);
+    mos::linear_backward(dx.data(), dWq.data(), dbq.data(), dq.data(), x.data(), Wq.data(), B * T, d_q, Q, D);
+    mos::linear_backward(dmem.data(), dWk.data(), dbk.data(), dk.data(), mem.data(), Wk.data(), B * S, d_kv, Q, D);
+    mos::linear_backward(dmem.data(), dWv.data(), dbv.data(), dv.data(), mem.data(), Wv.data(), B * S, d_kv, Q, D);
+    GradCheckOptions opt;
+    opt.h = 3e-3;
+    opt.max_elems = 0;
+    expect_grad("block dx", x.data(), dx.data(), x.size(), loss, opt);
+    expect_grad("block dmem", mem.data(), dmem.data(), mem.size(), loss, opt);
+    expect_grad("block dWq", Wq.data(), dWq.data(), Wq.size(), loss, opt);
+    expect_grad("block dWk", Wk.data(), dWk.data(), Wk.size(), loss, opt);
+    expect_grad("block dWv", Wv.data(), dWv.data(), Wv.size(), loss, opt);
+    expect_grad("block dWo", Wo.data(), dWo.data(), Wo.size(), loss, opt);
+    expect_grad("block dbq", bq.data(), dbq.data(), Q, loss, opt);
+    expect_grad("block dbk", bk.data(), dbk.data(), Q, loss, opt);
+    expect_grad("block dbv", bv.data(), dbv.data(), Q, loss, opt);
+    expect_grad("block dbo", bo.data(), dbo.data(), D, loss, opt);
+    expect_zero_outside("block dWq", dWq.data(), Q, D, D, Q, d_q);
+    expect_zero_outside("block dWk", dWk.data(), Q, D, D, Q, d_kv);
+    expect_zero_outside("block dWv", dWv.data(), Q, D, D, Q, d_kv);
+    expect_zero_outside("block dWo", dWo.data(), D, Q, Q, d_q, Q);
+    expect_zero_outside("block dbo", dbo.data(), 1, D, D, 1, d_q);
+}
+
+void grad_attention_block(void **) {
+    attention_block_case(6, 6, 2, false);  // full widths, cross-attention
+    attention_block_case(3, 5, 4, false);  // elastic widths, more heads
+    attention_block_case(4, 4, 1, true);   // the causal mask at a mixed width
+}
+
 }  // namespace
 
 int main(void) {
@@ -96,6 +157,7 @@ int main(void) {
         cmocka_unit_test(grad_attention_causal),
         cmocka_unit_test(grad_attention_cross),
         cmocka_unit_test(grad_attention_dropout),
+        cmocka_unit_test(grad_attention_block),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
