@@ -20,6 +20,8 @@ int main(int argc, char **argv) {
     mos_cli::register_info(app);
     mos_cli::register_quickstart(app);
     mos_cli::register_bleu(app);
+    mos_cli::register_space(app);
+    mos_cli::register_arch(app);
 
     try {
         app.parse(argc, argv);
