@@ -212,6 +212,9 @@ static void space_to_json_buffer(void **state) {
                  "cap is 16", NULL);
     assert_string_equal(small_buf, "");
     expect_error(mos_space_to_json(s, NULL, 5, &n), MOS_INVALID_ARGUMENT, "buf is NULL", NULL);
+    char untouched[1] = {'x'}; /* cap 0: not even the NUL may be written */
+    expect_error(mos_space_to_json(s, untouched, 0, &n), MOS_OUT_OF_RANGE, "cap is 0", NULL);
+    assert_int_equal(untouched[0], 'x');
     char *buf = malloc(n);
     expect_error(mos_space_to_json(s, buf, n - 1, NULL), MOS_OUT_OF_RANGE, NULL, NULL);
     assert_int_equal(mos_space_to_json(s, buf, n, NULL), MOS_OK);
