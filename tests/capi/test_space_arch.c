@@ -243,6 +243,15 @@ static void space_bad_json(void **state) {
         {"{\"version\": 2}", MOS_VERSION, "version = 2"},
         {"{\"version\": \"1\"}", MOS_FORMAT, "version: expected an integer"},
     };
+    /* A huge value is echoed only in part. */
+    char huge[4200];
+    int len = snprintf(huge, sizeof huge, "{\"qkv_dim\": \"");
+    memset(huge + len, 'x', 4000);
+    snprintf(huge + len + 4000, sizeof huge - (size_t)len - 4000, "\"}");
+    mos_space *none = NULL;
+    expect_error(mos_space_create_json(&none, huge, strlen(huge)), MOS_FORMAT, "qkv_dim: expected an integer",
+                 "xxx...");
+    assert_true(strlen(mos_last_error()) < 200);
     for (size_t i = 0; i < N(cases); i++) {
         mos_space *s = NULL;
         expect_error(mos_space_create_json(&s, cases[i].json, strlen(cases[i].json)), cases[i].status,
