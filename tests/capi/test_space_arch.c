@@ -400,6 +400,7 @@ static void arch_json_round_trip(void **state) {
     assert_int_equal(mos_arch_load(&b, s, path), MOS_OK);
     char *jb = arch_json(b);
     assert_string_equal(ja, jb);
+    mos_arch_destroy(b);
     remove(path);
     expect_error(mos_arch_load(&b, s, path), MOS_IO, path, NULL);
     assert_null(b);
