@@ -42,9 +42,9 @@ typedef struct mos_space mos_space;
  * ones). On failure *out is NULL. Thread-safe. @since 0.1 */
 MOS_API mos_status mos_space_create_preset(mos_space **out, const char *name);
 
-/* The name of the i-th built-in preset (0-based), or NULL past the last one
- * (mos_last_error() then says how many there are). Static string.
- * Thread-safe. @since 0.1 */
+/* The name of the i-th built-in preset (0-based), or NULL past the last one:
+ *     for (size_t i = 0; mos_space_preset_name(i); i++) ...
+ * Static string. Does not change mos_last_error(). Thread-safe. @since 0.1 */
 MOS_API const char *mos_space_preset_name(size_t index);
 
 /* Parse a space from `len` bytes of JSON text (not necessarily NUL-terminated;

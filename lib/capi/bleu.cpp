@@ -71,7 +71,7 @@ MOS_API mos_status mos_bleu_format(const mos_bleu_score *score, char *buf, size_
         if (needed) *needed = need;
         if (buf == nullptr) return;  // size query
         if (cap < need) {
-            buf[0] = '\0';
+            if (cap > 0) buf[0] = '\0';
             mos::fail(MOS_OUT_OF_RANGE, "cap is ", cap, "; the score line needs ", need, " bytes");
         }
         std::memcpy(buf, line.c_str(), need);

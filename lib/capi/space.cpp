@@ -45,14 +45,10 @@ MOS_API mos_status mos_space_create_preset(mos_space **out, const char *name) {
 }
 
 MOS_API const char *mos_space_preset_name(size_t index) {
-    const char *name = nullptr;
-    guard("mos_space_preset_name", [&] {
-        const auto &names = mos::space_preset_names();
-        mos::check(index < names.size(), MOS_OUT_OF_RANGE, "index ", index, " is past the last of ",
-                   names.size(), " presets");
-        name = names[index].c_str();
-    });
-    return name;
+    // An iteration sentinel, not an error: it leaves mos_last_error() alone so
+    // that a caller may list the presets while reporting another failure.
+    const auto &names = mos::space_preset_names();
+    return index < names.size() ? names[index].c_str() : nullptr;
 }
 
 MOS_API mos_status mos_space_create_json(mos_space **out, const char *json, size_t len) {

@@ -53,11 +53,11 @@ void check_known_keys(const nlohmann::json &obj, const std::string &path,
 
 static long long as_int(const nlohmann::json &v, const std::string &where, long long lo,
                         long long hi) {
-    if (!v.is_number_integer()) fail(MOS_FORMAT, where, ": expected an integer, got ", v.dump());
+    if (!v.is_number_integer()) fail(MOS_FORMAT, where, ": expected an integer, got ", json_brief(v));
     long long x;
     if (v.is_number_unsigned()) {
         const auto u = v.get<unsigned long long>();
-        if (u > static_cast<unsigned long long>(hi)) fail(MOS_FORMAT, where, " = ", v.dump(), "; allowed ", lo, "..", hi);
+        if (u > static_cast<unsigned long long>(hi)) fail(MOS_FORMAT, where, " = ", json_brief(v), "; allowed ", lo, "..", hi);
         x = static_cast<long long>(u);
     } else {
         x = v.get<long long>();
@@ -100,6 +100,16 @@ std::vector<int> json_int_list(const nlohmann::json &obj, const std::string &pat
         out.push_back(static_cast<int>(
             as_int(a[i], member(path, key) + "[" + std::to_string(i) + "]", lo, hi)));
     return out;
+}
+
+std::string json_brief(const nlohmann::json &v) {
+    constexpr size_t kMax = 60;
+    std::string s = v.dump();
+    if (s.size() <= kMax) return s;
+    size_t cut = kMax;
+    while (cut > 0 && (static_cast<unsigned char>(s[cut]) & 0xC0) == 0x80) --cut;
+    s.resize(cut);
+    return s + "...";
 }
 
 std::string json_int_array(const std::vector<int> &v) {

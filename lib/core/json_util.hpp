@@ -34,6 +34,11 @@ const nlohmann::json &json_array(const nlohmann::json &obj, const std::string &p
 std::vector<int> json_int_list(const nlohmann::json &obj, const std::string &path,
                                const char *key, long long lo, long long hi);
 
+// A JSON value for an error message: its compact text, cut to about 60 bytes
+// (on a UTF-8 character boundary) with "..." so that a huge value in a
+// malformed file cannot make a huge message.
+std::string json_brief(const nlohmann::json &v);
+
 // "[1, 2, 3]": a compact JSON array of ints for the canonical writers.
 std::string json_int_array(const std::vector<int> &v);
 // A JSON string literal with escapes.

@@ -95,7 +95,7 @@ nlohmann::json parse_header(const uint8_t *p, size_t n, const std::string &src) 
 
 uint64_t get_u64(const nlohmann::json &v, const std::string &src, const std::string &what) {
     if (!v.is_number_unsigned())
-        fail(MOS_FORMAT, src, ": ", what, " must be a non-negative integer, got ", v.dump());
+        fail(MOS_FORMAT, src, ": ", what, " must be a non-negative integer, got ", json_brief(v));
     return v.get<uint64_t>();
 }
 

@@ -105,11 +105,11 @@ Arch arch_from_json(const Space &space, const std::string &text) {
     check_known_keys(j, "", {"format", "version", "qkv_dim", "encoder", "decoder"});
     if (j.contains("format"))
         check(j["format"].is_string() && j["format"].get<std::string>() == kFormat, MOS_FORMAT,
-              "format = ", j["format"].dump(), "; expected \"", kFormat, "\"");
+              "format = ", json_brief(j["format"]), "; expected \"", kFormat, "\"");
     if (j.contains("version")) {
         check(j["version"].is_number_integer(), MOS_FORMAT, "version: expected an integer, got ",
-              j["version"].dump());
-        check(j["version"] == kVersion, MOS_VERSION, "version = ", j["version"].dump(),
+              json_brief(j["version"]));
+        check(j["version"] == kVersion, MOS_VERSION, "version = ", json_brief(j["version"]),
               "; this libmos reads version ", kVersion);
     }
     Arch a;

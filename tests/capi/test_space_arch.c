@@ -102,9 +102,12 @@ static void presets(void **state) {
     (void)state;
     assert_string_equal(mos_space_preset_name(0), "hat-wmt");
     assert_string_equal(mos_space_preset_name(1), "small");
+    /* NULL ends the list and keeps the last error of another call. */
+    mos_space *none = NULL;
+    assert_int_equal(mos_space_create_preset(&none, "medium"), MOS_INVALID_ARGUMENT);
     assert_null(mos_space_preset_name(2));
-    assert_non_null(strstr(mos_last_error(), "mos_space_preset_name"));
-    assert_non_null(strstr(mos_last_error(), "2 presets"));
+    assert_null(mos_space_preset_name((size_t)-1));
+    assert_non_null(strstr(mos_last_error(), "unknown space preset 'medium'"));
 
     mos_space *s = preset("hat-wmt");
     char name[16];
@@ -209,6 +212,9 @@ static void space_to_json_buffer(void **state) {
                  "cap is 16", NULL);
     assert_string_equal(small_buf, "");
     expect_error(mos_space_to_json(s, NULL, 5, &n), MOS_INVALID_ARGUMENT, "buf is NULL", NULL);
+    char untouched[1] = {'x'}; /* cap 0: not even the NUL may be written */
+    expect_error(mos_space_to_json(s, untouched, 0, &n), MOS_OUT_OF_RANGE, "cap is 0", NULL);
+    assert_int_equal(untouched[0], 'x');
     char *buf = malloc(n);
     expect_error(mos_space_to_json(s, buf, n - 1, NULL), MOS_OUT_OF_RANGE, NULL, NULL);
     assert_int_equal(mos_space_to_json(s, buf, n, NULL), MOS_OK);
@@ -237,6 +243,15 @@ static void space_bad_json(void **state) {
         {"{\"version\": 2}", MOS_VERSION, "version = 2"},
         {"{\"version\": \"1\"}", MOS_FORMAT, "version: expected an integer"},
     };
+    /* A huge value is echoed only in part. */
+    char huge[4200];
+    int len = snprintf(huge, sizeof huge, "{\"qkv_dim\": \"");
+    memset(huge + len, 'x', 4000);
+    snprintf(huge + len + 4000, sizeof huge - (size_t)len - 4000, "\"}");
+    mos_space *none = NULL;
+    expect_error(mos_space_create_json(&none, huge, strlen(huge)), MOS_FORMAT, "qkv_dim: expected an integer",
+                 "xxx...");
+    assert_true(strlen(mos_last_error()) < 200);
     for (size_t i = 0; i < N(cases); i++) {
         mos_space *s = NULL;
         expect_error(mos_space_create_json(&s, cases[i].json, strlen(cases[i].json)), cases[i].status,
@@ -385,6 +400,7 @@ static void arch_json_round_trip(void **state) {
     assert_int_equal(mos_arch_load(&b, s, path), MOS_OK);
     char *jb = arch_json(b);
     assert_string_equal(ja, jb);
+    mos_arch_destroy(b);
     remove(path);
     expect_error(mos_arch_load(&b, s, path), MOS_IO, path, NULL);
     assert_null(b);

@@ -7,6 +7,7 @@
 
 #include <CLI/CLI.hpp>
 
+#include <memory>
 #include <stdexcept>
 #include <string>
 
@@ -27,6 +28,20 @@ inline void check(mos_status s) {
     }
 }
 
+// Owning pointers to library handles, released with their _destroy.
+struct SpaceDeleter {
+    void operator()(mos_space *s) const { mos_space_destroy(s); }
+};
+struct ArchDeleter {
+    void operator()(mos_arch *a) const { mos_arch_destroy(a); }
+};
+using SpacePtr = std::unique_ptr<mos_space, SpaceDeleter>;
+using ArchPtr = std::unique_ptr<mos_arch, ArchDeleter>;
+
+// A built-in space if `name_or_path` names a preset, else a space JSON file
+// (cmd_space.cpp).
+SpacePtr open_space(const std::string &name_or_path);
+
 // Registration of each family of subcommands.
 void register_info(CLI::App &app);
 void register_quickstart(CLI::App &app);
@@ -45,5 +60,7 @@ int mkdir_p(const std::string &path);
 // Loads a supernet checkpoint and routes `arch_spec` (an arch JSON file, or
 // "largest" / "smallest"); *ms (if given) receives the routing time.
 mos_model *route_from(const std::string &supernet_path, const std::string &arch_spec, double *ms);
+void register_space(CLI::App &app);
+void register_arch(CLI::App &app);
 
 }  // namespace mos_cli

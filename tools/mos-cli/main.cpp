@@ -23,6 +23,8 @@ int main(int argc, char **argv) {
     mos_cli::register_model(app);
     mos_cli::register_train(app);
     mos_cli::register_search(app);
+    mos_cli::register_space(app);
+    mos_cli::register_arch(app);
 
     try {
         app.parse(argc, argv);
