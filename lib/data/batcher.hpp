@@ -53,6 +53,7 @@ struct Batch {
     size_t src_tokens = 0, tgt_tokens = 0;      // non-pad tokens (tgt_tokens = loss targets)
 };
 
+// Used by one thread at a time (the epoch order is cached).
 class Batcher {
 public:
     // Keeps a reference to data, which must outlive the batcher. MOS_INVALID_ARGUMENT
