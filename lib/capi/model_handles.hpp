@@ -28,7 +28,7 @@ struct mos_model {
 
     void init_tokenizer() {
         if (!bundle.tokenizer.empty())
-            tokenizer = std::make_shared<const mos::Tokenizer>(mos::Tokenizer::from_bytes(bundle.tokenizer));
+            tokenizer = std::make_shared<const mos::Tokenizer>(mos::Tokenizer::load(bundle.tokenizer));
     }
 };
 

@@ -73,7 +73,7 @@ MOS_API mos_status mos_supernet_create(mos_supernet **out, const mos_space *spac
         int64_t vocab = o.vocab_size;
         if (o.tokenizer_path) {
             tok_bytes = mos::read_text_file(o.tokenizer_path);
-            const mos::Tokenizer tok = mos::Tokenizer::from_bytes(tok_bytes);
+            const mos::Tokenizer tok = mos::Tokenizer::load(tok_bytes);
             if (vocab == 0) vocab = tok.vocab_size();
             mos::check(vocab == tok.vocab_size(), MOS_INVALID_ARGUMENT, "vocab_size ", vocab,
                        " differs from the tokenizer's ", tok.vocab_size());
@@ -159,7 +159,7 @@ MOS_API mos_status mos_supernet_set_tokenizer(mos_supernet *net, const char *pat
         MOS_REQUIRE_NONNULL(net);
         MOS_REQUIRE_NONNULL(path);
         std::string bytes = mos::read_text_file(path);
-        const mos::Tokenizer tok = mos::Tokenizer::from_bytes(bytes);
+        const mos::Tokenizer tok = mos::Tokenizer::load(bytes);
         const int64_t vocab = net->bundle.net->config().vocab;
         mos::check(tok.vocab_size() == vocab, MOS_INVALID_ARGUMENT, "tokenizer '", path, "' has ",
                    tok.vocab_size(), " pieces; the supernet's vocabulary is ", vocab);

@@ -1,119 +1,151 @@
-// lib/data/batcher.cpp: tokenizing pairs, length-bucketed token-count batches
-// and their seeded per-epoch order (see batcher.hpp).
+// lib/data/batcher.cpp: tokenizing a parallel text and token-count batching (rule in
+// batcher.hpp). Shuffling uses its own generator instead of <random> distributions,
+// whose output differs between standard libraries.
 #include "data/batcher.hpp"
 
 #include <algorithm>
 #include <numeric>
+#include <tuple>
 
 #include "core/error.hpp"
-#include "model/arch.hpp"
 
 namespace mos {
 
 namespace {
-constexpr int32_t kPad = 0, kEos = 3;
+
+uint64_t splitmix64(uint64_t &state) {
+    uint64_t z = (state += 0x9e3779b97f4a7c15ull);
+    z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ull;
+    z = (z ^ (z >> 27)) * 0x94d049bb133111ebull;
+    return z ^ (z >> 31);
 }
 
-TokenizedPairs tokenize_pairs(const Tokenizer &tok, const ParallelText &text, int64_t max_len) {
-    check(max_len >= 2, MOS_INVALID_ARGUMENT, "max_len ", max_len, " < 2");
-    check(text.src.size() == text.tgt.size(), MOS_INTERNAL, "unaligned parallel text");
-    TokenizedPairs out;
+// Uniform in [0, n) without modulo bias (rejection).
+uint64_t below(uint64_t &state, uint64_t n) {
+    const uint64_t limit = UINT64_MAX - UINT64_MAX % n;
+    uint64_t r;
+    do r = splitmix64(state);
+    while (r >= limit);
+    return r % n;
+}
+
+}  // namespace
+
+TokenizedData tokenize_parallel(const Tokenizer &tok, const ParallelText &text, size_t max_len) {
+    check(max_len >= 2, MOS_INVALID_ARGUMENT, "tokenize_parallel: max_len ", max_len, " must be at least 2");
+    check(text.src.size() == text.tgt.size(), MOS_INVALID_ARGUMENT, "tokenize_parallel: ", text.src.size(),
+          " source but ", text.tgt.size(), " target sentences");
+    TokenizedData out;
     out.pairs.reserve(text.src.size());
     for (size_t i = 0; i < text.src.size(); i++) {
-        TokenPair p;
-        p.src = tok.encode(text.src[i]);
-        p.tgt = tok.encode(text.tgt[i]);
-        p.src.push_back(kEos);
-        p.tgt.push_back(kEos);
-        if (static_cast<int64_t>(p.src.size()) > max_len || static_cast<int64_t>(p.tgt.size()) > max_len) {
+        TokenPair p{tok.encode(text.src[i]), tok.encode(text.tgt[i])};
+        p.src.push_back(Tokenizer::kEos);
+        p.tgt.push_back(Tokenizer::kEos);
+        if (p.src.size() > max_len || p.tgt.size() > max_len) {
             out.skipped_long++;
             continue;
         }
         out.pairs.push_back(std::move(p));
+        out.line.push_back(i);
     }
     return out;
 }
 
-Batcher::Batcher(const TokenizedPairs &data, int64_t max_tokens, uint64_t seed, bool shuffle)
-    : seed_(seed), shuffle_(shuffle) {
-    const std::vector<TokenPair> &p = data.pairs;
-    std::vector<size_t> idx(p.size());
-    std::iota(idx.begin(), idx.end(), 0);
-    std::stable_sort(idx.begin(), idx.end(), [&](size_t a, size_t b) {
-        return p[a].tgt.size() != p[b].tgt.size() ? p[a].tgt.size() < p[b].tgt.size()
-                                                  : p[a].src.size() < p[b].src.size();
+Batcher::Batcher(const TokenizedData &data, const BatcherOptions &opt) : data_(data), opt_(opt) {
+    const auto &pairs = data.pairs;
+    check(!pairs.empty(), MOS_INVALID_ARGUMENT, "batcher: no sentence pairs");
+    check(opt.max_tokens > 0, MOS_INVALID_ARGUMENT, "batcher: max_tokens is 0");
+    std::vector<size_t> idx(pairs.size());
+    std::iota(idx.begin(), idx.end(), size_t{0});
+    for (size_t i : idx) {
+        const size_t len = std::max(pairs[i].src.size(), pairs[i].tgt.size());
+        check(len <= opt.max_tokens, MOS_INVALID_ARGUMENT, "batcher: pair ", i, " has ", len,
+              " tokens, more than max_tokens ", opt.max_tokens);
+        check(!pairs[i].src.empty() && !pairs[i].tgt.empty(), MOS_INVALID_ARGUMENT, "batcher: pair ", i,
+              " has an empty side (eos missing)");
+    }
+    std::sort(idx.begin(), idx.end(), [&](size_t a, size_t b) {
+        const auto ka = std::make_tuple(pairs[a].src.size(), pairs[a].tgt.size(), a);
+        const auto kb = std::make_tuple(pairs[b].src.size(), pairs[b].tgt.size(), b);
+        return ka < kb;
     });
-    size_t i = 0;
-    while (i < idx.size()) {
-        size_t S = 0, T = 0, j = i;
-        while (j < idx.size()) {
-            const size_t s2 = std::max(S, p[idx[j]].src.size()), t2 = std::max(T, p[idx[j]].tgt.size());
-            const size_t n = j - i + 1;
-            if (j > i && (n * s2 > static_cast<size_t>(max_tokens) || n * t2 > static_cast<size_t>(max_tokens))) break;
-            S = s2;
-            T = t2;
-            j++;
+    std::vector<size_t> cur;
+    size_t s = 0, t = 0;
+    for (size_t i : idx) {
+        const size_t s2 = std::max(s, pairs[i].src.size()), t2 = std::max(t, pairs[i].tgt.size());
+        const size_t n = cur.size() + 1;
+        const bool fits = n * s2 <= opt.max_tokens && n * t2 <= opt.max_tokens &&
+                          (opt.max_sentences == 0 || n <= opt.max_sentences);
+        if (!fits) {
+            batches_.push_back(std::move(cur));
+            cur.clear();
+            s = pairs[i].src.size();
+            t = pairs[i].tgt.size();
+        } else {
+            s = s2;
+            t = t2;
         }
-        check(static_cast<int64_t>(S) <= max_tokens && static_cast<int64_t>(T) <= max_tokens, MOS_INVALID_ARGUMENT,
-              "a sentence of ", std::max(S, T), " tokens does not fit max_tokens ", max_tokens);
-        Padded b;
-        b.B = static_cast<int64_t>(j - i);
-        b.S = static_cast<int64_t>(S);
-        b.T = static_cast<int64_t>(T);
-        b.src.assign(b.B * b.S, kPad);
-        b.tgt_in.assign(b.B * b.T, kPad);
-        b.tgt_out.assign(b.B * b.T, kPad);
-        for (int64_t r = 0; r < b.B; r++) {
-            const TokenPair &q = p[idx[i + r]];
-            std::copy(q.src.begin(), q.src.end(), b.src.begin() + r * b.S);
-            b.tgt_in[r * b.T] = kEos;
-            std::copy(q.tgt.begin(), q.tgt.end() - 1, b.tgt_in.begin() + r * b.T + 1);
-            std::copy(q.tgt.begin(), q.tgt.end(), b.tgt_out.begin() + r * b.T);
-        }
-        max_src_ = std::max(max_src_, b.B * b.S);
-        max_tgt_ = std::max(max_tgt_, b.B * b.T);
-        batches_.push_back(std::move(b));
-        i = j;
+        cur.push_back(i);
+        max_s_ = std::max(max_s_, s);
+        max_t_ = std::max(max_t_, t);
+        max_b_ = std::max(max_b_, cur.size());
     }
-    make_order(0);
+    batches_.push_back(std::move(cur));
 }
 
-void Batcher::make_order(int64_t epoch) {
-    order_.resize(batches_.size());
-    std::iota(order_.begin(), order_.end(), 0);
-    if (!shuffle_ || order_.size() < 2) return;
-    Rng rng(seed_ * 0x9E3779B97F4A7C15ull + static_cast<uint64_t>(epoch) + 1);
-    for (size_t i = order_.size() - 1; i > 0; i--) std::swap(order_[i], order_[rng.below(i + 1)]);
+void Batcher::get(size_t b, TokenBatch &out) const {
+    check(b < batches_.size(), MOS_OUT_OF_RANGE, "batch ", b, " outside [0, ", batches_.size(), ")");
+    const auto &rows = batches_[b];
+    const auto &pairs = data_.pairs;
+    out.B = rows.size();
+    out.S = out.T = 0;
+    for (size_t i : rows) {
+        out.S = std::max(out.S, pairs[i].src.size());
+        out.T = std::max(out.T, pairs[i].tgt.size());
+    }
+    out.src.assign(out.B * out.S, Tokenizer::kPad);
+    out.tgt_in.assign(out.B * out.T, Tokenizer::kPad);
+    out.tgt_out.assign(out.B * out.T, Tokenizer::kPad);
+    out.pair.assign(rows.begin(), rows.end());
+    out.src_tokens = out.tgt_tokens = 0;
+    for (size_t r = 0; r < out.B; r++) {
+        const TokenPair &p = pairs[rows[r]];
+        std::copy(p.src.begin(), p.src.end(), out.src.begin() + r * out.S);
+        int32_t *in = out.tgt_in.data() + r * out.T;
+        in[0] = Tokenizer::kEos;
+        std::copy(p.tgt.begin(), p.tgt.end() - 1, in + 1);
+        std::copy(p.tgt.begin(), p.tgt.end(), out.tgt_out.begin() + r * out.T);
+        out.src_tokens += p.src.size();
+        out.tgt_tokens += p.tgt.size();
+    }
 }
 
-Batch Batcher::batch(int64_t i) const {
-    check(i >= 0 && i < num_batches(), MOS_OUT_OF_RANGE, "batch ", i, " of ", num_batches());
-    const Padded &b = batches_[i];
-    Batch v;
-    v.B = b.B;
-    v.S = b.S;
-    v.T = b.T;
-    v.src = b.src.data();
-    v.tgt_in = b.tgt_in.data();
-    v.tgt_out = b.tgt_out.data();
-    return v;
+size_t Batcher::order(uint64_t epoch, size_t index) const {
+    check(index < batches_.size(), MOS_OUT_OF_RANGE, "batch position ", index, " outside [0, ", batches_.size(),
+          ")");
+    if (order_epoch_ != epoch) {
+        order_.resize(batches_.size());
+        std::iota(order_.begin(), order_.end(), size_t{0});
+        uint64_t st = opt_.seed;
+        st = splitmix64(st) ^ epoch;
+        for (size_t i = order_.size(); i > 1; i--) std::swap(order_[i - 1], order_[below(st, i)]);
+        order_epoch_ = epoch;
+    }
+    return order_[index];
 }
 
-Batch Batcher::next() {
-    check(!batches_.empty(), MOS_INVALID_ARGUMENT, "no batches: the data is empty");
-    if (pos_.index >= num_batches()) {
-        pos_.epoch++;
+void Batcher::next(TokenBatch &out) {
+    get(order(pos_.epoch, pos_.index), out);
+    if (++pos_.index == batches_.size()) {
         pos_.index = 0;
-        make_order(pos_.epoch);
+        pos_.epoch++;
     }
-    return batch(order_[pos_.index++]);
 }
 
-void Batcher::seek(const DataPosition &p) {
-    check(p.epoch >= 0 && p.index >= 0 && p.index <= num_batches(), MOS_OUT_OF_RANGE, "data position (epoch ",
-          p.epoch, ", batch ", p.index, ") is not one of these ", num_batches(), " batches");
-    pos_ = p;
-    make_order(p.epoch);
+void Batcher::set_position(const BatchPosition &pos) {
+    check(pos.index < batches_.size(), MOS_OUT_OF_RANGE, "batch position ", pos.index, " outside [0, ",
+          batches_.size(), ") in epoch ", pos.epoch);
+    pos_ = pos;
 }
 
 }  // namespace mos

@@ -1,72 +1,88 @@
-// lib/data/batcher.hpp: tokenized sentence pairs and batches by token count.
+// lib/data/batcher.hpp: tokenized parallel data and token-count batching.
 //
-// Pairs are sorted by length (target, then source) and cut into batches of at
-// most max_tokens tokens per side, counting padding (B x longest <= max_tokens),
-// so similar lengths share a batch and little is padded (fairseq's bucketing).
-// The batch order is shuffled per epoch from (seed, epoch), so a position
-// (epoch, index) names a batch exactly and a resumed run sees the same data.
-// Every batch is padded once at construction; next() hands out views.
-//
-// Decoder input follows fairseq: tgt_in = [EOS, y1 .. yn], tgt_out = [y1 .. yn, EOS].
+// Batching rule (docs/data.md): sentence pairs are sorted by (source length, target
+// length, index) and cut greedily into batches; a pair joins the current batch while
+// count * max(src len) <= max_tokens and count * max(tgt len) <= max_tokens (padded
+// sizes, eos included) and count <= max_sentences. TokenBatch membership is fixed; each
+// epoch visits every batch once in an order shuffled from (seed, epoch) with a
+// portable generator (splitmix64 + Fisher-Yates), so it depends on nothing else.
+// Layout (fairseq convention), all right-padded with pad = 0:
+//   src     [B, S]  x1..xm eos
+//   tgt_in  [B, T]  eos y1..yn      (eos doubles as the start symbol)
+//   tgt_out [B, T]  y1..yn eos
 #pragma once
 
+#include <cstddef>
 #include <cstdint>
 #include <vector>
 
 #include "data/corpus.hpp"
 #include "data/tokenizer.hpp"
-#include "model/supernet.hpp"
 
 namespace mos {
 
 struct TokenPair {
-    std::vector<int32_t> src;  // ids + EOS
-    std::vector<int32_t> tgt;  // ids + EOS
+    std::vector<int32_t> src;  // ids + eos
+    std::vector<int32_t> tgt;  // ids + eos
 };
 
-struct TokenizedPairs {
+struct TokenizedData {
     std::vector<TokenPair> pairs;
-    int64_t skipped_long = 0;  // pairs over max_len tokens on a side
-    size_t size() const { return pairs.size(); }
+    std::vector<size_t> line;  // index of each kept pair in the ParallelText
+    size_t skipped_long = 0;   // pairs dropped: a side longer than max_len tokens (with eos)
 };
 
-// Encodes both sides (appending EOS) and drops pairs with a side longer than
-// max_len tokens (counted in skipped_long).
-TokenizedPairs tokenize_pairs(const Tokenizer &tok, const ParallelText &text, int64_t max_len);
+// Encodes every pair and appends eos; max_len >= 2 (MOS_INVALID_ARGUMENT otherwise).
+TokenizedData tokenize_parallel(const Tokenizer &tok, const ParallelText &text, size_t max_len = 256);
 
-struct DataPosition {
-    int64_t epoch = 0;
-    int64_t index = 0;  // next batch within the epoch's order
+struct BatcherOptions {
+    size_t max_tokens = 4096;   // padded tokens per side per batch
+    size_t max_sentences = 0;   // 0 = no cap
+    uint64_t seed = 1;          // shuffles the batch order each epoch
 };
 
+struct BatchPosition {
+    uint64_t epoch = 0;  // epochs completed
+    uint64_t index = 0;  // next batch within the epoch's order, < num_batches()
+};
+
+struct TokenBatch {
+    size_t B = 0, S = 0, T = 0;
+    std::vector<int32_t> src, tgt_in, tgt_out;  // [B,S], [B,T], [B,T]; capacity kept across fills
+    std::vector<size_t> pair;                   // pair index (into TokenizedData::pairs) of each row
+    size_t src_tokens = 0, tgt_tokens = 0;      // non-pad tokens (tgt_tokens = loss targets)
+};
+
+// Used by one thread at a time (the epoch order is cached).
 class Batcher {
 public:
-    // shuffle = false keeps the length order (validation, evaluation).
-    Batcher(const TokenizedPairs &pairs, int64_t max_tokens, uint64_t seed, bool shuffle = true);
+    // Keeps a reference to data, which must outlive the batcher. MOS_INVALID_ARGUMENT
+    // when data is empty, max_tokens is 0, or a pair alone exceeds max_tokens.
+    Batcher(const TokenizedData &data, const BatcherOptions &opt);
 
-    int64_t num_batches() const { return static_cast<int64_t>(batches_.size()); }
-    // Batch i in length order (not shuffled). Valid while the Batcher lives.
-    Batch batch(int64_t i) const;
-    // The next batch of the shuffled epoch order; wraps to the next epoch.
-    Batch next();
-    DataPosition position() const { return pos_; }
-    // Continue from a saved position (MOS_OUT_OF_RANGE if it is not one of this data).
-    void seek(const DataPosition &p);
-    int64_t max_src_tokens() const { return max_src_; }
-    int64_t max_tgt_tokens() const { return max_tgt_; }
+    size_t num_batches() const { return batches_.size(); }
+    size_t max_batch_sentences() const { return max_b_; }  // for sizing buffers
+    size_t max_src_len() const { return max_s_; }
+    size_t max_tgt_len() const { return max_t_; }
+
+    // TokenBatch b in length order (unshuffled: validation, decoding). MOS_OUT_OF_RANGE if b is too big.
+    void get(size_t b, TokenBatch &out) const;
+    // Which batch the epoch's shuffled order puts at position index.
+    size_t order(uint64_t epoch, size_t index) const;
+
+    // Fills the batch at the current position and advances (rolling into the next epoch).
+    void next(TokenBatch &out);
+    BatchPosition position() const { return pos_; }
+    void set_position(const BatchPosition &pos);  // MOS_OUT_OF_RANGE if pos.index >= num_batches()
 
 private:
-    struct Padded {
-        int64_t B = 0, S = 0, T = 0;
-        std::vector<int32_t> src, tgt_in, tgt_out;
-    };
-    void make_order(int64_t epoch);
-    std::vector<Padded> batches_;
-    std::vector<int64_t> order_;
-    uint64_t seed_;
-    bool shuffle_;
-    DataPosition pos_;
-    int64_t max_src_ = 0, max_tgt_ = 0;
+    const TokenizedData &data_;
+    BatcherOptions opt_;
+    std::vector<std::vector<size_t>> batches_;  // pair indices per batch
+    size_t max_b_ = 0, max_s_ = 0, max_t_ = 0;
+    BatchPosition pos_;
+    mutable uint64_t order_epoch_ = UINT64_MAX;
+    mutable std::vector<size_t> order_;
 };
 
 }  // namespace mos

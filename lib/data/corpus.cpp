@@ -27,6 +27,7 @@ std::string read_all(const std::string &path) {
     struct stat st;
     if (::stat(path.c_str(), &st) != 0) fail(MOS_IO, "cannot open '", path, "': ", std::strerror(errno));
     check(S_ISREG(st.st_mode), MOS_IO, "'", path, "' is not a regular file");
+    errno = 0;
     gzFile f = gzopen(path.c_str(), "rb");
     if (!f) fail(MOS_IO, "cannot open '", path, "': ", errno ? std::strerror(errno) : "out of memory");
     std::unique_ptr<gzFile_s, int (*)(gzFile)> guard(f, gzclose);
@@ -123,12 +124,13 @@ std::string find_corpus_file(const std::string &dir, const std::string &split, c
 namespace {
 bool blank(const std::string &s) {
     for (char c : s)
-        if (c != ' ' && c != '\t') return false;
+        if (c != ' ' && c != '\t' && c != '\r' && c != '\v' && c != '\f') return false;
     return true;
 }
 }  // namespace
 
-ParallelText read_parallel(const std::string &src_path, const std::string &tgt_path, const CorpusOptions &opt) {
+ParallelText read_parallel_files(const std::string &src_path, const std::string &tgt_path,
+                                 const CorpusOptions &opt) {
     check(opt.max_line_bytes > 0, MOS_INVALID_ARGUMENT, "max_line_bytes is 0");
     std::vector<std::string> src = read_lines(src_path);
     std::vector<std::string> tgt = read_lines(tgt_path);
@@ -155,9 +157,14 @@ ParallelText read_parallel(const std::string &src_path, const std::string &tgt_p
     return out;
 }
 
-ParallelText read_split(const std::string &dir, const std::string &split, const std::string &src_lang,
-                        const std::string &tgt_lang, const CorpusOptions &opt) {
-    return read_parallel(find_corpus_file(dir, split, src_lang), find_corpus_file(dir, split, tgt_lang), opt);
+ParallelText read_parallel(const std::string &dir, const std::string &split, const std::string &src_lang,
+                           const std::string &tgt_lang, const CorpusOptions &opt) {
+    check(!dir.empty(), MOS_INVALID_ARGUMENT, "corpus directory is empty");
+    check(!split.empty() && !src_lang.empty() && !tgt_lang.empty(), MOS_INVALID_ARGUMENT,
+          "corpus split and languages must be non-empty (split '", split, "', languages '", src_lang, "', '",
+          tgt_lang, "')");
+    check(src_lang != tgt_lang, MOS_INVALID_ARGUMENT, "source and target language are both '", src_lang, "'");
+    return read_parallel_files(find_corpus_file(dir, split, src_lang), find_corpus_file(dir, split, tgt_lang), opt);
 }
 
 }  // namespace mos

@@ -9,7 +9,9 @@
 //  * a trailing '\r' is stripped (CRLF files), a final newline does not add a line;
 //  * a pair where either side is longer than max_line_bytes is skipped, and so is a
 //    pair with an empty (or all-blank) side; both are counted and reported so the
-//    caller can print them. Line numbers in errors are 1-based.
+//    caller can print them; if no pair is left -> MOS_FORMAT. Line numbers in
+//    errors are 1-based.
+// A UTF-8 byte order mark at the start of a file is dropped.
 #pragma once
 
 #include <cstddef>
@@ -49,11 +51,12 @@ bool is_valid_utf8(std::string_view s, size_t *bad_offset = nullptr);
 std::string find_corpus_file(const std::string &dir, const std::string &split, const std::string &lang);
 
 // Reads two aligned files and applies the skip policy above.
-ParallelText read_parallel(const std::string &src_path, const std::string &tgt_path,
-                           const CorpusOptions &opt = {});
+ParallelText read_parallel_files(const std::string &src_path, const std::string &tgt_path,
+                                 const CorpusOptions &opt = {});
 
-// read_parallel(find_corpus_file(dir, split, src), find_corpus_file(dir, split, tgt)).
-ParallelText read_split(const std::string &dir, const std::string &split, const std::string &src_lang,
-                        const std::string &tgt_lang, const CorpusOptions &opt = {});
+// One split of a corpus directory, e.g. read_parallel("data/bible-en-es", "train", "en", "es"):
+// read_parallel_files(find_corpus_file(dir, split, src_lang), find_corpus_file(dir, split, tgt_lang)).
+ParallelText read_parallel(const std::string &dir, const std::string &split, const std::string &src_lang,
+                           const std::string &tgt_lang, const CorpusOptions &opt = {});
 
 }  // namespace mos

@@ -1,109 +1,142 @@
-// lib/data/tokenizer.cpp: SentencePiece training from memory, (de)serialisation
-// and encode/decode with libmos's special ids.
+// lib/data/tokenizer.cpp: Tokenizer over SentencePiece (the only file that includes
+// its headers). Training passes the sentences through SentencePiece's sentence
+// iterator, so nothing is written to disk.
 #include "data/tokenizer.hpp"
 
 #include <sentencepiece_processor.h>
 #include <sentencepiece_trainer.h>
 
-#include <mutex>
 #include <unordered_map>
 
 #include "core/error.hpp"
+#include "data/corpus.hpp"
 
 namespace mos {
 
+struct Tokenizer::Impl {
+    sentencepiece::SentencePieceProcessor sp;
+    int32_t vocab = 0;
+};
+
 namespace {
 
-constexpr int kPad = 0, kUnk = 1, kBos = 2, kEos = 3;
-
-class VectorIterator : public sentencepiece::SentenceIterator {
+// Feeds chosen sentences of two vectors to the trainer without copying them.
+class PairIterator : public sentencepiece::SentenceIterator {
 public:
-    explicit VectorIterator(const std::vector<std::string> &v) : v_(v) {}
-    bool done() const override { return i_ >= v_.size(); }
-    void Next() override { i_++; }
-    const std::string &value() const override { return v_[i_]; }
+    PairIterator(const std::vector<std::string> &a, const std::vector<std::string> &b, size_t take)
+        : a_(a), b_(b), total_(a.size() + b.size()), take_(take) {}
+    bool done() const override { return k_ >= take_; }
+    void Next() override { k_++; }
+    const std::string &value() const override {
+        // Evenly strided pick of take_ out of total_ sentences: index floor(k * total / take).
+        const size_t i = static_cast<size_t>(static_cast<unsigned __int128>(k_) * total_ / take_);
+        return i < a_.size() ? a_[i] : b_[i - a_.size()];
+    }
     sentencepiece::util::Status status() const override { return sentencepiece::util::Status(); }
 
 private:
-    const std::vector<std::string> &v_;
-    size_t i_ = 0;
+    const std::vector<std::string> &a_, &b_;
+    size_t total_, take_, k_ = 0;
 };
 
-// SentencePiece training reads global state (the seed, the log level): one at a time.
-std::mutex g_train_mutex;
+void check_specials(const sentencepiece::SentencePieceProcessor &sp) {
+    const int got[4] = {sp.pad_id(), sp.unk_id(), sp.bos_id(), sp.eos_id()};
+    const char *names[4] = {"pad", "unk", "bos", "eos"};
+    for (int k = 0; k < 4; k++)
+        check(got[k] == k, MOS_FORMAT, "tokenizer model has ", names[k], " id ", got[k], "; libmos needs ", k);
+}
 
 }  // namespace
 
-Tokenizer::Tokenizer() : sp_(std::make_unique<sentencepiece::SentencePieceProcessor>()) {}
+Tokenizer::Tokenizer(std::unique_ptr<Impl> impl) : impl_(std::move(impl)) {}
 Tokenizer::Tokenizer(Tokenizer &&) noexcept = default;
 Tokenizer &Tokenizer::operator=(Tokenizer &&) noexcept = default;
 Tokenizer::~Tokenizer() = default;
 
-Tokenizer Tokenizer::train(const std::vector<std::string> &sentences, const TokenizerOptions &opt) {
-    check(opt.vocab_size >= 8 && opt.vocab_size <= 1000000, MOS_INVALID_ARGUMENT, "vocabulary size ",
-          opt.vocab_size, " outside 8..1000000");
-    check(opt.model_type == "unigram" || opt.model_type == "bpe", MOS_INVALID_ARGUMENT, "tokenizer model type '",
-          opt.model_type, "'; allowed unigram|bpe");
-    check(!sentences.empty(), MOS_INVALID_ARGUMENT, "no sentences to train the tokenizer on");
-    const std::unordered_map<std::string, std::string> args = {
-        {"model_type", opt.model_type},
+Tokenizer Tokenizer::train(const std::vector<std::string> &src, const std::vector<std::string> &tgt,
+                           const TokenizerOptions &opt) {
+    check(opt.vocab_size > 4, MOS_INVALID_ARGUMENT, "tokenizer vocab_size ", opt.vocab_size,
+          " must exceed the 4 special tokens");
+    check(opt.num_threads >= 1 && opt.num_threads <= 1024, MOS_INVALID_ARGUMENT, "tokenizer num_threads ",
+          opt.num_threads, " outside [1, 1024]");
+    check(opt.model == TokenizerModel::unigram || opt.model == TokenizerModel::bpe, MOS_INVALID_ARGUMENT,
+          "tokenizer model type ", static_cast<int>(opt.model), " is unknown");
+    const size_t total = src.size() + tgt.size();
+    check(total > 0, MOS_INVALID_ARGUMENT, "tokenizer training: no sentences");
+    for (size_t i = 0; i < total; i++) {
+        const std::string &s = i < src.size() ? src[i] : tgt[i - src.size()];
+        size_t bad = 0;
+        check(is_valid_utf8(s, &bad), MOS_INVALID_ARGUMENT, "tokenizer training: ", i < src.size() ? "source" : "target",
+              " sentence ", i < src.size() ? i : i - src.size(), " is not valid UTF-8 (byte ", bad, ")");
+    }
+    const size_t take = opt.max_sentences == 0 || opt.max_sentences > total ? total : opt.max_sentences;
+
+    std::unordered_map<std::string, std::string> args = {
+        {"model_type", opt.model == TokenizerModel::bpe ? "bpe" : "unigram"},
         {"vocab_size", std::to_string(opt.vocab_size)},
         {"character_coverage", "1.0"},
-        {"pad_id", std::to_string(kPad)},
-        {"unk_id", std::to_string(kUnk)},
-        {"bos_id", std::to_string(kBos)},
-        {"eos_id", std::to_string(kEos)},
-        {"num_threads", "1"},
-        {"input_sentence_size", std::to_string(opt.max_sentences)},
-        {"shuffle_input_sentence", "true"},
-        {"max_sentence_length", "8192"},
-        {"hard_vocab_limit", "false"},
-        {"minloglevel", "2"},
+        {"pad_id", "0"}, {"unk_id", "1"}, {"bos_id", "2"}, {"eos_id", "3"},
+        {"pad_piece", "<pad>"}, {"unk_piece", "<unk>"}, {"bos_piece", "<s>"}, {"eos_piece", "</s>"},
+        {"num_threads", std::to_string(opt.num_threads)},
+        {"input_sentence_size", "0"},  // sampling is done above, deterministically
+        {"shuffle_input_sentence", "false"},
+        {"max_sentence_length", "65536"},
+        {"minloglevel", "2"},  // the library does not print; errors come back as Status
     };
-    Tokenizer t;
-    {
-        std::lock_guard<std::mutex> lock(g_train_mutex);
-        sentencepiece::SetRandomGeneratorSeed(opt.seed);
-        VectorIterator it(sentences);
-        const auto st = sentencepiece::SentencePieceTrainer::Train(args, &it, &t.bytes_);
-        check(st.ok(), MOS_INVALID_ARGUMENT, "SentencePiece training failed: ", st.ToString());
-    }
-    const auto st = t.sp_->LoadFromSerializedProto(t.bytes_);
-    check(st.ok(), MOS_INTERNAL, "SentencePiece cannot load the model it trained: ", st.ToString());
-    return t;
+    sentencepiece::SetRandomGeneratorSeed(opt.seed);
+    PairIterator it(src, tgt, take);
+    std::string model;
+    auto st = sentencepiece::SentencePieceTrainer::Train(args, &it, &model);
+    check(st.ok(), MOS_INVALID_ARGUMENT, "SentencePiece training failed (", take, " sentences, vocab_size ",
+          opt.vocab_size, "): ", st.ToString());
+    return load(model);
 }
 
-Tokenizer Tokenizer::from_bytes(const std::string &bytes) {
-    check(!bytes.empty(), MOS_FORMAT, "tokenizer model is empty");
-    Tokenizer t;
-    t.bytes_ = bytes;
-    const auto st = t.sp_->LoadFromSerializedProto(t.bytes_);
-    check(st.ok(), MOS_FORMAT, "not a SentencePiece model: ", st.ToString());
-    check(t.sp_->pad_id() == kPad && t.sp_->unk_id() == kUnk && t.sp_->bos_id() == kBos && t.sp_->eos_id() == kEos,
-          MOS_FORMAT, "SentencePiece model has special ids pad ", t.sp_->pad_id(), ", unk ", t.sp_->unk_id(), ", bos ",
-          t.sp_->bos_id(), ", eos ", t.sp_->eos_id(), "; libmos needs 0, 1, 2, 3");
-    return t;
+Tokenizer Tokenizer::load(std::string_view serialized) {
+    check(!serialized.empty(), MOS_FORMAT, "tokenizer model is empty");
+    auto impl = std::make_unique<Impl>();
+    auto st = impl->sp.LoadFromSerializedProto(serialized);
+    check(st.ok(), MOS_FORMAT, "tokenizer model (", serialized.size(), " bytes) cannot be loaded: ", st.ToString());
+    check_specials(impl->sp);
+    impl->vocab = impl->sp.GetPieceSize();
+    check(impl->vocab > 4, MOS_FORMAT, "tokenizer model has only ", impl->vocab, " pieces");
+    return Tokenizer(std::move(impl));
 }
 
-int64_t Tokenizer::vocab_size() const { return sp_->GetPieceSize(); }
+std::string Tokenizer::serialize() const { return impl_->sp.serialized_model_proto(); }
 
-std::vector<int32_t> Tokenizer::encode(const std::string &text) const {
+int32_t Tokenizer::vocab_size() const { return impl_->vocab; }
+
+std::string Tokenizer::piece(int32_t id) const {
+    check(id >= 0 && id < impl_->vocab, MOS_OUT_OF_RANGE, "token id ", id, " outside [0, ", impl_->vocab, ")");
+    return impl_->sp.IdToPiece(id);
+}
+
+std::vector<int32_t> Tokenizer::encode(std::string_view text) const {
+    size_t bad = 0;
+    check(is_valid_utf8(text, &bad), MOS_INVALID_ARGUMENT, "encode: text is not valid UTF-8 (byte ", bad, ")");
     std::vector<int> ids;
-    const auto st = sp_->Encode(text, &ids);
-    check(st.ok(), MOS_INVALID_ARGUMENT, "cannot tokenize: ", st.ToString());
+    auto st = impl_->sp.Encode(text, &ids);
+    check(st.ok(), MOS_INTERNAL, "SentencePiece encode failed: ", st.ToString());
     return std::vector<int32_t>(ids.begin(), ids.end());
 }
 
-std::string Tokenizer::decode(const std::vector<int32_t> &ids) const {
-    const int64_t V = vocab_size();
+std::string Tokenizer::decode(const int32_t *ids, size_t n) const {
+    check(ids != nullptr || n == 0, MOS_INVALID_ARGUMENT, "decode: ids is NULL with length ", n);
     std::vector<int> keep;
-    keep.reserve(ids.size());
-    for (int32_t id : ids)
-        if (id > kEos && id < V) keep.push_back(id);
-    std::string out;
-    const auto st = sp_->Decode(keep, &out);
-    check(st.ok(), MOS_INTERNAL, "cannot detokenize: ", st.ToString());
-    return out;
+    keep.reserve(n);
+    for (size_t i = 0; i < n; i++) {
+        const int32_t id = ids[i];
+        check(id >= 0 && id < impl_->vocab, MOS_OUT_OF_RANGE, "decode: id ", id, " at position ", i,
+              " outside [0, ", impl_->vocab, ")");
+        if (id == kEos) break;
+        if (id == kPad || id == kBos) continue;
+        keep.push_back(id);
+    }
+    std::string text;
+    auto st = impl_->sp.Decode(keep, &text);
+    check(st.ok(), MOS_INTERNAL, "SentencePiece decode failed: ", st.ToString());
+    return text;
 }
 
 }  // namespace mos

@@ -1,56 +1,67 @@
-// lib/data/tokenizer.hpp: the joint source+target SentencePiece tokenizer
-// (Kudo & Richardson 2018; Debian libsentencepiece), trained from sentences in
-// memory and carried as its serialized model proto inside every checkpoint and
-// model file, so they translate raw text on their own.
+// lib/data/tokenizer.hpp: the joint source+target SentencePiece tokenizer.
 //
-// Ids: pad = 0, unk = 1, bos = 2, eos = 3 (docs/data.md), fixed at training.
+// One model serves both languages (the embedding table is shared, DESIGN.md 3).
+// Fixed special ids: pad 0, unk 1, bos 2, eos 3. The model travels as the bytes of
+// SentencePiece's serialized ModelProto (serialize()/load()), which checkpoints and
+// specialised models embed as a U8 tensor. Conventions (docs/data.md):
+//  * encode(text) returns the pieces' ids without bos/eos; callers append eos;
+//  * decode(ids) stops at the first eos, skips pad and bos, renders unk as " ⁇ "
+//    (SentencePiece's default unk surface);
+//  * text is NFKC-normalised (SentencePiece "nmt_nfkc") before encoding, so
+//    decode(encode(x)) == x only for text that normalisation leaves unchanged.
+// Thread safety: a loaded Tokenizer may be used by many threads at once for
+// encode/decode (both const); train() sets SentencePiece's process-wide seed.
 #pragma once
 
+#include <cstddef>
 #include <cstdint>
 #include <memory>
 #include <string>
+#include <string_view>
 #include <vector>
-
-namespace sentencepiece {
-class SentencePieceProcessor;
-}
 
 namespace mos {
 
+enum class TokenizerModel { unigram, bpe };
+
 struct TokenizerOptions {
-    int vocab_size = 8000;
-    std::string model_type = "unigram";  // or "bpe"
-    uint32_t seed = 1;
-    // Sentences sampled for training (SentencePiece's input_sentence_size);
-    // bounds training time on large corpora.
-    int64_t max_sentences = 200000;
+    TokenizerModel model = TokenizerModel::unigram;
+    int32_t vocab_size = 8000;       // exact size (SentencePiece hard limit), includes the 4 specials
+    size_t max_sentences = 300000;   // cap on training sentences (src + tgt); 0 = all
+    uint32_t seed = 1;               // SentencePiece's random generator seed
+    int32_t num_threads = 1;         // 1 keeps training bit-reproducible
 };
 
 class Tokenizer {
 public:
-    // Trains a model on `sentences` (UTF-8). Single-threaded and seeded, so the
-    // same input gives the same model. MOS_INVALID_ARGUMENT when the text is too
-    // small for the vocabulary (SentencePiece's message is kept).
-    static Tokenizer train(const std::vector<std::string> &sentences, const TokenizerOptions &opt);
-    // Loads a serialized model proto; MOS_FORMAT if it does not parse or its
-    // special ids differ from libmos's.
-    static Tokenizer from_bytes(const std::string &bytes);
+    static constexpr int32_t kPad = 0, kUnk = 1, kBos = 2, kEos = 3;
+
+    // Trains a joint model on src and tgt sentences (in memory). When there are more
+    // than opt.max_sentences sentences, an evenly strided subset is used (deterministic).
+    static Tokenizer train(const std::vector<std::string> &src, const std::vector<std::string> &tgt,
+                           const TokenizerOptions &opt = {});
+    // Loads serialized model bytes; MOS_FORMAT when they are not a SentencePiece model
+    // or its special ids differ from the fixed ones above.
+    static Tokenizer load(std::string_view serialized);
 
     Tokenizer(Tokenizer &&) noexcept;
     Tokenizer &operator=(Tokenizer &&) noexcept;
     ~Tokenizer();
 
-    const std::string &serialize() const { return bytes_; }
-    int64_t vocab_size() const;
-    // Ids of the text, without BOS/EOS (the caller appends EOS). Thread-safe.
-    std::vector<int32_t> encode(const std::string &text) const;
-    // Text of the ids; ids outside [0, vocab) and the special ids are skipped.
-    std::string decode(const std::vector<int32_t> &ids) const;
+    std::string serialize() const;  // the serialized ModelProto
+    int32_t vocab_size() const;
+    std::string piece(int32_t id) const;  // MOS_OUT_OF_RANGE for an id outside [0, vocab)
+
+    // MOS_INVALID_ARGUMENT for text that is not valid UTF-8.
+    std::vector<int32_t> encode(std::string_view text) const;
+    // MOS_OUT_OF_RANGE for an id outside [0, vocab_size()).
+    std::string decode(const int32_t *ids, size_t n) const;
+    std::string decode(const std::vector<int32_t> &ids) const { return decode(ids.data(), ids.size()); }
 
 private:
-    Tokenizer();
-    std::unique_ptr<sentencepiece::SentencePieceProcessor> sp_;
-    std::string bytes_;
+    struct Impl;
+    explicit Tokenizer(std::unique_ptr<Impl> impl);
+    std::unique_ptr<Impl> impl_;
 };
 
 }  // namespace mos

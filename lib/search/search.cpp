@@ -15,6 +15,7 @@
 #include "data/batcher.hpp"
 #include "data/corpus.hpp"
 #include "data/tokenizer.hpp"
+#include "train/step.hpp"
 
 namespace mos {
 
@@ -34,23 +35,23 @@ SearchReport run_search(const SupernetBundle &b, const SearchConfig &cfg, const 
     SearchReport rep;
 
     // Fitness: validation loss per token of the subnet on the fixed subset.
-    const Tokenizer tok = Tokenizer::from_bytes(b.tokenizer);
-    ParallelText text = read_split(cfg.data_dir, cfg.split, cfg.src_lang, cfg.tgt_lang);
+    const Tokenizer tok = Tokenizer::load(b.tokenizer);
+    ParallelText text = read_parallel(cfg.data_dir, cfg.split, cfg.src_lang, cfg.tgt_lang);
     if (static_cast<int64_t>(text.src.size()) > cfg.valid_sentences) {
         text.src.resize(cfg.valid_sentences);
         text.tgt.resize(cfg.valid_sentences);
     }
     const int64_t max_len = 256;
-    const TokenizedPairs pairs = tokenize_pairs(tok, text, max_len);
-    check(pairs.size() > 0, MOS_FORMAT, "no usable validation pair in ", cfg.data_dir, " split ", cfg.split);
-    Batcher batches(pairs, 4096, 0, false);
+    const TokenizedData pairs = tokenize_parallel(tok, text, static_cast<size_t>(max_len));
+    check(!pairs.pairs.empty(), MOS_FORMAT, "no usable validation pair in ", cfg.data_dir, " split ", cfg.split);
+    const std::vector<TokenBatch> batches = fixed_batches(pairs, 4096);
     Workspace ws(*b.net, 4096, 4096, max_len);
     auto fitness = [&](const Arch &a) {
         const ArchDims d = arch_dims(b.space, a);
         double loss = 0;
         int64_t tokens = 0;
-        for (int64_t i = 0; i < batches.num_batches(); i++) {
-            const LossStats ls = b.net->forward(ws, d, batches.batch(i), false, 0);
+        for (const TokenBatch &tb : batches) {
+            const LossStats ls = b.net->forward(ws, d, batch_view(tb), false, 0);
             loss += ls.loss_sum;
             tokens += ls.tokens;
         }

@@ -13,6 +13,29 @@ Sampling parse_sampling(const std::string &s) {
     fail(MOS_INVALID_ARGUMENT, "unknown sampling '", s, "'; allowed uniform|sandwich");
 }
 
+Batch batch_view(const TokenBatch &tb) {
+    Batch b;
+    b.B = static_cast<int64_t>(tb.B);
+    b.S = static_cast<int64_t>(tb.S);
+    b.T = static_cast<int64_t>(tb.T);
+    b.src = tb.src.data();
+    b.tgt_in = tb.tgt_in.data();
+    b.tgt_out = tb.tgt_out.data();
+    return b;
+}
+
+std::vector<TokenBatch> fixed_batches(const TokenizedData &data, int64_t max_tokens) {
+    std::vector<TokenBatch> out;
+    if (data.pairs.empty()) return out;
+    BatcherOptions o;
+    o.max_tokens = static_cast<size_t>(max_tokens);
+    o.seed = 0;
+    const Batcher b(data, o);
+    out.resize(b.num_batches());
+    for (size_t i = 0; i < out.size(); i++) b.get(i, out[i]);
+    return out;
+}
+
 std::vector<Arch> sample_update_archs(const Space &space, Sampling s, Rng &rng) {
     std::vector<Arch> archs;
     if (s == Sampling::Sandwich) {

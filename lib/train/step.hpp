@@ -8,6 +8,7 @@
 #include <string>
 #include <vector>
 
+#include "data/batcher.hpp"
 #include "model/arch.hpp"
 #include "model/checkpoint.hpp"
 #include "train/optim.hpp"
@@ -21,6 +22,11 @@ Sampling parse_sampling(const std::string &s);  // "uniform" | "sandwich"
 // The archs of update `step`: drawn from `rng`, which the caller keeps (and
 // checkpoints) so that a resumed run draws the same sequence.
 std::vector<Arch> sample_update_archs(const Space &space, Sampling s, Rng &rng);
+
+// A supernet batch view of a padded token batch (valid while tb lives).
+Batch batch_view(const TokenBatch &tb);
+// Every batch of `data` in length order (validation and evaluation sets).
+std::vector<TokenBatch> fixed_batches(const TokenizedData &data, int64_t max_tokens);
 
 struct StepStats {
     double loss_sum = 0.0;  // label-smoothed loss summed over tokens, averaged over subnets

@@ -40,7 +40,7 @@ std::string fmt(const char *f, double a, double b = 0, double c = 0, double d = 
 struct TrainState {
     int64_t step = 0;
     uint64_t rng = 0;        // subnet-sampling RNG state
-    DataPosition data;       // epoch and batch index of the next batch
+    BatchPosition data;      // epoch and batch index of the next batch
     double elapsed = 0.0;    // seconds of training so far
     double best_valid = 0.0; // best validation loss of the largest subnet (0 = none yet)
 };
@@ -81,36 +81,37 @@ TrainState state_from_json(const std::string &text) {
         return j[k];
     };
     s.step = num("step").get<int64_t>();
-    s.data.epoch = num("epoch").get<int64_t>();
-    s.data.index = num("batch_index").get<int64_t>();
+    check(num("epoch").get<int64_t>() >= 0 && num("batch_index").get<int64_t>() >= 0, MOS_FORMAT,
+          "train_state has a negative data position");
+    s.data.epoch = num("epoch").get<uint64_t>();
+    s.data.index = num("batch_index").get<uint64_t>();
     s.elapsed = num("elapsed").get<double>();
     s.best_valid = num("best_valid").get<double>();
     s.rng = u64_field(j, "rng");
-    check(s.step >= 0 && s.data.epoch >= 0 && s.data.index >= 0, MOS_FORMAT, "train_state has negative counters");
+    check(s.step >= 0, MOS_FORMAT, "train_state has a negative step");
     return s;
 }
 
 // Tokenized pairs of a split, at most max_sentences (0 = all), pairs longer
 // than max_len tokens (EOS included) on either side dropped.
-TokenizedPairs load_split(const Tokenizer &tok, const std::string &dir, const std::string &split,
-                          const std::string &src, const std::string &tgt, int64_t max_sentences, int64_t max_len,
-                          ParallelText *raw = nullptr) {
-    ParallelText text = read_split(dir, split, src, tgt);
+TokenizedData load_split(const Tokenizer &tok, const std::string &dir, const std::string &split,
+                         const std::string &src, const std::string &tgt, int64_t max_sentences, int64_t max_len,
+                         ParallelText *raw = nullptr) {
+    ParallelText text = read_parallel(dir, split, src, tgt);
     if (max_sentences > 0 && static_cast<int64_t>(text.src.size()) > max_sentences) {
         text.src.resize(max_sentences);
         text.tgt.resize(max_sentences);
     }
-    TokenizedPairs pairs = tokenize_pairs(tok, text, max_len);
+    TokenizedData pairs = tokenize_parallel(tok, text, static_cast<size_t>(max_len));
     if (raw) *raw = std::move(text);
     return pairs;
 }
 
-double valid_loss(const SupernetBundle &b, Workspace &ws, const Arch &arch, Batcher &valid) {
+double valid_loss(const SupernetBundle &b, Workspace &ws, const Arch &arch, const std::vector<TokenBatch> &valid) {
     double loss = 0;
     int64_t tokens = 0;
-    for (int64_t i = 0; i < valid.num_batches(); i++) {
-        const Batch batch = valid.batch(i);
-        const LossStats ls = eval_batch(b, ws, arch, batch);
+    for (const TokenBatch &tb : valid) {
+        const LossStats ls = eval_batch(b, ws, arch, batch_view(tb));
         loss += ls.loss_sum;
         tokens += ls.tokens;
     }
@@ -124,15 +125,11 @@ SupernetBundle make_trainable(const Space &space, SupernetConfig net, const Trai
     check(!cfg.data_dir.empty() && !cfg.src_lang.empty() && !cfg.tgt_lang.empty(), MOS_INVALID_ARGUMENT,
           "data directory and both languages are required");
     const auto t0 = Clock::now();
-    const ParallelText text = read_split(cfg.data_dir, "train", cfg.src_lang, cfg.tgt_lang);
+    const ParallelText text = read_parallel(cfg.data_dir, "train", cfg.src_lang, cfg.tgt_lang);
     TokenizerOptions to;
-    to.vocab_size = static_cast<int>(cfg.vocab_size);
+    to.vocab_size = static_cast<int32_t>(cfg.vocab_size);
     to.seed = static_cast<uint32_t>(cfg.seed);
-    std::vector<std::string> joint;
-    joint.reserve(text.src.size() + text.tgt.size());
-    joint.insert(joint.end(), text.src.begin(), text.src.end());
-    joint.insert(joint.end(), text.tgt.begin(), text.tgt.end());
-    const Tokenizer tok = Tokenizer::train(joint, to);
+    const Tokenizer tok = Tokenizer::train(text.src, text.tgt, to);
     net.vocab = tok.vocab_size();
     net.pad_id = kPadId;
     SupernetBundle b = make_supernet(space, net);
@@ -159,7 +156,7 @@ bool train(SupernetBundle &b, const TrainConfig &cfg, const TrainCallback &cb) {
     check(cfg.max_steps >= 0 && cfg.max_seconds >= 0, MOS_INVALID_ARGUMENT, "negative step or time limit");
     check_schedule(cfg.schedule);
     const auto setup0 = Clock::now();
-    const Tokenizer tok = Tokenizer::from_bytes(b.tokenizer);
+    const Tokenizer tok = Tokenizer::load(b.tokenizer);
     check(tok.vocab_size() == b.net->config().vocab, MOS_FORMAT, "tokenizer has ", tok.vocab_size(),
           " pieces but the supernet's vocabulary is ", b.net->config().vocab);
 
@@ -167,15 +164,19 @@ bool train(SupernetBundle &b, const TrainConfig &cfg, const TrainCallback &cb) {
     st.rng = cfg.seed * 0x9E3779B97F4A7C15ull + 1;
     if (auto it = b.meta.find("train_state"); it != b.meta.end()) st = state_from_json(it->second);
 
-    const TokenizedPairs train_pairs =
+    const TokenizedData train_pairs =
         load_split(tok, cfg.data_dir, "train", cfg.src_lang, cfg.tgt_lang, 0, cfg.max_len);
-    const TokenizedPairs valid_pairs =
+    const TokenizedData valid_pairs =
         load_split(tok, cfg.data_dir, "valid", cfg.src_lang, cfg.tgt_lang, cfg.valid_sentences, cfg.max_len);
-    check(train_pairs.size() > 0, MOS_FORMAT, "no training pair of at most ", cfg.max_len, " tokens in ",
+    check(!train_pairs.pairs.empty(), MOS_FORMAT, "no training pair of at most ", cfg.max_len, " tokens in ",
           cfg.data_dir);
-    Batcher batcher(train_pairs, cfg.max_tokens, cfg.seed);
-    Batcher valid(valid_pairs, cfg.max_tokens, 0, /*shuffle=*/false);
-    batcher.seek(st.data);
+    BatcherOptions bo;
+    bo.max_tokens = static_cast<size_t>(cfg.max_tokens);
+    bo.seed = cfg.seed;
+    Batcher batcher(train_pairs, bo);
+    const std::vector<TokenBatch> valid = fixed_batches(valid_pairs, cfg.max_tokens);
+    batcher.set_position(st.data);
+    TokenBatch tb;
 
     Workspace ws(*b.net, cfg.max_tokens, cfg.max_tokens, cfg.max_len);
     Rng rng(0);
@@ -187,9 +188,9 @@ bool train(SupernetBundle &b, const TrainConfig &cfg, const TrainCallback &cb) {
         p.event = TrainEvent::Setup;
         p.step = st.step;
         p.max_steps = cfg.max_steps;
-        p.message = std::to_string(train_pairs.size()) + " training pairs in " +
+        p.message = std::to_string(train_pairs.pairs.size()) + " training pairs in " +
                     std::to_string(batcher.num_batches()) + " batches of <= " + std::to_string(cfg.max_tokens) +
-                    " tokens, " + std::to_string(valid_pairs.size()) + " validation pairs; " +
+                    " tokens, " + std::to_string(valid_pairs.pairs.size()) + " validation pairs; " +
                     std::to_string(b.net->param_floats()) + " supernet weights; setup " +
                     fmt("%.1f s", seconds_since(setup0)) + (st.step > 0 ? "; resuming at step " +
                                                             std::to_string(st.step) : std::string());
@@ -202,7 +203,7 @@ bool train(SupernetBundle &b, const TrainConfig &cfg, const TrainCallback &cb) {
         p.step = st.step;
         p.max_steps = cfg.max_steps;
         p.elapsed = elapsed;
-        if (validate && valid.num_batches() > 0) {
+        if (validate && !valid.empty()) {
             p.valid_largest = valid_loss(b, ws, largest, valid);
             p.valid_smallest = valid_loss(b, ws, smallest, valid);
         }
@@ -230,7 +231,8 @@ bool train(SupernetBundle &b, const TrainConfig &cfg, const TrainCallback &cb) {
         const double elapsed = elapsed0 + seconds_since(t0);
         if (cfg.max_steps > 0 && st.step >= cfg.max_steps) break;
         if (cfg.max_seconds > 0 && elapsed >= cfg.max_seconds) break;
-        const Batch batch = batcher.next();
+        batcher.next(tb);
+        const Batch batch = batch_view(tb);
         const std::vector<Arch> archs = sample_update_archs(b.space, cfg.sampling, rng);
         const int64_t step = st.step + 1;
         const float lr = schedule_lr(cfg.schedule, step);
@@ -291,18 +293,18 @@ EvalResult evaluate_split(const SupernetBundle &b, const Arch &arch, const std::
                           int64_t max_sentences, int bleu_beam) {
     check(b.net != nullptr, MOS_INVALID_ARGUMENT, "no supernet");
     check(!b.tokenizer.empty(), MOS_UNSUPPORTED, "the supernet has no tokenizer");
-    const Tokenizer tok = Tokenizer::from_bytes(b.tokenizer);
+    const Tokenizer tok = Tokenizer::load(b.tokenizer);
     ParallelText raw;
     const int64_t max_len = 256;
-    const TokenizedPairs pairs = load_split(tok, data_dir, split, src_lang, tgt_lang, max_sentences, max_len, &raw);
+    const TokenizedData pairs = load_split(tok, data_dir, split, src_lang, tgt_lang, max_sentences, max_len, &raw);
     EvalResult r;
-    r.sentences = static_cast<int64_t>(pairs.size());
-    Batcher batches(pairs, 4096, 0, false);
+    r.sentences = static_cast<int64_t>(pairs.pairs.size());
+    const std::vector<TokenBatch> batches = fixed_batches(pairs, 4096);
     Workspace ws(*b.net, 4096, 4096, max_len);
     double loss = 0, nll = 0;
     const ArchDims dims = arch_dims(b.space, arch);
-    for (int64_t i = 0; i < batches.num_batches(); i++) {
-        const LossStats ls = b.net->forward(ws, dims, batches.batch(i), false, 0);
+    for (const TokenBatch &tb : batches) {
+        const LossStats ls = b.net->forward(ws, dims, batch_view(tb), false, 0);
         loss += ls.loss_sum;
         nll += ls.nll_sum;
         r.tokens += ls.tokens;

@@ -72,7 +72,7 @@ mos::TrainConfig config(const std::string &out, int64_t steps) {
     c.src_lang = "xx";
     c.tgt_lang = "yy";
     c.out_path = out;
-    c.vocab_size = 48;
+    c.vocab_size = 40;
     c.max_tokens = 256;
     c.max_len = 32;
     c.max_steps = steps;
