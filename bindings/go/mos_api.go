@@ -8,6 +8,8 @@
 
 package mos
 
+//go:generate swig -go -cgo -intgosize 64 -package mos -I../../include -I../../build/include -outdir . -o mos_wrap.c ../swig/mos.i
+
 /*
 #include <stdlib.h>
 #include <string.h>
