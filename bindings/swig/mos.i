@@ -264,13 +264,10 @@ static void mos_go_free_strings(const char **v, intgo n) {
 /* Opaque handles: MOS_HANDLE(mos_x, mos_x_destroy) makes struct mos_x a class
  * that owns its pointer. Java: AutoCloseable, close() is idempotent, a closed
  * handle passed back is rejected by the library as NULL. Go: Close(). */
-%define MOS_HANDLE(TYPE, DESTROY)
-%nodefaultctor TYPE;
-%nodefaultdtor TYPE;
-%ignore DESTROY;
 #if defined(SWIGJAVA)
-%typemap(javainterfaces) struct TYPE "AutoCloseable"
-%typemap(javabody) struct TYPE %{
+%define MOS_HANDLE_LANG(TYPE)
+%typemap(javainterfaces) struct TYPE, TYPE "AutoCloseable"
+%typemap(javabody) struct TYPE, TYPE %{
   private transient long swigCPtr;
   protected transient boolean swigCMemOwn;
 
@@ -283,7 +280,7 @@ static void mos_go_free_strings(const char **v, intgo n) {
     return (obj == null) ? 0 : obj.swigCPtr;
   }
 %}
-%typemap(javadestruct, methodname="delete", methodmodifiers="public synchronized") struct TYPE {
+%typemap(javadestruct, methodname="delete", methodmodifiers="public synchronized") struct TYPE, TYPE {
     if (swigCPtr != 0) {
       if (swigCMemOwn) {
         swigCMemOwn = false;
@@ -292,12 +289,23 @@ static void mos_go_free_strings(const char **v, intgo n) {
       swigCPtr = 0;
     }
   }
-%typemap(javacode) struct TYPE %{
+%typemap(javacode) struct TYPE, TYPE %{
   /** Releases the native object; later calls do nothing. */
   @Override
   public void close() { delete(); }
 %}
+%enddef
+#else
+%define MOS_HANDLE_LANG(TYPE)
+%enddef
 #endif
+%define MOS_HANDLE(TYPE, DESTROY)
+MOS_HANDLE_LANG(TYPE)
+%nodefaultctor TYPE;
+%nodefaultdtor TYPE;
+%ignore DESTROY;
+/* SWIG only makes a class of a defined struct; the C side never sees this. */
+struct TYPE {};
 %extend TYPE {
   ~TYPE() { DESTROY($self); }
 }
