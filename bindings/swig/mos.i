@@ -261,55 +261,7 @@ static void mos_go_free_strings(const char **v, intgo n) {
 #endif
 
 /* ------------------------------------------------------------------------- */
-/* Opaque handles: MOS_HANDLE(mos_x, mos_x_destroy) makes struct mos_x a class
- * that owns its pointer. Java: AutoCloseable, close() is idempotent, a closed
- * handle passed back is rejected by the library as NULL. Go: Close(). */
-#if defined(SWIGJAVA)
-%define MOS_HANDLE_LANG(TYPE)
-%typemap(javainterfaces) struct TYPE, TYPE "AutoCloseable"
-%typemap(javabody) struct TYPE, TYPE %{
-  private transient long swigCPtr;
-  protected transient boolean swigCMemOwn;
-
-  protected $javaclassname(long cPtr, boolean cMemoryOwn) {
-    swigCMemOwn = cMemoryOwn;
-    swigCPtr = cPtr;
-  }
-
-  protected static long getCPtr($javaclassname obj) {
-    return (obj == null) ? 0 : obj.swigCPtr;
-  }
-%}
-%typemap(javadestruct, methodname="delete", methodmodifiers="public synchronized") struct TYPE, TYPE {
-    if (swigCPtr != 0) {
-      if (swigCMemOwn) {
-        swigCMemOwn = false;
-        $jnicall;
-      }
-      swigCPtr = 0;
-    }
-  }
-%typemap(javacode) struct TYPE, TYPE %{
-  /** Releases the native object; later calls do nothing. */
-  @Override
-  public void close() { delete(); }
-%}
-%enddef
-#else
-%define MOS_HANDLE_LANG(TYPE)
-%enddef
-#endif
-%define MOS_HANDLE(TYPE, DESTROY)
-MOS_HANDLE_LANG(TYPE)
-%nodefaultctor TYPE;
-%nodefaultdtor TYPE;
-%ignore DESTROY;
-/* SWIG only makes a class of a defined struct; the C side never sees this. */
-struct TYPE {};
-%extend TYPE {
-  ~TYPE() { DESTROY($self); }
-}
-%enddef
+%include "handles.i"
 
 /* Whatever the C API says about versions of the options structs applies here:
  * the constructor of a versioned struct fills in its current version. */

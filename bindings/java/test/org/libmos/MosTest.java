@@ -3,6 +3,9 @@
  * are the hand-derived ones of tests/capi/test_bleu.c. */
 package org.libmos;
 
+import org.libmos.handletest.HandleTest;
+import org.libmos.handletest.mos_test_handle;
+
 public final class MosTest {
   private static int checks = 0;
   private static int failures = 0;
@@ -95,8 +98,25 @@ public final class MosTest {
     check(true, "double close is harmless");
   }
 
+  /* MOS_HANDLE on a test-only C handle: the same typemaps as the library's handles. */
+  static void handles() {
+    int before = HandleTest.mos_test_destroyed_count();
+    try (mos_test_handle h = new mos_test_handle(42)) {
+      check(h instanceof AutoCloseable, "handle is AutoCloseable");
+      check(HandleTest.mos_test_handle_value(h) == 42, "handle reaches C");
+    }
+    check(HandleTest.mos_test_destroyed_count() == before + 1, "try-with-resources destroys once");
+    mos_test_handle h = new mos_test_handle(7);
+    h.close();
+    h.close();
+    check(HandleTest.mos_test_destroyed_count() == before + 2, "a second close() does not destroy again");
+    check(HandleTest.mos_test_handle_value(h) == -1, "a closed handle reaches C as NULL");
+  }
+
   public static void main(String[] args) {
     System.loadLibrary("mosjni");
+    System.loadLibrary("moshandletest");
+    handles();
     versions();
     statusStrings();
     bleuValues();
