@@ -6,8 +6,9 @@
  *    becomes org.libmos.MosException (Java) or a Go error. The message is read by
  *    mos_last_error() inside the same native call, on the same thread, before the
  *    wrapper returns (the "out" typemaps below).
- *  - Opaque handles (typedef struct mos_x mos_x) become closeable classes through
- *    MOS_HANDLE(type, destroy): Java AutoCloseable, Go Close().
+ *  - Opaque handles (typedef struct mos_x mos_x) become owning classes through
+ *    MOS_HANDLE(type, destroy) of handles.i: Java AutoCloseable, Go DeleteX (the
+ *    hand-written Go layer wraps it in Close()).
  *  - A new header is added with one %include line at the end, plus typemaps for
  *    any new kind of argument (arrays, callbacks).
  */
