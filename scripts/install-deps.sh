@@ -14,7 +14,7 @@ packages=(
   # tests, ABI checks, fuzzing
   libcmocka-dev abigail-tools binutils clang libclang-rt-14-dev
   # bindings
-  swig openjdk-17-jdk-headless junit4 golang-go bindgen
+  swig default-jdk-headless openjdk-17-jdk-headless junit4 golang-go cargo rustc bindgen
 )
 
 if [ "$(id -u)" -ne 0 ]; then

@@ -1,0 +1,3 @@
+module libmos.org/mos
+
+go 1.19
