@@ -110,7 +110,8 @@ int main(int argc, char **argv) {
                 int64_t step = 0;
                 auto one = [&] {
                     const auto archs = mos::sample_update_archs(space, smp, rng);
-                    mos::train_step(b, ws, archs, batch, ++step, 1e-4f, adam, static_cast<uint64_t>(step));
+                    ++step;
+                    mos::train_step(b, ws, archs, batch, step, 1e-4f, adam, static_cast<uint64_t>(step));
                 };
                 one();  // warm-up: primitives, gradients, Adam moments
                 one();

@@ -2,6 +2,7 @@
  * creating supernets in every routing mode, routing archs into models, saving
  * and loading both, decoding token ids, and every error path (NULL arguments,
  * bad options, archs of another space, missing and corrupt files). */
+#define _DEFAULT_SOURCE /* mkdtemp */
 #include <stdarg.h>
 #include <stddef.h>
 #include <stdint.h>
