@@ -31,5 +31,6 @@ inline void check(mos_status s) {
 void register_info(CLI::App &app);
 void register_quickstart(CLI::App &app);
 void register_bleu(CLI::App &app);
+void register_bench(CLI::App &app);
 
 }  // namespace mos_cli

@@ -20,6 +20,7 @@ int main(int argc, char **argv) {
     mos_cli::register_info(app);
     mos_cli::register_quickstart(app);
     mos_cli::register_bleu(app);
+    mos_cli::register_bench(app);
 
     try {
         app.parse(argc, argv);
