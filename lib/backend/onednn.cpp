@@ -14,6 +14,7 @@
 // scratch that only grows (no allocation in steady state), and multiplied with
 // f32 accumulation and f32 output. Without a native bf16 matmul (no
 // avx512_bf16, or ONEDNN_MAX_CPU_ISA below it) the GEMM runs in f32.
+#include <immintrin.h>
 #include <omp.h>
 
 #include <oneapi/dnnl/dnnl.hpp>
@@ -117,16 +118,43 @@ inline uint16_t to_bf16(float f) {
     return static_cast<uint16_t>(u >> 16);
 }
 
+// One row of f32 -> bf16 with vcvtneps2bf16 (round to nearest even, NaN kept
+// quiet; like the hardware it flushes f32 denormals to zero). Only called
+// where the CPU has avx512_bf16, which the bf16 path requires.
+__attribute__((target("avx512f,avx512bf16"))) void convert_row_avx512(uint16_t *d, const float *s, int64_t n) {
+    int64_t j = 0;
+    for (; j + 32 <= n; j += 32) {
+        const __m512bh v = _mm512_cvtne2ps_pbh(_mm512_loadu_ps(s + j + 16), _mm512_loadu_ps(s + j));
+        _mm512_storeu_si512(d + j, reinterpret_cast<__m512i>(v));
+    }
+    if (j < n) {
+        const int64_t rest = n - j;
+        const __mmask16 lo = static_cast<__mmask16>(rest >= 16 ? 0xffff : (1u << rest) - 1);
+        const __mmask16 hi = static_cast<__mmask16>(rest > 16 ? (1u << (rest - 16)) - 1 : 0);
+        const __m512 a = _mm512_maskz_loadu_ps(lo, s + j), b = _mm512_maskz_loadu_ps(hi, s + j + 16);
+        const __m512bh v = _mm512_cvtne2ps_pbh(b, a);
+        _mm512_mask_storeu_epi16(d + j, static_cast<__mmask32>(lo) | (static_cast<__mmask32>(hi) << 16),
+                                 reinterpret_cast<__m512i>(v));
+    }
+}
+
 // Copies `batch` stored matrices of rows x cols (ld, batch stride bstride)
-// into dense bf16 [batch, rows, cols].
+// into dense bf16 [batch, rows, cols]. The conversion is per call (the data
+// may change between calls), so it is vectorised: at decode time (M = 1) it
+// is as large as the product itself.
 void convert(uint16_t *dst, const float *src, int64_t batch, int64_t rows, int64_t cols, int64_t ld,
              int64_t bstride) {
     const int64_t n = batch * rows;
-#pragma omp parallel for schedule(static) if (n * cols > 32768)
+    const bool vec = cpu_features().bf16;
+#pragma omp parallel for schedule(static) if (n * cols > 262144)
     for (int64_t r = 0; r < n; r++) {
         const float *s = src + (r / rows) * bstride + (r % rows) * ld;
         uint16_t *d = dst + r * cols;
-        for (int64_t j = 0; j < cols; j++) d[j] = to_bf16(s[j]);
+        if (vec) {
+            convert_row_avx512(d, s, cols);
+        } else {
+            for (int64_t j = 0; j < cols; j++) d[j] = to_bf16(s[j]);
+        }
     }
 }
 
