@@ -289,8 +289,9 @@ int main(int argc, char **argv) {
         // Peak of every thread count first (the GEMM lines refer to it).
         const auto &cpu = mos::cpu_features();
         const char *isa = cpu.avx512 ? "avx512f" : cpu.avx2 ? "avx2" : "none";
-        const int64_t peak_iters = quick ? 2000000 : 20000000;
-        const int peak_tries = quick ? 2 : 3;
+        // Many short tries, best kept: robust against other processes on the machine.
+        const int64_t peak_iters = quick ? 500000 : 2000000;
+        const int peak_tries = quick ? 5 : 15;
         std::map<int, double> peak_f32, peak_bf16;
         std::string pf, pb;
         for (int t : threads_opt) {

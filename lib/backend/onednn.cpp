@@ -26,6 +26,7 @@
 #include <mutex>
 #include <string>
 #include <tuple>
+#include <unordered_map>
 #include <vector>
 
 #include "backend/gemm.hpp"
@@ -180,6 +181,34 @@ bool bf16_native() {
     return native;
 }
 
+// Runs a cached primitive on the given buffers. The memory objects and the
+// argument map are kept per thread and per primitive and only re-pointed
+// (set_data_handle), so a call allocates nothing: at decode time (M = 1)
+// building them each call cost as much as the product.
+struct Bound {
+    memory a, b, c;
+    std::unordered_map<int, memory> args;
+};
+
+void execute(const Entry &e, const void *A, const void *B, float *C) {
+    thread_local std::unordered_map<const Entry *, Bound> bound;
+    auto it = bound.find(&e);
+    if (it == bound.end()) {
+        Bound m;
+        m.a = memory(e.a, runtime().engine, DNNL_MEMORY_NONE);
+        m.b = memory(e.b, runtime().engine, DNNL_MEMORY_NONE);
+        m.c = memory(e.c, runtime().engine, DNNL_MEMORY_NONE);
+        m.args = {{DNNL_ARG_SRC, m.a}, {DNNL_ARG_WEIGHTS, m.b}, {DNNL_ARG_DST, m.c}};
+        it = bound.emplace(&e, std::move(m)).first;
+    }
+    Bound &m = it->second;
+    m.a.set_data_handle(const_cast<void *>(A));
+    m.b.set_data_handle(const_cast<void *>(B));
+    m.c.set_data_handle(C);
+    e.prim.execute(runtime().stream, m.args);
+    runtime().stream.wait();
+}
+
 void run(const Gemm &g, int64_t batch, const float *A, int64_t sa, const float *B, int64_t sb, float *C,
          int64_t sc) {
     const bool bf16 = g.type == GemmType::BF16 && !g_bf16_disabled.load(std::memory_order_relaxed) &&
@@ -191,12 +220,7 @@ void run(const Gemm &g, int64_t batch, const float *A, int64_t sa, const float *
         sc = g.M * g.ldc;
     }
     if (!bf16) {
-        auto e = get_entry(g, batch, sa, sb, sc, false);
-        memory ma(e->a, runtime().engine, const_cast<float *>(A));
-        memory mb(e->b, runtime().engine, const_cast<float *>(B));
-        memory mc(e->c, runtime().engine, C);
-        e->prim.execute(runtime().stream, {{DNNL_ARG_SRC, ma}, {DNNL_ARG_WEIGHTS, mb}, {DNNL_ARG_DST, mc}});
-        runtime().stream.wait();
+        execute(*get_entry(g, batch, sa, sb, sc, false), A, B, C);
         return;
     }
     // bf16 copies are dense: ld = stored width, batch stride = rows * cols.
@@ -211,12 +235,7 @@ void run(const Gemm &g, int64_t batch, const float *A, int64_t sa, const float *
     Gemm d = g;
     d.lda = a_cols;
     d.ldb = b_cols;
-    auto e = get_entry(d, batch, a_rows * a_cols, b_rows * b_cols, sc, true);
-    memory ma(e->a, runtime().engine, bufa.data());
-    memory mb(e->b, runtime().engine, bufb.data());
-    memory mc(e->c, runtime().engine, C);
-    e->prim.execute(runtime().stream, {{DNNL_ARG_SRC, ma}, {DNNL_ARG_WEIGHTS, mb}, {DNNL_ARG_DST, mc}});
-    runtime().stream.wait();
+    execute(*get_entry(d, batch, a_rows * a_cols, b_rows * b_cols, sc, true), bufa.data(), bufb.data(), C);
 }
 
 }  // namespace
