@@ -183,8 +183,8 @@ bool bf16_native() {
 
 // Runs a cached primitive on the given buffers. The memory objects and the
 // argument map are kept per thread and per primitive and only re-pointed
-// (set_data_handle), so a call allocates nothing: at decode time (M = 1)
-// building them each call cost as much as the product.
+// (set_data_handle), so a call allocates nothing (measured: a tiny GEMM
+// went from 1.6-2.0 us to 0.64 us per call).
 struct Bound {
     memory a, b, c;
     std::unordered_map<int, memory> args;
