@@ -62,5 +62,6 @@ int mkdir_p(const std::string &path);
 mos_model *route_from(const std::string &supernet_path, const std::string &arch_spec, double *ms);
 void register_space(CLI::App &app);
 void register_arch(CLI::App &app);
+void register_bench(CLI::App &app);
 
 }  // namespace mos_cli

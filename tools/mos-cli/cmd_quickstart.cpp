@@ -21,7 +21,7 @@ namespace mos_cli {
 namespace {
 
 struct QuickOpts {
-    std::string data = "data/bible-en-es", src = "en", tgt = "es", work = "quickstart-run";
+    std::string data = "data/bible-en-es", src = "en", tgt = "es", work = "quickstart-run", space = "small";
     double train_seconds = 360;
     unsigned vocab = 4000, test_sentences = 200, latency_archs = 60, valid_sentences = 300, beam = 4;
     unsigned population = 40, iterations = 8;
@@ -77,9 +77,9 @@ void run_quickstart(const QuickOpts &o) {
 
     // 1. Train.
     const std::string ckpt = o.work + "/supernet.safetensors";
-    std::fprintf(stderr, "[1/4] training a small neuron-wise MoS supernet (2 experts) for %.0f s\n", o.train_seconds);
-    mos_space *space = nullptr;
-    check(mos_space_create_preset(&space, "small"));
+    std::fprintf(stderr, "[1/4] training a neuron-wise MoS supernet (2 experts, space %s) for %.0f s\n",
+                 o.space.c_str(), o.train_seconds);
+    mos_space *space = load_space(o.space);
     std::unique_ptr<mos_space, void (*)(mos_space *)> sg(space, mos_space_destroy);
     mos_supernet_options n = MOS_SUPERNET_OPTIONS_INIT;
     n.routing = MOS_ROUTING_NEURON;
@@ -130,7 +130,10 @@ void run_quickstart(const QuickOpts &o) {
     double lat_small = 0, lat_large = 0;
     check(mos_predictor_predict(pred, smallest, &lat_small));
     check(mos_predictor_predict(pred, largest, &lat_large));
-    std::vector<double> budgets = {lat_small + 0.3 * (lat_large - lat_small), lat_small + 0.6 * (lat_large - lat_small)};
+    // The smallest arch must fit every budget (the search starts from it); a
+    // predictor trained on few samples may even rank the extremes wrongly.
+    const double b_lo = lat_small, b_hi = lat_large > lat_small * 1.2 ? lat_large : lat_small * 2.0;
+    std::vector<double> budgets = {b_lo + 0.3 * (b_hi - b_lo), b_lo + 0.6 * (b_hi - b_lo)};
 
     // 3. Search.
     std::fprintf(stderr, "[3/4] searching for budgets %.2f ms and %.2f ms (predicted range %.2f..%.2f ms)\n",
@@ -230,6 +233,7 @@ void register_quickstart(CLI::App &app) {
     qs->add_option("--data", o->data, "corpus directory")->capture_default_str();
     qs->add_option("--src", o->src, "source language")->capture_default_str();
     qs->add_option("--tgt", o->tgt, "target language")->capture_default_str();
+    qs->add_option("--space", o->space, "space preset or JSON file")->capture_default_str();
     qs->add_option("--work", o->work, "directory for the checkpoint, predictor and models")->capture_default_str();
     qs->add_option("--train-seconds", o->train_seconds, "training time budget")->capture_default_str();
     qs->add_option("--vocab", o->vocab, "tokenizer vocabulary")->capture_default_str();
