@@ -104,8 +104,10 @@ typedef int (*mos_train_progress_fn)(const mos_train_progress *progress, void *u
 /* Train a supernet. Without resume_path, a new supernet is created for `space`
  * with `net_options` (NULL = defaults; vocab_size 0 there means "from the
  * trained tokenizer"). With resume_path, space and net_options must be NULL and
- * training continues exactly where the checkpoint left off (the same options
- * and thread count give the same weights as an uninterrupted run). On MOS_OK
+ * training continues exactly where the checkpoint left off: the checkpoint's
+ * seed, batching, sampling, schedule and clipping are kept (the same thread
+ * count gives the same weights as an uninterrupted run); limits, out_path and
+ * validation settings come from `options`. On MOS_OK
  * or MOS_ABORTED *out receives the trained supernet (the state of the last
  * checkpoint); on other errors *out is NULL.
  * Returns MOS_IO / MOS_FORMAT (data or checkpoint), MOS_INVALID_ARGUMENT,

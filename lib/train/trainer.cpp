@@ -58,6 +58,8 @@ std::string state_to_json(const TrainState &s, const TrainConfig &c) {
     j["schedule"] = schedule_name(c.schedule.kind);
     j["lr"] = c.schedule.lr;
     j["warmup"] = c.schedule.warmup;
+    j["min_lr"] = c.schedule.min_lr;
+    j["clip"] = c.adam.clip_norm;
     j["max_tokens"] = c.max_tokens;
     j["max_len"] = c.max_len;
     return j.dump();
@@ -69,6 +71,29 @@ uint64_t u64_field(const nlohmann::json &j, const char *key) {
         return std::stoull(j[key].get<std::string>());
     } catch (const std::logic_error &) {
         fail(MOS_FORMAT, "train_state.", key, " is not an unsigned integer");
+    }
+}
+
+// A resumed run keeps the options that decide what the run computes (data
+// order and batching, sampling, schedule, clipping) from its checkpoint, so it
+// continues exactly whatever the caller passes; limits, paths and validation
+// settings are the caller's.
+void adopt_run_options(const std::string &text, TrainConfig &c) {
+    const nlohmann::json j = parse_json(text, "train_state");
+    try {
+        c.seed = std::stoull(j.at("seed").get<std::string>());
+        c.sampling = parse_sampling(j.at("sampling").get<std::string>());
+        c.schedule.kind = parse_schedule(j.at("schedule").get<std::string>());
+        c.schedule.lr = j.at("lr").get<float>();
+        c.schedule.warmup = j.at("warmup").get<int64_t>();
+        if (j.contains("min_lr")) c.schedule.min_lr = j.at("min_lr").get<float>();
+        if (j.contains("clip")) c.adam.clip_norm = j.at("clip").get<float>();
+        c.max_tokens = j.at("max_tokens").get<int64_t>();
+        c.max_len = j.at("max_len").get<int64_t>();
+    } catch (const nlohmann::json::exception &e) {
+        fail(MOS_FORMAT, "train_state: ", e.what());
+    } catch (const std::logic_error &) {
+        fail(MOS_FORMAT, "train_state.seed is not an unsigned integer");
     }
 }
 
@@ -144,7 +169,10 @@ SupernetBundle make_trainable(const Space &space, SupernetConfig net, const Trai
     return b;
 }
 
-bool train(SupernetBundle &b, const TrainConfig &cfg, const TrainCallback &cb) {
+bool train(SupernetBundle &b, const TrainConfig &cfg_in, const TrainCallback &cb) {
+    TrainConfig cfg = cfg_in;
+    const auto saved = b.meta.find("train_state");
+    if (saved != b.meta.end()) adopt_run_options(saved->second, cfg);
     check(b.net != nullptr, MOS_INVALID_ARGUMENT, "no supernet to train");
     check(!b.tokenizer.empty(), MOS_INVALID_ARGUMENT, "the supernet has no tokenizer; train one first");
     check(!cfg.out_path.empty(), MOS_INVALID_ARGUMENT, "an output checkpoint path is required");
@@ -162,7 +190,7 @@ bool train(SupernetBundle &b, const TrainConfig &cfg, const TrainCallback &cb) {
 
     TrainState st;
     st.rng = cfg.seed * 0x9E3779B97F4A7C15ull + 1;
-    if (auto it = b.meta.find("train_state"); it != b.meta.end()) st = state_from_json(it->second);
+    if (saved != b.meta.end()) st = state_from_json(saved->second);
 
     const TokenizedData train_pairs =
         load_split(tok, cfg.data_dir, "train", cfg.src_lang, cfg.tgt_lang, 0, cfg.max_len);

@@ -59,7 +59,9 @@ EvalResult evaluate_split(const SupernetBundle &b, const Arch &arch, const std::
 // Trains `b` in place. `b` is a new supernet (its tokenizer is trained first if
 // it has none and its vocabulary then comes from it: pass a bundle from
 // make_trainable) or a loaded checkpoint carrying "train_state" (resume).
-// Returns false if the callback stopped training.
+// Resuming keeps the checkpoint's data, sampling, schedule and clipping options
+// (whatever cfg says), so the run continues exactly; cfg's limits, paths and
+// validation settings apply. Returns false if the callback stopped training.
 bool train(SupernetBundle &b, const TrainConfig &cfg, const TrainCallback &cb);
 
 // A new bundle for training: the tokenizer is trained on cfg's corpus, the
