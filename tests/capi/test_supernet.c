@@ -12,6 +12,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <pthread.h>
 #include <unistd.h>
 
 #include "mos/mos.h"
@@ -296,6 +297,63 @@ static void bad_files(void **state) {
     unlink(q);
 }
 
+/* Routing and decoding from several threads on one frozen supernet / one model
+ * give exactly what a single thread gives. */
+struct worker {
+    const mos_supernet *net;
+    const mos_arch *arch;
+    const mos_model *model;
+    uint64_t params;
+    int32_t ids[64];
+    size_t n;
+    mos_status st;
+};
+
+static void *work(void *p) {
+    struct worker *w = p;
+    mos_model *m = NULL;
+    w->st = mos_route(w->net, w->arch, &m);
+    if (w->st != MOS_OK) return NULL;
+    w->params = mos_model_num_params(m);
+    mos_model_destroy(m);
+    const int32_t src[] = {7, 8, 9, 10, 11, 12, 13};
+    mos_translate_options o = MOS_TRANSLATE_OPTIONS_INIT;
+    o.beam = 3;
+    w->st = mos_model_translate_ids(w->model, src, 7, &o, w->ids, 64, &w->n);
+    return NULL;
+}
+
+static void concurrent_route_and_decode(void **state) {
+    (void)state;
+    mos_space *space = small_space();
+    mos_supernet *net = make_net(space, MOS_ROUTING_NEURON, 2);
+    mos_arch *arch = NULL;
+    assert_int_equal(mos_arch_sample(&arch, space, 11), MOS_OK);
+    mos_model *model = NULL;
+    assert_int_equal(mos_route(net, arch, &model), MOS_OK);
+    struct worker seq = {net, arch, model, 0, {0}, 0, MOS_OK};
+    work(&seq);
+    assert_int_equal(seq.st, MOS_OK);
+    enum { N = 4 };
+    struct worker w[N];
+    pthread_t th[N];
+    for (int i = 0; i < N; i++) {
+        w[i] = (struct worker){net, arch, model, 0, {0}, 0, MOS_INTERNAL};
+        assert_int_equal(pthread_create(&th[i], NULL, work, &w[i]), 0);
+    }
+    for (int i = 0; i < N; i++) {
+        pthread_join(th[i], NULL);
+        assert_int_equal(w[i].st, MOS_OK);
+        assert_int_equal(w[i].params, seq.params);
+        assert_int_equal(w[i].n, seq.n);
+        assert_memory_equal(w[i].ids, seq.ids, seq.n * sizeof(int32_t));
+    }
+    mos_model_destroy(model);
+    mos_arch_destroy(arch);
+    mos_supernet_destroy(net);
+    mos_space_destroy(space);
+}
+
 int main(void) {
     snprintf(g_dir, sizeof g_dir, "%s", "test_supernet_XXXXXX");
     if (!mkdtemp(g_dir)) return 1;
@@ -303,6 +361,7 @@ int main(void) {
         cmocka_unit_test(options_defaults), cmocka_unit_test(create_errors),
         cmocka_unit_test(route_all_modes),  cmocka_unit_test(route_errors),
         cmocka_unit_test(save_load_and_decode), cmocka_unit_test(bad_files),
+        cmocka_unit_test(concurrent_route_and_decode),
     };
     const int rc = cmocka_run_group_tests(tests, NULL, NULL);
     rmdir(g_dir);
