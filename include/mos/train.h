@@ -65,11 +65,13 @@ typedef struct mos_train_options {
     uint32_t valid_sentences;  /* validation pairs used, 0 = all (500) */
     uint64_t seed;             /* data order, subnet sampling, dropout (1) */
     int32_t threads;           /* 0 = all cores (0) */
+    bool distill;              /* in-place distillation: with sandwich sampling the smaller
+                                  subnets learn from the largest's outputs (false) */
 } mos_train_options;
 
 #define MOS_TRAIN_OPTIONS_INIT                                                                         \
     {MOS_TRAIN_OPTIONS_VERSION, NULL, NULL, NULL, NULL, NULL, 8000u, 4096u, 128u, 0, 0.0,            \
-     MOS_SAMPLING_SANDWICH, MOS_SCHEDULE_INVERSE_SQRT, 5e-4f, 1e-6f, 4000u, 0.0f, 500u, 500u, 1u, 0}
+     MOS_SAMPLING_SANDWICH, MOS_SCHEDULE_INVERSE_SQRT, 5e-4f, 1e-6f, 4000u, 0.0f, 500u, 500u, 1u, 0, false}
 
 /* Function twin of MOS_TRAIN_OPTIONS_INIT. @since 0.1 */
 MOS_API mos_status mos_train_options_init(mos_train_options *options);

@@ -41,6 +41,7 @@ mos::TrainConfig to_config(const mos_train_options &o) {
     c.valid_every = o.valid_every;
     c.valid_sentences = o.valid_sentences;
     c.seed = o.seed;
+    c.distill = o.distill;
     return c;
 }
 

@@ -122,7 +122,73 @@ void cross_entropy_backward(float *dlogits, const float *lse, const float *logit
     }
 }
 
+double soft_cross_entropy_forward(float *lse, float *row, const float *logits, const float *teacher,
+                                  const int32_t *targets, int64_t N, int64_t V, int32_t pad) {
+    check_ce("soft_cross_entropy_forward", targets, N, V, pad, 0.0f);
+    kern::check_ptr("soft_cross_entropy_forward", "teacher", teacher);
+    kern::check_ptr("soft_cross_entropy_forward", "row_loss", row);
+#pragma omp parallel for if (N * V > kern::kOmpMinWork) schedule(static)
+    for (int64_t n = 0; n < N; n++) {
+        if (targets[n] == pad) {
+            lse[n] = 0.0f;
+            row[n] = 0.0f;
+            continue;
+        }
+        const float *z = logits + n * V, *t = teacher + n * V;
+        double sum = 0.0;
+        row_stats(z, V, &lse[n], &sum);
+        double tz = 0.0;
+        for (int64_t v = 0; v < V; v++) tz += static_cast<double>(t[v]) * z[v];
+        row[n] = static_cast<float>(static_cast<double>(lse[n]) - tz);
+    }
+    double loss = 0.0;  // serial, row order: the same for any thread count
+    for (int64_t n = 0; n < N; n++) loss += row[n];
+    return loss;
+}
+
+void soft_cross_entropy_backward(float *dlogits, const float *lse, const float *logits, const float *teacher,
+                                 const int32_t *targets, int64_t N, int64_t V, int32_t pad, float scale) {
+    check_ce("soft_cross_entropy_backward", targets, N, V, pad, 0.0f);
+#pragma omp parallel for if (N * V > kern::kOmpMinWork) schedule(static)
+    for (int64_t n = 0; n < N; n++) {
+        if (targets[n] == pad) continue;
+        float *g = dlogits + n * V;
+        accumulate_grad_row(g, logits + n * V, lse[n], scale, 0.0f, V);
+        const float *t = teacher + n * V;
+        for (int64_t v = 0; v < V; v++) g[v] -= scale * t[v];
+    }
+}
+
+void softmax_rows(float *probs, const float *logits, const float *lse, const int32_t *targets, int64_t N, int64_t V,
+                  int32_t pad) {
+#pragma omp parallel for if (N * V > kern::kOmpMinWork) schedule(static)
+    for (int64_t n = 0; n < N; n++) {
+        float *p = probs + n * V;
+        const float *z = logits + n * V;
+        if (targets[n] == pad) {
+            for (int64_t v = 0; v < V; v++) p[v] = 0.0f;
+            continue;
+        }
+        for (int64_t v = 0; v < V; v++) p[v] = kern::exp_nonpos(z[v] - lse[n]);
+    }
+}
+
 namespace ref {
+double soft_cross_entropy_forward(const float *logits, const float *teacher, const int32_t *targets, int64_t N,
+                                  int64_t V, int32_t pad) {
+    double loss = 0.0;
+    for (int64_t n = 0; n < N; n++) {
+        if (targets[n] == pad) continue;
+        double mx = logits[n * V];
+        for (int64_t v = 1; v < V; v++) mx = logits[n * V + v] > mx ? logits[n * V + v] : mx;
+        double s = 0.0;
+        for (int64_t v = 0; v < V; v++) s += std::exp(logits[n * V + v] - mx);
+        const double l = mx + std::log(s);
+        for (int64_t v = 0; v < V; v++) loss -= teacher[n * V + v] * (logits[n * V + v] - l);
+    }
+    return loss;
+}
+
 CrossEntropyResult cross_entropy_forward(float *lse, const float *logits, const int32_t *targets,
                                          int64_t N, int64_t V, int32_t pad, float eps) {
     CrossEntropyResult r;

@@ -28,7 +28,23 @@ void cross_entropy_backward(float *dlogits, const float *lse, const float *logit
                             const int32_t *targets, int64_t N, int64_t V, int32_t pad, float eps,
                             float scale);
 
+// In-place distillation (DESIGN.md §4): the student's cross-entropy against a
+// teacher distribution t [N, V] (rows sum to 1) over non-pad rows:
+//   loss = sum_n (lse_n - sum_v t_nv z_nv),  d loss / d z_nv = softmax(z_n)_v - t_nv.
+// Saves lse [N] and each row's loss in row_loss [N] (0 for pad); returns the sum.
+double soft_cross_entropy_forward(float *lse, float *row_loss, const float *logits, const float *teacher, const int32_t *targets,
+                                  int64_t N, int64_t V, int32_t pad);
+// dlogits[n, v] += scale * (softmax(logits[n])_v - teacher[n, v]) for non-pad rows.
+void soft_cross_entropy_backward(float *dlogits, const float *lse, const float *logits, const float *teacher,
+                                 const int32_t *targets, int64_t N, int64_t V, int32_t pad, float scale);
+// probs[n, v] = exp(logits[n, v] - lse[n]) for non-pad rows (0 for pad rows): the
+// teacher distribution from a forward pass's logits and saved lse.
+void softmax_rows(float *probs, const float *logits, const float *lse, const int32_t *targets, int64_t N, int64_t V,
+                  int32_t pad);
+
 namespace ref {
+double soft_cross_entropy_forward(const float *logits, const float *teacher, const int32_t *targets, int64_t N,
+                                  int64_t V, int32_t pad);
 CrossEntropyResult cross_entropy_forward(float *lse, const float *logits, const int32_t *targets,
                                          int64_t N, int64_t V, int32_t pad, float eps);
 void cross_entropy_backward(float *dlogits, const float *logits, const int32_t *targets, int64_t N,

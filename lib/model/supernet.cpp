@@ -112,6 +112,7 @@ struct Workspace::State {
     float *logits = nullptr;        // [Nt, V]
     float *lse = nullptr;           // [Nt] log-sum-exp of each logits row
     float *row_loss = nullptr;      // [Nt] smoothed loss of each target token
+    const float *teacher = nullptr; // [Nt, V] distillation targets of the last forward, or NULL
     LossStats loss;
     size_t forward_mark = 0;
 };
@@ -462,7 +463,7 @@ void attn_forward(const Ctx &c, AttnAct &s, const float *xq, const float *xkv, c
 }  // namespace
 
 LossStats Supernet::forward(Workspace &ws, const ArchDims &a, const Batch &b, bool train,
-                            uint64_t dropout_seed) const {
+                            uint64_t dropout_seed, const float *teacher) const {
     check_arch(a);
     check(b.B > 0 && b.S > 0 && b.T > 0, MOS_INVALID_ARGUMENT, "empty batch (B=", b.B, " S=", b.S,
           " T=", b.T, ")");
@@ -559,8 +560,16 @@ LossStats Supernet::forward(Workspace &ws, const ArchDims &a, const Batch &b, bo
     CrossEntropyResult ce = cross_entropy_forward(st.lse, st.row_loss, nullptr, st.logits, b.tgt_out, Nt, V, cfg_.pad_id,
                                                   cfg_.label_smoothing);
     st.loss = LossStats{ce.loss, ce.nll, ce.tokens};
+    st.teacher = teacher;
+    if (teacher) st.loss.distill_sum = soft_cross_entropy_forward(st.lse, st.row_loss, st.logits, teacher, b.tgt_out, Nt, V, cfg_.pad_id);
     st.valid = true;
     return st.loss;
+}
+
+void Supernet::teacher_probs(const Workspace &ws, float *probs) const {
+    const Workspace::State &st = ws.state();
+    check(st.valid, MOS_INVALID_ARGUMENT, "no forward pass in this workspace");
+    softmax_rows(probs, st.logits, st.lse, st.batch.tgt_out, st.batch.B * st.batch.T, cfg_.vocab, cfg_.pad_id);
 }
 
 const float *Supernet::logits(const Workspace &ws) const {
@@ -690,7 +699,10 @@ void Supernet::backward(Workspace &ws, float scale) {
 
     // Loss -> logits (in place) -> final decoder output and the tied embedding.
     float *dlogits = ar.alloc_zero(Nt * V);
-    cross_entropy_backward(dlogits, st.lse, st.logits, b.tgt_out, Nt, V, cfg_.pad_id, cfg_.label_smoothing, scale);
+    if (st.teacher)
+        soft_cross_entropy_backward(dlogits, st.lse, st.logits, st.teacher, b.tgt_out, Nt, V, cfg_.pad_id, scale);
+    else
+        cross_entropy_backward(dlogits, st.lse, st.logits, b.tgt_out, Nt, V, cfg_.pad_id, cfg_.label_smoothing, scale);
     float *dy = ar.alloc_zero(Nt * dd);
     const float *y_last = st.dec.back().ln3.y;
     linear_backward(dy, grad("embed.weight"), nullptr, dlogits, y_last, param("embed.weight"), Nt, dd, V, ldE);

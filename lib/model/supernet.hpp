@@ -58,6 +58,7 @@ struct LossStats {
     double loss_sum = 0.0;  // label-smoothed, summed over non-pad target tokens
     double nll_sum = 0.0;
     int64_t tokens = 0;
+    double distill_sum = 0.0;  // cross-entropy against the teacher (forward with a teacher only)
 };
 
 class Workspace;
@@ -90,8 +91,13 @@ public:
 
     // Forward pass of subnet `a` on `batch`, keeping what backward needs in ws.
     // train = true applies dropout with `dropout_seed`. Returns the loss stats.
+    // With `teacher` ([B*T, V] probabilities, e.g. the largest subnet's from
+    // teacher_probs), backward follows the distillation loss against it
+    // instead of the label-smoothed loss (in-place distillation, DESIGN.md §4).
     LossStats forward(Workspace &ws, const ArchDims &a, const Batch &batch, bool train,
-                      uint64_t dropout_seed) const;
+                      uint64_t dropout_seed, const float *teacher = nullptr) const;
+    // The softmax of the last forward's logits into probs [B*T, V] (pad rows 0).
+    void teacher_probs(const Workspace &ws, float *probs) const;
     // Logits [B*T, V] of the last forward (valid until the next call on ws).
     const float *logits(const Workspace &ws) const;
 

@@ -47,7 +47,7 @@ std::vector<Arch> sample_update_archs(const Space &space, Sampling s, Rng &rng) 
 }
 
 StepStats train_step(SupernetBundle &b, Workspace &ws, const std::vector<Arch> &archs, const Batch &batch,
-                     int64_t step, float lr, const AdamConfig &adam, uint64_t dropout_seed) {
+                     int64_t step, float lr, const AdamConfig &adam, uint64_t dropout_seed, float *teacher) {
     check(!archs.empty(), MOS_INVALID_ARGUMENT, "no subnet to train");
     Supernet &net = *b.net;
     const size_t n = net.param_floats();
@@ -61,8 +61,11 @@ StepStats train_step(SupernetBundle &b, Workspace &ws, const std::vector<Arch> &
     for (size_t i = 0; i < archs.size(); i++) {
         const ArchDims dims = arch_dims(b.space, archs[i]);
         // A distinct dropout stream per subnet of the update.
-        const LossStats ls = net.forward(ws, dims, batch, true, dropout_seed * 4 + i);
+        const bool student = teacher != nullptr && i > 0;
+        const LossStats ls = net.forward(ws, dims, batch, true, dropout_seed * 4 + i, student ? teacher : nullptr);
         check(ls.tokens > 0, MOS_INVALID_ARGUMENT, "batch has no target tokens");
+        // The teacher's distribution is taken before its backward (which reuses the workspace).
+        if (teacher != nullptr && i == 0 && archs.size() > 1) net.teacher_probs(ws, teacher);
         net.backward(ws, static_cast<float>(inv_arch / static_cast<double>(ls.tokens)));
         st.loss_sum += ls.loss_sum * inv_arch;
         st.nll_sum += ls.nll_sum * inv_arch;

@@ -39,8 +39,12 @@ struct StepStats {
 // Forward + backward of every arch on `batch`, then one Adam step with learning
 // rate `lr` as update number `step` (>= 1). Adam moments live in the bundle
 // (allocated on first use). `dropout_seed` makes dropout reproducible.
+// With `teacher` (a buffer of at least B*T*V floats), the first arch is the
+// teacher: the others learn from its output distribution (in-place
+// distillation) instead of the labels.
 StepStats train_step(SupernetBundle &b, Workspace &ws, const std::vector<Arch> &archs, const Batch &batch,
-                     int64_t step, float lr, const AdamConfig &adam, uint64_t dropout_seed);
+                     int64_t step, float lr, const AdamConfig &adam, uint64_t dropout_seed,
+                     float *teacher = nullptr);
 
 // Loss of one arch on a batch without dropout (evaluation).
 LossStats eval_batch(const SupernetBundle &b, Workspace &ws, const Arch &arch, const Batch &batch);

@@ -55,6 +55,7 @@ std::string state_to_json(const TrainState &s, const TrainConfig &c) {
     j["best_valid"] = s.best_valid;
     j["seed"] = std::to_string(c.seed);
     j["sampling"] = sampling_name(c.sampling);
+    j["distill"] = c.distill;
     j["schedule"] = schedule_name(c.schedule.kind);
     j["lr"] = c.schedule.lr;
     j["warmup"] = c.schedule.warmup;
@@ -83,6 +84,7 @@ void adopt_run_options(const std::string &text, TrainConfig &c) {
     try {
         c.seed = std::stoull(j.at("seed").get<std::string>());
         c.sampling = parse_sampling(j.at("sampling").get<std::string>());
+        if (j.contains("distill")) c.distill = j.at("distill").get<bool>();
         c.schedule.kind = parse_schedule(j.at("schedule").get<std::string>());
         c.schedule.lr = j.at("lr").get<float>();
         c.schedule.warmup = j.at("warmup").get<int64_t>();
@@ -183,6 +185,8 @@ bool train(SupernetBundle &b, const TrainConfig &cfg_in, const TrainCallback &cb
     check(cfg.valid_every >= 1, MOS_INVALID_ARGUMENT, "valid_every must be >= 1");
     check(cfg.max_steps >= 0 && cfg.max_seconds >= 0, MOS_INVALID_ARGUMENT, "negative step or time limit");
     check_schedule(cfg.schedule);
+    check(!cfg.distill || cfg.sampling == Sampling::Sandwich, MOS_INVALID_ARGUMENT,
+          "in-place distillation needs sandwich sampling (the largest subnet is the teacher)");
     const auto setup0 = Clock::now();
     const Tokenizer tok = Tokenizer::load(b.tokenizer);
     check(tok.vocab_size() == b.net->config().vocab, MOS_FORMAT, "tokenizer has ", tok.vocab_size(),
@@ -205,6 +209,8 @@ bool train(SupernetBundle &b, const TrainConfig &cfg_in, const TrainCallback &cb
     const std::vector<TokenBatch> valid = fixed_batches(valid_pairs, cfg.max_tokens);
     batcher.set_position(st.data);
     TokenBatch tb;
+    // The teacher's distribution for in-place distillation, allocated once.
+    std::vector<float> teacher(cfg.distill ? static_cast<size_t>(cfg.max_tokens * b.net->config().vocab) : 0);
 
     Workspace ws(*b.net, cfg.max_tokens, cfg.max_tokens, cfg.max_len);
     Rng rng(0);
@@ -266,7 +272,8 @@ bool train(SupernetBundle &b, const TrainConfig &cfg_in, const TrainCallback &cb
         const float lr = schedule_lr(cfg.schedule, step);
         const auto s0 = Clock::now();
         const StepStats ss = train_step(b, ws, archs, batch, step, lr, cfg.adam,
-                                        cfg.seed * 0x2545F4914F6CDD1Dull + static_cast<uint64_t>(step));
+                                        cfg.seed * 0x2545F4914F6CDD1Dull + static_cast<uint64_t>(step),
+                                        cfg.distill ? teacher.data() : nullptr);
         st.step = step;
         check(std::isfinite(ss.loss_sum), MOS_INTERNAL, "loss is not finite at step ", step,
               " (learning rate ", lr, " too high?)");

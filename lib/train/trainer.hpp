@@ -25,6 +25,7 @@ struct TrainConfig {
     int64_t max_steps = 0;
     double max_seconds = 0.0;
     Sampling sampling = Sampling::Sandwich;
+    bool distill = false;        // sandwich only: smaller subnets learn from the largest's outputs
     ScheduleConfig schedule;
     AdamConfig adam;
     int64_t valid_every = 500;

@@ -177,6 +177,35 @@ void grad_cross_entropy(void **) {
     }
 }
 
+// Distillation loss against a teacher distribution, and softmax_rows making one.
+void grad_soft_cross_entropy(void **) {
+    const int64_t N = 4, V = 6;
+    const int32_t pad = 2;
+    const int32_t targets[N] = {0, pad, 5, 3};
+    auto tz = uniform(N * V, 71, -2.0f, 2.0f);
+    std::vector<float> tlse(N), trow(N), teacher(N * V);
+    mos::cross_entropy_forward(tlse.data(), trow.data(), nullptr, tz.data(), targets, N, V, pad, 0.0f);
+    mos::softmax_rows(teacher.data(), tz.data(), tlse.data(), targets, N, V, pad);
+    for (int64_t n = 0; n < N; n++) {
+        double s = 0;
+        for (int64_t v = 0; v < V; v++) s += teacher[n * V + v];
+        assert_true(n == 1 ? s == 0.0 : std::fabs(s - 1.0) < 1e-5);
+    }
+    auto z = uniform(N * V, 72, -3.0f, 3.0f);
+    std::vector<float> lse(N), row(N), dz(z.size());
+    const float scale = 0.5f;
+    auto loss = [&] {
+        return scale * mos::soft_cross_entropy_forward(lse.data(), row.data(), z.data(), teacher.data(), targets, N, V,
+                                                       pad);
+    };
+    const double l = loss() / scale;
+    assert_true(std::fabs(l - mos::ref::soft_cross_entropy_forward(z.data(), teacher.data(), targets, N, V, pad)) <
+                1e-4 * std::fabs(l));
+    mos::soft_cross_entropy_backward(dz.data(), lse.data(), z.data(), teacher.data(), targets, N, V, pad, scale);
+    expect_grad("soft_cross_entropy dlogits", z.data(), dz.data(), z.size(), loss);
+    for (int64_t v = 0; v < V; v++) assert_true(dz[1 * V + v] == 0.0f);
+}
+
 }  // namespace
 
 int main(void) {
@@ -184,7 +213,7 @@ int main(void) {
         cmocka_unit_test(grad_linear),        cmocka_unit_test(grad_tied_projection),
         cmocka_unit_test(grad_embedding),     cmocka_unit_test(grad_layernorm),
         cmocka_unit_test(grad_relu_residual), cmocka_unit_test(grad_dropout),
-        cmocka_unit_test(grad_cross_entropy),
+        cmocka_unit_test(grad_cross_entropy), cmocka_unit_test(grad_soft_cross_entropy),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -3,6 +3,7 @@
 //  * resume is exact: N updates in one run equal N/2 + N/2 with a checkpoint
 //    and a resume in between (weights and Adam moments bit for bit);
 //  * training lowers the loss; a stop request writes a checkpoint;
+//  * in-place distillation trains the smaller subnets from the largest's outputs;
 //  * the schedules have their documented values;
 //  * decoding: beam 1 equals a hand-written greedy loop over dense_step, and a
 //    batch of sentences decodes as each sentence alone (padding does not leak).
@@ -147,6 +148,32 @@ void loss_goes_down_and_stop_saves(void **) {
     assert_non_null(std::strstr(back.meta.at("train_state").c_str(), "\"step\":3"));
 }
 
+void distillation(void **) {
+    const std::string out = g_dir + "/kd.safetensors";
+    mos::TrainConfig c = config(out, 40);
+    c.distill = true;
+    c.valid_every = 20;
+    mos::SupernetBundle b = fresh(c);
+    std::vector<double> valid;
+    assert_true(mos::train(b, c, [&](const mos::TrainProgress &p) {
+        if (p.event == mos::TrainEvent::Valid) valid.push_back(p.valid_smallest);
+        return true;
+    }));
+    assert_int_equal(valid.size(), 2);
+    assert_true(valid[1] < valid[0]);
+    assert_non_null(std::strstr(mos::load_supernet(out).meta.at("train_state").c_str(), "\"distill\":true"));
+    // The teacher is the largest subnet of a sandwich: uniform sampling has none.
+    c.sampling = mos::Sampling::Uniform;
+    mos::SupernetBundle u = fresh(c);
+    bool threw = false;
+    try {
+        mos::train(u, c, nullptr);
+    } catch (const mos::Error &e) {
+        threw = e.status() == MOS_INVALID_ARGUMENT && std::strstr(e.what(), "sandwich") != nullptr;
+    }
+    assert_true(threw);
+}
+
 void schedules(void **) {
     mos::ScheduleConfig c;
     c.lr = 1e-3f;
@@ -243,6 +270,7 @@ int main() {
         cmocka_unit_test(decoding),
         cmocka_unit_test(resume_is_exact),
         cmocka_unit_test(loss_goes_down_and_stop_saves),
+        cmocka_unit_test(distillation),
     };
     const int rc = cmocka_run_group_tests(tests, nullptr, nullptr);
     std::system(("rm -rf '" + g_dir + "'").c_str());

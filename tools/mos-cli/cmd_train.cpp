@@ -29,7 +29,7 @@ struct TrainOpts {
     double max_seconds = 0, lr = 5e-4, clip = 0, dropout = 0.3;
     unsigned long long seed = 1;
     int threads = 0;
-    bool quiet = false;
+    bool quiet = false, distill = false;
 };
 
 struct ProgressState {
@@ -102,6 +102,7 @@ void run_train(const TrainOpts &o) {
     t.valid_sentences = o.valid_sentences;
     t.seed = o.seed;
     t.threads = o.threads;
+    t.distill = o.distill;
 
     mos_space *space = nullptr;
     std::unique_ptr<mos_space, void (*)(mos_space *)> space_guard(nullptr, mos_space_destroy);
@@ -199,6 +200,7 @@ void register_train(CLI::App &app) {
     c->add_option("--valid-sentences", o->valid_sentences, "validation pairs used (0 = all)")->capture_default_str();
     c->add_option("--seed", o->seed, "seed of data order, sampling, dropout, init")->capture_default_str();
     c->add_option("--threads", o->threads, "threads (0 = all cores)")->capture_default_str();
+    c->add_flag("--distill", o->distill, "in-place distillation from the largest subnet (sandwich only)");
     c->add_flag("--quiet", o->quiet, "print only validation results");
     c->callback([o] { run_train(*o); });
 
