@@ -7,8 +7,12 @@
 // post-op (dst = alpha * A B + beta * dst).
 //
 // Creating a primitive JIT-compiles code (1-10 ms), far more than a small GEMM,
-// so primitives are cached per shape key in a mutex-protected map. Executing a
-// cached primitive from several threads at once is allowed by oneDNN.
+// so primitives are cached per shape key in a mutex-protected map. Several
+// threads may execute one cached primitive at once because nothing mutable is
+// shared: each thread has its own stream, its own memory objects and its own
+// scratchpad (the primitives use scratchpad_mode::user; with oneDNN's default
+// library scratchpad, concurrent executions of one primitive share a buffer
+// and corrupt each other's results).
 //
 // bf16: A and B are rounded to bf16 (round to nearest even) into per-thread
 // scratch that only grows (no allocation in steady state), and multiplied with
@@ -20,6 +24,7 @@
 #include <oneapi/dnnl/dnnl.hpp>
 
 #include <atomic>
+#include <cstdlib>
 #include <cstring>
 #include <map>
 #include <memory>
@@ -43,8 +48,7 @@ std::atomic<bool> g_bf16_disabled{false};
 
 struct Runtime {
     dnnl::engine engine;
-    dnnl::stream stream;
-    Runtime() : engine(dnnl::engine::kind::cpu, 0), stream(engine) {}
+    Runtime() : engine(dnnl::engine::kind::cpu, 0) {}
 };
 
 Runtime &runtime() {
@@ -65,7 +69,7 @@ using Key = std::tuple<int64_t, int64_t, int64_t, int64_t, int64_t, int64_t, int
 
 struct Entry {
     dnnl::matmul prim;
-    memory::desc a, b, c;
+    memory::desc a, b, c, scratch;
     bool native = true;  // false: oneDNN only had its reference implementation
 };
 
@@ -96,6 +100,7 @@ std::shared_ptr<Entry> get_entry(const Gemm &g, int64_t batch, int64_t sa, int64
     e->b = operand_desc(in_dt, batch, g.K, g.N, g.ldb, g.trans_b, sb);
     e->c = operand_desc(memory::data_type::f32, batch, g.M, g.N, g.ldc, false, sc);
     dnnl::primitive_attr attr;
+    attr.set_scratchpad_mode(dnnl::scratchpad_mode::user);
     if (g.alpha != 1.0f) attr.set_output_scales(0, {g.alpha});
     if (g.beta != 0.0f) {
         dnnl::post_ops po;
@@ -105,6 +110,7 @@ std::shared_ptr<Entry> get_entry(const Gemm &g, int64_t batch, int64_t sa, int64
     dnnl::matmul::primitive_desc pd(dnnl::matmul::desc(e->a, e->b, e->c), attr, runtime().engine);
     const std::string impl = pd.impl_info_str();
     e->native = impl.compare(0, 3, "ref") != 0;
+    e->scratch = pd.scratchpad_desc();
     e->prim = dnnl::matmul(pd);
     std::lock_guard<std::mutex> lock(g_cache_mutex);
     return g_cache.emplace(key, e).first->second;
@@ -186,27 +192,51 @@ bool bf16_native() {
 // (set_data_handle), so a call allocates nothing (measured: a tiny GEMM
 // went from 1.6-2.0 us to 0.64 us per call).
 struct Bound {
-    memory a, b, c;
+    memory a, b, c, scratch;
     std::unordered_map<int, memory> args;
+};
+
+// This thread's scratchpad for every primitive it runs; only grows.
+struct Scratchpad {
+    void *data = nullptr;
+    size_t size = 0;
+    ~Scratchpad() { std::free(data); }
+    void *get(size_t n) {
+        if (n > size) {
+            std::free(data);
+            size = (n + 4095) / 4096 * 4096;
+            data = std::aligned_alloc(64, size);
+            if (!data) {
+                size = 0;
+                throw std::bad_alloc();
+            }
+        }
+        return data;
+    }
 };
 
 void execute(const Entry &e, const void *A, const void *B, float *C) {
     thread_local std::unordered_map<const Entry *, Bound> bound;
+    thread_local Scratchpad pad;
+    thread_local dnnl::stream stream(runtime().engine);
     auto it = bound.find(&e);
     if (it == bound.end()) {
         Bound m;
         m.a = memory(e.a, runtime().engine, DNNL_MEMORY_NONE);
         m.b = memory(e.b, runtime().engine, DNNL_MEMORY_NONE);
         m.c = memory(e.c, runtime().engine, DNNL_MEMORY_NONE);
-        m.args = {{DNNL_ARG_SRC, m.a}, {DNNL_ARG_WEIGHTS, m.b}, {DNNL_ARG_DST, m.c}};
+        m.scratch = memory(e.scratch, runtime().engine, DNNL_MEMORY_NONE);
+        m.args = {{DNNL_ARG_SRC, m.a}, {DNNL_ARG_WEIGHTS, m.b}, {DNNL_ARG_DST, m.c},
+                  {DNNL_ARG_SCRATCHPAD, m.scratch}};
         it = bound.emplace(&e, std::move(m)).first;
     }
     Bound &m = it->second;
     m.a.set_data_handle(const_cast<void *>(A));
     m.b.set_data_handle(const_cast<void *>(B));
     m.c.set_data_handle(C);
-    e.prim.execute(runtime().stream, m.args);
-    runtime().stream.wait();
+    m.scratch.set_data_handle(pad.get(e.scratch.get_size()));
+    e.prim.execute(stream, m.args);
+    stream.wait();
 }
 
 void run(const Gemm &g, int64_t batch, const float *A, int64_t sa, const float *B, int64_t sb, float *C,
