@@ -4,8 +4,10 @@
 //	POST /translate  {"sentences": ["..."], "beam": 4} -> {"translations": ["..."]}
 //	GET  /healthz    -> {"status": "ok"}
 //
-// Bad requests get HTTP 400 with {"error": "..."}; the model is shared by all
-// request goroutines (libmos models are immutable and translate is thread-safe).
+// Bad requests get HTTP 400 with {"error": "..."}. The model is shared by all
+// request goroutines; translations run one at a time unless -parallel is given,
+// because libmos 0.1 can give wrong outputs for concurrent translations
+// (docs/bindings.md, "Known library problem").
 package main
 
 import (
@@ -16,6 +18,7 @@ import (
 	"net/http"
 	"os"
 	"os/signal"
+	"sync"
 	"syscall"
 
 	"libmos.org/mos"
@@ -36,8 +39,9 @@ func fail(w http.ResponseWriter, code int, msg string) {
 	writeJSON(w, code, map[string]string{"error": msg})
 }
 
-// newHandler serves one model.
-func newHandler(model *mos.Model) http.Handler {
+// newHandler serves one model; parallel lets translations run concurrently.
+func newHandler(model *mos.Model, parallel bool) http.Handler {
+	var mu sync.Mutex
 	mux := http.NewServeMux()
 	mux.HandleFunc("/healthz", func(w http.ResponseWriter, r *http.Request) {
 		if r.Method != http.MethodGet {
@@ -70,7 +74,13 @@ func newHandler(model *mos.Model) http.Handler {
 			fail(w, http.StatusBadRequest, `"beam" must be 1..64`)
 			return
 		}
+		if !parallel {
+			mu.Lock()
+		}
 		out, err := model.Translate(*req.Sentences, beam)
+		if !parallel {
+			mu.Unlock()
+		}
 		if err != nil {
 			var me *mos.Error
 			code := http.StatusInternalServerError
@@ -91,6 +101,7 @@ func newHandler(model *mos.Model) http.Handler {
 func main() {
 	modelPath := flag.String("model", "", "model file (mos_model_save output)")
 	addr := flag.String("addr", "127.0.0.1:8080", "listen address")
+	parallel := flag.Bool("parallel", false, "translate requests concurrently (see docs/bindings.md)")
 	flag.Parse()
 	if *modelPath == "" {
 		log.Fatal("-model is required")
@@ -100,7 +111,7 @@ func main() {
 		log.Fatalf("loading %s: %v", *modelPath, err)
 	}
 	defer model.Close()
-	srv := &http.Server{Addr: *addr, Handler: newHandler(model)}
+	srv := &http.Server{Addr: *addr, Handler: newHandler(model, *parallel)}
 	go func() {
 		sig := make(chan os.Signal, 1)
 		signal.Notify(sig, syscall.SIGINT, syscall.SIGTERM)

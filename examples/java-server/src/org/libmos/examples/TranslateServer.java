@@ -4,9 +4,11 @@
  *   POST /translate  {"sentences": ["..."], "beam": 4} -> {"translations": ["..."]}
  *   GET  /healthz    -> {"status": "ok"}
  * Bad requests get HTTP 400 with {"error": "..."}. The model is shared by the
- * request threads (libmos models are immutable and translate is thread-safe).
+ * request threads; translations run one at a time unless --parallel is given,
+ * because libmos 0.1 can give wrong outputs for concurrent translations
+ * (docs/bindings.md, "Known library problem").
  *   java -Djava.library.path=DIR -cp mos.jar:java-server.jar \
- *        org.libmos.examples.TranslateServer --model PATH [--port N] [--threads N] */
+ *        org.libmos.examples.TranslateServer --model PATH [--port N] [--threads N] [--parallel] */
 package org.libmos.examples;
 
 import com.sun.net.httpserver.HttpExchange;
@@ -138,8 +140,20 @@ public final class TranslateServer {
   }
 
   private final Model model;
+  private final boolean parallel;
+  private final Object lock = new Object();
 
-  TranslateServer(Model model) { this.model = model; }
+  TranslateServer(Model model, boolean parallel) {
+    this.model = model;
+    this.parallel = parallel;
+  }
+
+  String[] translate(String[] sentences, int beam) {
+    if (parallel) return model.translate(sentences, beam);
+    synchronized (lock) {
+      return model.translate(sentences, beam);
+    }
+  }
 
   static void send(HttpExchange ex, int code, String json) throws IOException {
     byte[] body = json.getBytes(StandardCharsets.UTF_8);
@@ -188,7 +202,7 @@ public final class TranslateServer {
     String body = new String(ex.getRequestBody().readAllBytes(), StandardCharsets.UTF_8);
     try {
       Object[] r = request(body);
-      String[] out = model.translate((String[]) r[0], (Integer) r[1]);
+      String[] out = translate((String[]) r[0], (Integer) r[1]);
       StringBuilder b = new StringBuilder("{\"translations\": [");
       for (int k = 0; k < out.length; k++) b.append(k > 0 ? ", " : "").append(Json.quote(out[k]));
       send(ex, 200, b.append("]}").toString());
@@ -202,8 +216,13 @@ public final class TranslateServer {
   public static void main(String[] args) throws Exception {
     String modelPath = null;
     int port = 8080, threads = 4;
+    boolean parallel = false;
     for (int k = 0; k < args.length; k++) {
       String a = args[k];
+      if (a.equals("--parallel")) {
+        parallel = true;
+        continue;
+      }
       if (k + 1 >= args.length) { System.err.println("missing value of " + a); System.exit(2); }
       switch (a) {
         case "--model": modelPath = args[++k]; break;
@@ -213,7 +232,7 @@ public final class TranslateServer {
       }
     }
     if (modelPath == null) {
-      System.err.println("usage: TranslateServer --model PATH [--port N] [--threads N]");
+      System.err.println("usage: TranslateServer --model PATH [--port N] [--threads N] [--parallel]");
       System.exit(2);
     }
     Model model;
@@ -224,7 +243,7 @@ public final class TranslateServer {
       System.exit(1);
       return;
     }
-    TranslateServer s = new TranslateServer(model);
+    TranslateServer s = new TranslateServer(model, parallel);
     HttpServer http = HttpServer.create(new InetSocketAddress(InetAddress.getLoopbackAddress(), port), 64);
     http.createContext("/healthz", s::healthz);
     http.createContext("/translate", s::translate);
