@@ -257,6 +257,30 @@ MOS_HANDLE(mos_search_result, mos_search_result_destroy)
   char *j_toJson() { return mosj_text($self, mosj_result_json); }
 }
 
+/* train_raw: the JNIEnv of the call and an optional TrainListener. */
+%typemap(in, numinputs=0) JNIEnv *env_ %{ $1 = jenv; %}
+%typemap(jni) jobject listener "jobject"
+%typemap(jtype) jobject listener "TrainListener"
+%typemap(jstype) jobject listener "TrainListener"
+%typemap(javain) jobject listener "$javainput"
+%typemap(in) jobject listener %{ $1 = $input; %}
+%{
+/* Progress of mos_train forwarded to TrainListener.onProgress on the calling
+ * thread; false or a Java exception stops training. */
+typedef struct mosj_listener { JNIEnv *env; jobject obj; jmethodID method; } mosj_listener;
+static int mosj_train_progress(const mos_train_progress *p, void *user) {
+    mosj_listener *l = (mosj_listener *)user;
+    JNIEnv *env = l->env;
+    jstring msg = (*env)->NewStringUTF(env, p->message ? p->message : "");
+    if (!msg) return 1;
+    jboolean go_on = (*env)->CallBooleanMethod(env, l->obj, l->method, (jint)p->event, (jlong)p->step,
+                                               (jlong)p->max_steps, (jdouble)p->loss, (jdouble)p->lr, msg);
+    (*env)->DeleteLocalRef(env, msg);
+    if ((*env)->ExceptionCheck(env)) return 1;
+    return go_on ? 0 : 1;
+}
+%}
+
 %newobject search_raw;
 %newobject train_raw;
 %javamethodmodifiers search_raw "";
@@ -284,14 +308,23 @@ static mos_supernet *train_raw(const mos_space *space, const char *data_dir, con
                                const char *tgt_lang, const char *out_path, const char *resume_path,
                                uint32_t vocab_size, uint32_t max_tokens, uint32_t max_len, int64_t max_steps,
                                double max_seconds, uint32_t warmup, float lr, uint32_t valid_every,
-                               uint32_t valid_sentences, uint64_t seed, int32_t threads) {
+                               uint32_t valid_sentences, uint64_t seed, int32_t threads,
+                               JNIEnv *env_, jobject listener) {
     mos_train_options o = MOS_TRAIN_OPTIONS_INIT;
     o.data_dir = data_dir; o.src_lang = src_lang; o.tgt_lang = tgt_lang; o.out_path = out_path;
     o.resume_path = resume_path; o.vocab_size = vocab_size; o.max_tokens = max_tokens; o.max_len = max_len;
     o.max_steps = max_steps; o.max_seconds = max_seconds; o.warmup = warmup; o.lr = lr;
     o.valid_every = valid_every; o.valid_sentences = valid_sentences; o.seed = seed; o.threads = threads;
     mos_supernet *n = NULL;
-    MOSJ_CALL(mos_train(&n, space, NULL, &o, NULL, NULL));
+    mosj_listener l = {env_, listener, NULL};
+    if (listener) {
+        jclass cls = (*env_)->GetObjectClass(env_, listener);
+        l.method = cls ? (*env_)->GetMethodID(env_, cls, "onProgress", "(IJJDDLjava/lang/String;)Z") : NULL;
+        if (!l.method) return NULL; /* NoSuchMethodError is pending */
+    }
+    MOSJ_CALL(mos_train(&n, space, NULL, &o, listener ? mosj_train_progress : NULL, listener ? &l : NULL));
+    /* An exception thrown by the listener is the one the caller sees. */
+    if ((*env_)->ExceptionCheck(env_)) mos_swig_pending = MOS_OK;
     return n;
 }
 %}
@@ -307,9 +340,15 @@ static mos_supernet *train_raw(const mos_space *space, const char *data_dir, con
   }
   /** Trains a new supernet for space with the default supernet options (mos_train), blocking. */
   public static Supernet train(Space space, TrainOptions o) {
+    return train(space, o, null);
+  }
+  /** As train(space, o), calling listener (on this thread) for every progress report;
+   *  returning false stops training (MosException with MOS_ABORTED). */
+  public static Supernet train(Space space, TrainOptions o, TrainListener listener) {
     if (o == null) throw new MosException(Status.MOS_INVALID_ARGUMENT, "train: options must not be null");
     return train_raw(space, o.dataDir, o.srcLang, o.tgtLang, o.outPath, o.resumePath, o.vocabSize, o.maxTokens,
-        o.maxLen, o.maxSteps, o.maxSeconds, o.warmup, o.lr, o.validEvery, o.validSentences, o.seed, o.threads);
+        o.maxLen, o.maxSteps, o.maxSeconds, o.warmup, o.lr, o.validEvery, o.validSentences, o.seed, o.threads,
+        listener);
   }
 %}
 

@@ -74,9 +74,41 @@ public final class ServingTest {
     o.validEvery = 5;
     o.validSentences = 20;
     o.threads = 1;
-    try (Space space = Space.fromJson(TINY_SPACE); Supernet net = Mos.train(space, o)) {
+    int[] steps = {0};
+    try (Space space = Space.fromJson(TINY_SPACE);
+         Supernet net = Mos.train(space, o, (event, step, max, loss, lr, msg) -> {
+           if (event == 1) steps[0]++;
+           return true;
+         })) {
       check(net.numParams() > 0, "trained supernet has parameters");
       check(net.hasTokenizer(), "trained supernet carries its tokenizer");
+    }
+    check(steps[0] == 5, "one STEP report per update, got " + steps[0]);
+  }
+
+  /** A listener returning false stops training with MOS_ABORTED; one that throws
+   *  stops it with its own exception. */
+  static void trainStops(Path dir) {
+    TrainOptions o = new TrainOptions();
+    o.dataDir = dir.toString();
+    o.srcLang = "xx";
+    o.tgtLang = "yy";
+    o.outPath = dir.resolve("stopped.mos").toString();
+    o.vocabSize = 40;
+    o.maxSteps = 5;
+    o.maxTokens = 256;
+    o.maxLen = 32;
+    o.warmup = 2;
+    o.threads = 1;
+    try (Space space = Space.fromJson(TINY_SPACE)) {
+      check(statusOf(() -> Mos.train(space, o, (e, step, max, loss, lr, msg) -> e != 1).close())
+          == Status.MOS_ABORTED, "listener returning false aborts training");
+      try {
+        Mos.train(space, o, (e, step, max, loss, lr, msg) -> { throw new IllegalStateException("stop here"); });
+        check(false, "a throwing listener stops training");
+      } catch (IllegalStateException e) {
+        check(e.getMessage().equals("stop here"), "the listener's exception reaches the caller");
+      }
     }
   }
 
@@ -93,6 +125,7 @@ public final class ServingTest {
   public static void main(String[] args) throws Exception {
     Path dir = Files.createTempDirectory("mos-java-serving");
     train(dir);
+    trainStops(dir);
     String[] sentences = {"the red cat sees the dog", "big blue bird", "the small dog likes the green cat"};
     try (Supernet net = Supernet.load(dir.resolve("net.mos").toString()); Space space = net.space()) {
       check(net.routing() == 2 && net.experts() == 2, "default options: neuron routing, 2 experts");
