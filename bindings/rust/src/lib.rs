@@ -6,10 +6,10 @@
 //! `mos_last_error()`, read right after the call on the same thread (a Rust call
 //! does not move between threads). Status codes stay integers (`Status`), never a
 //! Rust enum, so a code added by a newer libmos is not undefined behaviour.
-//! Handles (later headers) own their pointer and free it in `Drop`; they are
-//! `Send` where docs/threading.md allows one thread at a time, and `Sync` only
-//! for the objects it declares shareable read-only (loaded models, frozen
-//! supernets).
+//! Handles own their pointer and free it in `Drop`. Spaces, archs and search
+//! results are immutable, and models and supernets are shareable for read-only
+//! work (docs/threading.md); the one mutating call (`Supernet::set_tokenizer`)
+//! takes `&mut self`, so all handle types are `Send + Sync`.
 
 pub mod sys;
 
