@@ -311,3 +311,9 @@ static int mos_swig_order(int order) {
 %include "mos/export.h"
 %include "mos/base.h"
 %include "mos/bleu.h"
+
+/* The serving flow (spaces to translation) for Java; Go reaches the same C
+ * functions through the cgo shims of bindings/go/serving.go. */
+#if defined(SWIGJAVA)
+%include "serving_java.i"
+#endif

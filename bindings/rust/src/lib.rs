@@ -6,10 +6,10 @@
 //! `mos_last_error()`, read right after the call on the same thread (a Rust call
 //! does not move between threads). Status codes stay integers (`Status`), never a
 //! Rust enum, so a code added by a newer libmos is not undefined behaviour.
-//! Handles (later headers) own their pointer and free it in `Drop`; they are
-//! `Send` where docs/threading.md allows one thread at a time, and `Sync` only
-//! for the objects it declares shareable read-only (loaded models, frozen
-//! supernets).
+//! Handles own their pointer and free it in `Drop`. Spaces, archs and search
+//! results are immutable, and models and supernets are shareable for read-only
+//! work (docs/threading.md); the one mutating call (`Supernet::set_tokenizer`)
+//! takes `&mut self`, so all handle types are `Send + Sync`.
 
 pub mod sys;
 
@@ -234,4 +234,631 @@ pub fn bleu_corpus<S: AsRef<str>>(hyps: &[S], refs: &[S]) -> Result<BleuScore> {
     let mut s = BleuScore::new();
     bleu_corpus_into(&mut s, hyps, refs)?;
     Ok(s)
+}
+
+// ---------------------------------------------------------------------------
+// Handles of the serving flow: spaces, archs, supernets, models, search, train.
+
+/// An error made by the binding itself (argument checks before the C call).
+fn invalid(message: String) -> Error {
+    Error { status: Status::INVALID_ARGUMENT, message }
+}
+
+fn c_string(what: &str, s: &str) -> Result<CString> {
+    CString::new(s).map_err(|_| invalid(format!("{what}: string contains a NUL byte")))
+}
+
+fn c_path(what: &str, p: &std::path::Path) -> Result<CString> {
+    match p.to_str() {
+        Some(s) => c_string(what, s),
+        None => Err(invalid(format!("{what}: path is not UTF-8: {}", p.display()))),
+    }
+}
+
+/// Reads a string through the library's (buf, cap, needed) convention: the size
+/// is asked first with a NULL buffer, then the text is written.
+fn read_text(f: impl Fn(*mut c_char, usize, *mut usize) -> sys::mos_status) -> Result<String> {
+    let mut needed: usize = 0;
+    let st = f(ptr::null_mut(), 0, &mut needed);
+    if st != sys::mos_status_MOS_OUT_OF_RANGE {
+        check(st)?;
+    }
+    let mut buf = vec![0u8; needed.max(1)];
+    check(f(buf.as_mut_ptr() as *mut c_char, buf.len(), ptr::null_mut()))?;
+    let end = buf.iter().position(|&b| b == 0).unwrap_or(buf.len());
+    buf.truncate(end);
+    Ok(String::from_utf8_lossy(&buf).into_owned())
+}
+
+/// Runs a constructor `f(&mut out)` and takes ownership of the new pointer.
+fn create<T>(f: impl FnOnce(*mut *mut T) -> sys::mos_status) -> Result<*mut T> {
+    let mut out: *mut T = ptr::null_mut();
+    check(f(&mut out))?;
+    if out.is_null() {
+        return Err(Error { status: Status::INTERNAL, message: "libmos returned MOS_OK and no object".into() });
+    }
+    Ok(out)
+}
+
+macro_rules! handle {
+    ($(#[$m:meta])* $name:ident, $raw:ty, $destroy:path) => {
+        $(#[$m])*
+        pub struct $name {
+            ptr: *mut $raw,
+        }
+        impl $name {
+            /// The raw pointer, still owned by this value.
+            pub fn as_ptr(&self) -> *const $raw {
+                self.ptr
+            }
+        }
+        impl Drop for $name {
+            fn drop(&mut self) {
+                // SAFETY: the pointer came from libmos and is freed exactly once.
+                unsafe { $destroy(self.ptr) }
+            }
+        }
+    };
+}
+
+handle!(
+    /// A search space (`mos_space`), immutable: `Send + Sync`.
+    Space, sys::mos_space, sys::mos_space_destroy);
+handle!(
+    /// An architecture (`mos_arch`), immutable, keeps its space alive: `Send + Sync`.
+    Arch, sys::mos_arch, sys::mos_arch_destroy);
+handle!(
+    /// A supernet (`mos_supernet`). Read-only calls (route, save, search,
+    /// evaluate) may run from many threads at once (docs/threading.md); the one
+    /// mutating call, `set_tokenizer`, takes `&mut self`. Hence `Send + Sync`.
+    Supernet, sys::mos_supernet, sys::mos_supernet_destroy);
+handle!(
+    /// A routed dense model (`mos_model`): immutable, and translation is
+    /// thread-safe (mos/model.h), so `Send + Sync`; share it with `Arc`.
+    Model, sys::mos_model, sys::mos_model_destroy);
+handle!(
+    /// The result of `search` (`mos_search_result`), immutable: `Send + Sync`.
+    SearchResult, sys::mos_search_result, sys::mos_search_result_destroy);
+
+// SAFETY: docs/threading.md and the headers declare these objects immutable (or
+// read-only under &self here) and their functions thread-safe.
+unsafe impl Send for Space {}
+unsafe impl Sync for Space {}
+unsafe impl Send for Arch {}
+unsafe impl Sync for Arch {}
+unsafe impl Send for Supernet {}
+unsafe impl Sync for Supernet {}
+unsafe impl Send for Model {}
+unsafe impl Sync for Model {}
+unsafe impl Send for SearchResult {}
+unsafe impl Sync for SearchResult {}
+
+impl Space {
+    /// A built-in preset ("hat-wmt", "small").
+    pub fn preset(name: &str) -> Result<Space> {
+        let n = c_string("Space::preset", name)?;
+        let ptr = create(|out| unsafe { sys::mos_space_create_preset(out, n.as_ptr()) })?;
+        Ok(Space { ptr })
+    }
+    /// The names of the built-in presets.
+    pub fn preset_names() -> Vec<String> {
+        let mut v = Vec::new();
+        loop {
+            // SAFETY: static strings, NULL past the last one.
+            let p = unsafe { sys::mos_space_preset_name(v.len()) };
+            if p.is_null() {
+                return v;
+            }
+            v.push(unsafe { cstr(p) });
+        }
+    }
+    /// Parses a space from JSON text.
+    pub fn from_json(json: &str) -> Result<Space> {
+        let ptr = create(|out| unsafe { sys::mos_space_create_json(out, json.as_ptr() as *const c_char, json.len()) })?;
+        Ok(Space { ptr })
+    }
+    /// Reads a space JSON file.
+    pub fn load<P: AsRef<std::path::Path>>(path: P) -> Result<Space> {
+        let p = c_path("Space::load", path.as_ref())?;
+        let ptr = create(|out| unsafe { sys::mos_space_load(out, p.as_ptr()) })?;
+        Ok(Space { ptr })
+    }
+    /// The canonical JSON of the space.
+    pub fn to_json(&self) -> Result<String> {
+        read_text(|b, c, n| unsafe { sys::mos_space_to_json(self.ptr, b, c, n) })
+    }
+    pub fn name(&self) -> Result<String> {
+        read_text(|b, c, n| unsafe { sys::mos_space_name(self.ptr, b, c, n) })
+    }
+    pub fn qkv_dim(&self) -> u32 {
+        unsafe { sys::mos_space_qkv_dim(self.ptr) }
+    }
+}
+
+impl Arch {
+    pub fn largest(space: &Space) -> Result<Arch> {
+        Ok(Arch { ptr: create(|out| unsafe { sys::mos_arch_create_largest(out, space.ptr) })? })
+    }
+    pub fn smallest(space: &Space) -> Result<Arch> {
+        Ok(Arch { ptr: create(|out| unsafe { sys::mos_arch_create_smallest(out, space.ptr) })? })
+    }
+    /// Every dimension drawn uniformly; the same seed gives the same arch.
+    pub fn sample(space: &Space, seed: u64) -> Result<Arch> {
+        Ok(Arch { ptr: create(|out| unsafe { sys::mos_arch_sample(out, space.ptr, seed) })? })
+    }
+    /// Parses an arch of `space` from JSON text.
+    pub fn from_json(space: &Space, json: &str) -> Result<Arch> {
+        Ok(Arch {
+            ptr: create(|out| unsafe {
+                sys::mos_arch_create_json(out, space.ptr, json.as_ptr() as *const c_char, json.len())
+            })?,
+        })
+    }
+    /// The canonical JSON of the arch.
+    pub fn to_json(&self) -> Result<String> {
+        read_text(|b, c, n| unsafe { sys::mos_arch_to_json(self.ptr, b, c, n) })
+    }
+    /// Checks that the arch is a point of `space`.
+    pub fn validate(&self, space: &Space) -> Result<()> {
+        check(unsafe { sys::mos_arch_validate(space.ptr, self.ptr) })
+    }
+    /// The space the arch was made from.
+    pub fn space(&self) -> Result<Space> {
+        Ok(Space { ptr: create(|out| unsafe { sys::mos_arch_space(out, self.ptr) })? })
+    }
+    /// Parameters of the routed dense model for a vocabulary of `vocab`.
+    pub fn params(&self, vocab: u64) -> Result<u64> {
+        let mut n = 0u64;
+        check(unsafe { sys::mos_arch_params(self.ptr, vocab, &mut n) })?;
+        Ok(n)
+    }
+    pub fn encoder_layers(&self) -> u32 {
+        unsafe { sys::mos_arch_encoder_layers(self.ptr) }
+    }
+    pub fn decoder_layers(&self) -> u32 {
+        unsafe { sys::mos_arch_decoder_layers(self.ptr) }
+    }
+    pub fn encoder_embed_dim(&self) -> u32 {
+        unsafe { sys::mos_arch_encoder_embed_dim(self.ptr) }
+    }
+    pub fn decoder_embed_dim(&self) -> u32 {
+        unsafe { sys::mos_arch_decoder_embed_dim(self.ptr) }
+    }
+}
+
+/// How FFN experts are mixed (`mos_routing`), an integer like `Status`.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Routing(pub u32);
+impl Routing {
+    pub const NONE: Routing = Routing(sys::mos_routing_MOS_ROUTING_NONE);
+    pub const LAYER: Routing = Routing(sys::mos_routing_MOS_ROUTING_LAYER);
+    pub const NEURON: Routing = Routing(sys::mos_routing_MOS_ROUTING_NEURON);
+}
+
+/// Options of a new supernet (`mos_supernet_options`); `Default` is the library's.
+#[derive(Clone, Debug)]
+pub struct SupernetOptions {
+    pub routing: Routing,
+    pub experts: u32,
+    pub router_hidden: u32,
+    pub vocab_size: u32,
+    pub dropout: f32,
+    pub attn_dropout: f32,
+    pub label_smoothing: f32,
+    pub seed: u64,
+    /// SentencePiece model to embed.
+    pub tokenizer_path: Option<std::path::PathBuf>,
+}
+
+fn raw_supernet_options() -> sys::mos_supernet_options {
+    let mut o = std::mem::MaybeUninit::<sys::mos_supernet_options>::zeroed();
+    // SAFETY: a valid pointer; cannot fail for a non-NULL pointer.
+    unsafe { sys::mos_supernet_options_init(o.as_mut_ptr()) };
+    unsafe { o.assume_init() }
+}
+
+impl SupernetOptions {
+    fn from_raw(o: &sys::mos_supernet_options) -> SupernetOptions {
+        SupernetOptions {
+            routing: Routing(o.routing),
+            experts: o.experts,
+            router_hidden: o.router_hidden,
+            vocab_size: o.vocab_size,
+            dropout: o.dropout,
+            attn_dropout: o.attn_dropout,
+            label_smoothing: o.label_smoothing,
+            seed: o.seed,
+            tokenizer_path: None,
+        }
+    }
+    /// The C struct; the returned CString (if any) must outlive its use.
+    fn to_raw(&self) -> Result<(sys::mos_supernet_options, Option<CString>)> {
+        let mut o = raw_supernet_options();
+        o.routing = self.routing.0;
+        o.experts = self.experts;
+        o.router_hidden = self.router_hidden;
+        o.vocab_size = self.vocab_size;
+        o.dropout = self.dropout;
+        o.attn_dropout = self.attn_dropout;
+        o.label_smoothing = self.label_smoothing;
+        o.seed = self.seed;
+        let tok = match &self.tokenizer_path {
+            Some(p) => Some(c_path("SupernetOptions.tokenizer_path", p)?),
+            None => None,
+        };
+        o.tokenizer_path = tok.as_ref().map_or(ptr::null(), |c| c.as_ptr());
+        Ok((o, tok))
+    }
+}
+
+impl Default for SupernetOptions {
+    fn default() -> Self {
+        SupernetOptions::from_raw(&raw_supernet_options())
+    }
+}
+
+impl Supernet {
+    /// A new supernet for `space` with freshly initialised weights.
+    pub fn create(space: &Space, options: &SupernetOptions) -> Result<Supernet> {
+        let (o, _tok) = options.to_raw()?;
+        Ok(Supernet { ptr: create(|out| unsafe { sys::mos_supernet_create(out, space.ptr, &o) })? })
+    }
+    /// Loads a supernet checkpoint.
+    pub fn load<P: AsRef<std::path::Path>>(path: P) -> Result<Supernet> {
+        let p = c_path("Supernet::load", path.as_ref())?;
+        Ok(Supernet { ptr: create(|out| unsafe { sys::mos_supernet_load(out, p.as_ptr()) })? })
+    }
+    /// Writes the checkpoint atomically.
+    pub fn save<P: AsRef<std::path::Path>>(&self, path: P) -> Result<()> {
+        let p = c_path("Supernet::save", path.as_ref())?;
+        check(unsafe { sys::mos_supernet_save(self.ptr, p.as_ptr()) })
+    }
+    /// The options as created or loaded.
+    pub fn options(&self) -> Result<SupernetOptions> {
+        let mut o = raw_supernet_options();
+        check(unsafe { sys::mos_supernet_get_options(self.ptr, &mut o) })?;
+        Ok(SupernetOptions::from_raw(&o))
+    }
+    pub fn space(&self) -> Result<Space> {
+        Ok(Space { ptr: create(|out| unsafe { sys::mos_supernet_space(self.ptr, out) })? })
+    }
+    pub fn num_params(&self) -> u64 {
+        unsafe { sys::mos_supernet_num_params(self.ptr) }
+    }
+    pub fn has_tokenizer(&self) -> bool {
+        unsafe { sys::mos_supernet_has_tokenizer(self.ptr) }
+    }
+    /// Embeds a SentencePiece model (the one mutating call: `&mut self`).
+    pub fn set_tokenizer<P: AsRef<std::path::Path>>(&mut self, path: P) -> Result<()> {
+        let p = c_path("Supernet::set_tokenizer", path.as_ref())?;
+        check(unsafe { sys::mos_supernet_set_tokenizer(self.ptr, p.as_ptr()) })
+    }
+    /// Specialises subnet `arch` into a standalone dense model (`mos_route`).
+    pub fn route(&self, arch: &Arch) -> Result<Model> {
+        Ok(Model { ptr: create(|out| unsafe { sys::mos_route(self.ptr, arch.ptr, out) })? })
+    }
+}
+
+/// Decoding options (`mos_translate_options`); `Default` is the library's.
+#[derive(Clone, Copy, Debug)]
+pub struct TranslateOptions(pub sys::mos_translate_options);
+
+impl TranslateOptions {
+    /// The defaults with beam width `beam` (1 = greedy).
+    pub fn beam(beam: u32) -> TranslateOptions {
+        let mut o = TranslateOptions::default();
+        o.0.beam = beam;
+        o
+    }
+}
+
+impl Default for TranslateOptions {
+    fn default() -> Self {
+        let mut o = std::mem::MaybeUninit::<sys::mos_translate_options>::zeroed();
+        // SAFETY: a valid pointer; cannot fail for a non-NULL pointer.
+        unsafe { sys::mos_translate_options_init(o.as_mut_ptr()) };
+        TranslateOptions(unsafe { o.assume_init() })
+    }
+}
+
+impl Model {
+    /// Loads a model file.
+    pub fn load<P: AsRef<std::path::Path>>(path: P) -> Result<Model> {
+        let p = c_path("Model::load", path.as_ref())?;
+        Ok(Model { ptr: create(|out| unsafe { sys::mos_model_load(out, p.as_ptr()) })? })
+    }
+    /// Writes the model atomically.
+    pub fn save<P: AsRef<std::path::Path>>(&self, path: P) -> Result<()> {
+        let p = c_path("Model::save", path.as_ref())?;
+        check(unsafe { sys::mos_model_save(self.ptr, p.as_ptr()) })
+    }
+    pub fn arch(&self) -> Result<Arch> {
+        Ok(Arch { ptr: create(|out| unsafe { sys::mos_model_arch(self.ptr, out) })? })
+    }
+    pub fn num_params(&self) -> u64 {
+        unsafe { sys::mos_model_num_params(self.ptr) }
+    }
+    pub fn vocab_size(&self) -> u32 {
+        unsafe { sys::mos_model_vocab_size(self.ptr) }
+    }
+    pub fn has_tokenizer(&self) -> bool {
+        unsafe { sys::mos_model_has_tokenizer(self.ptr) }
+    }
+    /// Translates a batch of sentences; thread-safe on a shared model.
+    pub fn translate<S: AsRef<str>>(&self, sentences: &[S], options: &TranslateOptions) -> Result<Vec<String>> {
+        let cs = sentences
+            .iter()
+            .enumerate()
+            .map(|(i, s)| c_string(&format!("Model::translate: sentence {i}"), s.as_ref()))
+            .collect::<Result<Vec<CString>>>()?;
+        let ps: Vec<*const c_char> = cs.iter().map(|c| c.as_ptr()).collect();
+        let texts =
+            create(|out| unsafe { sys::mos_model_translate(self.ptr, ps.as_ptr(), ps.len(), &options.0, out) })?;
+        // SAFETY: texts is a live mos_texts, read and then destroyed once.
+        let result = unsafe {
+            let n = sys::mos_texts_count(texts);
+            (0..n).map(|i| cstr(sys::mos_texts_get(texts, i))).collect()
+        };
+        unsafe { sys::mos_texts_destroy(texts) };
+        Ok(result)
+    }
+    /// Translates one sentence of token ids (without EOS) into token ids.
+    pub fn translate_ids(&self, ids: &[i32], options: &TranslateOptions) -> Result<Vec<i32>> {
+        let mut len: usize = 0;
+        let st = unsafe {
+            sys::mos_model_translate_ids(self.ptr, ids.as_ptr(), ids.len(), &options.0, ptr::null_mut(), 0, &mut len)
+        };
+        if st != sys::mos_status_MOS_OUT_OF_RANGE {
+            check(st)?;
+        }
+        let mut out = vec![0i32; len.max(1)];
+        let cap = out.len();
+        check(unsafe {
+            sys::mos_model_translate_ids(self.ptr, ids.as_ptr(), ids.len(), &options.0, out.as_mut_ptr(), cap, &mut len)
+        })?;
+        out.truncate(len);
+        Ok(out)
+    }
+    /// Times the model with HAT's protocol (`mos_latency_measure`).
+    pub fn measure_latency(&self, options: &LatencyOptions) -> Result<LatencyResult> {
+        let mut r = std::mem::MaybeUninit::<sys::mos_latency_result>::zeroed();
+        check(unsafe { sys::mos_latency_measure(self.ptr, &options.0, r.as_mut_ptr()) })?;
+        Ok(LatencyResult(unsafe { r.assume_init() }))
+    }
+}
+
+/// Latency protocol (`mos_latency_options`); `Default` is the library's.
+#[derive(Clone, Copy, Debug)]
+pub struct LatencyOptions(pub sys::mos_latency_options);
+impl Default for LatencyOptions {
+    fn default() -> Self {
+        let mut o = std::mem::MaybeUninit::<sys::mos_latency_options>::zeroed();
+        unsafe { sys::mos_latency_options_init(o.as_mut_ptr()) };
+        LatencyOptions(unsafe { o.assume_init() })
+    }
+}
+/// A latency measurement (`mos_latency_result`, plain data).
+#[derive(Clone, Copy, Debug)]
+pub struct LatencyResult(pub sys::mos_latency_result);
+
+/// Options of `search` (`mos_search_options`); `Default` is the library's.
+#[derive(Clone, Debug)]
+pub struct SearchOptions {
+    pub split: String,
+    pub src_lang: String,
+    pub tgt_lang: String,
+    pub valid_sentences: u32,
+    pub budgets_ms: Vec<f64>,
+    pub max_params: u64,
+    pub max_flops: u64,
+    pub predictor_path: Option<std::path::PathBuf>,
+    pub measure: bool,
+    pub population: u32,
+    pub parents: u32,
+    pub mutations: u32,
+    pub crossovers: u32,
+    pub iterations: u32,
+    pub mutation_prob: f64,
+    pub seed: u64,
+}
+
+impl Default for SearchOptions {
+    fn default() -> Self {
+        let mut o = std::mem::MaybeUninit::<sys::mos_search_options>::zeroed();
+        unsafe { sys::mos_search_options_init(o.as_mut_ptr()) };
+        let o = unsafe { o.assume_init() };
+        SearchOptions {
+            split: unsafe { cstr(o.split) },
+            src_lang: String::new(),
+            tgt_lang: String::new(),
+            valid_sentences: o.valid_sentences,
+            budgets_ms: Vec::new(),
+            max_params: o.max_params,
+            max_flops: o.max_flops,
+            predictor_path: None,
+            measure: o.measure,
+            population: o.population,
+            parents: o.parents,
+            mutations: o.mutations,
+            crossovers: o.crossovers,
+            iterations: o.iterations,
+            mutation_prob: o.mutation_prob,
+            seed: o.seed,
+        }
+    }
+}
+
+/// Evolutionary search of `net`'s space on the corpus in `data_dir` (`mos_search`).
+pub fn search<P: AsRef<std::path::Path>>(net: &Supernet, data_dir: P, options: &SearchOptions) -> Result<SearchResult> {
+    let dir = c_path("search: data_dir", data_dir.as_ref())?;
+    let split = c_string("search: split", &options.split)?;
+    let src = c_string("search: src_lang", &options.src_lang)?;
+    let tgt = c_string("search: tgt_lang", &options.tgt_lang)?;
+    let pred = match &options.predictor_path {
+        Some(p) => Some(c_path("search: predictor_path", p)?),
+        None => None,
+    };
+    let mut o = std::mem::MaybeUninit::<sys::mos_search_options>::zeroed();
+    unsafe { sys::mos_search_options_init(o.as_mut_ptr()) };
+    let mut o = unsafe { o.assume_init() };
+    o.split = split.as_ptr();
+    o.src_lang = src.as_ptr();
+    o.tgt_lang = tgt.as_ptr();
+    o.valid_sentences = options.valid_sentences;
+    o.budgets_ms = if options.budgets_ms.is_empty() { ptr::null() } else { options.budgets_ms.as_ptr() };
+    o.n_budgets = options.budgets_ms.len();
+    o.max_params = options.max_params;
+    o.max_flops = options.max_flops;
+    o.predictor_path = pred.as_ref().map_or(ptr::null(), |c| c.as_ptr());
+    o.measure = options.measure;
+    o.population = options.population;
+    o.parents = options.parents;
+    o.mutations = options.mutations;
+    o.crossovers = options.crossovers;
+    o.iterations = options.iterations;
+    o.mutation_prob = options.mutation_prob;
+    o.seed = options.seed;
+    let ptr = create(|out| unsafe { sys::mos_search(net.ptr, dir.as_ptr(), &o, out, None, ptr::null_mut()) })?;
+    Ok(SearchResult { ptr })
+}
+
+impl SearchResult {
+    /// Number of budgets (1 when none was given).
+    pub fn count(&self) -> usize {
+        unsafe { sys::mos_search_result_count(self.ptr) }
+    }
+    /// The best arch for budget `i`.
+    pub fn arch(&self, i: usize) -> Result<Arch> {
+        Ok(Arch { ptr: create(|out| unsafe { sys::mos_search_result_arch(self.ptr, i, out) })? })
+    }
+    /// (fitness = validation loss, latency in ms) of the best arch for budget `i`.
+    pub fn scores(&self, i: usize) -> Result<(f64, f64)> {
+        let (mut f, mut l) = (0.0f64, 0.0f64);
+        check(unsafe { sys::mos_search_result_scores(self.ptr, i, &mut f, &mut l) })?;
+        Ok((f, l))
+    }
+    pub fn to_json(&self) -> Result<String> {
+        read_text(|b, c, n| unsafe { sys::mos_search_result_to_json(self.ptr, b, c, n) })
+    }
+}
+
+/// Options of `train` (`mos_train_options`); the path and language fields are
+/// Rust strings, the rest is the C struct's (its `Default` is the library's).
+#[derive(Clone, Debug)]
+pub struct TrainOptions {
+    pub data_dir: std::path::PathBuf,
+    pub src_lang: String,
+    pub tgt_lang: String,
+    pub out_path: std::path::PathBuf,
+    pub resume_path: Option<std::path::PathBuf>,
+    /// Numeric fields; its pointer fields are ignored (set from the above).
+    pub raw: sys::mos_train_options,
+}
+
+impl Default for TrainOptions {
+    fn default() -> Self {
+        let mut o = std::mem::MaybeUninit::<sys::mos_train_options>::zeroed();
+        unsafe { sys::mos_train_options_init(o.as_mut_ptr()) };
+        TrainOptions {
+            data_dir: Default::default(),
+            src_lang: String::new(),
+            tgt_lang: String::new(),
+            out_path: Default::default(),
+            resume_path: None,
+            raw: unsafe { o.assume_init() },
+        }
+    }
+}
+
+/// One progress report of `train_with_progress` (copied out of `mos_train_progress`).
+#[derive(Clone, Debug)]
+pub struct TrainProgress {
+    pub event: u32,
+    pub step: i64,
+    pub max_steps: i64,
+    pub loss: f64,
+    pub lr: f64,
+    pub message: String,
+}
+
+struct ProgressState<'a> {
+    f: &'a mut dyn FnMut(&TrainProgress) -> bool,
+    panicked: bool,
+}
+
+unsafe extern "C" fn train_trampoline(p: *const sys::mos_train_progress, user: *mut std::os::raw::c_void) -> i32 {
+    let state = &mut *(user as *mut ProgressState);
+    let p = &*p;
+    let report = TrainProgress {
+        event: p.event,
+        step: p.step,
+        max_steps: p.max_steps,
+        loss: p.loss,
+        lr: p.lr,
+        message: cstr(p.message),
+    };
+    // A panic must not unwind through C: it stops training instead.
+    match std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| (state.f)(&report))) {
+        Ok(true) => 0,
+        Ok(false) => 1,
+        Err(_) => {
+            state.panicked = true;
+            1
+        }
+    }
+}
+
+/// Trains a supernet for `space` (`mos_train`), blocking.
+pub fn train(space: &Space, net_options: &SupernetOptions, options: &TrainOptions) -> Result<Supernet> {
+    train_impl(space, net_options, options, None)
+}
+
+/// As `train`, calling `progress` on this thread for every report; returning
+/// false stops training (the call then fails with `Status::ABORTED`).
+pub fn train_with_progress(
+    space: &Space,
+    net_options: &SupernetOptions,
+    options: &TrainOptions,
+    progress: &mut dyn FnMut(&TrainProgress) -> bool,
+) -> Result<Supernet> {
+    train_impl(space, net_options, options, Some(progress))
+}
+
+fn train_impl(
+    space: &Space,
+    net_options: &SupernetOptions,
+    options: &TrainOptions,
+    progress: Option<&mut dyn FnMut(&TrainProgress) -> bool>,
+) -> Result<Supernet> {
+    let (no, _tok) = net_options.to_raw()?;
+    let dir = c_path("train: data_dir", &options.data_dir)?;
+    let src = c_string("train: src_lang", &options.src_lang)?;
+    let tgt = c_string("train: tgt_lang", &options.tgt_lang)?;
+    let outp = c_path("train: out_path", &options.out_path)?;
+    let resume = match &options.resume_path {
+        Some(p) => Some(c_path("train: resume_path", p)?),
+        None => None,
+    };
+    let mut o = options.raw;
+    o.data_dir = dir.as_ptr();
+    o.src_lang = src.as_ptr();
+    o.tgt_lang = tgt.as_ptr();
+    o.out_path = outp.as_ptr();
+    o.resume_path = resume.as_ref().map_or(ptr::null(), |c| c.as_ptr());
+    let mut state;
+    let (cb, user): (sys::mos_train_progress_fn, *mut std::os::raw::c_void) = match progress {
+        Some(f) => {
+            state = ProgressState { f, panicked: false };
+            (Some(train_trampoline), &mut state as *mut ProgressState as *mut std::os::raw::c_void)
+        }
+        None => (None, ptr::null_mut()),
+    };
+    let r = create(|out| unsafe { sys::mos_train(out, space.ptr, &no, &o, cb, user) });
+    if !user.is_null() {
+        // SAFETY: user points at `state`, alive in this frame.
+        if unsafe { (*(user as *mut ProgressState)).panicked } {
+            panic!("train: the progress callback panicked");
+        }
+    }
+    Ok(Supernet { ptr: r? })
 }

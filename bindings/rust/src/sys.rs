@@ -10,7 +10,15 @@ pub const MOS_VERSION_PATCH: u32 = 0;
 pub const MOS_VERSION_STRING: &[u8; 6usize] = b"0.1.0\0";
 pub const MOS_VERSION_NUMBER: u32 = 100;
 pub const MOS_BLEU_SCORE_VERSION: u32 = 1;
+pub const MOS_ARCH_FEATURES: u32 = 10;
+pub const MOS_SUPERNET_OPTIONS_VERSION: u32 = 1;
+pub const MOS_TRANSLATE_OPTIONS_VERSION: u32 = 1;
+pub const MOS_TRAIN_OPTIONS_VERSION: u32 = 1;
+pub const MOS_LATENCY_OPTIONS_VERSION: u32 = 1;
+pub const MOS_SEARCH_OPTIONS_VERSION: u32 = 1;
+pub type __int32_t = ::std::os::raw::c_int;
 pub type __uint32_t = ::std::os::raw::c_uint;
+pub type __int64_t = ::std::os::raw::c_long;
 pub type __uint64_t = ::std::os::raw::c_ulong;
 pub const mos_status_MOS_OK: mos_status = 0;
 pub const mos_status_MOS_INVALID_ARGUMENT: mos_status = 1;
@@ -249,4 +257,2255 @@ extern "C" {
         cap: usize,
         needed: *mut usize,
     ) -> mos_status;
+}
+#[repr(C)]
+#[derive(Debug, Copy, Clone)]
+pub struct mos_space {
+    _unused: [u8; 0],
+}
+extern "C" {
+    pub fn mos_space_create_preset(
+        out: *mut *mut mos_space,
+        name: *const ::std::os::raw::c_char,
+    ) -> mos_status;
+}
+extern "C" {
+    pub fn mos_space_preset_name(index: usize) -> *const ::std::os::raw::c_char;
+}
+extern "C" {
+    pub fn mos_space_create_json(
+        out: *mut *mut mos_space,
+        json: *const ::std::os::raw::c_char,
+        len: usize,
+    ) -> mos_status;
+}
+extern "C" {
+    pub fn mos_space_load(
+        out: *mut *mut mos_space,
+        path: *const ::std::os::raw::c_char,
+    ) -> mos_status;
+}
+extern "C" {
+    pub fn mos_space_to_json(
+        space: *const mos_space,
+        buf: *mut ::std::os::raw::c_char,
+        cap: usize,
+        needed: *mut usize,
+    ) -> mos_status;
+}
+pub const mos_space_dim_MOS_SPACE_ENCODER_EMBED_DIM: mos_space_dim = 1;
+pub const mos_space_dim_MOS_SPACE_ENCODER_LAYERS: mos_space_dim = 2;
+pub const mos_space_dim_MOS_SPACE_ENCODER_FFN_DIM: mos_space_dim = 3;
+pub const mos_space_dim_MOS_SPACE_ENCODER_HEADS: mos_space_dim = 4;
+pub const mos_space_dim_MOS_SPACE_DECODER_EMBED_DIM: mos_space_dim = 5;
+pub const mos_space_dim_MOS_SPACE_DECODER_LAYERS: mos_space_dim = 6;
+pub const mos_space_dim_MOS_SPACE_DECODER_FFN_DIM: mos_space_dim = 7;
+pub const mos_space_dim_MOS_SPACE_DECODER_SELF_HEADS: mos_space_dim = 8;
+pub const mos_space_dim_MOS_SPACE_DECODER_CROSS_HEADS: mos_space_dim = 9;
+pub const mos_space_dim_MOS_SPACE_DECODER_CROSS_K: mos_space_dim = 10;
+pub type mos_space_dim = ::std::os::raw::c_uint;
+extern "C" {
+    pub fn mos_space_choices(
+        space: *const mos_space,
+        dim: mos_space_dim,
+        out: *mut u32,
+        cap: usize,
+        needed: *mut usize,
+    ) -> mos_status;
+}
+extern "C" {
+    pub fn mos_space_qkv_dim(space: *const mos_space) -> u32;
+}
+extern "C" {
+    pub fn mos_space_name(
+        space: *const mos_space,
+        buf: *mut ::std::os::raw::c_char,
+        cap: usize,
+        needed: *mut usize,
+    ) -> mos_status;
+}
+extern "C" {
+    pub fn mos_space_destroy(space: *mut mos_space);
+}
+#[repr(C)]
+#[derive(Debug, Copy, Clone)]
+pub struct mos_arch {
+    _unused: [u8; 0],
+}
+extern "C" {
+    pub fn mos_arch_features() -> usize;
+}
+extern "C" {
+    pub fn mos_arch_create_largest(out: *mut *mut mos_arch, space: *const mos_space) -> mos_status;
+}
+extern "C" {
+    pub fn mos_arch_create_smallest(out: *mut *mut mos_arch, space: *const mos_space)
+        -> mos_status;
+}
+extern "C" {
+    pub fn mos_arch_sample(
+        out: *mut *mut mos_arch,
+        space: *const mos_space,
+        seed: u64,
+    ) -> mos_status;
+}
+extern "C" {
+    pub fn mos_arch_create_json(
+        out: *mut *mut mos_arch,
+        space: *const mos_space,
+        json: *const ::std::os::raw::c_char,
+        len: usize,
+    ) -> mos_status;
+}
+extern "C" {
+    pub fn mos_arch_load(
+        out: *mut *mut mos_arch,
+        space: *const mos_space,
+        path: *const ::std::os::raw::c_char,
+    ) -> mos_status;
+}
+extern "C" {
+    pub fn mos_arch_mutate(
+        out: *mut *mut mos_arch,
+        parent: *const mos_arch,
+        p: f64,
+        seed: u64,
+    ) -> mos_status;
+}
+extern "C" {
+    pub fn mos_arch_crossover(
+        out: *mut *mut mos_arch,
+        a: *const mos_arch,
+        b: *const mos_arch,
+        seed: u64,
+    ) -> mos_status;
+}
+extern "C" {
+    pub fn mos_arch_to_json(
+        arch: *const mos_arch,
+        buf: *mut ::std::os::raw::c_char,
+        cap: usize,
+        needed: *mut usize,
+    ) -> mos_status;
+}
+extern "C" {
+    pub fn mos_arch_validate(space: *const mos_space, arch: *const mos_arch) -> mos_status;
+}
+extern "C" {
+    pub fn mos_arch_encode(
+        arch: *const mos_arch,
+        out: *mut f32,
+        cap: usize,
+        needed: *mut usize,
+    ) -> mos_status;
+}
+extern "C" {
+    pub fn mos_arch_encode_fine(
+        arch: *const mos_arch,
+        out: *mut f32,
+        cap: usize,
+        needed: *mut usize,
+    ) -> mos_status;
+}
+extern "C" {
+    pub fn mos_arch_params(arch: *const mos_arch, vocab: u64, out: *mut u64) -> mos_status;
+}
+extern "C" {
+    pub fn mos_arch_flops(
+        arch: *const mos_arch,
+        vocab: u64,
+        src_len: u64,
+        tgt_len: u64,
+        out: *mut u64,
+    ) -> mos_status;
+}
+extern "C" {
+    pub fn mos_arch_encoder_layers(arch: *const mos_arch) -> u32;
+}
+extern "C" {
+    pub fn mos_arch_decoder_layers(arch: *const mos_arch) -> u32;
+}
+extern "C" {
+    pub fn mos_arch_encoder_embed_dim(arch: *const mos_arch) -> u32;
+}
+extern "C" {
+    pub fn mos_arch_decoder_embed_dim(arch: *const mos_arch) -> u32;
+}
+extern "C" {
+    pub fn mos_arch_encoder_layer(
+        arch: *const mos_arch,
+        index: u32,
+        ffn_dim: *mut u32,
+        heads: *mut u32,
+    ) -> mos_status;
+}
+extern "C" {
+    pub fn mos_arch_decoder_layer(
+        arch: *const mos_arch,
+        index: u32,
+        ffn_dim: *mut u32,
+        self_heads: *mut u32,
+        cross_heads: *mut u32,
+        cross_k: *mut u32,
+    ) -> mos_status;
+}
+extern "C" {
+    pub fn mos_arch_space(out: *mut *mut mos_space, arch: *const mos_arch) -> mos_status;
+}
+extern "C" {
+    pub fn mos_arch_destroy(arch: *mut mos_arch);
+}
+#[repr(C)]
+#[derive(Debug, Copy, Clone)]
+pub struct mos_supernet {
+    _unused: [u8; 0],
+}
+#[repr(C)]
+#[derive(Debug, Copy, Clone)]
+pub struct mos_model {
+    _unused: [u8; 0],
+}
+pub const mos_routing_MOS_ROUTING_NONE: mos_routing = 0;
+pub const mos_routing_MOS_ROUTING_LAYER: mos_routing = 1;
+pub const mos_routing_MOS_ROUTING_NEURON: mos_routing = 2;
+pub type mos_routing = ::std::os::raw::c_uint;
+#[repr(C)]
+#[derive(Debug, Copy, Clone)]
+pub struct mos_supernet_options {
+    pub version: u32,
+    pub routing: mos_routing,
+    pub experts: u32,
+    pub router_hidden: u32,
+    pub vocab_size: u32,
+    pub dropout: f32,
+    pub attn_dropout: f32,
+    pub label_smoothing: f32,
+    pub seed: u64,
+    pub tokenizer_path: *const ::std::os::raw::c_char,
+}
+#[test]
+fn bindgen_test_layout_mos_supernet_options() {
+    assert_eq!(
+        ::std::mem::size_of::<mos_supernet_options>(),
+        48usize,
+        concat!("Size of: ", stringify!(mos_supernet_options))
+    );
+    assert_eq!(
+        ::std::mem::align_of::<mos_supernet_options>(),
+        8usize,
+        concat!("Alignment of ", stringify!(mos_supernet_options))
+    );
+    fn test_field_version() {
+        assert_eq!(
+            unsafe {
+                let uninit = ::std::mem::MaybeUninit::<mos_supernet_options>::uninit();
+                let ptr = uninit.as_ptr();
+                ::std::ptr::addr_of!((*ptr).version) as usize - ptr as usize
+            },
+            0usize,
+            concat!(
+                "Offset of field: ",
+                stringify!(mos_supernet_options),
+                "::",
+                stringify!(version)
+            )
+        );
+    }
+    test_field_version();
+    fn test_field_routing() {
+        assert_eq!(
+            unsafe {
+                let uninit = ::std::mem::MaybeUninit::<mos_supernet_options>::uninit();
+                let ptr = uninit.as_ptr();
+                ::std::ptr::addr_of!((*ptr).routing) as usize - ptr as usize
+            },
+            4usize,
+            concat!(
+                "Offset of field: ",
+                stringify!(mos_supernet_options),
+                "::",
+                stringify!(routing)
+            )
+        );
+    }
+    test_field_routing();
+    fn test_field_experts() {
+        assert_eq!(
+            unsafe {
+                let uninit = ::std::mem::MaybeUninit::<mos_supernet_options>::uninit();
+                let ptr = uninit.as_ptr();
+                ::std::ptr::addr_of!((*ptr).experts) as usize - ptr as usize
+            },
+            8usize,
+            concat!(
+                "Offset of field: ",
+                stringify!(mos_supernet_options),
+                "::",
+                stringify!(experts)
+            )
+        );
+    }
+    test_field_experts();
+    fn test_field_router_hidden() {
+        assert_eq!(
+            unsafe {
+                let uninit = ::std::mem::MaybeUninit::<mos_supernet_options>::uninit();
+                let ptr = uninit.as_ptr();
+                ::std::ptr::addr_of!((*ptr).router_hidden) as usize - ptr as usize
+            },
+            12usize,
+            concat!(
+                "Offset of field: ",
+                stringify!(mos_supernet_options),
+                "::",
+                stringify!(router_hidden)
+            )
+        );
+    }
+    test_field_router_hidden();
+    fn test_field_vocab_size() {
+        assert_eq!(
+            unsafe {
+                let uninit = ::std::mem::MaybeUninit::<mos_supernet_options>::uninit();
+                let ptr = uninit.as_ptr();
+                ::std::ptr::addr_of!((*ptr).vocab_size) as usize - ptr as usize
+            },
+            16usize,
+            concat!(
+                "Offset of field: ",
+                stringify!(mos_supernet_options),
+                "::",
+                stringify!(vocab_size)
+            )
+        );
+    }
+    test_field_vocab_size();
+    fn test_field_dropout() {
+        assert_eq!(
+            unsafe {
+                let uninit = ::std::mem::MaybeUninit::<mos_supernet_options>::uninit();
+                let ptr = uninit.as_ptr();
+                ::std::ptr::addr_of!((*ptr).dropout) as usize - ptr as usize
+            },
+            20usize,
+            concat!(
+                "Offset of field: ",
+                stringify!(mos_supernet_options),
+                "::",
+                stringify!(dropout)
+            )
+        );
+    }
+    test_field_dropout();
+    fn test_field_attn_dropout() {
+        assert_eq!(
+            unsafe {
+                let uninit = ::std::mem::MaybeUninit::<mos_supernet_options>::uninit();
+                let ptr = uninit.as_ptr();
+                ::std::ptr::addr_of!((*ptr).attn_dropout) as usize - ptr as usize
+            },
+            24usize,
+            concat!(
+                "Offset of field: ",
+                stringify!(mos_supernet_options),
+                "::",
+                stringify!(attn_dropout)
+            )
+        );
+    }
+    test_field_attn_dropout();
+    fn test_field_label_smoothing() {
+        assert_eq!(
+            unsafe {
+                let uninit = ::std::mem::MaybeUninit::<mos_supernet_options>::uninit();
+                let ptr = uninit.as_ptr();
+                ::std::ptr::addr_of!((*ptr).label_smoothing) as usize - ptr as usize
+            },
+            28usize,
+            concat!(
+                "Offset of field: ",
+                stringify!(mos_supernet_options),
+                "::",
+                stringify!(label_smoothing)
+            )
+        );
+    }
+    test_field_label_smoothing();
+    fn test_field_seed() {
+        assert_eq!(
+            unsafe {
+                let uninit = ::std::mem::MaybeUninit::<mos_supernet_options>::uninit();
+                let ptr = uninit.as_ptr();
+                ::std::ptr::addr_of!((*ptr).seed) as usize - ptr as usize
+            },
+            32usize,
+            concat!(
+                "Offset of field: ",
+                stringify!(mos_supernet_options),
+                "::",
+                stringify!(seed)
+            )
+        );
+    }
+    test_field_seed();
+    fn test_field_tokenizer_path() {
+        assert_eq!(
+            unsafe {
+                let uninit = ::std::mem::MaybeUninit::<mos_supernet_options>::uninit();
+                let ptr = uninit.as_ptr();
+                ::std::ptr::addr_of!((*ptr).tokenizer_path) as usize - ptr as usize
+            },
+            40usize,
+            concat!(
+                "Offset of field: ",
+                stringify!(mos_supernet_options),
+                "::",
+                stringify!(tokenizer_path)
+            )
+        );
+    }
+    test_field_tokenizer_path();
+}
+extern "C" {
+    pub fn mos_supernet_options_init(options: *mut mos_supernet_options) -> mos_status;
+}
+extern "C" {
+    pub fn mos_routing_name(routing: mos_routing) -> *const ::std::os::raw::c_char;
+}
+extern "C" {
+    pub fn mos_routing_parse(
+        name: *const ::std::os::raw::c_char,
+        out: *mut mos_routing,
+    ) -> mos_status;
+}
+extern "C" {
+    pub fn mos_supernet_create(
+        out: *mut *mut mos_supernet,
+        space: *const mos_space,
+        options: *const mos_supernet_options,
+    ) -> mos_status;
+}
+extern "C" {
+    pub fn mos_supernet_load(
+        out: *mut *mut mos_supernet,
+        path: *const ::std::os::raw::c_char,
+    ) -> mos_status;
+}
+extern "C" {
+    pub fn mos_supernet_save(
+        net: *const mos_supernet,
+        path: *const ::std::os::raw::c_char,
+    ) -> mos_status;
+}
+extern "C" {
+    pub fn mos_supernet_destroy(net: *mut mos_supernet);
+}
+extern "C" {
+    pub fn mos_supernet_get_options(
+        net: *const mos_supernet,
+        out: *mut mos_supernet_options,
+    ) -> mos_status;
+}
+extern "C" {
+    pub fn mos_supernet_space(net: *const mos_supernet, out: *mut *mut mos_space) -> mos_status;
+}
+extern "C" {
+    pub fn mos_supernet_num_params(net: *const mos_supernet) -> u64;
+}
+extern "C" {
+    pub fn mos_supernet_has_tokenizer(net: *const mos_supernet) -> bool;
+}
+extern "C" {
+    pub fn mos_supernet_set_tokenizer(
+        net: *mut mos_supernet,
+        path: *const ::std::os::raw::c_char,
+    ) -> mos_status;
+}
+extern "C" {
+    pub fn mos_route(
+        net: *const mos_supernet,
+        arch: *const mos_arch,
+        out: *mut *mut mos_model,
+    ) -> mos_status;
+}
+#[repr(C)]
+#[derive(Debug, Copy, Clone)]
+pub struct mos_texts {
+    _unused: [u8; 0],
+}
+extern "C" {
+    pub fn mos_texts_count(texts: *const mos_texts) -> usize;
+}
+extern "C" {
+    pub fn mos_texts_get(texts: *const mos_texts, i: usize) -> *const ::std::os::raw::c_char;
+}
+extern "C" {
+    pub fn mos_texts_destroy(texts: *mut mos_texts);
+}
+extern "C" {
+    pub fn mos_model_load(
+        out: *mut *mut mos_model,
+        path: *const ::std::os::raw::c_char,
+    ) -> mos_status;
+}
+extern "C" {
+    pub fn mos_model_save(
+        model: *const mos_model,
+        path: *const ::std::os::raw::c_char,
+    ) -> mos_status;
+}
+extern "C" {
+    pub fn mos_model_destroy(model: *mut mos_model);
+}
+extern "C" {
+    pub fn mos_model_arch(model: *const mos_model, out: *mut *mut mos_arch) -> mos_status;
+}
+extern "C" {
+    pub fn mos_model_num_params(model: *const mos_model) -> u64;
+}
+extern "C" {
+    pub fn mos_model_vocab_size(model: *const mos_model) -> u32;
+}
+extern "C" {
+    pub fn mos_model_has_tokenizer(model: *const mos_model) -> bool;
+}
+#[repr(C)]
+#[derive(Debug, Copy, Clone)]
+pub struct mos_translate_options {
+    pub version: u32,
+    pub beam: u32,
+    pub length_penalty: f32,
+    pub max_len_a: u32,
+    pub max_len_b: u32,
+    pub max_src_len: u32,
+}
+#[test]
+fn bindgen_test_layout_mos_translate_options() {
+    assert_eq!(
+        ::std::mem::size_of::<mos_translate_options>(),
+        24usize,
+        concat!("Size of: ", stringify!(mos_translate_options))
+    );
+    assert_eq!(
+        ::std::mem::align_of::<mos_translate_options>(),
+        4usize,
+        concat!("Alignment of ", stringify!(mos_translate_options))
+    );
+    fn test_field_version() {
+        assert_eq!(
+            unsafe {
+                let uninit = ::std::mem::MaybeUninit::<mos_translate_options>::uninit();
+                let ptr = uninit.as_ptr();
+                ::std::ptr::addr_of!((*ptr).version) as usize - ptr as usize
+            },
+            0usize,
+            concat!(
+                "Offset of field: ",
+                stringify!(mos_translate_options),
+                "::",
+                stringify!(version)
+            )
+        );
+    }
+    test_field_version();
+    fn test_field_beam() {
+        assert_eq!(
+            unsafe {
+                let uninit = ::std::mem::MaybeUninit::<mos_translate_options>::uninit();
+                let ptr = uninit.as_ptr();
+                ::std::ptr::addr_of!((*ptr).beam) as usize - ptr as usize
+            },
+            4usize,
+            concat!(
+                "Offset of field: ",
+                stringify!(mos_translate_options),
+                "::",
+                stringify!(beam)
+            )
+        );
+    }
+    test_field_beam();
+    fn test_field_length_penalty() {
+        assert_eq!(
+            unsafe {
+                let uninit = ::std::mem::MaybeUninit::<mos_translate_options>::uninit();
+                let ptr = uninit.as_ptr();
+                ::std::ptr::addr_of!((*ptr).length_penalty) as usize - ptr as usize
+            },
+            8usize,
+            concat!(
+                "Offset of field: ",
+                stringify!(mos_translate_options),
+                "::",
+                stringify!(length_penalty)
+            )
+        );
+    }
+    test_field_length_penalty();
+    fn test_field_max_len_a() {
+        assert_eq!(
+            unsafe {
+                let uninit = ::std::mem::MaybeUninit::<mos_translate_options>::uninit();
+                let ptr = uninit.as_ptr();
+                ::std::ptr::addr_of!((*ptr).max_len_a) as usize - ptr as usize
+            },
+            12usize,
+            concat!(
+                "Offset of field: ",
+                stringify!(mos_translate_options),
+                "::",
+                stringify!(max_len_a)
+            )
+        );
+    }
+    test_field_max_len_a();
+    fn test_field_max_len_b() {
+        assert_eq!(
+            unsafe {
+                let uninit = ::std::mem::MaybeUninit::<mos_translate_options>::uninit();
+                let ptr = uninit.as_ptr();
+                ::std::ptr::addr_of!((*ptr).max_len_b) as usize - ptr as usize
+            },
+            16usize,
+            concat!(
+                "Offset of field: ",
+                stringify!(mos_translate_options),
+                "::",
+                stringify!(max_len_b)
+            )
+        );
+    }
+    test_field_max_len_b();
+    fn test_field_max_src_len() {
+        assert_eq!(
+            unsafe {
+                let uninit = ::std::mem::MaybeUninit::<mos_translate_options>::uninit();
+                let ptr = uninit.as_ptr();
+                ::std::ptr::addr_of!((*ptr).max_src_len) as usize - ptr as usize
+            },
+            20usize,
+            concat!(
+                "Offset of field: ",
+                stringify!(mos_translate_options),
+                "::",
+                stringify!(max_src_len)
+            )
+        );
+    }
+    test_field_max_src_len();
+}
+extern "C" {
+    pub fn mos_translate_options_init(options: *mut mos_translate_options) -> mos_status;
+}
+extern "C" {
+    pub fn mos_model_translate(
+        model: *const mos_model,
+        src: *const *const ::std::os::raw::c_char,
+        n: usize,
+        options: *const mos_translate_options,
+        out: *mut *mut mos_texts,
+    ) -> mos_status;
+}
+extern "C" {
+    pub fn mos_model_translate_ids(
+        model: *const mos_model,
+        src: *const i32,
+        n: usize,
+        options: *const mos_translate_options,
+        out: *mut i32,
+        cap: usize,
+        len: *mut usize,
+    ) -> mos_status;
+}
+pub const mos_sampling_MOS_SAMPLING_UNIFORM: mos_sampling = 0;
+pub const mos_sampling_MOS_SAMPLING_SANDWICH: mos_sampling = 1;
+pub type mos_sampling = ::std::os::raw::c_uint;
+pub const mos_schedule_MOS_SCHEDULE_INVERSE_SQRT: mos_schedule = 0;
+pub const mos_schedule_MOS_SCHEDULE_COSINE: mos_schedule = 1;
+pub type mos_schedule = ::std::os::raw::c_uint;
+#[repr(C)]
+#[derive(Debug, Copy, Clone)]
+pub struct mos_train_options {
+    pub version: u32,
+    pub data_dir: *const ::std::os::raw::c_char,
+    pub src_lang: *const ::std::os::raw::c_char,
+    pub tgt_lang: *const ::std::os::raw::c_char,
+    pub out_path: *const ::std::os::raw::c_char,
+    pub resume_path: *const ::std::os::raw::c_char,
+    pub vocab_size: u32,
+    pub max_tokens: u32,
+    pub max_len: u32,
+    pub max_steps: i64,
+    pub max_seconds: f64,
+    pub sampling: mos_sampling,
+    pub schedule: mos_schedule,
+    pub lr: f32,
+    pub min_lr: f32,
+    pub warmup: u32,
+    pub clip_norm: f32,
+    pub valid_every: u32,
+    pub valid_sentences: u32,
+    pub seed: u64,
+    pub threads: i32,
+}
+#[test]
+fn bindgen_test_layout_mos_train_options() {
+    assert_eq!(
+        ::std::mem::size_of::<mos_train_options>(),
+        128usize,
+        concat!("Size of: ", stringify!(mos_train_options))
+    );
+    assert_eq!(
+        ::std::mem::align_of::<mos_train_options>(),
+        8usize,
+        concat!("Alignment of ", stringify!(mos_train_options))
+    );
+    fn test_field_version() {
+        assert_eq!(
+            unsafe {
+                let uninit = ::std::mem::MaybeUninit::<mos_train_options>::uninit();
+                let ptr = uninit.as_ptr();
+                ::std::ptr::addr_of!((*ptr).version) as usize - ptr as usize
+            },
+            0usize,
+            concat!(
+                "Offset of field: ",
+                stringify!(mos_train_options),
+                "::",
+                stringify!(version)
+            )
+        );
+    }
+    test_field_version();
+    fn test_field_data_dir() {
+        assert_eq!(
+            unsafe {
+                let uninit = ::std::mem::MaybeUninit::<mos_train_options>::uninit();
+                let ptr = uninit.as_ptr();
+                ::std::ptr::addr_of!((*ptr).data_dir) as usize - ptr as usize
+            },
+            8usize,
+            concat!(
+                "Offset of field: ",
+                stringify!(mos_train_options),
+                "::",
+                stringify!(data_dir)
+            )
+        );
+    }
+    test_field_data_dir();
+    fn test_field_src_lang() {
+        assert_eq!(
+            unsafe {
+                let uninit = ::std::mem::MaybeUninit::<mos_train_options>::uninit();
+                let ptr = uninit.as_ptr();
+                ::std::ptr::addr_of!((*ptr).src_lang) as usize - ptr as usize
+            },
+            16usize,
+            concat!(
+                "Offset of field: ",
+                stringify!(mos_train_options),
+                "::",
+                stringify!(src_lang)
+            )
+        );
+    }
+    test_field_src_lang();
+    fn test_field_tgt_lang() {
+        assert_eq!(
+            unsafe {
+                let uninit = ::std::mem::MaybeUninit::<mos_train_options>::uninit();
+                let ptr = uninit.as_ptr();
+                ::std::ptr::addr_of!((*ptr).tgt_lang) as usize - ptr as usize
+            },
+            24usize,
+            concat!(
+                "Offset of field: ",
+                stringify!(mos_train_options),
+                "::",
+                stringify!(tgt_lang)
+            )
+        );
+    }
+    test_field_tgt_lang();
+    fn test_field_out_path() {
+        assert_eq!(
+            unsafe {
+                let uninit = ::std::mem::MaybeUninit::<mos_train_options>::uninit();
+                let ptr = uninit.as_ptr();
+                ::std::ptr::addr_of!((*ptr).out_path) as usize - ptr as usize
+            },
+            32usize,
+            concat!(
+                "Offset of field: ",
+                stringify!(mos_train_options),
+                "::",
+                stringify!(out_path)
+            )
+        );
+    }
+    test_field_out_path();
+    fn test_field_resume_path() {
+        assert_eq!(
+            unsafe {
+                let uninit = ::std::mem::MaybeUninit::<mos_train_options>::uninit();
+                let ptr = uninit.as_ptr();
+                ::std::ptr::addr_of!((*ptr).resume_path) as usize - ptr as usize
+            },
+            40usize,
+            concat!(
+                "Offset of field: ",
+                stringify!(mos_train_options),
+                "::",
+                stringify!(resume_path)
+            )
+        );
+    }
+    test_field_resume_path();
+    fn test_field_vocab_size() {
+        assert_eq!(
+            unsafe {
+                let uninit = ::std::mem::MaybeUninit::<mos_train_options>::uninit();
+                let ptr = uninit.as_ptr();
+                ::std::ptr::addr_of!((*ptr).vocab_size) as usize - ptr as usize
+            },
+            48usize,
+            concat!(
+                "Offset of field: ",
+                stringify!(mos_train_options),
+                "::",
+                stringify!(vocab_size)
+            )
+        );
+    }
+    test_field_vocab_size();
+    fn test_field_max_tokens() {
+        assert_eq!(
+            unsafe {
+                let uninit = ::std::mem::MaybeUninit::<mos_train_options>::uninit();
+                let ptr = uninit.as_ptr();
+                ::std::ptr::addr_of!((*ptr).max_tokens) as usize - ptr as usize
+            },
+            52usize,
+            concat!(
+                "Offset of field: ",
+                stringify!(mos_train_options),
+                "::",
+                stringify!(max_tokens)
+            )
+        );
+    }
+    test_field_max_tokens();
+    fn test_field_max_len() {
+        assert_eq!(
+            unsafe {
+                let uninit = ::std::mem::MaybeUninit::<mos_train_options>::uninit();
+                let ptr = uninit.as_ptr();
+                ::std::ptr::addr_of!((*ptr).max_len) as usize - ptr as usize
+            },
+            56usize,
+            concat!(
+                "Offset of field: ",
+                stringify!(mos_train_options),
+                "::",
+                stringify!(max_len)
+            )
+        );
+    }
+    test_field_max_len();
+    fn test_field_max_steps() {
+        assert_eq!(
+            unsafe {
+                let uninit = ::std::mem::MaybeUninit::<mos_train_options>::uninit();
+                let ptr = uninit.as_ptr();
+                ::std::ptr::addr_of!((*ptr).max_steps) as usize - ptr as usize
+            },
+            64usize,
+            concat!(
+                "Offset of field: ",
+                stringify!(mos_train_options),
+                "::",
+                stringify!(max_steps)
+            )
+        );
+    }
+    test_field_max_steps();
+    fn test_field_max_seconds() {
+        assert_eq!(
+            unsafe {
+                let uninit = ::std::mem::MaybeUninit::<mos_train_options>::uninit();
+                let ptr = uninit.as_ptr();
+                ::std::ptr::addr_of!((*ptr).max_seconds) as usize - ptr as usize
+            },
+            72usize,
+            concat!(
+                "Offset of field: ",
+                stringify!(mos_train_options),
+                "::",
+                stringify!(max_seconds)
+            )
+        );
+    }
+    test_field_max_seconds();
+    fn test_field_sampling() {
+        assert_eq!(
+            unsafe {
+                let uninit = ::std::mem::MaybeUninit::<mos_train_options>::uninit();
+                let ptr = uninit.as_ptr();
+                ::std::ptr::addr_of!((*ptr).sampling) as usize - ptr as usize
+            },
+            80usize,
+            concat!(
+                "Offset of field: ",
+                stringify!(mos_train_options),
+                "::",
+                stringify!(sampling)
+            )
+        );
+    }
+    test_field_sampling();
+    fn test_field_schedule() {
+        assert_eq!(
+            unsafe {
+                let uninit = ::std::mem::MaybeUninit::<mos_train_options>::uninit();
+                let ptr = uninit.as_ptr();
+                ::std::ptr::addr_of!((*ptr).schedule) as usize - ptr as usize
+            },
+            84usize,
+            concat!(
+                "Offset of field: ",
+                stringify!(mos_train_options),
+                "::",
+                stringify!(schedule)
+            )
+        );
+    }
+    test_field_schedule();
+    fn test_field_lr() {
+        assert_eq!(
+            unsafe {
+                let uninit = ::std::mem::MaybeUninit::<mos_train_options>::uninit();
+                let ptr = uninit.as_ptr();
+                ::std::ptr::addr_of!((*ptr).lr) as usize - ptr as usize
+            },
+            88usize,
+            concat!(
+                "Offset of field: ",
+                stringify!(mos_train_options),
+                "::",
+                stringify!(lr)
+            )
+        );
+    }
+    test_field_lr();
+    fn test_field_min_lr() {
+        assert_eq!(
+            unsafe {
+                let uninit = ::std::mem::MaybeUninit::<mos_train_options>::uninit();
+                let ptr = uninit.as_ptr();
+                ::std::ptr::addr_of!((*ptr).min_lr) as usize - ptr as usize
+            },
+            92usize,
+            concat!(
+                "Offset of field: ",
+                stringify!(mos_train_options),
+                "::",
+                stringify!(min_lr)
+            )
+        );
+    }
+    test_field_min_lr();
+    fn test_field_warmup() {
+        assert_eq!(
+            unsafe {
+                let uninit = ::std::mem::MaybeUninit::<mos_train_options>::uninit();
+                let ptr = uninit.as_ptr();
+                ::std::ptr::addr_of!((*ptr).warmup) as usize - ptr as usize
+            },
+            96usize,
+            concat!(
+                "Offset of field: ",
+                stringify!(mos_train_options),
+                "::",
+                stringify!(warmup)
+            )
+        );
+    }
+    test_field_warmup();
+    fn test_field_clip_norm() {
+        assert_eq!(
+            unsafe {
+                let uninit = ::std::mem::MaybeUninit::<mos_train_options>::uninit();
+                let ptr = uninit.as_ptr();
+                ::std::ptr::addr_of!((*ptr).clip_norm) as usize - ptr as usize
+            },
+            100usize,
+            concat!(
+                "Offset of field: ",
+                stringify!(mos_train_options),
+                "::",
+                stringify!(clip_norm)
+            )
+        );
+    }
+    test_field_clip_norm();
+    fn test_field_valid_every() {
+        assert_eq!(
+            unsafe {
+                let uninit = ::std::mem::MaybeUninit::<mos_train_options>::uninit();
+                let ptr = uninit.as_ptr();
+                ::std::ptr::addr_of!((*ptr).valid_every) as usize - ptr as usize
+            },
+            104usize,
+            concat!(
+                "Offset of field: ",
+                stringify!(mos_train_options),
+                "::",
+                stringify!(valid_every)
+            )
+        );
+    }
+    test_field_valid_every();
+    fn test_field_valid_sentences() {
+        assert_eq!(
+            unsafe {
+                let uninit = ::std::mem::MaybeUninit::<mos_train_options>::uninit();
+                let ptr = uninit.as_ptr();
+                ::std::ptr::addr_of!((*ptr).valid_sentences) as usize - ptr as usize
+            },
+            108usize,
+            concat!(
+                "Offset of field: ",
+                stringify!(mos_train_options),
+                "::",
+                stringify!(valid_sentences)
+            )
+        );
+    }
+    test_field_valid_sentences();
+    fn test_field_seed() {
+        assert_eq!(
+            unsafe {
+                let uninit = ::std::mem::MaybeUninit::<mos_train_options>::uninit();
+                let ptr = uninit.as_ptr();
+                ::std::ptr::addr_of!((*ptr).seed) as usize - ptr as usize
+            },
+            112usize,
+            concat!(
+                "Offset of field: ",
+                stringify!(mos_train_options),
+                "::",
+                stringify!(seed)
+            )
+        );
+    }
+    test_field_seed();
+    fn test_field_threads() {
+        assert_eq!(
+            unsafe {
+                let uninit = ::std::mem::MaybeUninit::<mos_train_options>::uninit();
+                let ptr = uninit.as_ptr();
+                ::std::ptr::addr_of!((*ptr).threads) as usize - ptr as usize
+            },
+            120usize,
+            concat!(
+                "Offset of field: ",
+                stringify!(mos_train_options),
+                "::",
+                stringify!(threads)
+            )
+        );
+    }
+    test_field_threads();
+}
+extern "C" {
+    pub fn mos_train_options_init(options: *mut mos_train_options) -> mos_status;
+}
+pub const mos_train_event_MOS_TRAIN_EVENT_SETUP: mos_train_event = 0;
+pub const mos_train_event_MOS_TRAIN_EVENT_STEP: mos_train_event = 1;
+pub const mos_train_event_MOS_TRAIN_EVENT_VALID: mos_train_event = 2;
+pub const mos_train_event_MOS_TRAIN_EVENT_CHECKPOINT: mos_train_event = 3;
+pub type mos_train_event = ::std::os::raw::c_uint;
+#[repr(C)]
+#[derive(Debug, Copy, Clone)]
+pub struct mos_train_progress {
+    pub event: mos_train_event,
+    pub step: i64,
+    pub max_steps: i64,
+    pub loss: f64,
+    pub nll: f64,
+    pub lr: f64,
+    pub tokens_per_second: f64,
+    pub elapsed_seconds: f64,
+    pub eta_seconds: f64,
+    pub valid_loss_largest: f64,
+    pub valid_loss_smallest: f64,
+    pub message: *const ::std::os::raw::c_char,
+}
+#[test]
+fn bindgen_test_layout_mos_train_progress() {
+    assert_eq!(
+        ::std::mem::size_of::<mos_train_progress>(),
+        96usize,
+        concat!("Size of: ", stringify!(mos_train_progress))
+    );
+    assert_eq!(
+        ::std::mem::align_of::<mos_train_progress>(),
+        8usize,
+        concat!("Alignment of ", stringify!(mos_train_progress))
+    );
+    fn test_field_event() {
+        assert_eq!(
+            unsafe {
+                let uninit = ::std::mem::MaybeUninit::<mos_train_progress>::uninit();
+                let ptr = uninit.as_ptr();
+                ::std::ptr::addr_of!((*ptr).event) as usize - ptr as usize
+            },
+            0usize,
+            concat!(
+                "Offset of field: ",
+                stringify!(mos_train_progress),
+                "::",
+                stringify!(event)
+            )
+        );
+    }
+    test_field_event();
+    fn test_field_step() {
+        assert_eq!(
+            unsafe {
+                let uninit = ::std::mem::MaybeUninit::<mos_train_progress>::uninit();
+                let ptr = uninit.as_ptr();
+                ::std::ptr::addr_of!((*ptr).step) as usize - ptr as usize
+            },
+            8usize,
+            concat!(
+                "Offset of field: ",
+                stringify!(mos_train_progress),
+                "::",
+                stringify!(step)
+            )
+        );
+    }
+    test_field_step();
+    fn test_field_max_steps() {
+        assert_eq!(
+            unsafe {
+                let uninit = ::std::mem::MaybeUninit::<mos_train_progress>::uninit();
+                let ptr = uninit.as_ptr();
+                ::std::ptr::addr_of!((*ptr).max_steps) as usize - ptr as usize
+            },
+            16usize,
+            concat!(
+                "Offset of field: ",
+                stringify!(mos_train_progress),
+                "::",
+                stringify!(max_steps)
+            )
+        );
+    }
+    test_field_max_steps();
+    fn test_field_loss() {
+        assert_eq!(
+            unsafe {
+                let uninit = ::std::mem::MaybeUninit::<mos_train_progress>::uninit();
+                let ptr = uninit.as_ptr();
+                ::std::ptr::addr_of!((*ptr).loss) as usize - ptr as usize
+            },
+            24usize,
+            concat!(
+                "Offset of field: ",
+                stringify!(mos_train_progress),
+                "::",
+                stringify!(loss)
+            )
+        );
+    }
+    test_field_loss();
+    fn test_field_nll() {
+        assert_eq!(
+            unsafe {
+                let uninit = ::std::mem::MaybeUninit::<mos_train_progress>::uninit();
+                let ptr = uninit.as_ptr();
+                ::std::ptr::addr_of!((*ptr).nll) as usize - ptr as usize
+            },
+            32usize,
+            concat!(
+                "Offset of field: ",
+                stringify!(mos_train_progress),
+                "::",
+                stringify!(nll)
+            )
+        );
+    }
+    test_field_nll();
+    fn test_field_lr() {
+        assert_eq!(
+            unsafe {
+                let uninit = ::std::mem::MaybeUninit::<mos_train_progress>::uninit();
+                let ptr = uninit.as_ptr();
+                ::std::ptr::addr_of!((*ptr).lr) as usize - ptr as usize
+            },
+            40usize,
+            concat!(
+                "Offset of field: ",
+                stringify!(mos_train_progress),
+                "::",
+                stringify!(lr)
+            )
+        );
+    }
+    test_field_lr();
+    fn test_field_tokens_per_second() {
+        assert_eq!(
+            unsafe {
+                let uninit = ::std::mem::MaybeUninit::<mos_train_progress>::uninit();
+                let ptr = uninit.as_ptr();
+                ::std::ptr::addr_of!((*ptr).tokens_per_second) as usize - ptr as usize
+            },
+            48usize,
+            concat!(
+                "Offset of field: ",
+                stringify!(mos_train_progress),
+                "::",
+                stringify!(tokens_per_second)
+            )
+        );
+    }
+    test_field_tokens_per_second();
+    fn test_field_elapsed_seconds() {
+        assert_eq!(
+            unsafe {
+                let uninit = ::std::mem::MaybeUninit::<mos_train_progress>::uninit();
+                let ptr = uninit.as_ptr();
+                ::std::ptr::addr_of!((*ptr).elapsed_seconds) as usize - ptr as usize
+            },
+            56usize,
+            concat!(
+                "Offset of field: ",
+                stringify!(mos_train_progress),
+                "::",
+                stringify!(elapsed_seconds)
+            )
+        );
+    }
+    test_field_elapsed_seconds();
+    fn test_field_eta_seconds() {
+        assert_eq!(
+            unsafe {
+                let uninit = ::std::mem::MaybeUninit::<mos_train_progress>::uninit();
+                let ptr = uninit.as_ptr();
+                ::std::ptr::addr_of!((*ptr).eta_seconds) as usize - ptr as usize
+            },
+            64usize,
+            concat!(
+                "Offset of field: ",
+                stringify!(mos_train_progress),
+                "::",
+                stringify!(eta_seconds)
+            )
+        );
+    }
+    test_field_eta_seconds();
+    fn test_field_valid_loss_largest() {
+        assert_eq!(
+            unsafe {
+                let uninit = ::std::mem::MaybeUninit::<mos_train_progress>::uninit();
+                let ptr = uninit.as_ptr();
+                ::std::ptr::addr_of!((*ptr).valid_loss_largest) as usize - ptr as usize
+            },
+            72usize,
+            concat!(
+                "Offset of field: ",
+                stringify!(mos_train_progress),
+                "::",
+                stringify!(valid_loss_largest)
+            )
+        );
+    }
+    test_field_valid_loss_largest();
+    fn test_field_valid_loss_smallest() {
+        assert_eq!(
+            unsafe {
+                let uninit = ::std::mem::MaybeUninit::<mos_train_progress>::uninit();
+                let ptr = uninit.as_ptr();
+                ::std::ptr::addr_of!((*ptr).valid_loss_smallest) as usize - ptr as usize
+            },
+            80usize,
+            concat!(
+                "Offset of field: ",
+                stringify!(mos_train_progress),
+                "::",
+                stringify!(valid_loss_smallest)
+            )
+        );
+    }
+    test_field_valid_loss_smallest();
+    fn test_field_message() {
+        assert_eq!(
+            unsafe {
+                let uninit = ::std::mem::MaybeUninit::<mos_train_progress>::uninit();
+                let ptr = uninit.as_ptr();
+                ::std::ptr::addr_of!((*ptr).message) as usize - ptr as usize
+            },
+            88usize,
+            concat!(
+                "Offset of field: ",
+                stringify!(mos_train_progress),
+                "::",
+                stringify!(message)
+            )
+        );
+    }
+    test_field_message();
+}
+pub type mos_train_progress_fn = ::std::option::Option<
+    unsafe extern "C" fn(
+        progress: *const mos_train_progress,
+        user: *mut ::std::os::raw::c_void,
+    ) -> ::std::os::raw::c_int,
+>;
+extern "C" {
+    pub fn mos_train(
+        out: *mut *mut mos_supernet,
+        space: *const mos_space,
+        net_options: *const mos_supernet_options,
+        options: *const mos_train_options,
+        progress: mos_train_progress_fn,
+        user: *mut ::std::os::raw::c_void,
+    ) -> mos_status;
+}
+#[repr(C)]
+#[derive(Debug, Copy, Clone)]
+pub struct mos_eval_result {
+    pub loss: f64,
+    pub nll: f64,
+    pub bleu: f64,
+    pub sentences: u64,
+    pub tokens: u64,
+}
+#[test]
+fn bindgen_test_layout_mos_eval_result() {
+    assert_eq!(
+        ::std::mem::size_of::<mos_eval_result>(),
+        40usize,
+        concat!("Size of: ", stringify!(mos_eval_result))
+    );
+    assert_eq!(
+        ::std::mem::align_of::<mos_eval_result>(),
+        8usize,
+        concat!("Alignment of ", stringify!(mos_eval_result))
+    );
+    fn test_field_loss() {
+        assert_eq!(
+            unsafe {
+                let uninit = ::std::mem::MaybeUninit::<mos_eval_result>::uninit();
+                let ptr = uninit.as_ptr();
+                ::std::ptr::addr_of!((*ptr).loss) as usize - ptr as usize
+            },
+            0usize,
+            concat!(
+                "Offset of field: ",
+                stringify!(mos_eval_result),
+                "::",
+                stringify!(loss)
+            )
+        );
+    }
+    test_field_loss();
+    fn test_field_nll() {
+        assert_eq!(
+            unsafe {
+                let uninit = ::std::mem::MaybeUninit::<mos_eval_result>::uninit();
+                let ptr = uninit.as_ptr();
+                ::std::ptr::addr_of!((*ptr).nll) as usize - ptr as usize
+            },
+            8usize,
+            concat!(
+                "Offset of field: ",
+                stringify!(mos_eval_result),
+                "::",
+                stringify!(nll)
+            )
+        );
+    }
+    test_field_nll();
+    fn test_field_bleu() {
+        assert_eq!(
+            unsafe {
+                let uninit = ::std::mem::MaybeUninit::<mos_eval_result>::uninit();
+                let ptr = uninit.as_ptr();
+                ::std::ptr::addr_of!((*ptr).bleu) as usize - ptr as usize
+            },
+            16usize,
+            concat!(
+                "Offset of field: ",
+                stringify!(mos_eval_result),
+                "::",
+                stringify!(bleu)
+            )
+        );
+    }
+    test_field_bleu();
+    fn test_field_sentences() {
+        assert_eq!(
+            unsafe {
+                let uninit = ::std::mem::MaybeUninit::<mos_eval_result>::uninit();
+                let ptr = uninit.as_ptr();
+                ::std::ptr::addr_of!((*ptr).sentences) as usize - ptr as usize
+            },
+            24usize,
+            concat!(
+                "Offset of field: ",
+                stringify!(mos_eval_result),
+                "::",
+                stringify!(sentences)
+            )
+        );
+    }
+    test_field_sentences();
+    fn test_field_tokens() {
+        assert_eq!(
+            unsafe {
+                let uninit = ::std::mem::MaybeUninit::<mos_eval_result>::uninit();
+                let ptr = uninit.as_ptr();
+                ::std::ptr::addr_of!((*ptr).tokens) as usize - ptr as usize
+            },
+            32usize,
+            concat!(
+                "Offset of field: ",
+                stringify!(mos_eval_result),
+                "::",
+                stringify!(tokens)
+            )
+        );
+    }
+    test_field_tokens();
+}
+extern "C" {
+    pub fn mos_evaluate(
+        net: *const mos_supernet,
+        arch: *const mos_arch,
+        data_dir: *const ::std::os::raw::c_char,
+        split: *const ::std::os::raw::c_char,
+        src_lang: *const ::std::os::raw::c_char,
+        tgt_lang: *const ::std::os::raw::c_char,
+        max_sentences: u32,
+        bleu_beam: u32,
+        out: *mut mos_eval_result,
+    ) -> mos_status;
+}
+#[repr(C)]
+#[derive(Debug, Copy, Clone)]
+pub struct mos_latency_options {
+    pub version: u32,
+    pub src_len: u32,
+    pub steps: u32,
+    pub beam: u32,
+    pub warmup: u32,
+    pub runs: u32,
+}
+#[test]
+fn bindgen_test_layout_mos_latency_options() {
+    assert_eq!(
+        ::std::mem::size_of::<mos_latency_options>(),
+        24usize,
+        concat!("Size of: ", stringify!(mos_latency_options))
+    );
+    assert_eq!(
+        ::std::mem::align_of::<mos_latency_options>(),
+        4usize,
+        concat!("Alignment of ", stringify!(mos_latency_options))
+    );
+    fn test_field_version() {
+        assert_eq!(
+            unsafe {
+                let uninit = ::std::mem::MaybeUninit::<mos_latency_options>::uninit();
+                let ptr = uninit.as_ptr();
+                ::std::ptr::addr_of!((*ptr).version) as usize - ptr as usize
+            },
+            0usize,
+            concat!(
+                "Offset of field: ",
+                stringify!(mos_latency_options),
+                "::",
+                stringify!(version)
+            )
+        );
+    }
+    test_field_version();
+    fn test_field_src_len() {
+        assert_eq!(
+            unsafe {
+                let uninit = ::std::mem::MaybeUninit::<mos_latency_options>::uninit();
+                let ptr = uninit.as_ptr();
+                ::std::ptr::addr_of!((*ptr).src_len) as usize - ptr as usize
+            },
+            4usize,
+            concat!(
+                "Offset of field: ",
+                stringify!(mos_latency_options),
+                "::",
+                stringify!(src_len)
+            )
+        );
+    }
+    test_field_src_len();
+    fn test_field_steps() {
+        assert_eq!(
+            unsafe {
+                let uninit = ::std::mem::MaybeUninit::<mos_latency_options>::uninit();
+                let ptr = uninit.as_ptr();
+                ::std::ptr::addr_of!((*ptr).steps) as usize - ptr as usize
+            },
+            8usize,
+            concat!(
+                "Offset of field: ",
+                stringify!(mos_latency_options),
+                "::",
+                stringify!(steps)
+            )
+        );
+    }
+    test_field_steps();
+    fn test_field_beam() {
+        assert_eq!(
+            unsafe {
+                let uninit = ::std::mem::MaybeUninit::<mos_latency_options>::uninit();
+                let ptr = uninit.as_ptr();
+                ::std::ptr::addr_of!((*ptr).beam) as usize - ptr as usize
+            },
+            12usize,
+            concat!(
+                "Offset of field: ",
+                stringify!(mos_latency_options),
+                "::",
+                stringify!(beam)
+            )
+        );
+    }
+    test_field_beam();
+    fn test_field_warmup() {
+        assert_eq!(
+            unsafe {
+                let uninit = ::std::mem::MaybeUninit::<mos_latency_options>::uninit();
+                let ptr = uninit.as_ptr();
+                ::std::ptr::addr_of!((*ptr).warmup) as usize - ptr as usize
+            },
+            16usize,
+            concat!(
+                "Offset of field: ",
+                stringify!(mos_latency_options),
+                "::",
+                stringify!(warmup)
+            )
+        );
+    }
+    test_field_warmup();
+    fn test_field_runs() {
+        assert_eq!(
+            unsafe {
+                let uninit = ::std::mem::MaybeUninit::<mos_latency_options>::uninit();
+                let ptr = uninit.as_ptr();
+                ::std::ptr::addr_of!((*ptr).runs) as usize - ptr as usize
+            },
+            20usize,
+            concat!(
+                "Offset of field: ",
+                stringify!(mos_latency_options),
+                "::",
+                stringify!(runs)
+            )
+        );
+    }
+    test_field_runs();
+}
+extern "C" {
+    pub fn mos_latency_options_init(options: *mut mos_latency_options) -> mos_status;
+}
+#[repr(C)]
+#[derive(Debug, Copy, Clone)]
+pub struct mos_latency_result {
+    pub mean_ms: f64,
+    pub p10_ms: f64,
+    pub p50_ms: f64,
+    pub p90_ms: f64,
+    pub stdev_ms: f64,
+    pub runs: u32,
+}
+#[test]
+fn bindgen_test_layout_mos_latency_result() {
+    assert_eq!(
+        ::std::mem::size_of::<mos_latency_result>(),
+        48usize,
+        concat!("Size of: ", stringify!(mos_latency_result))
+    );
+    assert_eq!(
+        ::std::mem::align_of::<mos_latency_result>(),
+        8usize,
+        concat!("Alignment of ", stringify!(mos_latency_result))
+    );
+    fn test_field_mean_ms() {
+        assert_eq!(
+            unsafe {
+                let uninit = ::std::mem::MaybeUninit::<mos_latency_result>::uninit();
+                let ptr = uninit.as_ptr();
+                ::std::ptr::addr_of!((*ptr).mean_ms) as usize - ptr as usize
+            },
+            0usize,
+            concat!(
+                "Offset of field: ",
+                stringify!(mos_latency_result),
+                "::",
+                stringify!(mean_ms)
+            )
+        );
+    }
+    test_field_mean_ms();
+    fn test_field_p10_ms() {
+        assert_eq!(
+            unsafe {
+                let uninit = ::std::mem::MaybeUninit::<mos_latency_result>::uninit();
+                let ptr = uninit.as_ptr();
+                ::std::ptr::addr_of!((*ptr).p10_ms) as usize - ptr as usize
+            },
+            8usize,
+            concat!(
+                "Offset of field: ",
+                stringify!(mos_latency_result),
+                "::",
+                stringify!(p10_ms)
+            )
+        );
+    }
+    test_field_p10_ms();
+    fn test_field_p50_ms() {
+        assert_eq!(
+            unsafe {
+                let uninit = ::std::mem::MaybeUninit::<mos_latency_result>::uninit();
+                let ptr = uninit.as_ptr();
+                ::std::ptr::addr_of!((*ptr).p50_ms) as usize - ptr as usize
+            },
+            16usize,
+            concat!(
+                "Offset of field: ",
+                stringify!(mos_latency_result),
+                "::",
+                stringify!(p50_ms)
+            )
+        );
+    }
+    test_field_p50_ms();
+    fn test_field_p90_ms() {
+        assert_eq!(
+            unsafe {
+                let uninit = ::std::mem::MaybeUninit::<mos_latency_result>::uninit();
+                let ptr = uninit.as_ptr();
+                ::std::ptr::addr_of!((*ptr).p90_ms) as usize - ptr as usize
+            },
+            24usize,
+            concat!(
+                "Offset of field: ",
+                stringify!(mos_latency_result),
+                "::",
+                stringify!(p90_ms)
+            )
+        );
+    }
+    test_field_p90_ms();
+    fn test_field_stdev_ms() {
+        assert_eq!(
+            unsafe {
+                let uninit = ::std::mem::MaybeUninit::<mos_latency_result>::uninit();
+                let ptr = uninit.as_ptr();
+                ::std::ptr::addr_of!((*ptr).stdev_ms) as usize - ptr as usize
+            },
+            32usize,
+            concat!(
+                "Offset of field: ",
+                stringify!(mos_latency_result),
+                "::",
+                stringify!(stdev_ms)
+            )
+        );
+    }
+    test_field_stdev_ms();
+    fn test_field_runs() {
+        assert_eq!(
+            unsafe {
+                let uninit = ::std::mem::MaybeUninit::<mos_latency_result>::uninit();
+                let ptr = uninit.as_ptr();
+                ::std::ptr::addr_of!((*ptr).runs) as usize - ptr as usize
+            },
+            40usize,
+            concat!(
+                "Offset of field: ",
+                stringify!(mos_latency_result),
+                "::",
+                stringify!(runs)
+            )
+        );
+    }
+    test_field_runs();
+}
+extern "C" {
+    pub fn mos_latency_measure(
+        model: *const mos_model,
+        options: *const mos_latency_options,
+        out: *mut mos_latency_result,
+    ) -> mos_status;
+}
+pub type mos_progress_fn = ::std::option::Option<
+    unsafe extern "C" fn(
+        done: u64,
+        total: u64,
+        what: *const ::std::os::raw::c_char,
+        user: *mut ::std::os::raw::c_void,
+    ) -> ::std::os::raw::c_int,
+>;
+extern "C" {
+    pub fn mos_latency_collect(
+        space: *const mos_space,
+        vocab: u32,
+        n: u32,
+        seed: u64,
+        options: *const mos_latency_options,
+        out_path: *const ::std::os::raw::c_char,
+        progress: mos_progress_fn,
+        user: *mut ::std::os::raw::c_void,
+    ) -> mos_status;
+}
+#[repr(C)]
+#[derive(Debug, Copy, Clone)]
+pub struct mos_predictor {
+    _unused: [u8; 0],
+}
+#[repr(C)]
+#[derive(Debug, Copy, Clone)]
+pub struct mos_predictor_report {
+    pub mape: f64,
+    pub rmse_ms: f64,
+    pub kendall_tau: f64,
+    pub train_samples: u32,
+    pub heldout_samples: u32,
+}
+#[test]
+fn bindgen_test_layout_mos_predictor_report() {
+    assert_eq!(
+        ::std::mem::size_of::<mos_predictor_report>(),
+        32usize,
+        concat!("Size of: ", stringify!(mos_predictor_report))
+    );
+    assert_eq!(
+        ::std::mem::align_of::<mos_predictor_report>(),
+        8usize,
+        concat!("Alignment of ", stringify!(mos_predictor_report))
+    );
+    fn test_field_mape() {
+        assert_eq!(
+            unsafe {
+                let uninit = ::std::mem::MaybeUninit::<mos_predictor_report>::uninit();
+                let ptr = uninit.as_ptr();
+                ::std::ptr::addr_of!((*ptr).mape) as usize - ptr as usize
+            },
+            0usize,
+            concat!(
+                "Offset of field: ",
+                stringify!(mos_predictor_report),
+                "::",
+                stringify!(mape)
+            )
+        );
+    }
+    test_field_mape();
+    fn test_field_rmse_ms() {
+        assert_eq!(
+            unsafe {
+                let uninit = ::std::mem::MaybeUninit::<mos_predictor_report>::uninit();
+                let ptr = uninit.as_ptr();
+                ::std::ptr::addr_of!((*ptr).rmse_ms) as usize - ptr as usize
+            },
+            8usize,
+            concat!(
+                "Offset of field: ",
+                stringify!(mos_predictor_report),
+                "::",
+                stringify!(rmse_ms)
+            )
+        );
+    }
+    test_field_rmse_ms();
+    fn test_field_kendall_tau() {
+        assert_eq!(
+            unsafe {
+                let uninit = ::std::mem::MaybeUninit::<mos_predictor_report>::uninit();
+                let ptr = uninit.as_ptr();
+                ::std::ptr::addr_of!((*ptr).kendall_tau) as usize - ptr as usize
+            },
+            16usize,
+            concat!(
+                "Offset of field: ",
+                stringify!(mos_predictor_report),
+                "::",
+                stringify!(kendall_tau)
+            )
+        );
+    }
+    test_field_kendall_tau();
+    fn test_field_train_samples() {
+        assert_eq!(
+            unsafe {
+                let uninit = ::std::mem::MaybeUninit::<mos_predictor_report>::uninit();
+                let ptr = uninit.as_ptr();
+                ::std::ptr::addr_of!((*ptr).train_samples) as usize - ptr as usize
+            },
+            24usize,
+            concat!(
+                "Offset of field: ",
+                stringify!(mos_predictor_report),
+                "::",
+                stringify!(train_samples)
+            )
+        );
+    }
+    test_field_train_samples();
+    fn test_field_heldout_samples() {
+        assert_eq!(
+            unsafe {
+                let uninit = ::std::mem::MaybeUninit::<mos_predictor_report>::uninit();
+                let ptr = uninit.as_ptr();
+                ::std::ptr::addr_of!((*ptr).heldout_samples) as usize - ptr as usize
+            },
+            28usize,
+            concat!(
+                "Offset of field: ",
+                stringify!(mos_predictor_report),
+                "::",
+                stringify!(heldout_samples)
+            )
+        );
+    }
+    test_field_heldout_samples();
+}
+extern "C" {
+    pub fn mos_predictor_train(
+        dataset_path: *const ::std::os::raw::c_char,
+        holdout: f64,
+        seed: u64,
+        out_path: *const ::std::os::raw::c_char,
+        report: *mut mos_predictor_report,
+    ) -> mos_status;
+}
+extern "C" {
+    pub fn mos_predictor_load(
+        out: *mut *mut mos_predictor,
+        path: *const ::std::os::raw::c_char,
+        report: *mut mos_predictor_report,
+    ) -> mos_status;
+}
+extern "C" {
+    pub fn mos_predictor_predict(
+        p: *const mos_predictor,
+        arch: *const mos_arch,
+        ms: *mut f64,
+    ) -> mos_status;
+}
+extern "C" {
+    pub fn mos_predictor_destroy(p: *mut mos_predictor);
+}
+#[repr(C)]
+#[derive(Debug, Copy, Clone)]
+pub struct mos_search_options {
+    pub version: u32,
+    pub split: *const ::std::os::raw::c_char,
+    pub src_lang: *const ::std::os::raw::c_char,
+    pub tgt_lang: *const ::std::os::raw::c_char,
+    pub valid_sentences: u32,
+    pub budgets_ms: *const f64,
+    pub n_budgets: usize,
+    pub max_params: u64,
+    pub max_flops: u64,
+    pub predictor_path: *const ::std::os::raw::c_char,
+    pub measure: bool,
+    pub population: u32,
+    pub parents: u32,
+    pub mutations: u32,
+    pub crossovers: u32,
+    pub iterations: u32,
+    pub mutation_prob: f64,
+    pub seed: u64,
+}
+#[test]
+fn bindgen_test_layout_mos_search_options() {
+    assert_eq!(
+        ::std::mem::size_of::<mos_search_options>(),
+        120usize,
+        concat!("Size of: ", stringify!(mos_search_options))
+    );
+    assert_eq!(
+        ::std::mem::align_of::<mos_search_options>(),
+        8usize,
+        concat!("Alignment of ", stringify!(mos_search_options))
+    );
+    fn test_field_version() {
+        assert_eq!(
+            unsafe {
+                let uninit = ::std::mem::MaybeUninit::<mos_search_options>::uninit();
+                let ptr = uninit.as_ptr();
+                ::std::ptr::addr_of!((*ptr).version) as usize - ptr as usize
+            },
+            0usize,
+            concat!(
+                "Offset of field: ",
+                stringify!(mos_search_options),
+                "::",
+                stringify!(version)
+            )
+        );
+    }
+    test_field_version();
+    fn test_field_split() {
+        assert_eq!(
+            unsafe {
+                let uninit = ::std::mem::MaybeUninit::<mos_search_options>::uninit();
+                let ptr = uninit.as_ptr();
+                ::std::ptr::addr_of!((*ptr).split) as usize - ptr as usize
+            },
+            8usize,
+            concat!(
+                "Offset of field: ",
+                stringify!(mos_search_options),
+                "::",
+                stringify!(split)
+            )
+        );
+    }
+    test_field_split();
+    fn test_field_src_lang() {
+        assert_eq!(
+            unsafe {
+                let uninit = ::std::mem::MaybeUninit::<mos_search_options>::uninit();
+                let ptr = uninit.as_ptr();
+                ::std::ptr::addr_of!((*ptr).src_lang) as usize - ptr as usize
+            },
+            16usize,
+            concat!(
+                "Offset of field: ",
+                stringify!(mos_search_options),
+                "::",
+                stringify!(src_lang)
+            )
+        );
+    }
+    test_field_src_lang();
+    fn test_field_tgt_lang() {
+        assert_eq!(
+            unsafe {
+                let uninit = ::std::mem::MaybeUninit::<mos_search_options>::uninit();
+                let ptr = uninit.as_ptr();
+                ::std::ptr::addr_of!((*ptr).tgt_lang) as usize - ptr as usize
+            },
+            24usize,
+            concat!(
+                "Offset of field: ",
+                stringify!(mos_search_options),
+                "::",
+                stringify!(tgt_lang)
+            )
+        );
+    }
+    test_field_tgt_lang();
+    fn test_field_valid_sentences() {
+        assert_eq!(
+            unsafe {
+                let uninit = ::std::mem::MaybeUninit::<mos_search_options>::uninit();
+                let ptr = uninit.as_ptr();
+                ::std::ptr::addr_of!((*ptr).valid_sentences) as usize - ptr as usize
+            },
+            32usize,
+            concat!(
+                "Offset of field: ",
+                stringify!(mos_search_options),
+                "::",
+                stringify!(valid_sentences)
+            )
+        );
+    }
+    test_field_valid_sentences();
+    fn test_field_budgets_ms() {
+        assert_eq!(
+            unsafe {
+                let uninit = ::std::mem::MaybeUninit::<mos_search_options>::uninit();
+                let ptr = uninit.as_ptr();
+                ::std::ptr::addr_of!((*ptr).budgets_ms) as usize - ptr as usize
+            },
+            40usize,
+            concat!(
+                "Offset of field: ",
+                stringify!(mos_search_options),
+                "::",
+                stringify!(budgets_ms)
+            )
+        );
+    }
+    test_field_budgets_ms();
+    fn test_field_n_budgets() {
+        assert_eq!(
+            unsafe {
+                let uninit = ::std::mem::MaybeUninit::<mos_search_options>::uninit();
+                let ptr = uninit.as_ptr();
+                ::std::ptr::addr_of!((*ptr).n_budgets) as usize - ptr as usize
+            },
+            48usize,
+            concat!(
+                "Offset of field: ",
+                stringify!(mos_search_options),
+                "::",
+                stringify!(n_budgets)
+            )
+        );
+    }
+    test_field_n_budgets();
+    fn test_field_max_params() {
+        assert_eq!(
+            unsafe {
+                let uninit = ::std::mem::MaybeUninit::<mos_search_options>::uninit();
+                let ptr = uninit.as_ptr();
+                ::std::ptr::addr_of!((*ptr).max_params) as usize - ptr as usize
+            },
+            56usize,
+            concat!(
+                "Offset of field: ",
+                stringify!(mos_search_options),
+                "::",
+                stringify!(max_params)
+            )
+        );
+    }
+    test_field_max_params();
+    fn test_field_max_flops() {
+        assert_eq!(
+            unsafe {
+                let uninit = ::std::mem::MaybeUninit::<mos_search_options>::uninit();
+                let ptr = uninit.as_ptr();
+                ::std::ptr::addr_of!((*ptr).max_flops) as usize - ptr as usize
+            },
+            64usize,
+            concat!(
+                "Offset of field: ",
+                stringify!(mos_search_options),
+                "::",
+                stringify!(max_flops)
+            )
+        );
+    }
+    test_field_max_flops();
+    fn test_field_predictor_path() {
+        assert_eq!(
+            unsafe {
+                let uninit = ::std::mem::MaybeUninit::<mos_search_options>::uninit();
+                let ptr = uninit.as_ptr();
+                ::std::ptr::addr_of!((*ptr).predictor_path) as usize - ptr as usize
+            },
+            72usize,
+            concat!(
+                "Offset of field: ",
+                stringify!(mos_search_options),
+                "::",
+                stringify!(predictor_path)
+            )
+        );
+    }
+    test_field_predictor_path();
+    fn test_field_measure() {
+        assert_eq!(
+            unsafe {
+                let uninit = ::std::mem::MaybeUninit::<mos_search_options>::uninit();
+                let ptr = uninit.as_ptr();
+                ::std::ptr::addr_of!((*ptr).measure) as usize - ptr as usize
+            },
+            80usize,
+            concat!(
+                "Offset of field: ",
+                stringify!(mos_search_options),
+                "::",
+                stringify!(measure)
+            )
+        );
+    }
+    test_field_measure();
+    fn test_field_population() {
+        assert_eq!(
+            unsafe {
+                let uninit = ::std::mem::MaybeUninit::<mos_search_options>::uninit();
+                let ptr = uninit.as_ptr();
+                ::std::ptr::addr_of!((*ptr).population) as usize - ptr as usize
+            },
+            84usize,
+            concat!(
+                "Offset of field: ",
+                stringify!(mos_search_options),
+                "::",
+                stringify!(population)
+            )
+        );
+    }
+    test_field_population();
+    fn test_field_parents() {
+        assert_eq!(
+            unsafe {
+                let uninit = ::std::mem::MaybeUninit::<mos_search_options>::uninit();
+                let ptr = uninit.as_ptr();
+                ::std::ptr::addr_of!((*ptr).parents) as usize - ptr as usize
+            },
+            88usize,
+            concat!(
+                "Offset of field: ",
+                stringify!(mos_search_options),
+                "::",
+                stringify!(parents)
+            )
+        );
+    }
+    test_field_parents();
+    fn test_field_mutations() {
+        assert_eq!(
+            unsafe {
+                let uninit = ::std::mem::MaybeUninit::<mos_search_options>::uninit();
+                let ptr = uninit.as_ptr();
+                ::std::ptr::addr_of!((*ptr).mutations) as usize - ptr as usize
+            },
+            92usize,
+            concat!(
+                "Offset of field: ",
+                stringify!(mos_search_options),
+                "::",
+                stringify!(mutations)
+            )
+        );
+    }
+    test_field_mutations();
+    fn test_field_crossovers() {
+        assert_eq!(
+            unsafe {
+                let uninit = ::std::mem::MaybeUninit::<mos_search_options>::uninit();
+                let ptr = uninit.as_ptr();
+                ::std::ptr::addr_of!((*ptr).crossovers) as usize - ptr as usize
+            },
+            96usize,
+            concat!(
+                "Offset of field: ",
+                stringify!(mos_search_options),
+                "::",
+                stringify!(crossovers)
+            )
+        );
+    }
+    test_field_crossovers();
+    fn test_field_iterations() {
+        assert_eq!(
+            unsafe {
+                let uninit = ::std::mem::MaybeUninit::<mos_search_options>::uninit();
+                let ptr = uninit.as_ptr();
+                ::std::ptr::addr_of!((*ptr).iterations) as usize - ptr as usize
+            },
+            100usize,
+            concat!(
+                "Offset of field: ",
+                stringify!(mos_search_options),
+                "::",
+                stringify!(iterations)
+            )
+        );
+    }
+    test_field_iterations();
+    fn test_field_mutation_prob() {
+        assert_eq!(
+            unsafe {
+                let uninit = ::std::mem::MaybeUninit::<mos_search_options>::uninit();
+                let ptr = uninit.as_ptr();
+                ::std::ptr::addr_of!((*ptr).mutation_prob) as usize - ptr as usize
+            },
+            104usize,
+            concat!(
+                "Offset of field: ",
+                stringify!(mos_search_options),
+                "::",
+                stringify!(mutation_prob)
+            )
+        );
+    }
+    test_field_mutation_prob();
+    fn test_field_seed() {
+        assert_eq!(
+            unsafe {
+                let uninit = ::std::mem::MaybeUninit::<mos_search_options>::uninit();
+                let ptr = uninit.as_ptr();
+                ::std::ptr::addr_of!((*ptr).seed) as usize - ptr as usize
+            },
+            112usize,
+            concat!(
+                "Offset of field: ",
+                stringify!(mos_search_options),
+                "::",
+                stringify!(seed)
+            )
+        );
+    }
+    test_field_seed();
+}
+extern "C" {
+    pub fn mos_search_options_init(options: *mut mos_search_options) -> mos_status;
+}
+#[repr(C)]
+#[derive(Debug, Copy, Clone)]
+pub struct mos_search_result {
+    _unused: [u8; 0],
+}
+extern "C" {
+    pub fn mos_search(
+        net: *const mos_supernet,
+        data_dir: *const ::std::os::raw::c_char,
+        options: *const mos_search_options,
+        out: *mut *mut mos_search_result,
+        progress: mos_progress_fn,
+        user: *mut ::std::os::raw::c_void,
+    ) -> mos_status;
+}
+extern "C" {
+    pub fn mos_search_result_count(r: *const mos_search_result) -> usize;
+}
+extern "C" {
+    pub fn mos_search_result_arch(
+        r: *const mos_search_result,
+        i: usize,
+        out: *mut *mut mos_arch,
+    ) -> mos_status;
+}
+extern "C" {
+    pub fn mos_search_result_scores(
+        r: *const mos_search_result,
+        i: usize,
+        fitness: *mut f64,
+        latency_ms: *mut f64,
+    ) -> mos_status;
+}
+extern "C" {
+    pub fn mos_search_result_to_json(
+        r: *const mos_search_result,
+        buf: *mut ::std::os::raw::c_char,
+        cap: usize,
+        needed: *mut usize,
+    ) -> mos_status;
+}
+extern "C" {
+    pub fn mos_search_result_to_svg(
+        r: *const mos_search_result,
+        buf: *mut ::std::os::raw::c_char,
+        cap: usize,
+        needed: *mut usize,
+    ) -> mos_status;
+}
+extern "C" {
+    pub fn mos_search_result_destroy(r: *mut mos_search_result);
 }

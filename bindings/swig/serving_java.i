@@ -1,0 +1,363 @@
+/* bindings/swig/serving_java.i: the serving flow of libmos for Java (included at
+ * the end of mos.i when SWIG generates Java): spaces, archs, supernets, routing,
+ * models and translation, search, latency and training.
+ *
+ * Each handle type (mos_space -> Space, ...) is an AutoCloseable class made by
+ * MOS_HANDLE. The functions below have plain signatures: a failed libmos call
+ * stores its status in mos_swig_pending, and the %exception block throws
+ * MosException with mos_last_error() in the same JNI call. A closed handle
+ * reaches C as NULL and the library rejects it (MOS_INVALID_ARGUMENT).
+ * Search and training options are the pure-Java classes SearchOptions and
+ * TrainOptions, passed field by field to the raw native functions. */
+
+%{
+#define MOSJ_CALL(expr) do { mos_status st_ = (expr); if (st_ != MOS_OK) mos_swig_pending = st_; } while (0)
+/* A string read through the (buf, cap, needed) convention, malloc'd. */
+typedef mos_status (*mosj_text_fn)(const void *obj, char *buf, size_t cap, size_t *needed);
+static char *mosj_text(const void *obj, mosj_text_fn f) {
+    size_t needed = 0;
+    mos_status st = f(obj, NULL, 0, &needed);
+    if (st != MOS_OK && st != MOS_OUT_OF_RANGE) { mos_swig_pending = st; return NULL; }
+    char *buf = (char *)malloc(needed ? needed : 1);
+    if (!buf) { mos_swig_pending = MOS_OUT_OF_MEMORY; mos_swig_pending_msg = "out of memory"; return NULL; }
+    st = f(obj, buf, needed ? needed : 1, NULL);
+    if (st != MOS_OK) { free(buf); mos_swig_pending = st; return NULL; }
+    return buf;
+}
+static mos_status mosj_space_json(const void *o, char *b, size_t c, size_t *n) { return mos_space_to_json((const mos_space *)o, b, c, n); }
+static mos_status mosj_space_name(const void *o, char *b, size_t c, size_t *n) { return mos_space_name((const mos_space *)o, b, c, n); }
+static mos_status mosj_arch_json(const void *o, char *b, size_t c, size_t *n) { return mos_arch_to_json((const mos_arch *)o, b, c, n); }
+static mos_status mosj_result_json(const void *o, char *b, size_t c, size_t *n) { return mos_search_result_to_json((const mos_search_result *)o, b, c, n); }
+/* Token ids returned to Java as int[]. */
+typedef struct mosj_ids { int32_t *v; size_t n; } mosj_ids;
+%}
+
+%exception {
+  mos_swig_pending = MOS_OK;
+  mos_swig_pending_msg = NULL;
+  $action
+  if (mos_swig_pending != MOS_OK) {
+    mos_java_throw(jenv, mos_swig_pending, mos_swig_pending_msg ? mos_swig_pending_msg : mos_last_error());
+    return $null;
+  }
+}
+
+%rename(Space) mos_space;
+%rename(Arch) mos_arch;
+%rename(Supernet) mos_supernet;
+%rename(Model) mos_model;
+%rename(Texts) mos_texts;
+%rename(SearchResult) mos_search_result;
+/* String[] -> const char *const *, n (a null element reaches C as NULL). */
+%typemap(jni) (const char *const *src, size_t n) "jobjectArray"
+%typemap(jtype) (const char *const *src, size_t n) "String[]"
+%typemap(jstype) (const char *const *src, size_t n) "String[]"
+%typemap(javain) (const char *const *src, size_t n) "$javainput"
+%typemap(in) (const char *const *src, size_t n) (jsize total = 0, const char **all = NULL) %{
+  total = $input ? (*jenv)->GetArrayLength(jenv, $input) : 0;
+  if ($input) {
+    all = mos_java_strings(jenv, $input, total);
+    if (!all) {
+      mos_java_throw(jenv, MOS_OUT_OF_MEMORY, "translate: out of memory copying sentences");
+      return $null;
+    }
+  }
+  $1 = ($1_ltype)all;
+  $2 = (size_t)total;
+%}
+%typemap(freearg) (const char *const *src, size_t n) %{
+  mos_java_release(jenv, $input, all$argnum, total$argnum);
+%}
+
+/* int[] -> const int32_t *ids, size_t n; mosj_ids -> int[]. */
+%typemap(jni) (const int32_t *ids, size_t n) "jintArray"
+%typemap(jtype) (const int32_t *ids, size_t n) "int[]"
+%typemap(jstype) (const int32_t *ids, size_t n) "int[]"
+%typemap(javain) (const int32_t *ids, size_t n) "$javainput"
+%typemap(in) (const int32_t *ids, size_t n) (jint *elems = NULL) %{
+  if (!$input) { mos_java_throw(jenv, MOS_INVALID_ARGUMENT, "translateIds: ids must not be null"); return $null; }
+  elems = (*jenv)->GetIntArrayElements(jenv, $input, 0);
+  $1 = ($1_ltype)elems;
+  $2 = (size_t)(*jenv)->GetArrayLength(jenv, $input);
+%}
+%typemap(freearg) (const int32_t *ids, size_t n) %{
+  if (elems$argnum) (*jenv)->ReleaseIntArrayElements(jenv, $input, elems$argnum, JNI_ABORT);
+%}
+%typemap(jni) mosj_ids "jintArray"
+%typemap(jtype) mosj_ids "int[]"
+%typemap(jstype) mosj_ids "int[]"
+%typemap(javaout) mosj_ids { return $jnicall; }
+%typemap(out) mosj_ids %{
+  $result = (*jenv)->NewIntArray(jenv, (jsize)$1.n);
+  if ($result && $1.n) (*jenv)->SetIntArrayRegion(jenv, $result, 0, (jsize)$1.n, (const jint *)$1.v);
+  free($1.v);
+%}
+%typemap(jni) const double *budgets_ms "jdoubleArray"
+%typemap(jtype) const double *budgets_ms "double[]"
+%typemap(jstype) const double *budgets_ms "double[]"
+%typemap(javain) const double *budgets_ms "$javainput"
+%typemap(in) const double *budgets_ms (jdouble *delems = NULL) %{
+  delems = $input ? (*jenv)->GetDoubleArrayElements(jenv, $input, 0) : NULL;
+  $1 = ($1_ltype)delems;
+%}
+%typemap(freearg) const double *budgets_ms %{
+  if (delems$argnum) (*jenv)->ReleaseDoubleArrayElements(jenv, $input, delems$argnum, JNI_ABORT);
+%}
+
+/* Methods are j_name in C (SWIG names the C helper TYPE_method, which would
+ * clash with the library's own functions) and name in Java. */
+%rename("%(strip:[j_])s", %$ismember) "";
+MOS_HANDLE(mos_space, mos_space_destroy)
+MOS_HANDLE(mos_arch, mos_arch_destroy)
+MOS_HANDLE(mos_supernet, mos_supernet_destroy)
+MOS_HANDLE(mos_model, mos_model_destroy)
+MOS_HANDLE(mos_texts, mos_texts_destroy)
+MOS_HANDLE(mos_search_result, mos_search_result_destroy)
+
+%newobject mos_space::j_preset;
+%newobject mos_space::j_fromJson;
+%newobject mos_space::j_toJson;
+%newobject mos_space::j_name;
+%extend mos_space {
+  /** A built-in preset ("hat-wmt", "small"). */
+  static mos_space *j_preset(const char *name) { mos_space *s = NULL; MOSJ_CALL(mos_space_create_preset(&s, name)); return s; }
+  /** Parses a space from JSON text. */
+  static mos_space *j_fromJson(const char *json) {
+    mos_space *s = NULL;
+    MOSJ_CALL(mos_space_create_json(&s, json, json ? strlen(json) : 0));
+    return s;
+  }
+  /** The canonical JSON of the space. */
+  char *j_toJson() { return mosj_text($self, mosj_space_json); }
+  char *j_name() { return mosj_text($self, mosj_space_name); }
+}
+
+%newobject mos_arch::j_largest;
+%newobject mos_arch::j_smallest;
+%newobject mos_arch::j_sample;
+%newobject mos_arch::j_fromJson;
+%newobject mos_arch::j_toJson;
+%newobject mos_arch::j_space;
+%extend mos_arch {
+  static mos_arch *j_largest(const mos_space *space) { mos_arch *a = NULL; MOSJ_CALL(mos_arch_create_largest(&a, space)); return a; }
+  static mos_arch *j_smallest(const mos_space *space) { mos_arch *a = NULL; MOSJ_CALL(mos_arch_create_smallest(&a, space)); return a; }
+  /** Every dimension drawn uniformly; the same seed gives the same arch. */
+  static mos_arch *j_sample(const mos_space *space, uint64_t seed) { mos_arch *a = NULL; MOSJ_CALL(mos_arch_sample(&a, space, seed)); return a; }
+  static mos_arch *j_fromJson(const mos_space *space, const char *json) {
+    mos_arch *a = NULL;
+    MOSJ_CALL(mos_arch_create_json(&a, space, json, json ? strlen(json) : 0));
+    return a;
+  }
+  char *j_toJson() { return mosj_text($self, mosj_arch_json); }
+  mos_space *j_space() { mos_space *s = NULL; MOSJ_CALL(mos_arch_space(&s, $self)); return s; }
+  /** Parameters of the routed dense model for a vocabulary of vocab. */
+  uint64_t j_params(uint64_t vocab) { uint64_t n = 0; MOSJ_CALL(mos_arch_params($self, vocab, &n)); return n; }
+  /** Throws MOS_OUT_OF_RANGE unless the arch is a point of space. */
+  void j_validate(const mos_space *space) { MOSJ_CALL(mos_arch_validate(space, $self)); }
+}
+
+%newobject mos_supernet::j_load;
+%newobject mos_supernet::j_space;
+%newobject mos_supernet::j_route;
+%newobject mos_supernet::j_create;
+%extend mos_supernet {
+  /** A new supernet with fresh weights: routing 0 none / 1 layer / 2 neuron. */
+  static mos_supernet *j_create(const mos_space *space, int routing, uint32_t experts, uint32_t vocab_size, uint64_t seed) {
+    mos_supernet_options o = MOS_SUPERNET_OPTIONS_INIT;
+    o.routing = (mos_routing)routing;
+    o.experts = experts;
+    o.vocab_size = vocab_size;
+    o.seed = seed;
+    mos_supernet *n = NULL;
+    MOSJ_CALL(mos_supernet_create(&n, space, &o));
+    return n;
+  }
+  static mos_supernet *j_load(const char *path) { mos_supernet *n = NULL; MOSJ_CALL(mos_supernet_load(&n, path)); return n; }
+  void j_save(const char *path) { MOSJ_CALL(mos_supernet_save($self, path)); }
+  mos_space *j_space() { mos_space *s = NULL; MOSJ_CALL(mos_supernet_space($self, &s)); return s; }
+  uint64_t j_numParams() { if (!$self) mos_swig_pending = MOS_INVALID_ARGUMENT, mos_swig_pending_msg = "Supernet.numParams: closed supernet"; return mos_supernet_num_params($self); }
+  /** The routing mode of the supernet's options (0 none, 1 layer, 2 neuron). */
+  int j_routing() { mos_supernet_options o = MOS_SUPERNET_OPTIONS_INIT; MOSJ_CALL(mos_supernet_get_options($self, &o)); return (int)o.routing; }
+  /** The number of experts per MoS linear. */
+  uint32_t j_experts() { mos_supernet_options o = MOS_SUPERNET_OPTIONS_INIT; MOSJ_CALL(mos_supernet_get_options($self, &o)); return o.experts; }
+  bool j_hasTokenizer() { return mos_supernet_has_tokenizer($self); }
+  /** Specialises subnet arch into a standalone dense model (mos_route). */
+  mos_model *j_route(const mos_arch *arch) { mos_model *m = NULL; MOSJ_CALL(mos_route($self, arch, &m)); return m; }
+}
+
+%newobject mos_model::j_load;
+%newobject mos_model::j_arch;
+%newobject mos_model::j_translateTexts;
+%javamethodmodifiers mos_model::j_translateTexts "private";
+%extend mos_model {
+  static mos_model *j_load(const char *path) { mos_model *m = NULL; MOSJ_CALL(mos_model_load(&m, path)); return m; }
+  void j_save(const char *path) { MOSJ_CALL(mos_model_save($self, path)); }
+  mos_arch *j_arch() { mos_arch *a = NULL; MOSJ_CALL(mos_model_arch($self, &a)); return a; }
+  uint64_t j_numParams() { if (!$self) mos_swig_pending = MOS_INVALID_ARGUMENT, mos_swig_pending_msg = "Model.numParams: closed model"; return mos_model_num_params($self); }
+  uint32_t j_vocabSize() { return mos_model_vocab_size($self); }
+  mos_texts *j_translateTexts(const char *const *src, size_t n, uint32_t beam) {
+    mos_translate_options o = MOS_TRANSLATE_OPTIONS_INIT;
+    o.beam = beam;
+    mos_texts *t = NULL;
+    MOSJ_CALL(mos_model_translate($self, src, n, &o, &t));
+    return t;
+  }
+  /** Translates one sentence of token ids (without EOS) into token ids. */
+  mosj_ids j_translateIds(const int32_t *ids, size_t n, uint32_t beam) {
+    mos_translate_options o = MOS_TRANSLATE_OPTIONS_INIT;
+    o.beam = beam;
+    mosj_ids r = {NULL, 0};
+    size_t need = 0;
+    mos_status st = mos_model_translate_ids($self, ids, n, &o, NULL, 0, &need);
+    if (st != MOS_OK && st != MOS_OUT_OF_RANGE) { mos_swig_pending = st; return r; }
+    r.v = (int32_t *)malloc((need ? need : 1) * sizeof *r.v);
+    if (!r.v) { mos_swig_pending = MOS_OUT_OF_MEMORY; mos_swig_pending_msg = "out of memory"; return r; }
+    st = mos_model_translate_ids($self, ids, n, &o, r.v, need, &r.n);
+    if (st != MOS_OK) { mos_swig_pending = st; free(r.v); r.v = NULL; r.n = 0; }
+    return r;
+  }
+  /** Mean latency in ms of HAT's protocol with these settings (mos_latency_measure). */
+  double j_latencyMs(uint32_t src_len, uint32_t steps, uint32_t beam, uint32_t warmup, uint32_t runs) {
+    mos_latency_options o = MOS_LATENCY_OPTIONS_INIT;
+    o.src_len = src_len; o.steps = steps; o.beam = beam; o.warmup = warmup; o.runs = runs;
+    mos_latency_result r;
+    memset(&r, 0, sizeof r);
+    MOSJ_CALL(mos_latency_measure($self, &o, &r));
+    return r.mean_ms;
+  }
+  %proxycode %{
+  /** Translates a batch of sentences with beam width beam (1 = greedy); safe
+   *  from many threads on one model. */
+  public String[] translate(String[] sentences, int beam) {
+    if (sentences == null)
+      throw new MosException(Status.MOS_INVALID_ARGUMENT, "Model.translate: sentences must not be null");
+    try (Texts t = translateTexts(sentences, beam)) {
+      String[] out = new String[(int) t.count()];
+      for (int i = 0; i < out.length; i++) out[i] = t.get(i);
+      return out;
+    }
+  }
+  %}
+}
+
+%extend mos_texts {
+  size_t j_count() { return mos_texts_count($self); }
+  const char *j_get(size_t i) { return mos_texts_get($self, i); }
+}
+
+%newobject mos_search_result::j_arch;
+%newobject mos_search_result::j_toJson;
+%extend mos_search_result {
+  size_t j_count() { return mos_search_result_count($self); }
+  mos_arch *j_arch(size_t i) { mos_arch *a = NULL; MOSJ_CALL(mos_search_result_arch($self, i, &a)); return a; }
+  /** Validation loss of the best arch for budget i. */
+  double j_fitness(size_t i) { double f = 0, l = 0; MOSJ_CALL(mos_search_result_scores($self, i, &f, &l)); return f; }
+  /** Latency (ms) of the best arch for budget i. */
+  double j_latencyMs(size_t i) { double f = 0, l = 0; MOSJ_CALL(mos_search_result_scores($self, i, &f, &l)); return l; }
+  char *j_toJson() { return mosj_text($self, mosj_result_json); }
+}
+
+/* train_raw: the JNIEnv of the call and an optional TrainListener. */
+%typemap(in, numinputs=0) JNIEnv *env_ %{ $1 = jenv; %}
+%typemap(jni) jobject listener "jobject"
+%typemap(jtype) jobject listener "TrainListener"
+%typemap(jstype) jobject listener "TrainListener"
+%typemap(javain) jobject listener "$javainput"
+%typemap(in) jobject listener %{ $1 = $input; %}
+%{
+/* Progress of mos_train forwarded to TrainListener.onProgress on the calling
+ * thread; false or a Java exception stops training. */
+typedef struct mosj_listener { JNIEnv *env; jobject obj; jmethodID method; } mosj_listener;
+static int mosj_train_progress(const mos_train_progress *p, void *user) {
+    mosj_listener *l = (mosj_listener *)user;
+    JNIEnv *env = l->env;
+    jstring msg = (*env)->NewStringUTF(env, p->message ? p->message : "");
+    if (!msg) return 1;
+    jboolean go_on = (*env)->CallBooleanMethod(env, l->obj, l->method, (jint)p->event, (jlong)p->step,
+                                               (jlong)p->max_steps, (jdouble)p->loss, (jdouble)p->lr, msg);
+    (*env)->DeleteLocalRef(env, msg);
+    if ((*env)->ExceptionCheck(env)) return 1;
+    return go_on ? 0 : 1;
+}
+%}
+
+%newobject search_raw;
+%newobject train_raw;
+%javamethodmodifiers search_raw "";
+%javamethodmodifiers train_raw "";
+%inline %{
+static mos_search_result *search_raw(const mos_supernet *net, const char *data_dir, const char *split,
+                                     const char *src_lang, const char *tgt_lang, uint32_t valid_sentences,
+                                     const double *budgets_ms, size_t n_budgets, uint64_t max_params,
+                                     uint64_t max_flops, const char *predictor_path, bool measure,
+                                     uint32_t population, uint32_t parents, uint32_t mutations,
+                                     uint32_t crossovers, uint32_t iterations, double mutation_prob,
+                                     uint64_t seed) {
+    mos_search_options o = MOS_SEARCH_OPTIONS_INIT;
+    if (split) o.split = split;
+    o.src_lang = src_lang; o.tgt_lang = tgt_lang; o.valid_sentences = valid_sentences;
+    o.budgets_ms = budgets_ms; o.n_budgets = budgets_ms ? n_budgets : 0;
+    o.max_params = max_params; o.max_flops = max_flops; o.predictor_path = predictor_path;
+    o.measure = measure; o.population = population; o.parents = parents; o.mutations = mutations;
+    o.crossovers = crossovers; o.iterations = iterations; o.mutation_prob = mutation_prob; o.seed = seed;
+    mos_search_result *r = NULL;
+    MOSJ_CALL(mos_search(net, data_dir, &o, &r, NULL, NULL));
+    return r;
+}
+static mos_supernet *train_raw(const mos_space *space, const char *data_dir, const char *src_lang,
+                               const char *tgt_lang, const char *out_path, const char *resume_path,
+                               uint32_t vocab_size, uint32_t max_tokens, uint32_t max_len, int64_t max_steps,
+                               double max_seconds, uint32_t warmup, float lr, uint32_t valid_every,
+                               uint32_t valid_sentences, uint64_t seed, int32_t threads,
+                               JNIEnv *env_, jobject listener) {
+    mos_train_options o = MOS_TRAIN_OPTIONS_INIT;
+    o.data_dir = data_dir; o.src_lang = src_lang; o.tgt_lang = tgt_lang; o.out_path = out_path;
+    o.resume_path = resume_path; o.vocab_size = vocab_size; o.max_tokens = max_tokens; o.max_len = max_len;
+    o.max_steps = max_steps; o.max_seconds = max_seconds; o.warmup = warmup; o.lr = lr;
+    o.valid_every = valid_every; o.valid_sentences = valid_sentences; o.seed = seed; o.threads = threads;
+    mos_supernet *n = NULL;
+    mosj_listener l = {env_, listener, NULL};
+    if (listener) {
+        jclass cls = (*env_)->GetObjectClass(env_, listener);
+        l.method = cls ? (*env_)->GetMethodID(env_, cls, "onProgress", "(IJJDDLjava/lang/String;)Z") : NULL;
+        if (!l.method) return NULL; /* NoSuchMethodError is pending */
+    }
+    MOSJ_CALL(mos_train(&n, space, NULL, &o, listener ? mosj_train_progress : NULL, listener ? &l : NULL));
+    /* An exception thrown by the listener is the one the caller sees. */
+    if ((*env_)->ExceptionCheck(env_)) mos_swig_pending = MOS_OK;
+    return n;
+}
+%}
+
+%pragma(java) modulecode=%{
+  /** Evolutionary search of net's space on the corpus in dataDir (mos_search). */
+  public static SearchResult search(Supernet net, String dataDir, SearchOptions o) {
+    if (o == null) throw new MosException(Status.MOS_INVALID_ARGUMENT, "search: options must not be null");
+    double[] b = o.budgetsMs;
+    return search_raw(net, dataDir, o.split, o.srcLang, o.tgtLang, o.validSentences, b, b == null ? 0 : b.length,
+        o.maxParams, o.maxFlops, o.predictorPath, o.measure, o.population, o.parents, o.mutations,
+        o.crossovers, o.iterations, o.mutationProb, o.seed);
+  }
+  /** Trains a new supernet for space with the default supernet options (mos_train), blocking. */
+  public static Supernet train(Space space, TrainOptions o) {
+    return train(space, o, null);
+  }
+  /** As train(space, o), calling listener (on this thread) for every progress report;
+   *  returning false stops training (MosException with MOS_ABORTED). */
+  public static Supernet train(Space space, TrainOptions o, TrainListener listener) {
+    if (o == null) throw new MosException(Status.MOS_INVALID_ARGUMENT, "train: options must not be null");
+    return train_raw(space, o.dataDir, o.srcLang, o.tgtLang, o.outPath, o.resumePath, o.vocabSize, o.maxTokens,
+        o.maxLen, o.maxSteps, o.maxSeconds, o.warmup, o.lr, o.validEvery, o.validSentences, o.seed, o.threads,
+        listener);
+  }
+%}
+
+%exception;
+
+/* The JNI library loads itself with the first native call (java.library.path
+ * must hold libmosjni.so); an explicit System.loadLibrary("mosjni") is harmless. */
+%pragma(java) jniclasscode=%{
+  static {
+    System.loadLibrary("mosjni");
+  }
+%}
