@@ -173,10 +173,8 @@ func TestServingFlow(t *testing.T) {
 	for i, s := range sentences {
 		want[i], _ = model.Translate([]string{s}, 1)
 	}
-	// libmos currently gives occasional wrong outputs when translations run
-	// concurrently (docs/bindings.md, "Known library problem"): differences are
-	// counted, and are errors only with MOS_STRICT_CONCURRENCY=1.
-	strict := os.Getenv("MOS_STRICT_CONCURRENCY") == "1"
+	// Concurrent translations on one model must equal the sequential ones.
+	strict := true
 	var differ int32
 	var wg sync.WaitGroup
 	errs := make(chan error, 24)

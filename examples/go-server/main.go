@@ -5,7 +5,7 @@
 //	GET  /healthz    -> {"status": "ok"}
 //
 // Bad requests get HTTP 400 with {"error": "..."}. The model is shared by all
-// request goroutines; translations run one at a time unless -parallel is given,
+// request goroutines; translations run concurrently on the one model unless -serial is given,
 // because libmos 0.1 can give wrong outputs for concurrent translations
 // (docs/bindings.md, "Known library problem").
 package main
@@ -101,7 +101,7 @@ func newHandler(model *mos.Model, parallel bool) http.Handler {
 func main() {
 	modelPath := flag.String("model", "", "model file (mos_model_save output)")
 	addr := flag.String("addr", "127.0.0.1:8080", "listen address")
-	parallel := flag.Bool("parallel", false, "translate requests concurrently (see docs/bindings.md)")
+	serial := flag.Bool("serial", false, "translate one request at a time (the model itself is safe to share)")
 	flag.Parse()
 	if *modelPath == "" {
 		log.Fatal("-model is required")
@@ -111,7 +111,7 @@ func main() {
 		log.Fatalf("loading %s: %v", *modelPath, err)
 	}
 	defer model.Close()
-	srv := &http.Server{Addr: *addr, Handler: newHandler(model, *parallel)}
+	srv := &http.Server{Addr: *addr, Handler: newHandler(model, !*serial)}
 	go func() {
 		sig := make(chan os.Signal, 1)
 		signal.Notify(sig, syscall.SIGINT, syscall.SIGTERM)

@@ -142,9 +142,7 @@ fn serving_flow() {
             })
         })
         .collect();
-    // libmos currently gives occasional wrong outputs when translations run
-    // concurrently (docs/bindings.md, "Known library problem"); the results are
-    // counted, and must all equal the sequential ones with MOS_STRICT_CONCURRENCY=1.
+    // Concurrent translations on one model must equal the sequential ones.
     let (mut differ, mut total) = (0, 0);
     for t in threads {
         for (i, got) in t.join().unwrap() {
@@ -158,9 +156,7 @@ fn serving_flow() {
     if differ > 0 {
         eprintln!("warning: {differ} of {total} concurrent translations differ from the sequential ones");
     }
-    if std::env::var("MOS_STRICT_CONCURRENCY").as_deref() == Ok("1") {
-        assert_eq!(differ, 0, "concurrent translations differ from sequential ones");
-    }
+    assert_eq!(differ, 0, "concurrent translations differ from sequential ones");
 
     // Latency of the model, quickly.
     let mut lo = mos::LatencyOptions::default();

@@ -179,10 +179,8 @@ public final class ServingTest {
             return Arrays.equals(got, want[i]);
           }));
         }
-        // libmos currently gives occasional wrong outputs when translations run
-        // concurrently (docs/bindings.md, "Known library problem"): differences are
-        // counted, and fail the test only with MOS_STRICT_CONCURRENCY=1.
-        boolean strict = "1".equals(System.getenv("MOS_STRICT_CONCURRENCY"));
+        // Concurrent translations on one model must equal the sequential ones.
+        boolean strict = true;
         int differ = 0;
         for (Future<Boolean> f : jobs) if (!f.get()) differ++;
         if (differ > 0) System.err.println("warning: " + differ + " of 12 concurrent translations differ from the sequential ones");

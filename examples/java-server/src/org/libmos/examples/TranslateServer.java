@@ -4,11 +4,11 @@
  *   POST /translate  {"sentences": ["..."], "beam": 4} -> {"translations": ["..."]}
  *   GET  /healthz    -> {"status": "ok"}
  * Bad requests get HTTP 400 with {"error": "..."}. The model is shared by the
- * request threads; translations run one at a time unless --parallel is given,
+ * request threads; translations run concurrently on the one model unless --serial is given,
  * because libmos 0.1 can give wrong outputs for concurrent translations
  * (docs/bindings.md, "Known library problem").
  *   java -Djava.library.path=DIR -cp mos.jar:java-server.jar \
- *        org.libmos.examples.TranslateServer --model PATH [--port N] [--threads N] [--parallel] */
+ *        org.libmos.examples.TranslateServer --model PATH [--port N] [--threads N] [--serial] */
 package org.libmos.examples;
 
 import com.sun.net.httpserver.HttpExchange;
@@ -216,11 +216,11 @@ public final class TranslateServer {
   public static void main(String[] args) throws Exception {
     String modelPath = null;
     int port = 8080, threads = 4;
-    boolean parallel = false;
+    boolean parallel = true;
     for (int k = 0; k < args.length; k++) {
       String a = args[k];
-      if (a.equals("--parallel")) {
-        parallel = true;
+      if (a.equals("--serial")) {
+        parallel = false;
         continue;
       }
       if (k + 1 >= args.length) { System.err.println("missing value of " + a); System.exit(2); }
@@ -232,7 +232,7 @@ public final class TranslateServer {
       }
     }
     if (modelPath == null) {
-      System.err.println("usage: TranslateServer --model PATH [--port N] [--threads N] [--parallel]");
+      System.err.println("usage: TranslateServer --model PATH [--port N] [--threads N] [--serial]");
       System.exit(2);
     }
     Model model;
