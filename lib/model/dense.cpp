@@ -41,20 +41,9 @@ DenseModel::DenseModel(const ArchDims &a, int64_t vocab, int64_t qkv, int32_t pa
     check(!a.enc.empty() && !a.dec.empty(), MOS_INVALID_ARGUMENT, "dense model needs layers");
     const int64_t de = a.enc_embed, dd = a.dec_embed, Q = qkv;
     add("embed.weight", {vocab, embed_cols()});
-    auto attn = [&](const std::string &p, int64_t dq, int64_t dkv) {
-        add(p + ".q.weight", {Q, dq});
-        add(p + ".q.bias", {Q});
-        add(p + ".k.weight", {Q, dkv});
-        add(p + ".k.bias", {Q});
-        add(p + ".v.weight", {Q, dkv});
-        add(p + ".v.bias", {Q});
-        add(p + ".out.weight", {dq, Q});
-        add(p + ".out.bias", {dq});
-    };
-    auto ln = [&](const std::string &p, int64_t d) {
-        add(p + ".weight", {d});
-        add(p + ".bias", {d});
-    };
+    const AddTensor put = [this](const std::string &n, std::vector<int64_t> sh) { add(n, std::move(sh)); };
+    auto attn = [&](const std::string &p, int64_t dq, int64_t dkv) { add_attention_tensors(put, p, Q, dq, dkv); };
+    auto ln = [&](const std::string &p, int64_t d) { add_layernorm_tensors(put, p, d); };
     auto ffn = [&](const std::string &p, int64_t d, int64_t F) {
         add(p + ".fc1.weight", {F, d});
         add(p + ".fc1.bias", {F});

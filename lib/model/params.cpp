@@ -46,25 +46,30 @@ const ParamInfo &ParamTable::at(const std::string &name) const {
     return *p;
 }
 
+void add_attention_tensors(const AddTensor &add, const std::string &p, int64_t Q, int64_t dq, int64_t dkv) {
+    add(p + ".q.weight", {Q, dq});
+    add(p + ".q.bias", {Q});
+    add(p + ".k.weight", {Q, dkv});
+    add(p + ".k.bias", {Q});
+    add(p + ".v.weight", {Q, dkv});
+    add(p + ".v.bias", {Q});
+    add(p + ".out.weight", {dq, Q});
+    add(p + ".out.bias", {dq});
+}
+
+void add_layernorm_tensors(const AddTensor &add, const std::string &p, int64_t d) {
+    add(p + ".weight", {d});
+    add(p + ".bias", {d});
+}
+
 ParamTable::ParamTable(const SuperDims &s, int64_t V, Routing routing, int64_t m, int64_t H) {
     check(routing != Routing::None || m == 1, MOS_INVALID_ARGUMENT,
           "routing none needs exactly 1 expert, got ", m);
     add("embed.weight", {V, s.embed()});
     const int64_t Q = s.qkv;
-    auto attn = [&](const std::string &p, int64_t dq, int64_t dkv) {
-        add(p + ".q.weight", {Q, dq});
-        add(p + ".q.bias", {Q});
-        add(p + ".k.weight", {Q, dkv});
-        add(p + ".k.bias", {Q});
-        add(p + ".v.weight", {Q, dkv});
-        add(p + ".v.bias", {Q});
-        add(p + ".out.weight", {dq, Q});
-        add(p + ".out.bias", {dq});
-    };
-    auto ln = [&](const std::string &p, int64_t d) {
-        add(p + ".weight", {d});
-        add(p + ".bias", {d});
-    };
+    const AddTensor put = [this](const std::string &n, std::vector<int64_t> sh) { add(n, std::move(sh)); };
+    auto attn = [&](const std::string &p, int64_t dq, int64_t dkv) { add_attention_tensors(put, p, Q, dq, dkv); };
+    auto ln = [&](const std::string &p, int64_t d) { add_layernorm_tensors(put, p, d); };
     auto router = [&](const std::string &p, int64_t outputs) {
         add(p + ".w1", {H, kRouterInputs});
         add(p + ".b1", {H});

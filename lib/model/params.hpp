@@ -7,6 +7,7 @@
 #pragma once
 
 #include <cstdint>
+#include <functional>
 #include <string>
 #include <unordered_map>
 #include <vector>
@@ -39,6 +40,14 @@ struct ParamInfo {
     size_t offset = 0;  // floats from the start of the arena
     size_t numel = 0;
 };
+
+// The tensors of one attention block (q, k, v, out projections with biases)
+// and of one LayerNorm, by name and shape, shared by the supernet's table and
+// the dense model: `add(name, shape)` receives each.
+using AddTensor = std::function<void(const std::string &, std::vector<int64_t>)>;
+void add_attention_tensors(const AddTensor &add, const std::string &prefix, int64_t qkv, int64_t d_q,
+                           int64_t d_kv);
+void add_layernorm_tensors(const AddTensor &add, const std::string &prefix, int64_t d);
 
 class ParamTable {
 public:
