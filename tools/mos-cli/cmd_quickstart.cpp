@@ -10,6 +10,7 @@
 
 #include <chrono>
 #include <cstdio>
+#include <cstring>
 #include <memory>
 #include <string>
 #include <vector>
@@ -23,8 +24,8 @@ namespace {
 struct QuickOpts {
     std::string data = "data/bible-en-es", src = "en", tgt = "es", work = "quickstart-run", space = "small";
     double train_seconds = 360;
-    unsigned vocab = 4000, test_sentences = 200, latency_archs = 60, valid_sentences = 300, beam = 4;
-    unsigned population = 40, iterations = 8;
+    unsigned vocab = 4000, test_sentences = 200, latency_archs = 60, valid_sentences = 200, beam = 4;
+    unsigned population = 30, iterations = 6;
     int threads = 0;
 };
 
@@ -46,7 +47,8 @@ int train_progress(const mos_train_progress *p, void *user) {
 
 int count_progress(uint64_t done, uint64_t total, const char *what, void *user) {
     const bool tty = *static_cast<bool *>(user);
-    if (tty || done == total)
+    // Search iterations are worth a log line each; counts of timed archs only at the end.
+    if (tty || done == total || std::strstr(what, "iterations") != nullptr)
         std::fprintf(stderr, "%s  %llu/%llu %s%s", tty ? "\r\033[K" : "", static_cast<unsigned long long>(done),
                      static_cast<unsigned long long>(total), what, tty && done < total ? "" : "\n");
     std::fflush(stderr);
