@@ -97,7 +97,7 @@ void run_quickstart(const QuickOpts &o) {
     t.max_len = 96;
     t.max_seconds = o.train_seconds;
     t.lr = 1e-3f;
-    t.warmup = 300;
+    t.warmup = 60;  // a six-minute run has a few hundred updates at most
     t.valid_every = 200;
     t.valid_sentences = o.valid_sentences;
     t.threads = o.threads;
