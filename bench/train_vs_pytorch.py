@@ -1,7 +1,7 @@
 """bench/train_vs_pytorch.py: training throughput of libmos against the PyTorch
 peer, both measured in this run on the same model, batch and thread count.
 
-    /usr/bin/python3 bench/train_vs_pytorch.py [--build build] [--threads 1,2] [--steps 3]
+    /usr/bin/python3 bench/train_vs_pytorch.py [--build build] [--threads 1,2] [--steps 3] [--routing none|layer|neuron]
 
 For every routing mode (none; layer and neuron with m = 2), sampling (uniform,
 sandwich) and thread count it prints both tokens/s and the ratio
@@ -27,16 +27,18 @@ def main():
     ap.add_argument("--build", default=os.path.join(HERE, "..", "build"))
     ap.add_argument("--threads", default="1,2")
     ap.add_argument("--steps", type=int, default=3)
+    ap.add_argument("--routing", choices=["none", "layer", "neuron"], help="only this routing mode")
     a = ap.parse_args()
+    only = ["--routing", a.routing] if a.routing else []
     exe = os.path.join(a.build, "bench", "mos-bench-train")
     env = dict(os.environ, OMP_WAIT_POLICY="passive")
     env.pop("OPENBLAS_CORETYPE", None)
     rows = []
     for t in [int(x) for x in a.threads.split(",")]:
         env_t = dict(env, OMP_NUM_THREADS=str(t))
-        mos = run([exe, "--threads", str(t), "--steps", str(a.steps), "--dropout", "0"], env_t)
+        mos = run([exe, "--threads", str(t), "--steps", str(a.steps), "--dropout", "0", *only], env_t)
         torch = run(["/usr/bin/python3", os.path.join(HERE, "peers", "torch_train_step.py"), "--threads", str(t),
-                     "--steps", str(a.steps)], env_t)
+                     "--steps", str(a.steps), *only], env_t)
         key = lambda r: (r["routing"], r["sampling"])
         tmap = {key(r): r for r in torch}
         for r in mos:
