@@ -261,8 +261,10 @@ void decoding(void **) {
 }  // namespace
 
 int main() {
-    char tmpl[] = "test_train_XXXXXX";
-    if (!mkdtemp(tmpl)) return 1;
+    // A fresh directory under $TMPDIR (or /tmp), never in the working directory.
+    const char *base = std::getenv("TMPDIR");
+    std::string tmpl = std::string(base && *base ? base : "/tmp") + "/mos-train-XXXXXX";
+    if (!mkdtemp(tmpl.data())) return 1;
     g_dir = tmpl;
     write_corpus(g_dir);
     const CMUnitTest tests[] = {
