@@ -6,6 +6,8 @@
 #include <new>
 #include <utility>
 
+#include <sys/mman.h>
+
 #include "core/error.hpp"
 
 namespace mos {
@@ -13,14 +15,34 @@ namespace mos {
 namespace {
 constexpr size_t kAlignFloats = 16;  // 64 bytes
 size_t round_up(size_t n) { return (n + kAlignFloats - 1) / kAlignFloats * kAlignFloats; }
+
+// Large arenas (a routed model's weights, a training workspace) are placed on
+// 2 MiB boundaries and offered to the kernel as transparent huge pages: the
+// first touch then costs one fault per 2 MiB instead of one per 4 KiB (routing
+// the largest `small` subnet writes 33 MB into a fresh arena), and GEMMs over
+// the arena miss the TLB less. Without THP support this is a plain allocation.
+constexpr size_t kHugePage = size_t(2) << 20;
+constexpr size_t kHugeMin = size_t(4) << 20;
+
+float *allocate(size_t bytes) {
+    void *p = nullptr;
+    if (bytes >= kHugeMin) {
+        const size_t rounded = (bytes + kHugePage - 1) / kHugePage * kHugePage;
+        p = std::aligned_alloc(kHugePage, rounded);
+#ifdef MADV_HUGEPAGE
+        if (p) madvise(p, rounded, MADV_HUGEPAGE);  // advice only: failure changes nothing
+#endif
+    } else {
+        p = std::aligned_alloc(64, bytes);
+    }
+    if (!p) throw std::bad_alloc();
+    return static_cast<float *>(p);
+}
 }  // namespace
 
 Arena::Arena(std::string name, size_t capacity_floats)
     : name_(std::move(name)), capacity_(round_up(capacity_floats)) {
-    if (capacity_ > 0) {
-        data_ = static_cast<float *>(std::aligned_alloc(64, capacity_ * sizeof(float)));
-        if (!data_) throw std::bad_alloc();
-    }
+    if (capacity_ > 0) data_ = allocate(capacity_ * sizeof(float));
 }
 
 Arena::~Arena() { std::free(data_); }
