@@ -15,6 +15,7 @@
 #include "data/batcher.hpp"
 #include "data/corpus.hpp"
 #include "data/tokenizer.hpp"
+#include "model/size.hpp"
 #include "train/step.hpp"
 
 namespace mos {
@@ -45,8 +46,16 @@ SearchReport run_search(const SupernetBundle &b, const SearchConfig &cfg, const 
     const TokenizedData pairs = tokenize_parallel(tok, text, static_cast<size_t>(max_len));
     check(!pairs.pairs.empty(), MOS_FORMAT, "no usable validation pair in ", cfg.data_dir, " split ", cfg.split);
     const std::vector<TokenBatch> batches = fixed_batches(pairs, 4096);
+    rep.valid_pairs = static_cast<int64_t>(pairs.pairs.size());
+    for (const TokenPair &p : pairs.pairs) {
+        rep.valid_src_tokens += static_cast<int64_t>(p.src.size());
+        rep.valid_tgt_tokens += static_cast<int64_t>(p.tgt.size());
+    }
+    const uint64_t vocab = static_cast<uint64_t>(b.net->config().vocab);
     Workspace ws(*b.net, 4096, 4096, max_len);
     auto fitness = [&](const Arch &a) {
+        for (const TokenPair &p : pairs.pairs)
+            rep.fitness_flops += static_cast<double>(arch_flops(a, vocab, p.src.size(), p.tgt.size()).total());
         const ArchDims d = arch_dims(b.space, a);
         double loss = 0;
         int64_t tokens = 0;
@@ -149,7 +158,11 @@ std::string search_report_json(const SearchReport &r) {
     j["stats"] = {{"archs_evaluated", r.fitness_evals},
                   {"seconds", r.seconds},
                   {"fitness_seconds", r.fitness_seconds},
-                  {"seconds_per_evaluation", r.fitness_evals ? r.fitness_seconds / r.fitness_evals : 0.0}};
+                  {"seconds_per_evaluation", r.fitness_evals ? r.fitness_seconds / r.fitness_evals : 0.0},
+                  {"fitness_gflop", r.fitness_flops / 1e9},
+                  {"valid_pairs", r.valid_pairs},
+                  {"valid_src_tokens", r.valid_src_tokens},
+                  {"valid_tgt_tokens", r.valid_tgt_tokens}};
     j["warnings"] = r.warnings;
     return j.dump(2) + "\n";
 }

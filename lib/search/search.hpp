@@ -37,6 +37,8 @@ struct SearchReport {
     std::vector<Evaluated> pareto;
     int64_t fitness_evals = 0;
     double fitness_seconds = 0;
+    double fitness_flops = 0;          // forward FLOPs of all fitness evaluations (unpadded)
+    int64_t valid_pairs = 0, valid_src_tokens = 0, valid_tgt_tokens = 0;  // the fitness subset
     double seconds = 0;
     std::string latency_source;        // "predictor FILE" | "measured" | "none"
     std::vector<std::string> warnings;
