@@ -1,5 +1,7 @@
 /* bindings/swig/mos.i: the one SWIG interface of libmos, generating the Java (JNI)
- * and Go (cgo) bindings from the public C headers.
+ * and Go (cgo) bindings from the public C headers. This file maps mos/base.h and
+ * BLEU; serving.i, included at the end, maps the serving flow (spaces to
+ * translation) for both languages.
  *
  * How the C API is mapped (docs/bindings.md has the full table):
  *  - A function returning mos_status returns nothing on success; any other status
@@ -7,9 +9,9 @@
  *    mos_last_error() inside the same native call, on the same thread, before the
  *    wrapper returns (the "out" typemaps below).
  *  - Opaque handles (typedef struct mos_x mos_x) become owning classes through
- *    MOS_HANDLE(type, destroy) of handles.i: Java AutoCloseable, Go DeleteX (the
- *    hand-written Go layer wraps it in Close()).
- *  - A new header is added with one %include line at the end, plus typemaps for
+ *    MOS_HANDLE(type, destroy) of handles.i: Java AutoCloseable, Go DeleteCX (the
+ *    hand-written Go layer wraps it in a type with Close()).
+ *  - A new header is added with one %include line in serving.i, plus typemaps for
  *    any new kind of argument (arrays, callbacks).
  */
 %module mos
@@ -37,9 +39,11 @@
  * message already. */
 %ignore mos_last_error;
 %ignore mos_clear_error;
-/* Replaced by the struct's constructor and methods below. */
+/* Replaced by the struct's constructor (and in Java by its format() method). */
 %ignore mos_bleu_score_init;
+#if defined(SWIGJAVA)
 %ignore mos_bleu_format;
+#endif
 
 /* ------------------------------------------------------------------------- */
 #if defined(SWIGJAVA)
@@ -259,6 +263,23 @@ static void mos_go_free_strings(const char **v, intgo n) {
   mos_go_free_strings(all$argnum, total$argnum);
 %}
 %ignore mos_bleu_score::format;
+
+/* The (buf, cap, needed) convention of text results (mos_bleu_format,
+ * mos_space_to_json, ...): the caller's []byte is the buffer (nil -> NULL, 0)
+ * and needed is a *int (nil -> NULL). The Go layer asks for the size with a nil
+ * buffer, then passes a buffer of that size. */
+%typemap(gotype) (char *buf, size_t cap) "[]byte"
+%typemap(in) (char *buf, size_t cap) %{
+  $1 = ($1_ltype)$input.array;
+  $2 = (size_t)$input.len;
+%}
+%typemap(gotype) size_t *needed "*int"
+%typemap(in) size_t *needed %{ $1 = ($1_ltype)$input; %}
+/* A Go int is a size_t here (-intgosize 64 on a 64-bit target), and a
+ * SwigcptrX (uintptr) a C pointer: C writes both through Go pointers. */
+%{
+typedef char mos_go_sizes_match[sizeof(size_t) == sizeof(intgo) && sizeof(void *) == sizeof(uintptr_t) ? 1 : -1];
+%}
 #endif
 
 /* ------------------------------------------------------------------------- */
@@ -306,14 +327,19 @@ static int mos_swig_order(int order) {
   /* hypothesis n-grams, order 1..4 */
   uint64_t total_at(int order) { return mos_swig_order(order) ? $self->total[order - 1] : 0u; }
 }
+#if defined(SWIGGO)
+/* Setters of the same arrays, for Bleu.Format (an order outside 1..4 is ignored). */
+%extend mos_bleu_score {
+  void set_precision(int order, double v) { if (mos_swig_order(order)) $self->precisions[order - 1] = v; }
+  void set_correct_at(int order, uint64_t v) { if (mos_swig_order(order)) $self->correct[order - 1] = v; }
+  void set_total_at(int order, uint64_t v) { if (mos_swig_order(order)) $self->total[order - 1] = v; }
+}
+#endif
 
 /* ------------------------------------------------------------------------- */
 %include "mos/export.h"
 %include "mos/base.h"
 %include "mos/bleu.h"
 
-/* The serving flow (spaces to translation) for Java; Go reaches the same C
- * functions through the cgo shims of bindings/go/serving.go. */
-#if defined(SWIGJAVA)
-%include "serving_java.i"
-#endif
+/* The serving flow (spaces to translation), for both languages. */
+%include "serving.i"
