@@ -152,6 +152,15 @@ func TestServingFlow(t *testing.T) {
 	if err != nil || len(out) != 3 {
 		t.Fatalf("Translate: %v %v", out, err)
 	}
+	// Sentences built at run time live on the Go heap: the binding must copy
+	// them to C memory (cgo rejects a []string pointing into the Go heap).
+	built := make([]string, len(sentences))
+	for i, s := range sentences {
+		built[i] = strings.Join(strings.Fields(s), " ")
+	}
+	if got, err := model.Translate(built, 4); err != nil || !reflect.DeepEqual(got, out) {
+		t.Fatalf("Translate of heap strings: %q %v, want %q", got, err, out)
+	}
 	path := filepath.Join(dir, "model.mos")
 	if err := model.Save(path); err != nil {
 		t.Fatal(err)

@@ -228,39 +228,63 @@ MOS_JAVA_PENDING(mos_bleu_score::total_at)
   $result = statusError(swigCopyString($1))
 %}
 
-/* bleu_corpus: the raw wrapper takes the hypotheses followed by the references
- * in one []string; the hand-written BleuCorpus(hyps, refs) checks the lengths.
- * The strings are copied to NUL-terminated C strings for the call. */
-%{
-static const char **mos_go_strings(const _gostring_ *s, intgo n) {
-    const char **v = (const char **)calloc((size_t)n + 1, sizeof *v);
-    if (!v) return NULL;
-    for (intgo i = 0; i < n; i++) {
-        char *c = (char *)malloc((size_t)s[i].n + 1);
-        if (!c) { for (intgo k = 0; k < i; k++) free((void *)v[k]); free(v); return NULL; }
-        if (s[i].n) memcpy(c, s[i].p, (size_t)s[i].n);
-        c[s[i].n] = '\0';
-        v[i] = c;
-    }
-    return v;
-}
-static void mos_go_free_strings(const char **v, intgo n) {
-    if (!v) return;
-    for (intgo i = 0; i < n; i++) free((void *)v[i]);
-    free((void *)v);
+/* String arrays ([]string -> const char *const *). cgo forbids passing Go
+ * memory that holds Go pointers, which a []string does, so the generated Go
+ * wrapper first copies the strings into one block of C memory (mosCStrings
+ * below: a NULL-terminated array of pointers, then the NUL-terminated bytes)
+ * and passes its address; the C side counts the strings up to the NULL and frees
+ * the block after the call. A Go string holding a NUL byte ends there in C. */
+%insert(go_wrapper) %{
+// mosCStrings copies ss into one malloc'd block: len(ss)+1 C pointers (the last
+// NULL) followed by the strings, each NUL-terminated. It panics if malloc fails,
+// as a failed Go allocation would.
+func mosCStrings(ss []string) uintptr {
+	ptrSize := int(unsafe.Sizeof(uintptr(0)))
+	size := (len(ss) + 1) * ptrSize
+	for _, s := range ss {
+		size += len(s) + 1
+	}
+	p := Swig_malloc(size)
+	if p == 0 {
+		panic("libmos: out of memory copying strings for C")
+	}
+	mem := unsafe.Slice((*byte)(unsafe.Pointer(p)), size)
+	ptrs := unsafe.Slice((*uintptr)(unsafe.Pointer(p)), len(ss)+1)
+	off := (len(ss) + 1) * ptrSize
+	for i, s := range ss {
+		ptrs[i] = p + uintptr(off)
+		copy(mem[off:], s)
+		mem[off+len(s)] = 0
+		off += len(s) + 1
+	}
+	ptrs[len(ss)] = 0
+	return p
 }
 %}
+%{
+static size_t mos_go_count_strings(const char *const *v) {
+    size_t n = 0;
+    while (v && v[n]) n++;
+    return n;
+}
+%}
+
+/* bleu_corpus: the raw wrapper takes the hypotheses followed by the references
+ * in one []string; the hand-written BleuCorpus(hyps, refs) checks the lengths. */
 %typemap(gotype) (const char *const *hyps, const char *const *refs, size_t n) "[]string"
-%typemap(imtype) (const char *const *hyps, const char *const *refs, size_t n) "[]string"
-%typemap(in) (const char *const *hyps, const char *const *refs, size_t n) (intgo total = 0, const char **all = NULL) %{
-  total = $input.len - $input.len % 2;
-  all = mos_go_strings((const _gostring_ *)$input.array, total);
-  $1 = ($1_ltype)all;
-  $2 = ($2_ltype)(all ? all + total / 2 : NULL);
-  $3 = all ? (size_t)(total / 2) : 0;
+%typemap(imtype) (const char *const *hyps, const char *const *refs, size_t n) "uintptr"
+%typemap(goin) (const char *const *hyps, const char *const *refs, size_t n) %{
+  $result = mosCStrings($input)
+%}
+%typemap(in) (const char *const *hyps, const char *const *refs, size_t n) (size_t total = 0) %{
+  total = mos_go_count_strings((const char *const *)$input);
+  total -= total % 2;
+  $1 = ($1_ltype)$input;
+  $2 = ($2_ltype)$input + total / 2;
+  $3 = total / 2;
 %}
 %typemap(freearg) (const char *const *hyps, const char *const *refs, size_t n) %{
-  mos_go_free_strings(all$argnum, total$argnum);
+  free((void *)$1);
 %}
 %ignore mos_bleu_score::format;
 

@@ -150,7 +150,7 @@ typedef struct mosj_ids { int32_t *v; size_t n; } mosj_ids;
 /* ------------------------------------------------------------------------- */
 /* 2. Go: typemaps of the serving functions. The generic ones (a mos_status
  * returned as error, (char *buf, size_t cap) as []byte, size_t *needed as *int,
- * string arrays) are in mos.i. */
+ * the copy of string arrays to C memory) are in mos.i. */
 #if defined(SWIGGO)
 /* mos_x **out: the Go caller passes a *SwigcptrCX (a uintptr the size of a C
  * pointer, so cgo lets C write it), and the library stores its pointer there
@@ -181,16 +181,19 @@ MOS_GO_OUT(mos_search_result, CSearchResult)
   $2 = (size_t)$input.n;
 %}
 
-/* The sentences of mos_model_translate: []string, copied to NUL-terminated C
- * strings for the call (mos_go_strings of mos.i). */
+/* The sentences of mos_model_translate: []string, copied into one block of C
+ * memory by the Go wrapper (mosCStrings of mos.i) and freed after the call. */
 %typemap(gotype) (const char *const *src, size_t n) "[]string"
-%typemap(in) (const char *const *src, size_t n) (const char **all = NULL) %{
-  all = mos_go_strings((const _gostring_ *)$input.array, $input.len);
-  $1 = ($1_ltype)all;
-  $2 = all ? (size_t)$input.len : 0;
+%typemap(imtype) (const char *const *src, size_t n) "uintptr"
+%typemap(goin) (const char *const *src, size_t n) %{
+  $result = mosCStrings($input)
+%}
+%typemap(in) (const char *const *src, size_t n) %{
+  $1 = ($1_ltype)$input;
+  $2 = mos_go_count_strings((const char *const *)$input);
 %}
 %typemap(freearg) (const char *const *src, size_t n) %{
-  mos_go_free_strings(all$argnum, $input.len);
+  free((void *)$1);
 %}
 
 /* Token ids in and out of mos_model_translate_ids: []int32 read and written
