@@ -1,6 +1,6 @@
 // bindings/go/mos_api.go: the idiomatic Go layer of the libmos binding for
 // mos/base.h and BLEU, over the SWIG-generated wrappers (mos.go and mos_wrap.c,
-// generated from bindings/swig/mos.i), and the helpers shared with serving.go.
+// generated from bindings/swig/mos.i), and the small functions serving.go shares.
 // The package has no hand-written cgo: every C call goes through SWIG.
 //
 // Threading follows docs/threading.md: the functions of this file are safe from

@@ -3,7 +3,7 @@
  * included at the end of mos.i. One file, in this order:
  *
  *  1. the names of the handle and options classes in each language;
- *  2. Java: helpers, argument typemaps and the pending-status %exception;
+ *  2. Java: C support code, argument typemaps and the pending-status %exception;
  *     Go: argument typemaps (output pointers, buffers, slices);
  *  3. MOS_HANDLE (handles.i) for every handle type, shared;
  *  4. Java: the methods of the handle classes (%extend) and the two raw
@@ -52,7 +52,7 @@
 %rename(CTrainOptions) mos_train_options;
 
 /* ------------------------------------------------------------------------- */
-/* 2. Java: helpers and typemaps of the handle methods. */
+/* 2. Java: C support code and typemaps of the handle methods. */
 #if defined(SWIGJAVA)
 %{
 #define MOSJ_CALL(expr) do { mos_status st_ = (expr); if (st_ != MOS_OK) mos_swig_pending = st_; } while (0)
