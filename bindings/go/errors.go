@@ -1,11 +1,12 @@
 // bindings/go/errors.go: libmos statuses as Go errors. The message of a failed
 // call is read by mos_last_error() inside the same C call (in the SWIG "out"
-// typemap of mos.i or in the cgo shims of this package), never afterwards: a
-// goroutine may run on another OS thread by the time a second C call starts.
+// typemap of mos.i, for every wrapped function), never afterwards: a goroutine
+// may run on another OS thread by the time a second C call starts.
 
 package mos
 
 import (
+	"errors"
 	"strconv"
 	"strings"
 )
@@ -68,4 +69,10 @@ func statusError(s string) error {
 		return &Error{Status: StatusInternal, Message: "malformed status from the binding: " + s}
 	}
 	return &Error{Status: Status(code), Message: s[i+1:]}
+}
+
+// isStatus reports whether err is a libmos error with status st.
+func isStatus(err error, st Status) bool {
+	var me *Error
+	return errors.As(err, &me) && me.Status == st
 }

@@ -1,37 +1,18 @@
-// bindings/go/mos_api.go: the idiomatic Go layer of the libmos binding, over the
-// SWIG-generated wrappers (mos.go and mos_wrap.c, generated from
-// bindings/swig/mos.i) and a few cgo shims.
+// bindings/go/mos_api.go: the idiomatic Go layer of the libmos binding for
+// mos/base.h and BLEU, over the SWIG-generated wrappers (mos.go and mos_wrap.c,
+// generated from bindings/swig/mos.i), and the small functions serving.go shares.
+// The package has no hand-written cgo: every C call goes through SWIG.
 //
 // Threading follows docs/threading.md: the functions of this file are safe from
-// any goroutine. Handles (added with later headers) are used by one goroutine at
-// a time unless their documentation says otherwise, and are released with Close.
+// any goroutine. Handles (serving.go) are released with Close.
 
 package mos
 
 //go:generate swig -go -cgo -intgosize 64 -package mos -I../../include -I../../build/include -outdir . -o mos_wrap.c ../swig/mos.i
 
-/*
-#include <stdlib.h>
-#include <string.h>
-#include "mos/mos.h"
-
-// Formats a score; on failure copies mos_last_error() into msg in this same
-// call, so that the message belongs to this call whatever thread runs next.
-static mos_status mos_go_bleu_format(const mos_bleu_score *s, char *buf, size_t cap,
-                                     size_t *needed, char *msg, size_t msgcap) {
-    mos_status st = mos_bleu_format(s, buf, cap, needed);
-    if (st != MOS_OK && msgcap > 0) {
-        strncpy(msg, mos_last_error(), msgcap - 1);
-        msg[msgcap - 1] = '\0';
-    }
-    return st;
-}
-*/
-import "C"
-
 import (
+	"bytes"
 	"fmt"
-	"unsafe"
 )
 
 // Feature is a CPU or build feature that can be queried at run time.
@@ -78,6 +59,9 @@ func BleuCorpus(hyps, refs []string) (Bleu, error) {
 			Message: fmt.Sprintf("BleuCorpus: %d hypotheses but %d references", len(hyps), len(refs))}
 	}
 	s := NewBleuScore()
+	if err := allocated(s, "BleuCorpus"); err != nil {
+		return Bleu{}, err
+	}
 	defer DeleteBleuScore(s)
 	lines := make([]string, 0, 2*len(hyps))
 	lines = append(append(lines, hyps...), refs...)
@@ -96,28 +80,58 @@ func BleuCorpus(hyps, refs []string) (Bleu, error) {
 // Format is sacreBLEU's score line for b
 // ("BLEU = 35.36 75.0/33.3/25.0/25.0 (BP = 1.000 ratio = 1.000 hyp_len = 4 ref_len = 4)").
 func (b Bleu) Format() (string, error) {
-	var c C.mos_bleu_score
-	C.mos_bleu_score_init(&c)
-	c.score = C.double(b.Score)
-	c.bp = C.double(b.BP)
-	c.ratio = C.double(b.Ratio)
-	c.hyp_len = C.uint64_t(b.HypLen)
-	c.ref_len = C.uint64_t(b.RefLen)
+	s := NewBleuScore()
+	if err := allocated(s, "Bleu.Format"); err != nil {
+		return "", err
+	}
+	defer DeleteBleuScore(s)
+	s.SetScore(b.Score)
+	s.SetBp(b.BP)
+	s.SetRatio(b.Ratio)
+	s.SetHyp_len(b.HypLen)
+	s.SetRef_len(b.RefLen)
 	for k := 0; k < 4; k++ {
-		c.precisions[k] = C.double(b.Precisions[k])
-		c.correct[k] = C.uint64_t(b.Correct[k])
-		c.total[k] = C.uint64_t(b.Total[k])
+		s.Set_precision(k+1, b.Precisions[k])
+		s.Set_correct_at(k+1, b.Correct[k])
+		s.Set_total_at(k+1, b.Total[k])
 	}
-	var msg [512]C.char
-	var needed C.size_t
-	st := C.mos_go_bleu_format(&c, nil, 0, &needed, &msg[0], C.size_t(len(msg)))
-	if st != C.MOS_OK && st != C.MOS_OUT_OF_RANGE {
-		return "", &Error{Status: Status(st), Message: C.GoString(&msg[0])}
+	return readText(func(buf []byte, needed *int) error { return Bleu_format(s, buf, needed) })
+}
+
+// readText reads a text through the (buf, cap, needed) convention of the C
+// API: the size with a nil buffer first, then the text into a buffer of that
+// size (up to its NUL).
+func readText(f func(buf []byte, needed *int) error) (string, error) {
+	var needed int
+	if err := f(nil, &needed); err != nil && !isStatus(err, StatusOutOfRange) {
+		return "", err
 	}
-	buf := make([]byte, int(needed))
-	st = C.mos_go_bleu_format(&c, (*C.char)(unsafe.Pointer(&buf[0])), needed, nil, &msg[0], C.size_t(len(msg)))
-	if st != C.MOS_OK {
-		return "", &Error{Status: Status(st), Message: C.GoString(&msg[0])}
+	if needed < 1 {
+		needed = 1
 	}
-	return string(buf[:len(buf)-1]), nil
+	buf := make([]byte, needed)
+	if err := f(buf, nil); err != nil {
+		return "", err
+	}
+	if i := bytes.IndexByte(buf, 0); i >= 0 {
+		buf = buf[:i]
+	}
+	return string(buf), nil
+}
+
+// allocated reports a SWIG constructor whose calloc failed (a NULL object) as
+// MOS_OUT_OF_MEMORY.
+func allocated(o swigObject, what string) error {
+	if o.Swigcptr() == 0 {
+		return &Error{Status: StatusOutOfMemory, Message: fmt.Sprintf("%s: out of memory", what)}
+	}
+	return nil
+}
+
+// mustAllocate is allocated for functions without an error result: like a
+// failed Go allocation, it panics.
+func mustAllocate(o swigObject, what string) {
+	if err := allocated(o, what); err != nil {
+		panic(err)
+	}
 }

@@ -1,5 +1,6 @@
 // bindings/go/mos_test.go: tests of the Go binding against the freshly built
-// libmos. The BLEU values are the hand-derived ones of tests/capi/test_bleu.c.
+// libmos. The BLEU values are the hand-derived ones of tests/capi/test_bleu.c;
+// lines built at run time check that string arrays reach C without Go pointers.
 
 package mos
 
@@ -86,6 +87,13 @@ func TestBleuValues(t *testing.T) {
 	line, _ = b.Format()
 	if line != "BLEU = 35.36 75.0/33.3/25.0/25.0 (BP = 1.000 ratio = 1.000 hyp_len = 4 ref_len = 4)" {
 		t.Errorf("Format() = %q", line)
+	}
+
+	// Lines built at run time (on the Go heap) give the same score.
+	hb, err := BleuCorpus([]string{strings.Join([]string{"a", "b", "c", "d"}, " ")},
+		[]string{strings.Join([]string{"a", "b", "x", "d"}, " ")})
+	if err != nil || hb != b {
+		t.Errorf("heap strings: %+v %v, want %+v", hb, err, b)
 	}
 
 	b, err = BleuCorpus([]string{"the cat sat on"}, []string{"the cat sat on the mat"})

@@ -1,7 +1,10 @@
 // bindings/go/serving_test.go: the serving flow through the Go binding on a
 // checkpoint made here with Train (toy word-by-word corpus, 5 steps of a tiny
-// space): search, route, translate, save/load, concurrent translation from
-// goroutines on one model, and error paths.
+// space): search (with and without latency budgets), route, translate,
+// save/load, concurrent translation from goroutines on one model, and the error
+// paths (closed and nil handles, empty and NUL input, missing and wrong files,
+// bad space and arch JSON, impossible budgets, errors from many goroutines at
+// once), plus the options defaults read from the library.
 
 package mos
 
@@ -149,6 +152,15 @@ func TestServingFlow(t *testing.T) {
 	if err != nil || len(out) != 3 {
 		t.Fatalf("Translate: %v %v", out, err)
 	}
+	// Sentences built at run time live on the Go heap: the binding must copy
+	// them to C memory (cgo rejects a []string pointing into the Go heap).
+	built := make([]string, len(sentences))
+	for i, s := range sentences {
+		built[i] = strings.Join(strings.Fields(s), " ")
+	}
+	if got, err := model.Translate(built, 4); err != nil || !reflect.DeepEqual(got, out) {
+		t.Fatalf("Translate of heap strings: %q %v, want %q", got, err, out)
+	}
 	path := filepath.Join(dir, "model.mos")
 	if err := model.Save(path); err != nil {
 		t.Fatal(err)
@@ -230,5 +242,299 @@ func TestServingFlow(t *testing.T) {
 	var nilModel *Model
 	if _, err := nilModel.Translate([]string{"x"}, 1); err == nil {
 		t.Fatal("nil model translated")
+	}
+	if err := nilModel.Close(); err != nil {
+		t.Fatalf("Close of a nil model: %v", err)
+	}
+
+	// Input the binding rejects before calling C.
+	if _, err := model.Translate([]string{"the cat"}, 0); !errors.Is(err, &Error{Status: StatusInvalidArgument}) {
+		t.Fatalf("beam 0: %v", err)
+	}
+	if _, err := model.Translate([]string{"the\x00cat"}, 1); !errors.Is(err, &Error{Status: StatusInvalidArgument}) ||
+		!strings.Contains(err.Error(), "NUL") {
+		t.Fatalf("NUL byte: %v", err)
+	}
+	// Empty input is judged by the library: no sentences, no translations.
+	if got, err := model.Translate(nil, 1); err != nil || len(got) != 0 {
+		t.Fatalf("Translate(nil): %q %v", got, err)
+	}
+	if got, err := model.Translate([]string{""}, 1); err != nil || len(got) != 1 {
+		t.Fatalf("Translate of an empty sentence: %q %v", got, err)
+	}
+	if _, err := model.TranslateIDs([]int32{5, 1 << 20}, 1); !errors.Is(err, &Error{Status: StatusInvalidArgument}) &&
+		!errors.Is(err, &Error{Status: StatusOutOfRange}) {
+		t.Fatalf("token id beyond the vocabulary: %v", err)
+	}
+
+	// Wrong files: a model is not a supernet and a corpus is not a model.
+	if _, err := LoadSupernet(path); !errors.Is(err, &Error{Status: StatusFormat}) {
+		t.Fatalf("model file as a supernet: %v", err)
+	}
+	if _, err := LoadModel(filepath.Join(dir, "train.xx")); !errors.Is(err, &Error{Status: StatusFormat}) {
+		t.Fatalf("text file as a model: %v", err)
+	}
+	if _, err := LoadModel(""); !errors.Is(err, &Error{Status: StatusIO}) {
+		t.Fatalf("empty path: %v", err)
+	}
+	if err := model.Save(filepath.Join(dir, "no-such-dir", "m.mos")); !errors.Is(err, &Error{Status: StatusIO}) {
+		t.Fatalf("save into a missing directory: %v", err)
+	}
+
+	// Search: budgets reach the library; impossible and malformed requests fail.
+	so.BudgetsMS = []float64{1e9, 2e9}
+	if _, err := Search(net, dir, so); !errors.Is(err, &Error{Status: StatusInvalidArgument}) {
+		t.Fatalf("budgets without a latency source: %v", err)
+	}
+	so.Measure = true
+	two, err := Search(net, dir, so)
+	if err != nil || two.Count() != 2 {
+		t.Fatalf("two measured budgets: %v", err)
+	}
+	if _, lat, err := two.Scores(1); err != nil || !(lat > 0 && lat <= 2e9) {
+		t.Fatalf("Scores(1): %v %v", lat, err)
+	}
+	two.Close()
+	so.BudgetsMS = []float64{1e-9}
+	_, err = Search(net, dir, so)
+	if !errors.As(err, &me) || me.Status != StatusOutOfRange || !strings.Contains(me.Message, "smallest arch has latency") {
+		t.Fatalf("impossible budget: %v", err)
+	}
+	so.BudgetsMS, so.Measure = nil, false
+	if _, err := Search(net, filepath.Join(dir, "missing"), so); !errors.Is(err, &Error{Status: StatusIO}) {
+		t.Fatalf("missing corpus: %v", err)
+	}
+	noLang := so
+	noLang.SrcLang = ""
+	if _, err := Search(net, dir, noLang); !errors.Is(err, &Error{Status: StatusInvalidArgument}) {
+		t.Fatalf("search without a source language: %v", err)
+	}
+	if _, err := Search(nil, dir, so); !errors.Is(err, &Error{Status: StatusInvalidArgument}) {
+		t.Fatalf("search on a nil supernet: %v", err)
+	}
+
+	// Training without a corpus directory.
+	to := DefaultTrainOptions()
+	to.SrcLang, to.TgtLang, to.OutPath = "xx", "yy", filepath.Join(dir, "never.mos")
+	if _, err := Train(space, DefaultSupernetOptions(), to); !errors.Is(err, &Error{Status: StatusInvalidArgument}) {
+		t.Fatalf("training without a data directory: %v", err)
+	}
+
+	// Every handle type after Close: an error (or zero), never a crash.
+	closedNet, _ := LoadSupernet(filepath.Join(dir, "net.mos"))
+	closedNet.Close()
+	if closedNet.NumParams() != 0 {
+		t.Fatal("NumParams of a closed supernet")
+	}
+	if _, err := closedNet.Route(best); !errors.Is(err, &Error{Status: StatusInvalidArgument}) ||
+		!strings.Contains(err.Error(), "Supernet used after Close") {
+		t.Fatalf("route on a closed supernet: %v", err)
+	}
+	if _, err := Search(closedNet, dir, so); !errors.Is(err, &Error{Status: StatusInvalidArgument}) {
+		t.Fatalf("search on a closed supernet: %v", err)
+	}
+	if err := closedNet.Save(filepath.Join(dir, "x.mos")); !errors.Is(err, &Error{Status: StatusInvalidArgument}) {
+		t.Fatalf("save of a closed supernet: %v", err)
+	}
+	if _, err := closed.TranslateIDs([]int32{5}, 1); !errors.Is(err, &Error{Status: StatusInvalidArgument}) {
+		t.Fatalf("TranslateIDs on a closed model: %v", err)
+	}
+	if _, err := closed.MeasureLatency(5, 3, 1, 1, 3); !errors.Is(err, &Error{Status: StatusInvalidArgument}) {
+		t.Fatalf("MeasureLatency on a closed model: %v", err)
+	}
+	if closed.NumParams() != 0 {
+		t.Fatal("NumParams of a closed model")
+	}
+	res.Close()
+	if res.Count() != 0 {
+		t.Fatal("Count of a closed result")
+	}
+	if _, err := res.Arch(0); !errors.Is(err, &Error{Status: StatusInvalidArgument}) {
+		t.Fatalf("Arch of a closed result: %v", err)
+	}
+	if _, _, err := res.Scores(0); !errors.Is(err, &Error{Status: StatusInvalidArgument}) {
+		t.Fatalf("Scores of a closed result: %v", err)
+	}
+	best.Close()
+	if _, err := net.Route(best); !errors.Is(err, &Error{Status: StatusInvalidArgument}) ||
+		!strings.Contains(err.Error(), "Arch used after Close") {
+		t.Fatalf("route of a closed arch: %v", err)
+	}
+	if _, err := net.Route(nil); !errors.Is(err, &Error{Status: StatusInvalidArgument}) {
+		t.Fatalf("route of a nil arch: %v", err)
+	}
+}
+
+// Spaces and archs need no trained supernet: presets, JSON and their errors.
+func TestSpaceAndArch(t *testing.T) {
+	small, err := SpacePreset("small")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer small.Close()
+	if name, err := small.Name(); err != nil || name != "small" {
+		t.Fatalf("Name: %q %v", name, err)
+	}
+	js, err := small.JSON()
+	if err != nil || !strings.HasSuffix(js, "}\n") {
+		t.Fatalf("JSON: %q %v", js, err)
+	}
+	again, err := SpaceFromJSON(js)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if j2, _ := again.JSON(); j2 != js {
+		t.Fatal("space JSON round trip differs")
+	}
+	again.Close()
+
+	var me *Error
+	_, err = SpacePreset("nope")
+	if !errors.As(err, &me) || me.Status != StatusInvalidArgument || !strings.Contains(me.Message, "small") {
+		t.Fatalf("unknown preset: %v", err)
+	}
+	if _, err := SpaceFromJSON("{"); !errors.Is(err, &Error{Status: StatusFormat}) {
+		t.Fatalf("malformed space JSON: %v", err)
+	}
+	if _, err := SpaceFromJSON(""); !errors.Is(err, &Error{Status: StatusFormat}) {
+		t.Fatalf("empty space JSON: %v", err)
+	}
+
+	tiny, _ := SpaceFromJSON(tinySpace)
+	defer tiny.Close()
+	big, _ := ArchLargest(tiny)
+	defer big.Close()
+	bj, _ := big.JSON()
+	if _, err := ArchFromJSON(tiny, "{"); !errors.Is(err, &Error{Status: StatusFormat}) {
+		t.Fatalf("malformed arch JSON: %v", err)
+	}
+	bad := strings.Replace(bj, `"embed_dim": 16`, `"embed_dim": 14`, 1)
+	if bad == bj {
+		t.Fatalf("no embed_dim in %s", bj)
+	}
+	_, err = ArchFromJSON(tiny, bad)
+	if !errors.As(err, &me) || me.Status != StatusOutOfRange || !strings.Contains(me.Message, "embed_dim") {
+		t.Fatalf("arch value outside the space: %v", err)
+	}
+	if _, err := ArchFromJSON(small, bj); !errors.Is(err, &Error{Status: StatusOutOfRange}) {
+		t.Fatalf("arch of another space: %v", err)
+	}
+	if _, err := big.Params(1 << 40); !errors.Is(err, &Error{Status: StatusOutOfRange}) {
+		t.Fatalf("vocabulary above 2^32: %v", err)
+	}
+	a1, _ := ArchSample(tiny, 7)
+	a2, _ := ArchSample(tiny, 7)
+	j1, _ := a1.JSON()
+	j2, _ := a2.JSON()
+	if j1 != j2 {
+		t.Fatal("the same seed gave different archs")
+	}
+	a1.Close()
+	a2.Close()
+
+	// Closed and nil handles.
+	closed, _ := SpaceFromJSON(tinySpace)
+	closed.Close()
+	closed.Close()
+	if _, err := closed.JSON(); !errors.Is(err, &Error{Status: StatusInvalidArgument}) ||
+		!strings.Contains(err.Error(), "Space used after Close") {
+		t.Fatalf("JSON of a closed space: %v", err)
+	}
+	if _, err := ArchLargest(closed); !errors.Is(err, &Error{Status: StatusInvalidArgument}) {
+		t.Fatalf("arch of a closed space: %v", err)
+	}
+	if _, err := ArchSmallest(nil); !errors.Is(err, &Error{Status: StatusInvalidArgument}) {
+		t.Fatalf("arch of a nil space: %v", err)
+	}
+	if _, err := NewSupernet(closed, DefaultSupernetOptions()); !errors.Is(err, &Error{Status: StatusInvalidArgument}) {
+		t.Fatalf("supernet of a closed space: %v", err)
+	}
+	gone, _ := ArchSmallest(tiny)
+	gone.Close()
+	if _, err := gone.Params(40); !errors.Is(err, &Error{Status: StatusInvalidArgument}) {
+		t.Fatalf("Params of a closed arch: %v", err)
+	}
+
+	// A fresh supernet: its options are the ones asked for.
+	o := DefaultSupernetOptions()
+	o.Routing, o.Experts, o.VocabSize, o.Seed = 1, 3, 50, 9
+	net, err := NewSupernet(tiny, o)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer net.Close()
+	got, err := net.Options()
+	if err != nil || got.Routing != 1 || got.Experts != 3 || got.VocabSize != 50 || got.Seed != 9 {
+		t.Fatalf("Options: %+v %v", got, err)
+	}
+	if sp, err := net.Space(); err != nil {
+		t.Fatal(err)
+	} else if name, _ := sp.Name(); name != "tiny" {
+		t.Fatalf("supernet space %q", name)
+	} else {
+		sp.Close()
+	}
+	o.Experts = 0
+	if _, err := NewSupernet(tiny, o); !errors.Is(err, &Error{Status: StatusInvalidArgument}) {
+		t.Fatalf("0 experts: %v", err)
+	}
+	o.Experts, o.VocabSize, o.TokenizerPath = 2, 0, filepath.Join(t.TempDir(), "missing.model")
+	if _, err := NewSupernet(tiny, o); !errors.Is(err, &Error{Status: StatusIO}) {
+		t.Fatalf("missing tokenizer: %v", err)
+	}
+}
+
+// The option defaults are the library's (MOS_*_OPTIONS_INIT of the headers).
+func TestDefaultOptions(t *testing.T) {
+	n := DefaultSupernetOptions()
+	if n.Routing != 2 || n.Experts != 2 || n.RouterHidden != 128 || n.VocabSize != 0 || n.Seed != 1 ||
+		n.Dropout != 0.3 || n.TokenizerPath != "" {
+		t.Errorf("DefaultSupernetOptions: %+v", n)
+	}
+	s := DefaultSearchOptions()
+	if s.Split != "valid" || s.SrcLang != "" || s.ValidSentences != 500 || s.BudgetsMS != nil ||
+		s.Population != 125 || s.Parents != 25 || s.Mutations != 50 || s.Crossovers != 50 ||
+		s.Iterations != 30 || s.MutationProb != 0.3 || s.Seed != 1 || s.Measure {
+		t.Errorf("DefaultSearchOptions: %+v", s)
+	}
+	o := DefaultTrainOptions()
+	if o.VocabSize != 8000 || o.MaxTokens != 4096 || o.MaxLen != 128 || o.MaxSteps != 0 || o.Warmup != 4000 ||
+		o.LR != 5e-4 || o.ValidEvery != 500 || o.ValidSentences != 500 || o.Seed != 1 || o.Threads != 0 ||
+		o.DataDir != "" {
+		t.Errorf("DefaultTrainOptions: %+v", o)
+	}
+}
+
+// Failures of serving calls from many goroutines at once: each error carries
+// the message of its own call (read inside the same C call).
+func TestServingErrorsFromManyGoroutines(t *testing.T) {
+	dir := t.TempDir()
+	var wg sync.WaitGroup
+	errs := make(chan string, 32)
+	for g := 0; g < 16; g++ {
+		wg.Add(1)
+		go func(g int) {
+			defer wg.Done()
+			for i := 0; i < 30; i++ {
+				name := fmt.Sprintf("missing-%d-%d.mos", g, i)
+				_, err := LoadModel(filepath.Join(dir, name))
+				var me *Error
+				if !errors.As(err, &me) || me.Status != StatusIO || !strings.Contains(me.Message, name) {
+					errs <- fmt.Sprintf("goroutine %d: %v", g, err)
+					return
+				}
+				s, err := SpacePreset("small")
+				if err != nil {
+					errs <- fmt.Sprintf("goroutine %d: %v", g, err)
+					return
+				}
+				s.Close()
+			}
+		}(g)
+	}
+	wg.Wait()
+	close(errs)
+	for e := range errs {
+		t.Error(e)
 	}
 }

@@ -1,6 +1,6 @@
 /* bindings/swig/handles.i: MOS_HANDLE, the SWIG mapping of an opaque libmos handle
  * (typedef struct mos_x mos_x, created through T **out, freed by mos_x_destroy),
- * shared by mos.i and the binding tests.
+ * shared by serving.i (included by mos.i) and the binding tests.
  *
  * Use it before the header that declares the type:
  *     MOS_HANDLE(mos_model, mos_model_destroy)
@@ -9,7 +9,8 @@
 /* Opaque handles: MOS_HANDLE(mos_x, mos_x_destroy) makes struct mos_x a class
  * that owns its pointer. Java: AutoCloseable, close() is idempotent, a closed
  * handle passed back is rejected by the library as NULL. Go: SWIG makes the
- * destructor DeleteX(x); the hand-written layer wraps it in a value with Close(). */
+ * destructor DeleteCX(x) (serving.i names the Go classes C<Name>); the handle[T]
+ * of bindings/go/handle.go calls it once, from the Close() of the Go type. */
 #if defined(SWIGJAVA)
 %define MOS_HANDLE_LANG(TYPE)
 %typemap(javainterfaces) struct TYPE, TYPE "AutoCloseable"

@@ -1,5 +1,7 @@
 /* bindings/swig/mos.i: the one SWIG interface of libmos, generating the Java (JNI)
- * and Go (cgo) bindings from the public C headers.
+ * and Go (cgo) bindings from the public C headers. This file maps mos/base.h and
+ * BLEU; serving.i, included at the end, maps the serving flow (spaces to
+ * translation) for both languages.
  *
  * How the C API is mapped (docs/bindings.md has the full table):
  *  - A function returning mos_status returns nothing on success; any other status
@@ -7,9 +9,9 @@
  *    mos_last_error() inside the same native call, on the same thread, before the
  *    wrapper returns (the "out" typemaps below).
  *  - Opaque handles (typedef struct mos_x mos_x) become owning classes through
- *    MOS_HANDLE(type, destroy) of handles.i: Java AutoCloseable, Go DeleteX (the
- *    hand-written Go layer wraps it in Close()).
- *  - A new header is added with one %include line at the end, plus typemaps for
+ *    MOS_HANDLE(type, destroy) of handles.i: Java AutoCloseable, Go DeleteCX (the
+ *    hand-written Go layer wraps it in a type with Close()).
+ *  - A new header is added with one %include line in serving.i, plus typemaps for
  *    any new kind of argument (arrays, callbacks).
  */
 %module mos
@@ -37,9 +39,11 @@
  * message already. */
 %ignore mos_last_error;
 %ignore mos_clear_error;
-/* Replaced by the struct's constructor and methods below. */
+/* Replaced by the struct's constructor (and in Java by its format() method). */
 %ignore mos_bleu_score_init;
+#if defined(SWIGJAVA)
 %ignore mos_bleu_format;
+#endif
 
 /* ------------------------------------------------------------------------- */
 #if defined(SWIGJAVA)
@@ -224,41 +228,82 @@ MOS_JAVA_PENDING(mos_bleu_score::total_at)
   $result = statusError(swigCopyString($1))
 %}
 
-/* bleu_corpus: the raw wrapper takes the hypotheses followed by the references
- * in one []string; the hand-written BleuCorpus(hyps, refs) checks the lengths.
- * The strings are copied to NUL-terminated C strings for the call. */
-%{
-static const char **mos_go_strings(const _gostring_ *s, intgo n) {
-    const char **v = (const char **)calloc((size_t)n + 1, sizeof *v);
-    if (!v) return NULL;
-    for (intgo i = 0; i < n; i++) {
-        char *c = (char *)malloc((size_t)s[i].n + 1);
-        if (!c) { for (intgo k = 0; k < i; k++) free((void *)v[k]); free(v); return NULL; }
-        if (s[i].n) memcpy(c, s[i].p, (size_t)s[i].n);
-        c[s[i].n] = '\0';
-        v[i] = c;
-    }
-    return v;
-}
-static void mos_go_free_strings(const char **v, intgo n) {
-    if (!v) return;
-    for (intgo i = 0; i < n; i++) free((void *)v[i]);
-    free((void *)v);
+/* String arrays ([]string -> const char *const *). cgo forbids passing Go
+ * memory that holds Go pointers, which a []string does, so the generated Go
+ * wrapper first copies the strings into one block of C memory (mosCStrings
+ * below: a NULL-terminated array of pointers, then the NUL-terminated bytes)
+ * and passes its address; the C side counts the strings up to the NULL and frees
+ * the block after the call. A Go string holding a NUL byte ends there in C. */
+%insert(go_wrapper) %{
+// mosCStrings copies ss into one malloc'd block: len(ss)+1 C pointers (the last
+// NULL) followed by the strings, each NUL-terminated. It panics if malloc fails,
+// as a failed Go allocation would.
+func mosCStrings(ss []string) uintptr {
+	ptrSize := int(unsafe.Sizeof(uintptr(0)))
+	size := (len(ss) + 1) * ptrSize
+	for _, s := range ss {
+		size += len(s) + 1
+	}
+	p := Swig_malloc(size)
+	if p == 0 {
+		panic("libmos: out of memory copying strings for C")
+	}
+	mem := unsafe.Slice((*byte)(unsafe.Pointer(p)), size)
+	ptrs := unsafe.Slice((*uintptr)(unsafe.Pointer(p)), len(ss)+1)
+	off := (len(ss) + 1) * ptrSize
+	for i, s := range ss {
+		ptrs[i] = p + uintptr(off)
+		copy(mem[off:], s)
+		mem[off+len(s)] = 0
+		off += len(s) + 1
+	}
+	ptrs[len(ss)] = 0
+	return p
 }
 %}
+%{
+static size_t mos_go_count_strings(const char *const *v) {
+    size_t n = 0;
+    while (v && v[n]) n++;
+    return n;
+}
+%}
+
+/* bleu_corpus: the raw wrapper takes the hypotheses followed by the references
+ * in one []string; the hand-written BleuCorpus(hyps, refs) checks the lengths. */
 %typemap(gotype) (const char *const *hyps, const char *const *refs, size_t n) "[]string"
-%typemap(imtype) (const char *const *hyps, const char *const *refs, size_t n) "[]string"
-%typemap(in) (const char *const *hyps, const char *const *refs, size_t n) (intgo total = 0, const char **all = NULL) %{
-  total = $input.len - $input.len % 2;
-  all = mos_go_strings((const _gostring_ *)$input.array, total);
-  $1 = ($1_ltype)all;
-  $2 = ($2_ltype)(all ? all + total / 2 : NULL);
-  $3 = all ? (size_t)(total / 2) : 0;
+%typemap(imtype) (const char *const *hyps, const char *const *refs, size_t n) "uintptr"
+%typemap(goin) (const char *const *hyps, const char *const *refs, size_t n) %{
+  $result = mosCStrings($input)
+%}
+%typemap(in) (const char *const *hyps, const char *const *refs, size_t n) (size_t total = 0) %{
+  total = mos_go_count_strings((const char *const *)$input);
+  total -= total % 2;
+  $1 = ($1_ltype)$input;
+  $2 = ($2_ltype)$input + total / 2;
+  $3 = total / 2;
 %}
 %typemap(freearg) (const char *const *hyps, const char *const *refs, size_t n) %{
-  mos_go_free_strings(all$argnum, total$argnum);
+  free((void *)$1);
 %}
 %ignore mos_bleu_score::format;
+
+/* The (buf, cap, needed) convention of text results (mos_bleu_format,
+ * mos_space_to_json, ...): the caller's []byte is the buffer (nil -> NULL, 0)
+ * and needed is a *int (nil -> NULL). The Go layer asks for the size with a nil
+ * buffer, then passes a buffer of that size. */
+%typemap(gotype) (char *buf, size_t cap) "[]byte"
+%typemap(in) (char *buf, size_t cap) %{
+  $1 = ($1_ltype)$input.array;
+  $2 = (size_t)$input.len;
+%}
+%typemap(gotype) size_t *needed "*int"
+%typemap(in) size_t *needed %{ $1 = ($1_ltype)$input; %}
+/* A Go int is a size_t here (-intgosize 64 on a 64-bit target), and a
+ * SwigcptrX (uintptr) a C pointer: C writes both through Go pointers. */
+%{
+typedef char mos_go_sizes_match[sizeof(size_t) == sizeof(intgo) && sizeof(void *) == sizeof(uintptr_t) ? 1 : -1];
+%}
 #endif
 
 /* ------------------------------------------------------------------------- */
@@ -306,14 +351,19 @@ static int mos_swig_order(int order) {
   /* hypothesis n-grams, order 1..4 */
   uint64_t total_at(int order) { return mos_swig_order(order) ? $self->total[order - 1] : 0u; }
 }
+#if defined(SWIGGO)
+/* Setters of the same arrays, for Bleu.Format (an order outside 1..4 is ignored). */
+%extend mos_bleu_score {
+  void set_precision(int order, double v) { if (mos_swig_order(order)) $self->precisions[order - 1] = v; }
+  void set_correct_at(int order, uint64_t v) { if (mos_swig_order(order)) $self->correct[order - 1] = v; }
+  void set_total_at(int order, uint64_t v) { if (mos_swig_order(order)) $self->total[order - 1] = v; }
+}
+#endif
 
 /* ------------------------------------------------------------------------- */
 %include "mos/export.h"
 %include "mos/base.h"
 %include "mos/bleu.h"
 
-/* The serving flow (spaces to translation) for Java; Go reaches the same C
- * functions through the cgo shims of bindings/go/serving.go. */
-#if defined(SWIGJAVA)
-%include "serving_java.i"
-#endif
+/* The serving flow (spaces to translation), for both languages. */
+%include "serving.i"

@@ -1,23 +1,28 @@
 /* bindings/java/org/libmos/TrainOptions.java: the options of Mos.train, the
- * fields of mos_train_options (mos/train.h) a caller sets, with its defaults. */
+ * fields of mos_train_options (mos/train.h) a caller sets. Their initial values
+ * are read from the library (a CTrainOptions, whose constructor runs
+ * mos_train_options_init), so they are always MOS_TRAIN_OPTIONS_INIT's. */
 package org.libmos;
 
-/** Options of {@link Mos#train}; the initial values are MOS_TRAIN_OPTIONS_INIT's. */
+/** Options of {@link Mos#train}; the initial values are the library's defaults. */
 public final class TrainOptions {
-  public String dataDir;
-  public String srcLang;
-  public String tgtLang;
-  public String outPath;
-  public String resumePath;
-  public int vocabSize = 8000;
-  public int maxTokens = 4096;
-  public int maxLen = 128;
-  public long maxSteps = 0;
-  public double maxSeconds = 0;
-  public int warmup = 4000;
-  public float lr = 5e-4f;
-  public int validEvery = 500;
-  public int validSentences = 500;
-  public long seed = 1;
-  public int threads = 0;
+  /** The library's defaults, read once (a native struct kept for the life of the class). */
+  private static final CTrainOptions DEFAULTS = new CTrainOptions();
+
+  public String dataDir = DEFAULTS.getData_dir();
+  public String srcLang = DEFAULTS.getSrc_lang();
+  public String tgtLang = DEFAULTS.getTgt_lang();
+  public String outPath = DEFAULTS.getOut_path();
+  public String resumePath = DEFAULTS.getResume_path();
+  public int vocabSize = (int) DEFAULTS.getVocab_size();
+  public int maxTokens = (int) DEFAULTS.getMax_tokens();
+  public int maxLen = (int) DEFAULTS.getMax_len();
+  public long maxSteps = DEFAULTS.getMax_steps();
+  public double maxSeconds = DEFAULTS.getMax_seconds();
+  public int warmup = (int) DEFAULTS.getWarmup();
+  public float lr = DEFAULTS.getLr();
+  public int validEvery = (int) DEFAULTS.getValid_every();
+  public int validSentences = (int) DEFAULTS.getValid_sentences();
+  public long seed = DEFAULTS.getSeed();
+  public int threads = DEFAULTS.getThreads();
 }

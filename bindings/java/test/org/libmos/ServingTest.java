@@ -1,7 +1,8 @@
 /* bindings/java/test/org/libmos/ServingTest.java: the serving flow through the
  * Java binding on a checkpoint made here with Mos.train (toy word-by-word
  * corpus, 5 steps of a tiny space): search, route, translate, save/load,
- * concurrent translation from threads on one model, and error paths. */
+ * concurrent translation from threads on one model, error paths, and the
+ * initial values of TrainOptions / SearchOptions (the library's defaults). */
 package org.libmos;
 
 import java.nio.file.Files;
@@ -112,6 +113,33 @@ public final class ServingTest {
     }
   }
 
+  /** TrainOptions and SearchOptions start at MOS_TRAIN_OPTIONS_INIT /
+   *  MOS_SEARCH_OPTIONS_INIT, read from the library's structs. */
+  static void defaults() {
+    TrainOptions t = new TrainOptions();
+    check(t.vocabSize == 8000 && t.maxTokens == 4096 && t.maxLen == 128 && t.maxSteps == 0 && t.maxSeconds == 0
+        && t.warmup == 4000 && t.lr == 5e-4f && t.validEvery == 500 && t.validSentences == 500 && t.seed == 1
+        && t.threads == 0, "TrainOptions defaults");
+    check(t.dataDir == null && t.srcLang == null && t.outPath == null && t.resumePath == null,
+        "TrainOptions paths start unset");
+    SearchOptions s = new SearchOptions();
+    check("valid".equals(s.split) && s.srcLang == null && s.tgtLang == null && s.validSentences == 500
+        && s.budgetsMs == null && s.maxParams == 0 && s.maxFlops == 0 && s.predictorPath == null && !s.measure
+        && s.population == 125 && s.parents == 25 && s.mutations == 50 && s.crossovers == 50
+        && s.iterations == 30 && s.mutationProb == 0.3 && s.seed == 1, "SearchOptions defaults");
+    // The same values as a struct the library initialises now.
+    CTrainOptions c = new CTrainOptions();
+    check(c.getVocab_size() == t.vocabSize && c.getWarmup() == t.warmup && c.getLr() == t.lr,
+        "TrainOptions reads CTrainOptions");
+    c.delete();
+    // A string set on the options struct is owned by it (copied, freed on delete).
+    CSearchOptions cs = new CSearchOptions();
+    cs.setSplit("test");
+    cs.setSrc_lang(null);
+    check("test".equals(cs.getSplit()) && cs.getSrc_lang() == null, "CSearchOptions owns its strings");
+    cs.delete();
+  }
+
   static Status statusOf(Runnable r) {
     try {
       r.run();
@@ -124,6 +152,7 @@ public final class ServingTest {
 
   public static void main(String[] args) throws Exception {
     Path dir = Files.createTempDirectory("mos-java-serving");
+    defaults();
     train(dir);
     trainStops(dir);
     String[] sentences = {"the red cat sees the dog", "big blue bird", "the small dog likes the green cat"};

@@ -1,15 +1,59 @@
-/* bindings/swig/serving_java.i: the serving flow of libmos for Java (included at
- * the end of mos.i when SWIG generates Java): spaces, archs, supernets, routing,
- * models and translation, search, latency and training.
+/* bindings/swig/serving.i: the serving flow of libmos (spaces, archs, supernets,
+ * routing, models and translation, search, latency, training) for Java and Go,
+ * included at the end of mos.i. One file, in this order:
  *
- * Each handle type (mos_space -> Space, ...) is an AutoCloseable class made by
- * MOS_HANDLE. The functions below have plain signatures: a failed libmos call
- * stores its status in mos_swig_pending, and the %exception block throws
- * MosException with mos_last_error() in the same JNI call. A closed handle
- * reaches C as NULL and the library rejects it (MOS_INVALID_ARGUMENT).
- * Search and training options are the pure-Java classes SearchOptions and
- * TrainOptions, passed field by field to the raw native functions. */
+ *  1. the names of the handle and options classes in each language;
+ *  2. Java: C support code, argument typemaps and the pending-status %exception;
+ *     Go: argument typemaps (output pointers, buffers, slices);
+ *  3. MOS_HANDLE (handles.i) for every handle type, shared;
+ *  4. Java: the methods of the handle classes (%extend) and the two raw
+ *     functions behind Mos.search / Mos.train;
+ *  5. the options structs, shared: a constructor filling in the library's
+ *     defaults (the _options_init functions) and owned strings;
+ *  6. the serving headers themselves, with every function ignored except the
+ *     list wrapped for Go (Java reaches the library through step 4).
+ *
+ * Errors. Java: a failed call stores its status in mos_swig_pending and the
+ * %exception block throws MosException with mos_last_error() in the same JNI
+ * call. Go: each listed C function returns its mos_status, which the "out"
+ * typemap of mos.i turns into "<status>:<message>" with mos_last_error() read in
+ * the same C call, and the generated Go function into an error.
+ *
+ * Handles: a closed Java handle reaches C as NULL and the library rejects it
+ * (MOS_INVALID_ARGUMENT); in Go the idiomatic layer (bindings/go/serving.go)
+ * refuses a closed handle before calling C. */
 
+/* ------------------------------------------------------------------------- */
+/* 1. Names. Java's handle classes are the public API; in Go the SWIG classes
+ * are named C<Name> and the hand-written types of serving.go (Space, Arch, ...)
+ * own them. The options structs are CSearchOptions / CTrainOptions in both
+ * (package-private in Java, where SearchOptions / TrainOptions read their
+ * defaults from them). */
+#if defined(SWIGJAVA)
+%rename(Space) mos_space;
+%rename(Arch) mos_arch;
+%rename(Supernet) mos_supernet;
+%rename(Model) mos_model;
+%rename(Texts) mos_texts;
+%rename(SearchResult) mos_search_result;
+#elif defined(SWIGGO)
+%rename(CSpace) mos_space;
+%rename(CArch) mos_arch;
+%rename(CSupernet) mos_supernet;
+%rename(CModel) mos_model;
+%rename(CTexts) mos_texts;
+%rename(CSearchResult) mos_search_result;
+%rename(CSupernetOptions) mos_supernet_options;
+%rename(CTranslateOptions) mos_translate_options;
+%rename(CLatencyOptions) mos_latency_options;
+%rename(CLatencyResult) mos_latency_result;
+#endif
+%rename(CSearchOptions) mos_search_options;
+%rename(CTrainOptions) mos_train_options;
+
+/* ------------------------------------------------------------------------- */
+/* 2. Java: C support code and typemaps of the handle methods. */
+#if defined(SWIGJAVA)
 %{
 #define MOSJ_CALL(expr) do { mos_status st_ = (expr); if (st_ != MOS_OK) mos_swig_pending = st_; } while (0)
 /* A string read through the (buf, cap, needed) convention, malloc'd. */
@@ -42,12 +86,6 @@ typedef struct mosj_ids { int32_t *v; size_t n; } mosj_ids;
   }
 }
 
-%rename(Space) mos_space;
-%rename(Arch) mos_arch;
-%rename(Supernet) mos_supernet;
-%rename(Model) mos_model;
-%rename(Texts) mos_texts;
-%rename(SearchResult) mos_search_result;
 /* String[] -> const char *const *, n (a null element reaches C as NULL). */
 %typemap(jni) (const char *const *src, size_t n) "jobjectArray"
 %typemap(jtype) (const char *const *src, size_t n) "String[]"
@@ -107,6 +145,83 @@ typedef struct mosj_ids { int32_t *v; size_t n; } mosj_ids;
 /* Methods are j_name in C (SWIG names the C helper TYPE_method, which would
  * clash with the library's own functions) and name in Java. */
 %rename("%(strip:[j_])s", %$ismember) "";
+#endif
+
+/* ------------------------------------------------------------------------- */
+/* 2. Go: typemaps of the serving functions. The generic ones (a mos_status
+ * returned as error, (char *buf, size_t cap) as []byte, size_t *needed as *int,
+ * the copy of string arrays to C memory) are in mos.i. */
+#if defined(SWIGGO)
+/* mos_x **out: the Go caller passes a *SwigcptrCX (a uintptr the size of a C
+ * pointer, so cgo lets C write it), and the library stores its pointer there
+ * (NULL on failure). A nil Go pointer reaches C as NULL and the library
+ * rejects it. */
+%define MOS_GO_OUT(TYPE, GONAME)
+%typemap(gotype) TYPE **out %{*Swigcptr##GONAME%}
+%typemap(in) TYPE **out %{ $1 = ($1_ltype)$input; %}
+%enddef
+MOS_GO_OUT(mos_space, CSpace)
+MOS_GO_OUT(mos_arch, CArch)
+MOS_GO_OUT(mos_supernet, CSupernet)
+MOS_GO_OUT(mos_model, CModel)
+MOS_GO_OUT(mos_texts, CTexts)
+MOS_GO_OUT(mos_search_result, CSearchResult)
+
+/* Scalar outputs: a Go pointer to the same type (nil -> NULL) that C writes. */
+%typemap(gotype) uint64_t *out "*uint64"
+%typemap(gotype) double *fitness, double *latency_ms "*float64"
+%typemap(gotype) size_t *len "*int"
+%typemap(in) uint64_t *out, double *fitness, double *latency_ms, size_t *len %{ $1 = ($1_ltype)$input; %}
+
+/* JSON text of known length: a Go string, read in place (the library copies
+ * it during the call). "" is passed as an empty, non-NULL text. */
+%typemap(gotype) (const char *json, size_t len) "string"
+%typemap(in) (const char *json, size_t len) %{
+  $1 = $input.n ? ($1_ltype)$input.p : "";
+  $2 = (size_t)$input.n;
+%}
+
+/* The sentences of mos_model_translate: []string, copied into one block of C
+ * memory by the Go wrapper (mosCStrings of mos.i) and freed after the call. */
+%typemap(gotype) (const char *const *src, size_t n) "[]string"
+%typemap(imtype) (const char *const *src, size_t n) "uintptr"
+%typemap(goin) (const char *const *src, size_t n) %{
+  $result = mosCStrings($input)
+%}
+%typemap(in) (const char *const *src, size_t n) %{
+  $1 = ($1_ltype)$input;
+  $2 = mos_go_count_strings((const char *const *)$input);
+%}
+%typemap(freearg) (const char *const *src, size_t n) %{
+  free((void *)$1);
+%}
+
+/* Token ids in and out of mos_model_translate_ids: []int32 read and written
+ * in place. An empty input is passed as a non-NULL empty array. */
+%{
+static const int32_t mos_go_no_ids[1] = {0};
+%}
+%typemap(gotype) (const int32_t *src, size_t n) "[]int32"
+%typemap(in) (const int32_t *src, size_t n) %{
+  $1 = $input.len ? ($1_ltype)$input.array : ($1_ltype)mos_go_no_ids;
+  $2 = (size_t)$input.len;
+%}
+%typemap(gotype) (int32_t *out, size_t cap) "[]int32"
+%typemap(in) (int32_t *out, size_t cap) %{
+  $1 = ($1_ltype)$input.array;
+  $2 = (size_t)$input.len;
+%}
+
+/* Progress callbacks are not offered in Go (calls block until done). */
+%typemap(in, numinputs=0) (mos_progress_fn progress, void *user),
+                          (mos_train_progress_fn progress, void *user) %{
+  $1 = NULL;
+  $2 = NULL;
+%}
+#endif
+
+/* ------------------------------------------------------------------------- */
+/* 3. The handle types (handles.i): Java AutoCloseable classes, Go DeleteCX. */
 MOS_HANDLE(mos_space, mos_space_destroy)
 MOS_HANDLE(mos_arch, mos_arch_destroy)
 MOS_HANDLE(mos_supernet, mos_supernet_destroy)
@@ -114,6 +229,9 @@ MOS_HANDLE(mos_model, mos_model_destroy)
 MOS_HANDLE(mos_texts, mos_texts_destroy)
 MOS_HANDLE(mos_search_result, mos_search_result_destroy)
 
+/* ------------------------------------------------------------------------- */
+/* 4. Java: the methods of the handle classes. */
+#if defined(SWIGJAVA)
 %newobject mos_space::j_preset;
 %newobject mos_space::j_fromJson;
 %newobject mos_space::j_toJson;
@@ -361,3 +479,179 @@ static mos_supernet *train_raw(const mos_space *space, const char *data_dir, con
     System.loadLibrary("mosjni");
   }
 %}
+#endif
+
+/* ------------------------------------------------------------------------- */
+/* 5. The options structs. A constructor made by SWIG fills in the library's
+ * defaults through the _options_init function, so a binding never repeats a
+ * default value. Every string member of such a struct is owned by it: the
+ * constructor copies the default strings, a setter frees the old value and
+ * copies the new one (NULL stays NULL), the destructor frees them. Structs the
+ * library fills (mos_supernet_get_options) get NULL strings back. */
+%apply int { mos_routing, mos_sampling, mos_schedule };
+%{
+static char *mos_swig_strdup(const char *s) {
+    if (!s) return NULL;
+    size_t n = strlen(s) + 1;
+    char *c = (char *)malloc(n);
+    if (c) memcpy(c, s, n);
+    return c;
+}
+%}
+%typemap(memberin) const char * %{
+  free((char *)$1);
+  $1 = mos_swig_strdup($input);
+%}
+/* The budgets of mos_search_options are set as a whole (Go: set_budgets). */
+%ignore mos_search_options::budgets_ms;
+%immutable mos_search_options::n_budgets;
+
+%extend mos_search_options {
+  mos_search_options() {
+    mos_search_options *o = (mos_search_options *)calloc(1, sizeof *o);
+    if (!o) return NULL;
+    mos_search_options_init(o);
+    o->split = mos_swig_strdup(o->split);
+    return o;
+  }
+  ~mos_search_options() {
+    free((char *)$self->split);
+    free((char *)$self->src_lang);
+    free((char *)$self->tgt_lang);
+    free((char *)$self->predictor_path);
+    free((double *)$self->budgets_ms);
+    free($self);
+  }
+}
+%extend mos_train_options {
+  mos_train_options() {
+    mos_train_options *o = (mos_train_options *)calloc(1, sizeof *o);
+    if (!o) return NULL;
+    mos_train_options_init(o);
+    o->data_dir = mos_swig_strdup(o->data_dir);
+    o->src_lang = mos_swig_strdup(o->src_lang);
+    o->tgt_lang = mos_swig_strdup(o->tgt_lang);
+    o->out_path = mos_swig_strdup(o->out_path);
+    o->resume_path = mos_swig_strdup(o->resume_path);
+    return o;
+  }
+  ~mos_train_options() {
+    free((char *)$self->data_dir);
+    free((char *)$self->src_lang);
+    free((char *)$self->tgt_lang);
+    free((char *)$self->out_path);
+    free((char *)$self->resume_path);
+    free($self);
+  }
+}
+#if defined(SWIGJAVA)
+/* Read only by SearchOptions / TrainOptions, for their initial values. */
+%typemap(javaclassmodifiers) struct mos_search_options, mos_search_options, struct mos_train_options,
+                              mos_train_options "final class";
+#endif
+
+#if defined(SWIGGO)
+%extend mos_search_options {
+  /* Copies the budgets (ms); an empty slice means none. */
+  void set_budgets(const double *budgets, size_t n) {
+    double *b = n ? (double *)malloc(n * sizeof *b) : NULL;
+    if (n && !b) n = 0;
+    if (b) memcpy(b, budgets, n * sizeof *b);
+    free((double *)$self->budgets_ms);
+    $self->budgets_ms = b;
+    $self->n_budgets = n;
+  }
+}
+%typemap(gotype) (const double *budgets, size_t n) "[]float64"
+%typemap(in) (const double *budgets, size_t n) %{
+  $1 = ($1_ltype)$input.array;
+  $2 = (size_t)$input.len;
+%}
+%extend mos_supernet_options {
+  mos_supernet_options() {
+    mos_supernet_options *o = (mos_supernet_options *)calloc(1, sizeof *o);
+    if (!o) return NULL;
+    mos_supernet_options_init(o);
+    o->tokenizer_path = mos_swig_strdup(o->tokenizer_path);
+    return o;
+  }
+  ~mos_supernet_options() {
+    free((char *)$self->tokenizer_path);
+    free($self);
+  }
+}
+%extend mos_translate_options {
+  mos_translate_options() {
+    mos_translate_options *o = (mos_translate_options *)calloc(1, sizeof *o);
+    if (o) mos_translate_options_init(o);
+    return o;
+  }
+  ~mos_translate_options() { free($self); }
+}
+%extend mos_latency_options {
+  mos_latency_options() {
+    mos_latency_options *o = (mos_latency_options *)calloc(1, sizeof *o);
+    if (o) mos_latency_options_init(o);
+    return o;
+  }
+  ~mos_latency_options() { free($self); }
+}
+/* mos_latency_result has SWIG's default constructor (zeroed) and destructor. */
+#endif
+
+/* ------------------------------------------------------------------------- */
+/* 6. The serving headers. Everything they declare is ignored unless named
+ * here: the renamed structs above, and for Go the functions below (named
+ * without "mos_"; SWIG capitalises them: Space_create_preset, ...). mos_search
+ * and mos_train are Search_raw and Train_raw in Go, under the hand-written
+ * Search and Train. To wrap another function for Go, add it to the list (and a
+ * typemap for any new kind of argument) and call it from serving.go. */
+%rename("$ignore", %$isfunction, %$not %$ismember) "";
+%rename("$ignore", %$isclass) "";
+%rename("$ignore", %$isenum) "";
+%rename("$ignore", %$isconstant) "";
+
+#if defined(SWIGGO)
+%define MOS_GO_WRAP(NAME)
+%rename(NAME) mos_##NAME;
+%enddef
+MOS_GO_WRAP(space_create_preset)
+MOS_GO_WRAP(space_create_json)
+MOS_GO_WRAP(space_to_json)
+MOS_GO_WRAP(space_name)
+MOS_GO_WRAP(arch_create_largest)
+MOS_GO_WRAP(arch_create_smallest)
+MOS_GO_WRAP(arch_sample)
+MOS_GO_WRAP(arch_create_json)
+MOS_GO_WRAP(arch_to_json)
+MOS_GO_WRAP(arch_params)
+MOS_GO_WRAP(supernet_create)
+MOS_GO_WRAP(supernet_load)
+MOS_GO_WRAP(supernet_save)
+MOS_GO_WRAP(supernet_get_options)
+MOS_GO_WRAP(supernet_space)
+MOS_GO_WRAP(supernet_num_params)
+MOS_GO_WRAP(route)
+MOS_GO_WRAP(model_load)
+MOS_GO_WRAP(model_save)
+MOS_GO_WRAP(model_arch)
+MOS_GO_WRAP(model_num_params)
+MOS_GO_WRAP(model_translate)
+MOS_GO_WRAP(model_translate_ids)
+MOS_GO_WRAP(texts_count)
+MOS_GO_WRAP(texts_get)
+MOS_GO_WRAP(latency_measure)
+MOS_GO_WRAP(search_result_count)
+MOS_GO_WRAP(search_result_arch)
+MOS_GO_WRAP(search_result_scores)
+MOS_GO_WRAP(search_result_to_json)
+%rename(search_raw) mos_search;
+%rename(train_raw) mos_train;
+#endif
+
+%include "mos/space.h"
+%include "mos/arch.h"
+%include "mos/supernet.h"
+%include "mos/model.h"
+%include "mos/search.h"
+%include "mos/train.h"
