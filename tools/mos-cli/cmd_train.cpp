@@ -73,9 +73,13 @@ int on_progress(const mos_train_progress *p, void *user) {
     }
     std::fflush(stderr);
     if (g_interrupted.load()) {
-        if (st->line_open) std::fputc('\n', stderr);
-        st->line_open = false;
-        std::fprintf(stderr, "interrupted: writing a checkpoint\n");
+        // 1 = Ctrl-C seen; 2 = announced (the trainer reports again while saving).
+        int seen = 1;
+        if (g_interrupted.compare_exchange_strong(seen, 2)) {
+            if (st->line_open) std::fputc('\n', stderr);
+            st->line_open = false;
+            std::fprintf(stderr, "interrupted: writing a checkpoint\n");
+        }
         return 1;
     }
     return 0;
