@@ -134,7 +134,11 @@ with tempfile.TemporaryDirectory() as tmp:
         res = json.load(open(result))
         ok = len(res["results"]) == 2 and res["stats"]["archs_evaluated"] >= 8 and len(res["pareto"]) >= 1
         ok = ok and open(plot).read().startswith("<svg")
-    expect("search with two budgets, JSON result and SVG plot", ok, r.stderr[-1500:])
+        st = res["stats"]
+        # The subset is the first 20 validation pairs; every evaluation costs FLOPs.
+        ok = ok and st["valid_pairs"] == 20 and st["valid_src_tokens"] >= 40 and st["valid_tgt_tokens"] >= 40
+        ok = ok and st["fitness_gflop"] > 0 and st["fitness_seconds"] <= st["seconds"]
+    expect("search with two budgets, JSON result, stats and SVG plot", ok, r.stderr[-1500:])
     one_line_error("search with an impossible budget", run("search", "--supernet", ckpt, *common, "--predictor", pred,
                                                            "--latency-ms", "0.000001", "--population", "4",
                                                            "--parents", "1", "--mutations", "1", "--crossovers", "1",
