@@ -35,7 +35,7 @@ void DenseModel::add(const std::string &name, std::vector<int64_t> shape) {
     total_ += (n + 15) / 16 * 16;
 }
 
-DenseModel::DenseModel(const ArchDims &a, int64_t vocab, int64_t qkv, int32_t pad_id)
+DenseModel::DenseModel(const ArchDims &a, int64_t vocab, int64_t qkv, int32_t pad_id, bool zero)
     : arch_(a), vocab_(vocab), qkv_(qkv), pad_id_(pad_id) {
     check(vocab > 0 && qkv > 0, MOS_INVALID_ARGUMENT, "dense model needs vocab and qkv > 0");
     check(!a.enc.empty() && !a.dec.empty(), MOS_INVALID_ARGUMENT, "dense model needs layers");
@@ -67,7 +67,10 @@ DenseModel::DenseModel(const ArchDims &a, int64_t vocab, int64_t qkv, int32_t pa
         ln(p + ".ffn_ln", dd);
     }
     weights_ = Arena("dense model", total_);
-    weights_.alloc_zero(total_);
+    if (zero)
+        weights_.alloc_zero(total_);
+    else
+        weights_.alloc(total_);
 }
 
 const DenseModel::Tensor &DenseModel::tensor(const std::string &name) const {
@@ -139,7 +142,7 @@ void route_ffn(DenseModel &m, const Supernet &net, const std::string &p, int64_t
 DenseModel route(const Supernet &net, const ArchDims &a) {
     net.check_arch(a);
     const SupernetConfig &cfg = net.config();
-    DenseModel m(a, cfg.vocab, cfg.dims.qkv, cfg.pad_id);
+    DenseModel m(a, cfg.vocab, cfg.dims.qkv, cfg.pad_id, /*zero=*/false);  // every tensor is written below
     const ParamTable &tab = net.table();
     for (const std::string &name : m.names()) {
         const bool ffn_weight = name.find(".fc1.") != std::string::npos || name.find(".fc2.") != std::string::npos;

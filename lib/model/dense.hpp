@@ -29,9 +29,10 @@ public:
         size_t numel = 0;
     };
 
-    // An empty model with zeroed tensors for `arch` (used by route() and by the
-    // file reader, which fills them).
-    DenseModel(const ArchDims &arch, int64_t vocab, int64_t qkv, int32_t pad_id);
+    // A model of `arch` whose tensors the caller fills: zeroed, or with
+    // `zero` false left uninitialised for a caller that writes every tensor
+    // (route() does: skipping the zeroing saves a pass over the whole model).
+    DenseModel(const ArchDims &arch, int64_t vocab, int64_t qkv, int32_t pad_id, bool zero = true);
 
     const ArchDims &arch() const { return arch_; }
     int64_t vocab() const { return vocab_; }
