@@ -3,6 +3,11 @@
 # test, benchmark and bind (idempotent; run as root). Also selects the OpenMP
 # build of OpenBLAS so that oneDNN and OpenBLAS share one OpenMP thread pool
 # (docs/building.md explains why this matters for speed).
+#   scripts/install-deps.sh [--torch]
+# --torch also installs Debian's PyTorch (python3-torch, about 600 MB with its
+# libraries), needed only by the PyTorch peers of bench/ and for regenerating
+# the golden fixtures (tests/golden/make_fixtures.py); the tests use the
+# committed fixtures and do not need it.
 set -euo pipefail
 
 packages=(
@@ -16,6 +21,13 @@ packages=(
   # bindings
   swig default-jdk-headless openjdk-17-jdk-headless junit4 golang-go cargo rustc bindgen
 )
+
+for arg in "$@"; do
+  case "$arg" in
+    --torch) packages+=(python3-torch python3-numpy) ;;
+    *) echo "install-deps.sh: unknown argument '$arg' (use --torch)" >&2; exit 2 ;;
+  esac
+done
 
 if [ "$(id -u)" -ne 0 ]; then
   echo "install-deps.sh: run as root (it calls apt-get)" >&2
