@@ -13,6 +13,10 @@ depends on the subnet shapes it evaluates, not on the weights' values). Without
 time is reported apart, it is not part of the search. The latency budget is
 the median collected latency, so about half the space is feasible.
 
+With --iterations below 30 (a full search takes an hour or more here) it
+projects the full search from the measured number of new archs per iteration
+after the first and the measured time per evaluation.
+
 Prints the search's wall time, the target and their ratio, the number of
 distinct archs evaluated, the time per evaluation, the forward FLOPs those
 evaluations needed, and the time the same FLOPs would take at this machine's
@@ -111,16 +115,32 @@ def main():
     gflops = max(r["gflops"] for r in rows if r.get("M", 0) >= 256 and "gflops" in r)
     floor_s = flops / (gflops * 1e9)
 
-    print(f"search wall time            {wall:9.1f} s   (target {TARGET_S:.0f} s, ratio {wall / TARGET_S:.2f})")
+    # With fewer than 30 iterations, project the full search from the measured
+    # rate of new archs per iteration after the first (at most 100 children).
+    full = 30
+    if a.iterations > 1:
+        per_iter = (evals - 125) / (a.iterations - 1)
+    else:
+        per_iter = 100.0
+    proj_evals = evals if a.iterations >= full else 125 + per_iter * (full - 1)
+    proj_wall = wall * proj_evals / evals
+    print(f"search wall time            {wall:9.1f} s   ({a.iterations} of {full} iterations)")
+    if a.iterations < full:
+        print(f"projected for {full} iterations {proj_wall:9.1f} s   ({proj_evals:.0f} archs at {per_iter:.0f} new per "
+              f"iteration; target {TARGET_S:.0f} s, ratio {proj_wall / TARGET_S:.2f})")
+    else:
+        print(f"target                      {TARGET_S:9.0f} s   (ratio {wall / TARGET_S:.2f})")
     print(f"  in fitness evaluations    {st['fitness_seconds']:9.1f} s")
     print(f"distinct archs evaluated    {evals:9d}")
     print(f"time per evaluation         {per_eval:9.3f} s   ({pairs} pairs, {src_tok}+{tgt_tok} tokens)")
     print(f"forward FLOPs of fitness    {flops / 1e12:9.2f} TFLOP")
     print(f"f32 GEMM best here          {gflops:9.1f} GFLOP/s ({a.threads} threads)")
-    print(f"floor at that throughput    {floor_s:9.1f} s   (wall / floor {wall / floor_s:.2f})")
+    print(f"floor at that throughput    {floor_s:9.1f} s   (wall / floor {wall / floor_s:.2f}); for {full} "
+          f"iterations {floor_s * proj_evals / evals:.0f} s")
     if collect_s:
         print(f"(predictor: {a.collect} archs timed in {collect_s:.0f} s, not part of the search)")
-    print(json.dumps({"wall_s": round(wall, 1), "target_s": TARGET_S, "ratio": round(wall / TARGET_S, 3),
+    print(json.dumps({"wall_s": round(wall, 1), "iterations": a.iterations, "projected_wall_s": round(proj_wall, 1),
+                      "target_s": TARGET_S, "ratio": round(proj_wall / TARGET_S, 3),
                       "archs_evaluated": evals, "seconds_per_evaluation": round(per_eval, 4),
                       "fitness_tflop": round(flops / 1e12, 3), "gemm_gflops": round(gflops, 1),
                       "floor_s": round(floor_s, 1), "threads": a.threads, "budget_ms": round(budget, 3),
