@@ -3,36 +3,64 @@
 #include "kernels/activation.hpp"
 
 #include "kernels/common.hpp"
+#include "kernels/simd.hpp"
 
 namespace mos {
 
+namespace {
+// Work is split into spans of kSpan floats (a multiple of the vector width);
+// each span runs one cloned vector loop (kernels/simd.hpp).
+constexpr int64_t kSpan = 4096;
+
+MOS_HOT_CLONES void relu_span(float *y, const float *x, int64_t n) {
+    using namespace simd;
+    int64_t i = 0;
+    for (; i + kW <= n; i += kW) store(y + i, vmax(load(x + i), zero()));
+    for (; i < n; i++) y[i] = x[i] > 0.0f ? x[i] : 0.0f;
+}
+MOS_HOT_CLONES void relu_grad_span(float *dx, const float *dy, const float *y,
+                                   int64_t n) {
+    using namespace simd;
+    int64_t i = 0;
+    for (; i + kW <= n; i += kW) store(dx + i, load(dx + i) + select(load(y + i) > zero(), load(dy + i), zero()));
+    for (; i < n; i++) dx[i] += y[i] > 0.0f ? dy[i] : 0.0f;
+}
+MOS_HOT_CLONES void add_span(float *y, const float *a, const float *b, int64_t n) {
+    using namespace simd;
+    int64_t i = 0;
+    for (; i + kW <= n; i += kW) store(y + i, load(a + i) + load(b + i));
+    for (; i < n; i++) y[i] = a[i] + b[i];
+}
+inline int64_t span_len(int64_t c, int64_t n) { return c + kSpan < n ? kSpan : n - c; }
+}  // namespace
+
 void relu_forward(float *y, const float *x, int64_t n) {
     kern::check_nonneg("relu_forward", "n", n);
-#pragma omp parallel for simd if (n > kern::kOmpMinWork) schedule(static)
-    for (int64_t i = 0; i < n; i++) y[i] = x[i] > 0.0f ? x[i] : 0.0f;
+#pragma omp parallel for if (n > kern::kOmpMinWork) schedule(static)
+    for (int64_t c = 0; c < n; c += kSpan) relu_span(y + c, x + c, span_len(c, n));
 }
 
 void relu_backward(float *dx, const float *dy, const float *y, int64_t n) {
     kern::check_nonneg("relu_backward", "n", n);
-#pragma omp parallel for simd if (n > kern::kOmpMinWork) schedule(static)
-    for (int64_t i = 0; i < n; i++) dx[i] += y[i] > 0.0f ? dy[i] : 0.0f;
+#pragma omp parallel for if (n > kern::kOmpMinWork) schedule(static)
+    for (int64_t c = 0; c < n; c += kSpan) relu_grad_span(dx + c, dy + c, y + c, span_len(c, n));
 }
 
 void residual_forward(float *y, const float *a, const float *b, int64_t n) {
     kern::check_nonneg("residual_forward", "n", n);
-#pragma omp parallel for simd if (n > kern::kOmpMinWork) schedule(static)
-    for (int64_t i = 0; i < n; i++) y[i] = a[i] + b[i];
+#pragma omp parallel for if (n > kern::kOmpMinWork) schedule(static)
+    for (int64_t c = 0; c < n; c += kSpan) add_span(y + c, a + c, b + c, span_len(c, n));
 }
 
 void residual_backward(float *da, float *db, const float *dy, int64_t n) {
     kern::check_nonneg("residual_backward", "n", n);
     if (da) {
-#pragma omp parallel for simd if (n > kern::kOmpMinWork) schedule(static)
-        for (int64_t i = 0; i < n; i++) da[i] += dy[i];
+#pragma omp parallel for if (n > kern::kOmpMinWork) schedule(static)
+        for (int64_t c = 0; c < n; c += kSpan) add_span(da + c, da + c, dy + c, span_len(c, n));
     }
     if (db) {
-#pragma omp parallel for simd if (n > kern::kOmpMinWork) schedule(static)
-        for (int64_t i = 0; i < n; i++) db[i] += dy[i];
+#pragma omp parallel for if (n > kern::kOmpMinWork) schedule(static)
+        for (int64_t c = 0; c < n; c += kSpan) add_span(db + c, db + c, dy + c, span_len(c, n));
     }
 }
 

@@ -14,6 +14,7 @@
 
 #include "kernels/common.hpp"
 #include "kernels/fast_exp.hpp"
+#include "kernels/simd.hpp"
 
 namespace mos {
 
@@ -28,45 +29,53 @@ void check_ce(const char *k, const int32_t *targets, int64_t N, int64_t V, int32
                   " at row ", n, " outside the vocabulary [0, ", V, ")");
 }
 
-// max, log-sum-exp and sum of one row; 16 partial sums and the branch-free exp
-// (kernels/fast_exp.hpp, about 2 ulp) so the loops vectorise.
+// max, log-sum-exp and sum of one row, on 8-lane vectors (kernels/simd.hpp)
+// with two accumulators per quantity; the exp is the vector twin of
+// kern::exp_nonpos (about 2 ulp).
 MOS_HOT_CLONES void row_stats(const float *z, int64_t V, float *lse_out, double *sum_out) {
-    float mxs[16];
-    for (int u = 0; u < 16; u++) mxs[u] = z[0];
+    using namespace simd;
     int64_t w = 0;
-    for (; w + 16 <= V; w += 16)
-        for (int u = 0; u < 16; u++) mxs[u] = z[w + u] > mxs[u] ? z[w + u] : mxs[u];
-    float mx = z[0];
-    for (int u = 0; u < 16; u++) mx = mxs[u] > mx ? mxs[u] : mx;
+    f8 m0 = splat(z[0]), m1 = m0;
+    for (; w + 2 * kW <= V; w += 2 * kW) {
+        m0 = vmax(m0, load(z + w));
+        m1 = vmax(m1, load(z + w + kW));
+    }
+    float mx = hmax(vmax(m0, m1));
     for (; w < V; w++) mx = z[w] > mx ? z[w] : mx;
-    float se[16] = {0}, sz[16] = {0};
+    const f8 vm = splat(mx);
+    f8 e0 = zero(), e1 = zero(), s0 = zero(), s1 = zero();
     int64_t v = 0;
-    for (; v + 16 <= V; v += 16)
-        for (int u = 0; u < 16; u++) {
-            se[u] += kern::exp_nonpos(z[v + u] - mx);
-            sz[u] += z[v + u];
-        }
-    double e = 0.0, s = 0.0;
+    for (; v + 2 * kW <= V; v += 2 * kW) {
+        const f8 a = load(z + v), b = load(z + v + kW);
+        e0 += exp_nonpos(a - vm);
+        e1 += exp_nonpos(b - vm);
+        s0 += a;
+        s1 += b;
+    }
+    double e = static_cast<double>(hsum(e0)) + hsum(e1), s = static_cast<double>(hsum(s0)) + hsum(s1);
     for (; v < V; v++) {
         e += kern::exp_nonpos(z[v] - mx);
         s += z[v];
-    }
-    for (int u = 0; u < 16; u++) {
-        e += se[u];
-        s += sz[u];
     }
     *lse_out = mx + static_cast<float>(std::log(e));
     *sum_out = s;
 }
 // g[v] += scale * softmax(z)_v - off, with softmax(z)_v = exp(z_v - lse) (z_v <= lse).
-// Blocks of 16 with restrict pointers: GCC's -O2 cost model vectorises only
-// loops without runtime alias checks or epilogues.
 MOS_HOT_CLONES void accumulate_grad_row(float *__restrict g, const float *__restrict z, float lse, float scale,
                                         float off, int64_t V) {
+    using namespace simd;
+    const f8 vl = splat(lse), vs = splat(scale), vo = splat(off);
     int64_t v = 0;
-    for (; v + 16 <= V; v += 16)
-        for (int u = 0; u < 16; u++) g[v + u] += scale * kern::exp_nonpos(z[v + u] - lse) - off;
+    for (; v + kW <= V; v += kW) store(g + v, load(g + v) + (vs * exp_nonpos(load(z + v) - vl) - vo));
     for (; v < V; v++) g[v] += scale * kern::exp_nonpos(z[v] - lse) - off;
+}
+// p[v] = exp(z_v - lse)
+MOS_HOT_CLONES void softmax_row(float *__restrict p, const float *__restrict z, float lse, int64_t V) {
+    using namespace simd;
+    const f8 vl = splat(lse);
+    int64_t v = 0;
+    for (; v + kW <= V; v += kW) store(p + v, exp_nonpos(load(z + v) - vl));
+    for (; v < V; v++) p[v] = kern::exp_nonpos(z[v] - lse);
 }
 
 }  // namespace
@@ -169,7 +178,7 @@ void softmax_rows(float *probs, const float *logits, const float *lse, const int
             for (int64_t v = 0; v < V; v++) p[v] = 0.0f;
             continue;
         }
-        for (int64_t v = 0; v < V; v++) p[v] = kern::exp_nonpos(z[v] - lse[n]);
+        softmax_row(p, z, lse[n], V);
     }
 }
 

@@ -8,6 +8,7 @@
 #include <cmath>
 
 #include "kernels/common.hpp"
+#include "kernels/simd.hpp"
 
 namespace mos {
 
@@ -16,27 +17,112 @@ void check_ln(const char *k, int64_t N, int64_t d) {
     kern::check_nonneg(k, "N", N);
     check(d >= 1, MOS_INVALID_ARGUMENT, k, ": width d = ", d, " < 1");
 }
-constexpr int64_t kColBlock = 64;  // columns per task in the dgamma/dbeta pass
+constexpr int64_t kColBlock = 32;  // columns per task in the dgamma/dbeta pass (4 vectors)
+
+using simd::f8;
+using simd::kW;
+
+MOS_HOT_CLONES float row_sum(const float *x, int64_t d) {
+    f8 a = simd::zero(), b = simd::zero();
+    int64_t k = 0;
+    for (; k + 2 * kW <= d; k += 2 * kW) {
+        a += simd::load(x + k);
+        b += simd::load(x + k + kW);
+    }
+    float s = simd::hsum(a + b);
+    for (; k < d; k++) s += x[k];
+    return s;
+}
+
+// One row: two passes (mean, then centred variance: stable for large offsets).
+MOS_HOT_CLONES void ln_row(float *y, float *mean, float *rstd, const float *x, const float *gamma,
+                           const float *beta, int64_t d) {
+    const float mu = row_sum(x, d) / static_cast<float>(d);
+    const f8 vmu = simd::splat(mu);
+    f8 acc = simd::zero();
+    int64_t k = 0;
+    for (; k + kW <= d; k += kW) {
+        const f8 c = simd::load(x + k) - vmu;
+        acc += c * c;
+    }
+    float v = simd::hsum(acc);
+    for (; k < d; k++) v += (x[k] - mu) * (x[k] - mu);
+    const float rs = 1.0f / std::sqrt(v / static_cast<float>(d) + kLayerNormEps);
+    const f8 vrs = simd::splat(rs);
+    k = 0;
+    for (; k + kW <= d; k += kW)
+        simd::store(y + k, (simd::load(x + k) - vmu) * vrs * simd::load(gamma + k) + simd::load(beta + k));
+    for (; k < d; k++) y[k] = (x[k] - mu) * rs * gamma[k] + beta[k];
+    *mean = mu;
+    *rstd = rs;
+}
+
+// dx row: dx += rstd (g - mean(g) - xhat mean(g xhat)), g = dy * gamma.
+MOS_HOT_CLONES void ln_grad_row(float *o, const float *dy, const float *x, float mu, float rs, const float *gamma,
+                                int64_t d) {
+    const f8 vmu = simd::splat(mu), vrs = simd::splat(rs);
+    f8 ag = simd::zero(), agx = simd::zero();
+    int64_t k = 0;
+    for (; k + kW <= d; k += kW) {
+        const f8 gk = simd::load(dy + k) * simd::load(gamma + k);
+        ag += gk;
+        agx += gk * ((simd::load(x + k) - vmu) * vrs);
+    }
+    float sg = simd::hsum(ag), sgx = simd::hsum(agx);
+    for (; k < d; k++) {
+        const float gk = dy[k] * gamma[k];
+        sg += gk;
+        sgx += gk * (x[k] - mu) * rs;
+    }
+    sg /= static_cast<float>(d);
+    sgx /= static_cast<float>(d);
+    const f8 vsg = simd::splat(sg), vsgx = simd::splat(sgx);
+    k = 0;
+    for (; k + kW <= d; k += kW) {
+        const f8 xh = (simd::load(x + k) - vmu) * vrs;
+        simd::store(o + k, simd::load(o + k) + vrs * (simd::load(dy + k) * simd::load(gamma + k) - vsg - xh * vsgx));
+    }
+    for (; k < d; k++) o[k] += rs * (dy[k] * gamma[k] - sg - (x[k] - mu) * rs * sgx);
+}
+
+// dgamma[k0..k1) += sum_n dy xhat, dbeta[k0..k1) += sum_n dy, rows in order.
+MOS_HOT_CLONES void ln_param_grad_block(float *dgamma, float *dbeta, const float *dy, const float *x,
+                                        const float *mean, const float *rstd, int64_t N, int64_t d, int64_t k0,
+                                        int64_t k1) {
+    if (k1 - k0 == kColBlock) {
+        f8 g[4], b[4];
+        for (int u = 0; u < 4; u++) g[u] = b[u] = simd::zero();
+        for (int64_t n = 0; n < N; n++) {
+            const float *xr = x + n * d + k0, *gr = dy + n * d + k0;
+            const f8 vmu = simd::splat(mean[n]), vrs = simd::splat(rstd[n]);
+            for (int u = 0; u < 4; u++) {
+                const f8 gy = simd::load(gr + u * kW);
+                g[u] += gy * ((simd::load(xr + u * kW) - vmu) * vrs);
+                b[u] += gy;
+            }
+        }
+        for (int u = 0; u < 4; u++) {
+            if (dgamma) simd::store(dgamma + k0 + u * kW, simd::load(dgamma + k0 + u * kW) + g[u]);
+            if (dbeta) simd::store(dbeta + k0 + u * kW, simd::load(dbeta + k0 + u * kW) + b[u]);
+        }
+        return;
+    }
+    for (int64_t n = 0; n < N; n++) {
+        const float *xr = x + n * d, *gr = dy + n * d;
+        const float mu = mean[n], rs = rstd[n];
+        for (int64_t k = k0; k < k1; k++) {
+            if (dgamma) dgamma[k] += gr[k] * (xr[k] - mu) * rs;
+            if (dbeta) dbeta[k] += gr[k];
+        }
+    }
+}
 }  // namespace
 
 void layernorm_forward(float *y, float *mean, float *rstd, const float *x, const float *gamma,
                        const float *beta, int64_t N, int64_t d) {
     check_ln("layernorm_forward", N, d);
 #pragma omp parallel for if (N * d > kern::kOmpMinWork) schedule(static)
-    for (int64_t n = 0; n < N; n++) {
-        const float *xr = x + n * d;
-        float *yr = y + n * d;
-        // Two passes (mean, then centred variance): stable for large offsets.
-        float s = 0.0f;
-        for (int64_t k = 0; k < d; k++) s += xr[k];
-        const float mu = s / static_cast<float>(d);
-        float v = 0.0f;
-        for (int64_t k = 0; k < d; k++) v += (xr[k] - mu) * (xr[k] - mu);
-        const float rs = 1.0f / std::sqrt(v / static_cast<float>(d) + kLayerNormEps);
-        for (int64_t k = 0; k < d; k++) yr[k] = (xr[k] - mu) * rs * gamma[k] + beta[k];
-        mean[n] = mu;
-        rstd[n] = rs;
-    }
+    for (int64_t n = 0; n < N; n++) ln_row(y + n * d, mean + n, rstd + n, x + n * d, gamma, beta, d);
 }
 
 void layernorm_backward(float *dx, float *dgamma, float *dbeta, const float *dy, const float *x,
@@ -44,36 +130,14 @@ void layernorm_backward(float *dx, float *dgamma, float *dbeta, const float *dy,
     check_ln("layernorm_backward", N, d);
     if (dx) {
 #pragma omp parallel for if (N * d > kern::kOmpMinWork) schedule(static)
-        for (int64_t n = 0; n < N; n++) {
-            const float *xr = x + n * d, *g = dy + n * d;
-            const float mu = mean[n], rs = rstd[n];
-            float sg = 0.0f, sgx = 0.0f;
-            for (int64_t k = 0; k < d; k++) {
-                const float gk = g[k] * gamma[k];
-                sg += gk;
-                sgx += gk * (xr[k] - mu) * rs;
-            }
-            sg /= static_cast<float>(d);
-            sgx /= static_cast<float>(d);
-            float *o = dx + n * d;
-            for (int64_t k = 0; k < d; k++) o[k] += rs * (g[k] * gamma[k] - sg - (xr[k] - mu) * rs * sgx);
-        }
+        for (int64_t n = 0; n < N; n++) ln_grad_row(dx + n * d, dy + n * d, x + n * d, mean[n], rstd[n], gamma, d);
     }
     if (dgamma || dbeta) {
         // Parallel over column blocks (a reduction over tokens): no races and the same
         // summation order for any thread count.
 #pragma omp parallel for if (N * d > kern::kOmpMinWork) schedule(static)
-        for (int64_t k0 = 0; k0 < d; k0 += kColBlock) {
-            const int64_t k1 = k0 + kColBlock < d ? k0 + kColBlock : d;
-            for (int64_t n = 0; n < N; n++) {
-                const float *xr = x + n * d, *g = dy + n * d;
-                const float mu = mean[n], rs = rstd[n];
-                for (int64_t k = k0; k < k1; k++) {
-                    if (dgamma) dgamma[k] += g[k] * (xr[k] - mu) * rs;
-                    if (dbeta) dbeta[k] += g[k];
-                }
-            }
-        }
+        for (int64_t k0 = 0; k0 < d; k0 += kColBlock)
+            ln_param_grad_block(dgamma, dbeta, dy, x, mean, rstd, N, d, k0, k0 + kColBlock < d ? k0 + kColBlock : d);
     }
 }
 
