@@ -9,9 +9,16 @@
 
 #include <omp.h>
 
+#include <algorithm>
 #include <atomic>
+#include <chrono>
+#include <cstdio>
 #include <cstdlib>
 #include <cstring>
+#include <map>
+#include <mutex>
+#include <tuple>
+#include <vector>
 
 #include "core/cpu.hpp"
 #include "core/error.hpp"
@@ -53,6 +60,70 @@ void scale_c(const Gemm &g, float *C) {
         }
 }
 
+// MOS_GEMM_PROFILE=1: every GEMM is timed and, at exit, a table per shape
+// (backend, op(A), op(B), M x N x K, batch: calls, milliseconds, GFLOP/s) goes to
+// stderr, largest total first. A tool for tuning, off by default (one getenv).
+class Profile {
+public:
+    static Profile *get() {
+        static Profile *p = std::getenv("MOS_GEMM_PROFILE") && *std::getenv("MOS_GEMM_PROFILE") != '0'
+                                ? new Profile  // leaked on purpose: printed from atexit
+                                : nullptr;
+        return p;
+    }
+    void add(Backend b, const Gemm &g, int64_t batch, double seconds) {
+        const Key k{static_cast<int>(b), g.trans_a, g.trans_b, g.M, g.N, g.K, batch};
+        std::lock_guard<std::mutex> lock(mu_);
+        Entry &e = table_[k];
+        e.calls++;
+        e.seconds += seconds;
+    }
+
+private:
+    using Key = std::tuple<int, bool, bool, int64_t, int64_t, int64_t, int64_t>;
+    struct Entry {
+        int64_t calls = 0;
+        double seconds = 0.0;
+    };
+    Profile() { std::atexit([] { get()->print(); }); }
+    void print() {
+        std::lock_guard<std::mutex> lock(mu_);
+        std::vector<std::pair<Key, Entry>> rows(table_.begin(), table_.end());
+        std::sort(rows.begin(), rows.end(), [](const auto &a, const auto &b) { return a.second.seconds > b.second.seconds; });
+        double total = 0.0, flops = 0.0;
+        for (const auto &r : rows) total += r.second.seconds;
+        std::fprintf(stderr, "gemm profile: %-8s %2s %2s %6s %6s %6s %6s %7s %10s %8s %6s\n", "backend", "tA", "tB", "M",
+                     "N", "K", "batch", "calls", "ms", "GFLOP/s", "share");
+        for (const auto &r : rows) {
+            const auto &[b, ta, tb, M, N, K, batch] = r.first;
+            const double f = 2.0 * M * N * K * batch * r.second.calls;
+            flops += f;
+            std::fprintf(stderr, "gemm profile: %-8s %2s %2s %6lld %6lld %6lld %6lld %7lld %10.1f %8.1f %5.1f%%\n",
+                         backend_name(static_cast<Backend>(b)), ta ? "T" : "N", tb ? "T" : "N",
+                         static_cast<long long>(M), static_cast<long long>(N), static_cast<long long>(K),
+                         static_cast<long long>(batch), static_cast<long long>(r.second.calls),
+                         r.second.seconds * 1e3, f / r.second.seconds * 1e-9, 100.0 * r.second.seconds / total);
+        }
+        std::fprintf(stderr, "gemm profile: total %.1f ms, %.1f GFLOP, %.1f GFLOP/s\n", total * 1e3, flops * 1e-9,
+                     total > 0 ? flops / total * 1e-9 : 0.0);
+    }
+    std::mutex mu_;
+    std::map<Key, Entry> table_;
+};
+
+void run_backend(Backend b, const Gemm &g, int64_t batch, const float *A, int64_t sa, const float *B, int64_t sb,
+                 float *C, int64_t sc) {
+    switch (b) {
+    case Backend::Reference:
+        for (int64_t i = 0; i < batch; i++) gemm_reference(g, A + i * sa, B + i * sb, C + i * sc);
+        return;
+    case Backend::OneDNN: gemm_onednn(g, batch, A, sa, B, sb, C, sc); return;
+    case Backend::OpenBLAS: gemm_openblas(g, batch, A, sa, B, sb, C, sc); return;
+    case Backend::Auto: break;  // resolved by dispatch
+    }
+    fail(MOS_INVALID_ARGUMENT, "gemm: unknown backend ", static_cast<int>(b));
+}
+
 void dispatch(Backend b, const Gemm &g, int64_t batch, const float *A, int64_t sa, const float *B, int64_t sb,
               float *C, int64_t sc) {
     if (g.M == 0 || g.N == 0 || batch == 0) return;
@@ -60,14 +131,14 @@ void dispatch(Backend b, const Gemm &g, int64_t batch, const float *A, int64_t s
         for (int64_t i = 0; i < batch; i++) scale_c(g, C + i * sc);
         return;
     }
-    switch (b) {
-    case Backend::Reference:
-        for (int64_t i = 0; i < batch; i++) gemm_reference(g, A + i * sa, B + i * sb, C + i * sc);
+    if (b == Backend::Auto) b = auto_backend(g, batch);
+    if (Profile *p = Profile::get()) {
+        const auto t0 = std::chrono::steady_clock::now();
+        run_backend(b, g, batch, A, sa, B, sb, C, sc);
+        p->add(b, g, batch, std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count());
         return;
-    case Backend::OneDNN: gemm_onednn(g, batch, A, sa, B, sb, C, sc); return;
-    case Backend::OpenBLAS: gemm_openblas(g, batch, A, sa, B, sb, C, sc); return;
     }
-    fail(MOS_INVALID_ARGUMENT, "gemm: unknown backend ", static_cast<int>(b));
+    run_backend(b, g, batch, A, sa, B, sb, C, sc);
 }
 
 }  // namespace
@@ -77,8 +148,15 @@ const char *backend_name(Backend b) {
     case Backend::Reference: return "reference";
     case Backend::OneDNN: return "onednn";
     case Backend::OpenBLAS: return "openblas";
+    case Backend::Auto: return "auto";
     }
     return "unknown";
+}
+
+Backend auto_backend(const Gemm &g, int64_t batch) {
+    if (g.type == GemmType::BF16 && onednn_bf16_active()) return Backend::OneDNN;
+    if (batch > 1 || g.trans_b || g.M < 64) return Backend::OneDNN;
+    return Backend::OpenBLAS;
 }
 
 Backend parse_backend(const char *name) {
@@ -86,13 +164,14 @@ Backend parse_backend(const char *name) {
     if (!std::strcmp(name, "reference")) return Backend::Reference;
     if (!std::strcmp(name, "onednn")) return Backend::OneDNN;
     if (!std::strcmp(name, "openblas")) return Backend::OpenBLAS;
-    fail(MOS_INVALID_ARGUMENT, "unknown backend '", name, "'; allowed onednn|openblas|reference");
+    if (!std::strcmp(name, "auto")) return Backend::Auto;
+    fail(MOS_INVALID_ARGUMENT, "unknown backend '", name, "'; allowed auto|onednn|openblas|reference");
 }
 
 Backend default_backend() {
     int v = g_default.load(std::memory_order_relaxed);
     if (v < 0) {
-        Backend b = Backend::OneDNN;
+        Backend b = Backend::Auto;
         if (const char *env = std::getenv("MOS_BACKEND"); env && *env) b = parse_backend(env);
         v = static_cast<int>(b);
         g_default.store(v, std::memory_order_relaxed);
@@ -134,6 +213,8 @@ void set_num_threads(int n) {
 
 int num_threads() { return omp_get_max_threads(); }
 
-bool bf16_active(Backend b) { return b == Backend::OneDNN && onednn_bf16_active(); }
+bool bf16_active(Backend b) {
+    return (b == Backend::OneDNN || b == Backend::Auto) && onednn_bf16_active();
+}
 
 }  // namespace mos

@@ -18,8 +18,10 @@ namespace mos {
 
 enum class Backend : int {
     Reference = 0,  // naive loops; the oracle of the tests
-    OneDNN = 1,     // matmul primitives cached per shape (default)
+    OneDNN = 1,     // matmul primitives cached per shape
     OpenBLAS = 2,   // cblas_sgemm, OpenMP build
+    Auto = 3,       // default: per product, the backend measured faster for its form
+                    // (see auto_backend below and docs/benchmarks.md)
 };
 
 enum class GemmType : int {
@@ -48,14 +50,20 @@ void gemm(const Gemm &g, const float *A, const float *B, float *C);
 void gemm_batched(const Gemm &g, int64_t batch, const float *A, int64_t stride_a,
                   const float *B, int64_t stride_b, float *C, int64_t stride_c);
 
-// Backend selection: process-wide default, read once from MOS_BACKEND
-// ("onednn", "openblas", "reference") if set; objects may override per call
-// through the explicit-backend overloads.
+// Backend selection: process-wide default (Auto), read once from MOS_BACKEND
+// ("auto", "onednn", "openblas", "reference") if set; objects may override per
+// call through the explicit-backend overloads.
 Backend default_backend();
 void set_default_backend(Backend b);
 const char *backend_name(Backend b);
-// Parses "onednn" | "openblas" | "reference"; throws MOS_INVALID_ARGUMENT.
+// Parses "auto" | "onednn" | "openblas" | "reference"; throws MOS_INVALID_ARGUMENT.
 Backend parse_backend(const char *name);
+// The backend Auto runs a product on: oneDNN for bf16, batched products
+// (attention heads), products with op(B) = B^T (every forward x W^T) and short
+// ones (M < 64: decoding); OpenBLAS for the remaining backward products
+// (dx = dy W and dW = dy^T x), where oneDNN's f32 kernels measured up to 2x
+// slower for large K. A fixed rule, so results never depend on timing.
+Backend auto_backend(const Gemm &g, int64_t batch);
 
 void gemm(Backend b, const Gemm &g, const float *A, const float *B, float *C);
 void gemm_batched(Backend b, const Gemm &g, int64_t batch, const float *A, int64_t stride_a,

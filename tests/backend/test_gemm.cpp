@@ -1,4 +1,4 @@
-// tests/backend/test_gemm.cpp: the oneDNN and OpenBLAS GEMM backends (f32 and
+// tests/backend/test_gemm.cpp: the oneDNN, OpenBLAS and auto GEMM backends (f32 and
 // bf16) against the reference on every shape class the model issues.
 //
 // Shapes follow the model's use: linear forward x W[:d_out, :d_in]^T reading a
@@ -202,6 +202,28 @@ void test_onednn_f32(void **) { check_backend(Backend::OneDNN, GemmType::F32); }
 void test_onednn_bf16(void **) { check_backend(Backend::OneDNN, GemmType::BF16); }
 void test_openblas_f32(void **) { check_backend(Backend::OpenBLAS, GemmType::F32); }
 void test_openblas_bf16(void **) { check_backend(Backend::OpenBLAS, GemmType::BF16); }
+void test_auto_f32(void **) { check_backend(Backend::Auto, GemmType::F32); }
+void test_auto_bf16(void **) { check_backend(Backend::Auto, GemmType::BF16); }
+
+// Auto's rule: forward products (op(B) = B^T), batched products, short M and bf16
+// go to oneDNN; the backward forms dx = dy W and dW = dy^T x go to OpenBLAS.
+void test_auto_rule(void **) {
+    const Gemm fwd = make(false, true, 4096, 256, 256, 256, 256, 256);
+    const Gemm dx = make(false, false, 4096, 256, 1024, 1024, 256, 256);
+    const Gemm dw = make(true, false, 1024, 256, 4096, 1024, 256, 256);
+    const Gemm decode = make(false, false, 5, 256, 256, 256, 256, 256);
+    assert_int_equal(static_cast<int>(mos::auto_backend(fwd, 1)), static_cast<int>(Backend::OneDNN));
+    assert_int_equal(static_cast<int>(mos::auto_backend(dx, 1)), static_cast<int>(Backend::OpenBLAS));
+    assert_int_equal(static_cast<int>(mos::auto_backend(dw, 1)), static_cast<int>(Backend::OpenBLAS));
+    assert_int_equal(static_cast<int>(mos::auto_backend(dx, 8)), static_cast<int>(Backend::OneDNN));
+    assert_int_equal(static_cast<int>(mos::auto_backend(decode, 1)), static_cast<int>(Backend::OneDNN));
+    Gemm b16 = dw;
+    b16.type = GemmType::BF16;
+    const Backend want = mos::bf16_active(Backend::OneDNN) ? Backend::OneDNN : Backend::OpenBLAS;
+    assert_int_equal(static_cast<int>(mos::auto_backend(b16, 1)), static_cast<int>(want));
+    assert_int_equal(static_cast<int>(mos::parse_backend("auto")), static_cast<int>(Backend::Auto));
+    assert_string_equal(mos::backend_name(Backend::Auto), "auto");
+}
 
 // bf16 really runs in bf16 where the CPU supports it (the error is bf16-sized),
 // and the forced fallback is bit-identical to the f32 GEMM.
@@ -248,7 +270,7 @@ void expect_status(mos_status want, F f) {
 
 void test_invalid(void **) {
     std::vector<float> a(64, 1.0f), b(64, 1.0f), c(64, 0.0f);
-    for (Backend be : {Backend::Reference, Backend::OneDNN, Backend::OpenBLAS}) {
+    for (Backend be : {Backend::Reference, Backend::OneDNN, Backend::OpenBLAS, Backend::Auto}) {
         Gemm g = make(false, false, 4, 4, 4, 4, 4, 4);
         g.lda = 3;
         expect_status(MOS_INVALID_ARGUMENT, [&] { mos::gemm(be, g, a.data(), b.data(), c.data()); });
@@ -335,7 +357,8 @@ int main(int argc, char **argv) {
     if (argc == 2 && !std::strcmp(argv[1], "--expect-no-bf16")) return expect_no_bf16();
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_onednn_f32),  cmocka_unit_test(test_onednn_bf16),  cmocka_unit_test(test_openblas_f32),
-        cmocka_unit_test(test_openblas_bf16), cmocka_unit_test(test_bf16_fallback), cmocka_unit_test(test_cache_repeat),
+        cmocka_unit_test(test_openblas_bf16), cmocka_unit_test(test_auto_f32),   cmocka_unit_test(test_auto_bf16),
+        cmocka_unit_test(test_auto_rule),   cmocka_unit_test(test_bf16_fallback), cmocka_unit_test(test_cache_repeat),
         cmocka_unit_test(test_invalid),     cmocka_unit_test(test_threads),
     };
     return cmocka_run_group_tests(tests, nullptr, nullptr);

@@ -125,7 +125,7 @@ const Case kCases[] = {
 
 void forward_backward_match_reference(void **) {
     const mos::Backend saved = mos::default_backend();
-    for (mos::Backend b : {mos::Backend::OneDNN, mos::Backend::OpenBLAS, mos::Backend::Reference})
+    for (mos::Backend b : {mos::Backend::OneDNN, mos::Backend::OpenBLAS, mos::Backend::Auto, mos::Backend::Reference})
         for (const Case &c : kCases) compare_case(c, b);
     mos::set_default_backend(saved);
 }
