@@ -2,9 +2,11 @@
 // backward and Adam over the sampled subnets) for the `small` space on a random
 // batch, per routing mode (none, layer m = 2, neuron m = 2) and sampling
 // (uniform, sandwich). One JSON object per line; bench/train_vs_pytorch.py runs
-// it next to the PyTorch peer and prints the ratios.
+// it next to the PyTorch peer and prints the ratios. --archs-out FILE writes the
+// subnets of every update (warm-up included) as JSON lines, so that the peer
+// trains exactly the same archs (bench/peers/torch_train_step.py --archs FILE).
 //
-//   mos-bench-train [--threads N] [--steps N] [--tokens N] [--vocab V] [--dropout P]
+//   mos-bench-train [--threads N] [--steps N] [--tokens N] [--vocab V] [--dropout P] [--archs-out FILE]
 #include <chrono>
 #include <cstdio>
 #include <cstdlib>
@@ -14,6 +16,7 @@
 
 #include "backend/gemm.hpp"
 #include "core/error.hpp"
+#include "model/arch.hpp"
 #include "model/checkpoint.hpp"
 #include "train/step.hpp"
 
@@ -22,7 +25,7 @@ namespace {
 struct Args {
     int threads = 1, steps = 5, tokens = 4096, vocab = 8000, len = 32;
     float dropout = 0.1f;
-    std::string only_routing, only_sampling;
+    std::string only_routing, only_sampling, archs_out;
 };
 
 Args parse(int argc, char **argv) {
@@ -44,10 +47,11 @@ Args parse(int argc, char **argv) {
         else if (k == "--dropout") a.dropout = static_cast<float>(std::atof(val().c_str()));
         else if (k == "--routing") a.only_routing = val();
         else if (k == "--sampling") a.only_sampling = val();
+        else if (k == "--archs-out") a.archs_out = val();
         else {
             std::fprintf(stderr,
                          "usage: mos-bench-train [--threads N] [--steps N] [--tokens N] [--vocab V] [--len L] "
-                         "[--dropout P] [--routing none|layer|neuron] [--sampling uniform|sandwich]\n");
+                         "[--dropout P] [--routing none|layer|neuron] [--sampling uniform|sandwich] [--archs-out FILE]\n");
             std::exit(2);
         }
     }
@@ -64,6 +68,14 @@ int main(int argc, char **argv) {
     const Args a = parse(argc, argv);
     try {
         mos::set_num_threads(a.threads);
+        FILE *archs_out = nullptr;
+        if (!a.archs_out.empty()) {
+            archs_out = std::fopen(a.archs_out.c_str(), "w");
+            if (!archs_out) {
+                std::fprintf(stderr, "mos-bench-train: cannot write %s\n", a.archs_out.c_str());
+                return 1;
+            }
+        }
         const mos::Space space = mos::space_preset("small");
         const int64_t B = a.tokens / a.len, S = a.len, T = a.len;
         // Random tokens (no padding): every position counts.
@@ -110,6 +122,17 @@ int main(int argc, char **argv) {
                 int64_t step = 0;
                 auto one = [&] {
                     const auto archs = mos::sample_update_archs(space, smp, rng);
+                    if (archs_out) {
+                        std::string line = std::string("{\"routing\": \"") + mode.name + "\", \"sampling\": \"" +
+                                           mos::sampling_name(smp) + "\", \"archs\": [";
+                        for (size_t i = 0; i < archs.size(); i++) {
+                            std::string js = mos::arch_to_json(archs[i]);
+                            for (char &c : js)
+                                if (c == '\n') c = ' ';  // one update per line
+                            line += (i ? ", " : "") + js;
+                        }
+                        std::fprintf(archs_out, "%s]}\n", line.c_str());
+                    }
                     ++step;
                     mos::train_step(b, ws, archs, batch, step, 1e-4f, adam, static_cast<uint64_t>(step));
                 };
@@ -126,6 +149,10 @@ int main(int argc, char **argv) {
                             mos::backend_name(mos::default_backend()));
                 std::fflush(stdout);
             }
+        }
+        if (archs_out && std::fclose(archs_out) != 0) {
+            std::fprintf(stderr, "mos-bench-train: error writing %s\n", a.archs_out.c_str());
+            return 1;
         }
     } catch (const mos::Error &e) {
         std::fprintf(stderr, "mos-bench-train: %s\n", e.what());

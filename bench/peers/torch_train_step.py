@@ -6,9 +6,11 @@ sentences of len tokens, no padding), the same update: forward and backward of
 the sampled subnets (uniform: one random arch; sandwich: largest, smallest and
 one random arch), gradients averaged, one torch.optim.Adam step. Loss:
 F.cross_entropy with label smoothing 0.1 in float32. Dropout is off here and in
-the libmos run the driver starts. Prints one JSON object per line.
+the libmos run the driver starts. With --archs FILE (written by mos-bench-train
+--archs-out) every update trains the very subnets libmos trained; without it the
+archs are drawn here. Prints one JSON object per line.
 
-    /usr/bin/python3 bench/peers/torch_train_step.py --threads 1 --steps 3
+    /usr/bin/python3 bench/peers/torch_train_step.py --threads 1 --steps 3 [--archs FILE]
 """
 import argparse
 import json
@@ -55,7 +57,14 @@ def main():
     ap.add_argument("--vocab", type=int, default=8000)
     ap.add_argument("--routing", choices=["none", "layer", "neuron"])
     ap.add_argument("--sampling", choices=["uniform", "sandwich"])
+    ap.add_argument("--archs", help="JSON lines {routing, sampling, archs} from mos-bench-train --archs-out")
     a = ap.parse_args()
+    given = {}
+    if a.archs:
+        with open(a.archs) as f:
+            for line in f:
+                u = json.loads(line)
+                given.setdefault((u["routing"], u["sampling"]), []).append(u["archs"])
     torch.set_num_threads(a.threads)
     B, L = a.tokens // a.len, a.len
     g = torch.Generator().manual_seed(1)
@@ -72,12 +81,19 @@ def main():
             if a.sampling and a.sampling != sampling:
                 continue
             rnd = random.Random(7)
+            queue = list(given.get((routing, sampling), []))
+            if a.archs and len(queue) < a.steps + 2:
+                sys.exit(f"torch_train_step: {a.archs} has {len(queue)} updates for {routing}/{sampling}, "
+                         f"need {a.steps + 2}")
 
             def update():
-                archs = []
-                if sampling == "sandwich":
-                    archs += [make_arch(SMALL, rnd, lambda c, r: c[-1]), make_arch(SMALL, rnd, lambda c, r: c[0])]
-                archs.append(make_arch(SMALL, rnd, lambda c, r: r.choice(c)))
+                if queue:
+                    archs = queue.pop(0)
+                else:
+                    archs = []
+                    if sampling == "sandwich":
+                        archs += [make_arch(SMALL, rnd, lambda c, r: c[-1]), make_arch(SMALL, rnd, lambda c, r: c[0])]
+                    archs.append(make_arch(SMALL, rnd, lambda c, r: r.choice(c)))
                 opt.zero_grad(set_to_none=False)
                 for arch in archs:
                     logits = ref.forward(params, SMALL, arch, routing, src, tgt_in, 0)

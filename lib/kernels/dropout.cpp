@@ -46,9 +46,14 @@ void dropout_backward(float *dx, const float *dy, int64_t n, float p, const Drop
     check_p("dropout_backward", p, n);
     const float scale = 1.0f / (1.0f - p);
     const uint64_t base = key_base(key);
+    if (p == 0.0f) {  // no mask: a plain vectorised add
+#pragma omp parallel for simd if (n > kern::kOmpMinWork) schedule(static)
+        for (int64_t i = 0; i < n; i++) dx[i] += dy[i];
+        return;
+    }
 #pragma omp parallel for if (n > kern::kOmpMinWork) schedule(static)
     for (int64_t i = 0; i < n; i++)
-        if (p == 0.0f || uniform_from(base, static_cast<uint64_t>(i)) >= p) dx[i] += dy[i] * scale;
+        if (uniform_from(base, static_cast<uint64_t>(i)) >= p) dx[i] += dy[i] * scale;
 }
 
 namespace ref {

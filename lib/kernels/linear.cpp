@@ -3,6 +3,8 @@
 // slice of a super-size weight is used in place without copying it.
 #include "kernels/linear.hpp"
 
+#include <cstring>
+
 #include "backend/gemm.hpp"
 #include "kernels/common.hpp"
 #include "kernels/simd.hpp"
@@ -41,10 +43,7 @@ void linear_forward(float *y, const float *x, const float *W, const float *b, in
     // Bias first, then the product accumulates onto it (beta = 1): one pass over y.
     if (b) {
 #pragma omp parallel for if (N * d_out > kern::kOmpMinWork) schedule(static)
-        for (int64_t n = 0; n < N; n++) {
-            float *yr = y + n * d_out;
-            for (int64_t j = 0; j < d_out; j++) yr[j] = b[j];
-        }
+        for (int64_t n = 0; n < N; n++) std::memcpy(y + n * d_out, b, static_cast<size_t>(d_out) * sizeof(float));
     }
     Gemm g;
     g.trans_a = false;
