@@ -124,11 +124,15 @@ MOS_HOT_CLONES void softmax_grad_row(float *d, const float *p, int64_t S) {
     for (int64_t j = 0; j < S; j++) d[j] = p[j] * (d[j] - dot);
 }
 
-// m[0..n) = 1/(1-p) where element first + j is kept, 0 where dropped. Pure integer
-// arithmetic per element: vectorises where the CPU has 64-bit vector multiplies.
+// m[0..n) = 1/(1-p) where element first + j is kept, 0 where dropped; eight draws
+// at a time (dropout_bits8).
 MOS_HOT_CLONES void keep_row(float *m, uint64_t hash, uint64_t first, int64_t n, float p, float inv_keep) {
-    for (int64_t j = 0; j < n; j++)
-        m[j] = dropout_uniform_hashed(hash, first + static_cast<uint64_t>(j)) >= p ? inv_keep : 0.0f;
+    const simd::i8 thr = simd::i8{} + dropout_keep_threshold(p);
+    int64_t j = 0;
+    for (; j + simd::kW <= n; j += simd::kW)
+        simd::store(m + j, simd::select(dropout_bits8(hash, first + static_cast<uint64_t>(j)) >= thr,
+                                        simd::splat(inv_keep), simd::zero()));
+    for (; j < n; j++) m[j] = dropout_uniform_hashed(hash, first + static_cast<uint64_t>(j)) >= p ? inv_keep : 0.0f;
 }
 
 // d[j] = Pd[j] != 0 ? d[j] / (1-p) : 0: dropout's backward with the mask read from Pd.

@@ -12,6 +12,27 @@ namespace mos {
 namespace {
 inline uint64_t key_base(const DropoutKey &k) { return dropout_key_hash(k); }
 inline float uniform_from(uint64_t base, uint64_t i) { return dropout_uniform_hashed(base, i); }
+// Spans of kSpan elements (a multiple of 8), each one cloned vector loop.
+constexpr int64_t kSpan = 4096;
+inline int64_t span_len(int64_t c, int64_t n) { return c + kSpan < n ? kSpan : n - c; }
+
+// y[i] = keep(first + i) ? x[i] * scale : 0, or y[i] += that when accumulate.
+MOS_HOT_CLONES void drop_span(float *y, const float *x, int64_t n, uint64_t hash, int64_t first, float p, float scale,
+                              bool accumulate) {
+    using namespace simd;
+    const i8 thr = i8{} + dropout_keep_threshold(p);
+    const f8 vs = splat(scale);
+    int64_t i = 0;
+    for (; i + kW <= n; i += kW) {
+        const f8 v = select(dropout_bits8(hash, static_cast<uint64_t>(first + i)) >= thr, load(x + i) * vs, zero());
+        store(y + i, accumulate ? load(y + i) + v : v);
+    }
+    for (; i < n; i++) {
+        const float v = uniform_from(hash, static_cast<uint64_t>(first + i)) >= p ? x[i] * scale : 0.0f;
+        y[i] = accumulate ? y[i] + v : v;
+    }
+}
+
 void check_p(const char *k, float p, int64_t n) {
     kern::check_nonneg(k, "n", n);
     check(p >= 0.0f && p < 1.0f, MOS_INVALID_ARGUMENT, k, ": rate p = ", p, " not in [0, 1)");
@@ -38,8 +59,7 @@ void dropout_forward(float *y, const float *x, int64_t n, float p, const Dropout
         return;
     }
 #pragma omp parallel for if (n > kern::kOmpMinWork) schedule(static)
-    for (int64_t i = 0; i < n; i++)
-        y[i] = uniform_from(base, static_cast<uint64_t>(i)) >= p ? x[i] * scale : 0.0f;
+    for (int64_t c = 0; c < n; c += kSpan) drop_span(y + c, x + c, span_len(c, n), base, c, p, scale, false);
 }
 
 void dropout_backward(float *dx, const float *dy, int64_t n, float p, const DropoutKey &key) {
@@ -52,8 +72,7 @@ void dropout_backward(float *dx, const float *dy, int64_t n, float p, const Drop
         return;
     }
 #pragma omp parallel for if (n > kern::kOmpMinWork) schedule(static)
-    for (int64_t i = 0; i < n; i++)
-        if (uniform_from(base, static_cast<uint64_t>(i)) >= p) dx[i] += dy[i] * scale;
+    for (int64_t c = 0; c < n; c += kSpan) drop_span(dx + c, dy + c, span_len(c, n), base, c, p, scale, true);
 }
 
 namespace ref {

@@ -7,7 +7,10 @@
 // subnet's width (HAT, DESIGN.md §3): p = p_max * d_active / d_max.
 #pragma once
 
+#include <cmath>
 #include <cstdint>
+
+#include "kernels/simd.hpp"
 
 namespace mos {
 
@@ -42,6 +45,31 @@ inline float dropout_uniform_hashed(uint64_t hash, uint64_t i) {
     const uint64_t h = dropout_detail::mix64(hash + (i + 1) * 0x9e3779b97f4a7c15ULL);
     return static_cast<float>(h >> 40) * (1.0f / 16777216.0f);  // 24 bits -> [0, 1)
 }
+
+// The same draws eight at a time, for the vector loops (kernels/simd.hpp):
+// lane j of dropout_bits8(hash, first) holds the 24 bits behind
+// dropout_uniform_hashed(hash, first + j), and element i is kept iff its bits are
+// >= dropout_keep_threshold(p) (u = bits / 2^24 >= p, both sides exact).
+namespace dropout_detail {
+typedef uint64_t u4 __attribute__((vector_size(32)));
+typedef int32_t i4 __attribute__((vector_size(16)));
+inline __attribute__((always_inline)) u4 mix64(u4 z) {
+    z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ULL;
+    z = (z ^ (z >> 27)) * 0x94d049bb133111ebULL;
+    return z ^ (z >> 31);
+}
+}  // namespace dropout_detail
+inline __attribute__((always_inline)) simd::i8 dropout_bits8(uint64_t hash, uint64_t first) {
+    using dropout_detail::i4;
+    using dropout_detail::u4;
+    const uint64_t g = 0x9e3779b97f4a7c15ULL;
+    const u4 j = {first + 1, first + 2, first + 3, first + 4};
+    const u4 lo = dropout_detail::mix64(hash + j * g) >> 40;
+    const u4 hi = dropout_detail::mix64(hash + (j + 4) * g) >> 40;
+    return __builtin_shufflevector(__builtin_convertvector(lo, i4), __builtin_convertvector(hi, i4), 0, 1, 2, 3, 4,
+                                   5, 6, 7);
+}
+inline int32_t dropout_keep_threshold(float p) { return static_cast<int32_t>(std::ceil(p * 16777216.0f)); }
 
 // y[n] = keep_i ? x[n] / (1 - p) : 0, for p in [0, 1). p = 0 copies. y may alias x.
 void dropout_forward(float *y, const float *x, int64_t n, float p, const DropoutKey &key);
