@@ -13,6 +13,8 @@
 
 #include <cstdint>
 
+#include "kernels/fast_exp.hpp"
+
 namespace mos {
 namespace simd {
 
@@ -49,23 +51,13 @@ MOS_SIMD_INLINE float hmax(f8 v) {
     return m;
 }
 
-// exp(x) for x <= 0, lane-wise: the same Cephes expf steps as
-// kern::exp_nonpos (kernels/fast_exp.hpp), about 2 ulp; inputs clamped to [-87, 0].
+// exp(x) for x <= 0, lane-wise: the steps of kern::exp_nonpos
+// (kernels/fast_exp.hpp), about 2 ulp; inputs clamped to [-87, 0].
 MOS_SIMD_INLINE f8 exp_nonpos(f8 x) {
     x = vmin(vmax(x, splat(-87.0f)), zero());
-    const f8 big = splat(12582912.0f);
-    const f8 n = (x * 1.44269504088896341f + big) - big;
-    f8 r = x - n * 0.693359375f;
-    r = r + n * 2.12194440e-4f;
-    f8 p = splat(1.9875691500e-4f);
-    p = p * r + 1.3981999507e-3f;
-    p = p * r + 8.3334519073e-3f;
-    p = p * r + 4.1665795894e-2f;
-    p = p * r + 1.6666665459e-1f;
-    p = p * r + 5.0000001201e-1f;
-    p = p * r * r + r + 1.0f;
+    const f8 n = kern::exp_round_n(x);
     const i8 bits = (__builtin_convertvector(n, i8) + 127) << 23;
-    return p * reinterpret_cast<f8>(bits);
+    return kern::exp_reduced(x, n) * reinterpret_cast<f8>(bits);
 }
 
 #undef MOS_SIMD_INLINE
