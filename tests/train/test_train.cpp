@@ -22,14 +22,8 @@
 #include "model/checkpoint.hpp"
 #include "train/trainer.hpp"
 
-// cmocka last (it defines a fail() macro); its 1.1 headers carry no extern "C".
-#include <stdarg.h>
-#include <stddef.h>
-#include <stdint.h>
-#include <setjmp.h>
-extern "C" {
-#include <cmocka.h>
-}
+// cmocka (through the data tests' helpers: TempDir) last: it defines a fail() macro.
+#include "../data/test_common.hpp"
 
 namespace {
 
@@ -261,11 +255,8 @@ void decoding(void **) {
 }  // namespace
 
 int main() {
-    // A fresh directory under $TMPDIR (or /tmp), never in the working directory.
-    const char *base = std::getenv("TMPDIR");
-    std::string tmpl = std::string(base && *base ? base : "/tmp") + "/mos-train-XXXXXX";
-    if (!mkdtemp(tmpl.data())) return 1;
-    g_dir = tmpl;
+    const TempDir dir;  // under $TMPDIR (or /tmp), never in the working directory; removed at exit
+    g_dir = dir.path;
     write_corpus(g_dir);
     const CMUnitTest tests[] = {
         cmocka_unit_test(schedules),
@@ -274,7 +265,5 @@ int main() {
         cmocka_unit_test(loss_goes_down_and_stop_saves),
         cmocka_unit_test(distillation),
     };
-    const int rc = cmocka_run_group_tests(tests, nullptr, nullptr);
-    std::system(("rm -rf '" + g_dir + "'").c_str());
-    return rc;
+    return cmocka_run_group_tests(tests, nullptr, nullptr);
 }
