@@ -8,9 +8,8 @@
 namespace mos {
 
 namespace {
-// Work is split into spans of kSpan floats (a multiple of the vector width);
-// each span runs one cloned vector loop (kernels/simd.hpp).
-constexpr int64_t kSpan = 4096;
+using kern::kSpan;
+using kern::span_len;
 
 MOS_HOT_CLONES void relu_span(float *y, const float *x, int64_t n) {
     using namespace simd;
@@ -31,7 +30,6 @@ MOS_HOT_CLONES void add_span(float *y, const float *a, const float *b, int64_t n
     for (; i + kW <= n; i += kW) store(y + i, load(a + i) + load(b + i));
     for (; i < n; i++) y[i] = a[i] + b[i];
 }
-inline int64_t span_len(int64_t c, int64_t n) { return c + kSpan < n ? kSpan : n - c; }
 }  // namespace
 
 void relu_forward(float *y, const float *x, int64_t n) {

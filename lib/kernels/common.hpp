@@ -14,6 +14,11 @@ namespace kern {
 // more than it saves (about a microsecond per fork on the target machines).
 constexpr int64_t kOmpMinWork = 1 << 14;
 
+// Element-wise kernels split their work into spans of kSpan floats (a multiple
+// of the 8-lane vector width); each span runs one cloned vector loop.
+constexpr int64_t kSpan = 4096;
+inline int64_t span_len(int64_t first, int64_t n) { return first + kSpan < n ? kSpan : n - first; }
+
 // An elastic size must lie in [1, super]; zero is allowed only where stated.
 inline void check_active(const char *kernel, const char *what, int64_t active, int64_t super) {
     check(active >= 0, MOS_INVALID_ARGUMENT, kernel, ": ", what, " is negative (", active, ")");

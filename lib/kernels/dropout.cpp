@@ -12,9 +12,8 @@ namespace mos {
 namespace {
 inline uint64_t key_base(const DropoutKey &k) { return dropout_key_hash(k); }
 inline float uniform_from(uint64_t base, uint64_t i) { return dropout_uniform_hashed(base, i); }
-// Spans of kSpan elements (a multiple of 8), each one cloned vector loop.
-constexpr int64_t kSpan = 4096;
-inline int64_t span_len(int64_t c, int64_t n) { return c + kSpan < n ? kSpan : n - c; }
+using kern::kSpan;
+using kern::span_len;
 
 // y[i] = keep(first + i) ? x[i] * scale : 0, or y[i] += that when accumulate.
 MOS_HOT_CLONES void drop_span(float *y, const float *x, int64_t n, uint64_t hash, int64_t first, float p, float scale,
