@@ -30,7 +30,17 @@ MOS_SIMD_INLINE f8 load(const float *p) {
     return v;
 }
 MOS_SIMD_INLINE void store(float *p, f8 v) { __builtin_memcpy(p, &v, sizeof v); }
-MOS_SIMD_INLINE f8 splat(float x) { return f8{x, x, x, x, x, x, x, x}; }
+// A lane-0 shuffle, not the constructor f8{x, x, ...}: inside target_clones
+// functions GCC 12 builds the constructor lane by lane (vinsertps chains that
+// also cost registers), while the shuffle becomes one vbroadcastss.
+MOS_SIMD_INLINE f8 splat(float x) {
+#if defined(__clang__)
+    const f8 v = {x};
+    return __builtin_shufflevector(v, v, 0, 0, 0, 0, 0, 0, 0, 0);
+#else
+    return __builtin_shuffle(f8{x}, i8{});
+#endif
+}
 MOS_SIMD_INLINE f8 zero() { return splat(0.0f); }
 // m lanes are all-ones or all-zeros (the result of a vector comparison).
 MOS_SIMD_INLINE f8 select(i8 m, f8 a, f8 b) {
