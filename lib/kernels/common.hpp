@@ -19,6 +19,20 @@ constexpr int64_t kOmpMinWork = 1 << 14;
 constexpr int64_t kSpan = 4096;
 inline int64_t span_len(int64_t first, int64_t n) { return first + kSpan < n ? kSpan : n - first; }
 
+// Column reductions over the rows (bias and LayerNorm parameter gradients) run
+// as one task per chunk of adjacent columns; a task streams its chunk row by
+// row (contiguous reads) into partial sums that stay in L1. Every column is
+// still summed over the rows in order, so the result is the same for any chunk
+// width and thread count. The width splits d over `threads` and is a multiple
+// of 8 floats, at least 32 and at most kColChunk.
+constexpr int64_t kColChunk = 256;
+inline int64_t column_chunk(int64_t d, int threads) {
+    const int64_t t = threads > 1 ? threads : 1;
+    int64_t w = ((d + t - 1) / t + 7) / 8 * 8;
+    w = w < 32 ? 32 : w;
+    return w > kColChunk ? kColChunk : w;
+}
+
 // An elastic size must lie in [1, super]; zero is allowed only where stated.
 inline void check_active(const char *kernel, const char *what, int64_t active, int64_t super) {
     check(active >= 0, MOS_INVALID_ARGUMENT, kernel, ": ", what, " is negative (", active, ")");

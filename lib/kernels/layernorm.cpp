@@ -7,6 +7,8 @@
 
 #include <cmath>
 
+#include <omp.h>
+
 #include "kernels/common.hpp"
 #include "kernels/simd.hpp"
 
@@ -17,7 +19,6 @@ void check_ln(const char *k, int64_t N, int64_t d) {
     kern::check_nonneg(k, "N", N);
     check(d >= 1, MOS_INVALID_ARGUMENT, k, ": width d = ", d, " < 1");
 }
-constexpr int64_t kColBlock = 32;  // columns per task in the dgamma/dbeta pass (4 vectors)
 
 using simd::f8;
 using simd::kW;
@@ -85,35 +86,32 @@ MOS_HOT_CLONES void ln_grad_row(float *o, const float *dy, const float *x, float
     for (; k < d; k++) o[k] += rs * (dy[k] * gamma[k] - sg - (x[k] - mu) * rs * sgx);
 }
 
-// dgamma[k0..k1) += sum_n dy xhat, dbeta[k0..k1) += sum_n dy, rows in order.
+// dgamma[k0..k1) += sum_n dy xhat, dbeta[k0..k1) += sum_n dy over the rows in
+// order, k1 - k0 <= kern::kColChunk: partial sums in stack buffers, rows streamed
+// (see kern::column_chunk).
 MOS_HOT_CLONES void ln_param_grad_block(float *dgamma, float *dbeta, const float *dy, const float *x,
                                         const float *mean, const float *rstd, int64_t N, int64_t d, int64_t k0,
                                         int64_t k1) {
-    if (k1 - k0 == kColBlock) {
-        f8 g[4], b[4];
-        for (int u = 0; u < 4; u++) g[u] = b[u] = simd::zero();
-        for (int64_t n = 0; n < N; n++) {
-            const float *xr = x + n * d + k0, *gr = dy + n * d + k0;
-            const f8 vmu = simd::splat(mean[n]), vrs = simd::splat(rstd[n]);
-            for (int u = 0; u < 4; u++) {
-                const f8 gy = simd::load(gr + u * kW);
-                g[u] += gy * ((simd::load(xr + u * kW) - vmu) * vrs);
-                b[u] += gy;
-            }
-        }
-        for (int u = 0; u < 4; u++) {
-            if (dgamma) simd::store(dgamma + k0 + u * kW, simd::load(dgamma + k0 + u * kW) + g[u]);
-            if (dbeta) simd::store(dbeta + k0 + u * kW, simd::load(dbeta + k0 + u * kW) + b[u]);
-        }
-        return;
-    }
+    alignas(32) float g[kern::kColChunk], b[kern::kColChunk];
+    const int64_t w = k1 - k0, wv = w / kW * kW;
+    for (int64_t k = 0; k < w; k++) g[k] = b[k] = 0.0f;
     for (int64_t n = 0; n < N; n++) {
-        const float *xr = x + n * d, *gr = dy + n * d;
+        const float *xr = x + n * d + k0, *gr = dy + n * d + k0;
         const float mu = mean[n], rs = rstd[n];
-        for (int64_t k = k0; k < k1; k++) {
-            if (dgamma) dgamma[k] += gr[k] * (xr[k] - mu) * rs;
-            if (dbeta) dbeta[k] += gr[k];
+        const f8 vmu = simd::splat(mu), vrs = simd::splat(rs);
+        for (int64_t k = 0; k < wv; k += kW) {
+            const f8 gy = simd::load(gr + k);
+            simd::store(g + k, simd::load(g + k) + gy * ((simd::load(xr + k) - vmu) * vrs));
+            simd::store(b + k, simd::load(b + k) + gy);
         }
+        for (int64_t k = wv; k < w; k++) {
+            g[k] += gr[k] * ((xr[k] - mu) * rs);
+            b[k] += gr[k];
+        }
+    }
+    for (int64_t k = 0; k < w; k++) {
+        if (dgamma) dgamma[k0 + k] += g[k];
+        if (dbeta) dbeta[k0 + k] += b[k];
     }
 }
 }  // namespace
@@ -133,11 +131,12 @@ void layernorm_backward(float *dx, float *dgamma, float *dbeta, const float *dy,
         for (int64_t n = 0; n < N; n++) ln_grad_row(dx + n * d, dy + n * d, x + n * d, mean[n], rstd[n], gamma, d);
     }
     if (dgamma || dbeta) {
-        // Parallel over column blocks (a reduction over tokens): no races and the same
+        // One task per column chunk (a reduction over tokens): no races and the same
         // summation order for any thread count.
+        const int64_t cw = kern::column_chunk(d, omp_get_max_threads());
 #pragma omp parallel for if (N * d > kern::kOmpMinWork) schedule(static)
-        for (int64_t k0 = 0; k0 < d; k0 += kColBlock)
-            ln_param_grad_block(dgamma, dbeta, dy, x, mean, rstd, N, d, k0, k0 + kColBlock < d ? k0 + kColBlock : d);
+        for (int64_t k0 = 0; k0 < d; k0 += cw)
+            ln_param_grad_block(dgamma, dbeta, dy, x, mean, rstd, N, d, k0, k0 + cw < d ? k0 + cw : d);
     }
 }
 

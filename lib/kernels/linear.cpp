@@ -5,6 +5,8 @@
 
 #include <cstring>
 
+#include <omp.h>
+
 #include "backend/gemm.hpp"
 #include "kernels/common.hpp"
 #include "kernels/simd.hpp"
@@ -18,21 +20,19 @@ void check_linear(const char *k, int64_t N, int64_t d_in, int64_t d_out, int64_t
     kern::check_nonneg(k, "d_out", d_out);
     check(ld_w >= d_in, MOS_OUT_OF_RANGE, k, ": d_in = ", d_in, " exceeds the weight's row length ", ld_w);
 }
-constexpr int64_t kColBlock = 32;  // columns per task of the bias gradient (4 vectors)
-
-// acc[j0..j1) += sum_n x[n, j], rows in order.
+// acc[j0..j1) += sum_n x[n, j] over the rows in order, j1 - j0 <= kern::kColChunk:
+// partial sums in a stack buffer, rows streamed (see kern::column_chunk).
 MOS_HOT_CLONES void column_sums(float *acc, const float *x, int64_t N, int64_t d, int64_t j0, int64_t j1) {
     using namespace simd;
-    if (j1 - j0 == kColBlock) {
-        f8 a[4];
-        for (int u = 0; u < 4; u++) a[u] = zero();
-        for (int64_t n = 0; n < N; n++)
-            for (int u = 0; u < 4; u++) a[u] += load(x + n * d + j0 + u * kW);
-        for (int u = 0; u < 4; u++) store(acc + j0 + u * kW, load(acc + j0 + u * kW) + a[u]);
-        return;
+    alignas(32) float part[kern::kColChunk];
+    const int64_t w = j1 - j0, wv = w / kW * kW;
+    for (int64_t j = 0; j < w; j++) part[j] = 0.0f;
+    for (int64_t n = 0; n < N; n++) {
+        const float *r = x + n * d + j0;
+        for (int64_t j = 0; j < wv; j += kW) store(part + j, load(part + j) + load(r + j));
+        for (int64_t j = wv; j < w; j++) part[j] += r[j];
     }
-    for (int64_t n = 0; n < N; n++)
-        for (int64_t j = j0; j < j1; j++) acc[j] += x[n * d + j];
+    for (int64_t j = 0; j < w; j++) acc[j0 + j] += part[j];
 }
 }  // namespace
 
@@ -93,10 +93,10 @@ void linear_backward(float *dx, float *dW, float *db, const float *dy, const flo
         gemm(g, dy, x, dW);
     }
     if (db) {
-        // Column sums, parallel over column blocks: deterministic for any thread count.
+        // Column sums, one task per column chunk: deterministic for any thread count.
+        const int64_t cw = kern::column_chunk(d_out, omp_get_max_threads());
 #pragma omp parallel for if (N * d_out > kern::kOmpMinWork) schedule(static)
-        for (int64_t j0 = 0; j0 < d_out; j0 += kColBlock)
-            column_sums(db, dy, N, d_out, j0, j0 + kColBlock < d_out ? j0 + kColBlock : d_out);
+        for (int64_t j0 = 0; j0 < d_out; j0 += cw) column_sums(db, dy, N, d_out, j0, j0 + cw < d_out ? j0 + cw : d_out);
     }
 }
 

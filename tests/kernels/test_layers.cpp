@@ -1,11 +1,13 @@
 // tests/kernels/test_layers.cpp: the vectorised element-wise kernels (linear bias
 // and bias gradient, LayerNorm, ReLU, residual, dropout, cross-entropy and the
 // teacher softmax) against their naive references at model widths, so that the
-// 8-lane loops, their scalar tails and the 32-column gradient blocks all run
-// (the finite-difference tests in tests/grad use widths below one vector).
+// 8-lane loops, their scalar tails and the column chunks of the gradient
+// reductions all run (the finite-difference tests in tests/grad use widths below
+// one vector), and the reductions are bit for bit the same for 1, 2 and 3 threads.
 // Widths: 256 and 192 (the `small` space), 1024, and odd ones (37, 203, 1003).
 #include <cmath>
 #include <cstdio>
+#include <cstring>
 #include <string>
 #include <vector>
 
@@ -14,6 +16,8 @@
 #include "kernels/dropout.hpp"
 #include "kernels/layernorm.hpp"
 #include "kernels/linear.hpp"
+
+#include <omp.h>
 
 // cmocka last: it defines a fail() macro that would clash with mos::fail.
 #include <stdarg.h>
@@ -103,6 +107,34 @@ void layernorm_matches_reference(void **) {
         expect_close("layernorm dgamma alone" + w, dg2.data(), dgr.data(), d, 1e-5);
         expect_close("layernorm dbeta alone" + w, db2.data(), dbr.data(), d, 1e-5);
     }
+}
+
+// The bias and LayerNorm parameter gradients split their columns by the thread
+// count; each column must still be summed in the same order.
+void column_reductions_independent_of_threads(void **) {
+    const int64_t N = 300;
+    const int saved = omp_get_max_threads();
+    for (int64_t d : kWidths) {
+        auto dy = uniform(N * d, 31), x = uniform(N * d, 32, -2.0f, 3.0f), g = uniform(d, 33, 0.5f, 1.5f);
+        std::vector<float> mu(N), rs(N), y(N * d);
+        mos::layernorm_forward(y.data(), mu.data(), rs.data(), x.data(), g.data(), g.data(), N, d);
+        std::vector<float> first;
+        for (int t : {1, 2, 3}) {
+            omp_set_num_threads(t);
+            std::vector<float> out(3 * d, 0.0f);  // db, dgamma, dbeta
+            mos::linear_backward(nullptr, nullptr, out.data(), dy.data(), nullptr, nullptr, N, 0, d, 0);
+            mos::layernorm_backward(nullptr, out.data() + d, out.data() + 2 * d, dy.data(), x.data(), mu.data(),
+                                    rs.data(), g.data(), N, d);
+            if (first.empty()) first = out;
+            if (std::memcmp(first.data(), out.data(), out.size() * sizeof(float)) != 0) {
+                std::fprintf(stderr, "column reductions, d %lld: %d threads differ from 1 thread\n",
+                             static_cast<long long>(d), t);
+                omp_set_num_threads(saved);
+                fail();
+            }
+        }
+    }
+    omp_set_num_threads(saved);
 }
 
 void relu_residual_match_reference(void **) {
@@ -202,7 +234,7 @@ void cross_entropy_matches_reference(void **) {
 int main() {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(linear_bias_matches_reference), cmocka_unit_test(layernorm_matches_reference),
-        cmocka_unit_test(relu_residual_match_reference), cmocka_unit_test(dropout_matches_reference),
+        cmocka_unit_test(column_reductions_independent_of_threads), cmocka_unit_test(relu_residual_match_reference), cmocka_unit_test(dropout_matches_reference),
         cmocka_unit_test(cross_entropy_matches_reference),
     };
     return cmocka_run_group_tests(tests, nullptr, nullptr);
