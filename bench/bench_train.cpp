@@ -5,6 +5,10 @@
 // it next to the PyTorch peer and prints the ratios. --archs-out FILE writes the
 // subnets of every update (warm-up included) as JSON lines, so that the peer
 // trains exactly the same archs (bench/peers/torch_train_step.py --archs FILE).
+// Each line also carries the model FLOPs of a timed update (matrix products of
+// the sampled dense subnets as model/size.hpp counts them, times 3 for forward
+// and backward) and the rate they were done at, so a row can be set against the
+// machine's FMA peak.
 //
 //   mos-bench-train [--threads N] [--steps N] [--tokens N] [--vocab V] [--dropout P] [--archs-out FILE]
 #include <chrono>
@@ -18,6 +22,7 @@
 #include "core/error.hpp"
 #include "model/arch.hpp"
 #include "model/checkpoint.hpp"
+#include "model/size.hpp"
 #include "train/step.hpp"
 
 namespace {
@@ -120,8 +125,15 @@ int main(int argc, char **argv) {
                 mos::Rng rng(7);
                 mos::AdamConfig adam;
                 int64_t step = 0;
+                double flop = 0;  // model FLOPs of the timed updates
                 auto one = [&] {
                     const auto archs = mos::sample_update_archs(space, smp, rng);
+                    for (const mos::Arch &x : archs)
+                        flop += 3.0 * static_cast<double>(B) *
+                                static_cast<double>(mos::arch_flops(x, static_cast<uint64_t>(a.vocab),
+                                                                    static_cast<uint64_t>(S),
+                                                                    static_cast<uint64_t>(T))
+                                                        .total());
                     if (archs_out) {
                         std::string line = std::string("{\"routing\": \"") + mode.name + "\", \"sampling\": \"" +
                                            mos::sampling_name(smp) + "\", \"archs\": [";
@@ -136,16 +148,27 @@ int main(int argc, char **argv) {
                     ++step;
                     mos::train_step(b, ws, archs, batch, step, 1e-4f, adam, static_cast<uint64_t>(step));
                 };
+                {
+                    // Untimed, unlogged first update of the sandwich (the largest subnet
+                    // first): it touches every page of the workspace, as the first
+                    // updates of a real run do, so no timed update pays first-touch faults.
+                    mos::Rng first(1);
+                    mos::train_step(b, ws, mos::sample_update_archs(space, mos::Sampling::Sandwich, first), batch,
+                                    ++step, 1e-4f, adam, 0);
+                }
                 one();  // warm-up: primitives, gradients, Adam moments
                 one();
+                flop = 0;
                 const auto t0 = std::chrono::steady_clock::now();
                 for (int i = 0; i < a.steps; i++) one();
                 const double s = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
                 std::printf("{\"impl\": \"libmos\", \"routing\": \"%s\", \"experts\": %d, \"sampling\": \"%s\", "
                             "\"threads\": %d, \"tokens_per_update\": %lld, \"steps\": %d, \"seconds\": %.4f, "
-                            "\"tokens_per_second\": %.1f, \"backend\": \"%s\"}\n",
+                            "\"tokens_per_second\": %.1f, \"model_gflop_per_update\": %.2f, \"gflops\": %.1f, "
+                            "\"backend\": \"%s\"}\n",
                             mode.name, mode.m, mos::sampling_name(smp), a.threads,
-                            static_cast<long long>(B * T), a.steps, s, B * T * a.steps / s,
+                            static_cast<long long>(B * T), a.steps, s, B * T * a.steps / s, flop / 1e9 / a.steps,
+                            flop / 1e9 / s,
                             mos::backend_name(mos::default_backend()));
                 std::fflush(stdout);
             }

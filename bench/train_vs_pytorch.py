@@ -10,6 +10,11 @@ the weight-sharing step (target <= 1.2). Dropout is off on both sides, and both
 train the same subnets in every update (mos-bench-train --archs-out feeds the
 peer's --archs). The two sides run alternately --repeat times and each keeps its
 best run, which damps interference from other load on a shared machine.
+
+Both sides do the same matrix products (the model FLOPs of an update, counted by
+mos-bench-train), so every row also shows the rate each side reached as a share
+of the machine's f32 FMA peak, measured in the same run by mos-bench-gemm, and
+the share of peak that 1.5x PyTorch's rate would take.
 """
 import argparse
 import json
@@ -36,9 +41,11 @@ def main():
     a = ap.parse_args()
     only = ["--routing", a.routing] if a.routing else []
     exe = os.path.join(a.build, "bench", "mos-bench-train")
+    gemm_exe = os.path.join(a.build, "bench", "mos-bench-gemm")
     env = dict(os.environ, OMP_WAIT_POLICY="passive")
     env.pop("OPENBLAS_CORETYPE", None)
     rows = []
+    peak = {}
     key = lambda r: (r["routing"], r["sampling"])
 
     def best(runs):
@@ -60,12 +67,27 @@ def main():
                 torch_runs.append(run(["/usr/bin/python3", os.path.join(HERE, "peers", "torch_train_step.py"),
                                        "--threads", str(t), "--steps", str(a.steps), "--archs", archs, *only], env_t))
             mos, tmap = best(mos_runs), best(torch_runs)
+            for r in run([gemm_exe, "--quick", "--threads", str(t), "--shape", "64x64x64", "--backend", "onednn",
+                          "--dtype", "f32", "--json-only"], env_t):
+                if r.get("kind") == "peak":
+                    peak[t] = r["f32_gflops"][str(t)]
             for k, r in mos.items():
                 rows.append((t, r, tmap[k]))
-    print(f"{'threads':>7} {'routing':>7} {'sampling':>9} {'libmos tok/s':>13} {'pytorch tok/s':>14} {'ratio':>6}")
+    print("f32 FMA peak (GFLOP/s): " + ", ".join(f"{t} thread{'s' if t > 1 else ''} {peak[t]:.1f}"
+                                                   for t in sorted(peak)))
+    print(f"{'threads':>7} {'routing':>7} {'sampling':>9} {'libmos tok/s':>13} {'pytorch tok/s':>14} {'ratio':>6}"
+          f" {'GFLOP/upd':>10} {'libmos %pk':>10} {'pytorch %pk':>11} {'1.5x %pk':>9}")
+
+    def pct(r, tokens_per_second, t):
+        # rate of model FLOPs at this token rate, in % of the peak of t threads
+        gflops = r["model_gflop_per_update"] * tokens_per_second / r["tokens_per_update"]
+        return 100.0 * gflops / peak[t]
+
     for t, r, p in rows:
         print(f"{t:>7} {r['routing']:>7} {r['sampling']:>9} {r['tokens_per_second']:>13.0f} "
-              f"{p['tokens_per_second']:>14.0f} {r['tokens_per_second'] / p['tokens_per_second']:>6.2f}")
+              f"{p['tokens_per_second']:>14.0f} {r['tokens_per_second'] / p['tokens_per_second']:>6.2f}"
+              f" {r['model_gflop_per_update']:>10.1f} {pct(r, r['tokens_per_second'], t):>10.1f}"
+              f" {pct(r, p['tokens_per_second'], t):>11.1f} {pct(r, 1.5 * p['tokens_per_second'], t):>9.1f}")
     print("\nneuron-wise MoS (m = 2) step cost relative to weight sharing (libmos):")
     for t in sorted({t for t, _, _ in rows}):
         for s in ("uniform", "sandwich"):
@@ -75,7 +97,10 @@ def main():
     for t, r, p in rows:
         print(json.dumps({"threads": t, "routing": r["routing"], "sampling": r["sampling"],
                           "libmos": r["tokens_per_second"], "pytorch": p["tokens_per_second"],
-                          "ratio": round(r["tokens_per_second"] / p["tokens_per_second"], 3)}))
+                          "ratio": round(r["tokens_per_second"] / p["tokens_per_second"], 3),
+                          "model_gflop_per_update": r["model_gflop_per_update"], "peak_gflops": peak[t],
+                          "libmos_pct_peak": round(pct(r, r["tokens_per_second"], t), 1),
+                          "pytorch_pct_peak": round(pct(r, p["tokens_per_second"], t), 1)}))
 
 
 if __name__ == "__main__":
