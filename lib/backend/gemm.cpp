@@ -155,7 +155,7 @@ const char *backend_name(Backend b) {
 
 Backend auto_backend(const Gemm &g, int64_t batch) {
     if (g.type == GemmType::BF16 && onednn_bf16_active()) return Backend::OneDNN;
-    if (batch > 1 || g.trans_b || g.M < 64) return Backend::OneDNN;
+    if (batch > 1 || g.M < 64 || (g.trans_b && !g.trans_a && g.N >= kWideN)) return Backend::OneDNN;
     return Backend::OpenBLAS;
 }
 

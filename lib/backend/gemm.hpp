@@ -59,10 +59,12 @@ const char *backend_name(Backend b);
 // Parses "auto" | "onednn" | "openblas" | "reference"; throws MOS_INVALID_ARGUMENT.
 Backend parse_backend(const char *name);
 // The backend Auto runs a product on: oneDNN for bf16, batched products
-// (attention heads), products with op(B) = B^T (every forward x W^T) and short
-// ones (M < 64: decoding); OpenBLAS for the remaining backward products
-// (dx = dy W and dW = dy^T x), where oneDNN's f32 kernels measured up to 2x
-// slower for large K. A fixed rule, so results never depend on timing.
+// (attention heads), short ones (M < 64: decoding) and wide forward products
+// x W^T with N >= kWideN (the tied output projection over the vocabulary);
+// OpenBLAS for every other f32 product (the layers' forward x W^T, and the
+// backward dx = dy W and dW = dy^T x). A fixed rule from per-shape profiles of
+// a training step (docs/benchmarks.md), so results never depend on timing.
+constexpr int64_t kWideN = 4096;
 Backend auto_backend(const Gemm &g, int64_t batch);
 
 void gemm(Backend b, const Gemm &g, const float *A, const float *B, float *C);

@@ -205,14 +205,17 @@ void test_openblas_bf16(void **) { check_backend(Backend::OpenBLAS, GemmType::BF
 void test_auto_f32(void **) { check_backend(Backend::Auto, GemmType::F32); }
 void test_auto_bf16(void **) { check_backend(Backend::Auto, GemmType::BF16); }
 
-// Auto's rule: forward products (op(B) = B^T), batched products, short M and bf16
-// go to oneDNN; the backward forms dx = dy W and dW = dy^T x go to OpenBLAS.
+// Auto's rule: batched products, short M, wide forward products (the output
+// projection) and bf16 go to oneDNN; the layers' forward x W^T and the backward
+// forms dx = dy W and dW = dy^T x go to OpenBLAS.
 void test_auto_rule(void **) {
     const Gemm fwd = make(false, true, 4096, 256, 256, 256, 256, 256);
+    const Gemm vocab = make(false, true, 4096, 8000, 256, 256, 256, 8000);
     const Gemm dx = make(false, false, 4096, 256, 1024, 1024, 256, 256);
     const Gemm dw = make(true, false, 1024, 256, 4096, 1024, 256, 256);
     const Gemm decode = make(false, false, 5, 256, 256, 256, 256, 256);
-    assert_int_equal(static_cast<int>(mos::auto_backend(fwd, 1)), static_cast<int>(Backend::OneDNN));
+    assert_int_equal(static_cast<int>(mos::auto_backend(fwd, 1)), static_cast<int>(Backend::OpenBLAS));
+    assert_int_equal(static_cast<int>(mos::auto_backend(vocab, 1)), static_cast<int>(Backend::OneDNN));
     assert_int_equal(static_cast<int>(mos::auto_backend(dx, 1)), static_cast<int>(Backend::OpenBLAS));
     assert_int_equal(static_cast<int>(mos::auto_backend(dw, 1)), static_cast<int>(Backend::OpenBLAS));
     assert_int_equal(static_cast<int>(mos::auto_backend(dx, 8)), static_cast<int>(Backend::OneDNN));
