@@ -30,19 +30,22 @@ float dropout_uniform(const DropoutKey &key, uint64_t i);
 // The same draws for loops over many elements of one key: the key is hashed once
 // (dropout_key_hash) and dropout_uniform_hashed(hash, i) == dropout_uniform(key, i).
 namespace dropout_detail {
-inline uint64_t mix64(uint64_t z) {
+// splitmix64's finaliser; T is uint64_t or a vector of them (dropout_bits8).
+template <class T>
+inline __attribute__((always_inline)) T mix64(T z) {
     z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ULL;
     z = (z ^ (z >> 27)) * 0x94d049bb133111ebULL;
     return z ^ (z >> 31);
 }
+constexpr uint64_t kGolden = 0x9e3779b97f4a7c15ULL;  // element i is hashed at hash + (i + 1) kGolden
 }  // namespace dropout_detail
 inline uint64_t dropout_key_hash(const DropoutKey &k) {
     using dropout_detail::mix64;
-    return mix64(mix64(k.seed ^ 0x9e3779b97f4a7c15ULL) ^ (k.step * 0xd1b54a32d192ed03ULL) ^
+    return mix64(mix64(k.seed ^ dropout_detail::kGolden) ^ (k.step * 0xd1b54a32d192ed03ULL) ^
                  (k.site * 0x8cb92ba72f3d8dd7ULL));
 }
 inline float dropout_uniform_hashed(uint64_t hash, uint64_t i) {
-    const uint64_t h = dropout_detail::mix64(hash + (i + 1) * 0x9e3779b97f4a7c15ULL);
+    const uint64_t h = dropout_detail::mix64(hash + (i + 1) * dropout_detail::kGolden);
     return static_cast<float>(h >> 40) * (1.0f / 16777216.0f);  // 24 bits -> [0, 1)
 }
 
@@ -53,16 +56,11 @@ inline float dropout_uniform_hashed(uint64_t hash, uint64_t i) {
 namespace dropout_detail {
 typedef uint64_t u4 __attribute__((vector_size(32)));
 typedef int32_t i4 __attribute__((vector_size(16)));
-inline __attribute__((always_inline)) u4 mix64(u4 z) {
-    z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ULL;
-    z = (z ^ (z >> 27)) * 0x94d049bb133111ebULL;
-    return z ^ (z >> 31);
-}
 }  // namespace dropout_detail
 inline __attribute__((always_inline)) simd::i8 dropout_bits8(uint64_t hash, uint64_t first) {
     using dropout_detail::i4;
     using dropout_detail::u4;
-    const uint64_t g = 0x9e3779b97f4a7c15ULL;
+    const uint64_t g = dropout_detail::kGolden;
     const u4 j = {first + 1, first + 2, first + 3, first + 4};
     const u4 lo = dropout_detail::mix64(hash + j * g) >> 40;
     const u4 hi = dropout_detail::mix64(hash + (j + 4) * g) >> 40;

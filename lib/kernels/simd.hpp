@@ -34,12 +34,8 @@ MOS_SIMD_INLINE void store(float *p, f8 v) { __builtin_memcpy(p, &v, sizeof v); 
 // functions GCC 12 builds the constructor lane by lane (vinsertps chains that
 // also cost registers), while the shuffle becomes one vbroadcastss.
 MOS_SIMD_INLINE f8 splat(float x) {
-#if defined(__clang__)
     const f8 v = {x};
     return __builtin_shufflevector(v, v, 0, 0, 0, 0, 0, 0, 0, 0);
-#else
-    return __builtin_shuffle(f8{x}, i8{});
-#endif
 }
 MOS_SIMD_INLINE f8 zero() { return splat(0.0f); }
 // m lanes are all-ones or all-zeros (the result of a vector comparison).
