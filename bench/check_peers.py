@@ -69,8 +69,8 @@ def main():
     failed = False
 
     # 1. Greedy: libmos text against PyTorch text.
-    r = subprocess.run([a.mos_cli, "translate", "--model", a.model, "--beam", "1"], input="".join(l + "\n" for l in src),
-                       capture_output=True, text=True, env=env)
+    r = subprocess.run([a.mos_cli, "translate", "--model", a.model, "--beam", "1"],
+                       input="".join(l + "\n" for l in src), capture_output=True, text=True, env=env)
     if r.returncode != 0:
         sys.exit(f"check_peers: mos-cli translate failed: {r.stderr.strip()}")
     mos_hyp = r.stdout.split("\n")[:len(src)]

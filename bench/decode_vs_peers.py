@@ -9,7 +9,7 @@ libmos runs only through `mos-cli` and the bench programs (--mos-cli,
 peers run in worker processes (bench/peers/decode_worker.py) under
 --peer-python (default: this Python). For each thread count and precision
 (libmos: --libmos-dtype, f32 today; PyTorch: f32, and bf16 where the CPU has
-avx512_bf16; CTranslate2: float32, int8, int8_float32, and bfloat16 where
+avx512_bf16 or amx_bf16; CTranslate2: float32, int8, int8_float32, and bfloat16 where
 CTranslate2 offers it on this CPU) it prints:
 
 * hat: HAT's latency protocol (batch 1, a fixed 30-token source, 30 decoder
@@ -283,7 +283,8 @@ def main():
     ap.add_argument("--peers", default="torch,ct2", help="comma list of torch, ct2")
     ap.add_argument("--threads", default="1,2")
     ap.add_argument("--libmos-dtype", default="f32", help="comma list; f32 today")
-    ap.add_argument("--torch-precisions", help="comma list of f32, bf16 (default: f32, and bf16 with avx512_bf16)")
+    ap.add_argument("--torch-precisions",
+                    help="comma list of f32, bf16 (default: f32, and bf16 with avx512_bf16 or amx_bf16)")
     ap.add_argument("--ct2-precisions", help="comma list of CTranslate2 compute types "
                     "(default: float32, int8, int8_float32, and bfloat16 where offered)")
     ap.add_argument("--beams", default="1,5", help="beams of the latency and throughput rows")
@@ -318,7 +319,7 @@ def main():
     env.pop("OPENBLAS_CORETYPE", None)  # OpenBLAS picks its kernels for this CPU
     cli = MosCli(a.mos_cli, env)
     flags = cpu_flags()
-    has_bf16 = "avx512_bf16" in flags
+    has_bf16 = bool({"avx512_bf16", "amx_bf16"} & flags)
     notes = []
 
     with tempfile.TemporaryDirectory() as tmp:
@@ -441,7 +442,7 @@ def main():
     fmt = lambda x, f: "-" if x is None else format(x, f)
     info = subprocess.run([a.mos_cli, "info"], capture_output=True, text=True, env=env).stdout.strip()
     print("libmos: " + ", ".join(info.splitlines()))
-    print(f"model: {a.model or a.supernet + ' / ' + a.arch}  ({m.vocab} tokens, params by arch: "
+    print(f"model: {a.model or a.supernet + ' / ' + a.arch}  ({m.vocab} tokens; arch: "
           f"enc {m.enc_embed}x{len(m.enc_layers)}, dec {m.dec_embed}x{len(m.dec_layers)}, qkv {m.qkv})")
     print("FMA peak GFLOP/s (mos-bench-gemm): " + ", ".join(
         f"{t} thr f32 {peaks[t]['f32']:.0f}" + (f" bf16 {peaks[t]['bf16']:.0f}" if peaks[t]["bf16"] else "")

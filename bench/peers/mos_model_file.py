@@ -52,7 +52,8 @@ class MosModel:
         if t is None:
             raise ModelFileError(f"{self.path}: tensor '{name}' is missing")
         if tuple(t.shape) != tuple(shape):
-            raise ModelFileError(f"{self.path}: tensor '{name}' has shape {list(t.shape)}; the arch needs {list(shape)}")
+            raise ModelFileError(f"{self.path}: tensor '{name}' has shape {list(t.shape)}; "
+                                 f"the arch needs {list(shape)}")
 
     def _check(self):
         Q, de, dd, V = self.qkv, self.enc_embed, self.dec_embed, self.vocab
@@ -145,5 +146,5 @@ def load(path):
             raise ModelFileError(f"{path}: metadata '{key}' is missing")
     tok = tensors.pop(TOKENIZER_TENSOR, None)
     tokenizer = tok.tobytes() if tok is not None else None
-    floats = {k: np.asarray(v, dtype=np.float32) for k, v in tensors.items()}
+    floats = {k: np.array(v, dtype=np.float32) for k, v in tensors.items()}  # writable copies
     return MosModel(path, floats, meta, tokenizer)
