@@ -314,6 +314,9 @@ def main():
             ap.error(f"{what}: {p} is not an executable (build with -Dbenchmarks=enabled, or point at a packed build)")
     threads = [int(x) for x in a.threads.split(",")]
     beams = [int(x) for x in a.beams.split(",")]
+    if a.bleu_beam not in beams:
+        ap.error(f"--bleu-beam {a.bleu_beam} must be one of --beams {a.beams} (BLEU is scored on the throughput "
+                 "run's translations)")
     peers_wanted = [p for p in a.peers.split(",") if p]
     env = dict(os.environ, OMP_WAIT_POLICY=a.omp_wait_policy)
     env.pop("OPENBLAS_CORETYPE", None)  # OpenBLAS picks its kernels for this CPU
@@ -323,8 +326,15 @@ def main():
     notes = []
 
     with tempfile.TemporaryDirectory() as tmp:
-        libmos_models = {d: libmos_model(a, cli, d, tmp) for d in a.libmos_dtype.split(",")}
-        ref_model = libmos_models[a.libmos_dtype.split(",")[0]]
+        libmos_models = {}
+        for d in a.libmos_dtype.split(","):
+            try:
+                libmos_models[d] = libmos_model(a, cli, d, tmp)
+            except RuntimeError as e:
+                notes.append(f"libmos {d} skipped: {e}")
+        if not libmos_models:
+            sys.exit("decode_vs_peers: no libmos model: " + "; ".join(notes))
+        ref_model = next(iter(libmos_models.values()))
         m = mos_model_file.load(ref_model)
         if m.tokenizer is None:
             sys.exit(f"decode_vs_peers: {ref_model} carries no tokenizer")
