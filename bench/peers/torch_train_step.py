@@ -8,11 +8,18 @@ one random arch), gradients averaged, one torch.optim.Adam step. Loss:
 F.cross_entropy with label smoothing 0.1 in float32. Dropout is off here and in
 the libmos run the driver starts. With --archs FILE (written by mos-bench-train
 --archs-out) every update trains the very subnets libmos trained; without it the
-archs are drawn here. Prints one JSON object per line.
+archs are drawn here. With --autocast bf16 the forward passes run under
+torch.autocast("cpu", dtype=torch.bfloat16) (PyTorch's mixed precision on CPU:
+matrix products in bf16, the loss and the optimizer in f32). Prints one JSON
+object per line.
 
-    /usr/bin/python3 bench/peers/torch_train_step.py --threads 1 --steps 3 [--archs FILE]
+Runs under PyTorch 2.x (bench/.venv, scripts/install-deps.sh --peers) and
+under Debian's PyTorch 1.13 (/usr/bin/python3, install-deps.sh --torch).
+
+    bench/.venv/bin/python bench/peers/torch_train_step.py --threads 1 --steps 3 [--archs FILE] [--autocast bf16]
 """
 import argparse
+import contextlib
 import json
 import os
 import random
@@ -58,7 +65,12 @@ def main():
     ap.add_argument("--routing", choices=["none", "layer", "neuron"])
     ap.add_argument("--sampling", choices=["uniform", "sandwich"])
     ap.add_argument("--archs", help="JSON lines {routing, sampling, archs} from mos-bench-train --archs-out")
+    ap.add_argument("--autocast", choices=["none", "bf16"], default="none",
+                    help="run the forward passes under torch.autocast('cpu', dtype=torch.bfloat16)")
     a = ap.parse_args()
+    if a.autocast == "bf16" and not hasattr(torch, "autocast"):
+        sys.exit(f"torch_train_step: PyTorch {torch.__version__} has no torch.autocast")
+    autocast = (lambda: torch.autocast("cpu", dtype=torch.bfloat16)) if a.autocast == "bf16" else contextlib.nullcontext
     given = {}
     if a.archs:
         with open(a.archs) as f:
@@ -96,8 +108,9 @@ def main():
                     archs.append(make_arch(SMALL, rnd, lambda c, r: r.choice(c)))
                 opt.zero_grad(set_to_none=False)
                 for arch in archs:
-                    logits = ref.forward(params, SMALL, arch, routing, src, tgt_in, 0)
-                    loss = F.cross_entropy(logits.reshape(-1, a.vocab), tgt_out.reshape(-1),
+                    with autocast():
+                        logits = ref.forward(params, SMALL, arch, routing, src, tgt_in, 0)
+                    loss = F.cross_entropy(logits.float().reshape(-1, a.vocab), tgt_out.reshape(-1),
                                            ignore_index=0, label_smoothing=0.1)
                     (loss / len(archs)).backward()
                 opt.step()
@@ -108,7 +121,8 @@ def main():
             for _ in range(a.steps):
                 update()
             s = time.perf_counter() - t0
-            print(json.dumps({"impl": "pytorch", "torch": torch.__version__, "routing": routing, "experts": m,
+            print(json.dumps({"impl": "pytorch", "torch": torch.__version__, "autocast": a.autocast,
+                              "routing": routing, "experts": m,
                               "sampling": sampling, "threads": a.threads, "tokens_per_update": B * L,
                               "steps": a.steps, "seconds": round(s, 4),
                               "tokens_per_second": round(B * L * a.steps / s, 1)}), flush=True)

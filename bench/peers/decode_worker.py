@@ -1,0 +1,152 @@
+"""bench/peers/decode_worker.py: one timed decoding job of a peer (PyTorch or
+CTranslate2), run in its own process by bench/decode_vs_peers.py so that each
+job gets its thread count from the start and the two peers' OpenMP runtimes
+never share a process.
+
+    python bench/peers/decode_worker.py JOB.json     (prints one JSON object)
+
+A job is a JSON object:
+  {"peer": "torch" | "ct2", "model": libmos model file (torch) or CTranslate2
+   directory (ct2), "tokenizer": libmos model file holding the SentencePiece
+   model, "precision": "f32" | "bf16" (torch) or a CTranslate2 compute type,
+   "threads": N, "task": "hat" | "translate", ...}
+* task "hat" (HAT's latency protocol, as `mos-cli latency`): "beam", "src_len",
+  "steps", "warmup", "runs". A fixed source of src_len tokens (the ids libmos
+  uses, lib/search/latency.cpp), `steps` decoder steps forced, batch 1. Returns
+  the mean of the runs between the 10th and 90th percentile, and p10/p50/p90.
+* task "translate": "beam", "lenpen", "batches" (lists of line indices, in
+  order), "warm_batches", "lines" (a file of source sentences), "out" (a file
+  for the translations: one line per source line, empty where no batch holds
+  it). The warm-up batches are translated
+  untimed first; then every batch is timed, tokenization and detokenization
+  included (libmos's times include them too). Returns the seconds.
+"""
+import json
+import os
+import sys
+import time
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+sys.path.insert(0, HERE)
+import mos_model_file  # noqa: E402
+
+EOS_PIECE = "</s>"
+LEN_A, LEN_B = 1, 10  # libmos's output limit: a * (source tokens + 1) + b, EOS included
+
+
+def hat_source(vocab, n):
+    """The source ids of lib/search/latency.cpp: n - 1 fixed ids, then EOS."""
+    ids = [4 + (i * 7919) % (vocab - 4) for i in range(n)]
+    ids[-1] = mos_model_file.EOS
+    return ids
+
+
+def trimmed_stats(ms):
+    ms = sorted(ms)
+    pct = lambda p: ms[int(p * (len(ms) - 1) + 0.5)]
+    p10, p50, p90 = pct(0.1), pct(0.5), pct(0.9)
+    kept = [x for x in ms if p10 <= x <= p90]
+    return {"latency_ms": sum(kept) / len(kept), "p10_ms": p10, "p50_ms": p50, "p90_ms": p90, "runs": len(ms)}
+
+
+def time_runs(run, warmup, runs):
+    for _ in range(warmup):
+        run()
+    ms = []
+    for _ in range(runs):
+        t0 = time.perf_counter()
+        run()
+        ms.append((time.perf_counter() - t0) * 1e3)
+    return trimmed_stats(ms)
+
+
+class TorchPeer:
+    def __init__(self, job):
+        import torch
+        torch.set_num_threads(job["threads"])
+        torch.set_num_interop_threads(1)
+        import torch_model
+        self.torch, self.tm = torch, torch_model
+        dtype = {"f32": torch.float32, "bf16": torch.bfloat16}[job["precision"]]
+        self.model = torch_model.load(job["model"], dtype)
+
+    def hat(self, job):
+        src = self.torch.tensor([hat_source(self.model.V, job["src_len"])])
+
+        def run():
+            with self.torch.inference_mode():
+                self.model.hat_latency_run(src, job["beam"], job["steps"])
+        return time_runs(run, job["warmup"], job["runs"])
+
+    def translate(self, sp, lines, job):
+        opt = self.tm.DecodeOptions(beam=job["beam"], length_penalty=job["lenpen"])
+        return lambda batch: [sp.decode(h) for h in self.model.translate([sp.encode(lines[i]) for i in batch], opt)]
+
+
+class CT2Peer:
+    def __init__(self, job):
+        import ctranslate2
+        self.translator = ctranslate2.Translator(job["model"], device="cpu", compute_type=job["precision"],
+                                                 inter_threads=1, intra_threads=job["threads"])
+        self.vocab = job["vocab"]
+        self.pieces = job["pieces"]
+
+    def hat(self, job):
+        # CTranslate2 appends </s> to the source itself (add_source_eos).
+        src = [[self.pieces[i] for i in hat_source(self.vocab, job["src_len"])[:-1]]]
+        n, beam = job["steps"], job["beam"]
+
+        def run():
+            self.translator.translate_batch(src, beam_size=beam, min_decoding_length=n, max_decoding_length=n,
+                                            return_scores=False)
+        return time_runs(run, job["warmup"], job["runs"])
+
+    def translate(self, sp, lines, job):
+        beam, lenpen = job["beam"], job["lenpen"]
+
+        def run(batch):
+            toks = [sp.encode(lines[i], out_type=str) for i in batch]
+            # libmos's limit counts the EOS; CTranslate2's does not.
+            limit = max(LEN_A * (len(t) + 1) + LEN_B for t in toks) - 1
+            res = self.translator.translate_batch(toks, beam_size=beam, length_penalty=lenpen,
+                                                  max_decoding_length=limit, return_scores=False,
+                                                  min_decoding_length=0, max_input_length=256,
+                                                  suppress_sequences=[["<pad>"], ["<s>"]])
+            return [sp.decode_pieces(r.hypotheses[0]) for r in res]
+        return run
+
+
+def main():
+    with open(sys.argv[1]) as f:
+        job = json.load(f)
+    import sentencepiece as spm
+    tok = mos_model_file.read_safetensors(job["tokenizer"])[0].get(mos_model_file.TOKENIZER_TENSOR)
+    if tok is None:
+        sys.exit(f"decode_worker: {job['tokenizer']} carries no tokenizer")
+    sp = spm.SentencePieceProcessor(model_proto=tok.tobytes())
+    if job["peer"] == "ct2":
+        job["vocab"] = sp.get_piece_size()
+        job["pieces"] = [sp.id_to_piece(i) for i in range(job["vocab"])]
+    peer = {"torch": TorchPeer, "ct2": CT2Peer}[job["peer"]](job)
+    if job["task"] == "hat":
+        out = peer.hat(job)
+    else:
+        with open(job["lines"], encoding="utf-8") as f:
+            lines = [l.rstrip("\n") for l in f]
+        run = peer.translate(sp, lines, job)
+        for b in job["warm_batches"]:
+            run(b)
+        hyps = [None] * len(lines)
+        t0 = time.perf_counter()
+        for b in job["batches"]:
+            for i, h in zip(b, run(b)):
+                hyps[i] = h
+        seconds = time.perf_counter() - t0
+        with open(job["out"], "w", encoding="utf-8") as f:  # one line per source line, "" if not asked for
+            f.writelines((h or "") + "\n" for h in hyps)
+        out = {"seconds": seconds}
+    print(json.dumps(out))
+
+
+if __name__ == "__main__":
+    main()
