@@ -1,6 +1,6 @@
 // lib/data/batcher.cpp: tokenizing a parallel text and token-count batching (rule in
-// batcher.hpp). Shuffling uses its own generator instead of <random> distributions,
-// whose output differs between standard libraries.
+// batcher.hpp). Shuffling uses the library's splitmix64 (lib/core/rng.hpp) instead of
+// <random> distributions, whose output differs between standard libraries.
 #include "data/batcher.hpp"
 
 #include <algorithm>
@@ -8,28 +8,9 @@
 #include <tuple>
 
 #include "core/error.hpp"
+#include "core/rng.hpp"
 
 namespace mos {
-
-namespace {
-
-uint64_t splitmix64(uint64_t &state) {
-    uint64_t z = (state += 0x9e3779b97f4a7c15ull);
-    z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ull;
-    z = (z ^ (z >> 27)) * 0x94d049bb133111ebull;
-    return z ^ (z >> 31);
-}
-
-// Uniform in [0, n) without modulo bias (rejection).
-uint64_t below(uint64_t &state, uint64_t n) {
-    const uint64_t limit = UINT64_MAX - UINT64_MAX % n;
-    uint64_t r;
-    do r = splitmix64(state);
-    while (r >= limit);
-    return r % n;
-}
-
-}  // namespace
 
 TokenizedData tokenize_parallel(const Tokenizer &tok, const ParallelText &text, size_t max_len) {
     check(max_len >= 2, MOS_INVALID_ARGUMENT, "tokenize_parallel: max_len ", max_len, " must be at least 2");
@@ -126,9 +107,9 @@ size_t Batcher::order(uint64_t epoch, size_t index) const {
     if (order_epoch_ != epoch) {
         order_.resize(batches_.size());
         std::iota(order_.begin(), order_.end(), size_t{0});
-        uint64_t st = opt_.seed;
-        st = splitmix64(st) ^ epoch;
-        for (size_t i = order_.size(); i > 1; i--) std::swap(order_[i - 1], order_[below(st, i)]);
+        // The epoch's generator: the seed's first draw mixed with the epoch.
+        Rng rng(Rng(opt_.seed).next() ^ epoch);
+        for (size_t i = order_.size(); i > 1; i--) std::swap(order_[i - 1], order_[rng.below(i)]);
         order_epoch_ = epoch;
     }
     return order_[index];

@@ -5,7 +5,8 @@
 // count * max(src len) <= max_tokens and count * max(tgt len) <= max_tokens (padded
 // sizes, eos included) and count <= max_sentences. TokenBatch membership is fixed; each
 // epoch visits every batch once in an order shuffled from (seed, epoch) with a
-// portable generator (splitmix64 + Fisher-Yates), so it depends on nothing else.
+// portable generator (splitmix64 of lib/core/rng.hpp + Fisher-Yates), so it depends on
+// nothing else.
 // Layout (fairseq convention), all right-padded with pad = 0:
 //   src     [B, S]  x1..xm eos
 //   tgt_in  [B, T]  eos y1..yn      (eos doubles as the start symbol)

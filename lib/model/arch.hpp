@@ -13,6 +13,7 @@
 #include <string>
 #include <vector>
 
+#include "core/rng.hpp"
 #include "model/space.hpp"
 
 namespace mos {
@@ -55,24 +56,6 @@ std::string arch_to_json(const Arch &arch);
 
 Arch arch_largest(const Space &space);
 Arch arch_smallest(const Space &space);
-
-// splitmix64 (Steele, Lea, Flood 2014): tiny, fast, and its output is fully
-// specified, so a seed gives the same archs on every platform and compiler
-// (std:: distributions are implementation-defined).
-class Rng {
-public:
-    explicit Rng(uint64_t seed) : state_(seed) {}
-    uint64_t next();
-    // Uniform in [0, n), n > 0, without modulo bias (rejection sampling).
-    uint64_t below(uint64_t n);
-    // Uniform double in [0, 1) from the top 53 bits.
-    double uniform();
-    bool bernoulli(double p) { return uniform() < p; }
-    uint64_t state() const { return state_; }
-
-private:
-    uint64_t state_;
-};
 
 // Every dimension uniformly from its choices, in a fixed documented order
 // (docs/formats.md), so that a seed names an arch.

@@ -21,6 +21,7 @@
 #include <cstring>
 
 #include "core/error.hpp"
+#include "core/rng.hpp"
 #include "kernels/activation.hpp"
 #include "kernels/attention.hpp"
 #include "kernels/cross_entropy.hpp"
@@ -157,24 +158,6 @@ float *Supernet::grad_data() {
 void Supernet::zero_grad() { std::memset(grad_data(), 0, table_.total_floats() * sizeof(float)); }
 
 namespace {
-// splitmix64: a small, portable generator so initial weights are identical on
-// every platform and standard library.
-struct SplitMix {
-    uint64_t s;
-    uint64_t next() {
-        uint64_t z = (s += 0x9e3779b97f4a7c15ull);
-        z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ull;
-        z = (z ^ (z >> 27)) * 0x94d049bb133111ebull;
-        return z ^ (z >> 31);
-    }
-    double uniform() { return (next() >> 11) * (1.0 / 9007199254740992.0); }  // [0, 1)
-    double normal() {
-        double u1 = uniform(), u2 = uniform();
-        if (u1 < 1e-300) u1 = 1e-300;
-        return std::sqrt(-2.0 * std::log(u1)) * std::cos(6.283185307179586 * u2);
-    }
-};
-
 bool ends_with(const std::string &s, const char *suffix) {
     const size_t n = std::strlen(suffix);
     return s.size() >= n && s.compare(s.size() - n, n, suffix) == 0;
@@ -182,7 +165,8 @@ bool ends_with(const std::string &s, const char *suffix) {
 }  // namespace
 
 void Supernet::init_weights() {
-    SplitMix rng{cfg_.seed * 0x2545F4914F6CDD1Dull + 17};
+    // One stream over every tensor in table order (lib/core/rng.hpp).
+    Rng rng(cfg_.seed * 0x2545F4914F6CDD1Dull + 17);
     for (const ParamInfo &p : table_.all()) {
         float *w = params_.base() + p.offset;
         if (p.name == "embed.weight") {

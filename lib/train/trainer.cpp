@@ -193,7 +193,7 @@ bool train(SupernetBundle &b, const TrainConfig &cfg_in, const TrainCallback &cb
           " pieces but the supernet's vocabulary is ", b.net->config().vocab);
 
     TrainState st;
-    st.rng = cfg.seed * 0x9E3779B97F4A7C15ull + 1;
+    st.rng = cfg.seed * kSplitMixGamma + 1;
     if (saved != b.meta.end()) st = state_from_json(saved->second);
 
     const TokenizedData train_pairs =
