@@ -9,6 +9,7 @@
 
 #include "core/error.hpp"
 #include "core/rng.hpp"
+#include "data/tokens.hpp"
 
 namespace mos {
 
@@ -20,8 +21,8 @@ TokenizedData tokenize_parallel(const Tokenizer &tok, const ParallelText &text, 
     out.pairs.reserve(text.src.size());
     for (size_t i = 0; i < text.src.size(); i++) {
         TokenPair p{tok.encode(text.src[i]), tok.encode(text.tgt[i])};
-        p.src.push_back(Tokenizer::kEos);
-        p.tgt.push_back(Tokenizer::kEos);
+        p.src.push_back(kEos);
+        p.tgt.push_back(kEos);
         if (p.src.size() > max_len || p.tgt.size() > max_len) {
             out.skipped_long++;
             continue;
@@ -84,16 +85,16 @@ void Batcher::get(size_t b, TokenBatch &out) const {
         out.S = std::max(out.S, pairs[i].src.size());
         out.T = std::max(out.T, pairs[i].tgt.size());
     }
-    out.src.assign(out.B * out.S, Tokenizer::kPad);
-    out.tgt_in.assign(out.B * out.T, Tokenizer::kPad);
-    out.tgt_out.assign(out.B * out.T, Tokenizer::kPad);
+    out.src.assign(out.B * out.S, kPad);
+    out.tgt_in.assign(out.B * out.T, kPad);
+    out.tgt_out.assign(out.B * out.T, kPad);
     out.pair.assign(rows.begin(), rows.end());
     out.src_tokens = out.tgt_tokens = 0;
     for (size_t r = 0; r < out.B; r++) {
         const TokenPair &p = pairs[rows[r]];
         std::copy(p.src.begin(), p.src.end(), out.src.begin() + r * out.S);
         int32_t *in = out.tgt_in.data() + r * out.T;
-        in[0] = Tokenizer::kEos;
+        in[0] = kEos;
         std::copy(p.tgt.begin(), p.tgt.end() - 1, in + 1);
         std::copy(p.tgt.begin(), p.tgt.end(), out.tgt_out.begin() + r * out.T);
         out.src_tokens += p.src.size();

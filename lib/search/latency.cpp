@@ -15,6 +15,7 @@
 #include "backend/gemm.hpp"
 #include "core/error.hpp"
 #include "core/json_util.hpp"
+#include "data/tokens.hpp"
 #include "io/safetensors.hpp"
 
 namespace mos {
@@ -33,22 +34,23 @@ LatencyResult measure_latency(const DenseModel &m, const LatencyOptions &o) {
     check(V > 8, MOS_INVALID_ARGUMENT, "vocabulary of ", V, " is too small to time");
     DecodeState st(m, k, o.src_len, o.steps);
     std::vector<int32_t> src(o.src_len);
-    for (int i = 0; i < o.src_len; i++) src[i] = static_cast<int32_t>(4 + (i * 7919) % (V - 4));
-    src.back() = 3;
+    for (int i = 0; i < o.src_len; i++)
+        src[i] = static_cast<int32_t>(kSpecialTokens + (i * 7919) % (V - kSpecialTokens));
+    src.back() = kEos;
     std::vector<int64_t> rows(k, 0), from(k);
-    std::vector<int32_t> tok(k, 3);
+    std::vector<int32_t> tok(k, kEos);
     std::vector<float> best(k);
     auto one_run = [&] {
         dense_encode(st, m, src.data(), 1, o.src_len);
         dense_expand_rows(st, m, rows.data(), k);
-        std::fill(tok.begin(), tok.end(), 3);
+        std::fill(tok.begin(), tok.end(), kEos);
         for (int t = 0; t < o.steps; t++) {
             const float *lg = dense_step(st, m, tok.data());
             // What beam search does per step: log-softmax and the best token per row.
             for (int64_t r = 0; r < k; r++) {
                 const float *z = lg + r * V;
                 float mx = -std::numeric_limits<float>::infinity();
-                int32_t arg = 4;
+                int32_t arg = kSpecialTokens;
                 for (int64_t v = 0; v < V; v++)
                     if (z[v] > mx) {
                         mx = z[v];
@@ -57,7 +59,7 @@ LatencyResult measure_latency(const DenseModel &m, const LatencyOptions &o) {
                 double sum = 0;
                 for (int64_t v = 0; v < V; v++) sum += std::exp(static_cast<double>(z[v] - mx));
                 best[r] = -static_cast<float>(std::log(sum));
-                tok[r] = arg == 3 ? 4 : arg;  // keep decoding for the full 30 steps
+                tok[r] = arg == kEos ? kSpecialTokens : arg;  // keep decoding for the full 30 steps
             }
             if (k > 1 && t + 1 < o.steps) {
                 for (int64_t r = 0; r < k; r++) from[r] = (r + 1) % k;

@@ -17,6 +17,7 @@
 #include "data/batcher.hpp"
 #include "data/corpus.hpp"
 #include "data/tokenizer.hpp"
+#include "data/tokens.hpp"
 #include "decode/search.hpp"
 #include "eval/bleu.hpp"
 
@@ -158,7 +159,7 @@ SupernetBundle make_trainable(const Space &space, SupernetConfig net, const Trai
     to.seed = static_cast<uint32_t>(cfg.seed);
     const Tokenizer tok = Tokenizer::train(text.src, text.tgt, to);
     net.vocab = tok.vocab_size();
-    net.pad_id = kPadId;
+    net.pad_id = kPad;
     SupernetBundle b = make_supernet(space, net);
     b.tokenizer = tok.serialize();
     if (cb) {

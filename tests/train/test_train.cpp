@@ -207,21 +207,21 @@ void decoding(void **) {
     for (size_t i = 0; i < srcs.size(); i++) {
         // Hand-written greedy loop.
         std::vector<int32_t> src = srcs[i];
-        src.push_back(mos::kEosId);
+        src.push_back(mos::kEos);
         const int64_t limit = static_cast<int64_t>(src.size()) + 3;
         mos::DecodeState st(m, 1, static_cast<int64_t>(src.size()), limit);
         mos::dense_encode(st, m, src.data(), 1, static_cast<int64_t>(src.size()));
         std::vector<int32_t> out;
-        int32_t tok = mos::kEosId;
+        int32_t tok = mos::kEos;
         for (int64_t t = 0; t < limit; t++) {
             const float *lg = mos::dense_step(st, m, &tok);
             int32_t best = -1;
             for (int32_t v = 0; v < m.vocab(); v++) {
-                if (v == m.pad_id() || v == mos::kBosId) continue;
-                if (t + 1 == limit && v != mos::kEosId) continue;
+                if (v == m.pad_id() || v == mos::kBos) continue;
+                if (t + 1 == limit && v != mos::kEos) continue;
                 if (best < 0 || lg[v] > lg[best]) best = v;
             }
-            if (best == mos::kEosId) break;
+            if (best == mos::kEos) break;
             out.push_back(best);
             tok = best;
         }
@@ -240,7 +240,7 @@ void decoding(void **) {
     for (size_t i = 0; i < srcs.size(); i++) {
         const auto alone = mos::translate_batch(m, {srcs[i]}, o);
         assert_true(alone[0] == batch[i]);
-        for (int32_t t : batch[i]) assert_true(t >= 0 && t < 40 && t != mos::kEosId);
+        for (int32_t t : batch[i]) assert_true(t >= 0 && t < 40 && t != mos::kEos);
     }
     o.beam = 0;
     bool threw = false;
