@@ -5,8 +5,8 @@
 // the decoder, how many of the last encoder layers its cross-attention reads).
 // Besides the canonical JSON form and the check against a space, this file
 // holds what evolutionary search needs from the representation: deterministic
-// sampling, the router / latency-predictor encoding (DESIGN.md section 2),
-// mutation and crossover (section 6).
+// sampling, the router / latency-predictor encoding (docs/formats.md),
+// mutation and crossover (docs/formats.md; their use in docs/search.md).
 #pragma once
 
 #include <cstdint>
@@ -71,8 +71,10 @@ Arch arch_mutate(const Space &space, const Arch &parent, double p, Rng &rng);
 // present in only one parent takes that parent's genes.
 Arch arch_crossover(const Space &space, const Arch &a, const Arch &b, Rng &rng);
 
-// The 10-feature encoding (DESIGN.md section 2), each feature divided by the
-// maximum of its dimension in the space, so every value lies in (0, 1]:
+// The 10-feature encoding (docs/formats.md, "Encodings"): the router's input
+// and the latency predictor's features, so kArchFeatures is also the router's
+// input width. Each feature is divided by the maximum of its dimension in the
+// space, so every value lies in (0, 1]:
 // enc embed, enc layers, mean enc FFN, mean enc heads, dec embed, dec layers,
 // mean dec FFN, mean dec self heads, mean dec cross heads, mean cross k.
 constexpr size_t kArchFeatures = 10;

@@ -19,7 +19,6 @@
 namespace mos {
 
 namespace {
-constexpr int64_t kRouterInputs = 10;
 std::string enc_prefix(size_t l) { return "encoder.layers." + std::to_string(l); }
 std::string dec_prefix(size_t l) { return "decoder.layers." + std::to_string(l); }
 }  // namespace
@@ -112,7 +111,7 @@ void route_ffn(DenseModel &m, const Supernet &net, const std::string &p, int64_t
         break;
     case Routing::Layer: {
         a1.resize(static_cast<size_t>(E));
-        RouterShape r{kRouterInputs, H, E, 1, 1};
+        RouterShape r{kArchFeatures, H, E, 1, 1};
         router_forward(a1.data(), hid.data(), e, net.param(p + ".router.w1"), net.param(p + ".router.b1"),
                        net.param(p + ".router.w2"), net.param(p + ".router.b2"), r);
         a2 = a1;
@@ -124,10 +123,10 @@ void route_ffn(DenseModel &m, const Supernet &net, const std::string &p, int64_t
         a2.resize(static_cast<size_t>(mos_alpha_size(s2)));
         router_forward(a1.data(), hid.data(), e, net.param(p + ".fc1.router.w1"), net.param(p + ".fc1.router.b1"),
                        net.param(p + ".fc1.router.w2"), net.param(p + ".fc1.router.b2"),
-                       router_shape_for(s1, kRouterInputs, H));
+                       router_shape_for(s1, kArchFeatures, H));
         router_forward(a2.data(), hid.data(), e, net.param(p + ".fc2.router.w1"), net.param(p + ".fc2.router.b1"),
                        net.param(p + ".fc2.router.w2"), net.param(p + ".fc2.router.b2"),
-                       router_shape_for(s2, kRouterInputs, H));
+                       router_shape_for(s2, kArchFeatures, H));
         break;
     }
     }

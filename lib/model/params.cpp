@@ -2,11 +2,11 @@
 #include "model/params.hpp"
 
 #include "core/error.hpp"
+#include "model/arch.hpp"
 
 namespace mos {
 
 namespace {
-constexpr int64_t kRouterInputs = 10;  // the arch encoding (DESIGN.md §2)
 constexpr size_t kAlign = 16;          // 64-byte alignment of every tensor
 }  // namespace
 
@@ -71,7 +71,7 @@ ParamTable::ParamTable(const SuperDims &s, int64_t V, Routing routing, int64_t m
     auto attn = [&](const std::string &p, int64_t dq, int64_t dkv) { add_attention_tensors(put, p, Q, dq, dkv); };
     auto ln = [&](const std::string &p, int64_t d) { add_layernorm_tensors(put, p, d); };
     auto router = [&](const std::string &p, int64_t outputs) {
-        add(p + ".w1", {H, kRouterInputs});
+        add(p + ".w1", {H, kArchFeatures});  // the router reads the arch encoding
         add(p + ".b1", {H});
         add(p + ".w2", {outputs, H});
         add(p + ".b2", {outputs});

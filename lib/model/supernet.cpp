@@ -36,8 +36,6 @@
 namespace mos {
 
 namespace {
-constexpr int64_t kRouterInputs = 10;
-
 // Dropout sites get distinct RNG streams: site = layer * 16 + slot.
 enum DropSlot : uint64_t {
     kDropEmbed = 0, kDropSelf = 1, kDropCross = 2, kDropFfn = 3,
@@ -395,15 +393,15 @@ void ffn_mix_forward(const Ctx &c, FfnAct &s, const std::string &prefix, int64_t
         s.alpha1[0] = 1.0f;
         break;
     case Routing::Layer: {
-        RouterShape r{kRouterInputs, H, m, 1, 1};
+        RouterShape r{kArchFeatures, H, m, 1, 1};
         router_forward(s.alpha1, s.hid1, e, c.P(prefix + ".router.w1"), c.P(prefix + ".router.b1"),
                        c.P(prefix + ".router.w2"), c.P(prefix + ".router.b2"), r);
         break;
     }
     case Routing::Neuron: {
         s1.routing = s2.routing = MosRouting::NeuronWise;
-        RouterShape r1 = router_shape_for(s1, kRouterInputs, H);
-        RouterShape r2 = router_shape_for(s2, kRouterInputs, H);
+        RouterShape r1 = router_shape_for(s1, kArchFeatures, H);
+        RouterShape r2 = router_shape_for(s2, kArchFeatures, H);
         router_forward(s.alpha1, s.hid1, e, c.P(prefix + ".fc1.router.w1"), c.P(prefix + ".fc1.router.b1"),
                        c.P(prefix + ".fc1.router.w2"), c.P(prefix + ".fc1.router.b2"), r1);
         router_forward(s.alpha2, s.hid2, e, c.P(prefix + ".fc2.router.w1"), c.P(prefix + ".fc2.router.b1"),
@@ -617,14 +615,14 @@ void ffn_backward(BwdCtx &c, float *dx, const float *dout, FfnAct &s, LnAct &ln,
                      s.alpha2, c.P(prefix + ".fc2.weight"), c.P(prefix + ".fc2.bias"), s2);
     const float *e = c.a.encoding.data();
     if (c.cfg.routing == Routing::Layer) {
-        RouterShape r{kRouterInputs, H, m, 1, 1};
+        RouterShape r{kArchFeatures, H, m, 1, 1};
         float *rs = c.arena.alloc(router_backward_scratch(r));
         const std::string rp = prefix + ".router";
         router_backward(c.G(rp + ".w1"), c.G(rp + ".b1"), c.G(rp + ".w2"), c.G(rp + ".b2"), rs, dalpha1,
                         s.alpha1, s.hid1, e, c.P(rp + ".w1"), c.P(rp + ".w2"), r);
     } else if (c.cfg.routing == Routing::Neuron) {
-        const RouterShape r1 = router_shape_for(s1, kRouterInputs, H);
-        const RouterShape r2 = router_shape_for(s2, kRouterInputs, H);
+        const RouterShape r1 = router_shape_for(s1, kArchFeatures, H);
+        const RouterShape r2 = router_shape_for(s2, kArchFeatures, H);
         float *rs = c.arena.alloc(router_backward_scratch(r1) > router_backward_scratch(r2)
                                       ? router_backward_scratch(r1)
                                       : router_backward_scratch(r2));

@@ -13,6 +13,7 @@
 #include <string>
 #include <vector>
 
+#include "model/arch.hpp"
 #include "model/params.hpp"
 #include "tensor/arena.hpp"
 
@@ -29,7 +30,7 @@ struct LayerDims {
 struct ArchDims {
     int64_t enc_embed = 0, dec_embed = 0;
     std::vector<LayerDims> enc, dec;
-    std::array<float, 10> encoding{};  // router input (DESIGN.md §2)
+    std::array<float, kArchFeatures> encoding{};  // router input (docs/formats.md, "Encodings")
 };
 
 struct SupernetConfig {
