@@ -176,10 +176,8 @@ bool bf16_native() {
     static const bool native = [] {
         if (!cpu_features().bf16) return false;
         try {
-            Gemm g;
-            g.M = g.N = g.K = 32;
-            g.lda = g.ldb = g.ldc = 32;
-            return get_entry(g, 1, 32 * 32, 32 * 32, 32 * 32, true)->native;
+            return get_entry(make_gemm(false, false, 32, 32, 32, 32, 32, 32), 1, 32 * 32, 32 * 32, 32 * 32, true)
+                ->native;
         } catch (const dnnl::error &) {
             return false;
         }
