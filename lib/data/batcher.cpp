@@ -124,6 +124,42 @@ void Batcher::next(TokenBatch &out) {
     }
 }
 
+TokenizedData read_tokenized_split(const Tokenizer &tok, const std::string &dir, const std::string &split,
+                                   const std::string &src_lang, const std::string &tgt_lang, int64_t max_sentences,
+                                   int64_t max_len, ParallelText *raw) {
+    ParallelText text = read_parallel(dir, split, src_lang, tgt_lang);
+    if (max_sentences > 0 && static_cast<int64_t>(text.src.size()) > max_sentences) {
+        text.src.resize(static_cast<size_t>(max_sentences));
+        text.tgt.resize(static_cast<size_t>(max_sentences));
+    }
+    TokenizedData pairs = tokenize_parallel(tok, text, static_cast<size_t>(max_len));
+    if (raw) *raw = std::move(text);
+    return pairs;
+}
+
+Batch batch_view(const TokenBatch &tb) {
+    Batch b;
+    b.B = static_cast<int64_t>(tb.B);
+    b.S = static_cast<int64_t>(tb.S);
+    b.T = static_cast<int64_t>(tb.T);
+    b.src = tb.src.data();
+    b.tgt_in = tb.tgt_in.data();
+    b.tgt_out = tb.tgt_out.data();
+    return b;
+}
+
+std::vector<TokenBatch> fixed_batches(const TokenizedData &data, int64_t max_tokens) {
+    std::vector<TokenBatch> out;
+    if (data.pairs.empty()) return out;
+    BatcherOptions o;
+    o.max_tokens = static_cast<size_t>(max_tokens);
+    o.seed = 0;
+    const Batcher b(data, o);
+    out.resize(b.num_batches());
+    for (size_t i = 0; i < out.size(); i++) b.get(i, out[i]);
+    return out;
+}
+
 void Batcher::set_position(const BatchPosition &pos) {
     check(pos.index < batches_.size(), MOS_OUT_OF_RANGE, "batch position ", pos.index, " outside [0, ",
           batches_.size(), ") in epoch ", pos.epoch);

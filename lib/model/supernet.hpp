@@ -13,6 +13,7 @@
 #include <string>
 #include <vector>
 
+#include "data/batch.hpp"
 #include "model/arch.hpp"
 #include "model/params.hpp"
 #include "tensor/arena.hpp"
@@ -44,15 +45,6 @@ struct SupernetConfig {
     float label_smoothing = 0.1f;
     int32_t pad_id = 0;
     uint64_t seed = 1;
-};
-
-// A padded batch: B sentences, source length S, target length T. tgt_in starts
-// with BOS, tgt_out ends with EOS; padding is cfg.pad_id. Borrowed pointers.
-struct Batch {
-    int64_t B = 0, S = 0, T = 0;
-    const int32_t *src = nullptr;      // [B, S]
-    const int32_t *tgt_in = nullptr;   // [B, T]
-    const int32_t *tgt_out = nullptr;  // [B, T]
 };
 
 struct LossStats {

@@ -15,8 +15,8 @@
 #include "data/batcher.hpp"
 #include "data/corpus.hpp"
 #include "data/tokenizer.hpp"
+#include "eval/loss.hpp"
 #include "model/size.hpp"
-#include "train/step.hpp"
 
 namespace mos {
 
@@ -37,34 +37,21 @@ SearchReport run_search(const SupernetBundle &b, const SearchConfig &cfg, const 
 
     // Fitness: validation loss per token of the subnet on the fixed subset.
     const Tokenizer tok = Tokenizer::load(b.tokenizer);
-    ParallelText text = read_parallel(cfg.data_dir, cfg.split, cfg.src_lang, cfg.tgt_lang);
-    if (static_cast<int64_t>(text.src.size()) > cfg.valid_sentences) {
-        text.src.resize(cfg.valid_sentences);
-        text.tgt.resize(cfg.valid_sentences);
-    }
-    const int64_t max_len = 256;
-    const TokenizedData pairs = tokenize_parallel(tok, text, static_cast<size_t>(max_len));
+    const TokenizedData pairs = read_tokenized_split(tok, cfg.data_dir, cfg.split, cfg.src_lang, cfg.tgt_lang,
+                                                     cfg.valid_sentences, kEvalMaxLen);
     check(!pairs.pairs.empty(), MOS_FORMAT, "no usable validation pair in ", cfg.data_dir, " split ", cfg.split);
-    const std::vector<TokenBatch> batches = fixed_batches(pairs, 4096);
+    const std::vector<TokenBatch> batches = fixed_batches(pairs, kEvalBatchTokens);
     rep.valid_pairs = static_cast<int64_t>(pairs.pairs.size());
     for (const TokenPair &p : pairs.pairs) {
         rep.valid_src_tokens += static_cast<int64_t>(p.src.size());
         rep.valid_tgt_tokens += static_cast<int64_t>(p.tgt.size());
     }
     const uint64_t vocab = static_cast<uint64_t>(b.net->config().vocab);
-    Workspace ws(*b.net, 4096, 4096, max_len);
+    Workspace ws(*b.net, kEvalBatchTokens, kEvalBatchTokens, kEvalMaxLen);
     auto fitness = [&](const Arch &a) {
         for (const TokenPair &p : pairs.pairs)
             rep.fitness_flops += static_cast<double>(arch_flops(a, vocab, p.src.size(), p.tgt.size()).total());
-        const ArchDims d = arch_dims(b.space, a);
-        double loss = 0;
-        int64_t tokens = 0;
-        for (const TokenBatch &tb : batches) {
-            const LossStats ls = b.net->forward(ws, d, batch_view(tb), false, 0);
-            loss += ls.loss_sum;
-            tokens += ls.tokens;
-        }
-        return loss / static_cast<double>(std::max<int64_t>(1, tokens));
+        return mean_loss(*b.net, ws, arch_dims(b.space, a), batches).loss;
     };
 
     // Latency: predictor, measurement, or none.

@@ -20,6 +20,7 @@
 #include "data/tokens.hpp"
 #include "decode/search.hpp"
 #include "eval/bleu.hpp"
+#include "eval/loss.hpp"
 
 namespace mos {
 
@@ -120,32 +121,6 @@ TrainState state_from_json(const std::string &text) {
     return s;
 }
 
-// Tokenized pairs of a split, at most max_sentences (0 = all), pairs longer
-// than max_len tokens (EOS included) on either side dropped.
-TokenizedData load_split(const Tokenizer &tok, const std::string &dir, const std::string &split,
-                         const std::string &src, const std::string &tgt, int64_t max_sentences, int64_t max_len,
-                         ParallelText *raw = nullptr) {
-    ParallelText text = read_parallel(dir, split, src, tgt);
-    if (max_sentences > 0 && static_cast<int64_t>(text.src.size()) > max_sentences) {
-        text.src.resize(max_sentences);
-        text.tgt.resize(max_sentences);
-    }
-    TokenizedData pairs = tokenize_parallel(tok, text, static_cast<size_t>(max_len));
-    if (raw) *raw = std::move(text);
-    return pairs;
-}
-
-double valid_loss(const SupernetBundle &b, Workspace &ws, const Arch &arch, const std::vector<TokenBatch> &valid) {
-    double loss = 0;
-    int64_t tokens = 0;
-    for (const TokenBatch &tb : valid) {
-        const LossStats ls = eval_batch(b, ws, arch, batch_view(tb));
-        loss += ls.loss_sum;
-        tokens += ls.tokens;
-    }
-    return tokens > 0 ? loss / static_cast<double>(tokens) : 0.0;
-}
-
 }  // namespace
 
 SupernetBundle make_trainable(const Space &space, SupernetConfig net, const TrainConfig &cfg,
@@ -198,9 +173,9 @@ bool train(SupernetBundle &b, const TrainConfig &cfg_in, const TrainCallback &cb
     if (saved != b.meta.end()) st = state_from_json(saved->second);
 
     const TokenizedData train_pairs =
-        load_split(tok, cfg.data_dir, "train", cfg.src_lang, cfg.tgt_lang, 0, cfg.max_len);
+        read_tokenized_split(tok, cfg.data_dir, "train", cfg.src_lang, cfg.tgt_lang, 0, cfg.max_len);
     const TokenizedData valid_pairs =
-        load_split(tok, cfg.data_dir, "valid", cfg.src_lang, cfg.tgt_lang, cfg.valid_sentences, cfg.max_len);
+        read_tokenized_split(tok, cfg.data_dir, "valid", cfg.src_lang, cfg.tgt_lang, cfg.valid_sentences, cfg.max_len);
     check(!train_pairs.pairs.empty(), MOS_FORMAT, "no training pair of at most ", cfg.max_len, " tokens in ",
           cfg.data_dir);
     BatcherOptions bo;
@@ -232,15 +207,16 @@ bool train(SupernetBundle &b, const TrainConfig &cfg_in, const TrainCallback &cb
         cb(p);
     }
 
-    const Arch largest = arch_largest(b.space), smallest = arch_smallest(b.space);
+    const ArchDims largest_dims = arch_dims(b.space, arch_largest(b.space));
+    const ArchDims smallest_dims = arch_dims(b.space, arch_smallest(b.space));
     auto checkpoint = [&](bool validate, double elapsed) -> TrainProgress {
         TrainProgress p;
         p.step = st.step;
         p.max_steps = cfg.max_steps;
         p.elapsed = elapsed;
         if (validate && !valid.empty()) {
-            p.valid_largest = valid_loss(b, ws, largest, valid);
-            p.valid_smallest = valid_loss(b, ws, smallest, valid);
+            p.valid_largest = mean_loss(*b.net, ws, largest_dims, valid).loss;
+            p.valid_smallest = mean_loss(*b.net, ws, smallest_dims, valid).loss;
         }
         st.elapsed = elapsed;
         st.data = batcher.position();
@@ -331,24 +307,17 @@ EvalResult evaluate_split(const SupernetBundle &b, const Arch &arch, const std::
     check(!b.tokenizer.empty(), MOS_UNSUPPORTED, "the supernet has no tokenizer");
     const Tokenizer tok = Tokenizer::load(b.tokenizer);
     ParallelText raw;
-    const int64_t max_len = 256;
-    const TokenizedData pairs = load_split(tok, data_dir, split, src_lang, tgt_lang, max_sentences, max_len, &raw);
+    const TokenizedData pairs =
+        read_tokenized_split(tok, data_dir, split, src_lang, tgt_lang, max_sentences, kEvalMaxLen, &raw);
     EvalResult r;
     r.sentences = static_cast<int64_t>(pairs.pairs.size());
-    const std::vector<TokenBatch> batches = fixed_batches(pairs, 4096);
-    Workspace ws(*b.net, 4096, 4096, max_len);
-    double loss = 0, nll = 0;
+    const std::vector<TokenBatch> batches = fixed_batches(pairs, kEvalBatchTokens);
+    Workspace ws(*b.net, kEvalBatchTokens, kEvalBatchTokens, kEvalMaxLen);
     const ArchDims dims = arch_dims(b.space, arch);
-    for (const TokenBatch &tb : batches) {
-        const LossStats ls = b.net->forward(ws, dims, batch_view(tb), false, 0);
-        loss += ls.loss_sum;
-        nll += ls.nll_sum;
-        r.tokens += ls.tokens;
-    }
-    if (r.tokens > 0) {
-        r.loss = loss / r.tokens;
-        r.nll = nll / r.tokens;
-    }
+    const MeanLoss ml = mean_loss(*b.net, ws, dims, batches);
+    r.loss = ml.loss;
+    r.nll = ml.nll;
+    r.tokens = ml.tokens;
     if (bleu_beam > 0) {
         const DenseModel model = route(*b.net, dims);
         DecodeOptions o;
