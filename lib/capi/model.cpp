@@ -2,8 +2,7 @@
 #include <cstring>
 
 #include "capi/model_handles.hpp"
-#include "data/corpus.hpp"
-#include "decode/search.hpp"
+#include "decode/translate.hpp"
 #include "model/size.hpp"
 #include "mos/model.h"
 
@@ -106,19 +105,8 @@ MOS_API mos_status mos_model_translate(const mos_model *model, const char *const
         const mos::DecodeOptions d = decode_options(options);
         mos::check(model->tokenizer != nullptr, MOS_UNSUPPORTED,
                    "the model carries no tokenizer; translate token ids with mos_model_translate_ids");
-        std::vector<std::vector<int32_t>> ids(n);
-        for (size_t i = 0; i < n; i++) {
-            mos::check(src[i] != nullptr, MOS_INVALID_ARGUMENT, "src[", i, "] is NULL");
-            const size_t len = std::strlen(src[i]);
-            size_t bad = 0;
-            mos::check(mos::is_valid_utf8(std::string_view(src[i], len), &bad), MOS_INVALID_ARGUMENT, "src[", i,
-                       "] is not valid UTF-8 (byte ", bad, ")");
-            ids[i] = model->tokenizer->encode(std::string(src[i], len));
-        }
-        const auto hyps = mos::translate_batch(*model->bundle.model, ids, d);
         auto h = std::make_unique<mos_texts>();
-        h->items.reserve(n);
-        for (const auto &hyp : hyps) h->items.push_back(model->tokenizer->decode(hyp));
+        h->items = mos::translate_texts(*model->bundle.model, *model->tokenizer, src, n, d);
         *out = h.release();
     });
 }

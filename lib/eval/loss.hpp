@@ -4,6 +4,7 @@
 // fixed, length-ordered batches, summed over target tokens.
 #pragma once
 
+#include <cstddef>
 #include <cstdint>
 #include <vector>
 
@@ -18,6 +19,8 @@ constexpr int64_t kEvalBatchTokens = 4096;
 // ...of pairs of at most this many tokens per side (eos included); longer
 // pairs are left out.
 constexpr int64_t kEvalMaxLen = 256;
+// Sentences beam-searched together when evaluation translates a split (BLEU).
+constexpr size_t kEvalTranslateGroup = 32;
 
 // Per target token: the label-smoothed loss and the negative log-likelihood
 // (nats), over `tokens` target tokens; both 0 when there are none.

@@ -18,7 +18,7 @@
 #include "data/corpus.hpp"
 #include "data/tokenizer.hpp"
 #include "data/tokens.hpp"
-#include "decode/search.hpp"
+#include "decode/translate.hpp"
 #include "eval/bleu.hpp"
 #include "eval/loss.hpp"
 
@@ -322,18 +322,8 @@ EvalResult evaluate_split(const SupernetBundle &b, const Arch &arch, const std::
         const DenseModel model = route(*b.net, dims);
         DecodeOptions o;
         o.beam = bleu_beam;
-        std::vector<std::string> hyps, refs;
-        const size_t n = raw.src.size();
-        for (size_t i = 0; i < n; i += 32) {
-            std::vector<std::vector<int32_t>> src;
-            for (size_t j = i; j < std::min(n, i + 32); j++) src.push_back(tok.encode(raw.src[j]));
-            const auto out = translate_batch(model, src, o);
-            for (size_t j = 0; j < out.size(); j++) {
-                hyps.push_back(tok.decode(out[j]));
-                refs.push_back(raw.tgt[i + j]);
-            }
-        }
-        r.bleu = corpus_bleu(hyps, refs).score;
+        const std::vector<std::string> hyps = translate_texts(model, tok, raw.src, o, kEvalTranslateGroup);
+        r.bleu = corpus_bleu(hyps, raw.tgt).score;
     }
     return r;
 }
