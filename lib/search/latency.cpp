@@ -30,6 +30,27 @@ void check_latency_options(const LatencyOptions &o) {
     check(o.runs >= 1 && o.runs <= 100000, MOS_INVALID_ARGUMENT, "timed runs ", o.runs, " outside 1..100000");
 }
 
+nlohmann::ordered_json latency_protocol_json(const LatencyOptions &o) {
+    nlohmann::ordered_json j;
+    j["src_len"] = o.src_len;
+    j["steps"] = o.steps;
+    j["beam"] = o.beam;
+    j["warmup"] = o.warmup;
+    j["runs"] = o.runs;
+    return j;
+}
+
+LatencyOptions latency_protocol_from_json(const nlohmann::json &j, const std::string &where) {
+    check(j.is_object(), MOS_FORMAT, where, ": expected an object");
+    LatencyOptions o;
+    o.src_len = json_int(j, where, "src_len", 1, 1024);
+    o.steps = json_int(j, where, "steps", 1, 1024);
+    o.beam = json_int(j, where, "beam", 1, 64);
+    o.warmup = json_int(j, where, "warmup", 0, 1000);
+    o.runs = json_int(j, where, "runs", 1, 100000);
+    return o;
+}
+
 LatencyResult measure_latency(const DenseModel &m, const LatencyOptions &o) {
     check_latency_options(o);
     const int64_t V = m.vocab(), k = o.beam;
@@ -259,8 +280,7 @@ void save_predictor(const std::string &path, const LatencyPredictor &p, const Pr
     j["y_scale_ms"] = p.y_scale;
     j["hidden"] = p.hidden;
     j["layers"] = p.layers;
-    j["protocol"] = {{"src_len", p.protocol.src_len}, {"steps", p.protocol.steps}, {"beam", p.protocol.beam},
-                     {"warmup", p.protocol.warmup}, {"runs", p.protocol.runs}};
+    j["protocol"] = latency_protocol_json(p.protocol);
     j["report"] = {{"mape", r.mape}, {"rmse_ms", r.rmse_ms}, {"kendall_tau", r.kendall_tau},
                    {"train_samples", r.train_samples}, {"heldout_samples", r.heldout_samples}};
     w.set_metadata("predictor", j.dump());
@@ -288,12 +308,7 @@ LatencyPredictor load_predictor(const std::string &path, PredictorReport *report
         p.y_scale = j.at("y_scale_ms").get<float>();
         p.hidden = j.at("hidden").get<int>();
         p.layers = j.at("layers").get<int>();
-        const auto &pr = j.at("protocol");
-        p.protocol.src_len = pr.at("src_len").get<int>();
-        p.protocol.steps = pr.at("steps").get<int>();
-        p.protocol.beam = pr.at("beam").get<int>();
-        p.protocol.warmup = pr.at("warmup").get<int>();
-        p.protocol.runs = pr.at("runs").get<int>();
+        p.protocol = latency_protocol_from_json(j.at("protocol"), path + ": metadata 'predictor': protocol");
         if (report) {
             const auto &r = j.at("report");
             report->mape = r.at("mape").get<double>();

@@ -12,6 +12,7 @@
 
 #include "backend/gemm.hpp"
 #include "core/error.hpp"
+#include "core/progress.hpp"
 #include "data/batcher.hpp"
 #include "data/corpus.hpp"
 #include "data/tokenizer.hpp"
@@ -20,7 +21,7 @@
 
 namespace mos {
 
-SearchReport run_search(const SupernetBundle &b, const SearchConfig &cfg, const SearchCallback &cb) {
+SearchReport run_search(const SupernetBundle &b, const SearchConfig &cfg, const ProgressFn &progress) {
     check(b.net != nullptr, MOS_INVALID_ARGUMENT, "no supernet");
     check(!b.tokenizer.empty(), MOS_UNSUPPORTED, "the supernet has no tokenizer, so it cannot read validation text");
     check(cfg.valid_sentences >= 1, MOS_INVALID_ARGUMENT, "valid_sentences must be >= 1");
@@ -85,6 +86,7 @@ SearchReport run_search(const SupernetBundle &b, const SearchConfig &cfg, const 
     }
 
     EvalCache cache(b.space, static_cast<uint64_t>(b.net->config().vocab), fitness, latency);
+    rep.budgets_ms = cfg.budgets_ms;
     std::vector<double> budgets = cfg.budgets_ms;
     if (budgets.empty()) budgets.push_back(0.0);
     for (size_t i = 0; i < budgets.size(); i++) {
@@ -93,13 +95,17 @@ SearchReport run_search(const SupernetBundle &b, const SearchConfig &cfg, const 
         c.params = cfg.max_params;
         c.flops = cfg.max_flops;
         EvolutionCallback ecb;
-        if (cb)
+        if (progress)
             ecb = [&](const EvolutionProgress &p) {
-                SearchProgress sp;
-                sp.budget_index = static_cast<int>(i);
-                sp.budgets = static_cast<int>(budgets.size());
-                sp.evo = p;
-                return cb(sp);
+                const uint64_t its = static_cast<uint64_t>(p.iterations);
+                Progress sp;
+                sp.done = static_cast<uint64_t>(i) * its + static_cast<uint64_t>(p.iteration);
+                sp.total = static_cast<uint64_t>(budgets.size()) * its;
+                char what[160];
+                std::snprintf(what, sizeof what, "iterations; best validation loss %.4f; %lld archs evaluated",
+                              p.best_fitness, static_cast<long long>(p.evaluations));
+                sp.what = what;
+                return progress(sp);
             };
         BudgetResult r;
         r.budget_ms = budgets[i];
@@ -127,6 +133,12 @@ nlohmann::ordered_json eval_json(const Evaluated &e) {
 }
 
 }  // namespace
+
+std::string search_report_svg(const SearchReport &r) {
+    std::vector<Evaluated> chosen;
+    for (const BudgetResult &b : r.results) chosen.push_back(b.best);
+    return pareto_svg(r.evaluated, r.pareto, r.budgets_ms, chosen);
+}
 
 std::string search_report_json(const SearchReport &r) {
     nlohmann::ordered_json j;
