@@ -30,6 +30,7 @@
 #include <vector>
 
 #include "backend/gemm.hpp"
+#include "backend/threads.hpp"
 #include "core/cpu.hpp"
 #include "core/error.hpp"
 

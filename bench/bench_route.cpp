@@ -14,7 +14,7 @@
 #include <string>
 #include <vector>
 
-#include "backend/gemm.hpp"
+#include "backend/threads.hpp"
 #include "core/error.hpp"
 #include "model/checkpoint.hpp"
 #include "tensor/arena.hpp"

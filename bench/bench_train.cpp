@@ -19,6 +19,7 @@
 #include <vector>
 
 #include "backend/gemm.hpp"
+#include "backend/threads.hpp"
 #include "core/error.hpp"
 #include "model/arch.hpp"
 #include "model/checkpoint.hpp"

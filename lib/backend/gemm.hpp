@@ -89,12 +89,6 @@ void gemm(Backend b, const Gemm &g, const float *A, const float *B, float *C);
 void gemm_batched(Backend b, const Gemm &g, int64_t batch, const float *A, int64_t stride_a,
                   const float *B, int64_t stride_b, float *C, int64_t stride_c);
 
-// Threads: libmos, oneDNN and OpenBLAS (OpenMP build) share one OpenMP pool, so
-// one call governs all three. n <= 0 means all cores. Affects GEMMs issued from
-// the calling thread (OpenMP's thread count is a per-thread setting).
-void set_num_threads(int n);
-int num_threads();
-
 // bf16 GEMMs run in bf16 only where the CPU has avx512_bf16 and oneDNN offers a
 // native (non-reference) bf16 matmul; otherwise they run in f32. Tests force the
 // fallback with set_bf16_disabled(true) to check it gives f32 results.

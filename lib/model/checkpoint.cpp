@@ -8,6 +8,7 @@
 
 #include "core/error.hpp"
 #include "core/json_util.hpp"
+#include "data/tokenizer.hpp"
 #include "io/safetensors.hpp"
 
 namespace mos {
@@ -50,6 +51,31 @@ SupernetBundle make_supernet(const Space &space, SupernetConfig cfg) {
     b.space = space;
     b.net = std::make_unique<Supernet>(cfg);
     return b;
+}
+
+SupernetBundle make_supernet(const Space &space, SupernetConfig cfg, const std::string &tokenizer_path) {
+    std::string bytes;
+    if (!tokenizer_path.empty()) {
+        bytes = read_text_file(tokenizer_path);
+        const Tokenizer tok = Tokenizer::load(bytes);
+        if (cfg.vocab == 0) cfg.vocab = tok.vocab_size();
+        check(cfg.vocab == tok.vocab_size(), MOS_INVALID_ARGUMENT, "vocab_size ", cfg.vocab,
+              " differs from the tokenizer's ", tok.vocab_size());
+    }
+    check(cfg.vocab > 0, MOS_INVALID_ARGUMENT, "vocab_size is 0 and no tokenizer_path is given");
+    SupernetBundle b = make_supernet(space, cfg);
+    b.tokenizer = std::move(bytes);
+    return b;
+}
+
+void set_tokenizer(SupernetBundle &b, const std::string &path) {
+    check(b.net != nullptr, MOS_INVALID_ARGUMENT, "supernet bundle has no supernet");
+    std::string bytes = read_text_file(path);
+    const Tokenizer tok = Tokenizer::load(bytes);
+    const int64_t vocab = b.net->config().vocab;
+    check(tok.vocab_size() == vocab, MOS_INVALID_ARGUMENT, "tokenizer '", path, "' has ", tok.vocab_size(),
+          " pieces; the supernet's vocabulary is ", vocab);
+    b.tokenizer = std::move(bytes);
 }
 
 std::string supernet_config_json(const SupernetConfig &c) {

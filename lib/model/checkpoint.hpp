@@ -45,6 +45,13 @@ struct SupernetBundle {
 // Creates a supernet for `space` (weights initialised from cfg.seed; cfg.dims is
 // overwritten from the space).
 SupernetBundle make_supernet(const Space &space, SupernetConfig cfg);
+// The same with the SentencePiece model at `tokenizer_path` embedded (empty:
+// none). cfg.vocab 0 takes the tokenizer's size; any other must equal it
+// (MOS_INVALID_ARGUMENT). Without a tokenizer cfg.vocab must be given.
+SupernetBundle make_supernet(const Space &space, SupernetConfig cfg, const std::string &tokenizer_path);
+// Replaces b's tokenizer by the SentencePiece model at `path`, whose size must
+// be the supernet's vocabulary (MOS_INVALID_ARGUMENT otherwise).
+void set_tokenizer(SupernetBundle &b, const std::string &path);
 
 std::string supernet_config_json(const SupernetConfig &cfg);
 // Parses the "config" metadata; cfg.dims is left for the caller. MOS_FORMAT on error.

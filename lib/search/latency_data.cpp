@@ -5,7 +5,7 @@
 
 #include <nlohmann/json.hpp>
 
-#include "backend/gemm.hpp"
+#include "backend/threads.hpp"
 #include "core/error.hpp"
 #include "core/json_util.hpp"
 #include "core/rng.hpp"

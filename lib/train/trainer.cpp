@@ -125,8 +125,7 @@ TrainState state_from_json(const std::string &text) {
 
 SupernetBundle make_trainable(const Space &space, SupernetConfig net, const TrainConfig &cfg,
                               const TrainCallback &cb) {
-    check(!cfg.data_dir.empty() && !cfg.src_lang.empty() && !cfg.tgt_lang.empty(), MOS_INVALID_ARGUMENT,
-          "data directory and both languages are required");
+    check_train_config(cfg);
     const auto t0 = Clock::now();
     const ParallelText text = read_parallel(cfg.data_dir, "train", cfg.src_lang, cfg.tgt_lang);
     TokenizerOptions to;
@@ -147,22 +146,59 @@ SupernetBundle make_trainable(const Space &space, SupernetConfig net, const Trai
     return b;
 }
 
+void check_train_config(const TrainConfig &cfg) {
+    check(!cfg.data_dir.empty() && !cfg.src_lang.empty() && !cfg.tgt_lang.empty(), MOS_INVALID_ARGUMENT,
+          "data directory and both languages are required");
+    check(!cfg.out_path.empty(), MOS_INVALID_ARGUMENT, "an output checkpoint path is required");
+    check(cfg.vocab_size >= 16 && cfg.vocab_size <= 1000000, MOS_INVALID_ARGUMENT, "vocab_size ", cfg.vocab_size,
+          " outside 16..1000000");
+    check(cfg.max_tokens >= 16 && cfg.max_tokens <= (1 << 20), MOS_INVALID_ARGUMENT, "max_tokens ", cfg.max_tokens,
+          " outside 16..1048576");
+    check(cfg.max_len >= 2 && cfg.max_len <= cfg.max_tokens && cfg.max_len <= 1024, MOS_INVALID_ARGUMENT,
+          "max_len ", cfg.max_len, " outside 2..min(max_tokens, 1024)");
+    check(cfg.valid_every >= 1, MOS_INVALID_ARGUMENT, "valid_every must be >= 1");
+    check(cfg.valid_sentences >= 0, MOS_INVALID_ARGUMENT, "valid_sentences ", cfg.valid_sentences, " is negative");
+    check(cfg.max_steps >= 0 && cfg.max_seconds >= 0, MOS_INVALID_ARGUMENT, "negative step or time limit");
+    check(cfg.sampling == Sampling::Uniform || cfg.sampling == Sampling::Sandwich, MOS_INVALID_ARGUMENT,
+          "unknown sampling ", static_cast<int>(cfg.sampling));
+    check_schedule(cfg.schedule);
+    check(cfg.adam.clip_norm >= 0.0f, MOS_INVALID_ARGUMENT, "clip_norm ", cfg.adam.clip_norm, " is negative");
+    check(!cfg.distill || cfg.sampling == Sampling::Sandwich, MOS_INVALID_ARGUMENT,
+          "in-place distillation needs sandwich sampling (the largest subnet is the teacher)");
+}
+
+TrainRun run_training(const TrainConfig &cfg, const Space *fresh_space, const SupernetConfig *fresh_cfg,
+                      const std::string &resume_path, const TrainCallback &cb) {
+    check_train_config(cfg);
+    TrainRun run;
+    if (!resume_path.empty()) {
+        check(fresh_space == nullptr && fresh_cfg == nullptr, MOS_INVALID_ARGUMENT,
+              "resuming from '", resume_path, "': the checkpoint holds the space and the supernet options, "
+              "so none may be given");
+        run.bundle = load_supernet(resume_path);
+        check(run.bundle.meta.count("train_state") == 1, MOS_FORMAT, "'", resume_path,
+              "' has no training state to resume from");
+    } else {
+        check(fresh_space != nullptr, MOS_INVALID_ARGUMENT, "a new supernet needs a search space");
+        const SupernetConfig net = fresh_cfg ? *fresh_cfg : SupernetConfig{};
+        TrainConfig tcfg = cfg;
+        // A vocabulary asked of the supernet is the tokenizer's size.
+        if (net.vocab != 0) tcfg.vocab_size = net.vocab;
+        check_train_config(tcfg);
+        run.bundle = make_trainable(*fresh_space, net, tcfg, cb);
+    }
+    run.stopped = !train(run.bundle, cfg, cb);
+    return run;
+}
+
 bool train(SupernetBundle &b, const TrainConfig &cfg_in, const TrainCallback &cb) {
     TrainConfig cfg = cfg_in;
     const auto saved = b.meta.find("train_state");
     if (saved != b.meta.end()) adopt_run_options(saved->second, cfg);
     check(b.net != nullptr, MOS_INVALID_ARGUMENT, "no supernet to train");
     check(!b.tokenizer.empty(), MOS_INVALID_ARGUMENT, "the supernet has no tokenizer; train one first");
-    check(!cfg.out_path.empty(), MOS_INVALID_ARGUMENT, "an output checkpoint path is required");
-    check(cfg.max_tokens >= 16 && cfg.max_tokens <= (1 << 20), MOS_INVALID_ARGUMENT, "max_tokens ", cfg.max_tokens,
-          " outside 16..1048576");
-    check(cfg.max_len >= 2 && cfg.max_len <= cfg.max_tokens && cfg.max_len <= 1024, MOS_INVALID_ARGUMENT,
-          "max_len ", cfg.max_len, " outside 2..min(max_tokens, 1024)");
-    check(cfg.valid_every >= 1, MOS_INVALID_ARGUMENT, "valid_every must be >= 1");
-    check(cfg.max_steps >= 0 && cfg.max_seconds >= 0, MOS_INVALID_ARGUMENT, "negative step or time limit");
-    check_schedule(cfg.schedule);
-    check(!cfg.distill || cfg.sampling == Sampling::Sandwich, MOS_INVALID_ARGUMENT,
-          "in-place distillation needs sandwich sampling (the largest subnet is the teacher)");
+    // Again after a resume took over the checkpoint's options.
+    check_train_config(cfg);
     const auto setup0 = Clock::now();
     const Tokenizer tok = Tokenizer::load(b.tokenizer);
     check(tok.vocab_size() == b.net->config().vocab, MOS_FORMAT, "tokenizer has ", tok.vocab_size(),

@@ -16,9 +16,14 @@
 #include <cstring>
 #include <random>
 #include <string>
+#include <thread>
 #include <vector>
 
+#include <cblas.h>
+#include <omp.h>
+
 #include "backend/gemm.hpp"
+#include "backend/threads.hpp"
 #include "core/cpu.hpp"
 #include "core/error.hpp"
 
@@ -296,6 +301,43 @@ void test_threads(void **) {
     mos::set_num_threads(before);
 }
 
+// ThreadScope sets this thread's OpenMP and OpenBLAS counts and restores both;
+// OpenBLAS's OpenMP build then follows the restored OpenMP count again; other
+// threads are not affected; and GEMMs under a scope give the same results.
+void test_thread_scope(void **) {
+    mos::set_num_threads(2);
+    std::mt19937_64 rng(7);
+    std::uniform_real_distribution<float> d(-1.0f, 1.0f);
+    std::vector<float> a(64 * 48), b(48 * 80);
+    for (float &x : a) x = d(rng);
+    for (float &x : b) x = d(rng);
+    std::vector<float> c2(64 * 80), c1(64 * 80);
+    const Gemm g = mos::make_gemm(false, false, 64, 80, 48, 48, 80, 80);
+    mos::gemm(Backend::OneDNN, g, a.data(), b.data(), c2.data());
+    {
+        mos::ThreadScope one(1);
+        assert_int_equal(omp_get_max_threads(), 1);
+        assert_int_equal(openblas_get_num_threads(), 1);
+        mos::gemm(Backend::OneDNN, g, a.data(), b.data(), c1.data());
+        mos::gemm(Backend::OpenBLAS, g, a.data(), b.data(), c1.data());
+        {
+            mos::ThreadScope all(0);
+            assert_int_equal(omp_get_max_threads(), mos::max_threads());
+        }
+        assert_int_equal(omp_get_max_threads(), 1);
+        int other = 0;
+        std::thread t([&] { other = omp_get_max_threads(); });
+        t.join();
+        assert_int_not_equal(other, 0);
+    }
+    assert_int_equal(omp_get_max_threads(), 2);
+    assert_int_equal(openblas_get_num_threads(), 2);
+    // A BLAS call after the scope runs with the restored count.
+    mos::gemm(Backend::OpenBLAS, g, a.data(), b.data(), c1.data());
+    assert_int_equal(openblas_get_num_threads(), 2);
+    for (size_t i = 0; i < c1.size(); i++) assert_true(std::fabs(c1[i] - c2[i]) <= 1e-4f * (1.0f + std::fabs(c2[i])));
+}
+
 int expect_backend(const char *name) {
     try {
         Backend b = mos::default_backend();
@@ -346,7 +388,7 @@ int main(int argc, char **argv) {
         cmocka_unit_test(test_onednn_f32),  cmocka_unit_test(test_onednn_bf16),  cmocka_unit_test(test_openblas_f32),
         cmocka_unit_test(test_openblas_bf16), cmocka_unit_test(test_auto_f32),   cmocka_unit_test(test_auto_bf16),
         cmocka_unit_test(test_auto_rule),   cmocka_unit_test(test_bf16_fallback), cmocka_unit_test(test_cache_repeat),
-        cmocka_unit_test(test_invalid),     cmocka_unit_test(test_threads),
+        cmocka_unit_test(test_invalid),     cmocka_unit_test(test_threads), cmocka_unit_test(test_thread_scope),
     };
     return cmocka_run_group_tests(tests, nullptr, nullptr);
 }

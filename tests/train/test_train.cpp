@@ -4,6 +4,8 @@
 //    and a resume in between (weights and Adam moments bit for bit);
 //  * training lowers the loss; a stop request writes a checkpoint;
 //  * in-place distillation trains the smaller subnets from the largest's outputs;
+//  * run_training (mos_train's entry) checks every option before reading the
+//    corpus, starts, stops, resumes, and rejects bad resumes;
 //  * the schedules have their documented values;
 //  * decoding: beam 1 equals a hand-written greedy loop over dense_step, and a
 //    batch of sentences decodes as each sentence alone (padding does not leak).
@@ -16,7 +18,7 @@
 #include <unistd.h>
 #include <vector>
 
-#include "backend/gemm.hpp"
+#include "backend/threads.hpp"
 #include "core/error.hpp"
 #include "decode/search.hpp"
 #include "model/checkpoint.hpp"
@@ -93,6 +95,19 @@ mos::SupernetBundle fresh(const mos::TrainConfig &c) {
     return mos::make_trainable(mos::space_from_json(kSpace), net_config(), c, nullptr);
 }
 
+// f() throws mos::Error with `status` and a message containing `part`.
+template <typename F>
+void expect_error(mos_status status, const char *part, F f) {
+    try {
+        f();
+    } catch (const mos::Error &e) {
+        if (e.status() != status || std::strstr(e.what(), part) == nullptr)
+            fail_msg("status %d '%s', expected %d with '%s'", e.status(), e.what(), status, part);
+        return;
+    }
+    fail_msg("no error, expected one with '%s'", part);
+}
+
 void resume_is_exact(void **) {
     mos::set_num_threads(1);
     const std::string a = g_dir + "/a.safetensors", b = g_dir + "/b.safetensors";
@@ -157,15 +172,54 @@ void distillation(void **) {
     assert_true(valid[1] < valid[0]);
     assert_non_null(std::strstr(mos::load_supernet(out).meta.at("train_state").c_str(), "\"distill\":true"));
     // The teacher is the largest subnet of a sandwich: uniform sampling has none.
-    c.sampling = mos::Sampling::Uniform;
+    // Rejected before a tokenizer is trained, and by train() itself.
+    mos::TrainConfig bad = c;
+    bad.sampling = mos::Sampling::Uniform;
+    expect_error(MOS_INVALID_ARGUMENT, "sandwich", [&] { fresh(bad); });
     mos::SupernetBundle u = fresh(c);
-    bool threw = false;
-    try {
-        mos::train(u, c, nullptr);
-    } catch (const mos::Error &e) {
-        threw = e.status() == MOS_INVALID_ARGUMENT && std::strstr(e.what(), "sandwich") != nullptr;
-    }
-    assert_true(threw);
+    expect_error(MOS_INVALID_ARGUMENT, "sandwich", [&] { mos::train(u, bad, nullptr); });
+}
+
+// run_training, mos_train's one entry: options are checked before the corpus
+// is read; a fresh run, a stop, a resume, and the resume errors.
+void run_training_entry(void **) {
+    const mos::Space space = mos::space_from_json(kSpace);
+    const mos::SupernetConfig net = net_config();
+    mos::TrainConfig bad = config(g_dir + "/never.safetensors", 2);
+    bad.data_dir = g_dir + "/no-such-corpus";
+    bad.max_len = 1;
+    // MOS_INVALID_ARGUMENT, not MOS_IO: the options come before the missing corpus.
+    expect_error(MOS_INVALID_ARGUMENT, "max_len", [&] { mos::run_training(bad, &space, &net, "", nullptr); });
+    bad.max_len = 32;
+    bad.vocab_size = 8;
+    expect_error(MOS_INVALID_ARGUMENT, "vocab_size", [&] { mos::run_training(bad, &space, &net, "", nullptr); });
+    // The supernet's vocabulary, when given, is the tokenizer's size and is checked too.
+    mos::SupernetConfig tiny_vocab = net;
+    tiny_vocab.vocab = 5;
+    expect_error(MOS_INVALID_ARGUMENT, "vocab_size",
+                 [&] { mos::run_training(config(g_dir + "/never.safetensors", 2), &space, &tiny_vocab, "", nullptr); });
+    expect_error(MOS_INVALID_ARGUMENT, "space",
+                 [&] { mos::run_training(config(g_dir + "/never.safetensors", 2), nullptr, &net, "", nullptr); });
+
+    // A fresh run stopped after its first update, then resumed to the end.
+    const std::string out = g_dir + "/entry.safetensors";
+    mos::TrainRun first = mos::run_training(config(out, 3), &space, &net, "", [](const mos::TrainProgress &p) {
+        return p.event != mos::TrainEvent::Step;
+    });
+    assert_true(first.stopped);
+    assert_int_equal(first.bundle.net->config().vocab, 40);
+    assert_non_null(std::strstr(first.bundle.meta.at("train_state").c_str(), "\"step\":1"));
+    mos::TrainRun resumed = mos::run_training(config(out, 3), nullptr, nullptr, out, nullptr);
+    assert_false(resumed.stopped);
+    assert_non_null(std::strstr(resumed.bundle.meta.at("train_state").c_str(), "\"step\":3"));
+    expect_error(MOS_INVALID_ARGUMENT, "none may be given",
+                 [&] { mos::run_training(config(out, 4), &space, nullptr, out, nullptr); });
+    // A checkpoint without training state cannot be resumed.
+    const std::string plain = g_dir + "/plain.safetensors";
+    mos::SupernetConfig with_vocab = net;
+    with_vocab.vocab = 40;
+    mos::save_supernet(plain, mos::make_supernet(space, with_vocab));
+    expect_error(MOS_FORMAT, "no training state", [&] { mos::run_training(config(out, 4), nullptr, nullptr, plain, nullptr); });
 }
 
 void schedules(void **) {
@@ -264,6 +318,7 @@ int main() {
         cmocka_unit_test(resume_is_exact),
         cmocka_unit_test(loss_goes_down_and_stop_saves),
         cmocka_unit_test(distillation),
+        cmocka_unit_test(run_training_entry),
     };
     return cmocka_run_group_tests(tests, nullptr, nullptr);
 }
