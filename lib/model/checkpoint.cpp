@@ -229,6 +229,9 @@ ModelBundle route_bundle(const SupernetBundle &sb, const Arch &arch) {
     const ArchDims dims = arch_dims(sb.space, arch);
     m.model = std::make_unique<DenseModel>(route(*sb.net, dims));
     m.tokenizer = sb.tokenizer;
+    const auto src = sb.meta.find(kSrcLangKey), tgt = sb.meta.find(kTgtLangKey);
+    if (src != sb.meta.end()) m.src_lang = src->second;
+    if (tgt != sb.meta.end()) m.tgt_lang = tgt->second;
     return m;
 }
 
@@ -245,6 +248,8 @@ SafeTensorsWriter model_writer(const ModelBundle &m) {
     cfg["vocab"] = d.vocab();
     cfg["pad_id"] = d.pad_id();
     w.set_metadata("config", cfg.dump());
+    if (!m.src_lang.empty()) w.set_metadata(kSrcLangKey, m.src_lang);
+    if (!m.tgt_lang.empty()) w.set_metadata(kTgtLangKey, m.tgt_lang);
     for (const std::string &name : d.names()) {
         const DenseModel::Tensor &t = d.tensor(name);
         w.add(name, DType::F32, to_u64(t.shape), d.data(name), t.numel * sizeof(float));
@@ -276,6 +281,8 @@ ModelBundle model_from(const SafeTensors &f, const std::string &source) {
         std::memcpy(d.data(name), f.bytes(ti), ti.nbytes());
     }
     m.tokenizer = read_tokenizer(f);
+    if (const std::string *v = f.meta(kSrcLangKey)) m.src_lang = *v;
+    if (const std::string *v = f.meta(kTgtLangKey)) m.tgt_lang = *v;
     const size_t expected = d.names().size() + (m.tokenizer.empty() ? 0 : 1);
     if (f.tensors().size() != expected) {
         for (const TensorInfo &t : f.tensors()) {

@@ -6,10 +6,13 @@
 // "adam.v.<name>", the SentencePiece model as the U8 tensor "tokenizer.model";
 // metadata "space" (space JSON), "config" (routing, experts, router hidden size,
 // vocabulary, dropouts, label smoothing, pad id, seed) and any string fields
-// the trainer adds (e.g. "train_state").
+// the trainer adds ("train_state", and the corpus languages "src_lang" and
+// "tgt_lang").
 //
 // Model ("mos-model", version 1): the dense tensors of one arch, the tokenizer,
-// metadata "space", "arch" (arch JSON) and "config" (vocab, pad id).
+// metadata "space", "arch" (arch JSON), "config" (vocab, pad id) and, when
+// known, "src_lang" and "tgt_lang" (files without them load with empty
+// languages).
 //
 // Readers check every tensor's presence, dtype and shape and reject unknown
 // tensors, so a file either loads completely or fails with MOS_FORMAT naming
@@ -32,6 +35,9 @@ constexpr const char *kSupernetFormat = "mos-supernet";
 constexpr const char *kModelFormat = "mos-model";
 constexpr int kSupernetFormatVersion = 1;
 constexpr int kModelFormatVersion = 1;
+// Metadata keys of the corpus languages (supernet bundle meta, model files).
+constexpr const char *kSrcLangKey = "src_lang";
+constexpr const char *kTgtLangKey = "tgt_lang";
 
 // A supernet with everything that travels with it.
 struct SupernetBundle {
@@ -68,9 +74,10 @@ struct ModelBundle {
     Arch arch;
     std::unique_ptr<DenseModel> model;
     std::string tokenizer;
+    std::string src_lang, tgt_lang;  // the corpus languages, "" if unknown
 };
 
-// route() plus the space, arch and tokenizer of the supernet.
+// route() plus the space, arch, tokenizer and corpus languages of the supernet.
 ModelBundle route_bundle(const SupernetBundle &sb, const Arch &arch);
 
 void save_model(const std::string &path, const ModelBundle &m);

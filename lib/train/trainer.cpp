@@ -199,6 +199,9 @@ bool train(SupernetBundle &b, const TrainConfig &cfg_in, const TrainCallback &cb
     check(!b.tokenizer.empty(), MOS_INVALID_ARGUMENT, "the supernet has no tokenizer; train one first");
     // Again after a resume took over the checkpoint's options.
     check_train_config(cfg);
+    // The corpus languages travel with every checkpoint and the models routed from it.
+    b.meta[kSrcLangKey] = cfg.src_lang;
+    b.meta[kTgtLangKey] = cfg.tgt_lang;
     const auto setup0 = Clock::now();
     const Tokenizer tok = Tokenizer::load(b.tokenizer);
     check(tok.vocab_size() == b.net->config().vocab, MOS_FORMAT, "tokenizer has ", tok.vocab_size(),

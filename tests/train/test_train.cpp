@@ -5,7 +5,8 @@
 //  * training lowers the loss; a stop request writes a checkpoint;
 //  * in-place distillation trains the smaller subnets from the largest's outputs;
 //  * run_training (mos_train's entry) checks every option before reading the
-//    corpus, starts, stops, resumes, and rejects bad resumes;
+//    corpus, starts, stops, resumes, and rejects bad resumes; the corpus
+//    languages travel in checkpoints and routed models;
 //  * the schedules have their documented values;
 //  * decoding: beam 1 equals a hand-written greedy loop over dense_step, and a
 //    batch of sentences decodes as each sentence alone (padding does not leak).
@@ -212,6 +213,16 @@ void run_training_entry(void **) {
     mos::TrainRun resumed = mos::run_training(config(out, 3), nullptr, nullptr, out, nullptr);
     assert_false(resumed.stopped);
     assert_non_null(std::strstr(resumed.bundle.meta.at("train_state").c_str(), "\"step\":3"));
+    // The corpus languages travel in the checkpoint and into routed models.
+    const mos::SupernetBundle saved = mos::load_supernet(out);
+    assert_string_equal(saved.meta.at(mos::kSrcLangKey).c_str(), "xx");
+    assert_string_equal(saved.meta.at(mos::kTgtLangKey).c_str(), "yy");
+    const mos::ModelBundle routed = mos::route_bundle(saved, mos::arch_smallest(space));
+    assert_string_equal(routed.src_lang.c_str(), "xx");
+    mos::save_model(g_dir + "/entry-model.safetensors", routed);
+    const mos::ModelBundle loaded = mos::load_model(g_dir + "/entry-model.safetensors");
+    assert_string_equal(loaded.src_lang.c_str(), "xx");
+    assert_string_equal(loaded.tgt_lang.c_str(), "yy");
     expect_error(MOS_INVALID_ARGUMENT, "none may be given",
                  [&] { mos::run_training(config(out, 4), &space, nullptr, out, nullptr); });
     // A checkpoint without training state cannot be resumed.
@@ -219,6 +230,10 @@ void run_training_entry(void **) {
     mos::SupernetConfig with_vocab = net;
     with_vocab.vocab = 40;
     mos::save_supernet(plain, mos::make_supernet(space, with_vocab));
+    // Files from before the languages were recorded load with empty ones.
+    const mos::ModelBundle no_lang = mos::route_bundle(mos::load_supernet(plain), mos::arch_smallest(space));
+    mos::save_model(g_dir + "/plain-model.safetensors", no_lang);
+    assert_true(mos::load_model(g_dir + "/plain-model.safetensors").src_lang.empty());
     expect_error(MOS_FORMAT, "no training state", [&] { mos::run_training(config(out, 4), nullptr, nullptr, plain, nullptr); });
 }
 
