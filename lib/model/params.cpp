@@ -62,6 +62,65 @@ void add_layernorm_tensors(const AddTensor &add, const std::string &p, int64_t d
     add(p + ".bias", {d});
 }
 
+ModelTensors resolve_tensors(const FindTensor &find, size_t enc_layers, size_t dec_layers) {
+    auto need = [&](const std::string &name) {
+        const size_t o = find(name);
+        check(o != kNoTensor, MOS_INTERNAL, "no tensor named '", name, "'");
+        return o;
+    };
+    // The names of add_attention_tensors / add_layernorm_tensors above.
+    auto attn = [&](const std::string &p) {
+        AttentionTensors t;
+        t.q_w = need(p + ".q.weight");
+        t.q_b = need(p + ".q.bias");
+        t.k_w = need(p + ".k.weight");
+        t.k_b = need(p + ".k.bias");
+        t.v_w = need(p + ".v.weight");
+        t.v_b = need(p + ".v.bias");
+        t.out_w = need(p + ".out.weight");
+        t.out_b = need(p + ".out.bias");
+        return t;
+    };
+    auto ln = [&](const std::string &p) {
+        LayerNormTensors t;
+        t.w = need(p + ".weight");
+        t.b = need(p + ".bias");
+        return t;
+    };
+    auto router = [&](const std::string &p) {
+        RouterTensors t;
+        if (find(p + ".w1") == kNoTensor) return t;
+        t.w1 = need(p + ".w1");
+        t.b1 = need(p + ".b1");
+        t.w2 = need(p + ".w2");
+        t.b2 = need(p + ".b2");
+        return t;
+    };
+    auto ffn = [&](const std::string &p) {
+        FfnTensors t;
+        t.fc1_w = need(p + ".fc1.weight");
+        t.fc1_b = need(p + ".fc1.bias");
+        t.fc2_w = need(p + ".fc2.weight");
+        t.fc2_b = need(p + ".fc2.bias");
+        t.router = router(p + ".router");
+        t.fc1_router = router(p + ".fc1.router");
+        t.fc2_router = router(p + ".fc2.router");
+        return t;
+    };
+    ModelTensors m;
+    m.embed = need("embed.weight");
+    for (size_t l = 0; l < enc_layers; l++) {
+        const std::string p = "encoder.layers." + std::to_string(l);
+        m.enc.push_back({attn(p + ".self_attn"), ln(p + ".self_attn_ln"), ffn(p), ln(p + ".ffn_ln")});
+    }
+    for (size_t l = 0; l < dec_layers; l++) {
+        const std::string p = "decoder.layers." + std::to_string(l);
+        m.dec.push_back({attn(p + ".self_attn"), ln(p + ".self_attn_ln"), attn(p + ".cross_attn"),
+                         ln(p + ".cross_attn_ln"), ffn(p), ln(p + ".ffn_ln")});
+    }
+    return m;
+}
+
 ParamTable::ParamTable(const SuperDims &s, int64_t V, Routing routing, int64_t m, int64_t H) {
     check(routing != Routing::None || m == 1, MOS_INVALID_ARGUMENT,
           "routing none needs exactly 1 expert, got ", m);

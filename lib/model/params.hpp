@@ -6,6 +6,7 @@
 // tensor under its name, and the PyTorch reference uses the same names.
 #pragma once
 
+#include <cstddef>
 #include <cstdint>
 #include <functional>
 #include <string>
@@ -48,6 +49,60 @@ using AddTensor = std::function<void(const std::string &, std::vector<int64_t>)>
 void add_attention_tensors(const AddTensor &add, const std::string &prefix, int64_t qkv, int64_t d_q,
                            int64_t d_kv);
 void add_layernorm_tensors(const AddTensor &add, const std::string &prefix, int64_t d);
+
+// Where each tensor of the model sits in its arena, as an offset in floats from
+// the arena's start, resolved from the names once (when a Supernet or a
+// DenseModel is built) so that forward, backward, route and decoding never look
+// a name up (llm.c keeps named pointers the same way). Offsets rather than
+// pointers: the supernet's gradients and Adam moments share its parameters'
+// layout, so one offset serves all of them. The offsets do not depend on the
+// arch: a subnet takes leading slices of the same tensors. Names stay the
+// interface of file I/O.
+constexpr size_t kNoTensor = SIZE_MAX;  // a tensor this configuration does not have
+
+struct AttentionTensors {
+    size_t q_w = kNoTensor, q_b = kNoTensor, k_w = kNoTensor, k_b = kNoTensor;
+    size_t v_w = kNoTensor, v_b = kNoTensor, out_w = kNoTensor, out_b = kNoTensor;
+};
+struct LayerNormTensors {
+    size_t w = kNoTensor, b = kNoTensor;
+};
+// A router's two layers; all kNoTensor where the routing has no such router.
+struct RouterTensors {
+    size_t w1 = kNoTensor, b1 = kNoTensor, w2 = kNoTensor, b2 = kNoTensor;
+};
+// The FFN's two (MoS or dense) linears and their routers: `router` under
+// layer-wise routing, `fc1_router` / `fc2_router` under neuron-wise routing.
+struct FfnTensors {
+    size_t fc1_w = kNoTensor, fc1_b = kNoTensor, fc2_w = kNoTensor, fc2_b = kNoTensor;
+    RouterTensors router, fc1_router, fc2_router;
+};
+struct EncoderLayerTensors {
+    AttentionTensors self_attn;
+    LayerNormTensors self_attn_ln;
+    FfnTensors ffn;
+    LayerNormTensors ffn_ln;
+};
+struct DecoderLayerTensors {
+    AttentionTensors self_attn;
+    LayerNormTensors self_attn_ln;
+    AttentionTensors cross_attn;
+    LayerNormTensors cross_attn_ln;
+    FfnTensors ffn;
+    LayerNormTensors ffn_ln;
+};
+struct ModelTensors {
+    size_t embed = kNoTensor;
+    std::vector<EncoderLayerTensors> enc;
+    std::vector<DecoderLayerTensors> dec;
+};
+
+// The offset of a tensor by name, or kNoTensor.
+using FindTensor = std::function<size_t(const std::string &)>;
+// Resolves the docs/supernet.md names of `enc_layers` encoder and `dec_layers`
+// decoder layers. Routers are optional (all or none of a router's four
+// tensors); any other missing tensor is MOS_INTERNAL (a bug).
+ModelTensors resolve_tensors(const FindTensor &find, size_t enc_layers, size_t dec_layers);
 
 class ParamTable {
 public:

@@ -62,7 +62,13 @@ public:
 
     const SupernetConfig &config() const { return cfg_; }
     const ParamTable &table() const { return table_; }
+    // Every tensor's offset in the parameter (and gradient) arena, resolved
+    // once at construction; forward, backward and route use these.
+    const ModelTensors &tensors() const { return tensors_; }
+    float *param_at(size_t offset) { return params_.base() + offset; }
+    const float *param_at(size_t offset) const { return const_cast<Arena &>(params_).base() + offset; }
 
+    // By name (file I/O, tests); the model's own passes use tensors().
     float *param(const std::string &name) { return params_.base() + table_.at(name).offset; }
     const float *param(const std::string &name) const {
         return const_cast<Arena &>(params_).base() + table_.at(name).offset;
@@ -73,6 +79,7 @@ public:
     // Gradients (same layout as the parameters), allocated on first use.
     float *grad_data();
     float *grad(const std::string &name) { return grad_data() + table_.at(name).offset; }
+    float *grad_at(size_t offset) { return grad_data() + offset; }
     void zero_grad();
 
     // Initialise weights (fairseq-like: Xavier-uniform linears, N(0, D^-1/2)
@@ -101,6 +108,7 @@ public:
 private:
     SupernetConfig cfg_;
     ParamTable table_;
+    ModelTensors tensors_;
     Arena params_;
     Arena grads_;
 };
