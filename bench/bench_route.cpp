@@ -16,7 +16,7 @@
 
 #include "backend/threads.hpp"
 #include "core/error.hpp"
-#include "model/checkpoint.hpp"
+#include "model/bundle.hpp"
 #include "tensor/arena.hpp"
 
 int main(int argc, char **argv) {

@@ -22,7 +22,7 @@
 #include "backend/threads.hpp"
 #include "core/error.hpp"
 #include "model/arch.hpp"
-#include "model/checkpoint.hpp"
+#include "model/bundle.hpp"
 #include "model/size.hpp"
 #include "train/step.hpp"
 

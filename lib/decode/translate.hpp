@@ -1,5 +1,5 @@
 // lib/decode/translate.hpp: text in, text out: sentences encoded with the
-// model's tokenizer, translated by beam search (decode/search.hpp) and decoded
+// model's tokenizer, translated by beam search (decode/beam.hpp) and decoded
 // back to text. Used by mos_model_translate and by evaluation (BLEU).
 #pragma once
 
@@ -8,7 +8,7 @@
 #include <vector>
 
 #include "data/tokenizer.hpp"
-#include "decode/search.hpp"
+#include "decode/beam.hpp"
 #include "model/dense.hpp"
 
 namespace mos {

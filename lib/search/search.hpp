@@ -10,7 +10,7 @@
 #include <vector>
 
 #include "core/progress.hpp"
-#include "model/checkpoint.hpp"
+#include "model/bundle.hpp"
 #include "search/evolution.hpp"
 #include "search/latency.hpp"
 

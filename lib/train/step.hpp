@@ -10,7 +10,7 @@
 
 #include "data/batch.hpp"
 #include "model/arch.hpp"
-#include "model/checkpoint.hpp"
+#include "model/bundle.hpp"
 #include "train/optim.hpp"
 
 namespace mos {

@@ -10,7 +10,7 @@
 #include <functional>
 #include <string>
 
-#include "model/checkpoint.hpp"
+#include "model/bundle.hpp"
 #include "train/optim.hpp"
 #include "train/step.hpp"
 

@@ -21,8 +21,8 @@
 
 #include "backend/threads.hpp"
 #include "core/error.hpp"
-#include "decode/search.hpp"
-#include "model/checkpoint.hpp"
+#include "decode/beam.hpp"
+#include "model/bundle.hpp"
 #include "train/trainer.hpp"
 
 // cmocka (through the data tests' helpers: TempDir) last: it defines a fail() macro.

@@ -1,5 +1,7 @@
-// lib/model/checkpoint.hpp: supernet checkpoints and specialised models as
-// safetensors files (DESIGN.md §7, docs/formats.md).
+// lib/model/bundle.hpp: bundles, a supernet or a routed model with everything
+// that travels with it (space, arch, tokenizer, optimiser state, metadata):
+// making them (make_supernet, route_bundle) and their safetensors files
+// (docs/formats.md, "Supernet checkpoints and models").
 //
 // Supernet checkpoint ("mos-supernet", version 1): every parameter tensor under
 // its docs/supernet.md name, optional Adam moments as "adam.m.<name>" and

@@ -1,5 +1,5 @@
-// lib/decode/search.hpp: greedy and beam-search decoding of a routed dense
-// model with its key/value cache (DESIGN.md §3).
+// lib/decode/beam.hpp: greedy and beam-search decoding of a routed dense
+// model with its key/value cache (docs/supernet.md, "Routing into a dense model").
 //
 // Token conventions (data/tokens.hpp, docs/data.md): pad = 0, unk = 1, bos = 2, eos = 3. A source
 // is its ids followed by EOS; the decoder starts from EOS (fairseq) and a

@@ -1,6 +1,6 @@
-// lib/model/checkpoint.cpp: reading and writing supernet checkpoints and routed
-// models as safetensors (see checkpoint.hpp for the layout).
-#include "model/checkpoint.hpp"
+// lib/model/bundle.cpp: making supernet and model bundles, and reading and
+// writing them as safetensors (see bundle.hpp for the layout).
+#include "model/bundle.hpp"
 
 #include <cstring>
 

@@ -1,7 +1,7 @@
-// lib/decode/search.cpp: greedy and beam search over a DecodeState (see
-// search.hpp for the conventions). All sentences of a batch decode together:
+// lib/decode/beam.cpp: greedy and beam search over a DecodeState (see
+// beam.hpp for the conventions). All sentences of a batch decode together:
 // row r of the state is beam r % k of sentence r / k.
-#include "decode/search.hpp"
+#include "decode/beam.hpp"
 
 #include <algorithm>
 #include <cmath>
