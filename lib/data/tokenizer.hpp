@@ -1,6 +1,6 @@
 // lib/data/tokenizer.hpp: the joint source+target SentencePiece tokenizer.
 //
-// One model serves both languages (the embedding table is shared, DESIGN.md 3).
+// One model serves both languages (the embedding table is shared, docs/supernet.md).
 // Fixed special ids (data/tokens.hpp): pad 0, unk 1, bos 2, eos 3. The model travels as the bytes of
 // SentencePiece's serialized ModelProto (serialize()/load()), which checkpoints and
 // specialised models embed as a U8 tensor. Conventions (docs/data.md):

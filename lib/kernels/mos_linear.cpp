@@ -1,7 +1,7 @@
 // lib/kernels/mos_linear.cpp: router, mix and mix+linear of the Mixture-of-Supernets
-// FFN (Jawahar et al., ACL 2024 Findings, §3; DESIGN.md §1), with naive references.
+// FFN (Jawahar et al., ACL 2024 Findings, §3; docs/supernet.md), with naive references.
 //
-// Gradients (DESIGN.md §1): with G = dL/dW on the active slice and g_b = dL/db,
+// Gradients (of the mix in mos_linear.hpp): with G = dL/dW on the active slice and g_b = dL/db,
 //   dE_i[:d_out,:d_in] += alpha_i G,  dc_i += alpha_i g_b,
 //   dalpha_i = <G, E_i[:d_out,:d_in]>_F + <g_b, c_i[:d_out]>   (per row for neuron-wise),
 // then through the softmax, dz_i = alpha_i (dalpha_i - sum_k alpha_k dalpha_k), and the

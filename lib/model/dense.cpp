@@ -1,7 +1,7 @@
 // lib/model/dense.cpp: routing a subnet into a dense model, and the dense
 // model's inference forward (full-sequence encoder, step-wise decoder with a
 // key/value cache for self-attention and precomputed cross-attention keys and
-// values, as DESIGN.md §3 asks for decoding).
+// values; docs/supernet.md, "Routing into a dense model").
 #include "model/dense.hpp"
 
 #include <algorithm>

@@ -1,5 +1,5 @@
 // lib/model/supernet.cpp: forward and backward of a subnet of the MoS supernet
-// (DESIGN.md §3, docs/supernet.md), built from the layer kernels.
+// (docs/supernet.md), built from the layer kernels.
 //
 // Data flow per encoder layer (N = B*S tokens, d = active embed, Q = qkv width,
 // F = active FFN dim; all activations come from the workspace arena):

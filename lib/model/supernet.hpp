@@ -1,4 +1,4 @@
-// lib/model/supernet.hpp: the Mixture-of-Supernets encoder-decoder (DESIGN.md §1,
+// lib/model/supernet.hpp: the Mixture-of-Supernets encoder-decoder (docs/supernet.md,
 // §3; docs/supernet.md): super-size weights in one arena, forward and backward of
 // any subnet of the space on a padded token batch, and the per-call workspace.
 //
@@ -93,7 +93,7 @@ public:
     // train = true applies dropout with `dropout_seed`. Returns the loss stats.
     // With `teacher` ([B*T, V] probabilities, e.g. the largest subnet's from
     // teacher_probs), backward follows the distillation loss against it
-    // instead of the label-smoothed loss (in-place distillation, DESIGN.md §4).
+    // instead of the label-smoothed loss (in-place distillation, docs/training.md).
     LossStats forward(Workspace &ws, const ArchDims &a, const Batch &batch, bool train,
                       uint64_t dropout_seed, const float *teacher = nullptr) const;
     // The softmax of the last forward's logits into probs [B*T, V] (pad rows 0).

@@ -1,5 +1,5 @@
 // lib/search/evolution.hpp: HAT's evolutionary search over the archs of a
-// space under latency / parameter / FLOP constraints (DESIGN.md §6).
+// space under latency / parameter / FLOP constraints (docs/search.md).
 //
 // Each iteration keeps the `parents` fittest of the population and adds
 // `mutations` children (every gene resampled with probability mutation_prob)

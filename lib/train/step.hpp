@@ -1,4 +1,4 @@
-// lib/train/step.hpp: one supernet update (DESIGN.md §4): the subnets of the
+// lib/train/step.hpp: one supernet update (docs/training.md): the subnets of the
 // update are chosen (uniform: one random arch, HAT; sandwich: the largest, the
 // smallest and one random arch, MoS), each runs forward and backward on the same
 // batch, gradients are averaged over subnets and tokens, and Adam steps.
