@@ -56,6 +56,37 @@ mos::ProgressFn progress_fn(mos_progress_fn progress, void *user) {
     return [progress, user](const mos::Progress &p) { return progress(p.done, p.total, p.what.c_str(), user) == 0; };
 }
 
+// The core configuration of mos_search's options (checked, converted).
+mos::SearchConfig search_config(const mos_search_options &o, const char *data_dir) {
+    mos::check(o.version == MOS_SEARCH_OPTIONS_VERSION, MOS_VERSION, "options version ", o.version, " is not ",
+               MOS_SEARCH_OPTIONS_VERSION);
+    require(o.src_lang && o.tgt_lang, "src_lang and tgt_lang are required");
+    require(o.budgets_ms != nullptr || o.n_budgets == 0, "budgets_ms is NULL but n_budgets is not 0");
+    mos::check(o.n_budgets <= 64, MOS_INVALID_ARGUMENT, "n_budgets ", o.n_budgets, " exceeds 64");
+    mos::check(o.population <= 100000 && o.parents <= 100000 && o.mutations <= 100000 && o.crossovers <= 100000 &&
+                   o.iterations <= 10000,
+               MOS_INVALID_ARGUMENT, "evolution size out of range");
+    mos::SearchConfig c;
+    c.data_dir = data_dir;
+    c.split = o.split ? o.split : "valid";
+    c.src_lang = o.src_lang;
+    c.tgt_lang = o.tgt_lang;
+    c.valid_sentences = o.valid_sentences;
+    c.budgets_ms.assign(o.budgets_ms, o.budgets_ms + o.n_budgets);
+    c.max_params = o.max_params;
+    c.max_flops = o.max_flops;
+    if (o.predictor_path) c.predictor_path = o.predictor_path;
+    c.measure = o.measure;
+    c.evolution.population = static_cast<int>(o.population);
+    c.evolution.parents = static_cast<int>(o.parents);
+    c.evolution.mutations = static_cast<int>(o.mutations);
+    c.evolution.crossovers = static_cast<int>(o.crossovers);
+    c.evolution.iterations = static_cast<int>(o.iterations);
+    c.evolution.mutation_prob = o.mutation_prob;
+    c.evolution.seed = o.seed;
+    return c;
+}
+
 }  // namespace
 
 extern "C" {
@@ -148,33 +179,7 @@ MOS_API mos_status mos_search(const mos_supernet *net, const char *data_dir, con
         MOS_REQUIRE_NONNULL(data_dir);
         MOS_REQUIRE_NONNULL(options);
         MOS_REQUIRE_NONNULL(out);
-        const mos_search_options &o = *options;
-        mos::check(o.version == MOS_SEARCH_OPTIONS_VERSION, MOS_VERSION, "options version ", o.version, " is not ",
-                   MOS_SEARCH_OPTIONS_VERSION);
-        require(o.src_lang && o.tgt_lang, "src_lang and tgt_lang are required");
-        require(o.budgets_ms != nullptr || o.n_budgets == 0, "budgets_ms is NULL but n_budgets is not 0");
-        mos::check(o.n_budgets <= 64, MOS_INVALID_ARGUMENT, "n_budgets ", o.n_budgets, " exceeds 64");
-        mos::check(o.population <= 100000 && o.parents <= 100000 && o.mutations <= 100000 &&
-                       o.crossovers <= 100000 && o.iterations <= 10000,
-                   MOS_INVALID_ARGUMENT, "evolution size out of range");
-        mos::SearchConfig c;
-        c.data_dir = data_dir;
-        c.split = o.split ? o.split : "valid";
-        c.src_lang = o.src_lang;
-        c.tgt_lang = o.tgt_lang;
-        c.valid_sentences = o.valid_sentences;
-        c.budgets_ms.assign(o.budgets_ms, o.budgets_ms + o.n_budgets);
-        c.max_params = o.max_params;
-        c.max_flops = o.max_flops;
-        if (o.predictor_path) c.predictor_path = o.predictor_path;
-        c.measure = o.measure;
-        c.evolution.population = static_cast<int>(o.population);
-        c.evolution.parents = static_cast<int>(o.parents);
-        c.evolution.mutations = static_cast<int>(o.mutations);
-        c.evolution.crossovers = static_cast<int>(o.crossovers);
-        c.evolution.iterations = static_cast<int>(o.iterations);
-        c.evolution.mutation_prob = o.mutation_prob;
-        c.evolution.seed = o.seed;
+        const mos::SearchConfig c = search_config(*options, data_dir);
         auto h = std::make_unique<mos_search_result>();
         h->report = mos::run_search(net->bundle, c, progress_fn(progress, user));
         h->space = std::make_shared<const mos::Space>(net->bundle.space);
