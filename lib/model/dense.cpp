@@ -26,12 +26,14 @@ std::string dec_prefix(size_t l) { return "decoder.layers." + std::to_string(l);
 // ---------------------------------------------------------------------------
 // DenseModel
 
-void DenseModel::add(const std::string &name, std::vector<int64_t> shape) {
+size_t DenseModel::add(const std::string &name, std::vector<int64_t> shape) {
     size_t n = 1;
     for (int64_t d : shape) n *= static_cast<size_t>(d);
-    tensors_.emplace(name, Tensor{std::move(shape), total_, n});
+    const size_t offset = total_;
+    tensors_.emplace(name, Tensor{std::move(shape), offset, n});
     names_.push_back(name);
     total_ += (n + 15) / 16 * 16;
+    return offset;
 }
 
 DenseModel::DenseModel(const ArchDims &a, int64_t vocab, int64_t qkv, int32_t pad_id, bool zero)
@@ -39,38 +41,39 @@ DenseModel::DenseModel(const ArchDims &a, int64_t vocab, int64_t qkv, int32_t pa
     check(vocab > 0 && qkv > 0, MOS_INVALID_ARGUMENT, "dense model needs vocab and qkv > 0");
     check(!a.enc.empty() && !a.dec.empty(), MOS_INVALID_ARGUMENT, "dense model needs layers");
     const int64_t de = a.enc_embed, dd = a.dec_embed, Q = qkv;
-    add("embed.weight", {vocab, embed_cols()});
-    const AddTensor put = [this](const std::string &n, std::vector<int64_t> sh) { add(n, std::move(sh)); };
-    auto attn = [&](const std::string &p, int64_t dq, int64_t dkv) { add_attention_tensors(put, p, Q, dq, dkv); };
-    auto ln = [&](const std::string &p, int64_t d) { add_layernorm_tensors(put, p, d); };
+    ModelTensors &T = offsets_;
+    T.embed = add("embed.weight", {vocab, embed_cols()});
+    const AddTensor put = [this](const std::string &n, std::vector<int64_t> sh) { return add(n, std::move(sh)); };
+    auto attn = [&](const std::string &p, int64_t dq, int64_t dkv) { return add_attention_tensors(put, p, Q, dq, dkv); };
+    auto ln = [&](const std::string &p, int64_t d) { return add_layernorm_tensors(put, p, d); };
     auto ffn = [&](const std::string &p, int64_t d, int64_t F) {
-        add(p + ".fc1.weight", {F, d});
-        add(p + ".fc1.bias", {F});
-        add(p + ".fc2.weight", {d, F});
-        add(p + ".fc2.bias", {d});
+        FfnTensors f;
+        f.fc1_w = add(p + ".fc1.weight", {F, d});
+        f.fc1_b = add(p + ".fc1.bias", {F});
+        f.fc2_w = add(p + ".fc2.weight", {d, F});
+        f.fc2_b = add(p + ".fc2.bias", {d});
+        return f;
     };
     for (size_t l = 0; l < a.enc.size(); l++) {
         const std::string p = enc_prefix(l);
-        attn(p + ".self_attn", de, de);
-        ln(p + ".self_attn_ln", de);
-        ffn(p, de, a.enc[l].ffn);
-        ln(p + ".ffn_ln", de);
+        EncoderLayerTensors t;
+        t.self_attn = attn(p + ".self_attn", de, de);
+        t.self_attn_ln = ln(p + ".self_attn_ln", de);
+        t.ffn = ffn(p, de, a.enc[l].ffn);
+        t.ffn_ln = ln(p + ".ffn_ln", de);
+        T.enc.push_back(t);
     }
     for (size_t l = 0; l < a.dec.size(); l++) {
         const std::string p = dec_prefix(l);
-        attn(p + ".self_attn", dd, dd);
-        ln(p + ".self_attn_ln", dd);
-        attn(p + ".cross_attn", dd, de);
-        ln(p + ".cross_attn_ln", dd);
-        ffn(p, dd, a.dec[l].ffn);
-        ln(p + ".ffn_ln", dd);
+        DecoderLayerTensors t;
+        t.self_attn = attn(p + ".self_attn", dd, dd);
+        t.self_attn_ln = ln(p + ".self_attn_ln", dd);
+        t.cross_attn = attn(p + ".cross_attn", dd, de);
+        t.cross_attn_ln = ln(p + ".cross_attn_ln", dd);
+        t.ffn = ffn(p, dd, a.dec[l].ffn);
+        t.ffn_ln = ln(p + ".ffn_ln", dd);
+        T.dec.push_back(t);
     }
-    offsets_ = resolve_tensors(
-        [this](const std::string &n) {
-            const auto it = tensors_.find(n);
-            return it == tensors_.end() ? kNoTensor : it->second.offset;
-        },
-        a.enc.size(), a.dec.size());
     weights_ = Arena("dense model", total_);
     if (zero)
         weights_.alloc_zero(total_);

@@ -41,7 +41,7 @@ public:
     int32_t pad_id() const { return pad_id_; }
     int64_t embed_cols() const { return arch_.enc_embed > arch_.dec_embed ? arch_.enc_embed : arch_.dec_embed; }
 
-    // Every tensor's offset in the weight arena, resolved once at construction
+    // Every tensor's offset in the weight arena, recorded once at construction
     // (model/params.hpp, no routers); route() and decoding use these.
     const ModelTensors &tensors() const { return offsets_; }
     float *data_at(size_t offset) { return weights_.base() + offset; }
@@ -59,7 +59,7 @@ public:
     size_t num_weights() const;
 
 private:
-    void add(const std::string &name, std::vector<int64_t> shape);
+    size_t add(const std::string &name, std::vector<int64_t> shape);
     ArchDims arch_;
     int64_t vocab_, qkv_;
     int32_t pad_id_;

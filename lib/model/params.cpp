@@ -26,13 +26,15 @@ Routing parse_routing(const std::string &s) {
     fail(MOS_INVALID_ARGUMENT, "unknown routing '", s, "'; allowed none|layer|neuron");
 }
 
-void ParamTable::add(std::string name, std::vector<int64_t> shape) {
+size_t ParamTable::add(std::string name, std::vector<int64_t> shape) {
     size_t n = 1;
     for (int64_t d : shape) n *= static_cast<size_t>(d);
-    ParamInfo p{std::move(name), std::move(shape), total_, n};
+    const size_t offset = total_;
+    ParamInfo p{std::move(name), std::move(shape), offset, n};
     total_ += (n + kAlign - 1) / kAlign * kAlign;
     index_.emplace(p.name, params_.size());
     params_.push_back(std::move(p));
+    return offset;
 }
 
 const ParamInfo *ParamTable::find(const std::string &name) const {
@@ -46,121 +48,76 @@ const ParamInfo &ParamTable::at(const std::string &name) const {
     return *p;
 }
 
-void add_attention_tensors(const AddTensor &add, const std::string &p, int64_t Q, int64_t dq, int64_t dkv) {
-    add(p + ".q.weight", {Q, dq});
-    add(p + ".q.bias", {Q});
-    add(p + ".k.weight", {Q, dkv});
-    add(p + ".k.bias", {Q});
-    add(p + ".v.weight", {Q, dkv});
-    add(p + ".v.bias", {Q});
-    add(p + ".out.weight", {dq, Q});
-    add(p + ".out.bias", {dq});
+AttentionTensors add_attention_tensors(const AddTensor &add, const std::string &p, int64_t Q, int64_t dq,
+                                       int64_t dkv) {
+    AttentionTensors t;
+    t.q_w = add(p + ".q.weight", {Q, dq});
+    t.q_b = add(p + ".q.bias", {Q});
+    t.k_w = add(p + ".k.weight", {Q, dkv});
+    t.k_b = add(p + ".k.bias", {Q});
+    t.v_w = add(p + ".v.weight", {Q, dkv});
+    t.v_b = add(p + ".v.bias", {Q});
+    t.out_w = add(p + ".out.weight", {dq, Q});
+    t.out_b = add(p + ".out.bias", {dq});
+    return t;
 }
 
-void add_layernorm_tensors(const AddTensor &add, const std::string &p, int64_t d) {
-    add(p + ".weight", {d});
-    add(p + ".bias", {d});
-}
-
-ModelTensors resolve_tensors(const FindTensor &find, size_t enc_layers, size_t dec_layers) {
-    auto need = [&](const std::string &name) {
-        const size_t o = find(name);
-        check(o != kNoTensor, MOS_INTERNAL, "no tensor named '", name, "'");
-        return o;
-    };
-    // The names of add_attention_tensors / add_layernorm_tensors above.
-    auto attn = [&](const std::string &p) {
-        AttentionTensors t;
-        t.q_w = need(p + ".q.weight");
-        t.q_b = need(p + ".q.bias");
-        t.k_w = need(p + ".k.weight");
-        t.k_b = need(p + ".k.bias");
-        t.v_w = need(p + ".v.weight");
-        t.v_b = need(p + ".v.bias");
-        t.out_w = need(p + ".out.weight");
-        t.out_b = need(p + ".out.bias");
-        return t;
-    };
-    auto ln = [&](const std::string &p) {
-        LayerNormTensors t;
-        t.w = need(p + ".weight");
-        t.b = need(p + ".bias");
-        return t;
-    };
-    auto router = [&](const std::string &p) {
-        RouterTensors t;
-        if (find(p + ".w1") == kNoTensor) return t;
-        t.w1 = need(p + ".w1");
-        t.b1 = need(p + ".b1");
-        t.w2 = need(p + ".w2");
-        t.b2 = need(p + ".b2");
-        return t;
-    };
-    auto ffn = [&](const std::string &p) {
-        FfnTensors t;
-        t.fc1_w = need(p + ".fc1.weight");
-        t.fc1_b = need(p + ".fc1.bias");
-        t.fc2_w = need(p + ".fc2.weight");
-        t.fc2_b = need(p + ".fc2.bias");
-        t.router = router(p + ".router");
-        t.fc1_router = router(p + ".fc1.router");
-        t.fc2_router = router(p + ".fc2.router");
-        return t;
-    };
-    ModelTensors m;
-    m.embed = need("embed.weight");
-    for (size_t l = 0; l < enc_layers; l++) {
-        const std::string p = "encoder.layers." + std::to_string(l);
-        m.enc.push_back({attn(p + ".self_attn"), ln(p + ".self_attn_ln"), ffn(p), ln(p + ".ffn_ln")});
-    }
-    for (size_t l = 0; l < dec_layers; l++) {
-        const std::string p = "decoder.layers." + std::to_string(l);
-        m.dec.push_back({attn(p + ".self_attn"), ln(p + ".self_attn_ln"), attn(p + ".cross_attn"),
-                         ln(p + ".cross_attn_ln"), ffn(p), ln(p + ".ffn_ln")});
-    }
-    return m;
+LayerNormTensors add_layernorm_tensors(const AddTensor &add, const std::string &p, int64_t d) {
+    LayerNormTensors t;
+    t.w = add(p + ".weight", {d});
+    t.b = add(p + ".bias", {d});
+    return t;
 }
 
 ParamTable::ParamTable(const SuperDims &s, int64_t V, Routing routing, int64_t m, int64_t H) {
     check(routing != Routing::None || m == 1, MOS_INVALID_ARGUMENT,
           "routing none needs exactly 1 expert, got ", m);
-    add("embed.weight", {V, s.embed()});
+    ModelTensors &T = tensors_;
+    T.embed = add("embed.weight", {V, s.embed()});
     const int64_t Q = s.qkv;
-    const AddTensor put = [this](const std::string &n, std::vector<int64_t> sh) { add(n, std::move(sh)); };
-    auto attn = [&](const std::string &p, int64_t dq, int64_t dkv) { add_attention_tensors(put, p, Q, dq, dkv); };
-    auto ln = [&](const std::string &p, int64_t d) { add_layernorm_tensors(put, p, d); };
+    const AddTensor put = [this](const std::string &n, std::vector<int64_t> sh) { return add(n, std::move(sh)); };
+    auto attn = [&](const std::string &p, int64_t dq, int64_t dkv) { return add_attention_tensors(put, p, Q, dq, dkv); };
+    auto ln = [&](const std::string &p, int64_t d) { return add_layernorm_tensors(put, p, d); };
     auto router = [&](const std::string &p, int64_t outputs) {
-        add(p + ".w1", {H, kArchFeatures});  // the router reads the arch encoding
-        add(p + ".b1", {H});
-        add(p + ".w2", {outputs, H});
-        add(p + ".b2", {outputs});
+        RouterTensors r;
+        r.w1 = add(p + ".w1", {H, kArchFeatures});  // the router reads the arch encoding
+        r.b1 = add(p + ".b1", {H});
+        r.w2 = add(p + ".w2", {outputs, H});
+        r.b2 = add(p + ".b2", {outputs});
+        return r;
     };
     auto ffn = [&](const std::string &p, int64_t d, int64_t Fm) {
-        add(p + ".fc1.weight", {m, Fm, d});
-        add(p + ".fc1.bias", {m, Fm});
-        add(p + ".fc2.weight", {m, d, Fm});
-        add(p + ".fc2.bias", {m, d});
-        if (routing == Routing::Layer) router(p + ".router", m);
+        FfnTensors f;
+        f.fc1_w = add(p + ".fc1.weight", {m, Fm, d});
+        f.fc1_b = add(p + ".fc1.bias", {m, Fm});
+        f.fc2_w = add(p + ".fc2.weight", {m, d, Fm});
+        f.fc2_b = add(p + ".fc2.bias", {m, d});
+        if (routing == Routing::Layer) f.router = router(p + ".router", m);
         if (routing == Routing::Neuron) {
-            router(p + ".fc1.router", m * Fm);
-            router(p + ".fc2.router", m * d);
+            f.fc1_router = router(p + ".fc1.router", m * Fm);
+            f.fc2_router = router(p + ".fc2.router", m * d);
         }
+        return f;
     };
     for (int64_t l = 0; l < s.enc_layers; l++) {
         const std::string p = "encoder.layers." + std::to_string(l);
-        attn(p + ".self_attn", s.enc_embed, s.enc_embed);
-        ln(p + ".self_attn_ln", s.enc_embed);
-        ffn(p, s.enc_embed, s.enc_ffn);
-        ln(p + ".ffn_ln", s.enc_embed);
+        EncoderLayerTensors t;
+        t.self_attn = attn(p + ".self_attn", s.enc_embed, s.enc_embed);
+        t.self_attn_ln = ln(p + ".self_attn_ln", s.enc_embed);
+        t.ffn = ffn(p, s.enc_embed, s.enc_ffn);
+        t.ffn_ln = ln(p + ".ffn_ln", s.enc_embed);
+        T.enc.push_back(t);
     }
     for (int64_t l = 0; l < s.dec_layers; l++) {
         const std::string p = "decoder.layers." + std::to_string(l);
-        attn(p + ".self_attn", s.dec_embed, s.dec_embed);
-        ln(p + ".self_attn_ln", s.dec_embed);
-        attn(p + ".cross_attn", s.dec_embed, s.enc_embed);
-        ln(p + ".cross_attn_ln", s.dec_embed);
-        ffn(p, s.dec_embed, s.dec_ffn);
-        ln(p + ".ffn_ln", s.dec_embed);
+        DecoderLayerTensors t;
+        t.self_attn = attn(p + ".self_attn", s.dec_embed, s.dec_embed);
+        t.self_attn_ln = ln(p + ".self_attn_ln", s.dec_embed);
+        t.cross_attn = attn(p + ".cross_attn", s.dec_embed, s.enc_embed);
+        t.cross_attn_ln = ln(p + ".cross_attn_ln", s.dec_embed);
+        t.ffn = ffn(p, s.dec_embed, s.dec_ffn);
+        t.ffn_ln = ln(p + ".ffn_ln", s.dec_embed);
+        T.dec.push_back(t);
     }
 }
 

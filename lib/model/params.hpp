@@ -42,22 +42,14 @@ struct ParamInfo {
     size_t numel = 0;
 };
 
-// The tensors of one attention block (q, k, v, out projections with biases)
-// and of one LayerNorm, by name and shape, shared by the supernet's table and
-// the dense model: `add(name, shape)` receives each.
-using AddTensor = std::function<void(const std::string &, std::vector<int64_t>)>;
-void add_attention_tensors(const AddTensor &add, const std::string &prefix, int64_t qkv, int64_t d_q,
-                           int64_t d_kv);
-void add_layernorm_tensors(const AddTensor &add, const std::string &prefix, int64_t d);
-
 // Where each tensor of the model sits in its arena, as an offset in floats from
-// the arena's start, resolved from the names once (when a Supernet or a
-// DenseModel is built) so that forward, backward, route and decoding never look
-// a name up (llm.c keeps named pointers the same way). Offsets rather than
-// pointers: the supernet's gradients and Adam moments share its parameters'
-// layout, so one offset serves all of them. The offsets do not depend on the
-// arch: a subnet takes leading slices of the same tensors. Names stay the
-// interface of file I/O.
+// the arena's start, recorded once while the tensors are laid out (when a
+// Supernet or a DenseModel is built) so that forward, backward, route and
+// decoding never look a name up (llm.c keeps named pointers the same way).
+// Offsets rather than pointers: the supernet's gradients and Adam moments share
+// its parameters' layout, so one offset serves all of them. The offsets do not
+// depend on the arch: a subnet takes leading slices of the same tensors. Names
+// stay the interface of file I/O.
 constexpr size_t kNoTensor = SIZE_MAX;  // a tensor this configuration does not have
 
 struct AttentionTensors {
@@ -97,12 +89,14 @@ struct ModelTensors {
     std::vector<DecoderLayerTensors> dec;
 };
 
-// The offset of a tensor by name, or kNoTensor.
-using FindTensor = std::function<size_t(const std::string &)>;
-// Resolves the docs/supernet.md names of `enc_layers` encoder and `dec_layers`
-// decoder layers. Routers are optional (all or none of a router's four
-// tensors); any other missing tensor is MOS_INTERNAL (a bug).
-ModelTensors resolve_tensors(const FindTensor &find, size_t enc_layers, size_t dec_layers);
+// Lays out one tensor (name, shape) and returns its offset.
+using AddTensor = std::function<size_t(const std::string &, std::vector<int64_t>)>;
+// The tensors of one attention block (q, k, v, out projections with biases)
+// and of one LayerNorm, by name and shape, shared by the supernet's table and
+// the dense model: `add` lays out each, and their offsets come back.
+AttentionTensors add_attention_tensors(const AddTensor &add, const std::string &prefix, int64_t qkv, int64_t d_q,
+                                       int64_t d_kv);
+LayerNormTensors add_layernorm_tensors(const AddTensor &add, const std::string &prefix, int64_t d);
 
 class ParamTable {
 public:
@@ -111,14 +105,17 @@ public:
                int64_t router_hidden);
 
     const std::vector<ParamInfo> &all() const { return params_; }
+    // Every tensor's offset, per layer (recorded while laying them out).
+    const ModelTensors &tensors() const { return tensors_; }
     // Throws MOS_INTERNAL for a name that is not in the table (a bug).
     const ParamInfo &at(const std::string &name) const;
     const ParamInfo *find(const std::string &name) const;
     size_t total_floats() const { return total_; }
 
 private:
-    void add(std::string name, std::vector<int64_t> shape);
+    size_t add(std::string name, std::vector<int64_t> shape);
     std::vector<ParamInfo> params_;
+    ModelTensors tensors_;
     std::unordered_map<std::string, size_t> index_;
     size_t total_ = 0;
 };

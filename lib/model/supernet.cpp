@@ -140,24 +140,6 @@ Supernet::Supernet(const SupernetConfig &cfg) : cfg_(cfg) {
     check(cfg.pad_id >= 0 && cfg.pad_id < cfg.vocab, MOS_INVALID_ARGUMENT, "pad id ", cfg.pad_id,
           " outside the vocabulary");
     table_ = ParamTable(d, cfg.vocab, cfg.routing, cfg.experts, cfg.router_hidden);
-    tensors_ = resolve_tensors(
-        [this](const std::string &n) {
-            const ParamInfo *p = table_.find(n);
-            return p ? p->offset : kNoTensor;
-        },
-        static_cast<size_t>(d.enc_layers), static_cast<size_t>(d.dec_layers));
-    auto routers_ok = [&](const FfnTensors &f) {
-        switch (cfg.routing) {
-        case Routing::None: return true;
-        case Routing::Layer: return f.router.w1 != kNoTensor;
-        case Routing::Neuron: return f.fc1_router.w1 != kNoTensor && f.fc2_router.w1 != kNoTensor;
-        }
-        return false;
-    };
-    for (const EncoderLayerTensors &l : tensors_.enc)
-        check(routers_ok(l.ffn), MOS_INTERNAL, "an encoder layer lacks the routers of its routing");
-    for (const DecoderLayerTensors &l : tensors_.dec)
-        check(routers_ok(l.ffn), MOS_INTERNAL, "a decoder layer lacks the routers of its routing");
     params_ = Arena("parameters", table_.total_floats());
     params_.alloc_zero(table_.total_floats());
     init_weights();
@@ -493,7 +475,7 @@ LossStats Supernet::forward(Workspace &ws, const ArchDims &a, const Batch &b, bo
     const SuperDims &D = cfg_.dims;
     const int64_t Ns = b.B * b.S, Nt = b.B * b.T, de = a.enc_embed, dd = a.dec_embed;
     const int64_t ldE = D.embed();
-    const float *E = param_at(tensors_.embed);
+    const float *E = param_at(tensors().embed);
     Ctx c{*this, cfg_, a, train, dropout_seed};
 
     for (int64_t i = 0; i < Ns; i++) st.src_mask[i] = b.src[i] == cfg_.pad_id;
@@ -508,7 +490,7 @@ LossStats Supernet::forward(Workspace &ws, const ArchDims &a, const Batch &b, bo
     const float *x = st.enc_emb;
     for (size_t l = 0; l < a.enc.size(); l++) {
         EncLayerAct &L = st.enc[l];
-        const EncoderLayerTensors &T = tensors_.enc[l];
+        const EncoderLayerTensors &T = tensors().enc[l];
         L.in = const_cast<float *>(x);
         attn_forward(c, L.self, x, x, st.src_mask, b.B, de, de, D.enc_embed, D.enc_embed, false, T.self_attn,
                      site(false, l, kDropSelf), site(false, l, kDropSelfP));
@@ -530,7 +512,7 @@ LossStats Supernet::forward(Workspace &ws, const ArchDims &a, const Batch &b, bo
     const int64_t Le = static_cast<int64_t>(a.enc.size());
     for (size_t l = 0; l < a.dec.size(); l++) {
         DecLayerAct &L = st.dec[l];
-        const DecoderLayerTensors &T = tensors_.dec[l];
+        const DecoderLayerTensors &T = tensors().dec[l];
         L.in = const_cast<float *>(y);
         attn_forward(c, L.self, y, y, st.tgt_nomask, b.B, dd, dd, D.dec_embed, D.dec_embed, true, T.self_attn,
                      site(true, l, kDropSelf), site(true, l, kDropSelfP));
@@ -701,8 +683,8 @@ void Supernet::backward(Workspace &ws, float scale) {
         cross_entropy_backward(dlogits, st.lse, st.logits, b.tgt_out, Nt, V, cfg_.pad_id, cfg_.label_smoothing, scale);
     float *dy = ar.alloc_zero(Nt * dd);
     const float *y_last = st.dec.back().ln3.y;
-    float *dE = grad_at(tensors_.embed);
-    linear_backward(dy, dE, nullptr, dlogits, y_last, param_at(tensors_.embed), Nt, dd, V, ldE);
+    float *dE = grad_at(tensors().embed);
+    linear_backward(dy, dE, nullptr, dlogits, y_last, param_at(tensors().embed), Nt, dd, V, ldE);
 
     // Gradients of every encoder layer's output (cross-attention reads them).
     const int64_t Le = static_cast<int64_t>(a.enc.size());
@@ -711,7 +693,7 @@ void Supernet::backward(Workspace &ws, float scale) {
 
     for (int64_t l = static_cast<int64_t>(a.dec.size()) - 1; l >= 0; l--) {
         DecLayerAct &L = st.dec[l];
-        const DecoderLayerTensors &T = tensors_.dec[l];
+        const DecoderLayerTensors &T = tensors().dec[l];
         const size_t mark = ar.mark();
         // FFN block: dy is d(ln3.y); produce d(ln2.y).
         float *d2 = ar.alloc_zero(Nt * dd);
@@ -754,7 +736,7 @@ void Supernet::backward(Workspace &ws, float scale) {
     // Encoder, from the last layer down; denc[l] holds d(output of layer l).
     for (int64_t l = Le - 1; l >= 0; l--) {
         EncLayerAct &L = st.enc[l];
-        const EncoderLayerTensors &T = tensors_.enc[l];
+        const EncoderLayerTensors &T = tensors().enc[l];
         const size_t mark = ar.mark();
         float *d1 = ar.alloc_zero(Ns * de);
         ffn_backward(c, d1, denc[l], L.ffn, L.ln2, L.ln1.y, Ns, de, D.enc_embed, D.enc_ffn, T.ffn, T.ffn_ln,

@@ -62,9 +62,9 @@ public:
 
     const SupernetConfig &config() const { return cfg_; }
     const ParamTable &table() const { return table_; }
-    // Every tensor's offset in the parameter (and gradient) arena, resolved
-    // once at construction; forward, backward and route use these.
-    const ModelTensors &tensors() const { return tensors_; }
+    // Every tensor's offset in the parameter (and gradient) arena, recorded
+    // once by the table; forward, backward and route use these.
+    const ModelTensors &tensors() const { return table_.tensors(); }
     float *param_at(size_t offset) { return params_.base() + offset; }
     const float *param_at(size_t offset) const { return const_cast<Arena &>(params_).base() + offset; }
 
@@ -108,7 +108,6 @@ public:
 private:
     SupernetConfig cfg_;
     ParamTable table_;
-    ModelTensors tensors_;
     Arena params_;
     Arena grads_;
 };
