@@ -24,12 +24,8 @@ mos_routing from_routing(mos::Routing r) {
 }
 
 mos::SupernetConfig supernet_config(const mos_supernet_options *options) {
-    mos_supernet_options o = MOS_SUPERNET_OPTIONS_INIT;
-    if (options) {
-        mos::check(options->version == MOS_SUPERNET_OPTIONS_VERSION, MOS_VERSION, "supernet options version ",
-                   options->version, " is not ", MOS_SUPERNET_OPTIONS_VERSION);
-        o = *options;
-    }
+    const mos_supernet_options o = versioned(options, mos_supernet_options MOS_SUPERNET_OPTIONS_INIT,
+                                             MOS_SUPERNET_OPTIONS_VERSION, "supernet options");
     mos::SupernetConfig c;
     c.routing = to_routing(o.routing);
     c.experts = o.experts;

@@ -1,6 +1,7 @@
 // lib/capi/model.cpp: the C API of routed models and translation (mos/model.h).
 #include <cstring>
 
+#include "capi/convert.hpp"
 #include "capi/model_handles.hpp"
 #include "decode/translate.hpp"
 #include "model/size.hpp"
@@ -12,12 +13,8 @@ using mos::capi::require;
 namespace {
 
 mos::DecodeOptions decode_options(const mos_translate_options *options) {
-    mos_translate_options o = MOS_TRANSLATE_OPTIONS_INIT;
-    if (options) {
-        mos::check(options->version == MOS_TRANSLATE_OPTIONS_VERSION, MOS_VERSION, "options version ",
-                   options->version, " is not ", MOS_TRANSLATE_OPTIONS_VERSION);
-        o = *options;
-    }
+    const mos_translate_options o = mos::capi::versioned(options, mos_translate_options MOS_TRANSLATE_OPTIONS_INIT,
+                                                         MOS_TRANSLATE_OPTIONS_VERSION, "options");
     mos::check(o.beam <= 64 && o.max_len_a <= 16 && o.max_len_b <= 4096 && o.max_src_len <= 4096,
                MOS_INVALID_ARGUMENT, "decoding option out of range (beam ", o.beam, ", max_len_a ", o.max_len_a,
                ", max_len_b ", o.max_len_b, ", max_src_len ", o.max_src_len, ")");

@@ -1,5 +1,6 @@
 // lib/capi/search.cpp: the C API of latency measurement, the latency predictor
 // and mos_search (mos/search.h).
+#include "capi/convert.hpp"
 #include "capi/model_handles.hpp"
 #include "mos/search.h"
 #include "search/latency_data.hpp"
@@ -21,12 +22,8 @@ struct mos_search_result {
 namespace {
 
 mos::LatencyOptions latency_options(const mos_latency_options *o) {
-    mos_latency_options d = MOS_LATENCY_OPTIONS_INIT;
-    if (o) {
-        mos::check(o->version == MOS_LATENCY_OPTIONS_VERSION, MOS_VERSION, "latency options version ", o->version,
-                   " is not ", MOS_LATENCY_OPTIONS_VERSION);
-        d = *o;
-    }
+    const mos_latency_options d = mos::capi::versioned(o, mos_latency_options MOS_LATENCY_OPTIONS_INIT,
+                                                       MOS_LATENCY_OPTIONS_VERSION, "latency options");
     mos::check(d.src_len <= 1024 && d.steps <= 1024 && d.beam <= 64 && d.warmup <= 1000 && d.runs <= 100000,
                MOS_INVALID_ARGUMENT, "latency option out of range");
     mos::LatencyOptions l;
