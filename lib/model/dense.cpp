@@ -18,11 +18,6 @@
 
 namespace mos {
 
-namespace {
-std::string enc_prefix(size_t l) { return "encoder.layers." + std::to_string(l); }
-std::string dec_prefix(size_t l) { return "decoder.layers." + std::to_string(l); }
-}  // namespace
-
 // ---------------------------------------------------------------------------
 // DenseModel
 
@@ -40,13 +35,10 @@ DenseModel::DenseModel(const ArchDims &a, int64_t vocab, int64_t qkv, int32_t pa
     : arch_(a), vocab_(vocab), qkv_(qkv), pad_id_(pad_id) {
     check(vocab > 0 && qkv > 0, MOS_INVALID_ARGUMENT, "dense model needs vocab and qkv > 0");
     check(!a.enc.empty() && !a.dec.empty(), MOS_INVALID_ARGUMENT, "dense model needs layers");
-    const int64_t de = a.enc_embed, dd = a.dec_embed, Q = qkv;
-    ModelTensors &T = offsets_;
-    T.embed = add("embed.weight", {vocab, embed_cols()});
     const AddTensor put = [this](const std::string &n, std::vector<int64_t> sh) { return add(n, std::move(sh)); };
-    auto attn = [&](const std::string &p, int64_t dq, int64_t dkv) { return add_attention_tensors(put, p, Q, dq, dkv); };
-    auto ln = [&](const std::string &p, int64_t d) { return add_layernorm_tensors(put, p, d); };
-    auto ffn = [&](const std::string &p, int64_t d, int64_t F) {
+    // Two dense linears at the layer's own FFN width.
+    const AddFfn ffn = [&](const std::string &p, int64_t d, bool decoder, size_t l) {
+        const int64_t F = decoder ? a.dec[l].ffn : a.enc[l].ffn;
         FfnTensors f;
         f.fc1_w = add(p + ".fc1.weight", {F, d});
         f.fc1_b = add(p + ".fc1.bias", {F});
@@ -54,26 +46,8 @@ DenseModel::DenseModel(const ArchDims &a, int64_t vocab, int64_t qkv, int32_t pa
         f.fc2_b = add(p + ".fc2.bias", {d});
         return f;
     };
-    for (size_t l = 0; l < a.enc.size(); l++) {
-        const std::string p = enc_prefix(l);
-        EncoderLayerTensors t;
-        t.self_attn = attn(p + ".self_attn", de, de);
-        t.self_attn_ln = ln(p + ".self_attn_ln", de);
-        t.ffn = ffn(p, de, a.enc[l].ffn);
-        t.ffn_ln = ln(p + ".ffn_ln", de);
-        T.enc.push_back(t);
-    }
-    for (size_t l = 0; l < a.dec.size(); l++) {
-        const std::string p = dec_prefix(l);
-        DecoderLayerTensors t;
-        t.self_attn = attn(p + ".self_attn", dd, dd);
-        t.self_attn_ln = ln(p + ".self_attn_ln", dd);
-        t.cross_attn = attn(p + ".cross_attn", dd, de);
-        t.cross_attn_ln = ln(p + ".cross_attn_ln", dd);
-        t.ffn = ffn(p, dd, a.dec[l].ffn);
-        t.ffn_ln = ln(p + ".ffn_ln", dd);
-        T.dec.push_back(t);
-    }
+    offsets_ = add_model_tensors(put, ffn, vocab, embed_cols(), qkv, a.enc_embed, a.dec_embed, a.enc.size(),
+                                 a.dec.size());
     weights_ = Arena("dense model", total_);
     if (zero)
         weights_.alloc_zero(total_);

@@ -69,15 +69,37 @@ LayerNormTensors add_layernorm_tensors(const AddTensor &add, const std::string &
     return t;
 }
 
+ModelTensors add_model_tensors(const AddTensor &add, const AddFfn &ffn, int64_t vocab, int64_t embed_cols,
+                               int64_t Q, int64_t de, int64_t dd, size_t enc_layers, size_t dec_layers) {
+    ModelTensors T;
+    T.embed = add("embed.weight", {vocab, embed_cols});
+    for (size_t l = 0; l < enc_layers; l++) {
+        const std::string p = "encoder.layers." + std::to_string(l);
+        EncoderLayerTensors t;
+        t.self_attn = add_attention_tensors(add, p + ".self_attn", Q, de, de);
+        t.self_attn_ln = add_layernorm_tensors(add, p + ".self_attn_ln", de);
+        t.ffn = ffn(p, de, false, l);
+        t.ffn_ln = add_layernorm_tensors(add, p + ".ffn_ln", de);
+        T.enc.push_back(t);
+    }
+    for (size_t l = 0; l < dec_layers; l++) {
+        const std::string p = "decoder.layers." + std::to_string(l);
+        DecoderLayerTensors t;
+        t.self_attn = add_attention_tensors(add, p + ".self_attn", Q, dd, dd);
+        t.self_attn_ln = add_layernorm_tensors(add, p + ".self_attn_ln", dd);
+        t.cross_attn = add_attention_tensors(add, p + ".cross_attn", Q, dd, de);
+        t.cross_attn_ln = add_layernorm_tensors(add, p + ".cross_attn_ln", dd);
+        t.ffn = ffn(p, dd, true, l);
+        t.ffn_ln = add_layernorm_tensors(add, p + ".ffn_ln", dd);
+        T.dec.push_back(t);
+    }
+    return T;
+}
+
 ParamTable::ParamTable(const SuperDims &s, int64_t V, Routing routing, int64_t m, int64_t H) {
     check(routing != Routing::None || m == 1, MOS_INVALID_ARGUMENT,
           "routing none needs exactly 1 expert, got ", m);
-    ModelTensors &T = tensors_;
-    T.embed = add("embed.weight", {V, s.embed()});
-    const int64_t Q = s.qkv;
     const AddTensor put = [this](const std::string &n, std::vector<int64_t> sh) { return add(n, std::move(sh)); };
-    auto attn = [&](const std::string &p, int64_t dq, int64_t dkv) { return add_attention_tensors(put, p, Q, dq, dkv); };
-    auto ln = [&](const std::string &p, int64_t d) { return add_layernorm_tensors(put, p, d); };
     auto router = [&](const std::string &p, int64_t outputs) {
         RouterTensors r;
         r.w1 = add(p + ".w1", {H, kArchFeatures});  // the router reads the arch encoding
@@ -86,7 +108,9 @@ ParamTable::ParamTable(const SuperDims &s, int64_t V, Routing routing, int64_t m
         r.b2 = add(p + ".b2", {outputs});
         return r;
     };
-    auto ffn = [&](const std::string &p, int64_t d, int64_t Fm) {
+    // m experts at the largest FFN width of the encoder or the decoder.
+    const AddFfn ffn = [&](const std::string &p, int64_t d, bool decoder, size_t) {
+        const int64_t Fm = decoder ? s.dec_ffn : s.enc_ffn;
         FfnTensors f;
         f.fc1_w = add(p + ".fc1.weight", {m, Fm, d});
         f.fc1_b = add(p + ".fc1.bias", {m, Fm});
@@ -99,26 +123,8 @@ ParamTable::ParamTable(const SuperDims &s, int64_t V, Routing routing, int64_t m
         }
         return f;
     };
-    for (int64_t l = 0; l < s.enc_layers; l++) {
-        const std::string p = "encoder.layers." + std::to_string(l);
-        EncoderLayerTensors t;
-        t.self_attn = attn(p + ".self_attn", s.enc_embed, s.enc_embed);
-        t.self_attn_ln = ln(p + ".self_attn_ln", s.enc_embed);
-        t.ffn = ffn(p, s.enc_embed, s.enc_ffn);
-        t.ffn_ln = ln(p + ".ffn_ln", s.enc_embed);
-        T.enc.push_back(t);
-    }
-    for (int64_t l = 0; l < s.dec_layers; l++) {
-        const std::string p = "decoder.layers." + std::to_string(l);
-        DecoderLayerTensors t;
-        t.self_attn = attn(p + ".self_attn", s.dec_embed, s.dec_embed);
-        t.self_attn_ln = ln(p + ".self_attn_ln", s.dec_embed);
-        t.cross_attn = attn(p + ".cross_attn", s.dec_embed, s.enc_embed);
-        t.cross_attn_ln = ln(p + ".cross_attn_ln", s.dec_embed);
-        t.ffn = ffn(p, s.dec_embed, s.dec_ffn);
-        t.ffn_ln = ln(p + ".ffn_ln", s.dec_embed);
-        T.dec.push_back(t);
-    }
+    tensors_ = add_model_tensors(put, ffn, V, s.embed(), s.qkv, s.enc_embed, s.dec_embed,
+                                 static_cast<size_t>(s.enc_layers), static_cast<size_t>(s.dec_layers));
 }
 
 }  // namespace mos

@@ -98,6 +98,16 @@ AttentionTensors add_attention_tensors(const AddTensor &add, const std::string &
                                        int64_t d_kv);
 LayerNormTensors add_layernorm_tensors(const AddTensor &add, const std::string &prefix, int64_t d);
 
+// Lays out a whole model in the order of docs/supernet.md, for the supernet's
+// table and the dense model alike: the embedding [vocab, embed_cols], then per
+// encoder layer self_attn, self_attn_ln, the FFN, ffn_ln, and per decoder layer
+// self_attn, self_attn_ln, cross_attn (queries of width dd, keys and values of
+// width de), cross_attn_ln, the FFN, ffn_ln. `ffn` lays out one layer's FFN
+// (experts and routers, or dense linears) at layer prefix `prefix`, width d.
+using AddFfn = std::function<FfnTensors(const std::string &prefix, int64_t d, bool decoder, size_t layer)>;
+ModelTensors add_model_tensors(const AddTensor &add, const AddFfn &ffn, int64_t vocab, int64_t embed_cols,
+                               int64_t qkv, int64_t de, int64_t dd, size_t enc_layers, size_t dec_layers);
+
 class ParamTable {
 public:
     ParamTable() = default;
