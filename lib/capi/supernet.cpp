@@ -3,10 +3,8 @@
 #include "capi/model_handles.hpp"
 #include "mos/supernet.h"
 
-using mos::capi::guard;
-using mos::capi::require;
-
 using mos::capi::from_routing;
+using mos::capi::guard;
 
 extern "C" {
 

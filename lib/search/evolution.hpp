@@ -46,7 +46,7 @@ struct Evaluated {
     uint64_t params = 0, flops = 0;
 };
 
-// Evaluations shared by every search of a session: fitness and latency of an
+// Evaluations shared by every budget of one search: fitness and latency of an
 // arch are computed at most once (keyed by its canonical JSON).
 class EvalCache {
 public:

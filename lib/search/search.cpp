@@ -1,4 +1,4 @@
-// lib/search/search.cpp: the search session (see search.hpp): fitness on a
+// lib/search/search.cpp: a whole search (see search.hpp): fitness on a
 // fixed validation subset through the supernet's forward pass (equal to the
 // routed model's, see tests/golden), latency from a predictor or a timing, and
 // the per-budget evolutions.

@@ -1,4 +1,4 @@
-// lib/search/search.hpp: a whole search session on a trained supernet: the
+// lib/search/search.hpp: a whole search on a trained supernet: the
 // fitness of an arch is the validation loss of its subnet (inherited, routed
 // weights) on a fixed subset of a validation split; latency comes from a
 // predictor file or from timing the routed model here; one evolution runs per
@@ -46,7 +46,7 @@ struct SearchReport {
     std::vector<std::string> warnings;
 };
 
-// Runs the session. `progress` (may be empty) hears after every iteration of
+// Runs the search. `progress` (may be empty) hears after every iteration of
 // every budget's evolution: done and total iterations over all budgets, and
 // the best validation loss and archs evaluated so far in `what`; returning
 // false stops the search with MOS_ABORTED.
