@@ -16,6 +16,7 @@
 #include <vector>
 
 #include "backend/gemm.hpp"
+#include "backend/threads.hpp"
 #include "core/error.hpp"
 #include "kernels/attention.hpp"
 

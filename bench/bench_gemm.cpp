@@ -30,6 +30,7 @@
 #include <vector>
 
 #include "backend/gemm.hpp"
+#include "backend/threads.hpp"
 #include "core/cpu.hpp"
 #include "core/error.hpp"
 
@@ -333,15 +334,8 @@ int main(int argc, char **argv) {
         const int warmup = 2, min_reps = quick ? 3 : 5, max_reps = quick ? 5 : 50;
         const double min_time = quick ? 0.05 : 0.5;
         for (const Shape &s : shapes) {
-            mos::Gemm g;
-            g.M = s.M;
-            g.K = s.K;
-            g.N = s.N;
-            g.trans_a = s.trans_a;
-            g.trans_b = s.trans_b;
-            g.lda = s.trans_a ? s.M : s.K;
-            g.ldb = s.trans_b ? s.K : s.N;
-            g.ldc = s.N;
+            mos::Gemm g = mos::make_gemm(s.trans_a, s.trans_b, s.M, s.N, s.K, s.trans_a ? s.M : s.K,
+                                         s.trans_b ? s.K : s.N, s.N);
             const double flops = 2.0 * double(s.M) * double(s.K) * double(s.N);
             for (mos::Backend b : backends)
                 for (mos::GemmType type : {mos::GemmType::F32, mos::GemmType::BF16}) {

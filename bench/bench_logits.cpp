@@ -19,9 +19,9 @@
 #include <string>
 #include <vector>
 
-#include "backend/gemm.hpp"
+#include "backend/threads.hpp"
 #include "core/error.hpp"
-#include "model/checkpoint.hpp"
+#include "model/bundle.hpp"
 #include "model/dense.hpp"
 
 namespace {

@@ -14,9 +14,9 @@
 #include <string>
 #include <vector>
 
-#include "backend/gemm.hpp"
+#include "backend/threads.hpp"
 #include "core/error.hpp"
-#include "model/checkpoint.hpp"
+#include "model/bundle.hpp"
 #include "tensor/arena.hpp"
 
 int main(int argc, char **argv) {

@@ -19,9 +19,10 @@
 #include <vector>
 
 #include "backend/gemm.hpp"
+#include "backend/threads.hpp"
 #include "core/error.hpp"
 #include "model/arch.hpp"
-#include "model/checkpoint.hpp"
+#include "model/bundle.hpp"
 #include "model/size.hpp"
 #include "train/step.hpp"
 

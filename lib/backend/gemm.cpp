@@ -7,8 +7,6 @@
 // K = 0: C = beta * C) so that backends only see real products.
 #include "backend/gemm.hpp"
 
-#include <omp.h>
-
 #include <algorithm>
 #include <atomic>
 #include <chrono>
@@ -20,7 +18,6 @@
 #include <tuple>
 #include <vector>
 
-#include "core/cpu.hpp"
 #include "core/error.hpp"
 
 namespace mos {
@@ -30,7 +27,6 @@ void gemm_onednn(const Gemm &g, int64_t batch, const float *A, int64_t sa, const
                  int64_t sc);
 void gemm_openblas(const Gemm &g, int64_t batch, const float *A, int64_t sa, const float *B, int64_t sb, float *C,
                    int64_t sc);
-void openblas_threads(int n);
 bool onednn_bf16_active();
 
 namespace {
@@ -202,16 +198,6 @@ void gemm_batched(const Gemm &g, int64_t batch, const float *A, int64_t stride_a
                   int64_t stride_b, float *C, int64_t stride_c) {
     gemm_batched(default_backend(), g, batch, A, stride_a, B, stride_b, C, stride_c);
 }
-
-void set_num_threads(int n) {
-    n = resolve_threads(n);
-    // In the OpenMP build this also sets the OpenMP count (TOOLCHAIN.md); the
-    // explicit omp call keeps oneDNN and our kernels right with any build.
-    openblas_threads(n);
-    omp_set_num_threads(n);
-}
-
-int num_threads() { return omp_get_max_threads(); }
 
 bool bf16_active(Backend b) {
     return (b == Backend::OneDNN || b == Backend::Auto) && onednn_bf16_active();

@@ -40,6 +40,24 @@ struct Gemm {
     GemmType type = GemmType::F32;
 };
 
+// A descriptor in one expression: op(A) [M, K] times op(B) [K, N] into C [M, N]
+// with the given transposes, leading dimensions, alpha and beta (f32).
+inline Gemm make_gemm(bool trans_a, bool trans_b, int64_t M, int64_t N, int64_t K, int64_t lda, int64_t ldb,
+                      int64_t ldc, float alpha = 1.0f, float beta = 0.0f) {
+    Gemm g;
+    g.trans_a = trans_a;
+    g.trans_b = trans_b;
+    g.M = M;
+    g.N = N;
+    g.K = K;
+    g.lda = lda;
+    g.ldb = ldb;
+    g.ldc = ldc;
+    g.alpha = alpha;
+    g.beta = beta;
+    return g;
+}
+
 // C = alpha * op(A) op(B) + beta * C with the current backend.
 // Throws mos::Error(MOS_INVALID_ARGUMENT) on inconsistent sizes/leading dims,
 // MOS_BACKEND if the backend fails.
@@ -70,12 +88,6 @@ Backend auto_backend(const Gemm &g, int64_t batch);
 void gemm(Backend b, const Gemm &g, const float *A, const float *B, float *C);
 void gemm_batched(Backend b, const Gemm &g, int64_t batch, const float *A, int64_t stride_a,
                   const float *B, int64_t stride_b, float *C, int64_t stride_c);
-
-// Threads: libmos, oneDNN and OpenBLAS (OpenMP build) share one OpenMP pool, so
-// one call governs all three. n <= 0 means all cores. Affects GEMMs issued from
-// the calling thread (OpenMP's thread count is a per-thread setting).
-void set_num_threads(int n);
-int num_threads();
 
 // bf16 GEMMs run in bf16 only where the CPU has avx512_bf16 and oneDNN offers a
 // native (non-reference) bf16 matmul; otherwise they run in f32. Tests force the

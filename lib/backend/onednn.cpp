@@ -63,9 +63,12 @@ Runtime &runtime() {
 }
 
 // Everything a primitive depends on. Pointers are not part of it: a cached
-// primitive runs on any buffers with the same shape and strides.
+// primitive runs on any buffers with the same shape and strides. The calling
+// thread's OpenMP count is: oneDNN fixes a primitive's thread count (and its
+// work split and scratchpad) when it creates the primitive, so a primitive
+// made under one count would ignore a later set_num_threads / ThreadScope.
 using Key = std::tuple<int64_t, int64_t, int64_t, int64_t, int64_t, int64_t, int64_t, int64_t,
-                       int64_t, int64_t, bool, bool, float, float, bool>;
+                       int64_t, int64_t, bool, bool, float, float, bool, int>;
 
 struct Entry {
     dnnl::matmul prim;
@@ -86,7 +89,8 @@ memory::desc operand_desc(memory::data_type dt, int64_t batch, int64_t rows, int
 }
 
 std::shared_ptr<Entry> get_entry(const Gemm &g, int64_t batch, int64_t sa, int64_t sb, int64_t sc, bool bf16) {
-    const Key key{g.M, g.N, g.K, g.lda, g.ldb, g.ldc, batch, sa, sb, sc, g.trans_a, g.trans_b, g.alpha, g.beta, bf16};
+    const Key key{g.M,       g.N,       g.K,     g.lda,  g.ldb, g.ldc, batch, sa, sb, sc,
+                  g.trans_a, g.trans_b, g.alpha, g.beta, bf16,  omp_get_max_threads()};
     {
         std::lock_guard<std::mutex> lock(g_cache_mutex);
         auto it = g_cache.find(key);
@@ -176,10 +180,8 @@ bool bf16_native() {
     static const bool native = [] {
         if (!cpu_features().bf16) return false;
         try {
-            Gemm g;
-            g.M = g.N = g.K = 32;
-            g.lda = g.ldb = g.ldc = 32;
-            return get_entry(g, 1, 32 * 32, 32 * 32, 32 * 32, true)->native;
+            return get_entry(make_gemm(false, false, 32, 32, 32, 32, 32, 32), 1, 32 * 32, 32 * 32, 32 * 32, true)
+                ->native;
         } catch (const dnnl::error &) {
             return false;
         }

@@ -26,6 +26,4 @@ void gemm_openblas(const Gemm &g, int64_t batch, const float *A, int64_t sa, con
                     static_cast<blasint>(g.ldb), g.beta, C + i * sc, static_cast<blasint>(g.ldc));
 }
 
-void openblas_threads(int n) { openblas_set_num_threads(n); }
-
 }  // namespace mos

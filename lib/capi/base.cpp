@@ -1,7 +1,5 @@
 // lib/capi/base.cpp: status strings, the thread-local last error, versions and
 // build facts (mos/base.h).
-#include <omp.h>
-
 #include <cstring>
 #include <string>
 
@@ -69,20 +67,7 @@ MOS_API int mos_has_feature(mos_feature feature) {
 }
 
 MOS_API const char *mos_build_info(void) {
-    static const std::string info = [] {
-        const mos::CpuFeatures &f = mos::cpu_features();
-        std::string s;
-        s += "libmos=" MOS_VERSION_STRING "\n";
-        s += "onednn=" + mos::onednn_version() + "\n";
-        s += "openblas_core=" + mos::openblas_core() + "\n";
-        s += "openblas_config=" + mos::openblas_config() + "\n";
-        s += "threads=openmp " + std::to_string(_OPENMP) + "\n";
-        s += "max_threads=" + std::to_string(mos::max_threads()) + "\n";
-        s += std::string("cpu_avx2=") + (f.avx2 ? "1" : "0") + "\n";
-        s += std::string("cpu_avx512=") + (f.avx512 ? "1" : "0") + "\n";
-        s += std::string("cpu_bf16=") + (f.bf16 ? "1" : "0") + "\n";
-        return s;
-    }();
+    static const std::string info = mos::build_info();
     return info.c_str();
 }
 

@@ -1,6 +1,9 @@
 // lib/capi/bleu.cpp: the C entry points of mos/bleu.h over lib/eval/bleu.
+#include <algorithm>
 #include <cstring>
+#include <iterator>
 
+#include "capi/buffer.hpp"
 #include "capi/guard.hpp"
 #include "eval/bleu.hpp"
 #include "mos/bleu.h"
@@ -42,11 +45,9 @@ MOS_API mos_status mos_bleu_corpus(mos_bleu_score *out, const char *const *hyps,
         }
         const mos::BleuScore s = mos::corpus_bleu(hyps, refs, n);
         out->score = s.score;
-        for (int k = 0; k < 4; k++) {
-            out->precisions[k] = s.precisions[k];
-            out->correct[k] = s.correct[k];
-            out->total[k] = s.total[k];
-        }
+        std::copy(std::begin(s.precisions), std::end(s.precisions), out->precisions);
+        std::copy(std::begin(s.correct), std::end(s.correct), out->correct);
+        std::copy(std::begin(s.total), std::end(s.total), out->total);
         out->bp = s.bp;
         out->ratio = s.ratio;
         out->hyp_len = s.hyp_len;
@@ -61,20 +62,12 @@ MOS_API mos_status mos_bleu_format(const mos_bleu_score *score, char *buf, size_
         check_version(score, "score");
         mos::BleuScore s;
         s.score = score->score;
-        for (int k = 0; k < 4; k++) s.precisions[k] = score->precisions[k];
+        std::copy(std::begin(score->precisions), std::end(score->precisions), s.precisions.begin());
         s.bp = score->bp;
         s.ratio = score->ratio;
         s.hyp_len = score->hyp_len;
         s.ref_len = score->ref_len;
-        const std::string line = mos::format_bleu(s);
-        const size_t need = line.size() + 1;
-        if (needed) *needed = need;
-        if (buf == nullptr) return;  // size query
-        if (cap < need) {
-            if (cap > 0) buf[0] = '\0';
-            mos::fail(MOS_OUT_OF_RANGE, "cap is ", cap, "; the score line needs ", need, " bytes");
-        }
-        std::memcpy(buf, line.c_str(), need);
+        mos::capi::copy_out(mos::format_bleu(s), buf, cap, needed);
     });
 }
 

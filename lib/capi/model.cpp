@@ -1,9 +1,9 @@
 // lib/capi/model.cpp: the C API of routed models and translation (mos/model.h).
 #include <cstring>
 
+#include "capi/convert.hpp"
 #include "capi/model_handles.hpp"
-#include "data/corpus.hpp"
-#include "decode/search.hpp"
+#include "decode/translate.hpp"
 #include "model/size.hpp"
 #include "mos/model.h"
 
@@ -13,12 +13,8 @@ using mos::capi::require;
 namespace {
 
 mos::DecodeOptions decode_options(const mos_translate_options *options) {
-    mos_translate_options o = MOS_TRANSLATE_OPTIONS_INIT;
-    if (options) {
-        mos::check(options->version == MOS_TRANSLATE_OPTIONS_VERSION, MOS_VERSION, "options version ",
-                   options->version, " is not ", MOS_TRANSLATE_OPTIONS_VERSION);
-        o = *options;
-    }
+    const mos_translate_options o = mos::capi::versioned(options, mos_translate_options MOS_TRANSLATE_OPTIONS_INIT,
+                                                         MOS_TRANSLATE_OPTIONS_VERSION, "options");
     mos::check(o.beam <= 64 && o.max_len_a <= 16 && o.max_len_b <= 4096 && o.max_src_len <= 4096,
                MOS_INVALID_ARGUMENT, "decoding option out of range (beam ", o.beam, ", max_len_a ", o.max_len_a,
                ", max_len_b ", o.max_len_b, ", max_src_len ", o.max_src_len, ")");
@@ -106,19 +102,8 @@ MOS_API mos_status mos_model_translate(const mos_model *model, const char *const
         const mos::DecodeOptions d = decode_options(options);
         mos::check(model->tokenizer != nullptr, MOS_UNSUPPORTED,
                    "the model carries no tokenizer; translate token ids with mos_model_translate_ids");
-        std::vector<std::vector<int32_t>> ids(n);
-        for (size_t i = 0; i < n; i++) {
-            mos::check(src[i] != nullptr, MOS_INVALID_ARGUMENT, "src[", i, "] is NULL");
-            const size_t len = std::strlen(src[i]);
-            size_t bad = 0;
-            mos::check(mos::is_valid_utf8(std::string_view(src[i], len), &bad), MOS_INVALID_ARGUMENT, "src[", i,
-                       "] is not valid UTF-8 (byte ", bad, ")");
-            ids[i] = model->tokenizer->encode(std::string(src[i], len));
-        }
-        const auto hyps = mos::translate_batch(*model->bundle.model, ids, d);
         auto h = std::make_unique<mos_texts>();
-        h->items.reserve(n);
-        for (const auto &hyp : hyps) h->items.push_back(model->tokenizer->decode(hyp));
+        h->items = mos::translate_texts(*model->bundle.model, *model->tokenizer, src, n, d);
         *out = h.release();
     });
 }

@@ -14,7 +14,7 @@
 #include "capi/guard.hpp"
 #include "capi/handles.hpp"
 #include "data/tokenizer.hpp"
-#include "model/checkpoint.hpp"
+#include "model/bundle.hpp"
 #include "mos/model.h"
 #include "mos/supernet.h"
 

@@ -1,17 +1,9 @@
 // lib/capi/search.cpp: the C API of latency measurement, the latency predictor
 // and mos_search (mos/search.h).
-#include <cmath>
-#include <cstring>
-#include <fstream>
-#include <sstream>
-
-#include <nlohmann/json.hpp>
-
-#include "backend/gemm.hpp"
+#include "capi/convert.hpp"
 #include "capi/model_handles.hpp"
-#include "core/json_util.hpp"
-#include "io/safetensors.hpp"
 #include "mos/search.h"
+#include "search/latency_data.hpp"
 #include "search/search.hpp"
 
 using mos::capi::guard;
@@ -25,18 +17,13 @@ struct mos_predictor {
 struct mos_search_result {
     mos::SearchReport report;
     std::shared_ptr<const mos::Space> space;
-    std::vector<double> budgets;
 };
 
 namespace {
 
 mos::LatencyOptions latency_options(const mos_latency_options *o) {
-    mos_latency_options d = MOS_LATENCY_OPTIONS_INIT;
-    if (o) {
-        mos::check(o->version == MOS_LATENCY_OPTIONS_VERSION, MOS_VERSION, "latency options version ", o->version,
-                   " is not ", MOS_LATENCY_OPTIONS_VERSION);
-        d = *o;
-    }
+    const mos_latency_options d = mos::capi::versioned(o, mos_latency_options MOS_LATENCY_OPTIONS_INIT,
+                                                       MOS_LATENCY_OPTIONS_VERSION, "latency options");
     mos::check(d.src_len <= 1024 && d.steps <= 1024 && d.beam <= 64 && d.warmup <= 1000 && d.runs <= 100000,
                MOS_INVALID_ARGUMENT, "latency option out of range");
     mos::LatencyOptions l;
@@ -49,8 +36,52 @@ mos::LatencyOptions latency_options(const mos_latency_options *o) {
     return l;
 }
 
-nlohmann::ordered_json protocol_json(const mos::LatencyOptions &l) {
-    return {{"src_len", l.src_len}, {"steps", l.steps}, {"beam", l.beam}, {"warmup", l.warmup}, {"runs", l.runs}};
+mos_predictor_report report_out(const mos::PredictorReport &r) {
+    mos_predictor_report o;
+    o.mape = r.mape;
+    o.rmse_ms = r.rmse_ms;
+    o.kendall_tau = r.kendall_tau;
+    o.train_samples = static_cast<uint32_t>(r.train_samples);
+    o.heldout_samples = static_cast<uint32_t>(r.heldout_samples);
+    return o;
+}
+
+// A core progress function that forwards to the caller's callback (none if
+// it is NULL); a non-zero return asks to stop.
+mos::ProgressFn progress_fn(mos_progress_fn progress, void *user) {
+    if (!progress) return {};
+    return [progress, user](const mos::Progress &p) { return progress(p.done, p.total, p.what.c_str(), user) == 0; };
+}
+
+// The core configuration of mos_search's options (checked, converted).
+mos::SearchConfig search_config(const mos_search_options &o, const char *data_dir) {
+    mos::check(o.version == MOS_SEARCH_OPTIONS_VERSION, MOS_VERSION, "options version ", o.version, " is not ",
+               MOS_SEARCH_OPTIONS_VERSION);
+    require(o.src_lang && o.tgt_lang, "src_lang and tgt_lang are required");
+    require(o.budgets_ms != nullptr || o.n_budgets == 0, "budgets_ms is NULL but n_budgets is not 0");
+    mos::check(o.n_budgets <= 64, MOS_INVALID_ARGUMENT, "n_budgets ", o.n_budgets, " exceeds 64");
+    mos::check(o.population <= 100000 && o.parents <= 100000 && o.mutations <= 100000 && o.crossovers <= 100000 &&
+                   o.iterations <= 10000,
+               MOS_INVALID_ARGUMENT, "evolution size out of range");
+    mos::SearchConfig c;
+    c.data_dir = data_dir;
+    c.split = o.split ? o.split : "valid";
+    c.src_lang = o.src_lang;
+    c.tgt_lang = o.tgt_lang;
+    c.valid_sentences = o.valid_sentences;
+    c.budgets_ms.assign(o.budgets_ms, o.budgets_ms + o.n_budgets);
+    c.max_params = o.max_params;
+    c.max_flops = o.max_flops;
+    if (o.predictor_path) c.predictor_path = o.predictor_path;
+    c.measure = o.measure;
+    c.evolution.population = static_cast<int>(o.population);
+    c.evolution.parents = static_cast<int>(o.parents);
+    c.evolution.mutations = static_cast<int>(o.mutations);
+    c.evolution.crossovers = static_cast<int>(o.crossovers);
+    c.evolution.iterations = static_cast<int>(o.iterations);
+    c.evolution.mutation_prob = o.mutation_prob;
+    c.evolution.seed = o.seed;
+    return c;
 }
 
 }  // namespace
@@ -85,45 +116,8 @@ MOS_API mos_status mos_latency_collect(const mos_space *space, uint32_t vocab, u
     return guard("mos_latency_collect", [&] {
         MOS_REQUIRE_NONNULL(space);
         MOS_REQUIRE_NONNULL(out_path);
-        mos::check(vocab >= 16 && vocab <= 1000000, MOS_INVALID_ARGUMENT, "vocab ", vocab, " outside 16..1000000");
-        mos::check(n >= 1 && n <= 1000000, MOS_INVALID_ARGUMENT, "n ", n, " outside 1..1000000");
-        const mos::LatencyOptions lo = latency_options(options);
-        const mos::Space &sp = *space->space;
-        nlohmann::ordered_json head;
-        head["format"] = "mos-latency-data";
-        head["version"] = 1;
-        head["machine"] = mos::machine_name();
-        head["threads"] = mos::num_threads();
-        head["protocol"] = protocol_json(lo);
-        head["space"] = nlohmann::ordered_json::parse(mos::space_to_json(sp));
-        std::string text = head.dump() + "\n";
-        mos::Rng rng(seed);
-        for (uint32_t i = 0; i < n; i++) {
-            // The first two samples are the extremes, so the predictor sees the whole range.
-            const mos::Arch a = i == 0 ? mos::arch_largest(sp) : i == 1 ? mos::arch_smallest(sp)
-                                                                         : mos::arch_sample(sp, rng);
-            mos::DenseModel m(mos::arch_dims(sp, a), vocab, sp.qkv_dim, 0);
-            uint64_t h = 0x9E3779B97F4A7C15ull + i;
-            for (const std::string &name : m.names()) {
-                float *w = m.data(name);
-                for (size_t j = 0; j < m.tensor(name).numel; j++) {
-                    h = h * 6364136223846793005ull + 1442695040888963407ull;
-                    w[j] = static_cast<float>(static_cast<int64_t>(h >> 40) - (1 << 23)) * (0.02f / (1 << 23));
-                }
-            }
-            const mos::LatencyResult r = mos::measure_latency(m, lo);
-            nlohmann::ordered_json j;
-            j["features"] = mos::arch_encode(sp, a);
-            j["latency_ms"] = r.mean_ms;
-            j["p10_ms"] = r.p10_ms;
-            j["p90_ms"] = r.p90_ms;
-            j["arch"] = nlohmann::ordered_json::parse(mos::arch_to_json(a));
-            text += j.dump() + "\n";
-            if (progress && progress(i + 1, n, "archs timed", user) != 0)
-                mos::fail(MOS_ABORTED, "stopped by the progress callback after ", i + 1, " of ", n,
-                          " archs; nothing written");
-        }
-        mos::write_file_atomic(out_path, text.data(), text.size());
+        mos::collect_latency_data(out_path, *space->space, vocab, n, seed, latency_options(options),
+                                  progress_fn(progress, user));
     });
 }
 
@@ -132,63 +126,11 @@ MOS_API mos_status mos_predictor_train(const char *dataset_path, double holdout,
     return guard("mos_predictor_train", [&] {
         MOS_REQUIRE_NONNULL(dataset_path);
         MOS_REQUIRE_NONNULL(out_path);
-        std::istringstream in(mos::read_text_file(dataset_path));
-        std::string line;
-        mos::check(static_cast<bool>(std::getline(in, line)), MOS_FORMAT, dataset_path, ": empty file");
-        const nlohmann::json head = mos::parse_json(line, std::string(dataset_path) + ": line 1");
-        mos::check(head.is_object() && head.value("format", "") == "mos-latency-data", MOS_FORMAT, dataset_path,
-                   ": line 1 is not a mos-latency-data header");
-        mos::check(head.value("version", 0) == 1, MOS_VERSION, dataset_path, ": unknown version");
-        mos::LatencyPredictor proto;
-        mos::Space space;
-        try {
-            space = mos::space_from_json(head.at("space").dump());
-            proto.machine = head.at("machine").get<std::string>();
-            proto.threads = head.at("threads").get<int>();
-            const auto &p = head.at("protocol");
-            proto.protocol.src_len = p.at("src_len").get<int>();
-            proto.protocol.steps = p.at("steps").get<int>();
-            proto.protocol.beam = p.at("beam").get<int>();
-            proto.protocol.warmup = p.at("warmup").get<int>();
-            proto.protocol.runs = p.at("runs").get<int>();
-        } catch (const nlohmann::json::exception &e) {
-            mos::fail(MOS_FORMAT, dataset_path, ": header: ", e.what());
-        }
-        std::vector<std::vector<float>> x;
-        std::vector<double> y;
-        size_t lineno = 1;
-        while (std::getline(in, line)) {
-            lineno++;
-            if (line.empty()) continue;
-            const nlohmann::json j = mos::parse_json(line, std::string(dataset_path) + ": line " +
-                                                                std::to_string(lineno));
-            try {
-                std::vector<float> f = j.at("features").get<std::vector<float>>();
-                mos::check(f.size() == mos::kArchFeatures, MOS_FORMAT, dataset_path, ": line ", lineno, ": ",
-                           f.size(), " features, expected ", mos::kArchFeatures);
-                x.push_back(std::move(f));
-                y.push_back(j.at("latency_ms").get<double>());
-            } catch (const nlohmann::json::exception &e) {
-                mos::fail(MOS_FORMAT, dataset_path, ": line ", lineno, ": ", e.what());
-            }
-        }
         mos::PredictorTrainOptions o;
         o.holdout = holdout;
         o.seed = seed;
-        mos::PredictorReport r;
-        mos::LatencyPredictor p = mos::train_predictor(x, y, o, &r);
-        p.machine = proto.machine;
-        p.threads = proto.threads;
-        p.protocol = proto.protocol;
-        p.space_json = mos::space_to_json(space);
-        mos::save_predictor(out_path, p, r);
-        if (report) {
-            report->mape = r.mape;
-            report->rmse_ms = r.rmse_ms;
-            report->kendall_tau = r.kendall_tau;
-            report->train_samples = static_cast<uint32_t>(r.train_samples);
-            report->heldout_samples = static_cast<uint32_t>(r.heldout_samples);
-        }
+        const mos::PredictorReport r = mos::train_predictor_file(dataset_path, o, out_path);
+        if (report) *report = report_out(r);
     });
 }
 
@@ -201,13 +143,7 @@ MOS_API mos_status mos_predictor_load(mos_predictor **out, const char *path, mos
         mos::PredictorReport r;
         h->p = mos::load_predictor(path, &r);
         h->space = std::make_shared<const mos::Space>(mos::space_from_json(h->p.space_json));
-        if (report) {
-            report->mape = r.mape;
-            report->rmse_ms = r.rmse_ms;
-            report->kendall_tau = r.kendall_tau;
-            report->train_samples = static_cast<uint32_t>(r.train_samples);
-            report->heldout_samples = static_cast<uint32_t>(r.heldout_samples);
-        }
+        if (report) *report = report_out(r);
         *out = h.release();
     });
 }
@@ -240,47 +176,10 @@ MOS_API mos_status mos_search(const mos_supernet *net, const char *data_dir, con
         MOS_REQUIRE_NONNULL(data_dir);
         MOS_REQUIRE_NONNULL(options);
         MOS_REQUIRE_NONNULL(out);
-        const mos_search_options &o = *options;
-        mos::check(o.version == MOS_SEARCH_OPTIONS_VERSION, MOS_VERSION, "options version ", o.version, " is not ",
-                   MOS_SEARCH_OPTIONS_VERSION);
-        require(o.src_lang && o.tgt_lang, "src_lang and tgt_lang are required");
-        require(o.budgets_ms != nullptr || o.n_budgets == 0, "budgets_ms is NULL but n_budgets is not 0");
-        mos::check(o.n_budgets <= 64, MOS_INVALID_ARGUMENT, "n_budgets ", o.n_budgets, " exceeds 64");
-        mos::check(o.population <= 100000 && o.parents <= 100000 && o.mutations <= 100000 &&
-                       o.crossovers <= 100000 && o.iterations <= 10000,
-                   MOS_INVALID_ARGUMENT, "evolution size out of range");
-        mos::SearchConfig c;
-        c.data_dir = data_dir;
-        c.split = o.split ? o.split : "valid";
-        c.src_lang = o.src_lang;
-        c.tgt_lang = o.tgt_lang;
-        c.valid_sentences = o.valid_sentences;
-        c.budgets_ms.assign(o.budgets_ms, o.budgets_ms + o.n_budgets);
-        c.max_params = o.max_params;
-        c.max_flops = o.max_flops;
-        if (o.predictor_path) c.predictor_path = o.predictor_path;
-        c.measure = o.measure;
-        c.evolution.population = static_cast<int>(o.population);
-        c.evolution.parents = static_cast<int>(o.parents);
-        c.evolution.mutations = static_cast<int>(o.mutations);
-        c.evolution.crossovers = static_cast<int>(o.crossovers);
-        c.evolution.iterations = static_cast<int>(o.iterations);
-        c.evolution.mutation_prob = o.mutation_prob;
-        c.evolution.seed = o.seed;
-        mos::SearchCallback cb;
-        if (progress)
-            cb = [&](const mos::SearchProgress &p) {
-                const uint64_t total = static_cast<uint64_t>(p.budgets) * p.evo.iterations;
-                const uint64_t done = static_cast<uint64_t>(p.budget_index) * p.evo.iterations + p.evo.iteration;
-                char what[160];
-                std::snprintf(what, sizeof what, "iterations; best validation loss %.4f; %lld archs evaluated",
-                              p.evo.best_fitness, static_cast<long long>(p.evo.evaluations));
-                return progress(done, total, what, user) == 0;
-            };
+        const mos::SearchConfig c = search_config(*options, data_dir);
         auto h = std::make_unique<mos_search_result>();
-        h->report = mos::run_search(net->bundle, c, cb);
+        h->report = mos::run_search(net->bundle, c, progress_fn(progress, user));
         h->space = std::make_shared<const mos::Space>(net->bundle.space);
-        h->budgets = c.budgets_ms;
         *out = h.release();
     });
 }
@@ -322,10 +221,7 @@ MOS_API mos_status mos_search_result_to_json(const mos_search_result *r, char *b
 MOS_API mos_status mos_search_result_to_svg(const mos_search_result *r, char *buf, size_t cap, size_t *needed) {
     return guard("mos_search_result_to_svg", [&] {
         MOS_REQUIRE_NONNULL(r);
-        std::vector<mos::Evaluated> chosen;
-        for (const auto &b : r->report.results) chosen.push_back(b.best);
-        mos::capi::copy_out(mos::pareto_svg(r->report.evaluated, r->report.pareto, r->budgets, chosen), buf, cap,
-                            needed);
+        mos::capi::copy_out(mos::search_report_svg(r->report), buf, cap, needed);
     });
 }
 

@@ -1,35 +1,10 @@
 // lib/capi/supernet.cpp: the C API of supernets and mos_route (mos/supernet.h).
-#include <cstring>
-
+#include "capi/convert.hpp"
 #include "capi/model_handles.hpp"
-#include "core/json_util.hpp"
-#include "data/tokenizer.hpp"
 #include "mos/supernet.h"
 
+using mos::capi::from_routing;
 using mos::capi::guard;
-using mos::capi::require;
-
-namespace {
-
-mos::Routing to_routing(mos_routing r) {
-    switch (r) {
-    case MOS_ROUTING_NONE: return mos::Routing::None;
-    case MOS_ROUTING_LAYER: return mos::Routing::Layer;
-    case MOS_ROUTING_NEURON: return mos::Routing::Neuron;
-    }
-    mos::fail(MOS_INVALID_ARGUMENT, "routing ", static_cast<int>(r), " is not one of 0 (none), 1 (layer), 2 (neuron)");
-}
-
-mos_routing from_routing(mos::Routing r) {
-    switch (r) {
-    case mos::Routing::None: return MOS_ROUTING_NONE;
-    case mos::Routing::Layer: return MOS_ROUTING_LAYER;
-    case mos::Routing::Neuron: break;
-    }
-    return MOS_ROUTING_NEURON;
-}
-
-}  // namespace
 
 extern "C" {
 
@@ -63,34 +38,10 @@ MOS_API mos_status mos_supernet_create(mos_supernet **out, const mos_space *spac
     return guard("mos_supernet_create", [&] {
         MOS_REQUIRE_NONNULL(out);
         MOS_REQUIRE_NONNULL(space);
-        mos_supernet_options o = MOS_SUPERNET_OPTIONS_INIT;
-        if (options) {
-            mos::check(options->version == MOS_SUPERNET_OPTIONS_VERSION, MOS_VERSION, "options version ",
-                       options->version, " is not ", MOS_SUPERNET_OPTIONS_VERSION);
-            o = *options;
-        }
-        std::string tok_bytes;
-        int64_t vocab = o.vocab_size;
-        if (o.tokenizer_path) {
-            tok_bytes = mos::read_text_file(o.tokenizer_path);
-            const mos::Tokenizer tok = mos::Tokenizer::load(tok_bytes);
-            if (vocab == 0) vocab = tok.vocab_size();
-            mos::check(vocab == tok.vocab_size(), MOS_INVALID_ARGUMENT, "vocab_size ", vocab,
-                       " differs from the tokenizer's ", tok.vocab_size());
-        }
-        mos::check(vocab > 0, MOS_INVALID_ARGUMENT, "vocab_size is 0 and no tokenizer_path is given");
-        mos::SupernetConfig cfg;
-        cfg.routing = to_routing(o.routing);
-        cfg.experts = o.experts;
-        cfg.router_hidden = o.router_hidden;
-        cfg.vocab = vocab;
-        cfg.dropout = o.dropout;
-        cfg.attn_dropout = o.attn_dropout;
-        cfg.label_smoothing = o.label_smoothing;
-        cfg.seed = o.seed;
+        const mos::SupernetConfig cfg = mos::capi::supernet_config(options);
+        const char *tokenizer = options ? options->tokenizer_path : nullptr;
         auto h = std::make_unique<mos_supernet>();
-        h->bundle = mos::make_supernet(*space->space, cfg);
-        h->bundle.tokenizer = std::move(tok_bytes);
+        h->bundle = mos::make_supernet(*space->space, cfg, tokenizer ? tokenizer : "");
         *out = h.release();
     });
 }
@@ -158,12 +109,7 @@ MOS_API mos_status mos_supernet_set_tokenizer(mos_supernet *net, const char *pat
     return guard("mos_supernet_set_tokenizer", [&] {
         MOS_REQUIRE_NONNULL(net);
         MOS_REQUIRE_NONNULL(path);
-        std::string bytes = mos::read_text_file(path);
-        const mos::Tokenizer tok = mos::Tokenizer::load(bytes);
-        const int64_t vocab = net->bundle.net->config().vocab;
-        mos::check(tok.vocab_size() == vocab, MOS_INVALID_ARGUMENT, "tokenizer '", path, "' has ",
-                   tok.vocab_size(), " pieces; the supernet's vocabulary is ", vocab);
-        net->bundle.tokenizer = std::move(bytes);
+        mos::set_tokenizer(net->bundle, path);
     });
 }
 

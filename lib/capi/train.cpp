@@ -1,5 +1,8 @@
 // lib/capi/train.cpp: the C API of training and evaluation (mos/train.h).
-#include "backend/gemm.hpp"
+#include <optional>
+
+#include "backend/threads.hpp"
+#include "capi/convert.hpp"
 #include "capi/model_handles.hpp"
 #include "mos/train.h"
 #include "train/trainer.hpp"
@@ -16,9 +19,6 @@ mos::TrainConfig to_config(const mos_train_options &o) {
             "sampling must be MOS_SAMPLING_UNIFORM or MOS_SAMPLING_SANDWICH");
     require(o.schedule == MOS_SCHEDULE_INVERSE_SQRT || o.schedule == MOS_SCHEDULE_COSINE,
             "schedule must be MOS_SCHEDULE_INVERSE_SQRT or MOS_SCHEDULE_COSINE");
-    mos::check(o.vocab_size >= 16 && o.vocab_size <= 1000000, MOS_INVALID_ARGUMENT, "vocab_size ", o.vocab_size,
-               " outside 16..1000000");
-    mos::check(o.clip_norm >= 0.0f, MOS_INVALID_ARGUMENT, "clip_norm ", o.clip_norm, " is negative");
     mos::check(o.threads >= 0 && o.threads <= 1024, MOS_INVALID_ARGUMENT, "threads ", o.threads,
                " outside 0..1024");
     mos::TrainConfig c;
@@ -45,6 +45,26 @@ mos::TrainConfig to_config(const mos_train_options &o) {
     return c;
 }
 
+mos::TrainCallback train_callback(mos_train_progress_fn progress, void *user) {
+    if (!progress) return {};
+    return [progress, user](const mos::TrainProgress &p) {
+        mos_train_progress c;
+        c.event = static_cast<mos_train_event>(p.event);
+        c.step = p.step;
+        c.max_steps = p.max_steps;
+        c.loss = p.loss;
+        c.nll = p.nll;
+        c.lr = p.lr;
+        c.tokens_per_second = p.tokens_per_second;
+        c.elapsed_seconds = p.elapsed;
+        c.eta_seconds = p.eta;
+        c.valid_loss_largest = p.valid_largest;
+        c.valid_loss_smallest = p.valid_smallest;
+        c.message = p.message.c_str();
+        return progress(&c, user) == 0;
+    };
+}
+
 }  // namespace
 
 extern "C" {
@@ -60,74 +80,36 @@ MOS_API mos_status mos_train(mos_supernet **out, const mos_space *space, const m
                              const mos_train_options *options, mos_train_progress_fn progress, void *user) {
     if (out) *out = nullptr;
     std::unique_ptr<mos_supernet> h;
-    bool aborted = false;
+    bool stopped = false;
     const mos_status s = guard("mos_train", [&] {
         MOS_REQUIRE_NONNULL(out);
         MOS_REQUIRE_NONNULL(options);
         mos::check(options->version == MOS_TRAIN_OPTIONS_VERSION, MOS_VERSION, "options version ",
                    options->version, " is not ", MOS_TRAIN_OPTIONS_VERSION);
         const mos::TrainConfig cfg = to_config(*options);
-        if (options->threads > 0) mos::set_num_threads(options->threads);
-        mos::TrainCallback cb;
-        if (progress) {
-            cb = [&](const mos::TrainProgress &p) {
-                mos_train_progress c;
-                c.event = static_cast<mos_train_event>(p.event);
-                c.step = p.step;
-                c.max_steps = p.max_steps;
-                c.loss = p.loss;
-                c.nll = p.nll;
-                c.lr = p.lr;
-                c.tokens_per_second = p.tokens_per_second;
-                c.elapsed_seconds = p.elapsed;
-                c.eta_seconds = p.eta;
-                c.valid_loss_largest = p.valid_largest;
-                c.valid_loss_smallest = p.valid_smallest;
-                c.message = p.message.c_str();
-                return progress(&c, user) == 0;
-            };
-        }
-        h = std::make_unique<mos_supernet>();
-        if (options->resume_path) {
+        const std::string resume = options->resume_path ? options->resume_path : "";
+        mos::SupernetConfig net;
+        if (!resume.empty()) {
             require(space == nullptr && net_options == nullptr,
                     "space and net_options must be NULL when resuming (the checkpoint has them)");
-            h->bundle = mos::load_supernet(options->resume_path);
-            mos::check(h->bundle.meta.count("train_state") == 1, MOS_FORMAT, "'", options->resume_path,
-                       "' has no training state to resume from");
         } else {
             MOS_REQUIRE_NONNULL(space);
-            mos_supernet_options o = MOS_SUPERNET_OPTIONS_INIT;
-            if (net_options) {
-                mos::check(net_options->version == MOS_SUPERNET_OPTIONS_VERSION, MOS_VERSION,
-                           "supernet options version ", net_options->version, " is not ",
-                           MOS_SUPERNET_OPTIONS_VERSION);
-                o = *net_options;
-            }
-            require(o.tokenizer_path == nullptr, "net_options.tokenizer_path is not supported by mos_train yet: "
-                                                 "it trains its own tokenizer");
-            mos::SupernetConfig nc;
-            nc.routing = o.routing == MOS_ROUTING_NONE    ? mos::Routing::None
-                         : o.routing == MOS_ROUTING_LAYER ? mos::Routing::Layer
-                                                          : mos::Routing::Neuron;
-            require(o.routing == MOS_ROUTING_NONE || o.routing == MOS_ROUTING_LAYER ||
-                        o.routing == MOS_ROUTING_NEURON,
-                    "net_options.routing is not a mos_routing value");
-            nc.experts = o.experts;
-            nc.router_hidden = o.router_hidden;
-            nc.dropout = o.dropout;
-            nc.attn_dropout = o.attn_dropout;
-            nc.label_smoothing = o.label_smoothing;
-            nc.seed = o.seed;
-            nc.vocab = 4;  // replaced by the tokenizer's
-            mos::TrainConfig tcfg = cfg;
-            if (o.vocab_size != 0) tcfg.vocab_size = o.vocab_size;
-            h->bundle = mos::make_trainable(*space->space, nc, tcfg, cb);
+            net = mos::capi::supernet_config(net_options);
+            require(net_options == nullptr || net_options->tokenizer_path == nullptr,
+                    "net_options.tokenizer_path is not supported by mos_train yet: it trains its own tokenizer");
         }
-        aborted = !mos::train(h->bundle, cfg, cb);
-        if (aborted)
+        // The thread count holds for this call only (0: the caller's count).
+        std::optional<mos::ThreadScope> threads;
+        if (options->threads > 0) threads.emplace(options->threads);
+        mos::TrainRun run = mos::run_training(cfg, resume.empty() ? space->space.get() : nullptr,
+                                              resume.empty() ? &net : nullptr, resume, train_callback(progress, user));
+        h = std::make_unique<mos_supernet>();
+        h->bundle = std::move(run.bundle);
+        stopped = run.stopped;
+        if (stopped)
             mos::fail(MOS_ABORTED, "stopped by the progress callback; checkpoint written to '", cfg.out_path, "'");
     });
-    if ((s == MOS_OK || (s == MOS_ABORTED && aborted)) && out) *out = h.release();
+    if ((s == MOS_OK || (s == MOS_ABORTED && stopped)) && out) *out = h.release();
     return s;
 }
 

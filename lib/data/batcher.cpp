@@ -1,6 +1,6 @@
 // lib/data/batcher.cpp: tokenizing a parallel text and token-count batching (rule in
-// batcher.hpp). Shuffling uses its own generator instead of <random> distributions,
-// whose output differs between standard libraries.
+// batcher.hpp). Shuffling uses the library's splitmix64 (lib/core/rng.hpp) instead of
+// <random> distributions, whose output differs between standard libraries.
 #include "data/batcher.hpp"
 
 #include <algorithm>
@@ -8,28 +8,10 @@
 #include <tuple>
 
 #include "core/error.hpp"
+#include "core/rng.hpp"
+#include "data/tokens.hpp"
 
 namespace mos {
-
-namespace {
-
-uint64_t splitmix64(uint64_t &state) {
-    uint64_t z = (state += 0x9e3779b97f4a7c15ull);
-    z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ull;
-    z = (z ^ (z >> 27)) * 0x94d049bb133111ebull;
-    return z ^ (z >> 31);
-}
-
-// Uniform in [0, n) without modulo bias (rejection).
-uint64_t below(uint64_t &state, uint64_t n) {
-    const uint64_t limit = UINT64_MAX - UINT64_MAX % n;
-    uint64_t r;
-    do r = splitmix64(state);
-    while (r >= limit);
-    return r % n;
-}
-
-}  // namespace
 
 TokenizedData tokenize_parallel(const Tokenizer &tok, const ParallelText &text, size_t max_len) {
     check(max_len >= 2, MOS_INVALID_ARGUMENT, "tokenize_parallel: max_len ", max_len, " must be at least 2");
@@ -39,8 +21,8 @@ TokenizedData tokenize_parallel(const Tokenizer &tok, const ParallelText &text, 
     out.pairs.reserve(text.src.size());
     for (size_t i = 0; i < text.src.size(); i++) {
         TokenPair p{tok.encode(text.src[i]), tok.encode(text.tgt[i])};
-        p.src.push_back(Tokenizer::kEos);
-        p.tgt.push_back(Tokenizer::kEos);
+        p.src.push_back(kEos);
+        p.tgt.push_back(kEos);
         if (p.src.size() > max_len || p.tgt.size() > max_len) {
             out.skipped_long++;
             continue;
@@ -103,16 +85,16 @@ void Batcher::get(size_t b, TokenBatch &out) const {
         out.S = std::max(out.S, pairs[i].src.size());
         out.T = std::max(out.T, pairs[i].tgt.size());
     }
-    out.src.assign(out.B * out.S, Tokenizer::kPad);
-    out.tgt_in.assign(out.B * out.T, Tokenizer::kPad);
-    out.tgt_out.assign(out.B * out.T, Tokenizer::kPad);
+    out.src.assign(out.B * out.S, kPad);
+    out.tgt_in.assign(out.B * out.T, kPad);
+    out.tgt_out.assign(out.B * out.T, kPad);
     out.pair.assign(rows.begin(), rows.end());
     out.src_tokens = out.tgt_tokens = 0;
     for (size_t r = 0; r < out.B; r++) {
         const TokenPair &p = pairs[rows[r]];
         std::copy(p.src.begin(), p.src.end(), out.src.begin() + r * out.S);
         int32_t *in = out.tgt_in.data() + r * out.T;
-        in[0] = Tokenizer::kEos;
+        in[0] = kEos;
         std::copy(p.tgt.begin(), p.tgt.end() - 1, in + 1);
         std::copy(p.tgt.begin(), p.tgt.end(), out.tgt_out.begin() + r * out.T);
         out.src_tokens += p.src.size();
@@ -126,9 +108,9 @@ size_t Batcher::order(uint64_t epoch, size_t index) const {
     if (order_epoch_ != epoch) {
         order_.resize(batches_.size());
         std::iota(order_.begin(), order_.end(), size_t{0});
-        uint64_t st = opt_.seed;
-        st = splitmix64(st) ^ epoch;
-        for (size_t i = order_.size(); i > 1; i--) std::swap(order_[i - 1], order_[below(st, i)]);
+        // The epoch's generator: the seed's first draw mixed with the epoch.
+        Rng rng(Rng(opt_.seed).next() ^ epoch);
+        for (size_t i = order_.size(); i > 1; i--) std::swap(order_[i - 1], order_[rng.below(i)]);
         order_epoch_ = epoch;
     }
     return order_[index];
@@ -140,6 +122,42 @@ void Batcher::next(TokenBatch &out) {
         pos_.index = 0;
         pos_.epoch++;
     }
+}
+
+TokenizedData read_tokenized_split(const Tokenizer &tok, const std::string &dir, const std::string &split,
+                                   const std::string &src_lang, const std::string &tgt_lang, int64_t max_sentences,
+                                   int64_t max_len, ParallelText *raw) {
+    ParallelText text = read_parallel(dir, split, src_lang, tgt_lang);
+    if (max_sentences > 0 && static_cast<int64_t>(text.src.size()) > max_sentences) {
+        text.src.resize(static_cast<size_t>(max_sentences));
+        text.tgt.resize(static_cast<size_t>(max_sentences));
+    }
+    TokenizedData pairs = tokenize_parallel(tok, text, static_cast<size_t>(max_len));
+    if (raw) *raw = std::move(text);
+    return pairs;
+}
+
+Batch batch_view(const TokenBatch &tb) {
+    Batch b;
+    b.B = static_cast<int64_t>(tb.B);
+    b.S = static_cast<int64_t>(tb.S);
+    b.T = static_cast<int64_t>(tb.T);
+    b.src = tb.src.data();
+    b.tgt_in = tb.tgt_in.data();
+    b.tgt_out = tb.tgt_out.data();
+    return b;
+}
+
+std::vector<TokenBatch> fixed_batches(const TokenizedData &data, int64_t max_tokens) {
+    std::vector<TokenBatch> out;
+    if (data.pairs.empty()) return out;
+    BatcherOptions o;
+    o.max_tokens = static_cast<size_t>(max_tokens);
+    o.seed = 0;
+    const Batcher b(data, o);
+    out.resize(b.num_batches());
+    for (size_t i = 0; i < out.size(); i++) b.get(i, out[i]);
+    return out;
 }
 
 void Batcher::set_position(const BatchPosition &pos) {

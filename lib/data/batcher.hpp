@@ -5,7 +5,8 @@
 // count * max(src len) <= max_tokens and count * max(tgt len) <= max_tokens (padded
 // sizes, eos included) and count <= max_sentences. TokenBatch membership is fixed; each
 // epoch visits every batch once in an order shuffled from (seed, epoch) with a
-// portable generator (splitmix64 + Fisher-Yates), so it depends on nothing else.
+// portable generator (splitmix64 of lib/core/rng.hpp + Fisher-Yates), so it depends on
+// nothing else.
 // Layout (fairseq convention), all right-padded with pad = 0:
 //   src     [B, S]  x1..xm eos
 //   tgt_in  [B, T]  eos y1..yn      (eos doubles as the start symbol)
@@ -14,8 +15,10 @@
 
 #include <cstddef>
 #include <cstdint>
+#include <string>
 #include <vector>
 
+#include "data/batch.hpp"
 #include "data/corpus.hpp"
 #include "data/tokenizer.hpp"
 
@@ -34,6 +37,13 @@ struct TokenizedData {
 
 // Encodes every pair and appends eos; max_len >= 2 (MOS_INVALID_ARGUMENT otherwise).
 TokenizedData tokenize_parallel(const Tokenizer &tok, const ParallelText &text, size_t max_len = 256);
+
+// One split of a corpus directory (read_parallel), cut to its first
+// max_sentences pairs (0 = all) and tokenized with tokenize_parallel(max_len).
+// `raw`, if given, receives the text that was tokenized (after the cut).
+TokenizedData read_tokenized_split(const Tokenizer &tok, const std::string &dir, const std::string &split,
+                                   const std::string &src_lang, const std::string &tgt_lang, int64_t max_sentences,
+                                   int64_t max_len, ParallelText *raw = nullptr);
 
 struct BatcherOptions {
     size_t max_tokens = 4096;   // padded tokens per side per batch
@@ -84,5 +94,11 @@ private:
     mutable uint64_t order_epoch_ = UINT64_MAX;
     mutable std::vector<size_t> order_;
 };
+
+// The model's view of a padded token batch (valid while tb lives).
+Batch batch_view(const TokenBatch &tb);
+// Every batch of `data` in length order, unshuffled (validation and evaluation
+// sets); none when data has no pairs.
+std::vector<TokenBatch> fixed_batches(const TokenizedData &data, int64_t max_tokens);
 
 }  // namespace mos

@@ -10,6 +10,7 @@
 
 #include "core/error.hpp"
 #include "data/corpus.hpp"
+#include "data/tokens.hpp"
 
 namespace mos {
 

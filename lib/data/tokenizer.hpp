@@ -1,7 +1,7 @@
 // lib/data/tokenizer.hpp: the joint source+target SentencePiece tokenizer.
 //
-// One model serves both languages (the embedding table is shared, DESIGN.md 3).
-// Fixed special ids: pad 0, unk 1, bos 2, eos 3. The model travels as the bytes of
+// One model serves both languages (the embedding table is shared, docs/supernet.md).
+// Fixed special ids (data/tokens.hpp): pad 0, unk 1, bos 2, eos 3. The model travels as the bytes of
 // SentencePiece's serialized ModelProto (serialize()/load()), which checkpoints and
 // specialised models embed as a U8 tensor. Conventions (docs/data.md):
 //  * encode(text) returns the pieces' ids without bos/eos; callers append eos;
@@ -34,8 +34,6 @@ struct TokenizerOptions {
 
 class Tokenizer {
 public:
-    static constexpr int32_t kPad = 0, kUnk = 1, kBos = 2, kEos = 3;
-
     // Trains a joint model on src and tgt sentences (in memory). When there are more
     // than opt.max_sentences sentences, an evenly strided subset is used (deterministic).
     static Tokenizer train(const std::vector<std::string> &src, const std::vector<std::string> &tgt,

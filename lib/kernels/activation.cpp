@@ -1,4 +1,4 @@
-// lib/kernels/activation.cpp: ReLU (FFN: fc2(ReLU(fc1(x))), DESIGN.md §3) and the
+// lib/kernels/activation.cpp: ReLU (FFN: fc2(ReLU(fc1(x))), docs/supernet.md) and the
 // residual add, element-wise over the active tensor, with a naive reference.
 #include "kernels/activation.hpp"
 

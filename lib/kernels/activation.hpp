@@ -1,5 +1,5 @@
 // lib/kernels/activation.hpp: ReLU and the residual add (FFN and post-LN blocks,
-// DESIGN.md §3). Backward passes accumulate into gradients.
+// docs/supernet.md). Backward passes accumulate into gradients.
 #pragma once
 
 #include <cstdint>

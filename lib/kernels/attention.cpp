@@ -194,22 +194,6 @@ void run_heads(const HeadGemm &x, int64_t B, int64_t heads) {
         gemm_batched(x.g, B, x.A + h * x.a_head, x.sa, x.Bm + h * x.b_head, x.sb, x.C + h * x.c_head, x.sc);
 }
 
-Gemm make_gemm(bool ta, bool tb, int64_t M, int64_t N, int64_t K, int64_t lda, int64_t ldb, int64_t ldc,
-               float alpha, float beta) {
-    Gemm g;
-    g.trans_a = ta;
-    g.trans_b = tb;
-    g.M = M;
-    g.N = N;
-    g.K = K;
-    g.lda = lda;
-    g.ldb = ldb;
-    g.ldc = ldc;
-    g.alpha = alpha;
-    g.beta = beta;
-    return g;
-}
-
 }  // namespace
 
 void attention_forward(float *o, float *P, const float *q, const float *k, const float *v,

@@ -1,5 +1,5 @@
 // lib/kernels/attention.hpp: multi-head scaled dot-product attention with elastic
-// heads (DESIGN.md §3, docs/supernet.md): forward, backward and a naive reference.
+// heads (docs/supernet.md): forward, backward and a naive reference.
 //
 // The q/k/v projection width Q is fixed; an arch chooses `heads` (elastic), and
 // head h reads columns [h*dh, (h+1)*dh) of q, k and v with dh = Q / heads, so the

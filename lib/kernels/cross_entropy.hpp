@@ -1,5 +1,5 @@
 // lib/kernels/cross_entropy.hpp: label-smoothed cross-entropy with a fused,
-// numerically stable log-softmax (DESIGN.md §3; formula in cross_entropy.cpp and
+// numerically stable log-softmax (docs/supernet.md, "Loss"; formula in cross_entropy.cpp and
 // docs/model.md). Padding targets contribute nothing.
 #pragma once
 
@@ -28,7 +28,7 @@ void cross_entropy_backward(float *dlogits, const float *lse, const float *logit
                             const int32_t *targets, int64_t N, int64_t V, int32_t pad, float eps,
                             float scale);
 
-// In-place distillation (DESIGN.md §4): the student's cross-entropy against a
+// In-place distillation (docs/training.md): the student's cross-entropy against a
 // teacher distribution t [N, V] (rows sum to 1) over non-pad rows:
 //   loss = sum_n (lse_n - sum_v t_nv z_nv),  d loss / d z_nv = softmax(z_n)_v - t_nv.
 // Saves lse [N] and each row's loss in row_loss [N] (0 for pad); returns the sum.

@@ -4,12 +4,13 @@
 // 64-bit hash, so the mask is the same for any thread count and order, costs no
 // state, and backward regenerates it instead of storing it. `site` tells apart the
 // dropout calls of one step (layer and position in the layer). Rate scaled by the
-// subnet's width (HAT, DESIGN.md §3): p = p_max * d_active / d_max.
+// subnet's width (HAT; docs/training.md): p = p_max * d_active / d_max.
 #pragma once
 
 #include <cmath>
 #include <cstdint>
 
+#include "core/rng.hpp"
 #include "kernels/simd.hpp"
 
 namespace mos {
@@ -29,23 +30,14 @@ float dropout_uniform(const DropoutKey &key, uint64_t i);
 
 // The same draws for loops over many elements of one key: the key is hashed once
 // (dropout_key_hash) and dropout_uniform_hashed(hash, i) == dropout_uniform(key, i).
-namespace dropout_detail {
-// splitmix64's finaliser; T is uint64_t or a vector of them (dropout_bits8).
-template <class T>
-inline __attribute__((always_inline)) T mix64(T z) {
-    z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ULL;
-    z = (z ^ (z >> 27)) * 0x94d049bb133111ebULL;
-    return z ^ (z >> 31);
-}
-constexpr uint64_t kGolden = 0x9e3779b97f4a7c15ULL;  // element i is hashed at hash + (i + 1) kGolden
-}  // namespace dropout_detail
+// Both mix with splitmix64's finaliser (lib/core/rng.hpp); element i is hashed at
+// hash + (i + 1) * kSplitMixGamma.
 inline uint64_t dropout_key_hash(const DropoutKey &k) {
-    using dropout_detail::mix64;
-    return mix64(mix64(k.seed ^ dropout_detail::kGolden) ^ (k.step * 0xd1b54a32d192ed03ULL) ^
-                 (k.site * 0x8cb92ba72f3d8dd7ULL));
+    return splitmix64_mix(splitmix64_mix(k.seed ^ kSplitMixGamma) ^ (k.step * 0xd1b54a32d192ed03ULL) ^
+                          (k.site * 0x8cb92ba72f3d8dd7ULL));
 }
 inline float dropout_uniform_hashed(uint64_t hash, uint64_t i) {
-    const uint64_t h = dropout_detail::mix64(hash + (i + 1) * dropout_detail::kGolden);
+    const uint64_t h = splitmix64_mix(hash + (i + 1) * kSplitMixGamma);
     return static_cast<float>(h >> 40) * (1.0f / 16777216.0f);  // 24 bits -> [0, 1)
 }
 
@@ -60,10 +52,10 @@ typedef int32_t i4 __attribute__((vector_size(16)));
 inline __attribute__((always_inline)) simd::i8 dropout_bits8(uint64_t hash, uint64_t first) {
     using dropout_detail::i4;
     using dropout_detail::u4;
-    const uint64_t g = dropout_detail::kGolden;
+    const uint64_t g = kSplitMixGamma;
     const u4 j = {first + 1, first + 2, first + 3, first + 4};
-    const u4 lo = dropout_detail::mix64(hash + j * g) >> 40;
-    const u4 hi = dropout_detail::mix64(hash + (j + 4) * g) >> 40;
+    const u4 lo = splitmix64_mix(hash + j * g) >> 40;
+    const u4 hi = splitmix64_mix(hash + (j + 4) * g) >> 40;
     return __builtin_shufflevector(__builtin_convertvector(lo, i4), __builtin_convertvector(hi, i4), 0, 1, 2, 3, 4,
                                    5, 6, 7);
 }

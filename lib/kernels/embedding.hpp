@@ -1,6 +1,6 @@
 // lib/kernels/embedding.hpp: token embedding from the shared table [V, D_max]
 // (first d <= D_max columns), scaled by sqrt(d) of the active width, plus
-// sinusoidal positions for the active width (DESIGN.md §3, fairseq style).
+// sinusoidal positions for the active width (docs/supernet.md, fairseq style).
 // The tied output projection is linear_forward with W = table (see linear.hpp).
 #pragma once
 

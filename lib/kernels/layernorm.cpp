@@ -1,5 +1,5 @@
 // lib/kernels/layernorm.cpp: LayerNorm forward/backward over the first d entries
-// (post-LN blocks, DESIGN.md §3), with a naive reference.
+// (post-LN blocks, docs/supernet.md), with a naive reference.
 //
 // Backward, with xhat = (x - mean) rstd and g = dy * gamma:
 //   dx = rstd (g - mean(g) - xhat mean(g xhat)),  dgamma += sum_n dy xhat,  dbeta += sum_n dy.

@@ -1,5 +1,5 @@
 // lib/kernels/layernorm.hpp: LayerNorm over the active width d <= D_max with the
-// first d entries of gamma/beta (HAT weight sharing, DESIGN.md §1), eps = 1e-5.
+// first d entries of gamma/beta (HAT weight sharing, docs/supernet.md), eps = 1e-5.
 #pragma once
 
 #include <cstdint>

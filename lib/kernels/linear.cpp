@@ -1,5 +1,5 @@
 // lib/kernels/linear.cpp: sliced linear forward/backward (HAT weight sharing,
-// DESIGN.md §1). The products go through mos::gemm with ld = D_in so the active
+// docs/supernet.md). The products go through mos::gemm with ld = D_in so the active
 // slice of a super-size weight is used in place without copying it.
 #include "kernels/linear.hpp"
 
@@ -45,22 +45,13 @@ void linear_forward(float *y, const float *x, const float *W, const float *b, in
 #pragma omp parallel for if (N * d_out > kern::kOmpMinWork) schedule(static)
         for (int64_t n = 0; n < N; n++) std::memcpy(y + n * d_out, b, static_cast<size_t>(d_out) * sizeof(float));
     }
-    Gemm g;
-    g.trans_a = false;
-    g.trans_b = true;  // W is stored [d_out rows, D_in cols]
-    g.M = N;
-    g.N = d_out;
-    g.K = d_in;
-    g.lda = d_in > 0 ? d_in : 1;
-    g.ldb = ld_w;
-    g.ldc = d_out;
-    g.beta = b ? 1.0f : 0.0f;
     if (d_in == 0) {
         if (!b)
             for (int64_t i = 0; i < N * d_out; i++) y[i] = 0.0f;
         return;
     }
-    gemm(g, x, W, y);
+    // W is stored [d_out rows, D_in cols]: y = x W^T, onto the bias (beta = 1) if any.
+    gemm(make_gemm(false, true, N, d_out, d_in, d_in, ld_w, d_out, 1.0f, b ? 1.0f : 0.0f), x, W, y);
 }
 
 void linear_backward(float *dx, float *dW, float *db, const float *dy, const float *x,
@@ -69,28 +60,11 @@ void linear_backward(float *dx, float *dW, float *db, const float *dy, const flo
     if (N == 0 || d_out == 0) return;
     if (dx && d_in > 0) {
         // dx[N, d_in] += dy[N, d_out] * W[:d_out, :d_in]
-        Gemm g;
-        g.M = N;
-        g.N = d_in;
-        g.K = d_out;
-        g.lda = d_out;
-        g.ldb = ld_w;
-        g.ldc = d_in;
-        g.beta = 1.0f;
-        gemm(g, dy, W, dx);
+        gemm(make_gemm(false, false, N, d_in, d_out, d_out, ld_w, d_in, 1.0f, 1.0f), dy, W, dx);
     }
     if (dW && d_in > 0) {
         // dW[:d_out, :d_in] += dy^T[d_out, N] * x[N, d_in]
-        Gemm g;
-        g.trans_a = true;
-        g.M = d_out;
-        g.N = d_in;
-        g.K = N;
-        g.lda = d_out;
-        g.ldb = d_in;
-        g.ldc = ld_w;
-        g.beta = 1.0f;
-        gemm(g, dy, x, dW);
+        gemm(make_gemm(true, false, d_out, d_in, N, d_out, d_in, ld_w, 1.0f, 1.0f), dy, x, dW);
     }
     if (db) {
         // Column sums, one task per column chunk: deterministic for any thread count.

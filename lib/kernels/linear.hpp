@@ -1,4 +1,4 @@
-// lib/kernels/linear.hpp: the sliced (weight-sharing) linear of HAT (DESIGN.md §1):
+// lib/kernels/linear.hpp: the sliced (weight-sharing) linear of HAT (docs/supernet.md):
 // a weight stored at super size [D_out, D_in] used at (d_out <= D_out, d_in <= D_in)
 // through its top-left slice W[:d_out, :d_in] and b[:d_out], in place (ld_w = D_in).
 // The tied output projection is this linear with W = the embedding table

@@ -1,7 +1,7 @@
 // lib/kernels/mos_linear.cpp: router, mix and mix+linear of the Mixture-of-Supernets
-// FFN (Jawahar et al., ACL 2024 Findings, §3; DESIGN.md §1), with naive references.
+// FFN (Jawahar et al., ACL 2024 Findings, §3; docs/supernet.md), with naive references.
 //
-// Gradients (DESIGN.md §1): with G = dL/dW on the active slice and g_b = dL/db,
+// Gradients (of the mix in mos_linear.hpp): with G = dL/dW on the active slice and g_b = dL/db,
 //   dE_i[:d_out,:d_in] += alpha_i G,  dc_i += alpha_i g_b,
 //   dalpha_i = <G, E_i[:d_out,:d_in]>_F + <g_b, c_i[:d_out]>   (per row for neuron-wise),
 // then through the softmax, dz_i = alpha_i (dalpha_i - sum_k alpha_k dalpha_k), and the
@@ -166,21 +166,11 @@ void router_forward(float *alpha, float *hidden, const float *e, const float *W1
     const int64_t n_out = r.rows * r.m;
     // hidden[1, H] = e[1, n_e] W1^T + b1, then ReLU.
     for (int64_t h = 0; h < r.H; h++) hidden[h] = b1[h];
-    Gemm g1;
-    g1.trans_b = true;
-    g1.M = 1, g1.N = r.H, g1.K = r.n_e;
-    g1.lda = r.n_e, g1.ldb = r.n_e, g1.ldc = r.H;
-    g1.beta = 1.0f;
-    gemm(g1, e, W1, hidden);
+    gemm(make_gemm(false, true, 1, r.H, r.n_e, r.n_e, r.n_e, r.H, 1.0f, 1.0f), e, W1, hidden);
     for (int64_t h = 0; h < r.H; h++) hidden[h] = hidden[h] > 0.0f ? hidden[h] : 0.0f;
     // z[1, rows*m] = hidden W2[:rows*m]^T + b2[:rows*m], written into alpha, then softmax.
     for (int64_t o = 0; o < n_out; o++) alpha[o] = b2[o];
-    Gemm g2;
-    g2.trans_b = true;
-    g2.M = 1, g2.N = n_out, g2.K = r.H;
-    g2.lda = r.H, g2.ldb = r.H, g2.ldc = n_out;
-    g2.beta = 1.0f;
-    gemm(g2, hidden, W2, alpha);
+    gemm(make_gemm(false, true, 1, n_out, r.H, r.H, r.H, n_out, 1.0f, 1.0f), hidden, W2, alpha);
     softmax_groups(alpha, r.rows, r.m);
 }
 
@@ -205,31 +195,17 @@ void router_backward(float *dW1, float *db1, float *dW2, float *db2, float *scra
         for (int64_t o = 0; o < n_out; o++) db2[o] += dz[o];
     if (dW2) {
         // dW2[:rows*m, :H] += dz^T[rows*m, 1] hidden[1, H]
-        Gemm g;
-        g.trans_a = true;
-        g.M = n_out, g.N = r.H, g.K = 1;
-        g.lda = n_out, g.ldb = r.H, g.ldc = r.H;
-        g.beta = 1.0f;
-        gemm(g, dz, hidden, dW2);
+        gemm(make_gemm(true, false, n_out, r.H, 1, n_out, r.H, r.H, 1.0f, 1.0f), dz, hidden, dW2);
     }
     if (!dW1 && !db1) return;
     // dh[1, H] = dz[1, rows*m] W2[:rows*m, :H], through the ReLU (hidden > 0 where active).
-    Gemm g;
-    g.M = 1, g.N = r.H, g.K = n_out;
-    g.lda = n_out, g.ldb = r.H, g.ldc = r.H;
-    g.beta = 0.0f;
-    gemm(g, dz, W2, dh);
+    gemm(make_gemm(false, false, 1, r.H, n_out, n_out, r.H, r.H), dz, W2, dh);
     for (int64_t h = 0; h < r.H; h++) dh[h] = hidden[h] > 0.0f ? dh[h] : 0.0f;
     if (db1)
         for (int64_t h = 0; h < r.H; h++) db1[h] += dh[h];
     if (dW1) {
         // dW1[H, n_e] += dh^T[H, 1] e[1, n_e]
-        Gemm g3;
-        g3.trans_a = true;
-        g3.M = r.H, g3.N = r.n_e, g3.K = 1;
-        g3.lda = r.H, g3.ldb = r.n_e, g3.ldc = r.n_e;
-        g3.beta = 1.0f;
-        gemm(g3, dh, e, dW1);
+        gemm(make_gemm(true, false, r.H, r.n_e, 1, r.H, r.n_e, r.n_e, 1.0f, 1.0f), dh, e, dW1);
     }
     (void)W1;
 }

@@ -1,5 +1,5 @@
 // lib/kernels/mos_linear.hpp: the Mixture-of-Supernets linear (Jawahar et al.,
-// ACL 2024 Findings; DESIGN.md §1), split into three kernels so the model can
+// ACL 2024 Findings; docs/supernet.md), split into three kernels so the model can
 // use them separately:
 //
 //   router:  alpha = softmax(W2[:n_act] ReLU(W1 e + b1) + b2[:n_act])   (per group of m)

@@ -212,24 +212,6 @@ Arch arch_smallest(const Space &s) {
     return a;
 }
 
-uint64_t Rng::next() {
-    uint64_t z = (state_ += 0x9e3779b97f4a7c15ULL);
-    z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ULL;
-    z = (z ^ (z >> 27)) * 0x94d049bb133111ebULL;
-    return z ^ (z >> 31);
-}
-
-uint64_t Rng::below(uint64_t n) {
-    // Reject the top partial bucket so every residue is equally likely.
-    const uint64_t limit = UINT64_MAX - UINT64_MAX % n;
-    uint64_t x;
-    do x = next();
-    while (x >= limit);
-    return x % n;
-}
-
-double Rng::uniform() { return static_cast<double>(next() >> 11) * 0x1.0p-53; }
-
 Arch arch_sample(const Space &s, Rng &rng) {
     // Draw order (documented in docs/formats.md): encoder embed, encoder layer
     // count, decoder embed, decoder layer count, then each encoder layer

@@ -5,14 +5,15 @@
 // the decoder, how many of the last encoder layers its cross-attention reads).
 // Besides the canonical JSON form and the check against a space, this file
 // holds what evolutionary search needs from the representation: deterministic
-// sampling, the router / latency-predictor encoding (DESIGN.md section 2),
-// mutation and crossover (section 6).
+// sampling, the router / latency-predictor encoding (docs/formats.md),
+// mutation and crossover (docs/formats.md; their use in docs/search.md).
 #pragma once
 
 #include <cstdint>
 #include <string>
 #include <vector>
 
+#include "core/rng.hpp"
 #include "model/space.hpp"
 
 namespace mos {
@@ -56,24 +57,6 @@ std::string arch_to_json(const Arch &arch);
 Arch arch_largest(const Space &space);
 Arch arch_smallest(const Space &space);
 
-// splitmix64 (Steele, Lea, Flood 2014): tiny, fast, and its output is fully
-// specified, so a seed gives the same archs on every platform and compiler
-// (std:: distributions are implementation-defined).
-class Rng {
-public:
-    explicit Rng(uint64_t seed) : state_(seed) {}
-    uint64_t next();
-    // Uniform in [0, n), n > 0, without modulo bias (rejection sampling).
-    uint64_t below(uint64_t n);
-    // Uniform double in [0, 1) from the top 53 bits.
-    double uniform();
-    bool bernoulli(double p) { return uniform() < p; }
-    uint64_t state() const { return state_; }
-
-private:
-    uint64_t state_;
-};
-
 // Every dimension uniformly from its choices, in a fixed documented order
 // (docs/formats.md), so that a seed names an arch.
 Arch arch_sample(const Space &space, Rng &rng);
@@ -88,8 +71,10 @@ Arch arch_mutate(const Space &space, const Arch &parent, double p, Rng &rng);
 // present in only one parent takes that parent's genes.
 Arch arch_crossover(const Space &space, const Arch &a, const Arch &b, Rng &rng);
 
-// The 10-feature encoding (DESIGN.md section 2), each feature divided by the
-// maximum of its dimension in the space, so every value lies in (0, 1]:
+// The 10-feature encoding (docs/formats.md, "Encodings"): the router's input
+// and the latency predictor's features, so kArchFeatures is also the router's
+// input width. Each feature is divided by the maximum of its dimension in the
+// space, so every value lies in (0, 1]:
 // enc embed, enc layers, mean enc FFN, mean enc heads, dec embed, dec layers,
 // mean dec FFN, mean dec self heads, mean dec cross heads, mean cross k.
 constexpr size_t kArchFeatures = 10;

@@ -1,7 +1,7 @@
 // lib/model/dense.cpp: routing a subnet into a dense model, and the dense
 // model's inference forward (full-sequence encoder, step-wise decoder with a
 // key/value cache for self-attention and precomputed cross-attention keys and
-// values, as DESIGN.md §3 asks for decoding).
+// values; docs/supernet.md, "Routing into a dense model").
 #include "model/dense.hpp"
 
 #include <algorithm>
@@ -18,54 +18,36 @@
 
 namespace mos {
 
-namespace {
-constexpr int64_t kRouterInputs = 10;
-std::string enc_prefix(size_t l) { return "encoder.layers." + std::to_string(l); }
-std::string dec_prefix(size_t l) { return "decoder.layers." + std::to_string(l); }
-}  // namespace
-
 // ---------------------------------------------------------------------------
 // DenseModel
 
-void DenseModel::add(const std::string &name, std::vector<int64_t> shape) {
+size_t DenseModel::add(const std::string &name, std::vector<int64_t> shape) {
     size_t n = 1;
     for (int64_t d : shape) n *= static_cast<size_t>(d);
-    tensors_.emplace(name, Tensor{std::move(shape), total_, n});
+    const size_t offset = total_;
+    tensors_.emplace(name, Tensor{std::move(shape), offset, n});
     names_.push_back(name);
     total_ += (n + 15) / 16 * 16;
+    return offset;
 }
 
 DenseModel::DenseModel(const ArchDims &a, int64_t vocab, int64_t qkv, int32_t pad_id, bool zero)
     : arch_(a), vocab_(vocab), qkv_(qkv), pad_id_(pad_id) {
     check(vocab > 0 && qkv > 0, MOS_INVALID_ARGUMENT, "dense model needs vocab and qkv > 0");
     check(!a.enc.empty() && !a.dec.empty(), MOS_INVALID_ARGUMENT, "dense model needs layers");
-    const int64_t de = a.enc_embed, dd = a.dec_embed, Q = qkv;
-    add("embed.weight", {vocab, embed_cols()});
-    const AddTensor put = [this](const std::string &n, std::vector<int64_t> sh) { add(n, std::move(sh)); };
-    auto attn = [&](const std::string &p, int64_t dq, int64_t dkv) { add_attention_tensors(put, p, Q, dq, dkv); };
-    auto ln = [&](const std::string &p, int64_t d) { add_layernorm_tensors(put, p, d); };
-    auto ffn = [&](const std::string &p, int64_t d, int64_t F) {
-        add(p + ".fc1.weight", {F, d});
-        add(p + ".fc1.bias", {F});
-        add(p + ".fc2.weight", {d, F});
-        add(p + ".fc2.bias", {d});
+    const AddTensor put = [this](const std::string &n, std::vector<int64_t> sh) { return add(n, std::move(sh)); };
+    // Two dense linears at the layer's own FFN width.
+    const AddFfn ffn = [&](const std::string &p, int64_t d, bool decoder, size_t l) {
+        const int64_t F = decoder ? a.dec[l].ffn : a.enc[l].ffn;
+        FfnTensors f;
+        f.fc1_w = add(p + ".fc1.weight", {F, d});
+        f.fc1_b = add(p + ".fc1.bias", {F});
+        f.fc2_w = add(p + ".fc2.weight", {d, F});
+        f.fc2_b = add(p + ".fc2.bias", {d});
+        return f;
     };
-    for (size_t l = 0; l < a.enc.size(); l++) {
-        const std::string p = enc_prefix(l);
-        attn(p + ".self_attn", de, de);
-        ln(p + ".self_attn_ln", de);
-        ffn(p, de, a.enc[l].ffn);
-        ln(p + ".ffn_ln", de);
-    }
-    for (size_t l = 0; l < a.dec.size(); l++) {
-        const std::string p = dec_prefix(l);
-        attn(p + ".self_attn", dd, dd);
-        ln(p + ".self_attn_ln", dd);
-        attn(p + ".cross_attn", dd, de);
-        ln(p + ".cross_attn_ln", dd);
-        ffn(p, dd, a.dec[l].ffn);
-        ln(p + ".ffn_ln", dd);
-    }
+    offsets_ = add_model_tensors(put, ffn, vocab, embed_cols(), qkv, a.enc_embed, a.dec_embed, a.enc.size(),
+                                 a.dec.size());
     weights_ = Arena("dense model", total_);
     if (zero)
         weights_.alloc_zero(total_);
@@ -95,13 +77,35 @@ void copy_slice(float *dst, const float *src, int64_t rows, int64_t cols, int64_
     for (int64_t r = 0; r < rows; r++) std::memcpy(dst + r * cols, src + r * C, cols * sizeof(float));
 }
 
-void route_ffn(DenseModel &m, const Supernet &net, const std::string &p, int64_t d, int64_t D, int64_t F,
-               int64_t Fm) {
+void copy_prefix(float *dst, const float *src, int64_t n) { std::memcpy(dst, src, n * sizeof(float)); }
+
+// An attention block at query width dq <= Dq and key/value width dkv <= Dkv:
+// q, k, v weights [Q, d] from [Q, D], the output projection [dq, Q] from [Dq, Q].
+void route_attention(DenseModel &m, const Supernet &net, const AttentionTensors &dst, const AttentionTensors &src,
+                     int64_t Q, int64_t dq, int64_t Dq, int64_t dkv, int64_t Dkv) {
+    copy_slice(m.data_at(dst.q_w), net.param_at(src.q_w), Q, dq, Dq);
+    copy_prefix(m.data_at(dst.q_b), net.param_at(src.q_b), Q);
+    copy_slice(m.data_at(dst.k_w), net.param_at(src.k_w), Q, dkv, Dkv);
+    copy_prefix(m.data_at(dst.k_b), net.param_at(src.k_b), Q);
+    copy_slice(m.data_at(dst.v_w), net.param_at(src.v_w), Q, dkv, Dkv);
+    copy_prefix(m.data_at(dst.v_b), net.param_at(src.v_b), Q);
+    copy_slice(m.data_at(dst.out_w), net.param_at(src.out_w), dq, Q, Q);
+    copy_prefix(m.data_at(dst.out_b), net.param_at(src.out_b), dq);
+}
+
+void route_layernorm(DenseModel &m, const Supernet &net, const LayerNormTensors &dst, const LayerNormTensors &src,
+                     int64_t d) {
+    copy_prefix(m.data_at(dst.w), net.param_at(src.w), d);
+    copy_prefix(m.data_at(dst.b), net.param_at(src.b), d);
+}
+
+// The FFN's two MoS linears mixed into dense ones: the router outputs are
+// constants of the arch, so each mix is computed once.
+void route_ffn(DenseModel &m, const Supernet &net, const FfnTensors &dst, const FfnTensors &src, int64_t d, int64_t D,
+               int64_t F, int64_t Fm) {
     const SupernetConfig &cfg = net.config();
     const int64_t E = cfg.experts, H = cfg.router_hidden;
-    const float *e = nullptr;
-    std::vector<float> enc(m.arch().encoding.begin(), m.arch().encoding.end());
-    e = enc.data();
+    const float *e = m.arch().encoding.data();
     MosShape s1{E, F, d, Fm, D, MosRouting::LayerWise};
     MosShape s2{E, d, F, D, Fm, MosRouting::LayerWise};
     std::vector<float> a1, a2, hid(static_cast<size_t>(H));
@@ -112,9 +116,10 @@ void route_ffn(DenseModel &m, const Supernet &net, const std::string &p, int64_t
         break;
     case Routing::Layer: {
         a1.resize(static_cast<size_t>(E));
-        RouterShape r{kRouterInputs, H, E, 1, 1};
-        router_forward(a1.data(), hid.data(), e, net.param(p + ".router.w1"), net.param(p + ".router.b1"),
-                       net.param(p + ".router.w2"), net.param(p + ".router.b2"), r);
+        RouterShape r{kArchFeatures, H, E, 1, 1};
+        const RouterTensors &t = src.router;
+        router_forward(a1.data(), hid.data(), e, net.param_at(t.w1), net.param_at(t.b1), net.param_at(t.w2),
+                       net.param_at(t.b2), r);
         a2 = a1;
         break;
     }
@@ -122,19 +127,18 @@ void route_ffn(DenseModel &m, const Supernet &net, const std::string &p, int64_t
         s1.routing = s2.routing = MosRouting::NeuronWise;
         a1.resize(static_cast<size_t>(mos_alpha_size(s1)));
         a2.resize(static_cast<size_t>(mos_alpha_size(s2)));
-        router_forward(a1.data(), hid.data(), e, net.param(p + ".fc1.router.w1"), net.param(p + ".fc1.router.b1"),
-                       net.param(p + ".fc1.router.w2"), net.param(p + ".fc1.router.b2"),
-                       router_shape_for(s1, kRouterInputs, H));
-        router_forward(a2.data(), hid.data(), e, net.param(p + ".fc2.router.w1"), net.param(p + ".fc2.router.b1"),
-                       net.param(p + ".fc2.router.w2"), net.param(p + ".fc2.router.b2"),
-                       router_shape_for(s2, kRouterInputs, H));
+        const RouterTensors &t1 = src.fc1_router, &t2 = src.fc2_router;
+        router_forward(a1.data(), hid.data(), e, net.param_at(t1.w1), net.param_at(t1.b1), net.param_at(t1.w2),
+                       net.param_at(t1.b2), router_shape_for(s1, kArchFeatures, H));
+        router_forward(a2.data(), hid.data(), e, net.param_at(t2.w1), net.param_at(t2.b1), net.param_at(t2.w2),
+                       net.param_at(t2.b2), router_shape_for(s2, kArchFeatures, H));
         break;
     }
     }
-    mos_mix_forward(m.data(p + ".fc1.weight"), m.data(p + ".fc1.bias"), a1.data(), net.param(p + ".fc1.weight"),
-                    net.param(p + ".fc1.bias"), s1);
-    mos_mix_forward(m.data(p + ".fc2.weight"), m.data(p + ".fc2.bias"), a2.data(), net.param(p + ".fc2.weight"),
-                    net.param(p + ".fc2.bias"), s2);
+    mos_mix_forward(m.data_at(dst.fc1_w), m.data_at(dst.fc1_b), a1.data(), net.param_at(src.fc1_w),
+                    net.param_at(src.fc1_b), s1);
+    mos_mix_forward(m.data_at(dst.fc2_w), m.data_at(dst.fc2_b), a2.data(), net.param_at(src.fc2_w),
+                    net.param_at(src.fc2_b), s2);
 }
 
 }  // namespace
@@ -142,23 +146,27 @@ void route_ffn(DenseModel &m, const Supernet &net, const std::string &p, int64_t
 DenseModel route(const Supernet &net, const ArchDims &a) {
     net.check_arch(a);
     const SupernetConfig &cfg = net.config();
-    DenseModel m(a, cfg.vocab, cfg.dims.qkv, cfg.pad_id, /*zero=*/false);  // every tensor is written below
-    const ParamTable &tab = net.table();
-    for (const std::string &name : m.names()) {
-        const bool ffn_weight = name.find(".fc1.") != std::string::npos || name.find(".fc2.") != std::string::npos;
-        if (ffn_weight) continue;  // mixed below, per layer
-        const ParamInfo &src = tab.at(name);
-        const DenseModel::Tensor &dst = m.tensor(name);
-        const float *s = net.param(name);
-        if (dst.shape.size() == 2)
-            copy_slice(m.data(name), s, dst.shape[0], dst.shape[1], src.shape[1]);
-        else
-            std::memcpy(m.data(name), s, dst.numel * sizeof(float));
+    const SuperDims &D = cfg.dims;
+    DenseModel m(a, cfg.vocab, D.qkv, cfg.pad_id, /*zero=*/false);  // every tensor is written below
+    const ModelTensors &dst = m.tensors(), &src = net.tensors();
+    const int64_t Q = D.qkv, de = a.enc_embed, dd = a.dec_embed;
+    copy_slice(m.data_at(dst.embed), net.param_at(src.embed), cfg.vocab, m.embed_cols(), D.embed());
+    for (size_t l = 0; l < a.enc.size(); l++) {
+        const EncoderLayerTensors &t = dst.enc[l], &s = src.enc[l];
+        route_attention(m, net, t.self_attn, s.self_attn, Q, de, D.enc_embed, de, D.enc_embed);
+        route_layernorm(m, net, t.self_attn_ln, s.self_attn_ln, de);
+        route_ffn(m, net, t.ffn, s.ffn, de, D.enc_embed, a.enc[l].ffn, D.enc_ffn);
+        route_layernorm(m, net, t.ffn_ln, s.ffn_ln, de);
     }
-    for (size_t l = 0; l < a.enc.size(); l++)
-        route_ffn(m, net, enc_prefix(l), a.enc_embed, cfg.dims.enc_embed, a.enc[l].ffn, cfg.dims.enc_ffn);
-    for (size_t l = 0; l < a.dec.size(); l++)
-        route_ffn(m, net, dec_prefix(l), a.dec_embed, cfg.dims.dec_embed, a.dec[l].ffn, cfg.dims.dec_ffn);
+    for (size_t l = 0; l < a.dec.size(); l++) {
+        const DecoderLayerTensors &t = dst.dec[l], &s = src.dec[l];
+        route_attention(m, net, t.self_attn, s.self_attn, Q, dd, D.dec_embed, dd, D.dec_embed);
+        route_layernorm(m, net, t.self_attn_ln, s.self_attn_ln, dd);
+        route_attention(m, net, t.cross_attn, s.cross_attn, Q, dd, D.dec_embed, de, D.enc_embed);
+        route_layernorm(m, net, t.cross_attn_ln, s.cross_attn_ln, dd);
+        route_ffn(m, net, t.ffn, s.ffn, dd, D.dec_embed, a.dec[l].ffn, D.dec_ffn);
+        route_layernorm(m, net, t.ffn_ln, s.ffn_ln, dd);
+    }
     return m;
 }
 
@@ -235,29 +243,29 @@ DecodeState::~DecodeState() { delete impl_; }
 
 namespace {
 
-void attn_block_full(const DenseModel &m, const std::string &p, DecodeState::Impl &s, const float *x,
+void attn_block_full(const DenseModel &m, const AttentionTensors &t, DecodeState::Impl &s, const float *x,
                      int64_t B, int64_t S, int64_t d, int64_t heads, const uint8_t *mask, float *out) {
     const int64_t Q = m.qkv(), N = B * S;
-    linear_forward(s.eq.data(), x, m.data(p + ".q.weight"), m.data(p + ".q.bias"), N, d, Q, d);
-    linear_forward(s.ek.data(), x, m.data(p + ".k.weight"), m.data(p + ".k.bias"), N, d, Q, d);
-    linear_forward(s.ev.data(), x, m.data(p + ".v.weight"), m.data(p + ".v.bias"), N, d, Q, d);
+    linear_forward(s.eq.data(), x, m.data_at(t.q_w), m.data_at(t.q_b), N, d, Q, d);
+    linear_forward(s.ek.data(), x, m.data_at(t.k_w), m.data_at(t.k_b), N, d, Q, d);
+    linear_forward(s.ev.data(), x, m.data_at(t.v_w), m.data_at(t.v_b), N, d, Q, d);
     AttentionShape as{B, S, S, Q, heads, false};
     attention_forward(s.eo.data(), s.eP.data(), s.eq.data(), s.ek.data(), s.ev.data(), mask, as, 0.0f, 0, 0);
-    linear_forward(out, s.eo.data(), m.data(p + ".out.weight"), m.data(p + ".out.bias"), N, Q, d, Q);
+    linear_forward(out, s.eo.data(), m.data_at(t.out_w), m.data_at(t.out_b), N, Q, d, Q);
 }
 
-void ffn_block(const DenseModel &m, const std::string &p, float *h, const float *x, int64_t N, int64_t d,
-               int64_t F, float *out) {
-    linear_forward(h, x, m.data(p + ".fc1.weight"), m.data(p + ".fc1.bias"), N, d, F, d);
+void ffn_block(const DenseModel &m, const FfnTensors &t, float *h, const float *x, int64_t N, int64_t d, int64_t F,
+               float *out) {
+    linear_forward(h, x, m.data_at(t.fc1_w), m.data_at(t.fc1_b), N, d, F, d);
     relu_forward(h, h, N * F);
-    linear_forward(out, h, m.data(p + ".fc2.weight"), m.data(p + ".fc2.bias"), N, F, d, F);
+    linear_forward(out, h, m.data_at(t.fc2_w), m.data_at(t.fc2_b), N, F, d, F);
 }
 
-// x = LN(x + a) with the LayerNorm at `p`.
-void add_norm(const DenseModel &m, const std::string &p, float *x, const float *a, float *r, float *mean,
+// x = LN(x + a) with the LayerNorm t.
+void add_norm(const DenseModel &m, const LayerNormTensors &t, float *x, const float *a, float *r, float *mean,
               float *rstd, int64_t N, int64_t d) {
     residual_forward(r, x, a, N * d);
-    layernorm_forward(x, mean, rstd, r, m.data(p + ".weight"), m.data(p + ".bias"), N, d);
+    layernorm_forward(x, mean, rstd, r, m.data_at(t.w), m.data_at(t.b), N, d);
 }
 
 // Single-query attention of row r over n cached keys/values [n, Q] per head.
@@ -317,28 +325,29 @@ void dense_encode(DecodeState &ds, const DenseModel &m, const int32_t *src, int6
     for (int64_t r = 0; r < B; r++) s.src_of[r] = r;
     for (int64_t i = 0; i < N; i++) s.src_mask[i] = src[i] == m.pad_id();
     sinusoid_positions(s.pos.data(), 0, S, de);
-    embedding_forward(s.ex.data(), src, m.data("embed.weight"), s.pos.data(), B, S, de, m.embed_cols(), V, m.pad_id());
+    const ModelTensors &mt = m.tensors();
+    embedding_forward(s.ex.data(), src, m.data_at(mt.embed), s.pos.data(), B, S, de, m.embed_cols(), V, m.pad_id());
     for (size_t l = 0; l < a.enc.size(); l++) {
-        const std::string p = enc_prefix(l);
-        attn_block_full(m, p + ".self_attn", s, s.ex.data(), B, S, de, a.enc[l].self_heads, s.src_mask.data(),
+        const EncoderLayerTensors &T = mt.enc[l];
+        attn_block_full(m, T.self_attn, s, s.ex.data(), B, S, de, a.enc[l].self_heads, s.src_mask.data(),
                         s.ea.data());
-        add_norm(m, p + ".self_attn_ln", s.ex.data(), s.ea.data(), s.er.data(), s.emean.data(), s.erstd.data(), N, de);
-        ffn_block(m, p, s.eh.data(), s.ex.data(), N, de, a.enc[l].ffn, s.ea.data());
-        add_norm(m, p + ".ffn_ln", s.ex.data(), s.ea.data(), s.er.data(), s.emean.data(), s.erstd.data(), N, de);
+        add_norm(m, T.self_attn_ln, s.ex.data(), s.ea.data(), s.er.data(), s.emean.data(), s.erstd.data(), N, de);
+        ffn_block(m, T.ffn, s.eh.data(), s.ex.data(), N, de, a.enc[l].ffn, s.ea.data());
+        add_norm(m, T.ffn_ln, s.ex.data(), s.ea.data(), s.er.data(), s.emean.data(), s.erstd.data(), N, de);
         std::memcpy(s.enc_out[l].data(), s.ex.data(), N * de * sizeof(float));
     }
     // Cross-attention keys/values: memory = last k encoder outputs along time.
     const int64_t Le = static_cast<int64_t>(a.enc.size());
     for (size_t l = 0; l < a.dec.size(); l++) {
-        const std::string p = dec_prefix(l) + ".cross_attn";
+        const AttentionTensors &t = mt.dec[l].cross_attn;
         const int64_t k = a.dec[l].cross_layers, kS = k * S;
         float *mem = s.mem.data();
         for (int64_t b = 0; b < B; b++)
             for (int64_t j = 0; j < k; j++)
                 std::memcpy(mem + (b * kS + j * S) * de, s.enc_out[Le - k + j].data() + b * S * de,
                             S * de * sizeof(float));
-        linear_forward(s.ck[l].data(), mem, m.data(p + ".k.weight"), m.data(p + ".k.bias"), B * kS, de, Q, de);
-        linear_forward(s.cv[l].data(), mem, m.data(p + ".v.weight"), m.data(p + ".v.bias"), B * kS, de, Q, de);
+        linear_forward(s.ck[l].data(), mem, m.data_at(t.k_w), m.data_at(t.k_b), B * kS, de, Q, de);
+        linear_forward(s.cv[l].data(), mem, m.data_at(t.v_w), m.data_at(t.v_b), B * kS, de, Q, de);
     }
     sinusoid_positions(s.pos.data(), 0, ds.max_steps(), dd);
 }
@@ -366,16 +375,17 @@ const float *dense_step(DecodeState &ds, const DenseModel &m, const int32_t *tok
     for (int64_t r = 0; r < R; r++)
         check(tokens[r] >= 0 && tokens[r] < V, MOS_OUT_OF_RANGE, "target token ", tokens[r],
               " outside the vocabulary of ", V);
-    embedding_forward(s.x.data(), tokens, m.data("embed.weight"), s.pos.data() + t * dd, R, 1, dd, m.embed_cols(), V,
+    const ModelTensors &mt = m.tensors();
+    embedding_forward(s.x.data(), tokens, m.data_at(mt.embed), s.pos.data() + t * dd, R, 1, dd, m.embed_cols(), V,
                       m.pad_id());
     for (size_t l = 0; l < a.dec.size(); l++) {
-        const std::string p = dec_prefix(l);
+        const DecoderLayerTensors &T = mt.dec[l];
         const LayerDims &L = a.dec[l];
         // Self-attention: append k, v of this position to the cache, attend to 0..t.
-        std::string sp = p + ".self_attn";
-        linear_forward(s.q.data(), s.x.data(), m.data(sp + ".q.weight"), m.data(sp + ".q.bias"), R, dd, Q, dd);
-        linear_forward(s.kt.data(), s.x.data(), m.data(sp + ".k.weight"), m.data(sp + ".k.bias"), R, dd, Q, dd);
-        linear_forward(s.vt.data(), s.x.data(), m.data(sp + ".v.weight"), m.data(sp + ".v.bias"), R, dd, Q, dd);
+        const AttentionTensors &sa = T.self_attn;
+        linear_forward(s.q.data(), s.x.data(), m.data_at(sa.q_w), m.data_at(sa.q_b), R, dd, Q, dd);
+        linear_forward(s.kt.data(), s.x.data(), m.data_at(sa.k_w), m.data_at(sa.k_b), R, dd, Q, dd);
+        linear_forward(s.vt.data(), s.x.data(), m.data_at(sa.v_w), m.data_at(sa.v_b), R, dd, Q, dd);
         for (int64_t r = 0; r < R; r++) {
             std::memcpy(s.sk[l].data() + (r * steps + t) * Q, s.kt.data() + r * Q, Q * sizeof(float));
             std::memcpy(s.sv[l].data() + (r * steps + t) * Q, s.vt.data() + r * Q, Q * sizeof(float));
@@ -383,12 +393,12 @@ const float *dense_step(DecodeState &ds, const DenseModel &m, const int32_t *tok
         for (int64_t r = 0; r < R; r++)
             attend_one(s.o.data() + r * Q, s.q.data() + r * Q, s.sk[l].data() + r * steps * Q,
                        s.sv[l].data() + r * steps * Q, nullptr, t + 1, Q, L.self_heads, s.scores.data());
-        linear_forward(s.a.data(), s.o.data(), m.data(sp + ".out.weight"), m.data(sp + ".out.bias"), R, Q, dd, Q);
-        add_norm(m, p + ".self_attn_ln", s.x.data(), s.a.data(), s.r.data(), s.mean.data(), s.rstd.data(), R, dd);
+        linear_forward(s.a.data(), s.o.data(), m.data_at(sa.out_w), m.data_at(sa.out_b), R, Q, dd, Q);
+        add_norm(m, T.self_attn_ln, s.x.data(), s.a.data(), s.r.data(), s.mean.data(), s.rstd.data(), R, dd);
         // Cross-attention over the precomputed memory of this row's sentence.
-        std::string cp = p + ".cross_attn";
+        const AttentionTensors &ca = T.cross_attn;
         const int64_t kS = L.cross_layers * s.S;
-        linear_forward(s.q.data(), s.x.data(), m.data(cp + ".q.weight"), m.data(cp + ".q.bias"), R, dd, Q, dd);
+        linear_forward(s.q.data(), s.x.data(), m.data_at(ca.q_w), m.data_at(ca.q_b), R, dd, Q, dd);
         for (int64_t r = 0; r < R; r++) {
             const int64_t b = s.src_of[r];
             // The mask of the concatenated memory repeats the source mask k times.
@@ -397,12 +407,12 @@ const float *dense_step(DecodeState &ds, const DenseModel &m, const int32_t *tok
             attend_one(s.o.data() + r * Q, s.q.data() + r * Q, s.ck[l].data() + b * kS * Q,
                        s.cv[l].data() + b * kS * Q, s.mem_mask.data(), kS, Q, L.cross_heads, s.scores.data());
         }
-        linear_forward(s.a.data(), s.o.data(), m.data(cp + ".out.weight"), m.data(cp + ".out.bias"), R, Q, dd, Q);
-        add_norm(m, p + ".cross_attn_ln", s.x.data(), s.a.data(), s.r.data(), s.mean.data(), s.rstd.data(), R, dd);
-        ffn_block(m, p, s.h.data(), s.x.data(), R, dd, L.ffn, s.a.data());
-        add_norm(m, p + ".ffn_ln", s.x.data(), s.a.data(), s.r.data(), s.mean.data(), s.rstd.data(), R, dd);
+        linear_forward(s.a.data(), s.o.data(), m.data_at(ca.out_w), m.data_at(ca.out_b), R, Q, dd, Q);
+        add_norm(m, T.cross_attn_ln, s.x.data(), s.a.data(), s.r.data(), s.mean.data(), s.rstd.data(), R, dd);
+        ffn_block(m, T.ffn, s.h.data(), s.x.data(), R, dd, L.ffn, s.a.data());
+        add_norm(m, T.ffn_ln, s.x.data(), s.a.data(), s.r.data(), s.mean.data(), s.rstd.data(), R, dd);
     }
-    linear_forward(s.logits.data(), s.x.data(), m.data("embed.weight"), nullptr, R, dd, V, m.embed_cols());
+    linear_forward(s.logits.data(), s.x.data(), m.data_at(mt.embed), nullptr, R, dd, V, m.embed_cols());
     s.t++;
     return s.logits.data();
 }

@@ -1,6 +1,7 @@
 // lib/model/dense.hpp: a specialised ("routed") subnet: a standalone dense
 // encoder-decoder at exactly one architecture's sizes, with no experts and no
-// routers (DESIGN.md §5), and its inference forward with a key/value cache.
+// routers (docs/supernet.md, "Routing into a dense model"), and its inference
+// forward with a key/value cache.
 //
 // route() computes every mixed and sliced weight of an arch from a supernet:
 // for a fixed arch the router outputs are constants, so each MoS linear
@@ -40,7 +41,14 @@ public:
     int32_t pad_id() const { return pad_id_; }
     int64_t embed_cols() const { return arch_.enc_embed > arch_.dec_embed ? arch_.enc_embed : arch_.dec_embed; }
 
-    // Tensor names in a fixed order (docs/supernet.md, without experts/routers).
+    // Every tensor's offset in the weight arena, recorded once at construction
+    // (model/params.hpp, no routers); route() and decoding use these.
+    const ModelTensors &tensors() const { return offsets_; }
+    float *data_at(size_t offset) { return weights_.base() + offset; }
+    const float *data_at(size_t offset) const { return const_cast<Arena &>(weights_).base() + offset; }
+
+    // By name (file I/O): tensor names in a fixed order (docs/supernet.md,
+    // without experts/routers).
     const std::vector<std::string> &names() const { return names_; }
     const Tensor &tensor(const std::string &name) const;
     float *data(const std::string &name) { return weights_.base() + tensor(name).offset; }
@@ -51,12 +59,13 @@ public:
     size_t num_weights() const;
 
 private:
-    void add(const std::string &name, std::vector<int64_t> shape);
+    size_t add(const std::string &name, std::vector<int64_t> shape);
     ArchDims arch_;
     int64_t vocab_, qkv_;
     int32_t pad_id_;
     std::vector<std::string> names_;
     std::unordered_map<std::string, Tensor> tensors_;
+    ModelTensors offsets_;
     size_t total_ = 0;
     Arena weights_;
 };

@@ -2,11 +2,11 @@
 #include "model/params.hpp"
 
 #include "core/error.hpp"
+#include "model/arch.hpp"
 
 namespace mos {
 
 namespace {
-constexpr int64_t kRouterInputs = 10;  // the arch encoding (DESIGN.md §2)
 constexpr size_t kAlign = 16;          // 64-byte alignment of every tensor
 }  // namespace
 
@@ -26,13 +26,15 @@ Routing parse_routing(const std::string &s) {
     fail(MOS_INVALID_ARGUMENT, "unknown routing '", s, "'; allowed none|layer|neuron");
 }
 
-void ParamTable::add(std::string name, std::vector<int64_t> shape) {
+size_t ParamTable::add(std::string name, std::vector<int64_t> shape) {
     size_t n = 1;
     for (int64_t d : shape) n *= static_cast<size_t>(d);
-    ParamInfo p{std::move(name), std::move(shape), total_, n};
+    const size_t offset = total_;
+    ParamInfo p{std::move(name), std::move(shape), offset, n};
     total_ += (n + kAlign - 1) / kAlign * kAlign;
     index_.emplace(p.name, params_.size());
     params_.push_back(std::move(p));
+    return offset;
 }
 
 const ParamInfo *ParamTable::find(const std::string &name) const {
@@ -46,63 +48,83 @@ const ParamInfo &ParamTable::at(const std::string &name) const {
     return *p;
 }
 
-void add_attention_tensors(const AddTensor &add, const std::string &p, int64_t Q, int64_t dq, int64_t dkv) {
-    add(p + ".q.weight", {Q, dq});
-    add(p + ".q.bias", {Q});
-    add(p + ".k.weight", {Q, dkv});
-    add(p + ".k.bias", {Q});
-    add(p + ".v.weight", {Q, dkv});
-    add(p + ".v.bias", {Q});
-    add(p + ".out.weight", {dq, Q});
-    add(p + ".out.bias", {dq});
+AttentionTensors add_attention_tensors(const AddTensor &add, const std::string &p, int64_t Q, int64_t dq,
+                                       int64_t dkv) {
+    AttentionTensors t;
+    t.q_w = add(p + ".q.weight", {Q, dq});
+    t.q_b = add(p + ".q.bias", {Q});
+    t.k_w = add(p + ".k.weight", {Q, dkv});
+    t.k_b = add(p + ".k.bias", {Q});
+    t.v_w = add(p + ".v.weight", {Q, dkv});
+    t.v_b = add(p + ".v.bias", {Q});
+    t.out_w = add(p + ".out.weight", {dq, Q});
+    t.out_b = add(p + ".out.bias", {dq});
+    return t;
 }
 
-void add_layernorm_tensors(const AddTensor &add, const std::string &p, int64_t d) {
-    add(p + ".weight", {d});
-    add(p + ".bias", {d});
+LayerNormTensors add_layernorm_tensors(const AddTensor &add, const std::string &p, int64_t d) {
+    LayerNormTensors t;
+    t.w = add(p + ".weight", {d});
+    t.b = add(p + ".bias", {d});
+    return t;
+}
+
+ModelTensors add_model_tensors(const AddTensor &add, const AddFfn &ffn, int64_t vocab, int64_t embed_cols,
+                               int64_t Q, int64_t de, int64_t dd, size_t enc_layers, size_t dec_layers) {
+    ModelTensors T;
+    T.embed = add("embed.weight", {vocab, embed_cols});
+    for (size_t l = 0; l < enc_layers; l++) {
+        const std::string p = "encoder.layers." + std::to_string(l);
+        EncoderLayerTensors t;
+        t.self_attn = add_attention_tensors(add, p + ".self_attn", Q, de, de);
+        t.self_attn_ln = add_layernorm_tensors(add, p + ".self_attn_ln", de);
+        t.ffn = ffn(p, de, false, l);
+        t.ffn_ln = add_layernorm_tensors(add, p + ".ffn_ln", de);
+        T.enc.push_back(t);
+    }
+    for (size_t l = 0; l < dec_layers; l++) {
+        const std::string p = "decoder.layers." + std::to_string(l);
+        DecoderLayerTensors t;
+        t.self_attn = add_attention_tensors(add, p + ".self_attn", Q, dd, dd);
+        t.self_attn_ln = add_layernorm_tensors(add, p + ".self_attn_ln", dd);
+        t.cross_attn = add_attention_tensors(add, p + ".cross_attn", Q, dd, de);
+        t.cross_attn_ln = add_layernorm_tensors(add, p + ".cross_attn_ln", dd);
+        t.ffn = ffn(p, dd, true, l);
+        t.ffn_ln = add_layernorm_tensors(add, p + ".ffn_ln", dd);
+        T.dec.push_back(t);
+    }
+    return T;
 }
 
 ParamTable::ParamTable(const SuperDims &s, int64_t V, Routing routing, int64_t m, int64_t H) {
     check(routing != Routing::None || m == 1, MOS_INVALID_ARGUMENT,
           "routing none needs exactly 1 expert, got ", m);
-    add("embed.weight", {V, s.embed()});
-    const int64_t Q = s.qkv;
-    const AddTensor put = [this](const std::string &n, std::vector<int64_t> sh) { add(n, std::move(sh)); };
-    auto attn = [&](const std::string &p, int64_t dq, int64_t dkv) { add_attention_tensors(put, p, Q, dq, dkv); };
-    auto ln = [&](const std::string &p, int64_t d) { add_layernorm_tensors(put, p, d); };
+    const AddTensor put = [this](const std::string &n, std::vector<int64_t> sh) { return add(n, std::move(sh)); };
     auto router = [&](const std::string &p, int64_t outputs) {
-        add(p + ".w1", {H, kRouterInputs});
-        add(p + ".b1", {H});
-        add(p + ".w2", {outputs, H});
-        add(p + ".b2", {outputs});
+        RouterTensors r;
+        r.w1 = add(p + ".w1", {H, kArchFeatures});  // the router reads the arch encoding
+        r.b1 = add(p + ".b1", {H});
+        r.w2 = add(p + ".w2", {outputs, H});
+        r.b2 = add(p + ".b2", {outputs});
+        return r;
     };
-    auto ffn = [&](const std::string &p, int64_t d, int64_t Fm) {
-        add(p + ".fc1.weight", {m, Fm, d});
-        add(p + ".fc1.bias", {m, Fm});
-        add(p + ".fc2.weight", {m, d, Fm});
-        add(p + ".fc2.bias", {m, d});
-        if (routing == Routing::Layer) router(p + ".router", m);
+    // m experts at the largest FFN width of the encoder or the decoder.
+    const AddFfn ffn = [&](const std::string &p, int64_t d, bool decoder, size_t) {
+        const int64_t Fm = decoder ? s.dec_ffn : s.enc_ffn;
+        FfnTensors f;
+        f.fc1_w = add(p + ".fc1.weight", {m, Fm, d});
+        f.fc1_b = add(p + ".fc1.bias", {m, Fm});
+        f.fc2_w = add(p + ".fc2.weight", {m, d, Fm});
+        f.fc2_b = add(p + ".fc2.bias", {m, d});
+        if (routing == Routing::Layer) f.router = router(p + ".router", m);
         if (routing == Routing::Neuron) {
-            router(p + ".fc1.router", m * Fm);
-            router(p + ".fc2.router", m * d);
+            f.fc1_router = router(p + ".fc1.router", m * Fm);
+            f.fc2_router = router(p + ".fc2.router", m * d);
         }
+        return f;
     };
-    for (int64_t l = 0; l < s.enc_layers; l++) {
-        const std::string p = "encoder.layers." + std::to_string(l);
-        attn(p + ".self_attn", s.enc_embed, s.enc_embed);
-        ln(p + ".self_attn_ln", s.enc_embed);
-        ffn(p, s.enc_embed, s.enc_ffn);
-        ln(p + ".ffn_ln", s.enc_embed);
-    }
-    for (int64_t l = 0; l < s.dec_layers; l++) {
-        const std::string p = "decoder.layers." + std::to_string(l);
-        attn(p + ".self_attn", s.dec_embed, s.dec_embed);
-        ln(p + ".self_attn_ln", s.dec_embed);
-        attn(p + ".cross_attn", s.dec_embed, s.enc_embed);
-        ln(p + ".cross_attn_ln", s.dec_embed);
-        ffn(p, s.dec_embed, s.dec_ffn);
-        ln(p + ".ffn_ln", s.dec_embed);
-    }
+    tensors_ = add_model_tensors(put, ffn, V, s.embed(), s.qkv, s.enc_embed, s.dec_embed,
+                                 static_cast<size_t>(s.enc_layers), static_cast<size_t>(s.dec_layers));
 }
 
 }  // namespace mos

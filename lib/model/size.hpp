@@ -1,6 +1,6 @@
 // lib/model/size.hpp: analytic parameter count and FLOPs of an arch.
 //
-// Counts are for the dense routed model of an arch (DESIGN.md sections 3 and 5):
+// Counts are for the dense routed model of an arch (docs/model-size.md):
 // experts and routers collapsed away, post-LayerNorm blocks. The conventions
 // (tied embedding table of V x max(d_enc, d_dec), matrix products only in FLOPs,
 // multiply-add = 2 FLOPs) are written down in docs/model-size.md.

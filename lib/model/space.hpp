@@ -4,7 +4,7 @@
 // per-layer dimensions (FFN width, head counts, cross-attention k) are chosen
 // independently for every layer from one list. The space holds only facts that
 // do not depend on the data: the vocabulary size belongs to the supernet.
-// DESIGN.md section 2 gives the two built-in presets; docs/formats.md the JSON.
+// docs/formats.md gives the JSON and names the two built-in presets.
 #pragma once
 
 #include <string>

@@ -1,5 +1,5 @@
 // lib/model/supernet.cpp: forward and backward of a subnet of the MoS supernet
-// (DESIGN.md §3, docs/supernet.md), built from the layer kernels.
+// (docs/supernet.md), built from the layer kernels.
 //
 // Data flow per encoder layer (N = B*S tokens, d = active embed, Q = qkv width,
 // F = active FFN dim; all activations come from the workspace arena):
@@ -21,6 +21,7 @@
 #include <cstring>
 
 #include "core/error.hpp"
+#include "core/rng.hpp"
 #include "kernels/activation.hpp"
 #include "kernels/attention.hpp"
 #include "kernels/cross_entropy.hpp"
@@ -35,8 +36,6 @@
 namespace mos {
 
 namespace {
-constexpr int64_t kRouterInputs = 10;
-
 // Dropout sites get distinct RNG streams: site = layer * 16 + slot.
 enum DropSlot : uint64_t {
     kDropEmbed = 0, kDropSelf = 1, kDropCross = 2, kDropFfn = 3,
@@ -157,24 +156,6 @@ float *Supernet::grad_data() {
 void Supernet::zero_grad() { std::memset(grad_data(), 0, table_.total_floats() * sizeof(float)); }
 
 namespace {
-// splitmix64: a small, portable generator so initial weights are identical on
-// every platform and standard library.
-struct SplitMix {
-    uint64_t s;
-    uint64_t next() {
-        uint64_t z = (s += 0x9e3779b97f4a7c15ull);
-        z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ull;
-        z = (z ^ (z >> 27)) * 0x94d049bb133111ebull;
-        return z ^ (z >> 31);
-    }
-    double uniform() { return (next() >> 11) * (1.0 / 9007199254740992.0); }  // [0, 1)
-    double normal() {
-        double u1 = uniform(), u2 = uniform();
-        if (u1 < 1e-300) u1 = 1e-300;
-        return std::sqrt(-2.0 * std::log(u1)) * std::cos(6.283185307179586 * u2);
-    }
-};
-
 bool ends_with(const std::string &s, const char *suffix) {
     const size_t n = std::strlen(suffix);
     return s.size() >= n && s.compare(s.size() - n, n, suffix) == 0;
@@ -182,7 +163,8 @@ bool ends_with(const std::string &s, const char *suffix) {
 }  // namespace
 
 void Supernet::init_weights() {
-    SplitMix rng{cfg_.seed * 0x2545F4914F6CDD1Dull + 17};
+    // One stream over every tensor in table order (lib/core/rng.hpp).
+    Rng rng(cfg_.seed * 0x2545F4914F6CDD1Dull + 17);
     for (const ParamInfo &p : table_.all()) {
         float *w = params_.base() + p.offset;
         if (p.name == "embed.weight") {
@@ -397,11 +379,11 @@ struct Ctx {
     const ArchDims &a;
     bool train;
     uint64_t seed;
-    const float *P(const std::string &name) const { return net.param(name); }
+    const float *P(size_t offset) const { return net.param_at(offset); }
 };
 
-// Router + mix of one FFN (both linears), for the layer at `prefix`.
-void ffn_mix_forward(const Ctx &c, FfnAct &s, const std::string &prefix, int64_t d, int64_t D, int64_t Fm) {
+// Router + mix of one FFN (both linears) with the layer's tensors t.
+void ffn_mix_forward(const Ctx &c, FfnAct &s, const FfnTensors &t, int64_t d, int64_t D, int64_t Fm) {
     const int64_t m = c.cfg.experts, H = c.cfg.router_hidden;
     const float *e = c.a.encoding.data();
     MosShape s1{m, s.F, d, Fm, D, MosRouting::LayerWise};
@@ -411,51 +393,49 @@ void ffn_mix_forward(const Ctx &c, FfnAct &s, const std::string &prefix, int64_t
         s.alpha1[0] = 1.0f;
         break;
     case Routing::Layer: {
-        RouterShape r{kRouterInputs, H, m, 1, 1};
-        router_forward(s.alpha1, s.hid1, e, c.P(prefix + ".router.w1"), c.P(prefix + ".router.b1"),
-                       c.P(prefix + ".router.w2"), c.P(prefix + ".router.b2"), r);
+        RouterShape r{kArchFeatures, H, m, 1, 1};
+        const RouterTensors &rt = t.router;
+        router_forward(s.alpha1, s.hid1, e, c.P(rt.w1), c.P(rt.b1), c.P(rt.w2), c.P(rt.b2), r);
         break;
     }
     case Routing::Neuron: {
         s1.routing = s2.routing = MosRouting::NeuronWise;
-        RouterShape r1 = router_shape_for(s1, kRouterInputs, H);
-        RouterShape r2 = router_shape_for(s2, kRouterInputs, H);
-        router_forward(s.alpha1, s.hid1, e, c.P(prefix + ".fc1.router.w1"), c.P(prefix + ".fc1.router.b1"),
-                       c.P(prefix + ".fc1.router.w2"), c.P(prefix + ".fc1.router.b2"), r1);
-        router_forward(s.alpha2, s.hid2, e, c.P(prefix + ".fc2.router.w1"), c.P(prefix + ".fc2.router.b1"),
-                       c.P(prefix + ".fc2.router.w2"), c.P(prefix + ".fc2.router.b2"), r2);
+        RouterShape r1 = router_shape_for(s1, kArchFeatures, H);
+        RouterShape r2 = router_shape_for(s2, kArchFeatures, H);
+        const RouterTensors &t1 = t.fc1_router, &t2 = t.fc2_router;
+        router_forward(s.alpha1, s.hid1, e, c.P(t1.w1), c.P(t1.b1), c.P(t1.w2), c.P(t1.b2), r1);
+        router_forward(s.alpha2, s.hid2, e, c.P(t2.w1), c.P(t2.b1), c.P(t2.w2), c.P(t2.b2), r2);
         break;
     }
     }
-    mos_mix_forward(s.W1, s.b1, s.alpha1, c.P(prefix + ".fc1.weight"), c.P(prefix + ".fc1.bias"), s1);
-    mos_mix_forward(s.W2, s.b2, s.alpha2, c.P(prefix + ".fc2.weight"), c.P(prefix + ".fc2.bias"), s2);
+    mos_mix_forward(s.W1, s.b1, s.alpha1, c.P(t.fc1_w), c.P(t.fc1_b), s1);
+    mos_mix_forward(s.W2, s.b2, s.alpha2, c.P(t.fc2_w), c.P(t.fc2_b), s2);
 }
 
 // out = LN(x + f(x)) for the FFN block.
 void ffn_forward(const Ctx &c, FfnAct &s, LnAct &ln, const float *x, int64_t N, int64_t d, int64_t D,
-                 int64_t Fm, const std::string &prefix, uint64_t drop_site) {
-    ffn_mix_forward(c, s, prefix, d, D, Fm);
+                 int64_t Fm, const FfnTensors &t, const LayerNormTensors &lt, uint64_t drop_site) {
+    ffn_mix_forward(c, s, t, d, D, Fm);
     linear_forward(s.h, x, s.W1, s.b1, N, d, s.F, d);
     relu_forward(s.h, s.h, N * s.F);
     linear_forward(s.f, s.h, s.W2, s.b2, N, s.F, d, s.F);
     if (c.train) dropout_forward(s.f, s.f, N * d, dropout_rate(c.cfg.dropout, d, D), DropoutKey{c.seed, 0, drop_site});
     residual_forward(ln.x, x, s.f, N * d);
-    layernorm_forward(ln.y, ln.mean, ln.rstd, ln.x, c.P(prefix + ".ffn_ln.weight"),
-                      c.P(prefix + ".ffn_ln.bias"), N, d);
+    layernorm_forward(ln.y, ln.mean, ln.rstd, ln.x, c.P(lt.w), c.P(lt.b), N, d);
 }
 
 // Attention block up to its projected, dropped-out output s.a.
 void attn_forward(const Ctx &c, AttnAct &s, const float *xq, const float *xkv, const uint8_t *kmask,
                   int64_t B, int64_t d_q, int64_t d_kv, int64_t ld_q, int64_t ld_kv, bool causal,
-                  const std::string &prefix, uint64_t drop_site, uint64_t pdrop_site) {
+                  const AttentionTensors &t, uint64_t drop_site, uint64_t pdrop_site) {
     const int64_t Q = c.cfg.dims.qkv, Nq = B * s.Tq, Nkv = B * s.Skv;
-    linear_forward(s.q, xq, c.P(prefix + ".q.weight"), c.P(prefix + ".q.bias"), Nq, d_q, Q, ld_q);
-    linear_forward(s.k, xkv, c.P(prefix + ".k.weight"), c.P(prefix + ".k.bias"), Nkv, d_kv, Q, ld_kv);
-    linear_forward(s.v, xkv, c.P(prefix + ".v.weight"), c.P(prefix + ".v.bias"), Nkv, d_kv, Q, ld_kv);
+    linear_forward(s.q, xq, c.P(t.q_w), c.P(t.q_b), Nq, d_q, Q, ld_q);
+    linear_forward(s.k, xkv, c.P(t.k_w), c.P(t.k_b), Nkv, d_kv, Q, ld_kv);
+    linear_forward(s.v, xkv, c.P(t.v_w), c.P(t.v_b), Nkv, d_kv, Q, ld_kv);
     AttentionShape as{B, s.Tq, s.Skv, Q, s.heads, causal};
     const float pa = c.train ? c.cfg.attn_dropout : 0.0f;
     attention_forward(s.o, s.P, s.q, s.k, s.v, kmask, as, pa, c.seed, pdrop_site);
-    linear_forward(s.a, s.o, c.P(prefix + ".out.weight"), c.P(prefix + ".out.bias"), Nq, Q, d_q, Q);
+    linear_forward(s.a, s.o, c.P(t.out_w), c.P(t.out_b), Nq, Q, d_q, Q);
     if (c.train)
         dropout_forward(s.a, s.a, Nq * d_q, dropout_rate(c.cfg.dropout, d_q, ld_q), DropoutKey{c.seed, 0, drop_site});
 }
@@ -495,7 +475,7 @@ LossStats Supernet::forward(Workspace &ws, const ArchDims &a, const Batch &b, bo
     const SuperDims &D = cfg_.dims;
     const int64_t Ns = b.B * b.S, Nt = b.B * b.T, de = a.enc_embed, dd = a.dec_embed;
     const int64_t ldE = D.embed();
-    const float *E = param("embed.weight");
+    const float *E = param_at(tensors().embed);
     Ctx c{*this, cfg_, a, train, dropout_seed};
 
     for (int64_t i = 0; i < Ns; i++) st.src_mask[i] = b.src[i] == cfg_.pad_id;
@@ -510,14 +490,15 @@ LossStats Supernet::forward(Workspace &ws, const ArchDims &a, const Batch &b, bo
     const float *x = st.enc_emb;
     for (size_t l = 0; l < a.enc.size(); l++) {
         EncLayerAct &L = st.enc[l];
-        const std::string p = "encoder.layers." + std::to_string(l);
+        const EncoderLayerTensors &T = tensors().enc[l];
         L.in = const_cast<float *>(x);
-        attn_forward(c, L.self, x, x, st.src_mask, b.B, de, de, D.enc_embed, D.enc_embed, false,
-                     p + ".self_attn", site(false, l, kDropSelf), site(false, l, kDropSelfP));
+        attn_forward(c, L.self, x, x, st.src_mask, b.B, de, de, D.enc_embed, D.enc_embed, false, T.self_attn,
+                     site(false, l, kDropSelf), site(false, l, kDropSelfP));
         residual_forward(L.ln1.x, x, L.self.a, Ns * de);
-        layernorm_forward(L.ln1.y, L.ln1.mean, L.ln1.rstd, L.ln1.x, param(p + ".self_attn_ln.weight"),
-                          param(p + ".self_attn_ln.bias"), Ns, de);
-        ffn_forward(c, L.ffn, L.ln2, L.ln1.y, Ns, de, D.enc_embed, D.enc_ffn, p, site(false, l, kDropFfn));
+        layernorm_forward(L.ln1.y, L.ln1.mean, L.ln1.rstd, L.ln1.x, param_at(T.self_attn_ln.w),
+                          param_at(T.self_attn_ln.b), Ns, de);
+        ffn_forward(c, L.ffn, L.ln2, L.ln1.y, Ns, de, D.enc_embed, D.enc_ffn, T.ffn, T.ffn_ln,
+                    site(false, l, kDropFfn));
         x = L.ln2.y;
     }
 
@@ -531,13 +512,13 @@ LossStats Supernet::forward(Workspace &ws, const ArchDims &a, const Batch &b, bo
     const int64_t Le = static_cast<int64_t>(a.enc.size());
     for (size_t l = 0; l < a.dec.size(); l++) {
         DecLayerAct &L = st.dec[l];
-        const std::string p = "decoder.layers." + std::to_string(l);
+        const DecoderLayerTensors &T = tensors().dec[l];
         L.in = const_cast<float *>(y);
-        attn_forward(c, L.self, y, y, st.tgt_nomask, b.B, dd, dd, D.dec_embed, D.dec_embed, true,
-                     p + ".self_attn", site(true, l, kDropSelf), site(true, l, kDropSelfP));
+        attn_forward(c, L.self, y, y, st.tgt_nomask, b.B, dd, dd, D.dec_embed, D.dec_embed, true, T.self_attn,
+                     site(true, l, kDropSelf), site(true, l, kDropSelfP));
         residual_forward(L.ln1.x, y, L.self.a, Nt * dd);
-        layernorm_forward(L.ln1.y, L.ln1.mean, L.ln1.rstd, L.ln1.x, param(p + ".self_attn_ln.weight"),
-                          param(p + ".self_attn_ln.bias"), Nt, dd);
+        layernorm_forward(L.ln1.y, L.ln1.mean, L.ln1.rstd, L.ln1.x, param_at(T.self_attn_ln.w),
+                          param_at(T.self_attn_ln.b), Nt, dd);
         // mem[b, j*S + s] = enc_out[Le - k + j][b, s]: the last k encoder layers along time.
         const int64_t k = a.dec[l].cross_layers, kS = k * b.S;
         for (int64_t bi = 0; bi < b.B; bi++)
@@ -547,11 +528,12 @@ LossStats Supernet::forward(Workspace &ws, const ArchDims &a, const Batch &b, bo
                 std::memcpy(L.mem_mask + bi * kS + j * b.S, st.src_mask + bi * b.S, b.S);
             }
         attn_forward(c, L.cross, L.ln1.y, L.mem, L.mem_mask, b.B, dd, de, D.dec_embed, D.enc_embed, false,
-                     p + ".cross_attn", site(true, l, kDropCross), site(true, l, kDropCrossP));
+                     T.cross_attn, site(true, l, kDropCross), site(true, l, kDropCrossP));
         residual_forward(L.ln2.x, L.ln1.y, L.cross.a, Nt * dd);
-        layernorm_forward(L.ln2.y, L.ln2.mean, L.ln2.rstd, L.ln2.x, param(p + ".cross_attn_ln.weight"),
-                          param(p + ".cross_attn_ln.bias"), Nt, dd);
-        ffn_forward(c, L.ffn, L.ln3, L.ln2.y, Nt, dd, D.dec_embed, D.dec_ffn, p, site(true, l, kDropFfn));
+        layernorm_forward(L.ln2.y, L.ln2.mean, L.ln2.rstd, L.ln2.x, param_at(T.cross_attn_ln.w),
+                          param_at(T.cross_attn_ln.b), Nt, dd);
+        ffn_forward(c, L.ffn, L.ln3, L.ln2.y, Nt, dd, D.dec_embed, D.dec_ffn, T.ffn, T.ffn_ln,
+                    site(true, l, kDropFfn));
         y = L.ln3.y;
     }
 
@@ -589,26 +571,26 @@ struct BwdCtx {
     bool train;
     uint64_t seed;
     Arena &arena;
-    const float *P(const std::string &n) { return net.param(n); }
-    float *G(const std::string &n) { return net.grad(n); }
+    const float *P(size_t offset) { return net.param_at(offset); }
+    float *G(size_t offset) { return net.grad_at(offset); }
 };
 
 // Given d(out) of LN(x + f(x)) for the FFN block, accumulates dx (which must
 // already hold the residual path's other contributions or zeros).
 void ffn_backward(BwdCtx &c, float *dx, const float *dout, FfnAct &s, LnAct &ln, const float *x,
-                  int64_t N, int64_t d, int64_t D, int64_t Fm, const std::string &prefix, uint64_t drop_site) {
+                  int64_t N, int64_t d, int64_t D, int64_t Fm, const FfnTensors &t, const LayerNormTensors &lt,
+                  uint64_t drop_site) {
     const size_t mark = c.arena.mark();
     const int64_t m = c.cfg.experts, H = c.cfg.router_hidden, F = s.F;
     // Through the LayerNorm: dr = d(x + f).
     float *dr = c.arena.alloc_zero(N * d);
-    layernorm_backward(dr, c.G(prefix + ".ffn_ln.weight"), c.G(prefix + ".ffn_ln.bias"), dout, ln.x,
-                       ln.mean, ln.rstd, c.P(prefix + ".ffn_ln.weight"), N, d);
+    layernorm_backward(dr, c.G(lt.w), c.G(lt.b), dout, ln.x, ln.mean, ln.rstd, c.P(lt.w), N, d);
     // Residual: dx += dr; df = dropout'(dr).
     residual_backward(dx, nullptr, dr, N * d);
     if (c.train) {
-        float *t = c.arena.alloc_zero(N * d);
-        dropout_backward(t, dr, N * d, dropout_rate(c.cfg.dropout, d, D), DropoutKey{c.seed, 0, drop_site});
-        dr = t;
+        float *dd = c.arena.alloc_zero(N * d);
+        dropout_backward(dd, dr, N * d, dropout_rate(c.cfg.dropout, d, D), DropoutKey{c.seed, 0, drop_site});
+        dr = dd;
     }
     // fc2: h [N, F] -> f [N, d] with the mixed W2 [d, F].
     float *dh = c.arena.alloc_zero(N * F);
@@ -627,28 +609,28 @@ void ffn_backward(BwdCtx &c, float *dx, const float *dout, FfnAct &s, LnAct &ln,
     float *dalpha2 = c.cfg.routing == Routing::Neuron ? c.arena.alloc_zero(mos_alpha_size(s2)) : dalpha1;
     float *scratch1 = c.arena.alloc(mos_mix_backward_scratch(s1) + 1);
     float *scratch2 = c.arena.alloc(mos_mix_backward_scratch(s2) + 1);
-    mos_mix_backward(c.G(prefix + ".fc1.weight"), c.G(prefix + ".fc1.bias"), dalpha1, scratch1, dW1, db1,
-                     s.alpha1, c.P(prefix + ".fc1.weight"), c.P(prefix + ".fc1.bias"), s1);
-    mos_mix_backward(c.G(prefix + ".fc2.weight"), c.G(prefix + ".fc2.bias"), dalpha2, scratch2, dW2, db2,
-                     s.alpha2, c.P(prefix + ".fc2.weight"), c.P(prefix + ".fc2.bias"), s2);
+    mos_mix_backward(c.G(t.fc1_w), c.G(t.fc1_b), dalpha1, scratch1, dW1, db1, s.alpha1, c.P(t.fc1_w), c.P(t.fc1_b),
+                     s1);
+    mos_mix_backward(c.G(t.fc2_w), c.G(t.fc2_b), dalpha2, scratch2, dW2, db2, s.alpha2, c.P(t.fc2_w), c.P(t.fc2_b),
+                     s2);
     const float *e = c.a.encoding.data();
     if (c.cfg.routing == Routing::Layer) {
-        RouterShape r{kRouterInputs, H, m, 1, 1};
+        RouterShape r{kArchFeatures, H, m, 1, 1};
         float *rs = c.arena.alloc(router_backward_scratch(r));
-        const std::string rp = prefix + ".router";
-        router_backward(c.G(rp + ".w1"), c.G(rp + ".b1"), c.G(rp + ".w2"), c.G(rp + ".b2"), rs, dalpha1,
-                        s.alpha1, s.hid1, e, c.P(rp + ".w1"), c.P(rp + ".w2"), r);
+        const RouterTensors &rt = t.router;
+        router_backward(c.G(rt.w1), c.G(rt.b1), c.G(rt.w2), c.G(rt.b2), rs, dalpha1, s.alpha1, s.hid1, e,
+                        c.P(rt.w1), c.P(rt.w2), r);
     } else if (c.cfg.routing == Routing::Neuron) {
-        const RouterShape r1 = router_shape_for(s1, kRouterInputs, H);
-        const RouterShape r2 = router_shape_for(s2, kRouterInputs, H);
+        const RouterShape r1 = router_shape_for(s1, kArchFeatures, H);
+        const RouterShape r2 = router_shape_for(s2, kArchFeatures, H);
         float *rs = c.arena.alloc(router_backward_scratch(r1) > router_backward_scratch(r2)
                                       ? router_backward_scratch(r1)
                                       : router_backward_scratch(r2));
-        const std::string p1 = prefix + ".fc1.router", p2 = prefix + ".fc2.router";
-        router_backward(c.G(p1 + ".w1"), c.G(p1 + ".b1"), c.G(p1 + ".w2"), c.G(p1 + ".b2"), rs, dalpha1,
-                        s.alpha1, s.hid1, e, c.P(p1 + ".w1"), c.P(p1 + ".w2"), r1);
-        router_backward(c.G(p2 + ".w1"), c.G(p2 + ".b1"), c.G(p2 + ".w2"), c.G(p2 + ".b2"), rs, dalpha2,
-                        s.alpha2, s.hid2, e, c.P(p2 + ".w1"), c.P(p2 + ".w2"), r2);
+        const RouterTensors &t1 = t.fc1_router, &t2 = t.fc2_router;
+        router_backward(c.G(t1.w1), c.G(t1.b1), c.G(t1.w2), c.G(t1.b2), rs, dalpha1, s.alpha1, s.hid1, e,
+                        c.P(t1.w1), c.P(t1.w2), r1);
+        router_backward(c.G(t2.w1), c.G(t2.b1), c.G(t2.w2), c.G(t2.b2), rs, dalpha2, s.alpha2, s.hid2, e,
+                        c.P(t2.w1), c.P(t2.w2), r2);
     }
     c.arena.rewind(mark);
 }
@@ -657,28 +639,24 @@ void ffn_backward(BwdCtx &c, float *dx, const float *dout, FfnAct &s, LnAct &ln,
 // dxq and dxkv (dxkv may equal dxq for self-attention).
 void attn_backward(BwdCtx &c, float *dxq, float *dxkv, float *da, AttnAct &s, const float *xq,
                    const float *xkv, int64_t B, int64_t d_q, int64_t d_kv, int64_t ld_q, int64_t ld_kv,
-                   bool causal, const std::string &prefix, uint64_t drop_site, uint64_t pdrop_site) {
+                   bool causal, const AttentionTensors &t, uint64_t drop_site, uint64_t pdrop_site) {
     const size_t mark = c.arena.mark();
     const int64_t Q = c.cfg.dims.qkv, Nq = B * s.Tq, Nkv = B * s.Skv;
     if (c.train) {
-        float *t = c.arena.alloc_zero(Nq * d_q);
-        dropout_backward(t, da, Nq * d_q, dropout_rate(c.cfg.dropout, d_q, ld_q), DropoutKey{c.seed, 0, drop_site});
-        da = t;
+        float *dd = c.arena.alloc_zero(Nq * d_q);
+        dropout_backward(dd, da, Nq * d_q, dropout_rate(c.cfg.dropout, d_q, ld_q), DropoutKey{c.seed, 0, drop_site});
+        da = dd;
     }
     float *dO = c.arena.alloc_zero(Nq * Q);
-    linear_backward(dO, c.G(prefix + ".out.weight"), c.G(prefix + ".out.bias"), da, s.o,
-                    c.P(prefix + ".out.weight"), Nq, Q, d_q, Q);
+    linear_backward(dO, c.G(t.out_w), c.G(t.out_b), da, s.o, c.P(t.out_w), Nq, Q, d_q, Q);
     float *dq = c.arena.alloc_zero(Nq * Q), *dk = c.arena.alloc_zero(Nkv * Q), *dv = c.arena.alloc_zero(Nkv * Q);
     AttentionShape as{B, s.Tq, s.Skv, Q, s.heads, causal};
     float *ascratch = c.arena.alloc(attention_backward_scratch(as) + 1);
     const float pa = c.train ? c.cfg.attn_dropout : 0.0f;
     attention_backward(dq, dk, dv, ascratch, dO, s.P, s.q, s.k, s.v, as, pa, c.seed, pdrop_site);
-    linear_backward(dxq, c.G(prefix + ".q.weight"), c.G(prefix + ".q.bias"), dq, xq,
-                    c.P(prefix + ".q.weight"), Nq, d_q, Q, ld_q);
-    linear_backward(dxkv, c.G(prefix + ".k.weight"), c.G(prefix + ".k.bias"), dk, xkv,
-                    c.P(prefix + ".k.weight"), Nkv, d_kv, Q, ld_kv);
-    linear_backward(dxkv, c.G(prefix + ".v.weight"), c.G(prefix + ".v.bias"), dv, xkv,
-                    c.P(prefix + ".v.weight"), Nkv, d_kv, Q, ld_kv);
+    linear_backward(dxq, c.G(t.q_w), c.G(t.q_b), dq, xq, c.P(t.q_w), Nq, d_q, Q, ld_q);
+    linear_backward(dxkv, c.G(t.k_w), c.G(t.k_b), dk, xkv, c.P(t.k_w), Nkv, d_kv, Q, ld_kv);
+    linear_backward(dxkv, c.G(t.v_w), c.G(t.v_b), dv, xkv, c.P(t.v_w), Nkv, d_kv, Q, ld_kv);
     c.arena.rewind(mark);
 }
 
@@ -705,7 +683,8 @@ void Supernet::backward(Workspace &ws, float scale) {
         cross_entropy_backward(dlogits, st.lse, st.logits, b.tgt_out, Nt, V, cfg_.pad_id, cfg_.label_smoothing, scale);
     float *dy = ar.alloc_zero(Nt * dd);
     const float *y_last = st.dec.back().ln3.y;
-    linear_backward(dy, grad("embed.weight"), nullptr, dlogits, y_last, param("embed.weight"), Nt, dd, V, ldE);
+    float *dE = grad_at(tensors().embed);
+    linear_backward(dy, dE, nullptr, dlogits, y_last, param_at(tensors().embed), Nt, dd, V, ldE);
 
     // Gradients of every encoder layer's output (cross-attention reads them).
     const int64_t Le = static_cast<int64_t>(a.enc.size());
@@ -714,21 +693,22 @@ void Supernet::backward(Workspace &ws, float scale) {
 
     for (int64_t l = static_cast<int64_t>(a.dec.size()) - 1; l >= 0; l--) {
         DecLayerAct &L = st.dec[l];
-        const std::string p = "decoder.layers." + std::to_string(l);
+        const DecoderLayerTensors &T = tensors().dec[l];
         const size_t mark = ar.mark();
         // FFN block: dy is d(ln3.y); produce d(ln2.y).
         float *d2 = ar.alloc_zero(Nt * dd);
-        ffn_backward(c, d2, dy, L.ffn, L.ln3, L.ln2.y, Nt, dd, D.dec_embed, D.dec_ffn, p, site(true, l, kDropFfn));
+        ffn_backward(c, d2, dy, L.ffn, L.ln3, L.ln2.y, Nt, dd, D.dec_embed, D.dec_ffn, T.ffn, T.ffn_ln,
+                     site(true, l, kDropFfn));
         // Cross-attention block: d2 is d(ln2.y).
         float *dr2 = ar.alloc_zero(Nt * dd);
-        layernorm_backward(dr2, grad(p + ".cross_attn_ln.weight"), grad(p + ".cross_attn_ln.bias"), d2,
-                           L.ln2.x, L.ln2.mean, L.ln2.rstd, param(p + ".cross_attn_ln.weight"), Nt, dd);
+        layernorm_backward(dr2, grad_at(T.cross_attn_ln.w), grad_at(T.cross_attn_ln.b), d2, L.ln2.x, L.ln2.mean,
+                           L.ln2.rstd, param_at(T.cross_attn_ln.w), Nt, dd);
         float *d1 = ar.alloc_zero(Nt * dd);
         residual_backward(d1, nullptr, dr2, Nt * dd);
         const int64_t k = a.dec[l].cross_layers, kS = k * b.S;
         float *dmem = ar.alloc_zero(b.B * kS * de);
         attn_backward(c, d1, dmem, dr2, L.cross, L.ln1.y, L.mem, b.B, dd, de, D.dec_embed, D.enc_embed,
-                      false, p + ".cross_attn", site(true, l, kDropCross), site(true, l, kDropCrossP));
+                      false, T.cross_attn, site(true, l, kDropCross), site(true, l, kDropCrossP));
         for (int64_t bi = 0; bi < b.B; bi++)
             for (int64_t j = 0; j < k; j++) {
                 float *dst = denc[Le - k + j] + bi * b.S * de;
@@ -737,11 +717,11 @@ void Supernet::backward(Workspace &ws, float scale) {
             }
         // Self-attention block: d1 is d(ln1.y); produce d(layer input) into dy.
         float *dr1 = ar.alloc_zero(Nt * dd);
-        layernorm_backward(dr1, grad(p + ".self_attn_ln.weight"), grad(p + ".self_attn_ln.bias"), d1,
-                           L.ln1.x, L.ln1.mean, L.ln1.rstd, param(p + ".self_attn_ln.weight"), Nt, dd);
+        layernorm_backward(dr1, grad_at(T.self_attn_ln.w), grad_at(T.self_attn_ln.b), d1, L.ln1.x, L.ln1.mean,
+                           L.ln1.rstd, param_at(T.self_attn_ln.w), Nt, dd);
         std::memcpy(dy, dr1, Nt * dd * sizeof(float));  // residual path
-        attn_backward(c, dy, dy, dr1, L.self, L.in, L.in, b.B, dd, dd, D.dec_embed, D.dec_embed, true,
-                      p + ".self_attn", site(true, l, kDropSelf), site(true, l, kDropSelfP));
+        attn_backward(c, dy, dy, dr1, L.self, L.in, L.in, b.B, dd, dd, D.dec_embed, D.dec_embed, true, T.self_attn,
+                      site(true, l, kDropSelf), site(true, l, kDropSelfP));
         ar.rewind(mark);
     }
     // Decoder embedding.
@@ -751,24 +731,25 @@ void Supernet::backward(Workspace &ws, float scale) {
                          DropoutKey{st.seed, 0, site(true, -1, kDropEmbed)});
         dy = t;
     }
-    embedding_backward(grad("embed.weight"), dy, b.tgt_in, b.B, b.T, dd, ldE, V, cfg_.pad_id);
+    embedding_backward(dE, dy, b.tgt_in, b.B, b.T, dd, ldE, V, cfg_.pad_id);
 
     // Encoder, from the last layer down; denc[l] holds d(output of layer l).
     for (int64_t l = Le - 1; l >= 0; l--) {
         EncLayerAct &L = st.enc[l];
-        const std::string p = "encoder.layers." + std::to_string(l);
+        const EncoderLayerTensors &T = tensors().enc[l];
         const size_t mark = ar.mark();
         float *d1 = ar.alloc_zero(Ns * de);
-        ffn_backward(c, d1, denc[l], L.ffn, L.ln2, L.ln1.y, Ns, de, D.enc_embed, D.enc_ffn, p, site(false, l, kDropFfn));
+        ffn_backward(c, d1, denc[l], L.ffn, L.ln2, L.ln1.y, Ns, de, D.enc_embed, D.enc_ffn, T.ffn, T.ffn_ln,
+                     site(false, l, kDropFfn));
         float *dr1 = ar.alloc_zero(Ns * de);
-        layernorm_backward(dr1, grad(p + ".self_attn_ln.weight"), grad(p + ".self_attn_ln.bias"), d1,
-                           L.ln1.x, L.ln1.mean, L.ln1.rstd, param(p + ".self_attn_ln.weight"), Ns, de);
+        layernorm_backward(dr1, grad_at(T.self_attn_ln.w), grad_at(T.self_attn_ln.b), d1, L.ln1.x, L.ln1.mean,
+                           L.ln1.rstd, param_at(T.self_attn_ln.w), Ns, de);
         // d(layer input): residual + attention; goes to the previous layer's output grad.
         float *din = l > 0 ? denc[l - 1] : nullptr;
         if (!din) din = ar.alloc_zero(Ns * de);
         for (int64_t i = 0; i < Ns * de; i++) din[i] += dr1[i];
-        attn_backward(c, din, din, dr1, L.self, L.in, L.in, b.B, de, de, D.enc_embed, D.enc_embed, false,
-                      p + ".self_attn", site(false, l, kDropSelf), site(false, l, kDropSelfP));
+        attn_backward(c, din, din, dr1, L.self, L.in, L.in, b.B, de, de, D.enc_embed, D.enc_embed, false, T.self_attn,
+                      site(false, l, kDropSelf), site(false, l, kDropSelfP));
         if (l == 0) {
             if (st.train) {
                 float *t = ar.alloc_zero(Ns * de);
@@ -776,7 +757,7 @@ void Supernet::backward(Workspace &ws, float scale) {
                                  DropoutKey{st.seed, 0, site(false, -1, kDropEmbed)});
                 din = t;
             }
-            embedding_backward(grad("embed.weight"), din, b.src, b.B, b.S, de, ldE, V, cfg_.pad_id);
+            embedding_backward(dE, din, b.src, b.B, b.S, de, ldE, V, cfg_.pad_id);
         }
         ar.rewind(mark);
     }

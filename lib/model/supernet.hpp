@@ -1,4 +1,4 @@
-// lib/model/supernet.hpp: the Mixture-of-Supernets encoder-decoder (DESIGN.md §1,
+// lib/model/supernet.hpp: the Mixture-of-Supernets encoder-decoder (docs/supernet.md,
 // §3; docs/supernet.md): super-size weights in one arena, forward and backward of
 // any subnet of the space on a padded token batch, and the per-call workspace.
 //
@@ -13,6 +13,8 @@
 #include <string>
 #include <vector>
 
+#include "data/batch.hpp"
+#include "model/arch.hpp"
 #include "model/params.hpp"
 #include "tensor/arena.hpp"
 
@@ -29,7 +31,7 @@ struct LayerDims {
 struct ArchDims {
     int64_t enc_embed = 0, dec_embed = 0;
     std::vector<LayerDims> enc, dec;
-    std::array<float, 10> encoding{};  // router input (DESIGN.md §2)
+    std::array<float, kArchFeatures> encoding{};  // router input (docs/formats.md, "Encodings")
 };
 
 struct SupernetConfig {
@@ -43,15 +45,6 @@ struct SupernetConfig {
     float label_smoothing = 0.1f;
     int32_t pad_id = 0;
     uint64_t seed = 1;
-};
-
-// A padded batch: B sentences, source length S, target length T. tgt_in starts
-// with BOS, tgt_out ends with EOS; padding is cfg.pad_id. Borrowed pointers.
-struct Batch {
-    int64_t B = 0, S = 0, T = 0;
-    const int32_t *src = nullptr;      // [B, S]
-    const int32_t *tgt_in = nullptr;   // [B, T]
-    const int32_t *tgt_out = nullptr;  // [B, T]
 };
 
 struct LossStats {
@@ -69,7 +62,13 @@ public:
 
     const SupernetConfig &config() const { return cfg_; }
     const ParamTable &table() const { return table_; }
+    // Every tensor's offset in the parameter (and gradient) arena, recorded
+    // once by the table; forward, backward and route use these.
+    const ModelTensors &tensors() const { return table_.tensors(); }
+    float *param_at(size_t offset) { return params_.base() + offset; }
+    const float *param_at(size_t offset) const { return const_cast<Arena &>(params_).base() + offset; }
 
+    // By name (file I/O, tests); the model's own passes use tensors().
     float *param(const std::string &name) { return params_.base() + table_.at(name).offset; }
     const float *param(const std::string &name) const {
         return const_cast<Arena &>(params_).base() + table_.at(name).offset;
@@ -80,6 +79,7 @@ public:
     // Gradients (same layout as the parameters), allocated on first use.
     float *grad_data();
     float *grad(const std::string &name) { return grad_data() + table_.at(name).offset; }
+    float *grad_at(size_t offset) { return grad_data() + offset; }
     void zero_grad();
 
     // Initialise weights (fairseq-like: Xavier-uniform linears, N(0, D^-1/2)
@@ -93,7 +93,7 @@ public:
     // train = true applies dropout with `dropout_seed`. Returns the loss stats.
     // With `teacher` ([B*T, V] probabilities, e.g. the largest subnet's from
     // teacher_probs), backward follows the distillation loss against it
-    // instead of the label-smoothed loss (in-place distillation, DESIGN.md §4).
+    // instead of the label-smoothed loss (in-place distillation, docs/training.md).
     LossStats forward(Workspace &ws, const ArchDims &a, const Batch &batch, bool train,
                       uint64_t dropout_seed, const float *teacher = nullptr) const;
     // The softmax of the last forward's logits into probs [B*T, V] (pad rows 0).

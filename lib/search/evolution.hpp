@@ -1,5 +1,5 @@
 // lib/search/evolution.hpp: HAT's evolutionary search over the archs of a
-// space under latency / parameter / FLOP constraints (DESIGN.md §6).
+// space under latency / parameter / FLOP constraints (docs/search.md).
 //
 // Each iteration keeps the `parents` fittest of the population and adds
 // `mutations` children (every gene resampled with probability mutation_prob)
@@ -46,7 +46,7 @@ struct Evaluated {
     uint64_t params = 0, flops = 0;
 };
 
-// Evaluations shared by every search of a session: fitness and latency of an
+// Evaluations shared by every budget of one search: fitness and latency of an
 // arch are computed at most once (keyed by its canonical JSON).
 class EvalCache {
 public:

@@ -12,10 +12,13 @@
 
 #include <nlohmann/json.hpp>
 
-#include "backend/gemm.hpp"
 #include "core/error.hpp"
 #include "core/json_util.hpp"
+#include "data/tokens.hpp"
 #include "io/safetensors.hpp"
+#include "kernels/activation.hpp"
+#include "kernels/adam.hpp"
+#include "kernels/linear.hpp"
 
 namespace mos {
 
@@ -27,28 +30,50 @@ void check_latency_options(const LatencyOptions &o) {
     check(o.runs >= 1 && o.runs <= 100000, MOS_INVALID_ARGUMENT, "timed runs ", o.runs, " outside 1..100000");
 }
 
+nlohmann::ordered_json latency_protocol_json(const LatencyOptions &o) {
+    nlohmann::ordered_json j;
+    j["src_len"] = o.src_len;
+    j["steps"] = o.steps;
+    j["beam"] = o.beam;
+    j["warmup"] = o.warmup;
+    j["runs"] = o.runs;
+    return j;
+}
+
+LatencyOptions latency_protocol_from_json(const nlohmann::json &j, const std::string &where) {
+    check(j.is_object(), MOS_FORMAT, where, ": expected an object");
+    LatencyOptions o;
+    o.src_len = json_int(j, where, "src_len", 1, 1024);
+    o.steps = json_int(j, where, "steps", 1, 1024);
+    o.beam = json_int(j, where, "beam", 1, 64);
+    o.warmup = json_int(j, where, "warmup", 0, 1000);
+    o.runs = json_int(j, where, "runs", 1, 100000);
+    return o;
+}
+
 LatencyResult measure_latency(const DenseModel &m, const LatencyOptions &o) {
     check_latency_options(o);
     const int64_t V = m.vocab(), k = o.beam;
     check(V > 8, MOS_INVALID_ARGUMENT, "vocabulary of ", V, " is too small to time");
     DecodeState st(m, k, o.src_len, o.steps);
     std::vector<int32_t> src(o.src_len);
-    for (int i = 0; i < o.src_len; i++) src[i] = static_cast<int32_t>(4 + (i * 7919) % (V - 4));
-    src.back() = 3;
+    for (int i = 0; i < o.src_len; i++)
+        src[i] = static_cast<int32_t>(kSpecialTokens + (i * 7919) % (V - kSpecialTokens));
+    src.back() = kEos;
     std::vector<int64_t> rows(k, 0), from(k);
-    std::vector<int32_t> tok(k, 3);
+    std::vector<int32_t> tok(k, kEos);
     std::vector<float> best(k);
     auto one_run = [&] {
         dense_encode(st, m, src.data(), 1, o.src_len);
         dense_expand_rows(st, m, rows.data(), k);
-        std::fill(tok.begin(), tok.end(), 3);
+        std::fill(tok.begin(), tok.end(), kEos);
         for (int t = 0; t < o.steps; t++) {
             const float *lg = dense_step(st, m, tok.data());
             // What beam search does per step: log-softmax and the best token per row.
             for (int64_t r = 0; r < k; r++) {
                 const float *z = lg + r * V;
                 float mx = -std::numeric_limits<float>::infinity();
-                int32_t arg = 4;
+                int32_t arg = kSpecialTokens;
                 for (int64_t v = 0; v < V; v++)
                     if (z[v] > mx) {
                         mx = z[v];
@@ -57,7 +82,7 @@ LatencyResult measure_latency(const DenseModel &m, const LatencyOptions &o) {
                 double sum = 0;
                 for (int64_t v = 0; v < V; v++) sum += std::exp(static_cast<double>(z[v] - mx));
                 best[r] = -static_cast<float>(std::log(sum));
-                tok[r] = arg == 3 ? 4 : arg;  // keep decoding for the full 30 steps
+                tok[r] = arg == kEos ? kSpecialTokens : arg;  // keep decoding for the full 30 steps
             }
             if (k > 1 && t + 1 < o.steps) {
                 for (int64_t r = 0; r < k; r++) from[r] = (r + 1) % k;
@@ -94,42 +119,15 @@ LatencyResult measure_latency(const DenseModel &m, const LatencyOptions &o) {
 
 // ---- predictor ------------------------------------------------------------------
 
-namespace {
-
-// y[N, out] = x[N, in] W^T + b
-void dense_fwd(float *y, const float *x, const std::vector<float> &W, const std::vector<float> &b, int64_t N,
-               int64_t in, int64_t out) {
-    Gemm g;
-    g.trans_b = true;
-    g.M = N;
-    g.N = out;
-    g.K = in;
-    g.lda = in;
-    g.ldb = in;
-    g.ldc = out;
-    gemm(g, x, W.data(), y);
-    for (int64_t i = 0; i < N; i++)
-        for (int64_t j = 0; j < out; j++) y[i * out + j] += b[j];
-}
-
-struct Adam1 {
-    std::vector<float> m, v;
-};
-
-}  // namespace
-
 float LatencyPredictor::predict(const std::vector<float> &f) const {
     check(!W.empty() && !f.empty() && W[0].size() == b[0].size() * f.size(), MOS_INVALID_ARGUMENT,
           "predictor expects ", W.empty() ? 0 : W[0].size() / b[0].size(), " features, got ", f.size());
     std::vector<float> x(f), y;
     for (size_t l = 0; l < W.size(); l++) {
         const int64_t out = static_cast<int64_t>(b[l].size()), in = static_cast<int64_t>(x.size());
-        y.assign(out, 0.0f);
-        for (int64_t j = 0; j < out; j++) {
-            float s = b[l][j];
-            for (int64_t i = 0; i < in; i++) s += W[l][j * in + i] * x[i];
-            y[j] = (l + 1 < W.size()) ? std::max(s, 0.0f) : s;
-        }
+        y.resize(static_cast<size_t>(out));
+        linear_forward(y.data(), x.data(), W[l].data(), b[l].data(), 1, in, out, in);
+        if (l + 1 < W.size()) relu_forward(y.data(), y.data(), out);
         x.swap(y);
     }
     return x[0] * y_scale;
@@ -180,18 +178,22 @@ LatencyPredictor train_predictor(const std::vector<std::vector<float>> &x, const
     const size_t nl = dims.size() - 1;
     p.W.resize(nl);
     p.b.resize(nl);
-    std::vector<Adam1> aw(nl), ab(nl);
+    // Adam moments of every weight and bias (kernels/adam.hpp, beta2 = 0.999 as
+    // PyTorch's default, no clipping).
+    std::vector<std::vector<float>> mw(nl), vw(nl), mb(nl), vb(nl);
     for (size_t l = 0; l < nl; l++) {
         const int64_t in = dims[l], out = dims[l + 1];
         const float bound = std::sqrt(6.0f / static_cast<float>(in + out));
         p.W[l].resize(in * out);
         for (float &w : p.W[l]) w = static_cast<float>((rng.uniform() * 2 - 1) * bound);
         p.b[l].assign(out, 0.0f);
-        aw[l].m.assign(in * out, 0.0f);
-        aw[l].v.assign(in * out, 0.0f);
-        ab[l].m.assign(out, 0.0f);
-        ab[l].v.assign(out, 0.0f);
+        mw[l].assign(in * out, 0.0f);
+        vw[l].assign(in * out, 0.0f);
+        mb[l].assign(out, 0.0f);
+        vb[l].assign(out, 0.0f);
     }
+    AdamConfig adam;
+    adam.beta2 = 0.999f;
     // Full-batch training: activations [N, dims[l]].
     const int64_t N = static_cast<int64_t>(n_train);
     std::vector<std::vector<float>> act(nl + 1);
@@ -202,56 +204,32 @@ LatencyPredictor train_predictor(const std::vector<std::vector<float>> &x, const
         target[i] = static_cast<float>(y_ms[idx[i]] / p.y_scale);
     }
     for (size_t l = 1; l <= nl; l++) act[l].resize(N * dims[l]);
-    std::vector<float> dW, db, dcur, dprev;
-    const float b1 = 0.9f, b2 = 0.999f, eps = 1e-8f;
+    std::vector<float> dW, db, dcur, dprev, dpre;
     for (int e = 1; e <= o.epochs; e++) {
         for (size_t l = 0; l < nl; l++) {
-            dense_fwd(act[l + 1].data(), act[l].data(), p.W[l], p.b[l], N, dims[l], dims[l + 1]);
-            if (l + 1 < nl)
-                for (float &v : act[l + 1]) v = std::max(v, 0.0f);
+            linear_forward(act[l + 1].data(), act[l].data(), p.W[l].data(), p.b[l].data(), N, dims[l], dims[l + 1],
+                           dims[l]);
+            if (l + 1 < nl) relu_forward(act[l + 1].data(), act[l + 1].data(), N * dims[l + 1]);
         }
+        // d(mean squared error) / d(output).
         dcur.assign(N, 0.0f);
         for (int64_t i = 0; i < N; i++) dcur[i] = 2.0f * (act[nl][i] - target[i]) / N;
-        const double c1 = 1.0 - std::pow(b1, e), c2 = 1.0 - std::pow(b2, e);
         for (size_t l = nl; l-- > 0;) {
             const int64_t in = dims[l], out = dims[l + 1];
             dW.assign(in * out, 0.0f);
             db.assign(out, 0.0f);
-            Gemm gw;  // dW[out, in] = dcur^T [out, N] x act[l] [N, in]
-            gw.trans_a = true;
-            gw.M = out;
-            gw.N = in;
-            gw.K = N;
-            gw.lda = out;
-            gw.ldb = in;
-            gw.ldc = in;
-            gemm(gw, dcur.data(), act[l].data(), dW.data());
-            for (int64_t i = 0; i < N; i++)
-                for (int64_t j = 0; j < out; j++) db[j] += dcur[i * out + j];
+            if (l > 0) dprev.assign(N * in, 0.0f);
+            // dW = dcur^T act[l], db = column sums of dcur, dprev = dcur W (before W steps).
+            linear_backward(l > 0 ? dprev.data() : nullptr, dW.data(), db.data(), dcur.data(), act[l].data(),
+                            p.W[l].data(), N, in, out, in);
+            adam_update(p.W[l].data(), dW.data(), mw[l].data(), vw[l].data(), dW.size(), e, o.lr, adam);
+            adam_update(p.b[l].data(), db.data(), mb[l].data(), vb[l].data(), db.size(), e, o.lr, adam);
             if (l > 0) {
-                dprev.assign(N * in, 0.0f);
-                Gemm gx;  // dprev[N, in] = dcur [N, out] x W [out, in]
-                gx.M = N;
-                gx.N = in;
-                gx.K = out;
-                gx.lda = out;
-                gx.ldb = in;
-                gx.ldc = in;
-                gemm(gx, dcur.data(), p.W[l].data(), dprev.data());
-                for (int64_t i = 0; i < N * in; i++)
-                    if (act[l][i] <= 0.0f) dprev[i] = 0.0f;
+                // Through the ReLU of layer l's input (act[l] is its output).
+                dpre.assign(N * in, 0.0f);
+                relu_backward(dpre.data(), dprev.data(), act[l].data(), N * in);
+                dcur.swap(dpre);
             }
-            auto step = [&](std::vector<float> &w, const std::vector<float> &g, Adam1 &a) {
-                const float lr = static_cast<float>(o.lr * std::sqrt(c2) / c1);
-                for (size_t i = 0; i < w.size(); i++) {
-                    a.m[i] = b1 * a.m[i] + (1 - b1) * g[i];
-                    a.v[i] = b2 * a.v[i] + (1 - b2) * g[i] * g[i];
-                    w[i] -= lr * a.m[i] / (std::sqrt(a.v[i]) + eps);
-                }
-            };
-            step(p.W[l], dW, aw[l]);
-            step(p.b[l], db, ab[l]);
-            if (l > 0) dcur.swap(dprev);
         }
     }
     if (report) {
@@ -302,8 +280,7 @@ void save_predictor(const std::string &path, const LatencyPredictor &p, const Pr
     j["y_scale_ms"] = p.y_scale;
     j["hidden"] = p.hidden;
     j["layers"] = p.layers;
-    j["protocol"] = {{"src_len", p.protocol.src_len}, {"steps", p.protocol.steps}, {"beam", p.protocol.beam},
-                     {"warmup", p.protocol.warmup}, {"runs", p.protocol.runs}};
+    j["protocol"] = latency_protocol_json(p.protocol);
     j["report"] = {{"mape", r.mape}, {"rmse_ms", r.rmse_ms}, {"kendall_tau", r.kendall_tau},
                    {"train_samples", r.train_samples}, {"heldout_samples", r.heldout_samples}};
     w.set_metadata("predictor", j.dump());
@@ -331,12 +308,7 @@ LatencyPredictor load_predictor(const std::string &path, PredictorReport *report
         p.y_scale = j.at("y_scale_ms").get<float>();
         p.hidden = j.at("hidden").get<int>();
         p.layers = j.at("layers").get<int>();
-        const auto &pr = j.at("protocol");
-        p.protocol.src_len = pr.at("src_len").get<int>();
-        p.protocol.steps = pr.at("steps").get<int>();
-        p.protocol.beam = pr.at("beam").get<int>();
-        p.protocol.warmup = pr.at("warmup").get<int>();
-        p.protocol.runs = pr.at("runs").get<int>();
+        p.protocol = latency_protocol_from_json(j.at("protocol"), path + ": metadata 'predictor': protocol");
         if (report) {
             const auto &r = j.at("report");
             report->mape = r.at("mape").get<double>();

@@ -1,7 +1,7 @@
 // lib/search/latency.hpp: measuring the latency of a routed model with HAT's
 // protocol, and the latency predictor (an MLP on the 10 arch features).
 //
-// Measurement (DESIGN.md §6): batch 1, a source of 30 tokens, 30 decoder steps
+// Measurement (docs/search.md): batch 1, a source of 30 tokens, 30 decoder steps
 // at beam 5 (each step: the decoder over 5 rows with the key/value cache,
 // log-softmax and top-k over the vocabulary, and the cache reorder of beam
 // search), `warmup` untimed runs, then `runs` timed runs; the latency is the
@@ -12,6 +12,8 @@
 #include <cstdint>
 #include <string>
 #include <vector>
+
+#include <nlohmann/json.hpp>
 
 #include "model/arch.hpp"
 #include "model/dense.hpp"
@@ -35,6 +37,13 @@ struct LatencyResult {
 };
 
 void check_latency_options(const LatencyOptions &o);
+
+// The protocol as stored in predictor and latency-dataset files:
+// {"src_len", "steps", "beam", "warmup", "runs"} in that order.
+nlohmann::ordered_json latency_protocol_json(const LatencyOptions &o);
+// Reads it back; a missing, non-integer or out-of-range field is MOS_FORMAT
+// naming `where`.field.
+LatencyOptions latency_protocol_from_json(const nlohmann::json &j, const std::string &where);
 LatencyResult measure_latency(const DenseModel &m, const LatencyOptions &o);
 
 // HAT's latency predictor: features -> 3 x (Linear 400, ReLU) -> Linear 1,

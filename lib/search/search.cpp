@@ -1,4 +1,4 @@
-// lib/search/search.cpp: the search session (see search.hpp): fitness on a
+// lib/search/search.cpp: a whole search (see search.hpp): fitness on a
 // fixed validation subset through the supernet's forward pass (equal to the
 // routed model's, see tests/golden), latency from a predictor or a timing, and
 // the per-budget evolutions.
@@ -10,17 +10,18 @@
 
 #include <nlohmann/json.hpp>
 
-#include "backend/gemm.hpp"
+#include "backend/threads.hpp"
 #include "core/error.hpp"
+#include "core/progress.hpp"
 #include "data/batcher.hpp"
 #include "data/corpus.hpp"
 #include "data/tokenizer.hpp"
+#include "eval/loss.hpp"
 #include "model/size.hpp"
-#include "train/step.hpp"
 
 namespace mos {
 
-SearchReport run_search(const SupernetBundle &b, const SearchConfig &cfg, const SearchCallback &cb) {
+SearchReport run_search(const SupernetBundle &b, const SearchConfig &cfg, const ProgressFn &progress) {
     check(b.net != nullptr, MOS_INVALID_ARGUMENT, "no supernet");
     check(!b.tokenizer.empty(), MOS_UNSUPPORTED, "the supernet has no tokenizer, so it cannot read validation text");
     check(cfg.valid_sentences >= 1, MOS_INVALID_ARGUMENT, "valid_sentences must be >= 1");
@@ -37,34 +38,21 @@ SearchReport run_search(const SupernetBundle &b, const SearchConfig &cfg, const 
 
     // Fitness: validation loss per token of the subnet on the fixed subset.
     const Tokenizer tok = Tokenizer::load(b.tokenizer);
-    ParallelText text = read_parallel(cfg.data_dir, cfg.split, cfg.src_lang, cfg.tgt_lang);
-    if (static_cast<int64_t>(text.src.size()) > cfg.valid_sentences) {
-        text.src.resize(cfg.valid_sentences);
-        text.tgt.resize(cfg.valid_sentences);
-    }
-    const int64_t max_len = 256;
-    const TokenizedData pairs = tokenize_parallel(tok, text, static_cast<size_t>(max_len));
+    const TokenizedData pairs = read_tokenized_split(tok, cfg.data_dir, cfg.split, cfg.src_lang, cfg.tgt_lang,
+                                                     cfg.valid_sentences, kEvalMaxLen);
     check(!pairs.pairs.empty(), MOS_FORMAT, "no usable validation pair in ", cfg.data_dir, " split ", cfg.split);
-    const std::vector<TokenBatch> batches = fixed_batches(pairs, 4096);
+    const std::vector<TokenBatch> batches = fixed_batches(pairs, kEvalBatchTokens);
     rep.valid_pairs = static_cast<int64_t>(pairs.pairs.size());
     for (const TokenPair &p : pairs.pairs) {
         rep.valid_src_tokens += static_cast<int64_t>(p.src.size());
         rep.valid_tgt_tokens += static_cast<int64_t>(p.tgt.size());
     }
     const uint64_t vocab = static_cast<uint64_t>(b.net->config().vocab);
-    Workspace ws(*b.net, 4096, 4096, max_len);
+    Workspace ws(*b.net, kEvalBatchTokens, kEvalBatchTokens, kEvalMaxLen);
     auto fitness = [&](const Arch &a) {
         for (const TokenPair &p : pairs.pairs)
             rep.fitness_flops += static_cast<double>(arch_flops(a, vocab, p.src.size(), p.tgt.size()).total());
-        const ArchDims d = arch_dims(b.space, a);
-        double loss = 0;
-        int64_t tokens = 0;
-        for (const TokenBatch &tb : batches) {
-            const LossStats ls = b.net->forward(ws, d, batch_view(tb), false, 0);
-            loss += ls.loss_sum;
-            tokens += ls.tokens;
-        }
-        return loss / static_cast<double>(std::max<int64_t>(1, tokens));
+        return mean_loss(*b.net, ws, arch_dims(b.space, a), batches).loss;
     };
 
     // Latency: predictor, measurement, or none.
@@ -98,6 +86,7 @@ SearchReport run_search(const SupernetBundle &b, const SearchConfig &cfg, const 
     }
 
     EvalCache cache(b.space, static_cast<uint64_t>(b.net->config().vocab), fitness, latency);
+    rep.budgets_ms = cfg.budgets_ms;
     std::vector<double> budgets = cfg.budgets_ms;
     if (budgets.empty()) budgets.push_back(0.0);
     for (size_t i = 0; i < budgets.size(); i++) {
@@ -106,13 +95,17 @@ SearchReport run_search(const SupernetBundle &b, const SearchConfig &cfg, const 
         c.params = cfg.max_params;
         c.flops = cfg.max_flops;
         EvolutionCallback ecb;
-        if (cb)
+        if (progress)
             ecb = [&](const EvolutionProgress &p) {
-                SearchProgress sp;
-                sp.budget_index = static_cast<int>(i);
-                sp.budgets = static_cast<int>(budgets.size());
-                sp.evo = p;
-                return cb(sp);
+                const uint64_t its = static_cast<uint64_t>(p.iterations);
+                Progress sp;
+                sp.done = static_cast<uint64_t>(i) * its + static_cast<uint64_t>(p.iteration);
+                sp.total = static_cast<uint64_t>(budgets.size()) * its;
+                char what[160];
+                std::snprintf(what, sizeof what, "iterations; best validation loss %.4f; %lld archs evaluated",
+                              p.best_fitness, static_cast<long long>(p.evaluations));
+                sp.what = what;
+                return progress(sp);
             };
         BudgetResult r;
         r.budget_ms = budgets[i];
@@ -140,6 +133,12 @@ nlohmann::ordered_json eval_json(const Evaluated &e) {
 }
 
 }  // namespace
+
+std::string search_report_svg(const SearchReport &r) {
+    std::vector<Evaluated> chosen;
+    for (const BudgetResult &b : r.results) chosen.push_back(b.best);
+    return pareto_svg(r.evaluated, r.pareto, r.budgets_ms, chosen);
+}
 
 std::string search_report_json(const SearchReport &r) {
     nlohmann::ordered_json j;

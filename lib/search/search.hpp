@@ -1,4 +1,4 @@
-// lib/search/search.hpp: a whole search session on a trained supernet: the
+// lib/search/search.hpp: a whole search on a trained supernet: the
 // fitness of an arch is the validation loss of its subnet (inherited, routed
 // weights) on a fixed subset of a validation split; latency comes from a
 // predictor file or from timing the routed model here; one evolution runs per
@@ -9,7 +9,8 @@
 #include <string>
 #include <vector>
 
-#include "model/checkpoint.hpp"
+#include "core/progress.hpp"
+#include "model/bundle.hpp"
 #include "search/evolution.hpp"
 #include "search/latency.hpp"
 
@@ -32,6 +33,7 @@ struct BudgetResult {
 };
 
 struct SearchReport {
+    std::vector<double> budgets_ms;    // as configured (empty: no latency limit)
     std::vector<BudgetResult> results;
     std::vector<Evaluated> evaluated;  // every arch whose fitness was computed
     std::vector<Evaluated> pareto;
@@ -44,16 +46,17 @@ struct SearchReport {
     std::vector<std::string> warnings;
 };
 
-struct SearchProgress {
-    int budget_index = 0, budgets = 1;
-    EvolutionProgress evo;
-};
-using SearchCallback = std::function<bool(const SearchProgress &)>;
-
-SearchReport run_search(const SupernetBundle &b, const SearchConfig &cfg, const SearchCallback &cb);
+// Runs the search. `progress` (may be empty) hears after every iteration of
+// every budget's evolution: done and total iterations over all budgets, and
+// the best validation loss and archs evaluated so far in `what`; returning
+// false stops the search with MOS_ABORTED.
+SearchReport run_search(const SupernetBundle &b, const SearchConfig &cfg, const ProgressFn &progress);
 
 // JSON of a report (docs/search.md): budgets with their best arch, fitness,
 // latency, params and FLOPs; the Pareto front; statistics; warnings.
 std::string search_report_json(const SearchReport &r);
+// SVG of a report (pareto_svg): every evaluated arch, the front, the budgets
+// and the chosen arch of each.
+std::string search_report_svg(const SearchReport &r);
 
 }  // namespace mos

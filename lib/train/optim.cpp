@@ -1,5 +1,5 @@
-// lib/train/optim.cpp: Adam with optional global-norm clipping, and the
-// inverse-sqrt and warm-up + cosine learning-rate schedules.
+// lib/train/optim.cpp: the inverse-sqrt and warm-up + cosine learning-rate
+// schedules.
 #include "train/optim.hpp"
 
 #include <cmath>
@@ -7,31 +7,6 @@
 #include "core/error.hpp"
 
 namespace mos {
-
-double adam_step(float *param, const float *grad, float *m, float *v, size_t n, int64_t t, float lr,
-                 const AdamConfig &cfg) {
-    check(t >= 1, MOS_INVALID_ARGUMENT, "Adam step ", t, " must be >= 1");
-    double sq = 0.0;
-#pragma omp parallel for reduction(+ : sq) schedule(static)
-    for (size_t i = 0; i < n; i++) sq += static_cast<double>(grad[i]) * grad[i];
-    const double norm = std::sqrt(sq);
-    float gscale = 1.0f;
-    if (cfg.clip_norm > 0.0f && norm > cfg.clip_norm) gscale = static_cast<float>(cfg.clip_norm / (norm + 1e-6));
-    const float b1 = cfg.beta1, b2 = cfg.beta2, eps = cfg.eps;
-    const double bc1 = 1.0 - std::pow(static_cast<double>(b1), static_cast<double>(t));
-    const double bc2 = 1.0 - std::pow(static_cast<double>(b2), static_cast<double>(t));
-    const float step = static_cast<float>(lr * std::sqrt(bc2) / bc1);
-#pragma omp parallel for schedule(static)
-    for (size_t i = 0; i < n; i++) {
-        const float g = grad[i] * gscale;
-        const float mi = b1 * m[i] + (1.0f - b1) * g;
-        const float vi = b2 * v[i] + (1.0f - b2) * g * g;
-        m[i] = mi;
-        v[i] = vi;
-        param[i] -= step * mi / (std::sqrt(vi) + eps);
-    }
-    return norm;
-}
 
 const char *schedule_name(Schedule s) { return s == Schedule::Cosine ? "cosine" : "inverse-sqrt"; }
 

@@ -13,29 +13,6 @@ Sampling parse_sampling(const std::string &s) {
     fail(MOS_INVALID_ARGUMENT, "unknown sampling '", s, "'; allowed uniform|sandwich");
 }
 
-Batch batch_view(const TokenBatch &tb) {
-    Batch b;
-    b.B = static_cast<int64_t>(tb.B);
-    b.S = static_cast<int64_t>(tb.S);
-    b.T = static_cast<int64_t>(tb.T);
-    b.src = tb.src.data();
-    b.tgt_in = tb.tgt_in.data();
-    b.tgt_out = tb.tgt_out.data();
-    return b;
-}
-
-std::vector<TokenBatch> fixed_batches(const TokenizedData &data, int64_t max_tokens) {
-    std::vector<TokenBatch> out;
-    if (data.pairs.empty()) return out;
-    BatcherOptions o;
-    o.max_tokens = static_cast<size_t>(max_tokens);
-    o.seed = 0;
-    const Batcher b(data, o);
-    out.resize(b.num_batches());
-    for (size_t i = 0; i < out.size(); i++) b.get(i, out[i]);
-    return out;
-}
-
 std::vector<Arch> sample_update_archs(const Space &space, Sampling s, Rng &rng) {
     std::vector<Arch> archs;
     if (s == Sampling::Sandwich) {
@@ -74,10 +51,6 @@ StepStats train_step(SupernetBundle &b, Workspace &ws, const std::vector<Arch> &
     st.lr = lr;
     st.grad_norm = adam_step(net.param_data(), net.grad_data(), b.adam_m.data(), b.adam_v.data(), n, step, lr, adam);
     return st;
-}
-
-LossStats eval_batch(const SupernetBundle &b, Workspace &ws, const Arch &arch, const Batch &batch) {
-    return b.net->forward(ws, arch_dims(b.space, arch), batch, false, 0);
 }
 
 }  // namespace mos

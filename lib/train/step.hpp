@@ -1,4 +1,4 @@
-// lib/train/step.hpp: one supernet update (DESIGN.md §4): the subnets of the
+// lib/train/step.hpp: one supernet update (docs/training.md): the subnets of the
 // update are chosen (uniform: one random arch, HAT; sandwich: the largest, the
 // smallest and one random arch, MoS), each runs forward and backward on the same
 // batch, gradients are averaged over subnets and tokens, and Adam steps.
@@ -8,9 +8,9 @@
 #include <string>
 #include <vector>
 
-#include "data/batcher.hpp"
+#include "data/batch.hpp"
 #include "model/arch.hpp"
-#include "model/checkpoint.hpp"
+#include "model/bundle.hpp"
 #include "train/optim.hpp"
 
 namespace mos {
@@ -22,11 +22,6 @@ Sampling parse_sampling(const std::string &s);  // "uniform" | "sandwich"
 // The archs of update `step`: drawn from `rng`, which the caller keeps (and
 // checkpoints) so that a resumed run draws the same sequence.
 std::vector<Arch> sample_update_archs(const Space &space, Sampling s, Rng &rng);
-
-// A supernet batch view of a padded token batch (valid while tb lives).
-Batch batch_view(const TokenBatch &tb);
-// Every batch of `data` in length order (validation and evaluation sets).
-std::vector<TokenBatch> fixed_batches(const TokenizedData &data, int64_t max_tokens);
 
 struct StepStats {
     double loss_sum = 0.0;  // label-smoothed loss summed over tokens, averaged over subnets
@@ -45,8 +40,5 @@ struct StepStats {
 StepStats train_step(SupernetBundle &b, Workspace &ws, const std::vector<Arch> &archs, const Batch &batch,
                      int64_t step, float lr, const AdamConfig &adam, uint64_t dropout_seed,
                      float *teacher = nullptr);
-
-// Loss of one arch on a batch without dropout (evaluation).
-LossStats eval_batch(const SupernetBundle &b, Workspace &ws, const Arch &arch, const Batch &batch);
 
 }  // namespace mos

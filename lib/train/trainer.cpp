@@ -17,8 +17,10 @@
 #include "data/batcher.hpp"
 #include "data/corpus.hpp"
 #include "data/tokenizer.hpp"
-#include "decode/search.hpp"
+#include "data/tokens.hpp"
+#include "decode/translate.hpp"
 #include "eval/bleu.hpp"
+#include "eval/loss.hpp"
 
 namespace mos {
 
@@ -119,38 +121,11 @@ TrainState state_from_json(const std::string &text) {
     return s;
 }
 
-// Tokenized pairs of a split, at most max_sentences (0 = all), pairs longer
-// than max_len tokens (EOS included) on either side dropped.
-TokenizedData load_split(const Tokenizer &tok, const std::string &dir, const std::string &split,
-                         const std::string &src, const std::string &tgt, int64_t max_sentences, int64_t max_len,
-                         ParallelText *raw = nullptr) {
-    ParallelText text = read_parallel(dir, split, src, tgt);
-    if (max_sentences > 0 && static_cast<int64_t>(text.src.size()) > max_sentences) {
-        text.src.resize(max_sentences);
-        text.tgt.resize(max_sentences);
-    }
-    TokenizedData pairs = tokenize_parallel(tok, text, static_cast<size_t>(max_len));
-    if (raw) *raw = std::move(text);
-    return pairs;
-}
-
-double valid_loss(const SupernetBundle &b, Workspace &ws, const Arch &arch, const std::vector<TokenBatch> &valid) {
-    double loss = 0;
-    int64_t tokens = 0;
-    for (const TokenBatch &tb : valid) {
-        const LossStats ls = eval_batch(b, ws, arch, batch_view(tb));
-        loss += ls.loss_sum;
-        tokens += ls.tokens;
-    }
-    return tokens > 0 ? loss / static_cast<double>(tokens) : 0.0;
-}
-
 }  // namespace
 
 SupernetBundle make_trainable(const Space &space, SupernetConfig net, const TrainConfig &cfg,
                               const TrainCallback &cb) {
-    check(!cfg.data_dir.empty() && !cfg.src_lang.empty() && !cfg.tgt_lang.empty(), MOS_INVALID_ARGUMENT,
-          "data directory and both languages are required");
+    check_train_config(cfg);
     const auto t0 = Clock::now();
     const ParallelText text = read_parallel(cfg.data_dir, "train", cfg.src_lang, cfg.tgt_lang);
     TokenizerOptions to;
@@ -158,7 +133,7 @@ SupernetBundle make_trainable(const Space &space, SupernetConfig net, const Trai
     to.seed = static_cast<uint32_t>(cfg.seed);
     const Tokenizer tok = Tokenizer::train(text.src, text.tgt, to);
     net.vocab = tok.vocab_size();
-    net.pad_id = kPadId;
+    net.pad_id = kPad;
     SupernetBundle b = make_supernet(space, net);
     b.tokenizer = tok.serialize();
     if (cb) {
@@ -171,35 +146,75 @@ SupernetBundle make_trainable(const Space &space, SupernetConfig net, const Trai
     return b;
 }
 
+void check_train_config(const TrainConfig &cfg) {
+    check(!cfg.data_dir.empty() && !cfg.src_lang.empty() && !cfg.tgt_lang.empty(), MOS_INVALID_ARGUMENT,
+          "data directory and both languages are required");
+    check(!cfg.out_path.empty(), MOS_INVALID_ARGUMENT, "an output checkpoint path is required");
+    check(cfg.vocab_size >= 16 && cfg.vocab_size <= 1000000, MOS_INVALID_ARGUMENT, "vocab_size ", cfg.vocab_size,
+          " outside 16..1000000");
+    check(cfg.max_tokens >= 16 && cfg.max_tokens <= (1 << 20), MOS_INVALID_ARGUMENT, "max_tokens ", cfg.max_tokens,
+          " outside 16..1048576");
+    check(cfg.max_len >= 2 && cfg.max_len <= cfg.max_tokens && cfg.max_len <= 1024, MOS_INVALID_ARGUMENT,
+          "max_len ", cfg.max_len, " outside 2..min(max_tokens, 1024)");
+    check(cfg.valid_every >= 1, MOS_INVALID_ARGUMENT, "valid_every must be >= 1");
+    check(cfg.valid_sentences >= 0, MOS_INVALID_ARGUMENT, "valid_sentences ", cfg.valid_sentences, " is negative");
+    check(cfg.max_steps >= 0 && cfg.max_seconds >= 0, MOS_INVALID_ARGUMENT, "negative step or time limit");
+    check(cfg.sampling == Sampling::Uniform || cfg.sampling == Sampling::Sandwich, MOS_INVALID_ARGUMENT,
+          "unknown sampling ", static_cast<int>(cfg.sampling));
+    check_schedule(cfg.schedule);
+    check(cfg.adam.clip_norm >= 0.0f, MOS_INVALID_ARGUMENT, "clip_norm ", cfg.adam.clip_norm, " is negative");
+    check(!cfg.distill || cfg.sampling == Sampling::Sandwich, MOS_INVALID_ARGUMENT,
+          "in-place distillation needs sandwich sampling (the largest subnet is the teacher)");
+}
+
+TrainRun run_training(const TrainConfig &cfg, const Space *fresh_space, const SupernetConfig *fresh_cfg,
+                      const std::string &resume_path, const TrainCallback &cb) {
+    check_train_config(cfg);
+    TrainRun run;
+    if (!resume_path.empty()) {
+        check(fresh_space == nullptr && fresh_cfg == nullptr, MOS_INVALID_ARGUMENT,
+              "resuming from '", resume_path, "': the checkpoint holds the space and the supernet options, "
+              "so none may be given");
+        run.bundle = load_supernet(resume_path);
+        check(run.bundle.meta.count("train_state") == 1, MOS_FORMAT, "'", resume_path,
+              "' has no training state to resume from");
+    } else {
+        check(fresh_space != nullptr, MOS_INVALID_ARGUMENT, "a new supernet needs a search space");
+        const SupernetConfig net = fresh_cfg ? *fresh_cfg : SupernetConfig{};
+        TrainConfig tcfg = cfg;
+        // A vocabulary asked of the supernet is the tokenizer's size.
+        if (net.vocab != 0) tcfg.vocab_size = net.vocab;
+        check_train_config(tcfg);
+        run.bundle = make_trainable(*fresh_space, net, tcfg, cb);
+    }
+    run.stopped = !train(run.bundle, cfg, cb);
+    return run;
+}
+
 bool train(SupernetBundle &b, const TrainConfig &cfg_in, const TrainCallback &cb) {
     TrainConfig cfg = cfg_in;
     const auto saved = b.meta.find("train_state");
     if (saved != b.meta.end()) adopt_run_options(saved->second, cfg);
     check(b.net != nullptr, MOS_INVALID_ARGUMENT, "no supernet to train");
     check(!b.tokenizer.empty(), MOS_INVALID_ARGUMENT, "the supernet has no tokenizer; train one first");
-    check(!cfg.out_path.empty(), MOS_INVALID_ARGUMENT, "an output checkpoint path is required");
-    check(cfg.max_tokens >= 16 && cfg.max_tokens <= (1 << 20), MOS_INVALID_ARGUMENT, "max_tokens ", cfg.max_tokens,
-          " outside 16..1048576");
-    check(cfg.max_len >= 2 && cfg.max_len <= cfg.max_tokens && cfg.max_len <= 1024, MOS_INVALID_ARGUMENT,
-          "max_len ", cfg.max_len, " outside 2..min(max_tokens, 1024)");
-    check(cfg.valid_every >= 1, MOS_INVALID_ARGUMENT, "valid_every must be >= 1");
-    check(cfg.max_steps >= 0 && cfg.max_seconds >= 0, MOS_INVALID_ARGUMENT, "negative step or time limit");
-    check_schedule(cfg.schedule);
-    check(!cfg.distill || cfg.sampling == Sampling::Sandwich, MOS_INVALID_ARGUMENT,
-          "in-place distillation needs sandwich sampling (the largest subnet is the teacher)");
+    // Again after a resume took over the checkpoint's options.
+    check_train_config(cfg);
+    // The corpus languages travel with every checkpoint and the models routed from it.
+    b.meta[kSrcLangKey] = cfg.src_lang;
+    b.meta[kTgtLangKey] = cfg.tgt_lang;
     const auto setup0 = Clock::now();
     const Tokenizer tok = Tokenizer::load(b.tokenizer);
     check(tok.vocab_size() == b.net->config().vocab, MOS_FORMAT, "tokenizer has ", tok.vocab_size(),
           " pieces but the supernet's vocabulary is ", b.net->config().vocab);
 
     TrainState st;
-    st.rng = cfg.seed * 0x9E3779B97F4A7C15ull + 1;
+    st.rng = cfg.seed * kSplitMixGamma + 1;
     if (saved != b.meta.end()) st = state_from_json(saved->second);
 
     const TokenizedData train_pairs =
-        load_split(tok, cfg.data_dir, "train", cfg.src_lang, cfg.tgt_lang, 0, cfg.max_len);
+        read_tokenized_split(tok, cfg.data_dir, "train", cfg.src_lang, cfg.tgt_lang, 0, cfg.max_len);
     const TokenizedData valid_pairs =
-        load_split(tok, cfg.data_dir, "valid", cfg.src_lang, cfg.tgt_lang, cfg.valid_sentences, cfg.max_len);
+        read_tokenized_split(tok, cfg.data_dir, "valid", cfg.src_lang, cfg.tgt_lang, cfg.valid_sentences, cfg.max_len);
     check(!train_pairs.pairs.empty(), MOS_FORMAT, "no training pair of at most ", cfg.max_len, " tokens in ",
           cfg.data_dir);
     BatcherOptions bo;
@@ -231,15 +246,16 @@ bool train(SupernetBundle &b, const TrainConfig &cfg_in, const TrainCallback &cb
         cb(p);
     }
 
-    const Arch largest = arch_largest(b.space), smallest = arch_smallest(b.space);
+    const ArchDims largest_dims = arch_dims(b.space, arch_largest(b.space));
+    const ArchDims smallest_dims = arch_dims(b.space, arch_smallest(b.space));
     auto checkpoint = [&](bool validate, double elapsed) -> TrainProgress {
         TrainProgress p;
         p.step = st.step;
         p.max_steps = cfg.max_steps;
         p.elapsed = elapsed;
         if (validate && !valid.empty()) {
-            p.valid_largest = valid_loss(b, ws, largest, valid);
-            p.valid_smallest = valid_loss(b, ws, smallest, valid);
+            p.valid_largest = mean_loss(*b.net, ws, largest_dims, valid).loss;
+            p.valid_smallest = mean_loss(*b.net, ws, smallest_dims, valid).loss;
         }
         st.elapsed = elapsed;
         st.data = batcher.position();
@@ -330,40 +346,23 @@ EvalResult evaluate_split(const SupernetBundle &b, const Arch &arch, const std::
     check(!b.tokenizer.empty(), MOS_UNSUPPORTED, "the supernet has no tokenizer");
     const Tokenizer tok = Tokenizer::load(b.tokenizer);
     ParallelText raw;
-    const int64_t max_len = 256;
-    const TokenizedData pairs = load_split(tok, data_dir, split, src_lang, tgt_lang, max_sentences, max_len, &raw);
+    const TokenizedData pairs =
+        read_tokenized_split(tok, data_dir, split, src_lang, tgt_lang, max_sentences, kEvalMaxLen, &raw);
     EvalResult r;
     r.sentences = static_cast<int64_t>(pairs.pairs.size());
-    const std::vector<TokenBatch> batches = fixed_batches(pairs, 4096);
-    Workspace ws(*b.net, 4096, 4096, max_len);
-    double loss = 0, nll = 0;
+    const std::vector<TokenBatch> batches = fixed_batches(pairs, kEvalBatchTokens);
+    Workspace ws(*b.net, kEvalBatchTokens, kEvalBatchTokens, kEvalMaxLen);
     const ArchDims dims = arch_dims(b.space, arch);
-    for (const TokenBatch &tb : batches) {
-        const LossStats ls = b.net->forward(ws, dims, batch_view(tb), false, 0);
-        loss += ls.loss_sum;
-        nll += ls.nll_sum;
-        r.tokens += ls.tokens;
-    }
-    if (r.tokens > 0) {
-        r.loss = loss / r.tokens;
-        r.nll = nll / r.tokens;
-    }
+    const MeanLoss ml = mean_loss(*b.net, ws, dims, batches);
+    r.loss = ml.loss;
+    r.nll = ml.nll;
+    r.tokens = ml.tokens;
     if (bleu_beam > 0) {
         const DenseModel model = route(*b.net, dims);
         DecodeOptions o;
         o.beam = bleu_beam;
-        std::vector<std::string> hyps, refs;
-        const size_t n = raw.src.size();
-        for (size_t i = 0; i < n; i += 32) {
-            std::vector<std::vector<int32_t>> src;
-            for (size_t j = i; j < std::min(n, i + 32); j++) src.push_back(tok.encode(raw.src[j]));
-            const auto out = translate_batch(model, src, o);
-            for (size_t j = 0; j < out.size(); j++) {
-                hyps.push_back(tok.decode(out[j]));
-                refs.push_back(raw.tgt[i + j]);
-            }
-        }
-        r.bleu = corpus_bleu(hyps, refs).score;
+        const std::vector<std::string> hyps = translate_texts(model, tok, raw.src, o, kEvalTranslateGroup);
+        r.bleu = corpus_bleu(hyps, raw.tgt).score;
     }
     return r;
 }

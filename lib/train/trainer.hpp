@@ -1,4 +1,4 @@
-// lib/train/trainer.hpp: the training loop of DESIGN.md §4 around train_step:
+// lib/train/trainer.hpp: the training loop (docs/training.md) around train_step:
 // corpus reading and tokenizer training, token-count batches, the learning-rate
 // schedule, periodic validation of the largest and smallest subnets, last and
 // best checkpoints, time/step limits, progress reports that may abort, and an
@@ -10,7 +10,7 @@
 #include <functional>
 #include <string>
 
-#include "model/checkpoint.hpp"
+#include "model/bundle.hpp"
 #include "train/optim.hpp"
 #include "train/step.hpp"
 
@@ -57,6 +57,11 @@ EvalResult evaluate_split(const SupernetBundle &b, const Arch &arch, const std::
                           const std::string &split, const std::string &src_lang, const std::string &tgt_lang,
                           int64_t max_sentences, int bleu_beam);
 
+// Throws MOS_INVALID_ARGUMENT naming the first bad option of cfg. Every entry
+// below calls it before any work, so a bad option fails before the corpus is
+// read or a tokenizer trained.
+void check_train_config(const TrainConfig &cfg);
+
 // Trains `b` in place. `b` is a new supernet (its tokenizer is trained first if
 // it has none and its vocabulary then comes from it: pass a bundle from
 // make_trainable) or a loaded checkpoint carrying "train_state" (resume).
@@ -65,9 +70,25 @@ EvalResult evaluate_split(const SupernetBundle &b, const Arch &arch, const std::
 // validation settings apply. Returns false if the callback stopped training.
 bool train(SupernetBundle &b, const TrainConfig &cfg, const TrainCallback &cb);
 
-// A new bundle for training: the tokenizer is trained on cfg's corpus, the
-// vocabulary taken from it (net.vocab is ignored), weights initialised.
+// A new bundle for training: the tokenizer (cfg.vocab_size pieces) is trained
+// on cfg's corpus, the vocabulary taken from it (net.vocab is ignored), weights
+// initialised.
 SupernetBundle make_trainable(const Space &space, SupernetConfig net, const TrainConfig &cfg,
                               const TrainCallback &cb);
+
+// A whole run, the one entry of mos_train. With `resume_path`, the checkpoint
+// there (it must carry "train_state", MOS_FORMAT otherwise) continues exactly
+// and fresh_space / fresh_cfg must be NULL. Otherwise a new supernet for
+// *fresh_space with *fresh_cfg (NULL = defaults; its vocab, when not 0, is the
+// tokenizer's size instead of cfg.vocab_size) starts from make_trainable.
+// Every option is checked first (check_train_config). `stopped` is true when
+// the callback asked to stop; the bundle is then that of the checkpoint the
+// trainer wrote.
+struct TrainRun {
+    SupernetBundle bundle;
+    bool stopped = false;
+};
+TrainRun run_training(const TrainConfig &cfg, const Space *fresh_space, const SupernetConfig *fresh_cfg,
+                      const std::string &resume_path, const TrainCallback &cb);
 
 }  // namespace mos

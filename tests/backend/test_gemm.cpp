@@ -16,9 +16,14 @@
 #include <cstring>
 #include <random>
 #include <string>
+#include <thread>
 #include <vector>
 
+#include <cblas.h>
+#include <omp.h>
+
 #include "backend/gemm.hpp"
+#include "backend/threads.hpp"
 #include "core/cpu.hpp"
 #include "core/error.hpp"
 
@@ -44,52 +49,36 @@ struct Case {
     int64_t batch = 1, sa = 0, sb = 0, sc = 0;
 };
 
-Gemm make(bool ta, bool tb, int64_t M, int64_t N, int64_t K, int64_t lda, int64_t ldb, int64_t ldc, float alpha = 1.0f,
-          float beta = 0.0f) {
-    Gemm g;
-    g.trans_a = ta;
-    g.trans_b = tb;
-    g.M = M;
-    g.N = N;
-    g.K = K;
-    g.lda = lda;
-    g.ldb = ldb;
-    g.ldc = ldc;
-    g.alpha = alpha;
-    g.beta = beta;
-    return g;
-}
-
 std::vector<Case> cases() {
     std::vector<Case> v;
     // Linear forward: y[T, d_out] = x[T, d_in] W[:d_out, :d_in]^T, W is [256, 256] max.
-    v.push_back({"linear fwd slice", make(false, true, 37, 130, 192, 192, 256, 130)});
+    v.push_back({"linear fwd slice", mos::make_gemm(false, true, 37, 130, 192, 192, 256, 130)});
     // Backward dx[T, d_in] = dy[T, d_out] W[:d_out, :d_in], written with ldc > N.
-    v.push_back({"linear dx NN", make(false, false, 37, 192, 130, 130, 256, 200)});
+    v.push_back({"linear dx NN", mos::make_gemm(false, false, 37, 192, 130, 130, 256, 200)});
     // dW[:d_out, :d_in] += dy^T x accumulated into the super-size gradient.
-    v.push_back({"linear dW TN beta=1", make(true, false, 130, 192, 37, 130, 192, 256, 1.0f, 1.0f)});
+    v.push_back({"linear dW TN beta=1", mos::make_gemm(true, false, 130, 192, 37, 130, 192, 256, 1.0f, 1.0f)});
     // Decode: one token.
-    v.push_back({"decode M=1", make(false, true, 1, 130, 192, 192, 256, 130)});
-    v.push_back({"decode M=5", make(false, true, 5, 96, 64, 64, 64, 96)});
+    v.push_back({"decode M=1", mos::make_gemm(false, true, 1, 130, 192, 192, 256, 130)});
+    v.push_back({"decode M=5", mos::make_gemm(false, true, 5, 96, 64, 64, 64, 96)});
     // Attention, 4 heads of 16 in a qkv width of 64, T = 9 queries, S = 11 keys:
     // scores[h] = scale * Q_h K_h^T, then O_h = P_h V_h into interleaved columns.
     {
-        Case c{"attention QK^T batched", make(false, true, 9, 11, 16, 64, 64, 11, 0.25f, 0.0f), 4, 16, 16, 99};
+        Case c{"attention QK^T batched", mos::make_gemm(false, true, 9, 11, 16, 64, 64, 11, 0.25f, 0.0f), 4, 16, 16, 99};
         v.push_back(c);
-        Case d{"attention PV batched", make(false, false, 9, 16, 11, 11, 64, 64), 4, 99, 16, 16};
+        Case d{"attention PV batched", mos::make_gemm(false, false, 9, 16, 11, 11, 64, 64), 4, 99, 16, 16};
         v.push_back(d);
-        Case e{"attention dS^T Q batched", make(true, false, 11, 16, 9, 11, 64, 64, 0.25f, 1.0f), 4, 99, 16, 16};
+        Case e{"attention dS^T Q batched", mos::make_gemm(true, false, 11, 16, 9, 11, 64, 64, 0.25f, 1.0f), 4, 99, 16, 16};
         v.push_back(e);
     }
     // Odd sizes, every transpose combination, general alpha/beta.
     for (int t = 0; t < 4; t++) {
         const bool ta = t & 1, tb = t & 2;
-        v.push_back({"odd 1x1x1", make(ta, tb, 1, 1, 1, 1, 1, 1, 2.0f, 0.0f)});
-        v.push_back({"odd 3x5x7 alpha/beta", make(ta, tb, 3, 5, 7, ta ? 3 + 2 : 7 + 1, tb ? 7 + 3 : 5 + 4, 6,
+        v.push_back({"odd 1x1x1", mos::make_gemm(ta, tb, 1, 1, 1, 1, 1, 1, 2.0f, 0.0f)});
+        v.push_back({"odd 3x5x7 alpha/beta", mos::make_gemm(ta, tb, 3, 5, 7, ta ? 3 + 2 : 7 + 1, tb ? 7 + 3 : 5 + 4, 6,
                                                   -0.5f, 1.5f)});
-        v.push_back({"odd 65x97x301", make(ta, tb, 65, 97, 301, ta ? 65 : 301, tb ? 301 : 97, 97, 1.25f, -0.75f)});
+        v.push_back({"odd 65x97x301", mos::make_gemm(ta, tb, 65, 97, 301, ta ? 65 : 301, tb ? 301 : 97, 97, 1.25f, -0.75f)});
     }
-    v.push_back({"K=0 beta", make(false, false, 4, 5, 0, 1, 5, 5, 1.0f, 0.5f)});
+    v.push_back({"K=0 beta", mos::make_gemm(false, false, 4, 5, 0, 1, 5, 5, 1.0f, 0.5f)});
     return v;
 }
 
@@ -209,11 +198,11 @@ void test_auto_bf16(void **) { check_backend(Backend::Auto, GemmType::BF16); }
 // projection) and bf16 go to oneDNN; the layers' forward x W^T and the backward
 // forms dx = dy W and dW = dy^T x go to OpenBLAS.
 void test_auto_rule(void **) {
-    const Gemm fwd = make(false, true, 4096, 256, 256, 256, 256, 256);
-    const Gemm vocab = make(false, true, 4096, 8000, 256, 256, 256, 8000);
-    const Gemm dx = make(false, false, 4096, 256, 1024, 1024, 256, 256);
-    const Gemm dw = make(true, false, 1024, 256, 4096, 1024, 256, 256);
-    const Gemm decode = make(false, false, 5, 256, 256, 256, 256, 256);
+    const Gemm fwd = mos::make_gemm(false, true, 4096, 256, 256, 256, 256, 256);
+    const Gemm vocab = mos::make_gemm(false, true, 4096, 8000, 256, 256, 256, 8000);
+    const Gemm dx = mos::make_gemm(false, false, 4096, 256, 1024, 1024, 256, 256);
+    const Gemm dw = mos::make_gemm(true, false, 1024, 256, 4096, 1024, 256, 256);
+    const Gemm decode = mos::make_gemm(false, false, 5, 256, 256, 256, 256, 256);
     assert_int_equal(static_cast<int>(mos::auto_backend(fwd, 1)), static_cast<int>(Backend::OpenBLAS));
     assert_int_equal(static_cast<int>(mos::auto_backend(vocab, 1)), static_cast<int>(Backend::OneDNN));
     assert_int_equal(static_cast<int>(mos::auto_backend(dx, 1)), static_cast<int>(Backend::OpenBLAS));
@@ -231,7 +220,7 @@ void test_auto_rule(void **) {
 // bf16 really runs in bf16 where the CPU supports it (the error is bf16-sized),
 // and the forced fallback is bit-identical to the f32 GEMM.
 void test_bf16_fallback(void **) {
-    const Case c{"fallback", make(false, true, 64, 80, 200, 200, 256, 80)};
+    const Case c{"fallback", mos::make_gemm(false, true, 64, 80, 200, 200, 256, 80)};
     Buffers in = make_buffers(c, 99);
     Buffers f32 = in, b16 = in, forced = in;
     run(Backend::OneDNN, c, f32, GemmType::F32);
@@ -250,7 +239,7 @@ void test_bf16_fallback(void **) {
 
 // Repeated calls (cached primitives, reused bf16 scratch) give the same result.
 void test_cache_repeat(void **) {
-    const Case c{"repeat", make(false, true, 33, 48, 70, 70, 80, 48)};
+    const Case c{"repeat", mos::make_gemm(false, true, 33, 48, 70, 70, 80, 48)};
     for (GemmType t : {GemmType::F32, GemmType::BF16}) {
         Buffers in = make_buffers(c, 7), x = in, y = in;
         run(Backend::OneDNN, c, x, t);
@@ -274,19 +263,19 @@ void expect_status(mos_status want, F f) {
 void test_invalid(void **) {
     std::vector<float> a(64, 1.0f), b(64, 1.0f), c(64, 0.0f);
     for (Backend be : {Backend::Reference, Backend::OneDNN, Backend::OpenBLAS, Backend::Auto}) {
-        Gemm g = make(false, false, 4, 4, 4, 4, 4, 4);
+        Gemm g = mos::make_gemm(false, false, 4, 4, 4, 4, 4, 4);
         g.lda = 3;
         expect_status(MOS_INVALID_ARGUMENT, [&] { mos::gemm(be, g, a.data(), b.data(), c.data()); });
-        g = make(true, false, 4, 5, 3, 4, 5, 5);
+        g = mos::make_gemm(true, false, 4, 5, 3, 4, 5, 5);
         g.lda = 3;  // A^T is stored K x M: needs lda >= M = 4
         expect_status(MOS_INVALID_ARGUMENT, [&] { mos::gemm(be, g, a.data(), b.data(), c.data()); });
-        g = make(false, true, 4, 5, 3, 3, 2, 5);  // B^T stored N x K: ldb >= K = 3
+        g = mos::make_gemm(false, true, 4, 5, 3, 3, 2, 5);  // B^T stored N x K: ldb >= K = 3
         expect_status(MOS_INVALID_ARGUMENT, [&] { mos::gemm(be, g, a.data(), b.data(), c.data()); });
-        g = make(false, false, 4, 5, 3, 3, 5, 4);  // ldc < N
+        g = mos::make_gemm(false, false, 4, 5, 3, 3, 5, 4);  // ldc < N
         expect_status(MOS_INVALID_ARGUMENT, [&] { mos::gemm(be, g, a.data(), b.data(), c.data()); });
-        g = make(false, false, -1, 4, 4, 4, 4, 4);
+        g = mos::make_gemm(false, false, -1, 4, 4, 4, 4, 4);
         expect_status(MOS_INVALID_ARGUMENT, [&] { mos::gemm(be, g, a.data(), b.data(), c.data()); });
-        g = make(false, false, 4, 4, 4, 4, 4, 4);
+        g = mos::make_gemm(false, false, 4, 4, 4, 4, 4, 4);
         expect_status(MOS_INVALID_ARGUMENT, [&] { mos::gemm(be, g, a.data(), b.data(), nullptr); });
         expect_status(MOS_INVALID_ARGUMENT, [&] { mos::gemm(be, g, nullptr, b.data(), c.data()); });
         expect_status(MOS_INVALID_ARGUMENT,
@@ -312,6 +301,43 @@ void test_threads(void **) {
     mos::set_num_threads(before);
 }
 
+// ThreadScope sets this thread's OpenMP and OpenBLAS counts and restores both;
+// OpenBLAS's OpenMP build then follows the restored OpenMP count again; other
+// threads are not affected; and GEMMs under a scope give the same results.
+void test_thread_scope(void **) {
+    mos::set_num_threads(2);
+    std::mt19937_64 rng(7);
+    std::uniform_real_distribution<float> d(-1.0f, 1.0f);
+    std::vector<float> a(64 * 48), b(48 * 80);
+    for (float &x : a) x = d(rng);
+    for (float &x : b) x = d(rng);
+    std::vector<float> c2(64 * 80), c1(64 * 80);
+    const Gemm g = mos::make_gemm(false, false, 64, 80, 48, 48, 80, 80);
+    mos::gemm(Backend::OneDNN, g, a.data(), b.data(), c2.data());
+    {
+        mos::ThreadScope one(1);
+        assert_int_equal(omp_get_max_threads(), 1);
+        assert_int_equal(openblas_get_num_threads(), 1);
+        mos::gemm(Backend::OneDNN, g, a.data(), b.data(), c1.data());
+        mos::gemm(Backend::OpenBLAS, g, a.data(), b.data(), c1.data());
+        {
+            mos::ThreadScope all(0);
+            assert_int_equal(omp_get_max_threads(), mos::max_threads());
+        }
+        assert_int_equal(omp_get_max_threads(), 1);
+        int other = 0;
+        std::thread t([&] { other = omp_get_max_threads(); });
+        t.join();
+        assert_int_not_equal(other, 0);
+    }
+    assert_int_equal(omp_get_max_threads(), 2);
+    assert_int_equal(openblas_get_num_threads(), 2);
+    // A BLAS call after the scope runs with the restored count.
+    mos::gemm(Backend::OpenBLAS, g, a.data(), b.data(), c1.data());
+    assert_int_equal(openblas_get_num_threads(), 2);
+    for (size_t i = 0; i < c1.size(); i++) assert_true(std::fabs(c1[i] - c2[i]) <= 1e-4f * (1.0f + std::fabs(c2[i])));
+}
+
 int expect_backend(const char *name) {
     try {
         Backend b = mos::default_backend();
@@ -322,7 +348,7 @@ int expect_backend(const char *name) {
         // And it computes: a 2x2 product through the default entry point.
         const float A[4] = {1, 2, 3, 4}, B[4] = {5, 6, 7, 8};
         float C[4] = {0, 0, 0, 0};
-        mos::gemm(make(false, false, 2, 2, 2, 2, 2, 2), A, B, C);
+        mos::gemm(mos::make_gemm(false, false, 2, 2, 2, 2, 2, 2), A, B, C);
         const float want[4] = {19, 22, 43, 50};
         if (std::memcmp(C, want, sizeof C) != 0) return 1;
         std::printf("1..1\nok 1 - MOS_BACKEND=%s\n", name);
@@ -344,7 +370,7 @@ int expect_no_bf16() {
         std::fprintf(stderr, "bf16 still active under the ISA limit\n");
         return 1;
     }
-    const Case c{"isa fallback", make(false, true, 40, 24, 50, 50, 64, 24)};
+    const Case c{"isa fallback", mos::make_gemm(false, true, 40, 24, 50, 50, 64, 24)};
     Buffers in = make_buffers(c, 5), f = in, b = in;
     run(Backend::OneDNN, c, f, GemmType::F32);
     run(Backend::OneDNN, c, b, GemmType::BF16);
@@ -362,7 +388,7 @@ int main(int argc, char **argv) {
         cmocka_unit_test(test_onednn_f32),  cmocka_unit_test(test_onednn_bf16),  cmocka_unit_test(test_openblas_f32),
         cmocka_unit_test(test_openblas_bf16), cmocka_unit_test(test_auto_f32),   cmocka_unit_test(test_auto_bf16),
         cmocka_unit_test(test_auto_rule),   cmocka_unit_test(test_bf16_fallback), cmocka_unit_test(test_cache_repeat),
-        cmocka_unit_test(test_invalid),     cmocka_unit_test(test_threads),
+        cmocka_unit_test(test_invalid),     cmocka_unit_test(test_threads), cmocka_unit_test(test_thread_scope),
     };
     return cmocka_run_group_tests(tests, nullptr, nullptr);
 }

@@ -5,6 +5,7 @@
 #include <set>
 
 #include "data/batcher.hpp"
+#include "data/tokens.hpp"
 #include "small_corpus.hpp"
 #include "test_common.hpp"
 
@@ -21,8 +22,8 @@ mos::TokenizedData synthetic(size_t n, size_t max_len) {
         mos::TokenPair p;
         for (size_t k = 0; k + 1 < ls; k++) p.src.push_back(static_cast<int32_t>(4 + (i + k) % 1000));
         for (size_t k = 0; k + 1 < lt; k++) p.tgt.push_back(static_cast<int32_t>(4 + (2 * i + k) % 1000));
-        p.src.push_back(mos::Tokenizer::kEos);
-        p.tgt.push_back(mos::Tokenizer::kEos);
+        p.src.push_back(mos::kEos);
+        p.tgt.push_back(mos::kEos);
         d.pairs.push_back(std::move(p));
         d.line.push_back(i);
     }
@@ -42,10 +43,10 @@ void check_batch(const mos::TokenizedData &d, const mos::TokenBatch &b, size_t m
         maxs = std::max(maxs, p.src.size());
         maxt = std::max(maxt, p.tgt.size());
         for (size_t k = 0; k < b.S; k++)
-            assert_int_equal(b.src[r * b.S + k], k < p.src.size() ? p.src[k] : mos::Tokenizer::kPad);
+            assert_int_equal(b.src[r * b.S + k], k < p.src.size() ? p.src[k] : mos::kPad);
         for (size_t k = 0; k < b.T; k++) {
-            const int32_t out = k < p.tgt.size() ? p.tgt[k] : mos::Tokenizer::kPad;
-            const int32_t in = k == 0 ? mos::Tokenizer::kEos : k < p.tgt.size() ? p.tgt[k - 1] : mos::Tokenizer::kPad;
+            const int32_t out = k < p.tgt.size() ? p.tgt[k] : mos::kPad;
+            const int32_t in = k == 0 ? mos::kEos : k < p.tgt.size() ? p.tgt[k - 1] : mos::kPad;
             assert_int_equal(b.tgt_out[r * b.T + k], out);
             assert_int_equal(b.tgt_in[r * b.T + k], in);
         }
@@ -181,7 +182,7 @@ void tokenize_filter(void **) {
     assert_int_equal(d.skipped_long, 1);
     assert_int_equal(d.line[0], 0);
     std::vector<int32_t> want = tok.encode("the dog eats.");
-    want.push_back(mos::Tokenizer::kEos);
+    want.push_back(mos::kEos);
     assert_true(d.pairs[0].src == want);
     assert_string_equal(tok.decode(d.pairs[0].tgt).c_str(), "el perro come.");
     expect_error([&] { mos::tokenize_parallel(tok, text, 1); }, MOS_INVALID_ARGUMENT, "max_len 1");

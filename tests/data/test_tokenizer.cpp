@@ -4,6 +4,7 @@
 #include <cstring>
 
 #include "data/tokenizer.hpp"
+#include "data/tokens.hpp"
 #include "small_corpus.hpp"
 #include "test_common.hpp"
 
@@ -21,10 +22,10 @@ mos::Tokenizer train_small(mos::TokenizerModel model, int vocab) {
 void special_ids(void **) {
     mos::Tokenizer t = train_small(mos::TokenizerModel::unigram, 90);
     assert_int_equal(t.vocab_size(), 90);
-    assert_string_equal(t.piece(mos::Tokenizer::kPad).c_str(), "<pad>");
-    assert_string_equal(t.piece(mos::Tokenizer::kUnk).c_str(), "<unk>");
-    assert_string_equal(t.piece(mos::Tokenizer::kBos).c_str(), "<s>");
-    assert_string_equal(t.piece(mos::Tokenizer::kEos).c_str(), "</s>");
+    assert_string_equal(t.piece(mos::kPad).c_str(), "<pad>");
+    assert_string_equal(t.piece(mos::kUnk).c_str(), "<unk>");
+    assert_string_equal(t.piece(mos::kBos).c_str(), "<s>");
+    assert_string_equal(t.piece(mos::kEos).c_str(), "</s>");
     expect_error([&] { t.piece(90); }, MOS_OUT_OF_RANGE, "token id 90");
 }
 
@@ -48,19 +49,19 @@ void round_trip_bpe(void **) { round_trip(mos::TokenizerModel::bpe); }
 void decode_conventions(void **) {
     mos::Tokenizer t = train_small(mos::TokenizerModel::unigram, 90);
     std::vector<int32_t> ids = t.encode("the dog sees a book.");
-    std::vector<int32_t> framed = {mos::Tokenizer::kBos};
+    std::vector<int32_t> framed = {mos::kBos};
     framed.insert(framed.end(), ids.begin(), ids.end());
-    framed.push_back(mos::Tokenizer::kEos);
+    framed.push_back(mos::kEos);
     framed.insert(framed.end(), ids.begin(), ids.end());  // after eos: ignored
-    framed.push_back(mos::Tokenizer::kPad);
+    framed.push_back(mos::kPad);
     assert_string_equal(t.decode(framed).c_str(), "the dog sees a book.");
     std::vector<int32_t> padded = ids;
-    padded.insert(padded.end(), 3, mos::Tokenizer::kPad);
+    padded.insert(padded.end(), 3, mos::kPad);
     assert_string_equal(t.decode(padded).c_str(), "the dog sees a book.");
     // A character never seen in training is unknown.
     std::vector<int32_t> z = t.encode("ЖЖ");
     bool has_unk = false;
-    for (int32_t id : z) has_unk |= id == mos::Tokenizer::kUnk;
+    for (int32_t id : z) has_unk |= id == mos::kUnk;
     assert_true(has_unk);
     expect_error([&] { t.decode(std::vector<int32_t>{5, -1}); }, MOS_OUT_OF_RANGE, "id -1 at position 1");
     expect_error([&] { t.decode(nullptr, 2); }, MOS_INVALID_ARGUMENT, "NULL");

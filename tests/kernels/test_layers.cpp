@@ -3,7 +3,8 @@
 // teacher softmax) against their naive references at model widths, so that the
 // 8-lane loops, their scalar tails and the column chunks of the gradient
 // reductions all run (the finite-difference tests in tests/grad use widths below
-// one vector), and the reductions are bit for bit the same for 1, 2 and 3 threads.
+// one vector), and the reductions are bit for bit the same for 1, 2 and 3 threads;
+// and the Adam update against a double-precision loop of its formula.
 // Widths: 256 and 192 (the `small` space), 1024, and odd ones (37, 203, 1003).
 #include <cmath>
 #include <cstdio>
@@ -11,7 +12,9 @@
 #include <string>
 #include <vector>
 
+#include "core/error.hpp"
 #include "kernels/activation.hpp"
+#include "kernels/adam.hpp"
 #include "kernels/cross_entropy.hpp"
 #include "kernels/dropout.hpp"
 #include "kernels/layernorm.hpp"
@@ -229,13 +232,64 @@ void cross_entropy_matches_reference(void **) {
     }
 }
 
+// Adam against its formula in double (bias-corrected step, moments, clipping)
+// over three steps, and the same bits for 1 and 3 threads.
+void adam_matches_formula(void **) {
+    const size_t n = 1003;
+    const auto p0 = uniform(n, 31), g1 = uniform(n, 32), g2 = uniform(n, 33), g3 = uniform(n, 34, -5.0f, 5.0f);
+    mos::AdamConfig cfg;
+    cfg.clip_norm = 20.0f;  // the third gradient is clipped, the first two are not
+    const float lr = 1e-2f;
+    std::vector<double> p(p0.begin(), p0.end()), m(n, 0.0), v(n, 0.0);
+    std::vector<float> pf[2] = {p0, p0}, mf[2] = {std::vector<float>(n), std::vector<float>(n)},
+                       vf[2] = {std::vector<float>(n), std::vector<float>(n)};
+    const std::vector<float> *grads[] = {&g1, &g2, &g3};
+    for (int t = 1; t <= 3; t++) {
+        const std::vector<float> &g = *grads[t - 1];
+        double sq = 0.0;
+        for (float x : g) sq += static_cast<double>(x) * x;
+        const double norm = std::sqrt(sq);
+        assert_true(std::fabs(mos::grad_norm(g.data(), n) - norm) <= 1e-12 * norm);
+        const double scale = norm > cfg.clip_norm ? cfg.clip_norm / (norm + 1e-6) : 1.0;
+        assert_true((t == 3) == (scale < 1.0));
+        const double step = lr * std::sqrt(1.0 - std::pow(0.98, t)) / (1.0 - std::pow(0.9, t));
+        for (size_t i = 0; i < n; i++) {
+            const double gi = g[i] * scale;
+            m[i] = 0.9 * m[i] + 0.1 * gi;
+            v[i] = 0.98 * v[i] + 0.02 * gi * gi;
+            p[i] -= step * m[i] / (std::sqrt(v[i]) + 1e-8);
+        }
+        for (int k = 0; k < 2; k++) {
+            omp_set_num_threads(k == 0 ? 1 : 3);
+            const double got = mos::adam_step(pf[k].data(), g.data(), mf[k].data(), vf[k].data(), n, t, lr, cfg);
+            assert_true(std::fabs(got - norm) <= 1e-12 * norm);
+        }
+        assert_memory_equal(pf[0].data(), pf[1].data(), n * sizeof(float));
+        std::vector<float> want(p.begin(), p.end());
+        expect_close("adam step " + std::to_string(t), pf[0].data(), want.data(), n, 1e-5);
+    }
+    omp_set_num_threads(1);
+    // adam_update with no clipping factor is the unclipped step.
+    std::vector<float> a = p0, am(n), av(n), b = p0, bm(n), bv(n);
+    mos::AdamConfig plain;
+    mos::adam_update(a.data(), g1.data(), am.data(), av.data(), n, 1, lr, plain);
+    mos::adam_step(b.data(), g1.data(), bm.data(), bv.data(), n, 1, lr, plain);
+    assert_memory_equal(a.data(), b.data(), n * sizeof(float));
+    try {
+        mos::adam_update(a.data(), g1.data(), am.data(), av.data(), n, 0, lr, plain);
+        fail_msg("step 0 accepted");
+    } catch (const mos::Error &e) {
+        assert_int_equal(e.status(), MOS_INVALID_ARGUMENT);
+    }
+}
+
 }  // namespace
 
 int main() {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(linear_bias_matches_reference), cmocka_unit_test(layernorm_matches_reference),
         cmocka_unit_test(column_reductions_independent_of_threads), cmocka_unit_test(relu_residual_match_reference), cmocka_unit_test(dropout_matches_reference),
-        cmocka_unit_test(cross_entropy_matches_reference),
+        cmocka_unit_test(cross_entropy_matches_reference), cmocka_unit_test(adam_matches_formula),
     };
     return cmocka_run_group_tests(tests, nullptr, nullptr);
 }

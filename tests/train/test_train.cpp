@@ -4,6 +4,9 @@
 //    and a resume in between (weights and Adam moments bit for bit);
 //  * training lowers the loss; a stop request writes a checkpoint;
 //  * in-place distillation trains the smaller subnets from the largest's outputs;
+//  * run_training (mos_train's entry) checks every option before reading the
+//    corpus, starts, stops, resumes, and rejects bad resumes; the corpus
+//    languages travel in checkpoints and routed models;
 //  * the schedules have their documented values;
 //  * decoding: beam 1 equals a hand-written greedy loop over dense_step, and a
 //    batch of sentences decodes as each sentence alone (padding does not leak).
@@ -16,10 +19,10 @@
 #include <unistd.h>
 #include <vector>
 
-#include "backend/gemm.hpp"
+#include "backend/threads.hpp"
 #include "core/error.hpp"
-#include "decode/search.hpp"
-#include "model/checkpoint.hpp"
+#include "decode/beam.hpp"
+#include "model/bundle.hpp"
 #include "train/trainer.hpp"
 
 // cmocka (through the data tests' helpers: TempDir) last: it defines a fail() macro.
@@ -93,6 +96,19 @@ mos::SupernetBundle fresh(const mos::TrainConfig &c) {
     return mos::make_trainable(mos::space_from_json(kSpace), net_config(), c, nullptr);
 }
 
+// f() throws mos::Error with `status` and a message containing `part`.
+template <typename F>
+void expect_error(mos_status status, const char *part, F f) {
+    try {
+        f();
+    } catch (const mos::Error &e) {
+        if (e.status() != status || std::strstr(e.what(), part) == nullptr)
+            fail_msg("status %d '%s', expected %d with '%s'", e.status(), e.what(), status, part);
+        return;
+    }
+    fail_msg("no error, expected one with '%s'", part);
+}
+
 void resume_is_exact(void **) {
     mos::set_num_threads(1);
     const std::string a = g_dir + "/a.safetensors", b = g_dir + "/b.safetensors";
@@ -157,15 +173,68 @@ void distillation(void **) {
     assert_true(valid[1] < valid[0]);
     assert_non_null(std::strstr(mos::load_supernet(out).meta.at("train_state").c_str(), "\"distill\":true"));
     // The teacher is the largest subnet of a sandwich: uniform sampling has none.
-    c.sampling = mos::Sampling::Uniform;
+    // Rejected before a tokenizer is trained, and by train() itself.
+    mos::TrainConfig bad = c;
+    bad.sampling = mos::Sampling::Uniform;
+    expect_error(MOS_INVALID_ARGUMENT, "sandwich", [&] { fresh(bad); });
     mos::SupernetBundle u = fresh(c);
-    bool threw = false;
-    try {
-        mos::train(u, c, nullptr);
-    } catch (const mos::Error &e) {
-        threw = e.status() == MOS_INVALID_ARGUMENT && std::strstr(e.what(), "sandwich") != nullptr;
-    }
-    assert_true(threw);
+    expect_error(MOS_INVALID_ARGUMENT, "sandwich", [&] { mos::train(u, bad, nullptr); });
+}
+
+// run_training, mos_train's one entry: options are checked before the corpus
+// is read; a fresh run, a stop, a resume, and the resume errors.
+void run_training_entry(void **) {
+    const mos::Space space = mos::space_from_json(kSpace);
+    const mos::SupernetConfig net = net_config();
+    mos::TrainConfig bad = config(g_dir + "/never.safetensors", 2);
+    bad.data_dir = g_dir + "/no-such-corpus";
+    bad.max_len = 1;
+    // MOS_INVALID_ARGUMENT, not MOS_IO: the options come before the missing corpus.
+    expect_error(MOS_INVALID_ARGUMENT, "max_len", [&] { mos::run_training(bad, &space, &net, "", nullptr); });
+    bad.max_len = 32;
+    bad.vocab_size = 8;
+    expect_error(MOS_INVALID_ARGUMENT, "vocab_size", [&] { mos::run_training(bad, &space, &net, "", nullptr); });
+    // The supernet's vocabulary, when given, is the tokenizer's size and is checked too.
+    mos::SupernetConfig tiny_vocab = net;
+    tiny_vocab.vocab = 5;
+    expect_error(MOS_INVALID_ARGUMENT, "vocab_size",
+                 [&] { mos::run_training(config(g_dir + "/never.safetensors", 2), &space, &tiny_vocab, "", nullptr); });
+    expect_error(MOS_INVALID_ARGUMENT, "space",
+                 [&] { mos::run_training(config(g_dir + "/never.safetensors", 2), nullptr, &net, "", nullptr); });
+
+    // A fresh run stopped after its first update, then resumed to the end.
+    const std::string out = g_dir + "/entry.safetensors";
+    mos::TrainRun first = mos::run_training(config(out, 3), &space, &net, "", [](const mos::TrainProgress &p) {
+        return p.event != mos::TrainEvent::Step;
+    });
+    assert_true(first.stopped);
+    assert_int_equal(first.bundle.net->config().vocab, 40);
+    assert_non_null(std::strstr(first.bundle.meta.at("train_state").c_str(), "\"step\":1"));
+    mos::TrainRun resumed = mos::run_training(config(out, 3), nullptr, nullptr, out, nullptr);
+    assert_false(resumed.stopped);
+    assert_non_null(std::strstr(resumed.bundle.meta.at("train_state").c_str(), "\"step\":3"));
+    // The corpus languages travel in the checkpoint and into routed models.
+    const mos::SupernetBundle saved = mos::load_supernet(out);
+    assert_string_equal(saved.meta.at(mos::kSrcLangKey).c_str(), "xx");
+    assert_string_equal(saved.meta.at(mos::kTgtLangKey).c_str(), "yy");
+    const mos::ModelBundle routed = mos::route_bundle(saved, mos::arch_smallest(space));
+    assert_string_equal(routed.src_lang.c_str(), "xx");
+    mos::save_model(g_dir + "/entry-model.safetensors", routed);
+    const mos::ModelBundle loaded = mos::load_model(g_dir + "/entry-model.safetensors");
+    assert_string_equal(loaded.src_lang.c_str(), "xx");
+    assert_string_equal(loaded.tgt_lang.c_str(), "yy");
+    expect_error(MOS_INVALID_ARGUMENT, "none may be given",
+                 [&] { mos::run_training(config(out, 4), &space, nullptr, out, nullptr); });
+    // A checkpoint without training state cannot be resumed.
+    const std::string plain = g_dir + "/plain.safetensors";
+    mos::SupernetConfig with_vocab = net;
+    with_vocab.vocab = 40;
+    mos::save_supernet(plain, mos::make_supernet(space, with_vocab));
+    // Files from before the languages were recorded load with empty ones.
+    const mos::ModelBundle no_lang = mos::route_bundle(mos::load_supernet(plain), mos::arch_smallest(space));
+    mos::save_model(g_dir + "/plain-model.safetensors", no_lang);
+    assert_true(mos::load_model(g_dir + "/plain-model.safetensors").src_lang.empty());
+    expect_error(MOS_FORMAT, "no training state", [&] { mos::run_training(config(out, 4), nullptr, nullptr, plain, nullptr); });
 }
 
 void schedules(void **) {
@@ -207,21 +276,21 @@ void decoding(void **) {
     for (size_t i = 0; i < srcs.size(); i++) {
         // Hand-written greedy loop.
         std::vector<int32_t> src = srcs[i];
-        src.push_back(mos::kEosId);
+        src.push_back(mos::kEos);
         const int64_t limit = static_cast<int64_t>(src.size()) + 3;
         mos::DecodeState st(m, 1, static_cast<int64_t>(src.size()), limit);
         mos::dense_encode(st, m, src.data(), 1, static_cast<int64_t>(src.size()));
         std::vector<int32_t> out;
-        int32_t tok = mos::kEosId;
+        int32_t tok = mos::kEos;
         for (int64_t t = 0; t < limit; t++) {
             const float *lg = mos::dense_step(st, m, &tok);
             int32_t best = -1;
             for (int32_t v = 0; v < m.vocab(); v++) {
-                if (v == m.pad_id() || v == mos::kBosId) continue;
-                if (t + 1 == limit && v != mos::kEosId) continue;
+                if (v == m.pad_id() || v == mos::kBos) continue;
+                if (t + 1 == limit && v != mos::kEos) continue;
                 if (best < 0 || lg[v] > lg[best]) best = v;
             }
-            if (best == mos::kEosId) break;
+            if (best == mos::kEos) break;
             out.push_back(best);
             tok = best;
         }
@@ -240,7 +309,7 @@ void decoding(void **) {
     for (size_t i = 0; i < srcs.size(); i++) {
         const auto alone = mos::translate_batch(m, {srcs[i]}, o);
         assert_true(alone[0] == batch[i]);
-        for (int32_t t : batch[i]) assert_true(t >= 0 && t < 40 && t != mos::kEosId);
+        for (int32_t t : batch[i]) assert_true(t >= 0 && t < 40 && t != mos::kEos);
     }
     o.beam = 0;
     bool threw = false;
@@ -264,6 +333,7 @@ int main() {
         cmocka_unit_test(resume_is_exact),
         cmocka_unit_test(loss_goes_down_and_stop_saves),
         cmocka_unit_test(distillation),
+        cmocka_unit_test(run_training_entry),
     };
     return cmocka_run_group_tests(tests, nullptr, nullptr);
 }

@@ -1,15 +1,20 @@
-// lib/model/checkpoint.hpp: supernet checkpoints and specialised models as
-// safetensors files (DESIGN.md §7, docs/formats.md).
+// lib/model/bundle.hpp: bundles, a supernet or a routed model with everything
+// that travels with it (space, arch, tokenizer, optimiser state, metadata):
+// making them (make_supernet, route_bundle) and their safetensors files
+// (docs/formats.md, "Supernet checkpoints and models").
 //
 // Supernet checkpoint ("mos-supernet", version 1): every parameter tensor under
 // its docs/supernet.md name, optional Adam moments as "adam.m.<name>" and
 // "adam.v.<name>", the SentencePiece model as the U8 tensor "tokenizer.model";
 // metadata "space" (space JSON), "config" (routing, experts, router hidden size,
 // vocabulary, dropouts, label smoothing, pad id, seed) and any string fields
-// the trainer adds (e.g. "train_state").
+// the trainer adds ("train_state", and the corpus languages "src_lang" and
+// "tgt_lang").
 //
 // Model ("mos-model", version 1): the dense tensors of one arch, the tokenizer,
-// metadata "space", "arch" (arch JSON) and "config" (vocab, pad id).
+// metadata "space", "arch" (arch JSON), "config" (vocab, pad id) and, when
+// known, "src_lang" and "tgt_lang" (files without them load with empty
+// languages).
 //
 // Readers check every tensor's presence, dtype and shape and reject unknown
 // tensors, so a file either loads completely or fails with MOS_FORMAT naming
@@ -32,6 +37,9 @@ constexpr const char *kSupernetFormat = "mos-supernet";
 constexpr const char *kModelFormat = "mos-model";
 constexpr int kSupernetFormatVersion = 1;
 constexpr int kModelFormatVersion = 1;
+// Metadata keys of the corpus languages (supernet bundle meta, model files).
+constexpr const char *kSrcLangKey = "src_lang";
+constexpr const char *kTgtLangKey = "tgt_lang";
 
 // A supernet with everything that travels with it.
 struct SupernetBundle {
@@ -45,6 +53,13 @@ struct SupernetBundle {
 // Creates a supernet for `space` (weights initialised from cfg.seed; cfg.dims is
 // overwritten from the space).
 SupernetBundle make_supernet(const Space &space, SupernetConfig cfg);
+// The same with the SentencePiece model at `tokenizer_path` embedded (empty:
+// none). cfg.vocab 0 takes the tokenizer's size; any other must equal it
+// (MOS_INVALID_ARGUMENT). Without a tokenizer cfg.vocab must be given.
+SupernetBundle make_supernet(const Space &space, SupernetConfig cfg, const std::string &tokenizer_path);
+// Replaces b's tokenizer by the SentencePiece model at `path`, whose size must
+// be the supernet's vocabulary (MOS_INVALID_ARGUMENT otherwise).
+void set_tokenizer(SupernetBundle &b, const std::string &path);
 
 std::string supernet_config_json(const SupernetConfig &cfg);
 // Parses the "config" metadata; cfg.dims is left for the caller. MOS_FORMAT on error.
@@ -61,9 +76,10 @@ struct ModelBundle {
     Arch arch;
     std::unique_ptr<DenseModel> model;
     std::string tokenizer;
+    std::string src_lang, tgt_lang;  // the corpus languages, "" if unknown
 };
 
-// route() plus the space, arch and tokenizer of the supernet.
+// route() plus the space, arch, tokenizer and corpus languages of the supernet.
 ModelBundle route_bundle(const SupernetBundle &sb, const Arch &arch);
 
 void save_model(const std::string &path, const ModelBundle &m);

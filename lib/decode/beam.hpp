@@ -1,7 +1,7 @@
-// lib/decode/search.hpp: greedy and beam-search decoding of a routed dense
-// model with its key/value cache (DESIGN.md §3).
+// lib/decode/beam.hpp: greedy and beam-search decoding of a routed dense
+// model with its key/value cache (docs/supernet.md, "Routing into a dense model").
 //
-// Token conventions (docs/data.md): pad = 0, unk = 1, bos = 2, eos = 3. A source
+// Token conventions (data/tokens.hpp, docs/data.md): pad = 0, unk = 1, bos = 2, eos = 3. A source
 // is its ids followed by EOS; the decoder starts from EOS (fairseq) and a
 // hypothesis ends when it emits EOS. Beam search follows fairseq: at each step
 // the 2k best extensions of the sentence's k live hypotheses are ranked; an EOS
@@ -14,14 +14,10 @@
 #include <cstdint>
 #include <vector>
 
+#include "data/tokens.hpp"
 #include "model/dense.hpp"
 
 namespace mos {
-
-constexpr int32_t kPadId = 0;
-constexpr int32_t kUnkId = 1;
-constexpr int32_t kBosId = 2;
-constexpr int32_t kEosId = 3;
 
 struct DecodeOptions {
     int beam = 4;                // 1 = greedy

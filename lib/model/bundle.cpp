@@ -1,6 +1,6 @@
-// lib/model/checkpoint.cpp: reading and writing supernet checkpoints and routed
-// models as safetensors (see checkpoint.hpp for the layout).
-#include "model/checkpoint.hpp"
+// lib/model/bundle.cpp: making supernet and model bundles, and reading and
+// writing them as safetensors (see bundle.hpp for the layout).
+#include "model/bundle.hpp"
 
 #include <cstring>
 
@@ -8,6 +8,7 @@
 
 #include "core/error.hpp"
 #include "core/json_util.hpp"
+#include "data/tokenizer.hpp"
 #include "io/safetensors.hpp"
 
 namespace mos {
@@ -50,6 +51,31 @@ SupernetBundle make_supernet(const Space &space, SupernetConfig cfg) {
     b.space = space;
     b.net = std::make_unique<Supernet>(cfg);
     return b;
+}
+
+SupernetBundle make_supernet(const Space &space, SupernetConfig cfg, const std::string &tokenizer_path) {
+    std::string bytes;
+    if (!tokenizer_path.empty()) {
+        bytes = read_text_file(tokenizer_path);
+        const Tokenizer tok = Tokenizer::load(bytes);
+        if (cfg.vocab == 0) cfg.vocab = tok.vocab_size();
+        check(cfg.vocab == tok.vocab_size(), MOS_INVALID_ARGUMENT, "vocab_size ", cfg.vocab,
+              " differs from the tokenizer's ", tok.vocab_size());
+    }
+    check(cfg.vocab > 0, MOS_INVALID_ARGUMENT, "vocab_size is 0 and no tokenizer_path is given");
+    SupernetBundle b = make_supernet(space, cfg);
+    b.tokenizer = std::move(bytes);
+    return b;
+}
+
+void set_tokenizer(SupernetBundle &b, const std::string &path) {
+    check(b.net != nullptr, MOS_INVALID_ARGUMENT, "supernet bundle has no supernet");
+    std::string bytes = read_text_file(path);
+    const Tokenizer tok = Tokenizer::load(bytes);
+    const int64_t vocab = b.net->config().vocab;
+    check(tok.vocab_size() == vocab, MOS_INVALID_ARGUMENT, "tokenizer '", path, "' has ", tok.vocab_size(),
+          " pieces; the supernet's vocabulary is ", vocab);
+    b.tokenizer = std::move(bytes);
 }
 
 std::string supernet_config_json(const SupernetConfig &c) {
@@ -203,6 +229,9 @@ ModelBundle route_bundle(const SupernetBundle &sb, const Arch &arch) {
     const ArchDims dims = arch_dims(sb.space, arch);
     m.model = std::make_unique<DenseModel>(route(*sb.net, dims));
     m.tokenizer = sb.tokenizer;
+    const auto src = sb.meta.find(kSrcLangKey), tgt = sb.meta.find(kTgtLangKey);
+    if (src != sb.meta.end()) m.src_lang = src->second;
+    if (tgt != sb.meta.end()) m.tgt_lang = tgt->second;
     return m;
 }
 
@@ -219,6 +248,8 @@ SafeTensorsWriter model_writer(const ModelBundle &m) {
     cfg["vocab"] = d.vocab();
     cfg["pad_id"] = d.pad_id();
     w.set_metadata("config", cfg.dump());
+    if (!m.src_lang.empty()) w.set_metadata(kSrcLangKey, m.src_lang);
+    if (!m.tgt_lang.empty()) w.set_metadata(kTgtLangKey, m.tgt_lang);
     for (const std::string &name : d.names()) {
         const DenseModel::Tensor &t = d.tensor(name);
         w.add(name, DType::F32, to_u64(t.shape), d.data(name), t.numel * sizeof(float));
@@ -250,6 +281,8 @@ ModelBundle model_from(const SafeTensors &f, const std::string &source) {
         std::memcpy(d.data(name), f.bytes(ti), ti.nbytes());
     }
     m.tokenizer = read_tokenizer(f);
+    if (const std::string *v = f.meta(kSrcLangKey)) m.src_lang = *v;
+    if (const std::string *v = f.meta(kTgtLangKey)) m.tgt_lang = *v;
     const size_t expected = d.names().size() + (m.tokenizer.empty() ? 0 : 1);
     if (f.tensors().size() != expected) {
         for (const TensorInfo &t : f.tensors()) {

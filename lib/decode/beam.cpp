@@ -1,7 +1,7 @@
-// lib/decode/search.cpp: greedy and beam search over a DecodeState (see
-// search.hpp for the conventions). All sentences of a batch decode together:
+// lib/decode/beam.cpp: greedy and beam search over a DecodeState (see
+// beam.hpp for the conventions). All sentences of a batch decode together:
 // row r of the state is beam r % k of sentence r / k.
-#include "decode/search.hpp"
+#include "decode/beam.hpp"
 
 #include <algorithm>
 #include <cmath>
@@ -48,7 +48,7 @@ std::vector<std::vector<int32_t>> translate_batch(const DenseModel &m, const std
     std::vector<std::vector<int32_t>> out(srcs.size());
     if (B == 0) return out;
     const int64_t V = m.vocab(), k = opt.beam;
-    check(V > kEosId, MOS_INVALID_ARGUMENT, "vocabulary of ", V, " has no EOS id ", kEosId);
+    check(V > kEos, MOS_INVALID_ARGUMENT, "vocabulary of ", V, " has no EOS id ", kEos);
 
     // Sources: ids (cut to max_src_len - 1) + EOS, padded to S.
     int64_t S = 1;
@@ -64,7 +64,7 @@ std::vector<std::vector<int32_t>> translate_batch(const DenseModel &m, const std
                   " outside the vocabulary of ", V);
             src[b * S + i] = s[i];
         }
-        src[b * S + n] = kEosId;
+        src[b * S + n] = kEos;
         limit[b] = std::max<int64_t>(1, opt.max_len_a * (n + 1) + opt.max_len_b);
         steps = std::max(steps, limit[b]);
     }
@@ -79,7 +79,7 @@ std::vector<std::vector<int32_t>> translate_batch(const DenseModel &m, const std
     std::vector<float> score(R, kNegInf);
     for (int64_t b = 0; b < B; b++) score[b * k] = 0.0f;  // one live hypothesis to start
     std::vector<std::vector<int32_t>> hist(R), next_hist(R);
-    std::vector<int32_t> tok(R, kEosId);
+    std::vector<int32_t> tok(R, kEos);
     std::vector<int64_t> from(R);
     std::vector<float> next_score(R), lse(R);
     std::vector<std::vector<Finished>> fin(B);
@@ -125,18 +125,18 @@ std::vector<std::vector<int32_t>> translate_batch(const DenseModel &m, const std
                 if (score[r] == kNegInf) continue;
                 const float *lg = logits + r * V;
                 if (force_eos) {
-                    offer(score[r] + lg[kEosId] - lse[r], r, kEosId);
+                    offer(score[r] + lg[kEos] - lse[r], r, kEos);
                     continue;
                 }
                 for (int64_t v = 0; v < V; v++) {
-                    if (v == m.pad_id() || v == kBosId) continue;
+                    if (v == m.pad_id() || v == kBos) continue;
                     offer(score[r] + lg[v] - lse[r], r, static_cast<int32_t>(v));
                 }
             }
             int64_t live = 0;
             for (size_t ci = 0; ci < cand.size(); ci++) {
                 const Candidate &c = cand[ci];
-                if (c.token == kEosId) {
+                if (c.token == kEos) {
                     // As fairseq: only an EOS among the k best candidates finishes a hypothesis.
                     if (static_cast<int64_t>(ci) < k && static_cast<int64_t>(fin[b].size()) < k) {
                         const float len = static_cast<float>(hist[c.row].size() + 1);
@@ -164,7 +164,7 @@ std::vector<std::vector<int32_t>> translate_batch(const DenseModel &m, const std
         dense_reorder(st, m, from.data(), R);
         score.swap(next_score);
         hist.swap(next_hist);
-        for (int64_t r = 0; r < R; r++) tok[r] = hist[r].empty() ? kEosId : hist[r].back();
+        for (int64_t r = 0; r < R; r++) tok[r] = hist[r].empty() ? kEos : hist[r].back();
     }
 
     for (int64_t b = 0; b < B; b++) {

@@ -1,0 +1,36 @@
+// lib/eval/loss.hpp: the validation loss of a subnet, one loop for the
+// trainer's validation (docs/training.md), mos_evaluate and the search's
+// fitness (docs/search.md): the supernet's forward pass without dropout over
+// fixed, length-ordered batches, summed over target tokens.
+#pragma once
+
+#include <cstddef>
+#include <cstdint>
+#include <vector>
+
+#include "data/batcher.hpp"
+#include "model/supernet.hpp"
+
+namespace mos {
+
+// Evaluation sets (mos_evaluate, the search's fitness subset): batches of at
+// most this many padded tokens per side...
+constexpr int64_t kEvalBatchTokens = 4096;
+// ...of pairs of at most this many tokens per side (eos included); longer
+// pairs are left out.
+constexpr int64_t kEvalMaxLen = 256;
+// Sentences beam-searched together when evaluation translates a split (BLEU).
+constexpr size_t kEvalTranslateGroup = 32;
+
+// Per target token: the label-smoothed loss and the negative log-likelihood
+// (nats), over `tokens` target tokens; both 0 when there are none.
+struct MeanLoss {
+    double loss = 0.0, nll = 0.0;
+    int64_t tokens = 0;
+};
+
+// Subnet `dims` of `net` on every batch, in order, in workspace `ws` (which
+// must hold the largest batch). Reads the supernet only.
+MeanLoss mean_loss(const Supernet &net, Workspace &ws, const ArchDims &dims, const std::vector<TokenBatch> &batches);
+
+}  // namespace mos
