@@ -128,6 +128,8 @@ usage_error("route --arch largest --budget 40", run("route", "--supernet", "s", 
                                                     "--out", "m"), "--budget")
 usage_error("model without a subcommand", run("model"), "model")
 usage_error("quickstart --population 3", run("quickstart", "--population", "3"), "--population")
+usage_error("quickstart --latency-archs 4 (the predictor needs 5)", run("quickstart", "--latency-archs", "4"),
+            "--latency-archs", "below the minimum 5")
 
 # --help shows the library's defaults (MOS_*_OPTIONS_INIT).
 r = run("train", "--help")

@@ -281,7 +281,8 @@ void register_quickstart(CLI::App &app) {
     add_int(qs, "--max-sentences", o->max_sentences,
             "use at most N pairs of the validation and test splits (validation, search, BLEU)", 1u, UINT32_MAX);
     add_hidden_alias(qs, "--test-sentences", o->max_sentences, unsigned_check(1, UINT32_MAX));
-    add_int(qs, "--latency-archs", o->latency_archs, "archs timed for the latency predictor", 2, 1000000);
+    // The predictor needs 5 samples (mos_predictor_train): say so before training.
+    add_int(qs, "--latency-archs", o->latency_archs, "archs timed for the latency predictor", 5, 1000000);
     add_int(qs, "--beam", o->beam, "beam size of the test translations", 1, 64);
     add_int(qs, "--population", o->population, "search population", 5, 100000);
     add_int(qs, "--iterations", o->iterations, "search iterations", 1, 10000);

@@ -184,7 +184,8 @@ void register_search(CLI::App &app) {
         lat->add_option("--supernet", l->supernet, "mode 1: or a supernet checkpoint, routed to --arch first");
     const ArchOptions arch = add_arch_options(lat, l->arch, "largest");
     CLI::Option *collect = add_int(lat, "--collect", l->collect,
-                                   "mode 2: time N archs sampled from --space, write a dataset to --out", 1u, 1000000u);
+                                   "mode 2: time N archs sampled from --space, write a dataset to --out", 1u, 1000000u)
+                               ->default_str("");  // no default: giving it selects the mode
     CLI::Option *train = lat->add_option("--train-predictor", l->train_predictor,
                                          "mode 3: train a latency predictor on this dataset, write it to --out");
     model->excludes(supernet)->excludes(collect)->excludes(train);
@@ -200,8 +201,8 @@ void register_search(CLI::App &app) {
              Bounds{0.0, 0.9, true, true});
     add_int(lat, "--seed", l->seed, "--collect: sampling seed; --train-predictor: hold-out and init seed");
     l->out_opt = lat->add_option("--out", l->out, "--collect / --train-predictor: file to write");
-    add_int(lat, "--beam", l->lo.beam, "beam size of the timed decoding", 1, 64);
-    lat->add_flag("--greedy", l->greedy, "time greedy decoding (beam 1)");
+    CLI::Option *beam = add_int(lat, "--beam", l->lo.beam, "beam size of the timed decoding", 1, 64);
+    lat->add_flag("--greedy", l->greedy, "time greedy decoding (beam 1)")->excludes(beam);
     add_int(lat, "--src-len", l->lo.src_len, "source tokens of the timed sentence", 1, 1024);
     add_int(lat, "--steps", l->lo.steps, "decoder steps timed", 1, 1024);
     add_int(lat, "--runs", l->lo.runs, "timed runs", 1, 100000);

@@ -45,6 +45,7 @@ void Progress::restart(std::string stage) {
     stage_ = std::move(stage);
     start_ = std::chrono::steady_clock::now();
     printed_ = false;
+    pending_.clear();
     last_print_ = 0;
 }
 
@@ -52,9 +53,7 @@ void Progress::update(uint64_t done, uint64_t total, const std::string &what, do
     const double now = seconds();
     const bool last = total > 0 && done >= total;
     const double every = tty_ ? kTtyEvery : log_every_;
-    if (printed_ && !last && now - last_print_ < every) return;
-    printed_ = true;
-    last_print_ = now;
+    const bool show = !printed_ || last || now - last_print_ >= every;
     if (elapsed < 0) elapsed = now;
     if (eta < 0 && total > 0 && done > 0) eta = now / static_cast<double>(done) * static_cast<double>(total - done);
     if (last) eta = 0;
@@ -64,9 +63,20 @@ void Progress::update(uint64_t done, uint64_t total, const std::string &what, do
                       static_cast<unsigned long long>(total));
     else
         std::snprintf(count, sizeof count, "%llu", static_cast<unsigned long long>(done));
-    std::fprintf(stderr, "%s[%s] %s %s  elapsed %s  eta %s%s", tty_ ? "\r\033[K" : "", stage_.c_str(), count,
-                 what.c_str(), hms(elapsed).c_str(), hms(eta).c_str(), tty_ ? "" : "\n");
+    std::string line = "[" + stage_ + "] " + count + " " + what + "  elapsed " + hms(elapsed) + "  eta " + hms(eta);
+    if (show) {
+        emit(line);
+        last_print_ = now;
+    } else {
+        pending_ = std::move(line);  // printed by finish() if nothing newer is
+    }
+}
+
+void Progress::emit(const std::string &line) {
+    std::fprintf(stderr, "%s%s%s", tty_ ? "\r\033[K" : "", line.c_str(), tty_ ? "" : "\n");
     line_open_ = tty_;
+    printed_ = true;
+    pending_.clear();
     std::fflush(stderr);
 }
 
@@ -119,6 +129,8 @@ int on_count_progress(uint64_t done, uint64_t total, const char *what, void *use
 }
 
 void Progress::finish() {
+    // The latest state before an event or the end, even between two reports.
+    if (!pending_.empty()) emit(pending_);
     if (line_open_) {
         std::fputc('\n', stderr);
         std::fflush(stderr);

@@ -5,8 +5,9 @@
 //     [search] 12/60 iterations; best validation loss 4.1234; 310 archs evaluated  elapsed 0:01:02  eta 0:04:08
 // On a terminal (stderr is a tty) the line is rewritten in place a few times
 // a second; otherwise (a log file, a pipe, a scheduled job) a line is printed
-// at the first report, every `log_every` seconds, and at the last one, so a
-// log shows where the job is. Notes (validation results, saved files) are
+// at the first report, every `log_every` seconds, and at the last one (the
+// last known when the total is not, and before every note), so a log shows
+// where the job is. Notes (validation results, saved files) are
 // always printed on their own line. Everything goes to stderr.
 #pragma once
 
@@ -56,7 +57,10 @@ public:
     void restart(std::string stage);
 
 private:
+    void emit(const std::string &line);
+
     std::string stage_;
+    std::string pending_;  // the latest report not printed yet
     double log_every_;
     bool tty_;
     bool line_open_ = false;
