@@ -1,22 +1,33 @@
 // tools/mos-cli/cli.hpp: shared pieces of the mos-cli subcommands.
 //
 // Each cmd_*.cpp registers its subcommands on the CLI11 app and runs them
-// through the public C API only. A failed library call becomes a CliError
-// carrying the library's message; main() prints it as one line and exits 1.
+// through the public C API only. Exit status (docs/cli.md): a run-time failure
+// (a failed library call, an unreadable file) is a CliError and exits 1; a
+// command line that cannot mean anything (a missing mode, a bad value, two
+// options that exclude each other) is a CLI11 parse error or a UsageError and
+// exits 2; success exits 0.
 #pragma once
 
 #include <CLI/CLI.hpp>
 
+#include <cstdint>
 #include <memory>
 #include <stdexcept>
 #include <string>
+#include <vector>
 
 #include "mos/mos.h"
 
 namespace mos_cli {
 
-// A runtime failure: printed as "mos-cli: <message>", exit status 1.
+// A run-time failure: printed as "mos-cli: <message>", exit status 1.
 struct CliError : std::runtime_error {
+    using std::runtime_error::runtime_error;
+};
+
+// A usage error found after parsing (a missing mode, an ambiguous --arch):
+// printed as "mos-cli: <message>" with a pointer to --help, exit status 2.
+struct UsageError : std::runtime_error {
     using std::runtime_error::runtime_error;
 };
 
@@ -29,37 +40,102 @@ inline void check(mos_status s) {
 }
 
 // Owning pointers to library handles, released with their _destroy.
-struct SpaceDeleter {
-    void operator()(mos_space *s) const { mos_space_destroy(s); }
+template <class T, void (*Destroy)(T *)>
+struct HandleDeleter {
+    void operator()(T *p) const { Destroy(p); }
 };
-struct ArchDeleter {
-    void operator()(mos_arch *a) const { mos_arch_destroy(a); }
-};
-using SpacePtr = std::unique_ptr<mos_space, SpaceDeleter>;
-using ArchPtr = std::unique_ptr<mos_arch, ArchDeleter>;
+using SpacePtr = std::unique_ptr<mos_space, HandleDeleter<mos_space, mos_space_destroy>>;
+using ArchPtr = std::unique_ptr<mos_arch, HandleDeleter<mos_arch, mos_arch_destroy>>;
+using SupernetPtr = std::unique_ptr<mos_supernet, HandleDeleter<mos_supernet, mos_supernet_destroy>>;
+using ModelPtr = std::unique_ptr<mos_model, HandleDeleter<mos_model, mos_model_destroy>>;
+using TextsPtr = std::unique_ptr<mos_texts, HandleDeleter<mos_texts, mos_texts_destroy>>;
+using PredictorPtr = std::unique_ptr<mos_predictor, HandleDeleter<mos_predictor, mos_predictor_destroy>>;
+using SearchResultPtr =
+    std::unique_ptr<mos_search_result, HandleDeleter<mos_search_result, mos_search_result_destroy>>;
 
-// A built-in space if `name_or_path` names a preset, else a space JSON file
-// (cmd_space.cpp).
+// --- spaces and archs (util.cpp) ---
+
+// A built-in space if `name_or_path` names a preset, else a space JSON file.
 SpacePtr open_space(const std::string &name_or_path);
 
-// Registration of each family of subcommands.
+// How a command names one arch: `--arch largest|smallest|FILE`, where FILE is
+// an arch JSON file or a `mos-search-result` JSON file (then `--budget MS`
+// picks the result of that budget; without it the file must hold one result).
+struct ArchSpec {
+    std::string arch;
+    double budget = 0;  // meaningful when has_budget
+    bool has_budget = false;
+    // The text that names it in messages: "largest", "result.json@40ms".
+    std::string describe() const;
+    // UsageError for what no file can fix (--budget with largest / smallest),
+    // so a command can say it before loading anything.
+    void check_usage() const;
+};
+// Adds --arch (with `fallback` as its default, or required when empty) and
+// --budget to a command.
+struct ArchOptions {
+    CLI::Option *arch, *budget;
+    // Both are usage errors next to `other` (--model: a model has its arch).
+    void exclude(CLI::Option *other) const {
+        other->excludes(arch);
+        other->excludes(budget);
+    }
+};
+ArchOptions add_arch_options(CLI::App *cmd, ArchSpec &spec, const std::string &fallback);
+// Adds only --budget (for a command that takes the arch as a positional).
+CLI::Option *add_budget_option(CLI::App *cmd, ArchSpec &spec);
+// The arch of `space` that `spec` names.
+ArchPtr resolve_arch(const mos_space *space, const ArchSpec &spec);
+
+// Loads a supernet checkpoint and routes the arch `spec` names; *ms (if given)
+// receives the routing time.
+ModelPtr route_from(const std::string &supernet_path, const ArchSpec &spec, double *ms);
+
+// --- output locations (util.cpp) ---
+
+// Makes sure a file can be written at `path` before any work starts: creates
+// missing parent directories and rejects a directory, a parent that is not a
+// directory, or a location this process cannot write; the message names the
+// option, the path and the reason (CliError).
+void prepare_output_file(const std::string &option, const std::string &path);
+// The same for a directory that will receive several files (created if missing).
+void prepare_output_dir(const std::string &option, const std::string &path);
+// Writes `text` to `path` (CliError naming the path and the reason).
+void write_text_file(const std::string &path, const std::string &text);
+// The lines of a text file without their '\n' (CliError naming the path and
+// the reason when it cannot be read, including a directory).
+std::vector<std::string> read_text_lines(const std::string &path);
+// mkdir -p; 0 on success, -1 with errno set.
+int mkdir_p(const std::string &path);
+// The folder of the running mos-cli executable ("." if unknown).
+std::string self_dir();
+// The built-in corpus directory (data/bible-en-es): $MOS_CORPUS_DIR if set;
+// else the installed copy next to this executable (<bindir>/../<datadir>/
+// libmos/data/bible-en-es, so a relocated or --destdir install works); else
+// the compiled-in install path; else, when this executable runs from its
+// build tree, the source tree's copy. CliError listing the places tried.
+std::string find_builtin_corpus();
+// A word for a shell: the text itself when it is plain, else single-quoted.
+std::string shell_quote(const std::string &s);
+
+// A caller-buffer string of the C API ("call with NULL, 0 to ask").
+template <class Obj>
+std::string api_string(mos_status (*fn)(const Obj *, char *, size_t, size_t *), const Obj *obj) {
+    size_t needed = 0;
+    check(fn(obj, nullptr, 0, &needed));
+    std::string s(needed, '\0');
+    check(fn(obj, s.data(), s.size(), nullptr));
+    s.resize(needed > 0 ? needed - 1 : 0);
+    return s;
+}
+
+// --- registration of each family of subcommands ---
 void register_info(CLI::App &app);
 void register_quickstart(CLI::App &app);
 void register_bleu(CLI::App &app);
 void register_model(CLI::App &app);
 void register_train(CLI::App &app);
 void register_search(CLI::App &app);
-
-// A space given as a preset name or a JSON file (caller destroys it).
-mos_space *load_space(const std::string &spec);
-// An arch of `space` given as a JSON file or "largest" / "smallest".
-mos_arch *load_arch(const mos_space *space, const std::string &spec);
-// mkdir -p; 0 on success.
-int mkdir_p(const std::string &path);
-
-// Loads a supernet checkpoint and routes `arch_spec` (an arch JSON file, or
-// "largest" / "smallest"); *ms (if given) receives the routing time.
-mos_model *route_from(const std::string &supernet_path, const std::string &arch_spec, double *ms);
 void register_space(CLI::App &app);
 void register_arch(CLI::App &app);
 void register_bench(CLI::App &app);

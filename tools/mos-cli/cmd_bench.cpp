@@ -20,15 +20,6 @@ namespace mos_cli {
 
 namespace {
 
-std::string self_dir() {
-    std::vector<char> buf(4096);
-    const ssize_t n = readlink("/proc/self/exe", buf.data(), buf.size() - 1);
-    if (n <= 0) return ".";
-    std::string p(buf.data(), static_cast<size_t>(n));
-    const size_t slash = p.rfind('/');
-    return slash == std::string::npos ? "." : p.substr(0, slash);
-}
-
 std::string find_bench_gemm() {
     if (const char *env = std::getenv("MOS_BENCH_GEMM"); env && *env) return env;
     const std::string dir = self_dir();

@@ -2,12 +2,13 @@
 // hypotheses on stdin against the reference file, computed by mos_bleu_corpus
 // (sacreBLEU 2.x defaults) and printed as sacreBLEU's score line or as JSON.
 #include <cstdio>
-#include <fstream>
 #include <iostream>
 #include <string>
 #include <vector>
 
 #include "cli.hpp"
+#include "json_out.hpp"
+#include "options.hpp"
 
 namespace mos_cli {
 
@@ -24,10 +25,11 @@ std::vector<std::string> read_lines(std::istream &in) {
 }
 
 void run_bleu(const std::string &ref_path, bool json) {
-    std::ifstream ref_in(ref_path, std::ios::binary);
-    if (!ref_in) throw CliError("cannot open reference file '" + ref_path + "'");
-    const std::vector<std::string> refs = read_lines(ref_in);
+    // Read errors (a directory, a file that vanished) are reported as such,
+    // never as a file of 0 lines.
+    const std::vector<std::string> refs = read_text_lines(ref_path);
     const std::vector<std::string> hyps = read_lines(std::cin);
+    if (std::cin.bad()) throw CliError("cannot read the hypotheses from stdin");
     if (hyps.size() != refs.size())
         throw CliError("stdin has " + std::to_string(hyps.size()) + " lines but '" + ref_path + "' has " +
                        std::to_string(refs.size()) + "; BLEU needs one hypothesis per reference line");
@@ -39,23 +41,24 @@ void run_bleu(const std::string &ref_path, bool json) {
     }
     mos_bleu_score s = MOS_BLEU_SCORE_INIT;
     check(mos_bleu_corpus(&s, h.data(), r.data(), h.size()));
-    size_t needed = 0;
-    check(mos_bleu_format(&s, nullptr, 0, &needed));
-    std::string line(needed, '\0');
-    check(mos_bleu_format(&s, line.data(), line.size(), nullptr));
-    line.resize(needed - 1);
-
+    const std::string line = api_string(mos_bleu_format, &s);
     if (!json) {
         std::printf("%s\n", line.c_str());
         return;
     }
-    // The score line contains no characters that need JSON escaping.
-    std::printf("{\"name\": \"BLEU\", \"score\": %.17g, \"precisions\": [%.17g, %.17g, %.17g, %.17g], "
-                "\"bp\": %.17g, \"ratio\": %.17g, \"hyp_len\": %llu, \"ref_len\": %llu, "
-                "\"tokenize\": \"13a\", \"smooth\": \"exp\", \"lowercase\": false, \"line\": \"%s\"}\n",
-                s.score, s.precisions[0], s.precisions[1], s.precisions[2], s.precisions[3], s.bp, s.ratio,
-                static_cast<unsigned long long>(s.hyp_len), static_cast<unsigned long long>(s.ref_len),
-                line.c_str());
+    Json j;
+    j["name"] = "BLEU";
+    j["score"] = s.score;
+    j["precisions"] = {s.precisions[0], s.precisions[1], s.precisions[2], s.precisions[3]};
+    j["bp"] = s.bp;
+    j["ratio"] = s.ratio;
+    j["hyp_len"] = s.hyp_len;
+    j["ref_len"] = s.ref_len;
+    j["tokenize"] = "13a";
+    j["smooth"] = "exp";
+    j["lowercase"] = false;
+    j["line"] = line;
+    print_json(j);
 }
 
 }  // namespace
@@ -66,7 +69,7 @@ void register_bleu(CLI::App &app) {
     static std::string ref_path;
     static bool json = false;
     cmd->add_option("REF", ref_path, "reference file, one sentence per line (plain UTF-8)")->required();
-    cmd->add_flag("--json", json, "print the score fields as one JSON object");
+    add_json_flag(cmd, json);
     cmd->callback([] { run_bleu(ref_path, json); });
 }
 

@@ -1,81 +1,102 @@
 // tools/mos-cli/cmd_model.cpp: `mos-cli route` (specialise a subnet of a
-// supernet checkpoint into a standalone model file) and `mos-cli translate`
-// (translate stdin line by line with a model, or with a subnet of a supernet).
-#include <chrono>
+// supernet checkpoint into a standalone model file), `mos-cli translate`
+// (translate stdin line by line with a model, or with a subnet of a
+// supernet) and `mos-cli model show` (what a model file holds).
 #include <cstdio>
+#include <cstdlib>
 #include <iostream>
 #include <memory>
 #include <string>
 #include <vector>
 
 #include "cli.hpp"
+#include "json_out.hpp"
+#include "options.hpp"
 
 namespace mos_cli {
 
 namespace {
 
-struct Opts {
-    std::string supernet, arch, out, model;
-    unsigned beam = 4;
-    float lenpen = 0.6f;
-    size_t batch = 16;
+struct RouteOpts {
+    std::string supernet, out;
+    ArchSpec arch;
+    bool json = false;
 };
 
-}  // namespace
-
-// Loads the supernet, the arch of its space (a JSON file, or "largest" /
-// "smallest"), and routes it. Prints nothing; the caller owns the model.
-mos_model *route_from(const std::string &supernet_path, const std::string &arch_spec, double *ms) {
-    mos_supernet *net = nullptr;
-    check(mos_supernet_load(&net, supernet_path.c_str()));
-    std::unique_ptr<mos_supernet, void (*)(mos_supernet *)> net_guard(net, mos_supernet_destroy);
-    mos_space *space = nullptr;
-    check(mos_supernet_space(net, &space));
-    std::unique_ptr<mos_space, void (*)(mos_space *)> space_guard(space, mos_space_destroy);
-    mos_arch *arch = load_arch(space, arch_spec);
-    std::unique_ptr<mos_arch, void (*)(mos_arch *)> arch_guard(arch, mos_arch_destroy);
-    mos_model *model = nullptr;
-    const auto t0 = std::chrono::steady_clock::now();
-    check(mos_route(net, arch, &model));
-    if (ms) *ms = std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - t0).count();
-    return model;
-}
-
-namespace {
-
-void run_route(const Opts &o) {
+void run_route(const RouteOpts &o) {
+    o.arch.check_usage();
+    prepare_output_file("--out", o.out);
     double ms = 0.0;
-    mos_model *model = route_from(o.supernet, o.arch, &ms);
-    std::unique_ptr<mos_model, void (*)(mos_model *)> guard(model, mos_model_destroy);
-    check(mos_model_save(model, o.out.c_str()));
-    std::fprintf(stderr, "routed %s (%llu weights) in %.2f ms -> %s\n", o.arch.c_str(),
-                 static_cast<unsigned long long>(mos_model_num_params(model)), ms, o.out.c_str());
+    const ModelPtr model = route_from(o.supernet, o.arch, &ms);
+    check(mos_model_save(model.get(), o.out.c_str()));
+    const uint64_t params = mos_model_num_params(model.get());
+    if (o.json) {
+        Json j;
+        j["supernet"] = o.supernet;
+        j["arch"] = o.arch.describe();
+        j["out"] = o.out;
+        j["params"] = params;
+        j["route_ms"] = ms;
+        print_json(j);
+        return;
+    }
+    std::fprintf(stderr, "routed %s (%llu weights) in %.2f ms -> %s\n", o.arch.describe().c_str(),
+                 static_cast<unsigned long long>(params), ms, o.out.c_str());
 }
 
-void run_translate(const Opts &o) {
-    mos_model *model = nullptr;
-    if (!o.model.empty()) {
-        if (!o.supernet.empty()) throw CliError("give either --model or --supernet, not both");
-        check(mos_model_load(&model, o.model.c_str()));
-    } else {
-        if (o.supernet.empty()) throw CliError("give --model MODEL or --supernet CKPT [--arch ARCH]");
-        model = route_from(o.supernet, o.arch, nullptr);
-    }
-    std::unique_ptr<mos_model, void (*)(mos_model *)> guard(model, mos_model_destroy);
+struct TranslateOpts {
+    std::string supernet, model;
+    ArchSpec arch;
     mos_translate_options t = MOS_TRANSLATE_OPTIONS_INIT;
-    t.beam = o.beam;
-    t.length_penalty = o.lenpen;
+    std::string max_len;
+    uint32_t batch = 16;
+    TranslateOpts() { max_len = std::to_string(t.max_len_a) + "," + std::to_string(t.max_len_b); }
+};
+
+// --max-len: "N" (at most N tokens) or "A,B" (at most A * source tokens + B),
+// the max_len_a / max_len_b of mos_translate_options.
+CLI::Validator max_len_check() {
+    return CLI::Validator(
+        [](std::string &s) -> std::string {
+            const size_t comma = s.find(',');
+            std::string a = comma == std::string::npos ? "0" : s.substr(0, comma);
+            std::string b = comma == std::string::npos ? s : s.substr(comma + 1);
+            std::string err = unsigned_check(0, 16)(a);
+            if (!err.empty()) return "A of A,B: " + err;
+            err = unsigned_check(0, 4096)(b);
+            if (!err.empty()) return (comma == std::string::npos ? "" : "B of A,B: ") + err;
+            if (a == "0" && b == "0") return "'" + s + "' allows no output token";
+            s = a + "," + b;
+            return {};
+        },
+        "N|A,B");
+}
+
+void run_translate(TranslateOpts o) {
+    ModelPtr model;
+    if (!o.model.empty()) {
+        mos_model *m = nullptr;
+        check(mos_model_load(&m, o.model.c_str()));
+        model.reset(m);
+    } else if (!o.supernet.empty()) {
+        model = route_from(o.supernet, o.arch, nullptr);
+    } else {
+        throw UsageError("give --model MODEL, or --supernet CKPT [--arch ARCH]");
+    }
+    const size_t comma = o.max_len.find(',');
+    o.t.max_len_a = static_cast<uint32_t>(std::strtoul(o.max_len.substr(0, comma).c_str(), nullptr, 10));
+    o.t.max_len_b = static_cast<uint32_t>(std::strtoul(o.max_len.substr(comma + 1).c_str(), nullptr, 10));
     std::vector<std::string> lines;
     std::string line;
     auto flush = [&] {
         if (lines.empty()) return;
         std::vector<const char *> src(lines.size());
         for (size_t i = 0; i < lines.size(); i++) src[i] = lines[i].c_str();
-        mos_texts *out = nullptr;
-        check(mos_model_translate(model, src.data(), src.size(), &t, &out));
-        for (size_t i = 0; i < mos_texts_count(out); i++) std::printf("%s\n", mos_texts_get(out, i));
+        mos_texts *raw = nullptr;
+        check(mos_model_translate(model.get(), src.data(), src.size(), &o.t, &raw));
+        const TextsPtr out(raw);
+        for (size_t i = 0; i < mos_texts_count(out.get()); i++) std::printf("%s\n", mos_texts_get(out.get(), i));
         std::fflush(stdout);
-        mos_texts_destroy(out);
         lines.clear();
     };
     while (std::getline(std::cin, line)) {
@@ -83,29 +104,88 @@ void run_translate(const Opts &o) {
         lines.push_back(line);
         if (lines.size() >= o.batch) flush();
     }
+    if (std::cin.bad()) throw CliError("cannot read the sentences from stdin");
     flush();
+}
+
+struct ShowOpts {
+    std::string path;
+    uint64_t src_len, tgt_len;
+    bool json = false;
+    ShowOpts() {
+        const mos_latency_options l = MOS_LATENCY_OPTIONS_INIT;
+        src_len = l.src_len;
+        tgt_len = l.steps;
+    }
+};
+
+void run_model_show(const ShowOpts &o) {
+    mos_model *m = nullptr;
+    check(mos_model_load(&m, o.path.c_str()));
+    const ModelPtr model(m);
+    mos_arch *a = nullptr;
+    check(mos_model_arch(model.get(), &a));
+    const ArchPtr arch(a);
+    mos_space *s = nullptr;
+    check(mos_arch_space(&s, arch.get()));
+    const SpacePtr space(s);
+    const uint32_t vocab = mos_model_vocab_size(model.get());
+    const bool tokenizer = mos_model_has_tokenizer(model.get());
+    ArchFacts f = arch_facts(arch.get(), vocab, o.src_len, o.tgt_len);
+    f.params = mos_model_num_params(model.get());
+    const std::string space_name = api_string(mos_space_name, space.get());
+    if (o.json) {
+        Json j;
+        j["model"] = o.path;
+        j["space"] = space_name;
+        j["tokenizer"] = tokenizer;
+        add_arch_facts(j, arch.get(), f);
+        print_json(j);
+        return;
+    }
+    std::printf("model: %s\nspace: %s\nvocabulary: %u (tokenizer: %s)\n", o.path.c_str(), space_name.c_str(), vocab,
+                tokenizer ? "yes" : "no, so it translates token ids only");
+    std::fputs(arch_facts_text(f).c_str(), stdout);
 }
 
 }  // namespace
 
 void register_model(CLI::App &app) {
-    auto o = std::make_shared<Opts>();
+    auto r = std::make_shared<RouteOpts>();
     CLI::App *route = app.add_subcommand("route", "specialise a subnet of a supernet into a dense model file");
-    route->add_option("--supernet", o->supernet, "supernet checkpoint")->required();
-    route->add_option("--arch", o->arch, "arch JSON file, or 'largest' / 'smallest'")->required();
-    route->add_option("--out", o->out, "model file to write")->required();
-    route->callback([o] { run_route(*o); });
+    route->add_option("--supernet", r->supernet, "supernet checkpoint")->required();
+    add_arch_options(route, r->arch, "");
+    route->add_option("--out", r->out, "model file to write (missing directories are created)")->required();
+    add_json_flag(route, r->json);
+    route->callback([r] { run_route(*r); });
 
-    auto t = std::make_shared<Opts>();
-    t->arch = "largest";
+    auto t = std::make_shared<TranslateOpts>();
     CLI::App *tr = app.add_subcommand("translate", "translate stdin (one sentence per line) to stdout");
-    tr->add_option("--model", t->model, "model file (from mos-cli route)");
-    tr->add_option("--supernet", t->supernet, "or: a supernet checkpoint, routed to --arch first");
-    tr->add_option("--arch", t->arch, "arch JSON file, or 'largest' / 'smallest'")->capture_default_str();
-    tr->add_option("--beam", t->beam, "beam size; 1 = greedy")->capture_default_str()->check(CLI::Range(1, 64));
-    tr->add_option("--lenpen", t->lenpen, "length penalty")->capture_default_str()->check(CLI::Range(0.0, 10.0));
-    tr->add_option("--batch", t->batch, "sentences translated together")->capture_default_str()->check(CLI::Range(1, 1024));
+    CLI::Option *model = tr->add_option("--model", t->model, "model file (from mos-cli route)");
+    CLI::Option *supernet =
+        tr->add_option("--supernet", t->supernet, "or: a supernet checkpoint, routed to --arch first");
+    model->excludes(supernet);
+    add_arch_options(tr, t->arch, "largest").exclude(model);
+    add_int(tr, "--beam", t->t.beam, "beam size; 1 = greedy", 1, 64);
+    add_real(tr, "--lenpen", t->t.length_penalty, "length penalty: beam score = log-probability / length^P",
+             Bounds{0.0, 10.0});
+    tr->add_option("--max-len", t->max_len,
+                   "output length limit in tokens: N, or A,B for A * source tokens + B")
+        ->capture_default_str()
+        ->check(max_len_check());
+    add_int(tr, "--max-src-len", t->t.max_src_len, "longer sources are cut to this many tokens", 1, 4096);
+    add_int(tr, "--batch", t->batch, "sentences translated together", 1, 1024);
     tr->callback([t] { run_translate(*t); });
+
+    CLI::App *mod = app.add_subcommand("model", "specialised model files");
+    mod->require_subcommand(1);
+    auto s = std::make_shared<ShowOpts>();
+    CLI::App *show = mod->add_subcommand("show", "what a model file holds: space, vocabulary, arch, parameters, FLOPs");
+    show->add_option("MODEL", s->path, "model file (from mos-cli route)")->required();
+    add_int(show, "--src-len", s->src_len, "source tokens for FLOPs", 1, 1u << 20);
+    add_int(show, "--tgt-len", s->tgt_len, "target tokens for FLOPs", 1, 1u << 20);
+    add_json_flag(show, s->json);
+    show->callback([s] { run_model_show(*s); });
 }
 
 }  // namespace mos_cli

@@ -1,182 +1,225 @@
 // tools/mos-cli/cmd_search.cpp: `mos-cli latency` (time a model or a subnet
 // with HAT's protocol; collect a latency dataset; train a latency predictor)
 // and `mos-cli search` (evolutionary search of a supernet under budgets).
-#include <unistd.h>
-
+#include <cmath>
 #include <cstdio>
-#include <fstream>
 #include <memory>
-#include <sstream>
 #include <string>
 #include <vector>
 
 #include "cli.hpp"
+#include "json_out.hpp"
+#include "options.hpp"
+#include "progress.hpp"
 
 namespace mos_cli {
 
 namespace {
 
-int print_progress(uint64_t done, uint64_t total, const char *what, void *user) {
-    const bool tty = *static_cast<bool *>(user);
-    std::fprintf(stderr, "%s%llu/%llu %s%s", tty ? "\r\033[K" : "", static_cast<unsigned long long>(done),
-                 static_cast<unsigned long long>(total), what, tty && done < total ? "" : "\n");
-    std::fflush(stderr);
-    return 0;
-}
-
-std::string slurp_api(mos_status (*fn)(const mos_search_result *, char *, size_t, size_t *),
-                      const mos_search_result *r) {
-    size_t n = 0;
-    check(fn(r, nullptr, 0, &n));
-    std::string s(n, '\0');
-    check(fn(r, s.data(), s.size(), nullptr));
-    s.resize(n - 1);
-    return s;
-}
-
-void write_text(const std::string &path, const std::string &text) {
-    std::ofstream out(path, std::ios::binary);
-    if (!out) throw CliError("cannot write '" + path + "'");
-    out << text;
-    if (!out.flush()) throw CliError("cannot write '" + path + "'");
-}
-
-std::vector<double> parse_budgets(const std::string &s) {
-    std::vector<double> v;
-    std::stringstream ss(s);
-    std::string item;
-    while (std::getline(ss, item, ',')) {
-        try {
-            size_t used = 0;
-            const double x = std::stod(item, &used);
-            if (used != item.size() || !(x > 0)) throw std::invalid_argument(item);
-            v.push_back(x);
-        } catch (const std::exception &) {
-            throw CliError("--budgets: '" + item + "' is not a positive number of milliseconds");
-        }
-    }
-    return v;
-}
-
 struct LatencyOpts {
-    std::string model, supernet, arch = "largest", space = "small", out, train_predictor;
-    unsigned collect = 0, vocab = 8000, beam = 5, runs = 20, warmup = 3;
-    unsigned long long seed = 1;
-    double holdout = 0.2;
-    bool greedy = false;
+    std::string model, supernet, space = "small", out, train_predictor;
+    ArchSpec arch;
+    mos_latency_options lo = MOS_LATENCY_OPTIONS_INIT;
+    uint32_t collect = 0, vocab;
+    uint64_t seed;
+    double holdout = 0.2, progress_every = kDefaultLogEvery;
+    bool greedy = false, json = false;
+    CLI::Option *out_opt = nullptr;
+    LatencyOpts() {
+        // The vocabulary of a new supernet and the library's default seed.
+        const mos_train_options t = MOS_TRAIN_OPTIONS_INIT;
+        vocab = t.vocab_size;
+        seed = t.seed;
+    }
 };
 
-void run_latency(const LatencyOpts &o) {
-    mos_latency_options lo = MOS_LATENCY_OPTIONS_INIT;
-    lo.beam = o.greedy ? 1 : o.beam;
-    lo.runs = o.runs;
-    lo.warmup = o.warmup;
-    bool tty = isatty(STDERR_FILENO) != 0;
-    if (!o.train_predictor.empty()) {
-        if (o.out.empty()) throw CliError("--train-predictor needs --out PREDICTOR");
-        mos_predictor_report r;
-        check(mos_predictor_train(o.train_predictor.c_str(), o.holdout, o.seed, o.out.c_str(), &r));
-        std::printf("{\"predictor\": \"%s\", \"train_samples\": %u, \"heldout_samples\": %u, \"mape\": %.3f, "
-                    "\"rmse_ms\": %.4f, \"kendall_tau\": %.4f}\n",
-                    o.out.c_str(), r.train_samples, r.heldout_samples, r.mape, r.rmse_ms, r.kendall_tau);
-        return;
-    }
-    if (o.collect > 0) {
-        if (o.out.empty()) throw CliError("--collect needs --out DATASET");
-        mos_space *space = load_space(o.space);
-        std::unique_ptr<mos_space, void (*)(mos_space *)> g(space, mos_space_destroy);
-        check(mos_latency_collect(space, o.vocab, o.collect, o.seed, &lo, o.out.c_str(), print_progress, &tty));
-        std::fprintf(stderr, "wrote %s\n", o.out.c_str());
-        return;
-    }
-    mos_model *model = nullptr;
-    if (!o.model.empty())
-        check(mos_model_load(&model, o.model.c_str()));
-    else if (!o.supernet.empty())
+void measure_latency(const LatencyOpts &o) {
+    if (o.out_opt->count() > 0) throw UsageError("--out applies to --collect and --train-predictor");
+    ModelPtr model;
+    if (!o.model.empty()) {
+        mos_model *m = nullptr;
+        check(mos_model_load(&m, o.model.c_str()));
+        model.reset(m);
+    } else {
         model = route_from(o.supernet, o.arch, nullptr);
-    else
-        throw CliError("give --model MODEL, --supernet CKPT [--arch A], --collect N or --train-predictor DATA");
-    std::unique_ptr<mos_model, void (*)(mos_model *)> g(model, mos_model_destroy);
+    }
+    mos_latency_options lo = o.lo;
+    if (o.greedy) lo.beam = 1;
     mos_latency_result r;
-    check(mos_latency_measure(model, &lo, &r));
-    std::printf("{\"latency_ms\": %.4f, \"p10_ms\": %.4f, \"p50_ms\": %.4f, \"p90_ms\": %.4f, \"stdev_ms\": %.4f, "
-                "\"runs\": %u, \"beam\": %u, \"src_len\": %u, \"steps\": %u, \"params\": %llu}\n",
+    check(mos_latency_measure(model.get(), &lo, &r));
+    const uint64_t params = mos_model_num_params(model.get());
+    if (o.json) {
+        Json j;
+        j["latency_ms"] = r.mean_ms;
+        j["p10_ms"] = r.p10_ms;
+        j["p50_ms"] = r.p50_ms;
+        j["p90_ms"] = r.p90_ms;
+        j["stdev_ms"] = r.stdev_ms;
+        j["runs"] = r.runs;
+        j["beam"] = lo.beam;
+        j["src_len"] = lo.src_len;
+        j["steps"] = lo.steps;
+        j["params"] = params;
+        print_json(j);
+        return;
+    }
+    std::printf("latency %.3f ms (p10 %.3f, p50 %.3f, p90 %.3f, stdev %.3f) over %u runs; beam %u, %u source tokens, "
+                "%u steps; %llu params\n",
                 r.mean_ms, r.p10_ms, r.p50_ms, r.p90_ms, r.stdev_ms, r.runs, lo.beam, lo.src_len, lo.steps,
-                static_cast<unsigned long long>(mos_model_num_params(model)));
+                static_cast<unsigned long long>(params));
+}
+
+void collect_latency(const LatencyOpts &o) {
+    if (o.out.empty()) throw UsageError("--collect needs --out DATASET");
+    prepare_output_file("--out", o.out);
+    const SpacePtr space = open_space(o.space);
+    mos_latency_options lo = o.lo;
+    if (o.greedy) lo.beam = 1;
+    Progress progress("latency collect", o.progress_every);
+    check(mos_latency_collect(space.get(), o.vocab, o.collect, o.seed, &lo, o.out.c_str(), on_count_progress,
+                              &progress));
+    progress.note("wrote " + std::to_string(o.collect) + " timed archs to " + o.out);
+}
+
+void train_predictor(const LatencyOpts &o) {
+    if (o.out.empty()) throw UsageError("--train-predictor needs --out PREDICTOR");
+    prepare_output_file("--out", o.out);
+    mos_predictor_report r;
+    check(mos_predictor_train(o.train_predictor.c_str(), o.holdout, o.seed, o.out.c_str(), &r));
+    // A tiny dataset can leave no sample out: its error is then unknown, not 0.
+    const bool measured = r.heldout_samples > 0;
+    if (o.json) {
+        Json j;
+        j["predictor"] = o.out;
+        j["train_samples"] = r.train_samples;
+        j["heldout_samples"] = r.heldout_samples;
+        j["mape"] = number_or_null(r.mape, measured);
+        j["rmse_ms"] = number_or_null(r.rmse_ms, measured);
+        j["kendall_tau"] = number_or_null(r.kendall_tau, measured);
+        print_json(j);
+        return;
+    }
+    if (measured)
+        std::printf("predictor %s: held-out MAPE %.2f%%, RMSE %.3f ms, Kendall tau %.3f (%u train / %u held out)\n",
+                    o.out.c_str(), r.mape, r.rmse_ms, r.kendall_tau, r.train_samples, r.heldout_samples);
+    else
+        std::printf("predictor %s: trained on %u samples; no held-out samples, so its error is unknown "
+                    "(collect more archs or raise --holdout)\n",
+                    o.out.c_str(), r.train_samples);
 }
 
 struct SearchOpts {
-    std::string supernet, data, src, tgt, split = "valid", predictor, out, plot, budgets;
-    double latency = 0;
-    unsigned long long params = 0, flops = 0, seed = 1;
-    unsigned valid_sentences = 500, population = 125, parents = 25, mutations = 50, crossovers = 50,
-             iterations = 30;
-    double mutation_prob = 0.3;
-    bool measure = false;
+    std::string supernet, data, src, tgt, split, predictor, out, plot, budgets;
+    double latency = 0, progress_every = kDefaultLogEvery;
+    mos_search_options s = MOS_SEARCH_OPTIONS_INIT;
+    bool json = false;
+    CLI::Option *latency_opt = nullptr, *budgets_opt = nullptr;
+    SearchOpts() { split = s.split; }
 };
 
-void run_search(const SearchOpts &o) {
-    std::vector<double> budgets = o.budgets.empty() ? std::vector<double>() : parse_budgets(o.budgets);
-    if (o.latency > 0) budgets.insert(budgets.begin(), o.latency);
-    mos_supernet *net = nullptr;
-    check(mos_supernet_load(&net, o.supernet.c_str()));
-    std::unique_ptr<mos_supernet, void (*)(mos_supernet *)> g(net, mos_supernet_destroy);
-    mos_search_options s = MOS_SEARCH_OPTIONS_INIT;
-    s.split = o.split.c_str();
-    s.src_lang = o.src.c_str();
-    s.tgt_lang = o.tgt.c_str();
-    s.valid_sentences = o.valid_sentences;
-    s.budgets_ms = budgets.empty() ? nullptr : budgets.data();
-    s.n_budgets = budgets.size();
-    s.max_params = o.params;
-    s.max_flops = o.flops;
-    s.predictor_path = o.predictor.empty() ? nullptr : o.predictor.c_str();
-    s.measure = o.measure;
-    s.population = o.population;
-    s.parents = o.parents;
-    s.mutations = o.mutations;
-    s.crossovers = o.crossovers;
-    s.iterations = o.iterations;
-    s.mutation_prob = o.mutation_prob;
-    s.seed = o.seed;
-    bool tty = isatty(STDERR_FILENO) != 0;
+std::string budget_text(double ms) { return ms <= 0 ? "none" : number_text(ms); }
+
+void run_search(SearchOpts o) {
+    std::vector<double> budgets;
+    if (o.latency_opt->count() > 0) budgets.push_back(o.latency);  // checked finite and > 0 by the parser
+    if (o.budgets_opt->count() > 0) budgets = parse_budget_list("--budgets", o.budgets);
+    if (!budgets.empty() && o.predictor.empty() && !o.s.measure)
+        throw UsageError("a latency budget needs --predictor FILE (mos-cli latency --train-predictor) or --measure");
+    // Every output location is checked before the search runs.
+    if (!o.out.empty()) prepare_output_file("--out", o.out);
+    if (!o.plot.empty()) prepare_output_file("--plot", o.plot);
+
+    mos_supernet *raw = nullptr;
+    check(mos_supernet_load(&raw, o.supernet.c_str()));
+    const SupernetPtr net(raw);
+    o.s.split = o.split.c_str();
+    o.s.src_lang = o.src.c_str();
+    o.s.tgt_lang = o.tgt.c_str();
+    o.s.budgets_ms = budgets.empty() ? nullptr : budgets.data();
+    o.s.n_budgets = budgets.size();
+    o.s.predictor_path = o.predictor.empty() ? nullptr : o.predictor.c_str();
     mos_search_result *res = nullptr;
-    check(mos_search(net, o.data.c_str(), &s, &res, print_progress, &tty));
-    std::unique_ptr<mos_search_result, void (*)(mos_search_result *)> rg(res, mos_search_result_destroy);
-    const std::string json = slurp_api(mos_search_result_to_json, res);
-    if (o.out.empty())
-        std::fputs(json.c_str(), stdout);
-    else
-        write_text(o.out, json);
-    if (!o.plot.empty()) write_text(o.plot, slurp_api(mos_search_result_to_svg, res));
-    for (size_t i = 0; i < mos_search_result_count(res); i++) {
-        double fit = 0, lat = 0;
-        check(mos_search_result_scores(res, i, &fit, &lat));
-        std::fprintf(stderr, "budget %s: best validation loss %.4f at %.2f ms\n",
-                     budgets.empty() ? "none" : (std::to_string(budgets[i]) + " ms").c_str(), fit, lat);
+    {
+        Progress progress("search", o.progress_every);
+        check(mos_search(net.get(), o.data.c_str(), &o.s, &res, on_count_progress, &progress));
     }
+    const SearchResultPtr result(res);
+    const std::string text = api_string(mos_search_result_to_json, result.get());
+    if (!o.out.empty()) write_text_file(o.out, text);
+    if (!o.plot.empty()) write_text_file(o.plot, api_string(mos_search_result_to_svg, result.get()));
+    const Json doc = Json::parse(text);
+    for (const Json &w : doc["warnings"]) std::fprintf(stderr, "mos-cli: warning: %s\n", w.get<std::string>().c_str());
+    if (o.json) {
+        print_json(doc);
+        return;
+    }
+    std::printf("%-10s %11s %11s %12s %12s\n", "budget ms", "latency ms", "valid loss", "params", "GFLOPs");
+    for (const Json &r : doc["results"]) {
+        const double lat = r["latency_ms"].is_number() ? r["latency_ms"].get<double>() : NAN;
+        char lat_text[32] = "-";
+        if (std::isfinite(lat) && doc["latency_source"] != "none")
+            std::snprintf(lat_text, sizeof lat_text, "%.2f", lat);
+        std::printf("%-10s %11s %11.4f %12llu %12.3f\n", budget_text(r["budget_ms"].get<double>()).c_str(), lat_text,
+                    r["fitness"].get<double>(), r["params"].get<unsigned long long>(),
+                    r["flops"].get<double>() / 1e9);
+    }
+    const Json &st = doc["stats"];
+    std::printf("%llu archs evaluated in %.1f s; latency: %s", st["archs_evaluated"].get<unsigned long long>(),
+                st["seconds"].get<double>(), doc["latency_source"].get<std::string>().c_str());
+    if (!o.out.empty()) std::printf("; result: %s", o.out.c_str());
+    if (!o.plot.empty()) std::printf("; plot: %s", o.plot.c_str());
+    std::printf("\n");
+    if (o.out.empty())
+        std::printf("(give --out FILE to keep the archs: mos-cli route --arch FILE --budget MS uses it)\n");
 }
 
 }  // namespace
 
 void register_search(CLI::App &app) {
     auto l = std::make_shared<LatencyOpts>();
-    CLI::App *lat = app.add_subcommand("latency", "time a model (HAT protocol), collect latencies, train a predictor");
-    lat->add_option("--model", l->model, "model file to time");
-    lat->add_option("--supernet", l->supernet, "or: a supernet checkpoint, routed to --arch first");
-    lat->add_option("--arch", l->arch, "arch JSON file, or largest / smallest")->capture_default_str();
-    lat->add_option("--collect", l->collect, "time N sampled archs of --space and write a dataset to --out");
-    lat->add_option("--space", l->space, "space preset or JSON file for --collect")->capture_default_str();
-    lat->add_option("--vocab", l->vocab, "vocabulary size for --collect")->capture_default_str();
-    lat->add_option("--train-predictor", l->train_predictor, "train a predictor on this dataset, write --out");
-    lat->add_option("--holdout", l->holdout, "fraction of the dataset held out for the error")->capture_default_str();
-    lat->add_option("--out", l->out, "output file");
-    lat->add_option("--beam", l->beam, "beam size")->capture_default_str()->check(CLI::Range(1, 64));
-    lat->add_flag("--greedy", l->greedy, "time greedy decoding (beam 1)");
-    lat->add_option("--runs", l->runs, "timed runs")->capture_default_str()->check(CLI::Range(1, 100000));
-    lat->add_option("--warmup", l->warmup, "untimed warm-up runs")->capture_default_str();
-    lat->add_option("--seed", l->seed, "sampling seed")->capture_default_str();
-    lat->callback([l] { run_latency(*l); });
+    CLI::App *lat = app.add_subcommand(
+        "latency", "time a model (HAT protocol), collect a latency dataset, or train a latency predictor");
+    CLI::Option *model = lat->add_option("--model", l->model, "mode 1: time this model file");
+    CLI::Option *supernet =
+        lat->add_option("--supernet", l->supernet, "mode 1: or a supernet checkpoint, routed to --arch first");
+    const ArchOptions arch = add_arch_options(lat, l->arch, "largest");
+    CLI::Option *collect = add_int(lat, "--collect", l->collect,
+                                   "mode 2: time N archs sampled from --space, write a dataset to --out", 1u, 1000000u)
+                               ->default_str("");  // no default: giving it selects the mode
+    CLI::Option *train = lat->add_option("--train-predictor", l->train_predictor,
+                                         "mode 3: train a latency predictor on this dataset, write it to --out");
+    model->excludes(supernet)->excludes(collect)->excludes(train);
+    supernet->excludes(collect)->excludes(train);
+    collect->excludes(train);
+    arch.exclude(model);
+    arch.exclude(collect);
+    arch.exclude(train);
+    lat->add_option("--space", l->space, "--collect: space preset or JSON file")->capture_default_str();
+    add_int(lat, "--vocab", l->vocab, "--collect: vocabulary size of the timed models", 16u, 1000000u);
+    add_real(lat, "--holdout", l->holdout,
+             "--train-predictor: fraction of the samples held out to measure its error",
+             Bounds{0.0, 0.9, true, true});
+    add_int(lat, "--seed", l->seed, "--collect: sampling seed; --train-predictor: hold-out and init seed");
+    l->out_opt = lat->add_option("--out", l->out, "--collect / --train-predictor: file to write");
+    CLI::Option *beam = add_int(lat, "--beam", l->lo.beam, "beam size of the timed decoding", 1, 64);
+    lat->add_flag("--greedy", l->greedy, "time greedy decoding (beam 1)")->excludes(beam);
+    add_int(lat, "--src-len", l->lo.src_len, "source tokens of the timed sentence", 1, 1024);
+    add_int(lat, "--steps", l->lo.steps, "decoder steps timed", 1, 1024);
+    add_int(lat, "--runs", l->lo.runs, "timed runs", 1, 100000);
+    add_int(lat, "--warmup", l->lo.warmup, "untimed warm-up runs", 0, 1000);
+    add_json_flag(lat, l->json);
+    add_progress_option(lat, l->progress_every);
+    lat->callback([l, model, supernet, collect, train] {
+        if (model->count() > 0 || supernet->count() > 0)
+            measure_latency(*l);
+        else if (collect->count() > 0)
+            collect_latency(*l);
+        else if (train->count() > 0)
+            train_predictor(*l);
+        else
+            throw UsageError("give a mode: --model MODEL | --supernet CKPT [--arch A], --collect N --out DATASET, "
+                             "or --train-predictor DATASET --out PREDICTOR");
+    });
 
     auto o = std::make_shared<SearchOpts>();
     CLI::App *s = app.add_subcommand("search", "evolutionary search of a supernet for latency/params/FLOPs budgets");
@@ -185,22 +228,32 @@ void register_search(CLI::App &app) {
     s->add_option("--src", o->src, "source language suffix")->required();
     s->add_option("--tgt", o->tgt, "target language suffix")->required();
     s->add_option("--split", o->split, "validation split")->capture_default_str();
-    s->add_option("--latency-ms", o->latency, "latency budget (ms)");
-    s->add_option("--budgets", o->budgets, "several latency budgets, e.g. 20,40,80");
-    s->add_option("--params", o->params, "maximum parameters");
-    s->add_option("--flops", o->flops, "maximum FLOPs per 30+30-token pair");
-    s->add_option("--predictor", o->predictor, "latency predictor file (mos-cli latency --train-predictor)");
-    s->add_flag("--measure", o->measure, "measure latencies here instead of predicting them");
-    s->add_option("--valid-sentences", o->valid_sentences, "validation subset size")->capture_default_str();
-    s->add_option("--population", o->population, "population")->capture_default_str();
-    s->add_option("--parents", o->parents, "parents kept per iteration")->capture_default_str();
-    s->add_option("--mutations", o->mutations, "mutated children per iteration")->capture_default_str();
-    s->add_option("--crossovers", o->crossovers, "crossover children per iteration")->capture_default_str();
-    s->add_option("--iterations", o->iterations, "iterations")->capture_default_str();
-    s->add_option("--mutation-prob", o->mutation_prob, "gene mutation probability")->capture_default_str();
-    s->add_option("--seed", o->seed, "seed")->capture_default_str();
-    s->add_option("--out", o->out, "result JSON file (default: stdout)");
-    s->add_option("--plot", o->plot, "write an SVG of the Pareto front");
+    const Bounds positive{0.0, std::numeric_limits<double>::max(), true, false};
+    o->latency_opt = add_real(s, "--latency-ms", o->latency, "one latency budget (ms)", positive);
+    o->budgets_opt = s->add_option("--budgets", o->budgets, "several latency budgets in ms, e.g. 20,40,80");
+    o->latency_opt->excludes(o->budgets_opt);
+    add_int(s, "--max-params", o->s.max_params, "maximum parameters (0 = no limit)");
+    add_int(s, "--max-flops", o->s.max_flops, "maximum FLOPs per 30-token source and 30-token target (0 = no limit)");
+    add_hidden_alias(s, "--params", o->s.max_params, unsigned_check(0, UINT64_MAX));
+    add_hidden_alias(s, "--flops", o->s.max_flops, unsigned_check(0, UINT64_MAX));
+    CLI::Option *pred =
+        s->add_option("--predictor", o->predictor, "latency predictor file (mos-cli latency --train-predictor)");
+    CLI::Option *measure = s->add_flag("--measure", o->s.measure, "measure latencies here instead of predicting them");
+    pred->excludes(measure);
+    add_int(s, "--max-sentences", o->s.valid_sentences, "use at most N pairs of the split for the fitness", 1u,
+            UINT32_MAX);
+    add_hidden_alias(s, "--valid-sentences", o->s.valid_sentences, unsigned_check(1, UINT32_MAX));
+    add_int(s, "--population", o->s.population, "population", 2, 100000);
+    add_int(s, "--parents", o->s.parents, "parents kept per iteration", 1, 100000);
+    add_int(s, "--mutations", o->s.mutations, "mutated children per iteration", 0, 100000);
+    add_int(s, "--crossovers", o->s.crossovers, "crossover children per iteration", 0, 100000);
+    add_int(s, "--iterations", o->s.iterations, "iterations", 1, 10000);
+    add_real(s, "--mutation-prob", o->s.mutation_prob, "gene mutation probability", Bounds{0.0, 1.0});
+    add_int(s, "--seed", o->s.seed, "seed of the evolution");
+    s->add_option("--out", o->out, "write the result (mos-search-result JSON) to this file (directories are created)");
+    s->add_option("--plot", o->plot, "write an SVG of the Pareto front to this file (directories are created)");
+    add_json_flag(s, o->json);
+    add_progress_option(s, o->progress_every);
     s->callback([o] { run_search(*o); });
 }
 

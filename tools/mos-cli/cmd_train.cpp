@@ -1,174 +1,231 @@
-// tools/mos-cli/cmd_train.cpp: `mos-cli train` (train or resume a supernet on a
-// corpus directory, with a progress line on a terminal and plain log lines
-// otherwise; Ctrl-C writes a checkpoint and exits cleanly) and `mos-cli eval`
-// (loss and BLEU of one subnet on a split).
+// tools/mos-cli/cmd_train.cpp: `mos-cli train` (train or resume a supernet on
+// a corpus directory, with the progress printer; SIGINT or SIGTERM writes a
+// checkpoint and exits cleanly) and `mos-cli eval` (loss and BLEU of one
+// subnet on a split).
+#include <signal.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include <atomic>
-#include <csignal>
+#include <cmath>
 #include <cstdio>
 #include <memory>
 #include <string>
+#include <vector>
 
 #include "cli.hpp"
+#include "json_out.hpp"
+#include "options.hpp"
+#include "progress.hpp"
 
 namespace mos_cli {
 
 namespace {
 
-std::atomic<int> g_interrupted{0};
+// --- stopping on SIGINT / SIGTERM ---
+//
+// The first signal asks the trainer (through the progress callback) to stop
+// after the current update; it then writes the checkpoint atomically and
+// mos_train returns MOS_ABORTED. Further signals only print a line: the save
+// is never cut short, and once a stop was asked the signals stay ignored
+// until the process exits, so a supervisor that repeats SIGTERM cannot kill
+// it between the save and the resume hint.
 
-extern "C" void on_sigint(int) { g_interrupted.store(1); }
+std::atomic<int> g_stop_signal{0};
+std::atomic<int> g_signal_count{0};
+
+extern "C" void on_stop_signal(int sig) {
+    const int n = g_signal_count.fetch_add(1) + 1;
+    if (n == 1) {
+        g_stop_signal.store(sig);
+        static const char msg[] = "\nmos-cli: stop requested; writing a checkpoint after this update\n";
+        (void)!write(STDERR_FILENO, msg, sizeof msg - 1);
+    } else if (n == 2) {
+        static const char msg[] = "mos-cli: already stopping; waiting for the checkpoint to be written\n";
+        (void)!write(STDERR_FILENO, msg, sizeof msg - 1);
+    }
+}
+
+class StopSignals {
+public:
+    StopSignals() {
+        struct sigaction sa {};
+        sa.sa_handler = on_stop_signal;
+        sigemptyset(&sa.sa_mask);
+        sa.sa_flags = SA_RESTART;
+        sigaction(SIGINT, &sa, &old_int_);
+        sigaction(SIGTERM, &sa, &old_term_);
+    }
+    ~StopSignals() {
+        if (requested()) {
+            struct sigaction ign {};
+            ign.sa_handler = SIG_IGN;
+            sigemptyset(&ign.sa_mask);
+            sigaction(SIGINT, &ign, nullptr);
+            sigaction(SIGTERM, &ign, nullptr);
+        } else {
+            sigaction(SIGINT, &old_int_, nullptr);
+            sigaction(SIGTERM, &old_term_, nullptr);
+        }
+    }
+    StopSignals(const StopSignals &) = delete;
+    StopSignals &operator=(const StopSignals &) = delete;
+    static bool requested() { return g_stop_signal.load() != 0; }
+    static const char *name() { return g_stop_signal.load() == SIGTERM ? "SIGTERM" : "SIGINT"; }
+
+private:
+    struct sigaction old_int_ {}, old_term_ {};
+};
+
+// --- train ---
 
 struct TrainOpts {
-    std::string data, src, tgt, space = "small", routing = "neuron", out, resume, sampling = "sandwich",
-                       schedule = "inverse-sqrt";
-    unsigned experts = 2, vocab = 8000, max_tokens = 4096, max_len = 128, warmup = 4000, valid_every = 500,
-             valid_sentences = 500, router_hidden = 128;
-    long long max_steps = 0;
-    double max_seconds = 0, lr = 5e-4, clip = 0, dropout = 0.3;
-    unsigned long long seed = 1;
-    int threads = 0;
-    bool quiet = false, distill = false;
-};
-
-struct ProgressState {
-    bool tty = false;
-    bool quiet = false;
-    double last_print = -1e9;
-    bool line_open = false;
-};
-
-std::string hms(double s) {
-    if (s < 0) return "?";
-    char buf[32];
-    const long t = static_cast<long>(s + 0.5);
-    std::snprintf(buf, sizeof buf, "%ld:%02ld:%02ld", t / 3600, (t / 60) % 60, t % 60);
-    return buf;
-}
-
-int on_progress(const mos_train_progress *p, void *user) {
-    auto *st = static_cast<ProgressState *>(user);
-    if (p->event == MOS_TRAIN_EVENT_STEP) {
-        // A terminal gets one rewritten line a few times a second; logs get a
-        // line every 10 s (and every 100th step at most once per second).
-        const double every = st->tty ? 0.25 : 10.0;
-        if (!st->quiet && (p->elapsed_seconds - st->last_print >= every || p->step == p->max_steps)) {
-            st->last_print = p->elapsed_seconds;
-            char steps[64];
-            if (p->max_steps > 0)
-                std::snprintf(steps, sizeof steps, "%lld/%lld", static_cast<long long>(p->step),
-                              static_cast<long long>(p->max_steps));
-            else
-                std::snprintf(steps, sizeof steps, "%lld", static_cast<long long>(p->step));
-            std::fprintf(stderr, "%sstep %s  loss %.3f  nll %.3f  lr %.2e  %.0f tok/s  elapsed %s  eta %s%s",
-                         st->tty ? "\r\033[K" : "", steps, p->loss, p->nll, p->lr, p->tokens_per_second,
-                         hms(p->elapsed_seconds).c_str(), hms(p->eta_seconds).c_str(), st->tty ? "" : "\n");
-            st->line_open = st->tty;
-        }
-    } else if (!st->quiet || p->event != MOS_TRAIN_EVENT_CHECKPOINT) {
-        if (st->line_open) std::fputc('\n', stderr);
-        st->line_open = false;
-        std::fprintf(stderr, "[step %lld] %s\n", static_cast<long long>(p->step), p->message);
-    }
-    std::fflush(stderr);
-    if (g_interrupted.load()) {
-        // 1 = Ctrl-C seen; 2 = announced (the trainer reports again while saving).
-        int seen = 1;
-        if (g_interrupted.compare_exchange_strong(seen, 2)) {
-            if (st->line_open) std::fputc('\n', stderr);
-            st->line_open = false;
-            std::fprintf(stderr, "interrupted: writing a checkpoint\n");
-        }
-        return 1;
-    }
-    return 0;
-}
-
-void run_train(const TrainOpts &o) {
+    std::string data, src, tgt, out, resume, space = "small", routing, sampling, schedule;
     mos_train_options t = MOS_TRAIN_OPTIONS_INIT;
-    t.data_dir = o.data.c_str();
-    t.src_lang = o.src.c_str();
-    t.tgt_lang = o.tgt.c_str();
-    t.out_path = o.out.c_str();
-    t.resume_path = o.resume.empty() ? nullptr : o.resume.c_str();
-    t.vocab_size = o.vocab;
-    t.max_tokens = o.max_tokens;
-    t.max_len = o.max_len;
-    t.max_steps = o.max_steps;
-    t.max_seconds = o.max_seconds;
-    t.sampling = o.sampling == "uniform" ? MOS_SAMPLING_UNIFORM : MOS_SAMPLING_SANDWICH;
-    t.schedule = o.schedule == "cosine" ? MOS_SCHEDULE_COSINE : MOS_SCHEDULE_INVERSE_SQRT;
-    t.lr = static_cast<float>(o.lr);
-    t.warmup = o.warmup;
-    t.clip_norm = static_cast<float>(o.clip);
-    t.valid_every = o.valid_every;
-    t.valid_sentences = o.valid_sentences;
-    t.seed = o.seed;
-    t.threads = o.threads;
-    t.distill = o.distill;
-
-    mos_space *space = nullptr;
-    std::unique_ptr<mos_space, void (*)(mos_space *)> space_guard(nullptr, mos_space_destroy);
     mos_supernet_options n = MOS_SUPERNET_OPTIONS_INIT;
-    const bool resume = !o.resume.empty();
-    if (!resume) {
-        space = load_space(o.space);
-        space_guard.reset(space);
-        check(mos_routing_parse(o.routing.c_str(), &n.routing));
-        n.experts = n.routing == MOS_ROUTING_NONE ? 1 : o.experts;
-        n.router_hidden = o.router_hidden;
-        n.dropout = static_cast<float>(o.dropout);
-        n.seed = o.seed;
+    double progress_every = kDefaultLogEvery;
+    bool quiet = false, json = false;
+    CLI::Option *experts_opt = nullptr, *valid_every_opt = nullptr, *max_sentences_opt = nullptr,
+                *valid_sentences_opt = nullptr, *resume_opt = nullptr;
+    std::vector<CLI::Option *> kept;  // what --resume takes from the checkpoint
+    TrainOpts() {
+        routing = mos_routing_name(n.routing);
+        sampling = t.sampling == MOS_SAMPLING_UNIFORM ? "uniform" : "sandwich";
+        schedule = t.schedule == MOS_SCHEDULE_COSINE ? "cosine" : "inverse-sqrt";
     }
-    ProgressState ps;
-    ps.tty = isatty(STDERR_FILENO) != 0;
-    ps.quiet = o.quiet;
-    std::signal(SIGINT, on_sigint);
-    mos_supernet *net = nullptr;
-    const mos_status s = mos_train(&net, resume ? nullptr : space, resume ? nullptr : &n, &t, on_progress, &ps);
-    std::signal(SIGINT, SIG_DFL);
-    if (ps.line_open) std::fputc('\n', stderr);
-    mos_supernet_destroy(net);
-    if (s == MOS_ABORTED) {
-        std::fprintf(stderr, "stopped; resume with: mos-cli train --resume %s --data %s --src %s --tgt %s --out %s\n",
-                     o.out.c_str(), o.data.c_str(), o.src.c_str(), o.tgt.c_str(), o.out.c_str());
-        return;
-    }
-    check(s);
-    std::fprintf(stderr, "done: %s (best: %s.best)\n", o.out.c_str(), o.out.c_str());
+};
+
+std::string resume_command(const TrainOpts &o) {
+    std::string c = "mos-cli train --resume " + shell_quote(o.out) + " --data " + shell_quote(o.data) + " --src " +
+                    shell_quote(o.src) + " --tgt " + shell_quote(o.tgt) + " --out " + shell_quote(o.out);
+    if (o.t.max_steps > 0) c += " --max-steps " + std::to_string(o.t.max_steps);
+    if (o.t.max_seconds > 0) c += " --max-seconds " + number_text(o.t.max_seconds);
+    if (o.valid_every_opt->count() > 0) c += " --valid-every " + std::to_string(o.t.valid_every);
+    if (o.max_sentences_opt->count() + o.valid_sentences_opt->count() > 0)
+        c += " --max-sentences " + std::to_string(o.t.valid_sentences);
+    if (o.t.threads > 0) c += " --threads " + std::to_string(o.t.threads);
+    return c;
 }
+
+void run_train(TrainOpts o) {
+    const bool resume = o.resume_opt->count() > 0;
+    if (resume) {
+        std::string given;
+        for (const CLI::Option *k : o.kept)
+            if (k->count() > 0) given += (given.empty() ? "" : ", ") + k->get_name();
+        if (!given.empty())
+            throw UsageError("--resume continues with the checkpoint's supernet, batching, sampling, schedule and "
+                             "seed; drop " + given);
+    }
+    SpacePtr space;
+    if (!resume) {
+        check(mos_routing_parse(o.routing.c_str(), &o.n.routing));  // checked by the parser already
+        if (o.n.routing == MOS_ROUTING_NONE) {
+            if (o.experts_opt->count() > 0 && o.n.experts != 1)
+                throw UsageError("--routing none has one expert per linear; --experts applies to layer and neuron");
+            o.n.experts = 1;
+        }
+        o.n.seed = o.t.seed;
+        space = open_space(o.space);
+    }
+    // The checkpoint (and OUT.best next to it) must be writable before the
+    // corpus is read and the tokenizer trained.
+    prepare_output_file("--out", o.out);
+    prepare_output_file("--out", o.out + ".best");
+    o.t.data_dir = o.data.c_str();
+    o.t.src_lang = o.src.c_str();
+    o.t.tgt_lang = o.tgt.c_str();
+    o.t.out_path = o.out.c_str();
+    o.t.resume_path = resume ? o.resume.c_str() : nullptr;
+    o.t.sampling = o.sampling == "uniform" ? MOS_SAMPLING_UNIFORM : MOS_SAMPLING_SANDWICH;
+    o.t.schedule = o.schedule == "cosine" ? MOS_SCHEDULE_COSINE : MOS_SCHEDULE_INVERSE_SQRT;
+
+    Progress progress("train", o.progress_every);
+    TrainWatch watch;
+    watch.progress = &progress;
+    watch.quiet = o.quiet;
+    watch.stop_reason = [] { return StopSignals::requested() ? std::string(StopSignals::name()) : std::string(); };
+    mos_status s;
+    {
+        StopSignals signals;
+        mos_supernet *net = nullptr;
+        s = mos_train(&net, resume ? nullptr : space.get(), resume ? nullptr : &o.n, &o.t, on_train_progress, &watch);
+        mos_supernet_destroy(net);
+        progress.finish();
+        if (s != MOS_ABORTED) check(s);
+    }
+    const bool stopped = s == MOS_ABORTED;
+    const std::string best = o.out + ".best";
+    struct stat st;
+    const bool has_best = stat(best.c_str(), &st) == 0;
+    const std::string resume_cmd = resume_command(o);
+    if (stopped) {
+        progress.note("stopped by " + std::string(StopSignals::name()) + " at step " + std::to_string(watch.step) +
+                      "; checkpoint " + o.out);
+        progress.note("resume with: " + resume_cmd);
+    } else {
+        progress.note("done: step " + std::to_string(watch.step) + "; checkpoint " + o.out +
+                      (has_best ? " (best: " + best + ")" : ""));
+    }
+    if (o.json) {
+        Json j;
+        j["checkpoint"] = o.out;
+        j["best_checkpoint"] = has_best ? Json(best) : Json(nullptr);
+        j["step"] = watch.step;
+        j["max_steps"] = watch.max_steps > 0 ? Json(watch.max_steps) : Json(nullptr);
+        j["elapsed_seconds"] = watch.elapsed;
+        j["stopped_by"] = stopped ? Json(StopSignals::name()) : Json(nullptr);
+        j["valid_loss_largest"] = number_or_null(watch.valid_largest);
+        j["valid_loss_smallest"] = number_or_null(watch.valid_smallest);
+        j["resume_command"] = stopped ? Json(resume_cmd) : Json(nullptr);
+        print_json(j);
+    }
+}
+
+// --- eval ---
 
 struct EvalOpts {
-    std::string supernet, model, arch = "largest", data, split = "test", src, tgt;
-    unsigned max_sentences = 0, beam = 4;
+    std::string supernet, data, split = "test", src, tgt;
+    ArchSpec arch;
+    uint32_t max_sentences = 0, beam;
     bool json = false, no_bleu = false;
+    EvalOpts() {
+        const mos_translate_options t = MOS_TRANSLATE_OPTIONS_INIT;
+        beam = t.beam;
+    }
 };
 
 void run_eval(const EvalOpts &o) {
-    mos_supernet *net = nullptr;
-    check(mos_supernet_load(&net, o.supernet.c_str()));
-    std::unique_ptr<mos_supernet, void (*)(mos_supernet *)> net_guard(net, mos_supernet_destroy);
-    mos_space *space = nullptr;
-    check(mos_supernet_space(net, &space));
-    std::unique_ptr<mos_space, void (*)(mos_space *)> space_guard(space, mos_space_destroy);
-    mos_arch *arch = load_arch(space, o.arch);
-    std::unique_ptr<mos_arch, void (*)(mos_arch *)> arch_guard(arch, mos_arch_destroy);
+    o.arch.check_usage();
+    mos_supernet *raw = nullptr;
+    check(mos_supernet_load(&raw, o.supernet.c_str()));
+    const SupernetPtr net(raw);
+    mos_space *sp = nullptr;
+    check(mos_supernet_space(net.get(), &sp));
+    const SpacePtr space(sp);
+    const ArchPtr arch = resolve_arch(space.get(), o.arch);
     mos_eval_result r;
-    check(mos_evaluate(net, arch, o.data.c_str(), o.split.c_str(), o.src.c_str(), o.tgt.c_str(), o.max_sentences,
-                       o.no_bleu ? 0u : o.beam, &r));
+    check(mos_evaluate(net.get(), arch.get(), o.data.c_str(), o.split.c_str(), o.src.c_str(), o.tgt.c_str(),
+                       o.max_sentences, o.no_bleu ? 0u : o.beam, &r));
+    const bool has_bleu = !o.no_bleu && r.bleu >= 0;
     if (o.json) {
-        std::printf("{\"split\": \"%s\", \"sentences\": %llu, \"tokens\": %llu, \"loss\": %.6f, \"nll\": %.6f, "
-                    "\"bleu\": %.2f}\n",
-                    o.split.c_str(), static_cast<unsigned long long>(r.sentences),
-                    static_cast<unsigned long long>(r.tokens), r.loss, r.nll, r.bleu);
-    } else {
-        std::printf("%s: %llu sentences, %llu target tokens, loss %.4f, nll %.4f", o.split.c_str(),
-                    static_cast<unsigned long long>(r.sentences), static_cast<unsigned long long>(r.tokens), r.loss,
-                    r.nll);
-        if (r.bleu >= 0) std::printf(", BLEU %.2f (beam %u)", r.bleu, o.beam);
-        std::printf("\n");
+        Json j;
+        j["supernet"] = o.supernet;
+        j["arch"] = o.arch.describe();
+        j["split"] = o.split;
+        j["sentences"] = r.sentences;
+        j["tokens"] = r.tokens;
+        j["loss"] = r.loss;
+        j["nll"] = r.nll;
+        j["bleu"] = number_or_null(r.bleu, has_bleu);
+        j["beam"] = has_bleu ? Json(o.beam) : Json(nullptr);
+        print_json(j);
+        return;
     }
+    std::printf("%s: %llu sentences, %llu target tokens, loss %.4f, nll %.4f", o.split.c_str(),
+                static_cast<unsigned long long>(r.sentences), static_cast<unsigned long long>(r.tokens), r.loss, r.nll);
+    if (has_bleu) std::printf(", BLEU %.2f (beam %u)", r.bleu, o.beam);
+    std::printf("\n");
 }
 
 }  // namespace
@@ -179,48 +236,70 @@ void register_train(CLI::App &app) {
     c->add_option("--data", o->data, "corpus directory with train.SRC, train.TGT, valid.* (.gz allowed)")->required();
     c->add_option("--src", o->src, "source language suffix, e.g. en")->required();
     c->add_option("--tgt", o->tgt, "target language suffix, e.g. es")->required();
-    c->add_option("--out", o->out, "checkpoint to write (best: OUT.best)")->required();
-    c->add_option("--resume", o->resume, "continue exactly from this checkpoint");
-    c->add_option("--space", o->space, "preset (small, hat-wmt) or space JSON file")->capture_default_str();
-    c->add_option("--routing", o->routing, "none | layer | neuron")->capture_default_str();
-    c->add_option("--experts", o->experts, "experts per MoS linear")->capture_default_str()->check(CLI::Range(1, 64));
-    c->add_option("--router-hidden", o->router_hidden, "router hidden width")->capture_default_str();
-    c->add_option("--vocab", o->vocab, "SentencePiece vocabulary size")->capture_default_str();
-    c->add_option("--max-tokens", o->max_tokens, "tokens per batch")->capture_default_str();
-    c->add_option("--max-len", o->max_len, "skip longer sentence pairs (tokens)")->capture_default_str();
-    c->add_option("--max-steps", o->max_steps, "stop after N updates (0 = no limit)")->capture_default_str();
-    c->add_option("--max-seconds", o->max_seconds, "stop after this much time (0 = no limit)")->capture_default_str();
-    c->add_option("--sampling", o->sampling, "uniform | sandwich")
-        ->capture_default_str()
-        ->check(CLI::IsMember({"uniform", "sandwich"}));
-    c->add_option("--schedule", o->schedule, "inverse-sqrt | cosine")
-        ->capture_default_str()
-        ->check(CLI::IsMember({"inverse-sqrt", "cosine"}));
-    c->add_option("--lr", o->lr, "peak learning rate")->capture_default_str();
-    c->add_option("--warmup", o->warmup, "warm-up updates")->capture_default_str();
-    c->add_option("--clip", o->clip, "gradient norm clipping (0 = off)")->capture_default_str();
-    c->add_option("--dropout", o->dropout, "dropout p_max (width-scaled)")->capture_default_str();
-    c->add_option("--valid-every", o->valid_every, "validate and save every N updates")->capture_default_str();
-    c->add_option("--valid-sentences", o->valid_sentences, "validation pairs used (0 = all)")->capture_default_str();
-    c->add_option("--seed", o->seed, "seed of data order, sampling, dropout, init")->capture_default_str();
-    c->add_option("--threads", o->threads, "threads (0 = all cores)")->capture_default_str();
-    c->add_flag("--distill", o->distill, "in-place distillation from the largest subnet (sandwich only)");
-    c->add_flag("--quiet", o->quiet, "print only validation results");
+    c->add_option("--out", o->out, "checkpoint to write (best: OUT.best; missing directories are created)")
+        ->required();
+    CLI::Option *resume = c->add_option("--resume", o->resume, "continue exactly from this checkpoint");
+    // What a checkpoint keeps (the supernet, its batching, sampling and
+    // schedule) cannot be changed on --resume: saying so beats ignoring it.
+    std::vector<CLI::Option *> kept;
+    kept.push_back(c->add_option("--space", o->space, "preset (small, hat-wmt) or space JSON file")
+                       ->capture_default_str());
+    kept.push_back(c->add_option("--routing", o->routing, "none | layer | neuron")
+                       ->capture_default_str()
+                       ->check(CLI::IsMember({"none", "layer", "neuron"})));
+    o->experts_opt = add_int(c, "--experts", o->n.experts, "experts per MoS linear (1 with --routing none)", 1, 64);
+    kept.push_back(o->experts_opt);
+    kept.push_back(add_int(c, "--router-hidden", o->n.router_hidden, "router hidden width", 1, 4096));
+    kept.push_back(
+        add_real(c, "--dropout", o->n.dropout, "dropout p_max (width-scaled)", Bounds{0.0, 1.0, false, true}));
+    kept.push_back(add_int(c, "--vocab", o->t.vocab_size, "SentencePiece vocabulary size", 16, 1000000));
+    kept.push_back(add_int(c, "--max-tokens", o->t.max_tokens, "tokens per batch, each side", 16, 1u << 20));
+    kept.push_back(add_int(c, "--max-len", o->t.max_len, "skip sentence pairs longer than this (tokens)", 2, 1024));
+    kept.push_back(c->add_option("--sampling", o->sampling, "uniform | sandwich")
+                       ->capture_default_str()
+                       ->check(CLI::IsMember({"uniform", "sandwich"})));
+    kept.push_back(c->add_option("--schedule", o->schedule, "inverse-sqrt | cosine")
+                       ->capture_default_str()
+                       ->check(CLI::IsMember({"inverse-sqrt", "cosine"})));
+    kept.push_back(add_real(c, "--lr", o->t.lr, "peak learning rate", Bounds{0.0, 1.0, true, false}));
+    kept.push_back(add_real(c, "--min-lr", o->t.min_lr, "final learning rate of the cosine schedule",
+                            Bounds{0.0, 1.0}));
+    kept.push_back(add_int(c, "--warmup", o->t.warmup, "warm-up updates"));
+    kept.push_back(add_real(c, "--clip", o->t.clip_norm, "gradient norm clipping (0 = off)",
+                            Bounds{0.0, std::numeric_limits<double>::max()}));
+    kept.push_back(add_int(c, "--seed", o->t.seed, "seed of data order, sampling, dropout and initialisation"));
+    kept.push_back(c->add_flag("--distill", o->t.distill,
+                               "in-place distillation from the largest subnet (sandwich only)"));
+    o->resume_opt = resume;
+    o->kept = kept;
+    add_int(c, "--max-steps", o->t.max_steps, "stop after N updates in all (0 = no limit)", 0, INT64_MAX);
+    add_real(c, "--max-seconds", o->t.max_seconds, "stop after this much training time in all (0 = no limit)",
+             Bounds{0.0, 1e9});
+    o->valid_every_opt = add_int(c, "--valid-every", o->t.valid_every, "validate and save every N updates", 1u,
+                                 UINT32_MAX);
+    o->max_sentences_opt = add_int(c, "--max-sentences", o->t.valid_sentences,
+                                   "use at most N pairs of the validation split (0 = all)");
+    o->valid_sentences_opt =
+        add_hidden_alias(c, "--valid-sentences", o->t.valid_sentences, unsigned_check(0, UINT32_MAX));
+    add_threads(c, o->t.threads);
+    c->add_flag("--quiet", o->quiet, "print only setup and validation lines, no progress");
+    add_json_flag(c, o->json);
+    add_progress_option(c, o->progress_every);
     c->callback([o] { run_train(*o); });
 
     auto e = std::make_shared<EvalOpts>();
     CLI::App *ev = app.add_subcommand("eval", "loss and BLEU of a subnet of a supernet on a corpus split");
     ev->add_option("--supernet", e->supernet, "supernet checkpoint")->required();
-    ev->add_option("--arch", e->arch, "arch JSON file, or largest / smallest")->capture_default_str();
+    add_arch_options(ev, e->arch, "largest");
     ev->add_option("--data", e->data, "corpus directory")->required();
     ev->add_option("--src", e->src, "source language suffix")->required();
     ev->add_option("--tgt", e->tgt, "target language suffix")->required();
     ev->add_option("--split", e->split, "split name (train, valid, test, ...)")->capture_default_str();
-    ev->add_option("--max-sentences", e->max_sentences, "use the first N pairs (0 = all)")->capture_default_str();
-    ev->add_option("--beam", e->beam, "beam size of the BLEU translations")->capture_default_str()->check(
-        CLI::Range(1, 64));
-    ev->add_flag("--no-bleu", e->no_bleu, "loss only");
-    ev->add_flag("--json", e->json, "print one JSON object");
+    add_int(ev, "--max-sentences", e->max_sentences, "use at most N pairs of the split (0 = all)");
+    CLI::Option *beam = add_int(ev, "--beam", e->beam, "beam size of the BLEU translations", 1, 64);
+    CLI::Option *no_bleu = ev->add_flag("--no-bleu", e->no_bleu, "loss only");
+    no_bleu->excludes(beam);
+    add_json_flag(ev, e->json);
     ev->callback([e] { run_eval(*e); });
 }
 

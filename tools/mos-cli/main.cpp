@@ -1,21 +1,47 @@
 // tools/mos-cli/main.cpp: entry point of mos-cli; parses the command line and
 // dispatches to the subcommand families registered by the cmd_*.cpp files.
 //
-// Exit status: 0 success, 1 the job failed (message from the library),
-// 2 bad usage (unknown subcommand, bad flag or value).
+// Exit status (docs/cli.md): 0 success, 1 the job failed (a library error or
+// an unusable file, printed as one line), 2 bad usage (no command, unknown
+// command or option, bad value, missing mode; printed with a pointer to the
+// command's --help).
 #include <cstdio>
 #include <cstring>
+#include <new>
 
 #include "cli.hpp"
 
+namespace {
+
+// "mos-cli arch show": the deepest command the parser got to.
+std::string command_path(CLI::App &app) {
+    std::string path = "mos-cli";
+    CLI::App *cur = &app;
+    while (true) {
+        const std::vector<CLI::App *> subs = cur->get_subcommands();
+        if (subs.empty()) break;
+        cur = subs.front();
+        path += " " + cur->get_name();
+    }
+    return path;
+}
+
+int usage_error(CLI::App &app, const char *message) {
+    std::fprintf(stderr, "mos-cli: %s\nRun '%s --help' for usage.\n", message, command_path(app).c_str());
+    return 2;
+}
+
+}  // namespace
+
 int main(int argc, char **argv) {
-    CLI::App app{"mos-cli: train, search, route and serve Mixture-of-Supernets translation models",
-                 "mos-cli"};
+    CLI::App app{"mos-cli: train, search, route and serve Mixture-of-Supernets translation models", "mos-cli"};
     app.require_subcommand(0, 1);
     app.fallthrough(false);
     bool show_version = false;
     app.add_flag("--version", show_version, "print the libmos version and exit");
-    app.footer("Run 'mos-cli <command> --help' for a command's options. Documentation: docs/cli.md");
+    app.footer(
+        "Run 'mos-cli <command> --help' for a command's options. Exit status: 0 success, 1 the job failed, "
+        "2 bad usage. Documentation: docs/cli.md");
 
     mos_cli::register_info(app);
     mos_cli::register_quickstart(app);
@@ -34,10 +60,14 @@ int main(int argc, char **argv) {
     } catch (const CLI::CallForAllHelp &e) {
         return app.exit(e);
     } catch (const CLI::ParseError &e) {
-        std::fprintf(stderr, "mos-cli: %s\nRun 'mos-cli --help' for usage.\n", e.what());
-        return 2;
+        return usage_error(app, e.what());
+    } catch (const mos_cli::UsageError &e) {
+        return usage_error(app, e.what());
     } catch (const mos_cli::CliError &e) {
         std::fprintf(stderr, "mos-cli: %s\n", e.what());
+        return 1;
+    } catch (const std::bad_alloc &) {
+        std::fprintf(stderr, "mos-cli: out of memory\n");
         return 1;
     } catch (const std::exception &e) {
         std::fprintf(stderr, "mos-cli: %s\n", e.what());
@@ -48,8 +78,11 @@ int main(int argc, char **argv) {
         return 0;
     }
     if (app.get_subcommands().empty()) {
-        std::fputs(app.help().c_str(), stdout);
-        return 0;
+        // A bare `mos-cli` did nothing that was asked: show what it can do, as
+        // a usage error so a script that forgot its command does not pass.
+        std::fputs(app.help().c_str(), stderr);
+        std::fprintf(stderr, "mos-cli: no command given\n");
+        return 2;
     }
     return 0;
 }
