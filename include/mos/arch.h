@@ -95,7 +95,7 @@ MOS_API mos_status mos_arch_to_json(char *buf, size_t cap, size_t *needed, const
  * does not allow. Thread-safe. @since 0.1 */
 MOS_API mos_status mos_arch_validate(const mos_arch *arch, const mos_space *space);
 
-/* The 10 features (MOS_ARCH_FEATURES) of DESIGN.md section 2, each divided by
+/* The 10 features (MOS_ARCH_FEATURES) of docs/formats.md, each divided by
  * its dimension's maximum in the arch's space, so all lie in (0, 1]: encoder
  * embed, encoder layers, mean encoder FFN, mean encoder heads, decoder embed,
  * decoder layers, mean decoder FFN, mean decoder self heads, mean decoder cross

@@ -42,7 +42,7 @@ extern "C" {
 typedef struct mos_supernet mos_supernet;
 typedef struct mos_model mos_model;
 
-/* How the FFN experts are mixed (DESIGN.md §1). */
+/* How the FFN experts are mixed (docs/supernet.md, "Mixture-of-Supernets FFN"). */
 typedef enum mos_routing {
     MOS_ROUTING_NONE = 0,   /* one expert: HAT's weight-sharing supernet */
     MOS_ROUTING_LAYER = 1,  /* one mixing vector per layer, shared by fc1 and fc2 */

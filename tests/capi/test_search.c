@@ -258,9 +258,11 @@ static void train_evaluate_translate(void **state) {
     to.threads = 1;
     assert_int_equal(mos_model_translate(&t1, m, src, 3, &to), MOS_OK);
     assert_caller_threads(caller);
+    assert_null(mos_texts_get(NULL, 0)); /* sets the last error ... */
     assert_int_equal(mos_texts_count(t), 3);
-    assert_string_equal(mos_last_error(), "");
+    assert_string_equal(mos_last_error(), ""); /* ... which a successful getter clears */
     for (size_t i = 0; i < 3; i++) {
+        assert_int_equal(mos_texts_count(NULL), 0);
         assert_non_null(mos_texts_get(t, i));
         assert_string_equal(mos_last_error(), "");
         assert_string_equal(mos_texts_get(t, i), mos_texts_get(t1, i));

@@ -116,7 +116,7 @@ static void presets(void **state) {
     assert_string_equal(name, "hat-wmt");
     assert_int_equal(n, 8);
     assert_int_equal(mos_space_qkv_dim(s), 512);
-    /* DESIGN.md section 2: decoder layers 1..6, cross k 1..3, FFN 1024|2048|3072. */
+    /* HAT's WMT space (docs/formats.md): decoder layers 1..6, cross k 1..3, FFN 1024|2048|3072. */
     uint32_t c[8];
     assert_int_equal(mos_space_choices(c, N(c), &n, s, MOS_SPACE_DECODER_LAYERS), MOS_OK);
     assert_int_equal(n, 6);
