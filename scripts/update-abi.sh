@@ -6,5 +6,6 @@ set -euo pipefail
 root=$(cd "$(dirname "$0")/.." && pwd)
 build=${1:-$root/build}
 abidw --no-corpus-path --no-comp-dir-path --short-locs --drop-private-types \
-  --headers-dir "$root/include/mos" --out-file "$root/tests/abi/libmos.abi" "$build/lib/libmos.so"
+  --headers-dir "$root/include/mos" --suppressions "$root/tests/abi/internal-types.supp" \
+  --out-file "$root/tests/abi/libmos.abi" "$build/lib/libmos.so"
 echo "wrote tests/abi/libmos.abi"

@@ -95,7 +95,7 @@ func (b Bleu) Format() (string, error) {
 		s.Set_correct_at(k+1, b.Correct[k])
 		s.Set_total_at(k+1, b.Total[k])
 	}
-	return readText(func(buf []byte, needed *int) error { return Bleu_format(s, buf, needed) })
+	return readText(func(buf []byte, needed *int) error { return Bleu_format(buf, needed, s) })
 }
 
 // readText reads a text through the (buf, cap, needed) convention of the C

@@ -142,7 +142,7 @@ func SpaceFromJSON(text string) (*Space, error) {
 // JSON is the canonical JSON of the space.
 func (s *Space) JSON() (text string, err error) {
 	err = s.h().use(func(p CSpace) (e error) {
-		text, e = readText(func(b []byte, n *int) error { return Space_to_json(p, b, n) })
+		text, e = readText(func(b []byte, n *int) error { return Space_to_json(b, n, p) })
 		return
 	})
 	return
@@ -151,7 +151,7 @@ func (s *Space) JSON() (text string, err error) {
 // Name is the space's name.
 func (s *Space) Name() (text string, err error) {
 	err = s.h().use(func(p CSpace) (e error) {
-		text, e = readText(func(b []byte, n *int) error { return Space_name(p, b, n) })
+		text, e = readText(func(b []byte, n *int) error { return Space_name(b, n, p) })
 		return
 	})
 	return
@@ -189,7 +189,7 @@ func ArchFromJSON(s *Space, text string) (*Arch, error) {
 // JSON is the canonical JSON of the arch.
 func (a *Arch) JSON() (text string, err error) {
 	err = a.h().use(func(p CArch) (e error) {
-		text, e = readText(func(b []byte, n *int) error { return Arch_to_json(p, b, n) })
+		text, e = readText(func(b []byte, n *int) error { return Arch_to_json(b, n, p) })
 		return
 	})
 	return
@@ -197,7 +197,7 @@ func (a *Arch) JSON() (text string, err error) {
 
 // Params is the parameter count of the arch's dense model for a vocabulary.
 func (a *Arch) Params(vocab uint64) (n uint64, err error) {
-	err = a.h().use(func(p CArch) error { return Arch_params(p, vocab, &n) })
+	err = a.h().use(func(p CArch) error { return Arch_params(&n, p, vocab) })
 	return
 }
 
@@ -291,7 +291,7 @@ func (n *Supernet) Options() (opt SupernetOptions, err error) {
 			return e
 		}
 		defer DeleteCSupernetOptions(c)
-		if e := Supernet_get_options(p, c); e != nil {
+		if e := Supernet_get_options(c, p); e != nil {
 			return e
 		}
 		opt = fromCSupernetOptions(c)
@@ -304,11 +304,21 @@ func (n *Supernet) Options() (opt SupernetOptions, err error) {
 func (n *Supernet) Space() (s *Space, err error) {
 	err = n.h().use(func(p CSupernet) error {
 		var out SwigcptrCSpace
-		if e := Supernet_space(p, &out); e != nil {
+		if e := Supernet_space(&out, p); e != nil {
 			return e
 		}
 		s = newSpace(out)
 		return nil
+	})
+	return
+}
+
+// Meta is the string metadata `key` the supernet carries ("format",
+// "format_version", "src_lang", "tgt_lang", ...); "" when it does not carry it.
+func (n *Supernet) Meta(key string) (text string, err error) {
+	err = n.h().use(func(p CSupernet) (e error) {
+		text, e = readText(func(b []byte, m *int) error { return Supernet_get_meta(b, m, p, key) })
+		return
 	})
 	return
 }
@@ -319,12 +329,23 @@ func (n *Supernet) NumParams() (v uint64) {
 	return
 }
 
-// Route specialises the subnet arch into a standalone dense model.
-func (n *Supernet) Route(a *Arch) (m *Model, err error) {
+// Route specialises the subnet arch into a standalone dense model, on all
+// cores.
+func (n *Supernet) Route(a *Arch) (*Model, error) { return n.RouteThreads(a, 0) }
+
+// RouteThreads is Route on `threads` threads for this call only (0 = all
+// cores; docs/threading.md).
+func (n *Supernet) RouteThreads(a *Arch, threads int32) (m *Model, err error) {
 	err = n.h().use(func(p CSupernet) error {
 		return a.h().use(func(q CArch) error {
+			o := NewCRouteOptions()
+			if e := allocated(o, "route options"); e != nil {
+				return e
+			}
+			defer DeleteCRouteOptions(o)
+			o.SetThreads(int(threads))
 			var out SwigcptrCModel
-			if e := Route(p, q, &out); e != nil {
+			if e := Route(&out, p, q, o); e != nil {
 				return e
 			}
 			m = newModel(out)
@@ -352,11 +373,21 @@ func (m *Model) Save(path string) error {
 func (m *Model) Arch() (a *Arch, err error) {
 	err = m.h().use(func(p CModel) error {
 		var out SwigcptrCArch
-		if e := Model_arch(p, &out); e != nil {
+		if e := Model_arch(&out, p); e != nil {
 			return e
 		}
 		a = newArch(out)
 		return nil
+	})
+	return
+}
+
+// Meta is the string metadata `key` the model carries ("format",
+// "format_version", "src_lang", "tgt_lang"); "" when it does not carry it.
+func (m *Model) Meta(key string) (text string, err error) {
+	err = m.h().use(func(p CModel) (e error) {
+		text, e = readText(func(b []byte, n *int) error { return Model_get_meta(b, n, p, key) })
+		return
 	})
 	return
 }
@@ -367,20 +398,36 @@ func (m *Model) NumParams() (v uint64) {
 	return
 }
 
-// translateOptions are the library's decoding defaults with beam width beam
-// (the caller deletes them with DeleteCTranslateOptions).
-func translateOptions(beam int) (CTranslateOptions, error) {
-	o := NewCTranslateOptions()
-	if err := allocated(o, "translate options"); err != nil {
-		return nil, err
-	}
-	o.SetBeam(uint(uint32(beam)))
-	return o, nil
+// TranslateOptions are the decoding options of TranslateWith and
+// TranslateIDsWith: the beam width (1 = greedy) and the threads of the call
+// (0 = all cores; a service translating from many goroutines passes 1,
+// docs/threading.md).
+type TranslateOptions struct {
+	Beam    int
+	Threads int32
 }
 
-// Translate translates a batch of sentences with beam width beam (1 = greedy).
-// Safe from many goroutines on one model.
-func (m *Model) Translate(sentences []string, beam int) (out []string, err error) {
+// translateOptions are the library's decoding defaults with o's beam width and
+// thread count (the caller deletes them with DeleteCTranslateOptions).
+func translateOptions(o TranslateOptions) (CTranslateOptions, error) {
+	c := NewCTranslateOptions()
+	if err := allocated(c, "translate options"); err != nil {
+		return nil, err
+	}
+	c.SetBeam(uint(uint32(o.Beam)))
+	c.SetThreads(int(o.Threads))
+	return c, nil
+}
+
+// Translate translates a batch of sentences with beam width beam (1 = greedy)
+// on all cores. Safe from many goroutines on one model.
+func (m *Model) Translate(sentences []string, beam int) ([]string, error) {
+	return m.TranslateWith(sentences, TranslateOptions{Beam: beam})
+}
+
+// TranslateWith is Translate with the options o.
+func (m *Model) TranslateWith(sentences []string, opt TranslateOptions) (out []string, err error) {
+	beam := opt.Beam
 	if beam < 1 {
 		return nil, argErr("Translate: beam must be >= 1, got %d", beam)
 	}
@@ -390,13 +437,13 @@ func (m *Model) Translate(sentences []string, beam int) (out []string, err error
 		}
 	}
 	err = m.h().use(func(p CModel) error {
-		o, e := translateOptions(beam)
+		o, e := translateOptions(opt)
 		if e != nil {
 			return e
 		}
 		defer DeleteCTranslateOptions(o)
 		var texts SwigcptrCTexts
-		if e := Model_translate(p, sentences, o, &texts); e != nil {
+		if e := Model_translate(&texts, p, sentences, o); e != nil {
 			return e
 		}
 		defer DeleteCTexts(texts)
@@ -409,10 +456,15 @@ func (m *Model) Translate(sentences []string, beam int) (out []string, err error
 	return
 }
 
-// TranslateIDs translates one sentence of token ids (without EOS).
-func (m *Model) TranslateIDs(ids []int32, beam int) (out []int32, err error) {
+// TranslateIDs translates one sentence of token ids (without EOS) on all cores.
+func (m *Model) TranslateIDs(ids []int32, beam int) ([]int32, error) {
+	return m.TranslateIDsWith(ids, TranslateOptions{Beam: beam})
+}
+
+// TranslateIDsWith is TranslateIDs with the options o.
+func (m *Model) TranslateIDsWith(ids []int32, opt TranslateOptions) (out []int32, err error) {
 	err = m.h().use(func(p CModel) error {
-		o, e := translateOptions(beam)
+		o, e := translateOptions(opt)
 		if e != nil {
 			return e
 		}
@@ -420,12 +472,12 @@ func (m *Model) TranslateIDs(ids []int32, beam int) (out []int32, err error) {
 		// The size first (MOS_OUT_OF_RANGE with the length), then the ids:
 		// decoding is deterministic, so the second call gives the same output.
 		var need int
-		if e := Model_translate_ids(p, ids, o, nil, &need); e != nil && !isStatus(e, StatusOutOfRange) {
+		if e := Model_translate_ids(nil, &need, p, ids, o); e != nil && !isStatus(e, StatusOutOfRange) {
 			return e
 		}
 		buf := make([]int32, need)
 		var n int
-		if e := Model_translate_ids(p, ids, o, buf, &n); e != nil {
+		if e := Model_translate_ids(buf, &n, p, ids, o); e != nil {
 			return e
 		}
 		out = append([]int32(nil), buf[:n]...)
@@ -458,7 +510,7 @@ func (m *Model) MeasureLatency(srcLen, steps, beam, warmup, runs uint32) (l Late
 		o.SetBeam(uint(beam))
 		o.SetWarmup(uint(warmup))
 		o.SetRuns(uint(runs))
-		if e := Latency_measure(p, o, r); e != nil {
+		if e := Latency_measure(r, p, o); e != nil {
 			return e
 		}
 		l = Latency{r.GetMean_ms(), r.GetP10_ms(), r.GetP50_ms(), r.GetP90_ms(), r.GetStdev_ms(), uint32(r.GetRuns())}
@@ -482,6 +534,7 @@ type SearchOptions struct {
 	Iterations              uint32
 	MutationProb            float64
 	Seed                    uint64
+	Threads                 int32 // threads of the search, 0 = all cores
 }
 
 // DefaultSearchOptions are MOS_SEARCH_OPTIONS_INIT, read from a struct that
@@ -494,7 +547,8 @@ func DefaultSearchOptions() SearchOptions {
 		ValidSentences: uint32(c.GetValid_sentences()), MaxParams: c.GetMax_params(), MaxFlops: c.GetMax_flops(),
 		PredictorPath: c.GetPredictor_path(), Measure: c.GetMeasure(), Population: uint32(c.GetPopulation()),
 		Parents: uint32(c.GetParents()), Mutations: uint32(c.GetMutations()), Crossovers: uint32(c.GetCrossovers()),
-		Iterations: uint32(c.GetIterations()), MutationProb: c.GetMutation_prob(), Seed: c.GetSeed()}
+		Iterations: uint32(c.GetIterations()), MutationProb: c.GetMutation_prob(), Seed: c.GetSeed(),
+		Threads: int32(c.GetThreads())}
 }
 
 // toC makes the C options (the caller deletes them with DeleteCSearchOptions).
@@ -519,6 +573,7 @@ func (g SearchOptions) toC() (CSearchOptions, error) {
 	c.SetIterations(uint(g.Iterations))
 	c.SetMutation_prob(g.MutationProb)
 	c.SetSeed(g.Seed)
+	c.SetThreads(int(g.Threads))
 	return c, nil
 }
 
@@ -538,7 +593,7 @@ func Search(n *Supernet, dataDir string, opt SearchOptions) (r *SearchResult, er
 		}
 		defer DeleteCSearchOptions(c)
 		var out SwigcptrCSearchResult
-		if e := Search_raw(p, dataDir, c, &out); e != nil {
+		if e := Search_raw(&out, p, dataDir, c); e != nil {
 			return e
 		}
 		r = newSearchResult(out)
@@ -557,7 +612,7 @@ func (r *SearchResult) Count() (n int) {
 func (r *SearchResult) Arch(i int) (a *Arch, err error) {
 	err = r.h().use(func(p CSearchResult) error {
 		var out SwigcptrCArch
-		if e := Search_result_arch(p, int64(i), &out); e != nil {
+		if e := Search_result_arch(&out, p, int64(i)); e != nil {
 			return e
 		}
 		a = newArch(out)
@@ -568,14 +623,14 @@ func (r *SearchResult) Arch(i int) (a *Arch, err error) {
 
 // Scores are the fitness (validation loss) and latency (ms) of budget i's best arch.
 func (r *SearchResult) Scores(i int) (fitness, latencyMS float64, err error) {
-	err = r.h().use(func(p CSearchResult) error { return Search_result_scores(p, int64(i), &fitness, &latencyMS) })
+	err = r.h().use(func(p CSearchResult) error { return Search_result_scores(&fitness, &latencyMS, p, int64(i)) })
 	return
 }
 
 // JSON is the whole result as JSON.
 func (r *SearchResult) JSON() (text string, err error) {
 	err = r.h().use(func(p CSearchResult) (e error) {
-		text, e = readText(func(b []byte, n *int) error { return Search_result_to_json(p, b, n) })
+		text, e = readText(func(b []byte, n *int) error { return Search_result_to_json(b, n, p) })
 		return
 	})
 	return

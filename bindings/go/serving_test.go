@@ -177,6 +177,35 @@ func TestServingFlow(t *testing.T) {
 	if err != nil || !reflect.DeepEqual(ids1, ids2) {
 		t.Fatalf("TranslateIDs %v %v %v", ids1, ids2, err)
 	}
+	// One thread per call (as a service translating from many goroutines
+	// passes) gives the same output; a bad count is refused.
+	if got, err := model.TranslateWith(sentences, TranslateOptions{Beam: 4, Threads: 1}); err != nil ||
+		!reflect.DeepEqual(got, out) {
+		t.Fatalf("TranslateWith(Threads 1): %q %v, want %q", got, err, out)
+	}
+	if got, err := model.TranslateIDsWith([]int32{5, 6, 7}, TranslateOptions{Beam: 1, Threads: 1}); err != nil ||
+		!reflect.DeepEqual(got, ids1) {
+		t.Fatalf("TranslateIDsWith(Threads 1): %v %v, want %v", got, err, ids1)
+	}
+	if _, err := model.TranslateWith(sentences, TranslateOptions{Beam: 1, Threads: -1}); !errors.Is(err,
+		&Error{Status: StatusInvalidArgument}) {
+		t.Fatalf("TranslateWith(Threads -1): %v", err)
+	}
+	// The corpus languages travel from training to the routed model's file.
+	if src, err := model2.Meta("src_lang"); err != nil || src != "xx" {
+		t.Fatalf("Meta(src_lang) = %q %v", src, err)
+	}
+	if none, err := model2.Meta("no such key"); err != nil || none != "" {
+		t.Fatalf("Meta of an absent key = %q %v", none, err)
+	}
+	if tgt, err := net.Meta("tgt_lang"); err != nil || tgt != "yy" {
+		t.Fatalf("Supernet.Meta(tgt_lang) = %q %v", tgt, err)
+	}
+	one, err := net.RouteThreads(best, 1)
+	if err != nil || one.NumParams() != model.NumParams() {
+		t.Fatalf("RouteThreads(1): %v", err)
+	}
+	one.Close()
 	model2.Close()
 
 	// Concurrent translation on one model equals sequential.

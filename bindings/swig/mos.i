@@ -154,11 +154,11 @@ static void mos_java_release(JNIEnv *jenv, jobjectArray arr, const char **v, jsi
 static mos_status mos_bleu_score_formatted(const mos_bleu_score *s, char **line) {
     size_t needed = 0;
     *line = NULL;
-    mos_status st = mos_bleu_format(s, NULL, 0, &needed);
+    mos_status st = mos_bleu_format(NULL, 0, &needed, s);
     if (st != MOS_OK && st != MOS_OUT_OF_RANGE) return st;
     char *buf = (char *)malloc(needed ? needed : 1);
     if (!buf) return MOS_OUT_OF_MEMORY;
-    st = mos_bleu_format(s, buf, needed, NULL);
+    st = mos_bleu_format(buf, needed, NULL, s);
     if (st != MOS_OK) { free(buf); return st; }
     *line = buf;
     return MOS_OK;

@@ -47,6 +47,7 @@
 %rename(CTranslateOptions) mos_translate_options;
 %rename(CLatencyOptions) mos_latency_options;
 %rename(CLatencyResult) mos_latency_result;
+%rename(CRouteOptions) mos_route_options;
 #endif
 %rename(CSearchOptions) mos_search_options;
 %rename(CTrainOptions) mos_train_options;
@@ -57,21 +58,21 @@
 %{
 #define MOSJ_CALL(expr) do { mos_status st_ = (expr); if (st_ != MOS_OK) mos_swig_pending = st_; } while (0)
 /* A string read through the (buf, cap, needed) convention, malloc'd. */
-typedef mos_status (*mosj_text_fn)(const void *obj, char *buf, size_t cap, size_t *needed);
+typedef mos_status (*mosj_text_fn)(char *buf, size_t cap, size_t *needed, const void *obj);
 static char *mosj_text(const void *obj, mosj_text_fn f) {
     size_t needed = 0;
-    mos_status st = f(obj, NULL, 0, &needed);
+    mos_status st = f(NULL, 0, &needed, obj);
     if (st != MOS_OK && st != MOS_OUT_OF_RANGE) { mos_swig_pending = st; return NULL; }
     char *buf = (char *)malloc(needed ? needed : 1);
     if (!buf) { mos_swig_pending = MOS_OUT_OF_MEMORY; mos_swig_pending_msg = "out of memory"; return NULL; }
-    st = f(obj, buf, needed ? needed : 1, NULL);
+    st = f(buf, needed ? needed : 1, NULL, obj);
     if (st != MOS_OK) { free(buf); mos_swig_pending = st; return NULL; }
     return buf;
 }
-static mos_status mosj_space_json(const void *o, char *b, size_t c, size_t *n) { return mos_space_to_json((const mos_space *)o, b, c, n); }
-static mos_status mosj_space_name(const void *o, char *b, size_t c, size_t *n) { return mos_space_name((const mos_space *)o, b, c, n); }
-static mos_status mosj_arch_json(const void *o, char *b, size_t c, size_t *n) { return mos_arch_to_json((const mos_arch *)o, b, c, n); }
-static mos_status mosj_result_json(const void *o, char *b, size_t c, size_t *n) { return mos_search_result_to_json((const mos_search_result *)o, b, c, n); }
+static mos_status mosj_space_json(char *b, size_t c, size_t *n, const void *o) { return mos_space_to_json(b, c, n, (const mos_space *)o); }
+static mos_status mosj_space_name(char *b, size_t c, size_t *n, const void *o) { return mos_space_name(b, c, n, (const mos_space *)o); }
+static mos_status mosj_arch_json(char *b, size_t c, size_t *n, const void *o) { return mos_arch_to_json(b, c, n, (const mos_arch *)o); }
+static mos_status mosj_result_json(char *b, size_t c, size_t *n, const void *o) { return mos_search_result_to_json(b, c, n, (const mos_search_result *)o); }
 /* Token ids returned to Java as int[]. */
 typedef struct mosj_ids { int32_t *v; size_t n; } mosj_ids;
 %}
@@ -269,9 +270,9 @@ MOS_HANDLE(mos_search_result, mos_search_result_destroy)
   char *j_toJson() { return mosj_text($self, mosj_arch_json); }
   mos_space *j_space() { mos_space *s = NULL; MOSJ_CALL(mos_arch_space(&s, $self)); return s; }
   /** Parameters of the routed dense model for a vocabulary of vocab. */
-  uint64_t j_params(uint64_t vocab) { uint64_t n = 0; MOSJ_CALL(mos_arch_params($self, vocab, &n)); return n; }
+  uint64_t j_params(uint64_t vocab) { uint64_t n = 0; MOSJ_CALL(mos_arch_params(&n, $self, vocab)); return n; }
   /** Throws MOS_OUT_OF_RANGE unless the arch is a point of space. */
-  void j_validate(const mos_space *space) { MOSJ_CALL(mos_arch_validate(space, $self)); }
+  void j_validate(const mos_space *space) { MOSJ_CALL(mos_arch_validate($self, space)); }
 }
 
 %newobject mos_supernet::j_load;
@@ -292,45 +293,56 @@ MOS_HANDLE(mos_search_result, mos_search_result_destroy)
   }
   static mos_supernet *j_load(const char *path) { mos_supernet *n = NULL; MOSJ_CALL(mos_supernet_load(&n, path)); return n; }
   void j_save(const char *path) { MOSJ_CALL(mos_supernet_save($self, path)); }
-  mos_space *j_space() { mos_space *s = NULL; MOSJ_CALL(mos_supernet_space($self, &s)); return s; }
+  mos_space *j_space() { mos_space *s = NULL; MOSJ_CALL(mos_supernet_space(&s, $self)); return s; }
   uint64_t j_numParams() { if (!$self) mos_swig_pending = MOS_INVALID_ARGUMENT, mos_swig_pending_msg = "Supernet.numParams: closed supernet"; return mos_supernet_num_params($self); }
   /** The routing mode of the supernet's options (0 none, 1 layer, 2 neuron). */
-  int j_routing() { mos_supernet_options o = MOS_SUPERNET_OPTIONS_INIT; MOSJ_CALL(mos_supernet_get_options($self, &o)); return (int)o.routing; }
+  int j_routing() { mos_supernet_options o = MOS_SUPERNET_OPTIONS_INIT; MOSJ_CALL(mos_supernet_get_options(&o, $self)); return (int)o.routing; }
   /** The number of experts per MoS linear. */
-  uint32_t j_experts() { mos_supernet_options o = MOS_SUPERNET_OPTIONS_INIT; MOSJ_CALL(mos_supernet_get_options($self, &o)); return o.experts; }
+  uint32_t j_experts() { mos_supernet_options o = MOS_SUPERNET_OPTIONS_INIT; MOSJ_CALL(mos_supernet_get_options(&o, $self)); return o.experts; }
   bool j_hasTokenizer() { return mos_supernet_has_tokenizer($self); }
-  /** Specialises subnet arch into a standalone dense model (mos_route). */
-  mos_model *j_route(const mos_arch *arch) { mos_model *m = NULL; MOSJ_CALL(mos_route($self, arch, &m)); return m; }
+  /** Specialises subnet arch into a standalone dense model (mos_route) on all cores. */
+  mos_model *j_route(const mos_arch *arch) { mos_model *m = NULL; MOSJ_CALL(mos_route(&m, $self, arch, NULL)); return m; }
+  /** As route(arch), on `threads` threads (0 = all cores) for this call only. */
+  mos_model *j_route(const mos_arch *arch, int32_t threads) {
+    mos_route_options o = MOS_ROUTE_OPTIONS_INIT;
+    o.threads = threads;
+    mos_model *m = NULL;
+    MOSJ_CALL(mos_route(&m, $self, arch, &o));
+    return m;
+  }
 }
 
 %newobject mos_model::j_load;
 %newobject mos_model::j_arch;
 %newobject mos_model::j_translateTexts;
 %javamethodmodifiers mos_model::j_translateTexts "private";
+%javamethodmodifiers mos_model::j_translateIdsWith "private";
 %extend mos_model {
   static mos_model *j_load(const char *path) { mos_model *m = NULL; MOSJ_CALL(mos_model_load(&m, path)); return m; }
   void j_save(const char *path) { MOSJ_CALL(mos_model_save($self, path)); }
-  mos_arch *j_arch() { mos_arch *a = NULL; MOSJ_CALL(mos_model_arch($self, &a)); return a; }
+  mos_arch *j_arch() { mos_arch *a = NULL; MOSJ_CALL(mos_model_arch(&a, $self)); return a; }
   uint64_t j_numParams() { if (!$self) mos_swig_pending = MOS_INVALID_ARGUMENT, mos_swig_pending_msg = "Model.numParams: closed model"; return mos_model_num_params($self); }
   uint32_t j_vocabSize() { return mos_model_vocab_size($self); }
-  mos_texts *j_translateTexts(const char *const *src, size_t n, uint32_t beam) {
+  mos_texts *j_translateTexts(const char *const *src, size_t n, uint32_t beam, int32_t threads) {
     mos_translate_options o = MOS_TRANSLATE_OPTIONS_INIT;
     o.beam = beam;
+    o.threads = threads;
     mos_texts *t = NULL;
-    MOSJ_CALL(mos_model_translate($self, src, n, &o, &t));
+    MOSJ_CALL(mos_model_translate(&t, $self, src, n, &o));
     return t;
   }
   /** Translates one sentence of token ids (without EOS) into token ids. */
-  mosj_ids j_translateIds(const int32_t *ids, size_t n, uint32_t beam) {
+  mosj_ids j_translateIdsWith(const int32_t *ids, size_t n, uint32_t beam, int32_t threads) {
     mos_translate_options o = MOS_TRANSLATE_OPTIONS_INIT;
     o.beam = beam;
+    o.threads = threads;
     mosj_ids r = {NULL, 0};
     size_t need = 0;
-    mos_status st = mos_model_translate_ids($self, ids, n, &o, NULL, 0, &need);
+    mos_status st = mos_model_translate_ids(NULL, 0, &need, $self, ids, n, &o);
     if (st != MOS_OK && st != MOS_OUT_OF_RANGE) { mos_swig_pending = st; return r; }
     r.v = (int32_t *)malloc((need ? need : 1) * sizeof *r.v);
     if (!r.v) { mos_swig_pending = MOS_OUT_OF_MEMORY; mos_swig_pending_msg = "out of memory"; return r; }
-    st = mos_model_translate_ids($self, ids, n, &o, r.v, need, &r.n);
+    st = mos_model_translate_ids(r.v, need, &r.n, $self, ids, n, &o);
     if (st != MOS_OK) { mos_swig_pending = st; free(r.v); r.v = NULL; r.n = 0; }
     return r;
   }
@@ -338,22 +350,35 @@ MOS_HANDLE(mos_search_result, mos_search_result_destroy)
   double j_latencyMs(uint32_t src_len, uint32_t steps, uint32_t beam, uint32_t warmup, uint32_t runs) {
     mos_latency_options o = MOS_LATENCY_OPTIONS_INIT;
     o.src_len = src_len; o.steps = steps; o.beam = beam; o.warmup = warmup; o.runs = runs;
-    mos_latency_result r;
-    memset(&r, 0, sizeof r);
-    MOSJ_CALL(mos_latency_measure($self, &o, &r));
+    mos_latency_result r = MOS_LATENCY_RESULT_INIT;
+    MOSJ_CALL(mos_latency_measure(&r, $self, &o));
     return r.mean_ms;
   }
   %proxycode %{
-  /** Translates a batch of sentences with beam width beam (1 = greedy); safe
-   *  from many threads on one model. */
+  /** Translates a batch of sentences with beam width beam (1 = greedy) on all
+   *  cores; safe from many threads on one model. */
   public String[] translate(String[] sentences, int beam) {
+    return translate(sentences, beam, 0);
+  }
+  /** As translate(sentences, beam), on `threads` threads for this call only
+   *  (0 = all cores). A service translating from many threads passes 1
+   *  (docs/threading.md). */
+  public String[] translate(String[] sentences, int beam, int threads) {
     if (sentences == null)
       throw new MosException(Status.MOS_INVALID_ARGUMENT, "Model.translate: sentences must not be null");
-    try (Texts t = translateTexts(sentences, beam)) {
+    try (Texts t = translateTexts(sentences, beam, threads)) {
       String[] out = new String[(int) t.count()];
       for (int i = 0; i < out.length; i++) out[i] = t.get(i);
       return out;
     }
+  }
+  /** Translates one sentence of token ids (without EOS) into token ids, on all cores. */
+  public int[] translateIds(int[] ids, int beam) {
+    return translateIdsWith(ids, beam, 0);
+  }
+  /** As translateIds(ids, beam), on `threads` threads for this call only (0 = all cores). */
+  public int[] translateIds(int[] ids, int beam, int threads) {
+    return translateIdsWith(ids, beam, threads);
   }
   %}
 }
@@ -367,11 +392,11 @@ MOS_HANDLE(mos_search_result, mos_search_result_destroy)
 %newobject mos_search_result::j_toJson;
 %extend mos_search_result {
   size_t j_count() { return mos_search_result_count($self); }
-  mos_arch *j_arch(size_t i) { mos_arch *a = NULL; MOSJ_CALL(mos_search_result_arch($self, i, &a)); return a; }
+  mos_arch *j_arch(size_t i) { mos_arch *a = NULL; MOSJ_CALL(mos_search_result_arch(&a, $self, i)); return a; }
   /** Validation loss of the best arch for budget i. */
-  double j_fitness(size_t i) { double f = 0, l = 0; MOSJ_CALL(mos_search_result_scores($self, i, &f, &l)); return f; }
+  double j_fitness(size_t i) { double f = 0, l = 0; MOSJ_CALL(mos_search_result_scores(&f, &l, $self, i)); return f; }
   /** Latency (ms) of the best arch for budget i. */
-  double j_latencyMs(size_t i) { double f = 0, l = 0; MOSJ_CALL(mos_search_result_scores($self, i, &f, &l)); return l; }
+  double j_latencyMs(size_t i) { double f = 0, l = 0; MOSJ_CALL(mos_search_result_scores(&f, &l, $self, i)); return l; }
   char *j_toJson() { return mosj_text($self, mosj_result_json); }
 }
 
@@ -410,7 +435,7 @@ static mos_search_result *search_raw(const mos_supernet *net, const char *data_d
                                      uint64_t max_flops, const char *predictor_path, bool measure,
                                      uint32_t population, uint32_t parents, uint32_t mutations,
                                      uint32_t crossovers, uint32_t iterations, double mutation_prob,
-                                     uint64_t seed) {
+                                     uint64_t seed, int32_t threads) {
     mos_search_options o = MOS_SEARCH_OPTIONS_INIT;
     if (split) o.split = split;
     o.src_lang = src_lang; o.tgt_lang = tgt_lang; o.valid_sentences = valid_sentences;
@@ -418,8 +443,9 @@ static mos_search_result *search_raw(const mos_supernet *net, const char *data_d
     o.max_params = max_params; o.max_flops = max_flops; o.predictor_path = predictor_path;
     o.measure = measure; o.population = population; o.parents = parents; o.mutations = mutations;
     o.crossovers = crossovers; o.iterations = iterations; o.mutation_prob = mutation_prob; o.seed = seed;
+    o.threads = threads;
     mos_search_result *r = NULL;
-    MOSJ_CALL(mos_search(net, data_dir, &o, &r, NULL, NULL));
+    MOSJ_CALL(mos_search(&r, net, data_dir, &o, NULL, NULL));
     return r;
 }
 static mos_supernet *train_raw(const mos_space *space, const char *data_dir, const char *src_lang,
@@ -454,7 +480,7 @@ static mos_supernet *train_raw(const mos_space *space, const char *data_dir, con
     double[] b = o.budgetsMs;
     return search_raw(net, dataDir, o.split, o.srcLang, o.tgtLang, o.validSentences, b, b == null ? 0 : b.length,
         o.maxParams, o.maxFlops, o.predictorPath, o.measure, o.population, o.parents, o.mutations,
-        o.crossovers, o.iterations, o.mutationProb, o.seed);
+        o.crossovers, o.iterations, o.mutationProb, o.seed, o.threads);
   }
   /** Trains a new supernet for space with the default supernet options (mos_train), blocking. */
   public static Supernet train(Space space, TrainOptions o) {
@@ -596,7 +622,23 @@ static char *mos_swig_strdup(const char *s) {
   }
   ~mos_latency_options() { free($self); }
 }
-/* mos_latency_result has SWIG's default constructor (zeroed) and destructor. */
+%extend mos_route_options {
+  mos_route_options() {
+    mos_route_options *o = (mos_route_options *)calloc(1, sizeof *o);
+    if (o) mos_route_options_init(o);
+    return o;
+  }
+  ~mos_route_options() { free($self); }
+}
+/* A result struct the library fills: its constructor sets the version. */
+%extend mos_latency_result {
+  mos_latency_result() {
+    mos_latency_result *r = (mos_latency_result *)calloc(1, sizeof *r);
+    if (r) mos_latency_result_init(r);
+    return r;
+  }
+  ~mos_latency_result() { free($self); }
+}
 #endif
 
 /* ------------------------------------------------------------------------- */
@@ -631,11 +673,13 @@ MOS_GO_WRAP(supernet_save)
 MOS_GO_WRAP(supernet_get_options)
 MOS_GO_WRAP(supernet_space)
 MOS_GO_WRAP(supernet_num_params)
+MOS_GO_WRAP(supernet_get_meta)
 MOS_GO_WRAP(route)
 MOS_GO_WRAP(model_load)
 MOS_GO_WRAP(model_save)
 MOS_GO_WRAP(model_arch)
 MOS_GO_WRAP(model_num_params)
+MOS_GO_WRAP(model_get_meta)
 MOS_GO_WRAP(model_translate)
 MOS_GO_WRAP(model_translate_ids)
 MOS_GO_WRAP(texts_count)

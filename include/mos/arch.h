@@ -12,8 +12,8 @@
  *     if (mos_arch_sample(&arch, space, 42) == MOS_OK) {
  *         float feat[10];
  *         uint64_t params = 0;
- *         mos_arch_encode(arch, feat, 10, NULL);
- *         mos_arch_params(arch, 8000, &params);
+ *         mos_arch_encode(feat, 10, NULL, arch);
+ *         mos_arch_params(&params, arch, 8000);
  *     }
  *     mos_arch_destroy(arch);
  *
@@ -40,7 +40,8 @@ typedef struct mos_arch mos_arch;
 /* Number of features of mos_arch_encode. */
 #define MOS_ARCH_FEATURES 10
 
-/* MOS_ARCH_FEATURES as a function, for bindings. Thread-safe. @since 0.1 */
+/* MOS_ARCH_FEATURES as a function, for bindings. A constant: does not change
+ * mos_last_error(). Thread-safe. @since 0.1 */
 MOS_API size_t mos_arch_features(void);
 
 /* The largest arch of the space: every dimension at its largest value.
@@ -87,14 +88,14 @@ MOS_API mos_status mos_arch_crossover(mos_arch **out, const mos_arch *a, const m
  * not NULL) receives the size including the NUL. Call with buf = NULL, cap = 0
  * to ask. Returns MOS_OUT_OF_RANGE if buf is not NULL and cap is too small
  * (buf then holds "" when cap > 0). Thread-safe. @since 0.1 */
-MOS_API mos_status mos_arch_to_json(const mos_arch *arch, char *buf, size_t cap, size_t *needed);
+MOS_API mos_status mos_arch_to_json(char *buf, size_t cap, size_t *needed, const mos_arch *arch);
 
 /* Check that `arch` is a point of `space` (which may differ from the space it
  * was made from). Returns MOS_OUT_OF_RANGE naming the first field the space
  * does not allow. Thread-safe. @since 0.1 */
-MOS_API mos_status mos_arch_validate(const mos_space *space, const mos_arch *arch);
+MOS_API mos_status mos_arch_validate(const mos_arch *arch, const mos_space *space);
 
-/* The 10 features (MOS_ARCH_FEATURES) of DESIGN.md section 2, each divided by
+/* The 10 features (MOS_ARCH_FEATURES) of docs/formats.md, each divided by
  * its dimension's maximum in the arch's space, so all lie in (0, 1]: encoder
  * embed, encoder layers, mean encoder FFN, mean encoder heads, decoder embed,
  * decoder layers, mean decoder FFN, mean decoder self heads, mean decoder cross
@@ -102,33 +103,33 @@ MOS_API mos_status mos_arch_validate(const mos_space *space, const mos_arch *arc
  * out = NULL, cap = 0 to ask. Returns MOS_OUT_OF_RANGE if out is not NULL and
  * cap < 10 (out is then unchanged).
  * Thread-safe. @since 0.1 */
-MOS_API mos_status mos_arch_encode(const mos_arch *arch, float *out, size_t cap, size_t *needed);
+MOS_API mos_status mos_arch_encode(float *out, size_t cap, size_t *needed, const mos_arch *arch);
 
 /* The fine per-layer encoding: the 10 features, then (ffn, heads) for each of
  * the space's maximum number of encoder layers, then (ffn, self heads, cross
  * heads, k) for each maximum decoder layer, each divided by its maximum and
  * zero for absent layers (docs/formats.md). Buffer rules as mos_arch_encode.
  * Thread-safe. @since 0.1 */
-MOS_API mos_status mos_arch_encode_fine(const mos_arch *arch, float *out, size_t cap,
-                                        size_t *needed);
+MOS_API mos_status mos_arch_encode_fine(float *out, size_t cap, size_t *needed,
+                                        const mos_arch *arch);
 
 /* Parameters of the arch's routed dense model for a vocabulary of `vocab`
  * tokens (> 0), with the conventions of docs/model-size.md (one tied embedding
  * table of vocab x max(encoder, decoder embed)). Returns MOS_OUT_OF_RANGE for
  * a vocabulary above 2^32. Thread-safe. @since 0.1 */
-MOS_API mos_status mos_arch_params(const mos_arch *arch, uint64_t vocab, uint64_t *out);
+MOS_API mos_status mos_arch_params(uint64_t *out, const mos_arch *arch, uint64_t vocab);
 
 /* FLOPs (a multiply-add counts 2) of one forward pass of the routed model over
  * src_len source and tgt_len target tokens (all > 0), including
  * cross-attention over k * src_len keys and the output projection
  * (docs/model-size.md). Returns MOS_OUT_OF_RANGE if the count overflows 64
  * bits. Thread-safe. @since 0.1 */
-MOS_API mos_status mos_arch_flops(const mos_arch *arch, uint64_t vocab, uint64_t src_len,
-                                  uint64_t tgt_len, uint64_t *out);
+MOS_API mos_status mos_arch_flops(uint64_t *out, const mos_arch *arch, uint64_t vocab,
+                                  uint64_t src_len, uint64_t tgt_len);
 
 /* Getters: the number of encoder / decoder layers and the encoder / decoder
- * embedding widths. Return 0 and set mos_last_error() if arch is NULL.
- * Thread-safe. @since 0.1 */
+ * embedding widths. Return 0 and set mos_last_error() if arch is NULL;
+ * otherwise clear it. Thread-safe. @since 0.1 */
 MOS_API uint32_t mos_arch_encoder_layers(const mos_arch *arch);
 MOS_API uint32_t mos_arch_decoder_layers(const mos_arch *arch);
 MOS_API uint32_t mos_arch_encoder_embed_dim(const mos_arch *arch);
@@ -137,15 +138,15 @@ MOS_API uint32_t mos_arch_decoder_embed_dim(const mos_arch *arch);
 /* The dimensions of encoder layer `index` (0-based). Any output pointer may be
  * NULL. Returns MOS_OUT_OF_RANGE if index >= mos_arch_encoder_layers(arch).
  * Thread-safe. @since 0.1 */
-MOS_API mos_status mos_arch_encoder_layer(const mos_arch *arch, uint32_t index, uint32_t *ffn_dim,
-                                          uint32_t *heads);
+MOS_API mos_status mos_arch_encoder_layer(uint32_t *ffn_dim, uint32_t *heads, const mos_arch *arch,
+                                          uint32_t index);
 
 /* The dimensions of decoder layer `index` (0-based). Any output pointer may be
  * NULL. Returns MOS_OUT_OF_RANGE if index >= mos_arch_decoder_layers(arch).
  * Thread-safe. @since 0.1 */
-MOS_API mos_status mos_arch_decoder_layer(const mos_arch *arch, uint32_t index, uint32_t *ffn_dim,
-                                          uint32_t *self_heads, uint32_t *cross_heads,
-                                          uint32_t *cross_k);
+MOS_API mos_status mos_arch_decoder_layer(uint32_t *ffn_dim, uint32_t *self_heads,
+                                          uint32_t *cross_heads, uint32_t *cross_k,
+                                          const mos_arch *arch, uint32_t index);
 
 /* A new handle to the space the arch was made from (the caller destroys it
  * with mos_space_destroy). On failure *out is NULL. Thread-safe. @since 0.1 */

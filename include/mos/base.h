@@ -3,7 +3,10 @@
  * Every fallible libmos function returns a mos_status. MOS_OK is 0; every other
  * value is a stable positive code whose meaning never changes. After a failure,
  * mos_last_error() returns a message naming the function and the offending value,
- * valid until the next libmos call on the same thread.
+ * valid until the next libmos call on the same thread that clears or sets it
+ * (every function taking a handle does; the functions of this header, the
+ * _destroy functions and the static lookups mos_routing_name,
+ * mos_space_preset_name and mos_arch_features leave it alone).
  *
  * Pure C (C99 and C++); part of the stable API. See docs/api-conventions.md.
  */
@@ -42,8 +45,8 @@ typedef enum mos_status {
 MOS_API const char *mos_status_str(mos_status status);
 
 /* The message of the last failed libmos call on this thread, or "" if none.
- * Borrowed: valid until the next libmos call on this thread. Never NULL.
- * Thread-safe (thread-local). @since 0.1 */
+ * Borrowed: valid until the next libmos call on this thread that sets or
+ * clears it (see above). Never NULL. Thread-safe (thread-local). @since 0.1 */
 MOS_API const char *mos_last_error(void);
 
 /* Forget this thread's last error message. Thread-safe. @since 0.1 */

@@ -9,7 +9,7 @@
  *     const char *ref[] = {"the cat sat on the mat"};
  *     if (mos_bleu_corpus(&s, hyp, ref, 1) == MOS_OK) {
  *         char line[160];
- *         mos_bleu_format(&s, line, sizeof line, NULL);  // "BLEU = 100.00 100.0/..."
+ *         mos_bleu_format(line, sizeof line, NULL, &s);  // "BLEU = 100.00 100.0/..."
  *     }
  *
  * Pure C (C99 and C++); part of the stable API. See docs/api-conventions.md.
@@ -48,8 +48,9 @@ typedef struct mos_bleu_score {
 #define MOS_BLEU_SCORE_INIT {MOS_BLEU_SCORE_VERSION, 0.0, {0.0, 0.0, 0.0, 0.0}, 0.0, 0.0, 0u, 0u, \
                              {0u, 0u, 0u, 0u}, {0u, 0u, 0u, 0u}}
 
-/* Function twin of MOS_BLEU_SCORE_INIT: zeroes *score and sets its version.
- * Returns MOS_INVALID_ARGUMENT if score is NULL. Thread-safe. @since 0.1 */
+/* Function twin of MOS_BLEU_SCORE_INIT: zeroes *score (padding included) and
+ * sets its version. Returns MOS_INVALID_ARGUMENT if score is NULL.
+ * Thread-safe. @since 0.1 */
 MOS_API mos_status mos_bleu_score_init(mos_bleu_score *score);
 
 /* Corpus BLEU of n hypotheses against n references (line i of one against line
@@ -69,7 +70,7 @@ MOS_API mos_status mos_bleu_corpus(mos_bleu_score *out, const char *const *hyps,
  * cap is too small (buf then holds "" when cap > 0), MOS_INVALID_ARGUMENT (score
  * NULL, buf NULL with cap > 0), MOS_VERSION (score->version unknown).
  * Thread-safe. @since 0.1 */
-MOS_API mos_status mos_bleu_format(const mos_bleu_score *score, char *buf, size_t cap, size_t *needed);
+MOS_API mos_status mos_bleu_format(char *buf, size_t cap, size_t *needed, const mos_bleu_score *score);
 
 #ifdef __cplusplus
 }

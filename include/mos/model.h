@@ -4,7 +4,8 @@
  * architecture's sizes, made by mos_route (mos/supernet.h) or loaded from a
  * file. It carries the SentencePiece tokenizer of its supernet, so it
  * translates raw text on its own. A model never changes after creation: any
- * number of threads may translate with one model at once.
+ * number of threads may translate with one model at once (a service doing so
+ * should set `threads` = 1 per call, docs/threading.md).
  *
  *     mos_model *m = NULL;
  *     mos_model_load(&m, "en-es.model");
@@ -12,7 +13,7 @@
  *     o.beam = 5;
  *     mos_texts *out = NULL;
  *     const char *src[] = {"In the beginning God created the heaven and the earth."};
- *     if (mos_model_translate(m, src, 1, &o, &out) == MOS_OK)
+ *     if (mos_model_translate(&out, m, src, 1, &o) == MOS_OK)
  *         puts(mos_texts_get(out, 0));
  *     mos_texts_destroy(out);
  *     mos_model_destroy(m);
@@ -36,30 +37,46 @@ extern "C" {
 /* A list of UTF-8 strings returned by the library (translations). */
 typedef struct mos_texts mos_texts;
 
-/* Number of strings; 0 for NULL. @since 0.1 */
+/* Number of strings. Returns 0 and sets mos_last_error() if texts is NULL;
+ * otherwise clears it. Thread-safe. @since 0.1 */
 MOS_API size_t mos_texts_count(const mos_texts *texts);
-/* The i-th string (NUL-terminated), borrowed until mos_texts_destroy; NULL if
- * texts is NULL or i is out of range. @since 0.1 */
+/* The i-th string (NUL-terminated), borrowed until mos_texts_destroy. Returns
+ * NULL and sets mos_last_error() if texts is NULL or i is out of range;
+ * otherwise clears it. Thread-safe. @since 0.1 */
 MOS_API const char *mos_texts_get(const mos_texts *texts, size_t i);
 /* Destroying NULL does nothing. @since 0.1 */
 MOS_API void mos_texts_destroy(mos_texts *texts);
 
 /* Load a model file (safetensors, format "mos-model"). Returns MOS_IO,
- * MOS_FORMAT (naming the first problem), MOS_VERSION. Thread-safe. @since 0.1 */
+ * MOS_FORMAT (naming the first problem), MOS_VERSION. On failure *out is NULL.
+ * Thread-safe. @since 0.1 */
 MOS_API mos_status mos_model_load(mos_model **out, const char *path);
-/* Write the model atomically. Returns MOS_IO. Thread-safe. @since 0.1 */
+/* Write the model atomically to `path`. Returns MOS_IO. Thread-safe. @since 0.1 */
 MOS_API mos_status mos_model_save(const mos_model *model, const char *path);
 /* Destroying NULL does nothing. @since 0.1 */
 MOS_API void mos_model_destroy(mos_model *model);
 
-/* A new handle to the model's arch (destroy with mos_arch_destroy). @since 0.1 */
-MOS_API mos_status mos_model_arch(const mos_model *model, mos_arch **out);
-/* Number of weights of the dense model; 0 for NULL. @since 0.1 */
+/* A new handle to the model's arch (destroy with mos_arch_destroy). On
+ * failure *out is NULL. Thread-safe. @since 0.1 */
+MOS_API mos_status mos_model_arch(mos_arch **out, const mos_model *model);
+/* Getters: the number of weights of the dense model, its vocabulary size, and
+ * whether it carries a tokenizer (needed by mos_model_translate). Return
+ * 0 / false and set mos_last_error() if model is NULL; otherwise clear it.
+ * Thread-safe. @since 0.1 */
 MOS_API uint64_t mos_model_num_params(const mos_model *model);
-/* Vocabulary size; 0 for NULL. @since 0.1 */
 MOS_API uint32_t mos_model_vocab_size(const mos_model *model);
-/* Whether the model carries a tokenizer (needed by mos_model_translate). @since 0.1 */
 MOS_API bool mos_model_has_tokenizer(const mos_model *model);
+
+/* String metadata the model carries, NUL-terminated, into buf[0..cap)
+ * (buffer rules as mos_space_to_json). Keys: "format" ("mos-model") and
+ * "format_version" ("1"), the file format it is saved in; "src_lang" and
+ * "tgt_lang", the corpus languages of the supernet it was routed from. A key
+ * the model does not carry (languages of a supernet trained outside mos_train,
+ * an unknown key) gives "" (an empty string, MOS_OK): an absent key is not an
+ * error. Returns MOS_INVALID_ARGUMENT for a NULL model or key. Thread-safe.
+ * @since 0.1 */
+MOS_API mos_status mos_model_get_meta(char *buf, size_t cap, size_t *needed, const mos_model *model,
+                                      const char *key);
 
 #define MOS_TRANSLATE_OPTIONS_VERSION 1u
 
@@ -71,30 +88,34 @@ typedef struct mos_translate_options {
     uint32_t max_len_a;     /* output length limit = a * source tokens + b (1) */
     uint32_t max_len_b;     /* (10) */
     uint32_t max_src_len;   /* longer sources are cut to this many tokens (256) */
+    int32_t threads;        /* threads of this call, 0..1024; 0 = all cores (0). A service
+                               translating from many threads at once should pass 1
+                               (docs/threading.md) */
 } mos_translate_options;
 
-#define MOS_TRANSLATE_OPTIONS_INIT {MOS_TRANSLATE_OPTIONS_VERSION, 4u, 0.6f, 1u, 10u, 256u}
+#define MOS_TRANSLATE_OPTIONS_INIT {MOS_TRANSLATE_OPTIONS_VERSION, 4u, 0.6f, 1u, 10u, 256u, 0}
 
-/* Function twin of MOS_TRANSLATE_OPTIONS_INIT. @since 0.1 */
+/* Function twin of MOS_TRANSLATE_OPTIONS_INIT. Thread-safe. @since 0.1 */
 MOS_API mos_status mos_translate_options_init(mos_translate_options *options);
 
 /* Translate n sentences (UTF-8, NUL-terminated, read during the call only) with
  * greedy or beam search and a key/value cache. *out receives n translations in
- * order. Returns MOS_UNSUPPORTED if the model has no tokenizer,
- * MOS_INVALID_ARGUMENT (bad options, invalid UTF-8 naming the sentence),
- * MOS_VERSION. Thread-safe: any number of threads may share one model.
- * @since 0.1 */
-MOS_API mos_status mos_model_translate(const mos_model *model, const char *const *src, size_t n,
-                                       const mos_translate_options *options, mos_texts **out);
+ * order (on failure *out is NULL). Runs with options->threads threads and
+ * restores the caller's thread counts (docs/threading.md). Returns
+ * MOS_UNSUPPORTED if the model has no tokenizer, MOS_INVALID_ARGUMENT (bad
+ * options, invalid UTF-8 naming the sentence), MOS_VERSION. Thread-safe: any
+ * number of threads may share one model. @since 0.1 */
+MOS_API mos_status mos_model_translate(mos_texts **out, const mos_model *model, const char *const *src, size_t n,
+                                       const mos_translate_options *options);
 
 /* Translate one sentence given as token ids (without EOS; the library appends
  * it). The output ids (without EOS) go into out[0..cap); *len receives their
  * number. If cap is too small, returns MOS_OUT_OF_RANGE with *len set and out
  * untouched (decoding is deterministic, so calling again with a larger buffer
- * gives the same ids). Ids must lie in [0, vocab). Thread-safe. @since 0.1 */
-MOS_API mos_status mos_model_translate_ids(const mos_model *model, const int32_t *src, size_t n,
-                                           const mos_translate_options *options, int32_t *out, size_t cap,
-                                           size_t *len);
+ * gives the same ids; out = NULL, cap = 0 asks for the length). Ids must lie
+ * in [0, vocab). Threads as mos_model_translate. Thread-safe. @since 0.1 */
+MOS_API mos_status mos_model_translate_ids(int32_t *out, size_t cap, size_t *len, const mos_model *model,
+                                           const int32_t *src, size_t n, const mos_translate_options *options);
 
 #ifdef __cplusplus
 }

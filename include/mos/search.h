@@ -9,9 +9,9 @@
  *     o.budgets_ms = budgets; o.n_budgets = 2;
  *     o.predictor_path = "latency.safetensors";
  *     mos_search_result *res = NULL;
- *     if (mos_search(net, "data/bible-en-es", &o, &res, NULL, NULL) == MOS_OK) {
+ *     if (mos_search(&res, net, "data/bible-en-es", &o, NULL, NULL) == MOS_OK) {
  *         mos_arch *best = NULL;
- *         mos_search_result_arch(res, 0, &best);   // best arch within 20 ms
+ *         mos_search_result_arch(&best, res, 0);   // best arch within 20 ms
  *         ...
  *     }
  *
@@ -36,7 +36,8 @@ extern "C" {
 #define MOS_LATENCY_OPTIONS_VERSION 1u
 
 /* HAT's protocol: batch 1, a src_len-token source, `steps` decoder steps at
- * beam `beam`, `warmup` untimed runs, then `runs` timed runs. */
+ * beam `beam`, `warmup` untimed runs, then `runs` timed runs, on `threads`
+ * threads. NULL options mean the defaults shown. */
 typedef struct mos_latency_options {
     uint32_t version;  /* MOS_LATENCY_OPTIONS_VERSION */
     uint32_t src_len;  /* 30 */
@@ -44,65 +45,119 @@ typedef struct mos_latency_options {
     uint32_t beam;     /* 5; 1 = greedy */
     uint32_t warmup;   /* 3 */
     uint32_t runs;     /* 20 */
+    int32_t threads;   /* threads of the timed decoding, 0..1024; 0 = all cores (0) */
 } mos_latency_options;
 
-#define MOS_LATENCY_OPTIONS_INIT {MOS_LATENCY_OPTIONS_VERSION, 30u, 30u, 5u, 3u, 20u}
+#define MOS_LATENCY_OPTIONS_INIT {MOS_LATENCY_OPTIONS_VERSION, 30u, 30u, 5u, 3u, 20u, 0}
 
-/* Function twin of MOS_LATENCY_OPTIONS_INIT. @since 0.1 */
+/* Function twin of MOS_LATENCY_OPTIONS_INIT. Thread-safe. @since 0.1 */
 MOS_API mos_status mos_latency_options_init(mos_latency_options *options);
 
+/* Version of mos_latency_result that this header declares. */
+#define MOS_LATENCY_RESULT_VERSION 1u
+
+/* A latency measurement. The caller sets `version` (MOS_LATENCY_RESULT_INIT or
+ * mos_latency_result_init()); the library fills the fields that version
+ * declares. Fields are only ever appended. */
 typedef struct mos_latency_result {
-    double mean_ms;   /* mean of the runs between the 10th and 90th percentiles */
+    uint32_t version;  /* MOS_LATENCY_RESULT_VERSION */
+    double mean_ms;    /* mean of the runs between the 10th and 90th percentiles */
     double p10_ms, p50_ms, p90_ms;
-    double stdev_ms;  /* of those runs */
+    double stdev_ms;   /* of those runs */
     uint32_t runs;
 } mos_latency_result;
 
-/* Time a model with the protocol of `options` (NULL = defaults) on the calling
- * thread's thread count. Thread-safe (but timings from concurrent calls
- * disturb each other). @since 0.1 */
-MOS_API mos_status mos_latency_measure(const mos_model *model, const mos_latency_options *options,
-                                       mos_latency_result *out);
+#define MOS_LATENCY_RESULT_INIT {MOS_LATENCY_RESULT_VERSION, 0.0, 0.0, 0.0, 0.0, 0.0, 0u}
+
+/* Function twin of MOS_LATENCY_RESULT_INIT: zeroes *result (padding included)
+ * and sets its version. Thread-safe. @since 0.1 */
+MOS_API mos_status mos_latency_result_init(mos_latency_result *result);
+
+/* Time `model` with the protocol of `options` (NULL = defaults) into *out,
+ * whose version the caller sets. Runs with options->threads threads and
+ * restores the caller's thread counts. Returns MOS_VERSION (out->version or
+ * options->version unknown), MOS_INVALID_ARGUMENT (an option out of range).
+ * On failure *out keeps its version and is otherwise zeroed. Thread-safe (but
+ * timings from concurrent calls disturb each other). @since 0.1 */
+MOS_API mos_status mos_latency_measure(mos_latency_result *out, const mos_model *model,
+                                       const mos_latency_options *options);
 
 /* Progress of long calls: done out of total; return non-zero to stop
  * (the call then returns MOS_ABORTED and writes nothing). */
 typedef int (*mos_progress_fn)(uint64_t done, uint64_t total, const char *what, void *user);
 
 /* Measure n archs sampled from `space` (seeded) as dense models with random
- * weights and a vocabulary of `vocab` (weights do not change the time), and
- * write the latency dataset as JSON lines to out_path: one object per arch
- * with its features, arch and latency. Returns MOS_IO, MOS_ABORTED. @since 0.1 */
+ * weights and a vocabulary of `vocab` (weights do not change the time) with
+ * the protocol and thread count of `options` (NULL = defaults), and write the
+ * latency dataset as JSON lines to out_path: a header (machine, thread count,
+ * protocol, space), then one object per arch with its features, arch and
+ * latency. `progress` (may be NULL) hears of every arch timed. Returns MOS_IO,
+ * MOS_ABORTED, MOS_VERSION, MOS_INVALID_ARGUMENT. Thread-safe. @since 0.1 */
 MOS_API mos_status mos_latency_collect(const mos_space *space, uint32_t vocab, uint32_t n, uint64_t seed,
                                        const mos_latency_options *options, const char *out_path,
                                        mos_progress_fn progress, void *user);
 
 typedef struct mos_predictor mos_predictor;
 
+#define MOS_PREDICTOR_TRAIN_OPTIONS_VERSION 1u
+
+/* Options of mos_predictor_train. NULL options mean the defaults shown. */
+typedef struct mos_predictor_train_options {
+    uint32_t version;  /* MOS_PREDICTOR_TRAIN_OPTIONS_VERSION */
+    double holdout;    /* fraction of the samples held out to measure the error, [0, 0.9) (0.2) */
+    uint64_t seed;     /* hold-out split and weight initialisation (1) */
+} mos_predictor_train_options;
+
+#define MOS_PREDICTOR_TRAIN_OPTIONS_INIT {MOS_PREDICTOR_TRAIN_OPTIONS_VERSION, 0.2, 1u}
+
+/* Function twin of MOS_PREDICTOR_TRAIN_OPTIONS_INIT. Thread-safe. @since 0.1 */
+MOS_API mos_status mos_predictor_train_options_init(mos_predictor_train_options *options);
+
+/* Version of mos_predictor_report that this header declares. */
+#define MOS_PREDICTOR_REPORT_VERSION 1u
+
+/* The held-out error of a latency predictor. The caller sets `version`
+ * (MOS_PREDICTOR_REPORT_INIT or mos_predictor_report_init()); the library
+ * fills the fields that version declares. Fields are only ever appended. */
 typedef struct mos_predictor_report {
+    uint32_t version;    /* MOS_PREDICTOR_REPORT_VERSION */
     double mape;         /* held-out mean absolute percentage error (%) */
     double rmse_ms;      /* held-out root mean squared error (ms) */
     double kendall_tau;  /* held-out rank agreement */
     uint32_t train_samples, heldout_samples;
 } mos_predictor_report;
 
-/* Train HAT's latency predictor (MLP 3 x 400 on the 10 arch features) on a
- * dataset written by mos_latency_collect, holding out `holdout` (e.g. 0.2) of
- * the samples to report its error; save it to out_path (safetensors, with the
- * machine and thread count it was measured on). *report may be NULL.
- * Returns MOS_IO, MOS_FORMAT (dataset), MOS_INVALID_ARGUMENT. @since 0.1 */
-MOS_API mos_status mos_predictor_train(const char *dataset_path, double holdout, uint64_t seed, const char *out_path,
-                                       mos_predictor_report *report);
+#define MOS_PREDICTOR_REPORT_INIT {MOS_PREDICTOR_REPORT_VERSION, 0.0, 0.0, 0.0, 0u, 0u}
 
-/* Load a predictor; *report (may be NULL) receives its recorded error.
- * @since 0.1 */
-MOS_API mos_status mos_predictor_load(mos_predictor **out, const char *path, mos_predictor_report *report);
-/* Predicted latency (ms) of an arch of the predictor's space. @since 0.1 */
-MOS_API mos_status mos_predictor_predict(const mos_predictor *p, const mos_arch *arch, double *ms);
+/* Function twin of MOS_PREDICTOR_REPORT_INIT: zeroes *report (padding
+ * included) and sets its version. Thread-safe. @since 0.1 */
+MOS_API mos_status mos_predictor_report_init(mos_predictor_report *report);
+
+/* Train HAT's latency predictor (MLP 3 x 400 on the 10 arch features) on a
+ * dataset written by mos_latency_collect (dataset_path), holding out
+ * options->holdout of the samples to report its error in *report (may be
+ * NULL; its version set by the caller), and save it to out_path
+ * (safetensors, with the machine and thread count the dataset was measured
+ * on). The errors are 0 when no sample is held out (heldout_samples 0).
+ * Returns MOS_IO, MOS_FORMAT (dataset), MOS_VERSION (report or options),
+ * MOS_INVALID_ARGUMENT. Thread-safe. @since 0.1 */
+MOS_API mos_status mos_predictor_train(mos_predictor_report *report, const char *dataset_path, const char *out_path,
+                                       const mos_predictor_train_options *options);
+
+/* Load a predictor into *out (NULL on failure); *report (may be NULL; its
+ * version set by the caller) receives its recorded error. Returns MOS_IO,
+ * MOS_FORMAT, MOS_VERSION. Thread-safe. @since 0.1 */
+MOS_API mos_status mos_predictor_load(mos_predictor **out, mos_predictor_report *report, const char *path);
+/* Predicted latency (ms) of an arch of the predictor's space into *ms.
+ * MOS_INVALID_ARGUMENT for an arch of another space. Thread-safe. @since 0.1 */
+MOS_API mos_status mos_predictor_predict(double *ms, const mos_predictor *p, const mos_arch *arch);
 /* Destroying NULL does nothing. @since 0.1 */
 MOS_API void mos_predictor_destroy(mos_predictor *p);
 
 #define MOS_SEARCH_OPTIONS_VERSION 1u
 
+/* Options of mos_search. NULL options mean the defaults shown, which lack the
+ * required languages. */
 typedef struct mos_search_options {
     uint32_t version;            /* MOS_SEARCH_OPTIONS_VERSION */
     const char *split;           /* validation split name ("valid") */
@@ -122,40 +177,51 @@ typedef struct mos_search_options {
     uint32_t iterations;         /* 30 */
     double mutation_prob;        /* 0.3 */
     uint64_t seed;               /* 1 */
+    int32_t threads;             /* threads of the search (fitness, measured latency), 0..1024;
+                                    0 = all cores (0) */
 } mos_search_options;
 
 #define MOS_SEARCH_OPTIONS_INIT                                                                  \
     {MOS_SEARCH_OPTIONS_VERSION, "valid", NULL, NULL, 500u, NULL, 0u, 0u, 0u, NULL, false, 125u, \
-     25u, 50u, 50u, 30u, 0.3, 1u}
+     25u, 50u, 50u, 30u, 0.3, 1u, 0}
 
-/* Function twin of MOS_SEARCH_OPTIONS_INIT. @since 0.1 */
+/* Function twin of MOS_SEARCH_OPTIONS_INIT. Thread-safe. @since 0.1 */
 MOS_API mos_status mos_search_options_init(mos_search_options *options);
 
 typedef struct mos_search_result mos_search_result;
 
-/* Evolutionary search (HAT) of `net`'s space for the best arch per budget;
- * fitness = validation loss of the routed subnet on the first valid_sentences
- * pairs of data_dir's split. Deterministic for a seed (given the same
- * latencies). `progress` (may be NULL) is called after every iteration with
- * done/total iterations over all budgets. Returns MOS_OUT_OF_RANGE when no arch
- * meets a budget (naming the smallest achievable latency), MOS_IO / MOS_FORMAT
- * (data, predictor), MOS_ABORTED, MOS_INVALID_ARGUMENT. @since 0.1 */
-MOS_API mos_status mos_search(const mos_supernet *net, const char *data_dir, const mos_search_options *options,
-                              mos_search_result **out, mos_progress_fn progress, void *user);
+/* Evolutionary search (HAT) of `net`'s space for the best arch per budget,
+ * into *out (NULL on failure); fitness = validation loss of the routed subnet
+ * on the first valid_sentences pairs of data_dir's split. Deterministic for a
+ * seed (given the same latencies). Runs with options->threads threads and
+ * restores the caller's thread counts. `progress` (may be NULL) is called
+ * after every iteration with done/total iterations over all budgets. Returns
+ * MOS_OUT_OF_RANGE when no arch meets a budget (naming the smallest achievable
+ * latency), MOS_IO / MOS_FORMAT (data, predictor), MOS_ABORTED, MOS_VERSION,
+ * MOS_INVALID_ARGUMENT. Thread-safe on a supernet that is not being trained.
+ * @since 0.1 */
+MOS_API mos_status mos_search(mos_search_result **out, const mos_supernet *net, const char *data_dir,
+                              const mos_search_options *options, mos_progress_fn progress, void *user);
 
-/* Number of budgets in the result (1 when none was given). @since 0.1 */
+/* Number of budgets in the result (1 when none was given). Returns 0 and sets
+ * mos_last_error() if r is NULL; otherwise clears it. Thread-safe. @since 0.1 */
 MOS_API size_t mos_search_result_count(const mos_search_result *r);
-/* The best arch for budget i (a new handle). @since 0.1 */
-MOS_API mos_status mos_search_result_arch(const mos_search_result *r, size_t i, mos_arch **out);
-/* Fitness (validation loss) and latency (ms) of the best arch for budget i. @since 0.1 */
-MOS_API mos_status mos_search_result_scores(const mos_search_result *r, size_t i, double *fitness,
-                                            double *latency_ms);
+/* The best arch for budget i (a new handle; NULL on failure). Returns
+ * MOS_OUT_OF_RANGE for i >= mos_search_result_count(r). Thread-safe. @since 0.1 */
+MOS_API mos_status mos_search_result_arch(mos_arch **out, const mos_search_result *r, size_t i);
+/* Fitness (validation loss) and latency (ms) of the best arch for budget i;
+ * either output may be NULL. Returns MOS_OUT_OF_RANGE for a bad i.
+ * Thread-safe. @since 0.1 */
+MOS_API mos_status mos_search_result_scores(double *fitness, double *latency_ms, const mos_search_result *r,
+                                            size_t i);
 /* The whole result as JSON (budgets, best archs, Pareto front, statistics,
- * warnings) into a caller buffer. @since 0.1 */
-MOS_API mos_status mos_search_result_to_json(const mos_search_result *r, char *buf, size_t cap, size_t *needed);
+ * warnings; docs/search.md) into a caller buffer (rules as mos_space_to_json).
+ * Thread-safe. @since 0.1 */
+MOS_API mos_status mos_search_result_to_json(char *buf, size_t cap, size_t *needed, const mos_search_result *r);
 /* An SVG plot of validation loss against latency with the Pareto front and the
- * budgets into a caller buffer. @since 0.1 */
-MOS_API mos_status mos_search_result_to_svg(const mos_search_result *r, char *buf, size_t cap, size_t *needed);
+ * budgets into a caller buffer (rules as mos_space_to_json). Thread-safe.
+ * @since 0.1 */
+MOS_API mos_status mos_search_result_to_svg(char *buf, size_t cap, size_t *needed, const mos_search_result *r);
 /* Destroying NULL does nothing. @since 0.1 */
 MOS_API void mos_search_result_destroy(mos_search_result *r);
 

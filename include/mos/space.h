@@ -12,9 +12,9 @@
  *         return 1;
  *     }
  *     size_t n = 0;
- *     mos_space_to_json(space, NULL, 0, &n);   // ask for the size
+ *     mos_space_to_json(NULL, 0, &n, space);   // ask for the size
  *     char *text = malloc(n);
- *     mos_space_to_json(space, text, n, NULL); // canonical JSON, NUL-terminated
+ *     mos_space_to_json(text, n, NULL, space); // canonical JSON, NUL-terminated
  *     ...
  *     free(text);
  *     mos_space_destroy(space);
@@ -44,7 +44,8 @@ MOS_API mos_status mos_space_create_preset(mos_space **out, const char *name);
 
 /* The name of the i-th built-in preset (0-based), or NULL past the last one:
  *     for (size_t i = 0; mos_space_preset_name(i); i++) ...
- * Static string. Does not change mos_last_error(). Thread-safe. @since 0.1 */
+ * Static string. Does not change mos_last_error(), so it may be called while
+ * reporting another failure. Thread-safe. @since 0.1 */
 MOS_API const char *mos_space_preset_name(size_t index);
 
 /* Parse a space from `len` bytes of JSON text (not necessarily NUL-terminated;
@@ -65,8 +66,8 @@ MOS_API mos_status mos_space_load(mos_space **out, const char *path);
  * to ask for the size. Returns MOS_OUT_OF_RANGE if buf is not NULL and cap is
  * too small (buf then holds "" when cap > 0).
  * Thread-safe (the space is immutable). @since 0.1 */
-MOS_API mos_status mos_space_to_json(const mos_space *space, char *buf, size_t cap,
-                                     size_t *needed);
+MOS_API mos_status mos_space_to_json(char *buf, size_t cap, size_t *needed,
+                                     const mos_space *space);
 
 /* The elastic dimensions of a space, for mos_space_choices. Values are
  * explicit and append-only. */
@@ -87,17 +88,18 @@ typedef enum mos_space_dim {
  * (if not NULL) receives their number. Call with out = NULL, cap = 0 to ask.
  * Returns MOS_OUT_OF_RANGE if out is not NULL and cap is too small,
  * MOS_INVALID_ARGUMENT for an unknown dim. Thread-safe. @since 0.1 */
-MOS_API mos_status mos_space_choices(const mos_space *space, mos_space_dim dim, uint32_t *out,
-                                     size_t cap, size_t *needed);
+MOS_API mos_status mos_space_choices(uint32_t *out, size_t cap, size_t *needed,
+                                     const mos_space *space, mos_space_dim dim);
 
 /* The fixed q/k/v projection width of the space (head dim = qkv_dim / heads).
- * Returns 0 and sets mos_last_error() if space is NULL. Thread-safe. @since 0.1 */
+ * Returns 0 and sets mos_last_error() if space is NULL; otherwise clears it.
+ * Thread-safe. @since 0.1 */
 MOS_API uint32_t mos_space_qkv_dim(const mos_space *space);
 
 /* The space's name (the preset name, or the JSON "name", possibly ""),
  * NUL-terminated, into buf[0..cap). Buffer rules as mos_space_to_json.
  * Thread-safe. @since 0.1 */
-MOS_API mos_status mos_space_name(const mos_space *space, char *buf, size_t cap, size_t *needed);
+MOS_API mos_status mos_space_name(char *buf, size_t cap, size_t *needed, const mos_space *space);
 
 /* Release a space. NULL is harmless. Archs created from the space stay valid
  * (they keep what they need). @since 0.1 */

@@ -15,7 +15,7 @@
  *     mos_arch *arch = NULL;
  *     mos_arch_create_largest(&arch, space);
  *     mos_model *model = NULL;
- *     mos_route(net, arch, &model);
+ *     mos_route(&model, net, arch, NULL);   // NULL: default options (all cores)
  *     ...
  *     mos_model_destroy(model); mos_arch_destroy(arch);
  *     mos_supernet_destroy(net); mos_space_destroy(space);
@@ -42,7 +42,7 @@ extern "C" {
 typedef struct mos_supernet mos_supernet;
 typedef struct mos_model mos_model;
 
-/* How the FFN experts are mixed (DESIGN.md §1). */
+/* How the FFN experts are mixed (docs/supernet.md, "Mixture-of-Supernets FFN"). */
 typedef enum mos_routing {
     MOS_ROUTING_NONE = 0,   /* one expert: HAT's weight-sharing supernet */
     MOS_ROUTING_LAYER = 1,  /* one mixing vector per layer, shared by fc1 and fc2 */
@@ -68,14 +68,16 @@ typedef struct mos_supernet_options {
 #define MOS_SUPERNET_OPTIONS_INIT \
     {MOS_SUPERNET_OPTIONS_VERSION, MOS_ROUTING_NEURON, 2u, 128u, 0u, 0.3f, 0.1f, 0.1f, 1u, NULL}
 
-/* Function twin of MOS_SUPERNET_OPTIONS_INIT. Thread-safe. @since 0.1 */
+/* Function twin of MOS_SUPERNET_OPTIONS_INIT: the same bytes, padding zeroed.
+ * Thread-safe. @since 0.1 */
 MOS_API mos_status mos_supernet_options_init(mos_supernet_options *options);
 
 /* The name of a routing mode ("none", "layer", "neuron"); "unknown" otherwise.
- * Static string. @since 0.1 */
+ * Static string; does not change mos_last_error(). Thread-safe. @since 0.1 */
 MOS_API const char *mos_routing_name(mos_routing routing);
-/* Parses "none" | "layer" | "neuron". MOS_INVALID_ARGUMENT otherwise. @since 0.1 */
-MOS_API mos_status mos_routing_parse(const char *name, mos_routing *out);
+/* Parses "none" | "layer" | "neuron" into *out. MOS_INVALID_ARGUMENT otherwise
+ * (*out unchanged). Thread-safe. @since 0.1 */
+MOS_API mos_status mos_routing_parse(mos_routing *out, const char *name);
 
 /* A new supernet for `space` with freshly initialised weights. The vocabulary
  * is options->vocab_size, or the tokenizer's if it is 0 and tokenizer_path is
@@ -88,11 +90,12 @@ MOS_API mos_status mos_supernet_create(mos_supernet **out, const mos_space *spac
 
 /* Load a supernet checkpoint (safetensors, format "mos-supernet"). Returns
  * MOS_IO, MOS_FORMAT (the message names the first problem), MOS_VERSION.
- * Thread-safe. @since 0.1 */
+ * On failure *out is NULL. Thread-safe. @since 0.1 */
 MOS_API mos_status mos_supernet_load(mos_supernet **out, const char *path);
 
-/* Write the checkpoint atomically (temporary file, fsync, rename): weights,
- * routers, the tokenizer and any optimiser and training state. Returns MOS_IO.
+/* Write the checkpoint atomically (temporary file, fsync, rename) to `path`:
+ * weights, routers, the tokenizer and any optimiser and training state.
+ * Returns MOS_IO. Thread-safe on a supernet that is not being modified.
  * @since 0.1 */
 MOS_API mos_status mos_supernet_save(const mos_supernet *net, const char *path);
 
@@ -100,18 +103,32 @@ MOS_API mos_status mos_supernet_save(const mos_supernet *net, const char *path);
 MOS_API void mos_supernet_destroy(mos_supernet *net);
 
 /* The supernet's options as created or loaded (tokenizer_path is NULL).
- * out->version must be set by the caller. @since 0.1 */
-MOS_API mos_status mos_supernet_get_options(const mos_supernet *net, mos_supernet_options *out);
+ * out->version must be set by the caller (MOS_SUPERNET_OPTIONS_INIT);
+ * MOS_VERSION otherwise. Thread-safe. @since 0.1 */
+MOS_API mos_status mos_supernet_get_options(mos_supernet_options *out, const mos_supernet *net);
 
 /* A new handle to the supernet's search space (destroy it with
- * mos_space_destroy). @since 0.1 */
-MOS_API mos_status mos_supernet_space(const mos_supernet *net, mos_space **out);
+ * mos_space_destroy). On failure *out is NULL. Thread-safe. @since 0.1 */
+MOS_API mos_status mos_supernet_space(mos_space **out, const mos_supernet *net);
 
-/* Number of trainable floats (experts and routers included); 0 for NULL. @since 0.1 */
+/* String metadata the supernet carries, NUL-terminated, into buf[0..cap)
+ * (buffer rules as mos_space_to_json). Keys: "format" ("mos-supernet") and
+ * "format_version" ("1"), the file format it is saved in; "src_lang" and
+ * "tgt_lang", the corpus languages mos_train recorded; any other string field
+ * of its checkpoint ("train_state"). A key the supernet does not carry gives
+ * "" (an empty string, MOS_OK): an absent key is not an error. Returns
+ * MOS_INVALID_ARGUMENT for a NULL net or key. Thread-safe. @since 0.1 */
+MOS_API mos_status mos_supernet_get_meta(char *buf, size_t cap, size_t *needed, const mos_supernet *net,
+                                         const char *key);
+
+/* Number of trainable floats (experts and routers included). Returns 0 and
+ * sets mos_last_error() if net is NULL; otherwise clears it. Thread-safe.
+ * @since 0.1 */
 MOS_API uint64_t mos_supernet_num_params(const mos_supernet *net);
 
 /* Whether the supernet carries a tokenizer (so its routed models translate
- * text). @since 0.1 */
+ * text). Returns false and sets mos_last_error() if net is NULL; otherwise
+ * clears it. Thread-safe. @since 0.1 */
 MOS_API bool mos_supernet_has_tokenizer(const mos_supernet *net);
 
 /* Embed the SentencePiece model file at `path`; its vocabulary must equal the
@@ -119,12 +136,30 @@ MOS_API bool mos_supernet_has_tokenizer(const mos_supernet *net);
  * MOS_FORMAT, MOS_INVALID_ARGUMENT (vocabulary mismatch). @since 0.1 */
 MOS_API mos_status mos_supernet_set_tokenizer(mos_supernet *net, const char *path);
 
-/* Specialise subnet `arch` into a standalone dense model: every expert mix is
- * computed for the arch and every weight is sliced to the arch's sizes. Its
- * outputs equal the supernet's for that arch (to float tolerance). The arch
- * must belong to the supernet's space (MOS_OUT_OF_RANGE naming the field
- * otherwise). Thread-safe on a supernet that is not being trained. @since 0.1 */
-MOS_API mos_status mos_route(const mos_supernet *net, const mos_arch *arch, mos_model **out);
+#define MOS_ROUTE_OPTIONS_VERSION 1u
+
+/* Options of mos_route. NULL options mean the defaults shown. */
+typedef struct mos_route_options {
+    uint32_t version;  /* MOS_ROUTE_OPTIONS_VERSION */
+    int32_t threads;   /* threads of this call, 0..1024; 0 = all cores (0) */
+} mos_route_options;
+
+#define MOS_ROUTE_OPTIONS_INIT {MOS_ROUTE_OPTIONS_VERSION, 0}
+
+/* Function twin of MOS_ROUTE_OPTIONS_INIT. Thread-safe. @since 0.1 */
+MOS_API mos_status mos_route_options_init(mos_route_options *options);
+
+/* Specialise subnet `arch` of `net` into a standalone dense model *out: every
+ * expert mix is computed for the arch and every weight is sliced to the arch's
+ * sizes. Its outputs equal the supernet's for that arch (to float tolerance).
+ * The arch must belong to the supernet's space (MOS_OUT_OF_RANGE naming the
+ * field otherwise). Runs with options->threads threads and restores the
+ * caller's thread counts (docs/threading.md). Returns MOS_VERSION
+ * (options->version), MOS_INVALID_ARGUMENT (threads outside 0..1024). On
+ * failure *out is NULL. Thread-safe on a supernet that is not being trained.
+ * @since 0.1 */
+MOS_API mos_status mos_route(mos_model **out, const mos_supernet *net, const mos_arch *arch,
+                             const mos_route_options *options);
 
 #ifdef __cplusplus
 }

@@ -1,4 +1,5 @@
-/* mos/train.h: training a supernet on a parallel corpus, and evaluating a subnet.
+/* mos/train.h: training a supernet on a parallel corpus, and evaluating a subnet
+ * of a supernet or a routed model.
  *
  * mos_train trains (or resumes) a supernet on a corpus directory holding
  * train.SRC / train.TGT and valid.SRC / valid.TGT (plain or .gz, one sentence
@@ -64,7 +65,7 @@ typedef struct mos_train_options {
     uint32_t valid_every;      /* validate + checkpoint every N updates (500) */
     uint32_t valid_sentences;  /* validation pairs used, 0 = all (500) */
     uint64_t seed;             /* data order, subnet sampling, dropout (1) */
-    int32_t threads;           /* 0 = all cores (0) */
+    int32_t threads;           /* threads of this call, 0..1024; 0 = all cores (0) */
     bool distill;              /* in-place distillation: with sandwich sampling the smaller
                                   subnets learn from the largest's outputs (false) */
 } mos_train_options;
@@ -73,7 +74,7 @@ typedef struct mos_train_options {
     {MOS_TRAIN_OPTIONS_VERSION, NULL, NULL, NULL, NULL, NULL, 8000u, 4096u, 128u, 0, 0.0,            \
      MOS_SAMPLING_SANDWICH, MOS_SCHEDULE_INVERSE_SQRT, 5e-4f, 1e-6f, 4000u, 0.0f, 500u, 500u, 1u, 0, false}
 
-/* Function twin of MOS_TRAIN_OPTIONS_INIT. @since 0.1 */
+/* Function twin of MOS_TRAIN_OPTIONS_INIT. Thread-safe. @since 0.1 */
 MOS_API mos_status mos_train_options_init(mos_train_options *options);
 
 /* What a progress report is about. */
@@ -109,29 +110,74 @@ typedef int (*mos_train_progress_fn)(const mos_train_progress *progress, void *u
  * training continues exactly where the checkpoint left off: the checkpoint's
  * seed, batching, sampling, schedule and clipping are kept (the same thread
  * count gives the same weights as an uninterrupted run); limits, out_path and
- * validation settings come from `options`. On MOS_OK
- * or MOS_ABORTED *out receives the trained supernet (the state of the last
- * checkpoint); on other errors *out is NULL.
+ * validation settings come from `options`. Runs with options->threads
+ * threads and restores the caller's thread counts (docs/threading.md). On
+ * MOS_OK or MOS_ABORTED *out receives the trained supernet (the state of the
+ * last checkpoint); on other errors *out is NULL.
  * Returns MOS_IO / MOS_FORMAT (data or checkpoint), MOS_INVALID_ARGUMENT,
- * MOS_ABORTED, MOS_VERSION. @since 0.1 */
+ * MOS_ABORTED, MOS_VERSION. The progress callback runs on the calling thread.
+ * @since 0.1 */
 MOS_API mos_status mos_train(mos_supernet **out, const mos_space *space, const mos_supernet_options *net_options,
                              const mos_train_options *options, mos_train_progress_fn progress, void *user);
 
+#define MOS_EVAL_OPTIONS_VERSION 1u
+
+/* Options of mos_evaluate and mos_model_evaluate. NULL options mean the
+ * defaults shown, which lack the required languages. */
+typedef struct mos_eval_options {
+    uint32_t version;         /* MOS_EVAL_OPTIONS_VERSION */
+    const char *split;        /* split file prefix ("valid"); "test", "train", ... */
+    const char *src_lang;     /* required */
+    const char *tgt_lang;     /* required */
+    uint32_t max_sentences;   /* use at most this many pairs of the split; 0 = all (0) */
+    uint32_t bleu_beam;       /* beam of the BLEU translations, 1..64; 0 = no BLEU (0) */
+    int32_t threads;          /* threads of this call, 0..1024; 0 = all cores (0) */
+} mos_eval_options;
+
+#define MOS_EVAL_OPTIONS_INIT {MOS_EVAL_OPTIONS_VERSION, "valid", NULL, NULL, 0u, 0u, 0}
+
+/* Function twin of MOS_EVAL_OPTIONS_INIT. Thread-safe. @since 0.1 */
+MOS_API mos_status mos_eval_options_init(mos_eval_options *options);
+
+/* Version of mos_eval_result that this header declares. */
+#define MOS_EVAL_RESULT_VERSION 1u
+
+/* The result of an evaluation. The caller sets `version` (MOS_EVAL_RESULT_INIT
+ * or mos_eval_result_init()); the library fills the fields that version
+ * declares. Fields are only ever appended. */
 typedef struct mos_eval_result {
-    double loss;       /* label-smoothed loss per target token */
-    double nll;        /* negative log-likelihood per target token */
-    double bleu;       /* corpus BLEU (sacreBLEU defaults), -1 if not computed */
+    uint32_t version;   /* MOS_EVAL_RESULT_VERSION */
+    double loss;        /* label-smoothed loss per target token */
+    double nll;         /* negative log-likelihood per target token */
+    double bleu;        /* corpus BLEU (sacreBLEU defaults), -1 if not computed */
     uint64_t sentences;
     uint64_t tokens;
 } mos_eval_result;
 
-/* Loss of subnet `arch` of `net` on split `split` ("valid", "test", ...) of
- * data_dir, plus BLEU of its beam-search translations when `bleu_beam` > 0.
- * max_sentences = 0 uses all. Thread-safe on a supernet not being trained.
- * @since 0.1 */
-MOS_API mos_status mos_evaluate(const mos_supernet *net, const mos_arch *arch, const char *data_dir,
-                                const char *split, const char *src_lang, const char *tgt_lang,
-                                uint32_t max_sentences, uint32_t bleu_beam, mos_eval_result *out);
+#define MOS_EVAL_RESULT_INIT {MOS_EVAL_RESULT_VERSION, 0.0, 0.0, 0.0, 0u, 0u}
+
+/* Function twin of MOS_EVAL_RESULT_INIT: zeroes *result (padding included)
+ * and sets its version. Thread-safe. @since 0.1 */
+MOS_API mos_status mos_eval_result_init(mos_eval_result *result);
+
+/* Loss of subnet `arch` of `net` on split options->split ("valid", "test",
+ * ...) of data_dir (at most options->max_sentences pairs, each side at most
+ * 256 tokens), plus BLEU of its beam-search translations when
+ * options->bleu_beam > 0, into *out (its version set by the caller). Runs with
+ * options->threads threads and restores the caller's thread counts. Returns
+ * MOS_IO / MOS_FORMAT (data), MOS_UNSUPPORTED (no tokenizer), MOS_VERSION,
+ * MOS_INVALID_ARGUMENT. On failure *out keeps its version and is otherwise
+ * zeroed. Thread-safe on a supernet not being trained. @since 0.1 */
+MOS_API mos_status mos_evaluate(mos_eval_result *out, const mos_supernet *net, const mos_arch *arch,
+                                const char *data_dir, const mos_eval_options *options);
+
+/* The same for a routed model: the loss of its teacher-forced forward pass
+ * with the label smoothing of the supernet it was routed from (equal to
+ * mos_evaluate of that supernet and arch to float tolerance), and the BLEU of
+ * its beam-search translations. Needs the model's tokenizer (MOS_UNSUPPORTED
+ * otherwise). Thread-safe: the model is only read. @since 0.1 */
+MOS_API mos_status mos_model_evaluate(mos_eval_result *out, const mos_model *model, const char *data_dir,
+                                      const mos_eval_options *options);
 
 #ifdef __cplusplus
 }

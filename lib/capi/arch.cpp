@@ -21,12 +21,10 @@ mos_arch *make(std::shared_ptr<const mos::Space> space, mos::Arch arch) {
 // A getter that cannot return a status: 0 with the message set on NULL.
 template <typename F>
 uint32_t get(const char *fn, const mos_arch *arch, F field) {
-    uint32_t v = 0;
-    guard(fn, [&] {
+    return mos::capi::get_value(fn, uint32_t{0}, [&] {
         MOS_REQUIRE_NONNULL(arch);
-        v = static_cast<uint32_t>(field(arch->arch));
+        return static_cast<uint32_t>(field(arch->arch));
     });
-    return v;
 }
 
 }  // namespace
@@ -109,49 +107,49 @@ MOS_API mos_status mos_arch_crossover(mos_arch **out, const mos_arch *a, const m
     });
 }
 
-MOS_API mos_status mos_arch_to_json(const mos_arch *arch, char *buf, size_t cap, size_t *needed) {
+MOS_API mos_status mos_arch_to_json(char *buf, size_t cap, size_t *needed, const mos_arch *arch) {
     return guard("mos_arch_to_json", [&] {
         MOS_REQUIRE_NONNULL(arch);
         mos::capi::copy_out(mos::arch_to_json(arch->arch), buf, cap, needed);
     });
 }
 
-MOS_API mos_status mos_arch_validate(const mos_space *space, const mos_arch *arch) {
+MOS_API mos_status mos_arch_validate(const mos_arch *arch, const mos_space *space) {
     return guard("mos_arch_validate", [&] {
-        MOS_REQUIRE_NONNULL(space);
         MOS_REQUIRE_NONNULL(arch);
+        MOS_REQUIRE_NONNULL(space);
         mos::validate(*space->space, arch->arch);
     });
 }
 
-MOS_API mos_status mos_arch_encode(const mos_arch *arch, float *out, size_t cap, size_t *needed) {
+MOS_API mos_status mos_arch_encode(float *out, size_t cap, size_t *needed, const mos_arch *arch) {
     return guard("mos_arch_encode", [&] {
         MOS_REQUIRE_NONNULL(arch);
         mos::capi::copy_out(mos::arch_encode(*arch->space, arch->arch), out, cap, needed);
     });
 }
 
-MOS_API mos_status mos_arch_encode_fine(const mos_arch *arch, float *out, size_t cap,
-                                        size_t *needed) {
+MOS_API mos_status mos_arch_encode_fine(float *out, size_t cap, size_t *needed,
+                                        const mos_arch *arch) {
     return guard("mos_arch_encode_fine", [&] {
         MOS_REQUIRE_NONNULL(arch);
         mos::capi::copy_out(mos::arch_encode_fine(*arch->space, arch->arch), out, cap, needed);
     });
 }
 
-MOS_API mos_status mos_arch_params(const mos_arch *arch, uint64_t vocab, uint64_t *out) {
+MOS_API mos_status mos_arch_params(uint64_t *out, const mos_arch *arch, uint64_t vocab) {
     return guard("mos_arch_params", [&] {
-        MOS_REQUIRE_NONNULL(arch);
         MOS_REQUIRE_NONNULL(out);
+        MOS_REQUIRE_NONNULL(arch);
         *out = mos::arch_params(arch->arch, vocab).total();
     });
 }
 
-MOS_API mos_status mos_arch_flops(const mos_arch *arch, uint64_t vocab, uint64_t src_len,
-                                  uint64_t tgt_len, uint64_t *out) {
+MOS_API mos_status mos_arch_flops(uint64_t *out, const mos_arch *arch, uint64_t vocab,
+                                  uint64_t src_len, uint64_t tgt_len) {
     return guard("mos_arch_flops", [&] {
-        MOS_REQUIRE_NONNULL(arch);
         MOS_REQUIRE_NONNULL(out);
+        MOS_REQUIRE_NONNULL(arch);
         *out = mos::arch_flops(arch->arch, vocab, src_len, tgt_len).total();
     });
 }
@@ -172,8 +170,8 @@ MOS_API uint32_t mos_arch_decoder_embed_dim(const mos_arch *arch) {
     return get("mos_arch_decoder_embed_dim", arch, [](const mos::Arch &a) { return a.dec_embed; });
 }
 
-MOS_API mos_status mos_arch_encoder_layer(const mos_arch *arch, uint32_t index, uint32_t *ffn_dim,
-                                          uint32_t *heads) {
+MOS_API mos_status mos_arch_encoder_layer(uint32_t *ffn_dim, uint32_t *heads, const mos_arch *arch,
+                                          uint32_t index) {
     return guard("mos_arch_encoder_layer", [&] {
         MOS_REQUIRE_NONNULL(arch);
         const auto &layers = arch->arch.enc;
@@ -185,9 +183,9 @@ MOS_API mos_status mos_arch_encoder_layer(const mos_arch *arch, uint32_t index, 
     });
 }
 
-MOS_API mos_status mos_arch_decoder_layer(const mos_arch *arch, uint32_t index, uint32_t *ffn_dim,
-                                          uint32_t *self_heads, uint32_t *cross_heads,
-                                          uint32_t *cross_k) {
+MOS_API mos_status mos_arch_decoder_layer(uint32_t *ffn_dim, uint32_t *self_heads,
+                                          uint32_t *cross_heads, uint32_t *cross_k,
+                                          const mos_arch *arch, uint32_t index) {
     return guard("mos_arch_decoder_layer", [&] {
         MOS_REQUIRE_NONNULL(arch);
         const auto &layers = arch->arch.dec;

@@ -4,6 +4,7 @@
 #include <iterator>
 
 #include "capi/buffer.hpp"
+#include "capi/convert.hpp"
 #include "capi/guard.hpp"
 #include "eval/bleu.hpp"
 #include "mos/bleu.h"
@@ -15,30 +16,21 @@ void check_version(const mos_bleu_score *s, const char *name) {
                "; this library knows ", MOS_BLEU_SCORE_VERSION);
 }
 
-void clear_result(mos_bleu_score *s) {
-    const uint32_t v = s->version;
-    std::memset(s, 0, sizeof *s);
-    s->version = v;
-}
-
 }  // namespace
 
 extern "C" {
 
 MOS_API mos_status mos_bleu_score_init(mos_bleu_score *score) {
     return mos::capi::guard("mos_bleu_score_init", [&] {
-        MOS_REQUIRE_NONNULL(score);
-        std::memset(score, 0, sizeof *score);
-        score->version = MOS_BLEU_SCORE_VERSION;
+        static const mos_bleu_score k = MOS_BLEU_SCORE_INIT;
+        mos::capi::init_from(score, k, "score");
     });
 }
 
 MOS_API mos_status mos_bleu_corpus(mos_bleu_score *out, const char *const *hyps, const char *const *refs,
                                    size_t n) {
     return mos::capi::guard("mos_bleu_corpus", [&] {
-        MOS_REQUIRE_NONNULL(out);
-        check_version(out, "out");
-        clear_result(out);
+        mos::capi::begin_result(out, MOS_BLEU_SCORE_VERSION, "out");
         if (n > 0) {
             MOS_REQUIRE_NONNULL(hyps);
             MOS_REQUIRE_NONNULL(refs);
@@ -55,7 +47,7 @@ MOS_API mos_status mos_bleu_corpus(mos_bleu_score *out, const char *const *hyps,
     });
 }
 
-MOS_API mos_status mos_bleu_format(const mos_bleu_score *score, char *buf, size_t cap, size_t *needed) {
+MOS_API mos_status mos_bleu_format(char *buf, size_t cap, size_t *needed, const mos_bleu_score *score) {
     return mos::capi::guard("mos_bleu_format", [&] {
         MOS_REQUIRE_NONNULL(score);
         mos::capi::require(buf != nullptr || cap == 0, "buf is NULL but cap is not 0");

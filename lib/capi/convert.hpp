@@ -1,10 +1,14 @@
 // lib/capi/convert.hpp: conversions between public option structs and core
 // configurations that more than one lib/capi file needs (versioned options
-// structs; supernet options: mos_supernet_create and mos_train), written once.
+// structs, caller-filled result structs, the `_init` twins of the INIT macros,
+// per-call thread counts; supernet options: mos_supernet_create and
+// mos_train), written once.
 #pragma once
 
 #include <cstdint>
+#include <cstring>
 
+#include "backend/threads.hpp"
 #include "core/error.hpp"
 #include "model/params.hpp"
 #include "model/supernet.hpp"
@@ -19,6 +23,37 @@ T versioned(const T *options, const T &defaults, uint32_t version, const char *w
     if (!options) return defaults;
     mos::check(options->version == version, MOS_VERSION, what, " version ", options->version, " is not ", version);
     return *options;
+}
+
+// The body of every mos_x_init(): *p = the INIT macro's value byte for byte.
+// `defaults` is a static object initialised with the macro, so its padding is
+// zero and the function's result is fully determined (tests/capi/test_conventions.c
+// compares it with the macro by memcmp).
+template <typename T>
+void init_from(T *p, const T &defaults, const char *name) {
+    if (p == nullptr) fail(MOS_INVALID_ARGUMENT, name, " is NULL");
+    std::memcpy(static_cast<void *>(p), &defaults, sizeof(T));
+}
+
+// A caller-filled result struct (mos_bleu_score, mos_eval_result, ...): its
+// version must be `version` (MOS_VERSION naming `what` otherwise, *out left
+// alone); then every byte but the version is zeroed, so that a failure later
+// in the call leaves it zeroed.
+template <typename T>
+void begin_result(T *out, uint32_t version, const char *what) {
+    if (out == nullptr) fail(MOS_INVALID_ARGUMENT, what, " is NULL");
+    mos::check(out->version == version, MOS_VERSION, what, "->version is ", out->version, "; this library knows ",
+               version);
+    std::memset(static_cast<void *>(out), 0, sizeof(T));
+    out->version = version;
+}
+
+// The thread count of one call (the `threads` option of translate, route,
+// evaluate, latency, search and train): 0..1024, 0 = all cores. The scope
+// sets it for the calling thread until the call returns and then restores the
+// caller's OpenMP and OpenBLAS counts (backend/threads.hpp, docs/threading.md).
+inline void check_threads(int32_t threads) {
+    mos::check(threads >= 0 && threads <= 1024, MOS_INVALID_ARGUMENT, "threads ", threads, " outside 0..1024");
 }
 
 // MOS_INVALID_ARGUMENT for a value outside the enum.

@@ -39,6 +39,16 @@ mos_status guard(const char *fn, F &&body) noexcept {
     }
 }
 
+// A getter that returns its value directly (docs/api-conventions.md): runs
+// `body` under guard, so a NULL handle (or any failure) gives `fallback` with
+// the last error set, and success clears the last error.
+template <typename R, typename F>
+R get_value(const char *fn, R fallback, F &&body) noexcept {
+    R v = fallback;
+    guard(fn, [&] { v = body(); });
+    return v;
+}
+
 // Argument checks shared by every entry point.
 inline void require(bool ok, const char *what) {
     if (!ok) fail(MOS_INVALID_ARGUMENT, what);

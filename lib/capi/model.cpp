@@ -12,9 +12,16 @@ using mos::capi::require;
 
 namespace {
 
-mos::DecodeOptions decode_options(const mos_translate_options *options) {
+// The checked options (NULL = defaults); the caller runs under
+// ThreadScope(o.threads).
+mos_translate_options translate_options(const mos_translate_options *options) {
     const mos_translate_options o = mos::capi::versioned(options, mos_translate_options MOS_TRANSLATE_OPTIONS_INIT,
                                                          MOS_TRANSLATE_OPTIONS_VERSION, "options");
+    mos::capi::check_threads(o.threads);
+    return o;
+}
+
+mos::DecodeOptions decode_options(const mos_translate_options &o) {
     mos::check(o.beam <= 64 && o.max_len_a <= 16 && o.max_len_b <= 4096 && o.max_src_len <= 4096,
                MOS_INVALID_ARGUMENT, "decoding option out of range (beam ", o.beam, ", max_len_a ", o.max_len_a,
                ", max_len_b ", o.max_len_b, ", max_src_len ", o.max_src_len, ")");
@@ -32,11 +39,19 @@ mos::DecodeOptions decode_options(const mos_translate_options *options) {
 
 extern "C" {
 
-MOS_API size_t mos_texts_count(const mos_texts *texts) { return texts ? texts->items.size() : 0; }
+MOS_API size_t mos_texts_count(const mos_texts *texts) {
+    return mos::capi::get_value("mos_texts_count", size_t{0}, [&] {
+        MOS_REQUIRE_NONNULL(texts);
+        return texts->items.size();
+    });
+}
 
 MOS_API const char *mos_texts_get(const mos_texts *texts, size_t i) {
-    if (!texts || i >= texts->items.size()) return nullptr;
-    return texts->items[i].c_str();
+    return mos::capi::get_value("mos_texts_get", static_cast<const char *>(nullptr), [&] {
+        MOS_REQUIRE_NONNULL(texts);
+        mos::check(i < texts->items.size(), MOS_OUT_OF_RANGE, "index ", i, " of ", texts->items.size(), " texts");
+        return texts->items[i].c_str();
+    });
 }
 
 MOS_API void mos_texts_destroy(mos_texts *texts) { delete texts; }
@@ -63,11 +78,11 @@ MOS_API mos_status mos_model_save(const mos_model *model, const char *path) {
 
 MOS_API void mos_model_destroy(mos_model *model) { delete model; }
 
-MOS_API mos_status mos_model_arch(const mos_model *model, mos_arch **out) {
+MOS_API mos_status mos_model_arch(mos_arch **out, const mos_model *model) {
     if (out) *out = nullptr;
     return guard("mos_model_arch", [&] {
-        MOS_REQUIRE_NONNULL(model);
         MOS_REQUIRE_NONNULL(out);
+        MOS_REQUIRE_NONNULL(model);
         auto h = std::make_unique<mos_arch>();
         h->space = std::make_shared<const mos::Space>(model->bundle.space);
         h->arch = model->bundle.arch;
@@ -76,47 +91,70 @@ MOS_API mos_status mos_model_arch(const mos_model *model, mos_arch **out) {
 }
 
 MOS_API uint64_t mos_model_num_params(const mos_model *model) {
-    return model ? static_cast<uint64_t>(model->bundle.model->num_weights()) : 0;
-}
-
-MOS_API uint32_t mos_model_vocab_size(const mos_model *model) {
-    return model ? static_cast<uint32_t>(model->bundle.model->vocab()) : 0;
-}
-
-MOS_API bool mos_model_has_tokenizer(const mos_model *model) { return model && model->tokenizer; }
-
-MOS_API mos_status mos_translate_options_init(mos_translate_options *options) {
-    return guard("mos_translate_options_init", [&] {
-        MOS_REQUIRE_NONNULL(options);
-        *options = mos_translate_options MOS_TRANSLATE_OPTIONS_INIT;
+    return mos::capi::get_value("mos_model_num_params", uint64_t{0}, [&] {
+        MOS_REQUIRE_NONNULL(model);
+        return static_cast<uint64_t>(model->bundle.model->num_weights());
     });
 }
 
-MOS_API mos_status mos_model_translate(const mos_model *model, const char *const *src, size_t n,
-                                       const mos_translate_options *options, mos_texts **out) {
+MOS_API uint32_t mos_model_vocab_size(const mos_model *model) {
+    return mos::capi::get_value("mos_model_vocab_size", uint32_t{0}, [&] {
+        MOS_REQUIRE_NONNULL(model);
+        return static_cast<uint32_t>(model->bundle.model->vocab());
+    });
+}
+
+MOS_API bool mos_model_has_tokenizer(const mos_model *model) {
+    return mos::capi::get_value("mos_model_has_tokenizer", false, [&] {
+        MOS_REQUIRE_NONNULL(model);
+        return model->tokenizer != nullptr;
+    });
+}
+
+MOS_API mos_status mos_model_get_meta(char *buf, size_t cap, size_t *needed, const mos_model *model,
+                                      const char *key) {
+    return guard("mos_model_get_meta", [&] {
+        MOS_REQUIRE_NONNULL(model);
+        MOS_REQUIRE_NONNULL(key);
+        mos::capi::copy_out(mos::model_meta(model->bundle, key), buf, cap, needed);
+    });
+}
+
+MOS_API mos_status mos_translate_options_init(mos_translate_options *options) {
+    return guard("mos_translate_options_init", [&] {
+        static const mos_translate_options k = MOS_TRANSLATE_OPTIONS_INIT;
+        mos::capi::init_from(options, k, "options");
+    });
+}
+
+MOS_API mos_status mos_model_translate(mos_texts **out, const mos_model *model, const char *const *src, size_t n,
+                                       const mos_translate_options *options) {
     if (out) *out = nullptr;
     return guard("mos_model_translate", [&] {
-        MOS_REQUIRE_NONNULL(model);
         MOS_REQUIRE_NONNULL(out);
+        MOS_REQUIRE_NONNULL(model);
         require(src != nullptr || n == 0, "src is NULL but n is not 0");
-        const mos::DecodeOptions d = decode_options(options);
+        const mos_translate_options o = translate_options(options);
+        const mos::DecodeOptions d = decode_options(o);
         mos::check(model->tokenizer != nullptr, MOS_UNSUPPORTED,
                    "the model carries no tokenizer; translate token ids with mos_model_translate_ids");
+        const mos::ThreadScope threads(o.threads);
         auto h = std::make_unique<mos_texts>();
         h->items = mos::translate_texts(*model->bundle.model, *model->tokenizer, src, n, d);
         *out = h.release();
     });
 }
 
-MOS_API mos_status mos_model_translate_ids(const mos_model *model, const int32_t *src, size_t n,
-                                           const mos_translate_options *options, int32_t *out, size_t cap,
-                                           size_t *len) {
+MOS_API mos_status mos_model_translate_ids(int32_t *out, size_t cap, size_t *len, const mos_model *model,
+                                           const int32_t *src, size_t n, const mos_translate_options *options) {
     return guard("mos_model_translate_ids", [&] {
-        MOS_REQUIRE_NONNULL(model);
-        MOS_REQUIRE_NONNULL(len);
-        require(src != nullptr || n == 0, "src is NULL but n is not 0");
         require(out != nullptr || cap == 0, "out is NULL but cap is not 0");
-        const mos::DecodeOptions d = decode_options(options);
+        MOS_REQUIRE_NONNULL(len);
+        MOS_REQUIRE_NONNULL(model);
+        require(src != nullptr || n == 0, "src is NULL but n is not 0");
+        const mos_translate_options o = translate_options(options);
+        const mos::DecodeOptions d = decode_options(o);
+        const mos::ThreadScope threads(o.threads);
         std::vector<std::vector<int32_t>> ids(1, std::vector<int32_t>(src, src + n));
         const auto hyps = mos::translate_batch(*model->bundle.model, ids, d);
         *len = hyps[0].size();

@@ -21,9 +21,16 @@ struct mos_search_result {
 
 namespace {
 
-mos::LatencyOptions latency_options(const mos_latency_options *o) {
+// The checked options (NULL = defaults); the caller runs under
+// ThreadScope(threads).
+mos_latency_options latency_public(const mos_latency_options *o) {
     const mos_latency_options d = mos::capi::versioned(o, mos_latency_options MOS_LATENCY_OPTIONS_INIT,
                                                        MOS_LATENCY_OPTIONS_VERSION, "latency options");
+    mos::capi::check_threads(d.threads);
+    return d;
+}
+
+mos::LatencyOptions latency_options(const mos_latency_options &d) {
     mos::check(d.src_len <= 1024 && d.steps <= 1024 && d.beam <= 64 && d.warmup <= 1000 && d.runs <= 100000,
                MOS_INVALID_ARGUMENT, "latency option out of range");
     mos::LatencyOptions l;
@@ -36,14 +43,13 @@ mos::LatencyOptions latency_options(const mos_latency_options *o) {
     return l;
 }
 
-mos_predictor_report report_out(const mos::PredictorReport &r) {
-    mos_predictor_report o;
-    o.mape = r.mape;
-    o.rmse_ms = r.rmse_ms;
-    o.kendall_tau = r.kendall_tau;
-    o.train_samples = static_cast<uint32_t>(r.train_samples);
-    o.heldout_samples = static_cast<uint32_t>(r.heldout_samples);
-    return o;
+// Fills a report begun with begin_result.
+void report_out(mos_predictor_report *o, const mos::PredictorReport &r) {
+    o->mape = r.mape;
+    o->rmse_ms = r.rmse_ms;
+    o->kendall_tau = r.kendall_tau;
+    o->train_samples = static_cast<uint32_t>(r.train_samples);
+    o->heldout_samples = static_cast<uint32_t>(r.heldout_samples);
 }
 
 // A core progress function that forwards to the caller's callback (none if
@@ -55,9 +61,8 @@ mos::ProgressFn progress_fn(mos_progress_fn progress, void *user) {
 
 // The core configuration of mos_search's options (checked, converted).
 mos::SearchConfig search_config(const mos_search_options &o, const char *data_dir) {
-    mos::check(o.version == MOS_SEARCH_OPTIONS_VERSION, MOS_VERSION, "options version ", o.version, " is not ",
-               MOS_SEARCH_OPTIONS_VERSION);
     require(o.src_lang && o.tgt_lang, "src_lang and tgt_lang are required");
+    mos::capi::check_threads(o.threads);
     require(o.budgets_ms != nullptr || o.n_budgets == 0, "budgets_ms is NULL but n_budgets is not 0");
     mos::check(o.n_budgets <= 64, MOS_INVALID_ARGUMENT, "n_budgets ", o.n_budgets, " exceeds 64");
     mos::check(o.population <= 100000 && o.parents <= 100000 && o.mutations <= 100000 && o.crossovers <= 100000 &&
@@ -90,17 +95,27 @@ extern "C" {
 
 MOS_API mos_status mos_latency_options_init(mos_latency_options *options) {
     return guard("mos_latency_options_init", [&] {
-        MOS_REQUIRE_NONNULL(options);
-        *options = mos_latency_options MOS_LATENCY_OPTIONS_INIT;
+        static const mos_latency_options k = MOS_LATENCY_OPTIONS_INIT;
+        mos::capi::init_from(options, k, "options");
     });
 }
 
-MOS_API mos_status mos_latency_measure(const mos_model *model, const mos_latency_options *options,
-                                       mos_latency_result *out) {
+MOS_API mos_status mos_latency_result_init(mos_latency_result *result) {
+    return guard("mos_latency_result_init", [&] {
+        static const mos_latency_result k = MOS_LATENCY_RESULT_INIT;
+        mos::capi::init_from(result, k, "result");
+    });
+}
+
+MOS_API mos_status mos_latency_measure(mos_latency_result *out, const mos_model *model,
+                                       const mos_latency_options *options) {
     return guard("mos_latency_measure", [&] {
+        mos::capi::begin_result(out, MOS_LATENCY_RESULT_VERSION, "out");
         MOS_REQUIRE_NONNULL(model);
-        MOS_REQUIRE_NONNULL(out);
-        const mos::LatencyResult r = mos::measure_latency(*model->bundle.model, latency_options(options));
+        const mos_latency_options o = latency_public(options);
+        const mos::LatencyOptions l = latency_options(o);
+        const mos::ThreadScope threads(o.threads);
+        const mos::LatencyResult r = mos::measure_latency(*model->bundle.model, l);
         out->mean_ms = r.mean_ms;
         out->p10_ms = r.p10_ms;
         out->p50_ms = r.p50_ms;
@@ -116,43 +131,64 @@ MOS_API mos_status mos_latency_collect(const mos_space *space, uint32_t vocab, u
     return guard("mos_latency_collect", [&] {
         MOS_REQUIRE_NONNULL(space);
         MOS_REQUIRE_NONNULL(out_path);
-        mos::collect_latency_data(out_path, *space->space, vocab, n, seed, latency_options(options),
-                                  progress_fn(progress, user));
+        const mos_latency_options o = latency_public(options);
+        const mos::LatencyOptions l = latency_options(o);
+        const mos::ThreadScope threads(o.threads);
+        mos::collect_latency_data(out_path, *space->space, vocab, n, seed, l, progress_fn(progress, user));
     });
 }
 
-MOS_API mos_status mos_predictor_train(const char *dataset_path, double holdout, uint64_t seed, const char *out_path,
-                                       mos_predictor_report *report) {
+MOS_API mos_status mos_predictor_train_options_init(mos_predictor_train_options *options) {
+    return guard("mos_predictor_train_options_init", [&] {
+        static const mos_predictor_train_options k = MOS_PREDICTOR_TRAIN_OPTIONS_INIT;
+        mos::capi::init_from(options, k, "options");
+    });
+}
+
+MOS_API mos_status mos_predictor_report_init(mos_predictor_report *report) {
+    return guard("mos_predictor_report_init", [&] {
+        static const mos_predictor_report k = MOS_PREDICTOR_REPORT_INIT;
+        mos::capi::init_from(report, k, "report");
+    });
+}
+
+MOS_API mos_status mos_predictor_train(mos_predictor_report *report, const char *dataset_path, const char *out_path,
+                                       const mos_predictor_train_options *options) {
     return guard("mos_predictor_train", [&] {
+        if (report) mos::capi::begin_result(report, MOS_PREDICTOR_REPORT_VERSION, "report");
         MOS_REQUIRE_NONNULL(dataset_path);
         MOS_REQUIRE_NONNULL(out_path);
+        const mos_predictor_train_options po =
+            mos::capi::versioned(options, mos_predictor_train_options MOS_PREDICTOR_TRAIN_OPTIONS_INIT,
+                                 MOS_PREDICTOR_TRAIN_OPTIONS_VERSION, "options");
         mos::PredictorTrainOptions o;
-        o.holdout = holdout;
-        o.seed = seed;
+        o.holdout = po.holdout;
+        o.seed = po.seed;
         const mos::PredictorReport r = mos::train_predictor_file(dataset_path, o, out_path);
-        if (report) *report = report_out(r);
+        if (report) report_out(report, r);
     });
 }
 
-MOS_API mos_status mos_predictor_load(mos_predictor **out, const char *path, mos_predictor_report *report) {
+MOS_API mos_status mos_predictor_load(mos_predictor **out, mos_predictor_report *report, const char *path) {
     if (out) *out = nullptr;
     return guard("mos_predictor_load", [&] {
         MOS_REQUIRE_NONNULL(out);
+        if (report) mos::capi::begin_result(report, MOS_PREDICTOR_REPORT_VERSION, "report");
         MOS_REQUIRE_NONNULL(path);
         auto h = std::make_unique<mos_predictor>();
         mos::PredictorReport r;
         h->p = mos::load_predictor(path, &r);
         h->space = std::make_shared<const mos::Space>(mos::space_from_json(h->p.space_json));
-        if (report) *report = report_out(r);
+        if (report) report_out(report, r);
         *out = h.release();
     });
 }
 
-MOS_API mos_status mos_predictor_predict(const mos_predictor *p, const mos_arch *arch, double *ms) {
+MOS_API mos_status mos_predictor_predict(double *ms, const mos_predictor *p, const mos_arch *arch) {
     return guard("mos_predictor_predict", [&] {
+        MOS_REQUIRE_NONNULL(ms);
         MOS_REQUIRE_NONNULL(p);
         MOS_REQUIRE_NONNULL(arch);
-        MOS_REQUIRE_NONNULL(ms);
         mos::check(*arch->space == *p->space, MOS_INVALID_ARGUMENT,
                    "the arch belongs to another search space than the predictor's");
         *ms = p->p.predict(mos::arch_encode(*p->space, arch->arch));
@@ -163,20 +199,22 @@ MOS_API void mos_predictor_destroy(mos_predictor *p) { delete p; }
 
 MOS_API mos_status mos_search_options_init(mos_search_options *options) {
     return guard("mos_search_options_init", [&] {
-        MOS_REQUIRE_NONNULL(options);
-        *options = mos_search_options MOS_SEARCH_OPTIONS_INIT;
+        static const mos_search_options k = MOS_SEARCH_OPTIONS_INIT;
+        mos::capi::init_from(options, k, "options");
     });
 }
 
-MOS_API mos_status mos_search(const mos_supernet *net, const char *data_dir, const mos_search_options *options,
-                              mos_search_result **out, mos_progress_fn progress, void *user) {
+MOS_API mos_status mos_search(mos_search_result **out, const mos_supernet *net, const char *data_dir,
+                              const mos_search_options *options, mos_progress_fn progress, void *user) {
     if (out) *out = nullptr;
     return guard("mos_search", [&] {
+        MOS_REQUIRE_NONNULL(out);
         MOS_REQUIRE_NONNULL(net);
         MOS_REQUIRE_NONNULL(data_dir);
-        MOS_REQUIRE_NONNULL(options);
-        MOS_REQUIRE_NONNULL(out);
-        const mos::SearchConfig c = search_config(*options, data_dir);
+        const mos_search_options o = mos::capi::versioned(options, mos_search_options MOS_SEARCH_OPTIONS_INIT,
+                                                          MOS_SEARCH_OPTIONS_VERSION, "options");
+        const mos::SearchConfig c = search_config(o, data_dir);
+        const mos::ThreadScope threads(o.threads);
         auto h = std::make_unique<mos_search_result>();
         h->report = mos::run_search(net->bundle, c, progress_fn(progress, user));
         h->space = std::make_shared<const mos::Space>(net->bundle.space);
@@ -184,13 +222,18 @@ MOS_API mos_status mos_search(const mos_supernet *net, const char *data_dir, con
     });
 }
 
-MOS_API size_t mos_search_result_count(const mos_search_result *r) { return r ? r->report.results.size() : 0; }
+MOS_API size_t mos_search_result_count(const mos_search_result *r) {
+    return mos::capi::get_value("mos_search_result_count", size_t{0}, [&] {
+        MOS_REQUIRE_NONNULL(r);
+        return r->report.results.size();
+    });
+}
 
-MOS_API mos_status mos_search_result_arch(const mos_search_result *r, size_t i, mos_arch **out) {
+MOS_API mos_status mos_search_result_arch(mos_arch **out, const mos_search_result *r, size_t i) {
     if (out) *out = nullptr;
     return guard("mos_search_result_arch", [&] {
-        MOS_REQUIRE_NONNULL(r);
         MOS_REQUIRE_NONNULL(out);
+        MOS_REQUIRE_NONNULL(r);
         mos::check(i < r->report.results.size(), MOS_OUT_OF_RANGE, "budget index ", i, " of ",
                    r->report.results.size());
         auto h = std::make_unique<mos_arch>();
@@ -200,8 +243,8 @@ MOS_API mos_status mos_search_result_arch(const mos_search_result *r, size_t i, 
     });
 }
 
-MOS_API mos_status mos_search_result_scores(const mos_search_result *r, size_t i, double *fitness,
-                                            double *latency_ms) {
+MOS_API mos_status mos_search_result_scores(double *fitness, double *latency_ms, const mos_search_result *r,
+                                            size_t i) {
     return guard("mos_search_result_scores", [&] {
         MOS_REQUIRE_NONNULL(r);
         mos::check(i < r->report.results.size(), MOS_OUT_OF_RANGE, "budget index ", i, " of ",
@@ -211,14 +254,14 @@ MOS_API mos_status mos_search_result_scores(const mos_search_result *r, size_t i
     });
 }
 
-MOS_API mos_status mos_search_result_to_json(const mos_search_result *r, char *buf, size_t cap, size_t *needed) {
+MOS_API mos_status mos_search_result_to_json(char *buf, size_t cap, size_t *needed, const mos_search_result *r) {
     return guard("mos_search_result_to_json", [&] {
         MOS_REQUIRE_NONNULL(r);
         mos::capi::copy_out(mos::search_report_json(r->report), buf, cap, needed);
     });
 }
 
-MOS_API mos_status mos_search_result_to_svg(const mos_search_result *r, char *buf, size_t cap, size_t *needed) {
+MOS_API mos_status mos_search_result_to_svg(char *buf, size_t cap, size_t *needed, const mos_search_result *r) {
     return guard("mos_search_result_to_svg", [&] {
         MOS_REQUIRE_NONNULL(r);
         mos::capi::copy_out(mos::search_report_svg(r->report), buf, cap, needed);

@@ -68,16 +68,16 @@ MOS_API mos_status mos_space_load(mos_space **out, const char *path) {
     });
 }
 
-MOS_API mos_status mos_space_to_json(const mos_space *space, char *buf, size_t cap,
-                                     size_t *needed) {
+MOS_API mos_status mos_space_to_json(char *buf, size_t cap, size_t *needed,
+                                     const mos_space *space) {
     return guard("mos_space_to_json", [&] {
         MOS_REQUIRE_NONNULL(space);
         mos::capi::copy_out(mos::space_to_json(*space->space), buf, cap, needed);
     });
 }
 
-MOS_API mos_status mos_space_choices(const mos_space *space, mos_space_dim dim, uint32_t *out,
-                                     size_t cap, size_t *needed) {
+MOS_API mos_status mos_space_choices(uint32_t *out, size_t cap, size_t *needed,
+                                     const mos_space *space, mos_space_dim dim) {
     return guard("mos_space_choices", [&] {
         MOS_REQUIRE_NONNULL(space);
         const std::vector<int> &c = choices_of(*space->space, dim);
@@ -88,15 +88,13 @@ MOS_API mos_status mos_space_choices(const mos_space *space, mos_space_dim dim, 
 }
 
 MOS_API uint32_t mos_space_qkv_dim(const mos_space *space) {
-    uint32_t q = 0;
-    guard("mos_space_qkv_dim", [&] {
+    return mos::capi::get_value("mos_space_qkv_dim", uint32_t{0}, [&] {
         MOS_REQUIRE_NONNULL(space);
-        q = static_cast<uint32_t>(space->space->qkv_dim);
+        return static_cast<uint32_t>(space->space->qkv_dim);
     });
-    return q;
 }
 
-MOS_API mos_status mos_space_name(const mos_space *space, char *buf, size_t cap, size_t *needed) {
+MOS_API mos_status mos_space_name(char *buf, size_t cap, size_t *needed, const mos_space *space) {
     return guard("mos_space_name", [&] {
         MOS_REQUIRE_NONNULL(space);
         mos::capi::copy_out(space->space->name, buf, cap, needed);

@@ -10,8 +10,15 @@ extern "C" {
 
 MOS_API mos_status mos_supernet_options_init(mos_supernet_options *options) {
     return guard("mos_supernet_options_init", [&] {
-        MOS_REQUIRE_NONNULL(options);
-        *options = mos_supernet_options MOS_SUPERNET_OPTIONS_INIT;
+        static const mos_supernet_options k = MOS_SUPERNET_OPTIONS_INIT;
+        mos::capi::init_from(options, k, "options");
+    });
+}
+
+MOS_API mos_status mos_route_options_init(mos_route_options *options) {
+    return guard("mos_route_options_init", [&] {
+        static const mos_route_options k = MOS_ROUTE_OPTIONS_INIT;
+        mos::capi::init_from(options, k, "options");
     });
 }
 
@@ -24,10 +31,10 @@ MOS_API const char *mos_routing_name(mos_routing routing) {
     return "unknown";
 }
 
-MOS_API mos_status mos_routing_parse(const char *name, mos_routing *out) {
+MOS_API mos_status mos_routing_parse(mos_routing *out, const char *name) {
     return guard("mos_routing_parse", [&] {
-        MOS_REQUIRE_NONNULL(name);
         MOS_REQUIRE_NONNULL(out);
+        MOS_REQUIRE_NONNULL(name);
         *out = from_routing(mos::parse_routing(name));
     });
 }
@@ -67,10 +74,10 @@ MOS_API mos_status mos_supernet_save(const mos_supernet *net, const char *path) 
 
 MOS_API void mos_supernet_destroy(mos_supernet *net) { delete net; }
 
-MOS_API mos_status mos_supernet_get_options(const mos_supernet *net, mos_supernet_options *out) {
+MOS_API mos_status mos_supernet_get_options(mos_supernet_options *out, const mos_supernet *net) {
     return guard("mos_supernet_get_options", [&] {
-        MOS_REQUIRE_NONNULL(net);
         MOS_REQUIRE_NONNULL(out);
+        MOS_REQUIRE_NONNULL(net);
         mos::check(out->version == MOS_SUPERNET_OPTIONS_VERSION, MOS_VERSION, "options version ", out->version,
                    " is not ", MOS_SUPERNET_OPTIONS_VERSION);
         const mos::SupernetConfig &c = net->bundle.net->config();
@@ -86,23 +93,38 @@ MOS_API mos_status mos_supernet_get_options(const mos_supernet *net, mos_superne
     });
 }
 
-MOS_API mos_status mos_supernet_space(const mos_supernet *net, mos_space **out) {
+MOS_API mos_status mos_supernet_space(mos_space **out, const mos_supernet *net) {
     if (out) *out = nullptr;
     return guard("mos_supernet_space", [&] {
-        MOS_REQUIRE_NONNULL(net);
         MOS_REQUIRE_NONNULL(out);
+        MOS_REQUIRE_NONNULL(net);
         auto h = std::make_unique<mos_space>();
         h->space = std::make_shared<const mos::Space>(net->bundle.space);
         *out = h.release();
     });
 }
 
+MOS_API mos_status mos_supernet_get_meta(char *buf, size_t cap, size_t *needed, const mos_supernet *net,
+                                         const char *key) {
+    return guard("mos_supernet_get_meta", [&] {
+        MOS_REQUIRE_NONNULL(net);
+        MOS_REQUIRE_NONNULL(key);
+        mos::capi::copy_out(mos::supernet_meta(net->bundle, key), buf, cap, needed);
+    });
+}
+
 MOS_API uint64_t mos_supernet_num_params(const mos_supernet *net) {
-    return net ? static_cast<uint64_t>(net->bundle.net->param_floats()) : 0;
+    return mos::capi::get_value("mos_supernet_num_params", uint64_t{0}, [&] {
+        MOS_REQUIRE_NONNULL(net);
+        return static_cast<uint64_t>(net->bundle.net->param_floats());
+    });
 }
 
 MOS_API bool mos_supernet_has_tokenizer(const mos_supernet *net) {
-    return net && !net->bundle.tokenizer.empty();
+    return mos::capi::get_value("mos_supernet_has_tokenizer", false, [&] {
+        MOS_REQUIRE_NONNULL(net);
+        return !net->bundle.tokenizer.empty();
+    });
 }
 
 MOS_API mos_status mos_supernet_set_tokenizer(mos_supernet *net, const char *path) {
@@ -113,12 +135,17 @@ MOS_API mos_status mos_supernet_set_tokenizer(mos_supernet *net, const char *pat
     });
 }
 
-MOS_API mos_status mos_route(const mos_supernet *net, const mos_arch *arch, mos_model **out) {
+MOS_API mos_status mos_route(mos_model **out, const mos_supernet *net, const mos_arch *arch,
+                             const mos_route_options *options) {
     if (out) *out = nullptr;
     return guard("mos_route", [&] {
+        MOS_REQUIRE_NONNULL(out);
         MOS_REQUIRE_NONNULL(net);
         MOS_REQUIRE_NONNULL(arch);
-        MOS_REQUIRE_NONNULL(out);
+        const mos_route_options o = mos::capi::versioned(options, mos_route_options MOS_ROUTE_OPTIONS_INIT,
+                                                         MOS_ROUTE_OPTIONS_VERSION, "options");
+        mos::capi::check_threads(o.threads);
+        const mos::ThreadScope threads(o.threads);
         auto h = std::make_unique<mos_model>();
         h->bundle = mos::route_bundle(net->bundle, arch->arch);
         h->init_tokenizer();

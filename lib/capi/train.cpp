@@ -1,6 +1,4 @@
 // lib/capi/train.cpp: the C API of training and evaluation (mos/train.h).
-#include <optional>
-
 #include "backend/threads.hpp"
 #include "capi/convert.hpp"
 #include "capi/model_handles.hpp"
@@ -19,8 +17,7 @@ mos::TrainConfig to_config(const mos_train_options &o) {
             "sampling must be MOS_SAMPLING_UNIFORM or MOS_SAMPLING_SANDWICH");
     require(o.schedule == MOS_SCHEDULE_INVERSE_SQRT || o.schedule == MOS_SCHEDULE_COSINE,
             "schedule must be MOS_SCHEDULE_INVERSE_SQRT or MOS_SCHEDULE_COSINE");
-    mos::check(o.threads >= 0 && o.threads <= 1024, MOS_INVALID_ARGUMENT, "threads ", o.threads,
-               " outside 0..1024");
+    mos::capi::check_threads(o.threads);
     mos::TrainConfig c;
     c.data_dir = o.data_dir;
     c.src_lang = o.src_lang;
@@ -65,14 +62,34 @@ mos::TrainCallback train_callback(mos_train_progress_fn progress, void *user) {
     };
 }
 
+// mos_eval_options checked (NULL = defaults, which lack the languages).
+mos_eval_options eval_options(const mos_eval_options *options) {
+    const mos_eval_options o = mos::capi::versioned(options, mos_eval_options MOS_EVAL_OPTIONS_INIT,
+                                                    MOS_EVAL_OPTIONS_VERSION, "options");
+    require(o.split != nullptr, "options->split is NULL");
+    require(o.src_lang != nullptr && o.tgt_lang != nullptr, "options->src_lang and options->tgt_lang are required");
+    mos::check(o.bleu_beam <= 64, MOS_INVALID_ARGUMENT, "bleu_beam ", o.bleu_beam, " outside 0..64");
+    mos::capi::check_threads(o.threads);
+    return o;
+}
+
+// Fills a result begun with begin_result.
+void eval_out(mos_eval_result *out, const mos::EvalResult &r) {
+    out->loss = r.loss;
+    out->nll = r.nll;
+    out->bleu = r.bleu;
+    out->sentences = static_cast<uint64_t>(r.sentences);
+    out->tokens = static_cast<uint64_t>(r.tokens);
+}
+
 }  // namespace
 
 extern "C" {
 
 MOS_API mos_status mos_train_options_init(mos_train_options *options) {
     return guard("mos_train_options_init", [&] {
-        MOS_REQUIRE_NONNULL(options);
-        *options = mos_train_options MOS_TRAIN_OPTIONS_INIT;
+        static const mos_train_options k = MOS_TRAIN_OPTIONS_INIT;
+        mos::capi::init_from(options, k, "options");
     });
 }
 
@@ -98,9 +115,8 @@ MOS_API mos_status mos_train(mos_supernet **out, const mos_space *space, const m
             require(net_options == nullptr || net_options->tokenizer_path == nullptr,
                     "net_options.tokenizer_path is not supported by mos_train yet: it trains its own tokenizer");
         }
-        // The thread count holds for this call only (0: the caller's count).
-        std::optional<mos::ThreadScope> threads;
-        if (options->threads > 0) threads.emplace(options->threads);
+        // The thread count holds for this call only (0: all cores).
+        const mos::ThreadScope threads(options->threads);
         mos::TrainRun run = mos::run_training(cfg, resume.empty() ? space->space.get() : nullptr,
                                               resume.empty() ? &net : nullptr, resume, train_callback(progress, user));
         h = std::make_unique<mos_supernet>();
@@ -113,25 +129,49 @@ MOS_API mos_status mos_train(mos_supernet **out, const mos_space *space, const m
     return s;
 }
 
-MOS_API mos_status mos_evaluate(const mos_supernet *net, const mos_arch *arch, const char *data_dir,
-                                const char *split, const char *src_lang, const char *tgt_lang,
-                                uint32_t max_sentences, uint32_t bleu_beam, mos_eval_result *out) {
+MOS_API mos_status mos_eval_options_init(mos_eval_options *options) {
+    return guard("mos_eval_options_init", [&] {
+        static const mos_eval_options k = MOS_EVAL_OPTIONS_INIT;
+        mos::capi::init_from(options, k, "options");
+    });
+}
+
+MOS_API mos_status mos_eval_result_init(mos_eval_result *result) {
+    return guard("mos_eval_result_init", [&] {
+        static const mos_eval_result k = MOS_EVAL_RESULT_INIT;
+        mos::capi::init_from(result, k, "result");
+    });
+}
+
+MOS_API mos_status mos_evaluate(mos_eval_result *out, const mos_supernet *net, const mos_arch *arch,
+                                const char *data_dir, const mos_eval_options *options) {
     return guard("mos_evaluate", [&] {
+        mos::capi::begin_result(out, MOS_EVAL_RESULT_VERSION, "out");
         MOS_REQUIRE_NONNULL(net);
         MOS_REQUIRE_NONNULL(arch);
         MOS_REQUIRE_NONNULL(data_dir);
-        MOS_REQUIRE_NONNULL(split);
-        MOS_REQUIRE_NONNULL(src_lang);
-        MOS_REQUIRE_NONNULL(tgt_lang);
-        MOS_REQUIRE_NONNULL(out);
-        mos::check(bleu_beam <= 64, MOS_INVALID_ARGUMENT, "bleu_beam ", bleu_beam, " outside 0..64");
-        const mos::EvalResult r = mos::evaluate_split(net->bundle, arch->arch, data_dir, split, src_lang, tgt_lang,
-                                                      max_sentences, static_cast<int>(bleu_beam));
-        out->loss = r.loss;
-        out->nll = r.nll;
-        out->bleu = r.bleu;
-        out->sentences = static_cast<uint64_t>(r.sentences);
-        out->tokens = static_cast<uint64_t>(r.tokens);
+        const mos_eval_options o = eval_options(options);
+        const mos::ThreadScope threads(o.threads);
+        const mos::EvalResult r = mos::evaluate_split(net->bundle, arch->arch, data_dir, o.split, o.src_lang,
+                                                      o.tgt_lang, o.max_sentences, static_cast<int>(o.bleu_beam));
+        eval_out(out, r);
+    });
+}
+
+MOS_API mos_status mos_model_evaluate(mos_eval_result *out, const mos_model *model, const char *data_dir,
+                                      const mos_eval_options *options) {
+    return guard("mos_model_evaluate", [&] {
+        mos::capi::begin_result(out, MOS_EVAL_RESULT_VERSION, "out");
+        MOS_REQUIRE_NONNULL(model);
+        MOS_REQUIRE_NONNULL(data_dir);
+        const mos_eval_options o = eval_options(options);
+        mos::check(model->tokenizer != nullptr, MOS_UNSUPPORTED,
+                   "the model carries no tokenizer, so its split cannot be read");
+        const mos::ThreadScope threads(o.threads);
+        const mos::EvalResult r = mos::evaluate_model_split(model->bundle, *model->tokenizer, data_dir, o.split,
+                                                            o.src_lang, o.tgt_lang, o.max_sentences,
+                                                            static_cast<int>(o.bleu_beam));
+        eval_out(out, r);
     });
 }
 

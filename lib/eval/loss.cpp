@@ -3,11 +3,15 @@
 
 namespace mos {
 
-MeanLoss mean_loss(const Supernet &net, Workspace &ws, const ArchDims &dims, const std::vector<TokenBatch> &batches) {
+namespace {
+
+// Per-token means of the batches' summed losses, in batch order.
+template <typename F>
+MeanLoss mean_over(const std::vector<TokenBatch> &batches, F batch_loss) {
     double loss = 0.0, nll = 0.0;
     MeanLoss r;
     for (const TokenBatch &tb : batches) {
-        const LossStats ls = net.forward(ws, dims, batch_view(tb), false, 0);
+        const LossStats ls = batch_loss(batch_view(tb));
         loss += ls.loss_sum;
         nll += ls.nll_sum;
         r.tokens += ls.tokens;
@@ -17,6 +21,16 @@ MeanLoss mean_loss(const Supernet &net, Workspace &ws, const ArchDims &dims, con
         r.nll = nll / static_cast<double>(r.tokens);
     }
     return r;
+}
+
+}  // namespace
+
+MeanLoss mean_loss(const Supernet &net, Workspace &ws, const ArchDims &dims, const std::vector<TokenBatch> &batches) {
+    return mean_over(batches, [&](const Batch &b) { return net.forward(ws, dims, b, false, 0); });
+}
+
+MeanLoss mean_loss(const DenseModel &model, float label_smoothing, const std::vector<TokenBatch> &batches) {
+    return mean_over(batches, [&](const Batch &b) { return dense_teacher_forced_loss(model, b, label_smoothing); });
 }
 
 }  // namespace mos

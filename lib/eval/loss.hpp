@@ -1,7 +1,9 @@
 // lib/eval/loss.hpp: the validation loss of a subnet, one loop for the
 // trainer's validation (docs/training.md), mos_evaluate and the search's
 // fitness (docs/search.md): the supernet's forward pass without dropout over
-// fixed, length-ordered batches, summed over target tokens.
+// fixed, length-ordered batches, summed over target tokens; and the same loss
+// of a routed dense model (mos_model_evaluate), teacher-forced through its
+// decoding cache.
 #pragma once
 
 #include <cstddef>
@@ -9,6 +11,7 @@
 #include <vector>
 
 #include "data/batcher.hpp"
+#include "model/dense.hpp"
 #include "model/supernet.hpp"
 
 namespace mos {
@@ -32,5 +35,10 @@ struct MeanLoss {
 // Subnet `dims` of `net` on every batch, in order, in workspace `ws` (which
 // must hold the largest batch). Reads the supernet only.
 MeanLoss mean_loss(const Supernet &net, Workspace &ws, const ArchDims &dims, const std::vector<TokenBatch> &batches);
+
+// The routed model `model` on every batch, in order, with label smoothing eps
+// (dense_teacher_forced_loss). For a model routed from `net` this equals the
+// supernet's mean_loss of the same arch to float tolerance. Reads the model only.
+MeanLoss mean_loss(const DenseModel &model, float label_smoothing, const std::vector<TokenBatch> &batches);
 
 }  // namespace mos

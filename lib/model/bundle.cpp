@@ -232,6 +232,7 @@ ModelBundle route_bundle(const SupernetBundle &sb, const Arch &arch) {
     const auto src = sb.meta.find(kSrcLangKey), tgt = sb.meta.find(kTgtLangKey);
     if (src != sb.meta.end()) m.src_lang = src->second;
     if (tgt != sb.meta.end()) m.tgt_lang = tgt->second;
+    m.label_smoothing = sb.net->config().label_smoothing;
     return m;
 }
 
@@ -247,6 +248,7 @@ SafeTensorsWriter model_writer(const ModelBundle &m) {
     nlohmann::ordered_json cfg;
     cfg["vocab"] = d.vocab();
     cfg["pad_id"] = d.pad_id();
+    cfg["label_smoothing"] = m.label_smoothing;
     w.set_metadata("config", cfg.dump());
     if (!m.src_lang.empty()) w.set_metadata(kSrcLangKey, m.src_lang);
     if (!m.tgt_lang.empty()) w.set_metadata(kTgtLangKey, m.tgt_lang);
@@ -270,9 +272,10 @@ ModelBundle model_from(const SafeTensors &f, const std::string &source) {
     }
     const nlohmann::json cfg = parse_json(require_meta(f, source, "config"), source + ": metadata 'config'");
     check(cfg.is_object(), MOS_FORMAT, source, ": metadata 'config' is not an object");
-    check_known_keys(cfg, "config", {"vocab", "pad_id"});
+    check_known_keys(cfg, "config", {"vocab", "pad_id", "label_smoothing"});
     const int vocab = json_int(cfg, "config", "vocab", 4, 1 << 22);
     const int pad = json_int(cfg, "config", "pad_id", 0, vocab - 1);
+    if (cfg.contains("label_smoothing")) m.label_smoothing = json_float(cfg, "label_smoothing", 0.0f, 1.0f);
     m.model = std::make_unique<DenseModel>(arch_dims(m.space, m.arch), vocab, m.space.qkv_dim, pad);
     DenseModel &d = *m.model;
     for (const std::string &name : d.names()) {
@@ -304,6 +307,23 @@ ModelBundle load_model(const std::string &path) { return model_from(SafeTensors:
 
 ModelBundle model_from_bytes(const void *data, size_t size, const std::string &source) {
     return model_from(SafeTensors::parse(data, size, source), source);
+}
+
+// ---- metadata -----------------------------------------------------------------
+
+std::string supernet_meta(const SupernetBundle &b, const std::string &key) {
+    if (key == "format") return kSupernetFormat;
+    if (key == "format_version") return std::to_string(kSupernetFormatVersion);
+    const auto it = b.meta.find(key);
+    return it == b.meta.end() ? std::string() : it->second;
+}
+
+std::string model_meta(const ModelBundle &m, const std::string &key) {
+    if (key == "format") return kModelFormat;
+    if (key == "format_version") return std::to_string(kModelFormatVersion);
+    if (key == kSrcLangKey) return m.src_lang;
+    if (key == kTgtLangKey) return m.tgt_lang;
+    return std::string();
 }
 
 }  // namespace mos

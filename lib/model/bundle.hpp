@@ -12,9 +12,10 @@
 // "tgt_lang").
 //
 // Model ("mos-model", version 1): the dense tensors of one arch, the tokenizer,
-// metadata "space", "arch" (arch JSON), "config" (vocab, pad id) and, when
-// known, "src_lang" and "tgt_lang" (files without them load with empty
-// languages).
+// metadata "space", "arch" (arch JSON), "config" (vocab, pad id and the label
+// smoothing of the supernet it was routed from, which its evaluation loss
+// uses; files without it load with the supernet default 0.1) and, when known,
+// "src_lang" and "tgt_lang" (files without them load with empty languages).
 //
 // Readers check every tensor's presence, dtype and shape and reject unknown
 // tensors, so a file either loads completely or fails with MOS_FORMAT naming
@@ -77,14 +78,25 @@ struct ModelBundle {
     std::unique_ptr<DenseModel> model;
     std::string tokenizer;
     std::string src_lang, tgt_lang;  // the corpus languages, "" if unknown
+    float label_smoothing = SupernetConfig{}.label_smoothing;  // of its supernet: the eps of its loss
 };
 
-// route() plus the space, arch, tokenizer and corpus languages of the supernet.
+// route() plus the space, arch, tokenizer, corpus languages and label
+// smoothing of the supernet.
 ModelBundle route_bundle(const SupernetBundle &sb, const Arch &arch);
 
 void save_model(const std::string &path, const ModelBundle &m);
 std::vector<uint8_t> model_to_bytes(const ModelBundle &m);
 ModelBundle load_model(const std::string &path);
 ModelBundle model_from_bytes(const void *data, size_t size, const std::string &source);
+
+// String metadata of a bundle by key (mos_supernet_get_meta,
+// mos_model_get_meta), "" when the bundle has none under that key: "format"
+// and "format_version" (the file format the bundle is saved as, e.g.
+// "mos-model" and "1"), the corpus languages "src_lang" and "tgt_lang" (""
+// when unknown), and for a supernet every other string field it carries
+// (the trainer's "train_state").
+std::string supernet_meta(const SupernetBundle &b, const std::string &key);
+std::string model_meta(const ModelBundle &m, const std::string &key);
 
 }  // namespace mos

@@ -11,6 +11,7 @@
 #include "core/error.hpp"
 #include "kernels/activation.hpp"
 #include "kernels/attention.hpp"
+#include "kernels/cross_entropy.hpp"
 #include "kernels/embedding.hpp"
 #include "kernels/layernorm.hpp"
 #include "kernels/linear.hpp"
@@ -449,6 +450,29 @@ std::vector<float> dense_teacher_forced_logits(const DenseModel &m, const Batch 
             std::memcpy(out.data() + (r * b.T + t) * V, lg + r * V, V * sizeof(float));
     }
     return out;
+}
+
+LossStats dense_teacher_forced_loss(const DenseModel &m, const Batch &b, float label_smoothing) {
+    LossStats r;
+    if (b.B == 0 || b.T == 0) return r;
+    DecodeState st(m, b.B, b.S, b.T);
+    dense_encode(st, m, b.src, b.B, b.S);
+    const int64_t V = m.vocab();
+    std::vector<int32_t> tok(static_cast<size_t>(b.B)), tgt(static_cast<size_t>(b.B));
+    std::vector<float> lse(static_cast<size_t>(b.B)), row(static_cast<size_t>(b.B));
+    for (int64_t t = 0; t < b.T; t++) {
+        for (int64_t i = 0; i < b.B; i++) {
+            tok[i] = b.tgt_in[i * b.T + t];
+            tgt[i] = b.tgt_out[i * b.T + t];
+        }
+        const float *lg = dense_step(st, m, tok.data());
+        const CrossEntropyResult ce =
+            cross_entropy_forward(lse.data(), row.data(), nullptr, lg, tgt.data(), b.B, V, m.pad_id(), label_smoothing);
+        r.loss_sum += ce.loss;
+        r.nll_sum += ce.nll;
+        r.tokens += ce.tokens;
+    }
+    return r;
 }
 
 }  // namespace mos

@@ -115,4 +115,11 @@ void dense_reorder(DecodeState &st, const DenseModel &m, const int64_t *from, in
 // (used to check route() against the supernet).
 std::vector<float> dense_teacher_forced_logits(const DenseModel &m, const Batch &b);
 
+// The teacher-forced loss of a batch: the label-smoothed cross-entropy (eps =
+// label_smoothing) and the NLL of every non-pad target, summed, computed step
+// by step through the cache like dense_teacher_forced_logits but keeping only
+// one step's logits [B, V] at a time. Equals the supernet's forward loss of the
+// routed arch to float tolerance (docs/supernet.md, "Loss"). distill_sum is 0.
+LossStats dense_teacher_forced_loss(const DenseModel &m, const Batch &b, float label_smoothing);
+
 }  // namespace mos

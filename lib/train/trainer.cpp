@@ -339,31 +339,65 @@ bool train(SupernetBundle &b, const TrainConfig &cfg_in, const TrainCallback &cb
     return true;
 }
 
+namespace {
+
+// The pairs of a split (at most max_sentences, each side at most kEvalMaxLen
+// tokens) in fixed batches, with the raw text for BLEU.
+struct EvalData {
+    ParallelText raw;
+    TokenizedData pairs;
+    std::vector<TokenBatch> batches;
+};
+
+EvalData read_eval_data(const Tokenizer &tok, const std::string &data_dir, const std::string &split,
+                        const std::string &src_lang, const std::string &tgt_lang, int64_t max_sentences) {
+    EvalData d;
+    d.pairs = read_tokenized_split(tok, data_dir, split, src_lang, tgt_lang, max_sentences, kEvalMaxLen, &d.raw);
+    d.batches = fixed_batches(d.pairs, kEvalBatchTokens);
+    return d;
+}
+
+// Corpus BLEU of the model's beam-search translations of the split's sources.
+double eval_bleu(const DenseModel &model, const Tokenizer &tok, const ParallelText &raw, int bleu_beam) {
+    DecodeOptions o;
+    o.beam = bleu_beam;
+    const std::vector<std::string> hyps = translate_texts(model, tok, raw.src, o, kEvalTranslateGroup);
+    return corpus_bleu(hyps, raw.tgt).score;
+}
+
+}  // namespace
+
 EvalResult evaluate_split(const SupernetBundle &b, const Arch &arch, const std::string &data_dir,
                           const std::string &split, const std::string &src_lang, const std::string &tgt_lang,
                           int64_t max_sentences, int bleu_beam) {
     check(b.net != nullptr, MOS_INVALID_ARGUMENT, "no supernet");
     check(!b.tokenizer.empty(), MOS_UNSUPPORTED, "the supernet has no tokenizer");
     const Tokenizer tok = Tokenizer::load(b.tokenizer);
-    ParallelText raw;
-    const TokenizedData pairs =
-        read_tokenized_split(tok, data_dir, split, src_lang, tgt_lang, max_sentences, kEvalMaxLen, &raw);
+    const EvalData d = read_eval_data(tok, data_dir, split, src_lang, tgt_lang, max_sentences);
     EvalResult r;
-    r.sentences = static_cast<int64_t>(pairs.pairs.size());
-    const std::vector<TokenBatch> batches = fixed_batches(pairs, kEvalBatchTokens);
+    r.sentences = static_cast<int64_t>(d.pairs.pairs.size());
     Workspace ws(*b.net, kEvalBatchTokens, kEvalBatchTokens, kEvalMaxLen);
     const ArchDims dims = arch_dims(b.space, arch);
-    const MeanLoss ml = mean_loss(*b.net, ws, dims, batches);
+    const MeanLoss ml = mean_loss(*b.net, ws, dims, d.batches);
     r.loss = ml.loss;
     r.nll = ml.nll;
     r.tokens = ml.tokens;
-    if (bleu_beam > 0) {
-        const DenseModel model = route(*b.net, dims);
-        DecodeOptions o;
-        o.beam = bleu_beam;
-        const std::vector<std::string> hyps = translate_texts(model, tok, raw.src, o, kEvalTranslateGroup);
-        r.bleu = corpus_bleu(hyps, raw.tgt).score;
-    }
+    if (bleu_beam > 0) r.bleu = eval_bleu(route(*b.net, dims), tok, d.raw, bleu_beam);
+    return r;
+}
+
+EvalResult evaluate_model_split(const ModelBundle &m, const Tokenizer &tok, const std::string &data_dir,
+                                const std::string &split, const std::string &src_lang, const std::string &tgt_lang,
+                                int64_t max_sentences, int bleu_beam) {
+    check(m.model != nullptr, MOS_INVALID_ARGUMENT, "no model");
+    const EvalData d = read_eval_data(tok, data_dir, split, src_lang, tgt_lang, max_sentences);
+    EvalResult r;
+    r.sentences = static_cast<int64_t>(d.pairs.pairs.size());
+    const MeanLoss ml = mean_loss(*m.model, m.label_smoothing, d.batches);
+    r.loss = ml.loss;
+    r.nll = ml.nll;
+    r.tokens = ml.tokens;
+    if (bleu_beam > 0) r.bleu = eval_bleu(*m.model, tok, d.raw, bleu_beam);
     return r;
 }
 

@@ -10,6 +10,7 @@
 #include <functional>
 #include <string>
 
+#include "data/tokenizer.hpp"
 #include "model/bundle.hpp"
 #include "train/optim.hpp"
 #include "train/step.hpp"
@@ -56,6 +57,13 @@ struct EvalResult {
 EvalResult evaluate_split(const SupernetBundle &b, const Arch &arch, const std::string &data_dir,
                           const std::string &split, const std::string &src_lang, const std::string &tgt_lang,
                           int64_t max_sentences, int bleu_beam);
+// The same for a routed model and its tokenizer `tok`: the loss of its
+// teacher-forced forward (mean_loss of a DenseModel, with the model's label
+// smoothing) over the same batches, so that for a model routed from `b` it
+// equals evaluate_split(b, arch, ...) to float tolerance, and the same BLEU.
+EvalResult evaluate_model_split(const ModelBundle &m, const Tokenizer &tok, const std::string &data_dir,
+                                const std::string &split, const std::string &src_lang, const std::string &tgt_lang,
+                                int64_t max_sentences, int bleu_beam);
 
 // Throws MOS_INVALID_ARGUMENT naming the first bad option of cfg. Every entry
 // below calls it before any work, so a bad option fails before the corpus is

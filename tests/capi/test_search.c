@@ -1,8 +1,11 @@
 /* tests/capi/test_search.c: mos/train.h and mos/search.h from plain C on a tiny
  * corpus the test writes: training through mos_train (progress, abort with a
- * checkpoint, resume), evaluation, translation of text, latency measurement,
- * latency collection and predictor training, and mos_search (determinism,
- * budgets, impossible budgets, JSON and SVG results) with their error paths. */
+ * checkpoint, resume), evaluation of a supernet's subnet and of the routed
+ * model (equal losses), model and supernet metadata, translation of text,
+ * latency measurement, latency collection and predictor training, and
+ * mos_search (determinism, budgets, impossible budgets, JSON and SVG results)
+ * with their error paths. Every call that takes a thread count leaves the
+ * caller's OpenMP and OpenBLAS counts as they were (thread_counts.h). */
 #define _DEFAULT_SOURCE /* mkdtemp */
 #include <stdarg.h>
 #include <stddef.h>
@@ -17,6 +20,7 @@
 #include <unistd.h>
 
 #include "mos/mos.h"
+#include "thread_counts.h"
 
 static char g_dir[256];
 static char g_ckpt[320];
@@ -104,8 +108,27 @@ static int count_progress(const mos_train_progress *p, void *user) {
     return c->stop_at > 0 && p->event == MOS_TRAIN_EVENT_STEP && p->step == c->stop_at;
 }
 
+/* The string metadata `key` of a model or supernet, in a static buffer. */
+static const char *model_meta(const mos_model *m, const char *key) {
+    static char buf[256];
+    size_t n = 0;
+    assert_int_equal(mos_model_get_meta(NULL, 0, &n, m, key), MOS_OK);
+    assert_true(n >= 1 && n <= sizeof buf);
+    assert_int_equal(mos_model_get_meta(buf, sizeof buf, NULL, m, key), MOS_OK);
+    assert_int_equal(strlen(buf) + 1, n);
+    return buf;
+}
+
+static const char *supernet_meta(const mos_supernet *net, const char *key) {
+    static char buf[4096];
+    assert_int_equal(mos_supernet_get_meta(buf, sizeof buf, NULL, net, key), MOS_OK);
+    return buf;
+}
+
 static void train_evaluate_translate(void **state) {
     (void)state;
+    const int caller = caller_threads();
+    set_caller_threads(caller);
     mos_space *space = tiny_space();
     mos_supernet_options n = MOS_SUPERNET_OPTIONS_INIT;
     n.router_hidden = 8;
@@ -113,43 +136,165 @@ static void train_evaluate_translate(void **state) {
     struct counts c = {0, 0, 0, 0};
     mos_supernet *net = NULL;
     assert_int_equal(mos_train(&net, space, &n, &o, count_progress, &c), MOS_OK);
+    assert_caller_threads(caller);
     assert_non_null(net);
     assert_int_equal(c.step, 30);
     assert_int_equal(c.valid, 3);
     assert_true(c.setup >= 1);
     assert_true(mos_supernet_has_tokenizer(net));
+    /* mos_train records the corpus languages. */
+    assert_string_equal(supernet_meta(net, "src_lang"), "xx");
+    assert_string_equal(supernet_meta(net, "tgt_lang"), "yy");
+    assert_string_equal(supernet_meta(net, "format"), "mos-supernet");
+    assert_string_equal(supernet_meta(net, "format_version"), "1");
+    assert_true(strlen(supernet_meta(net, "train_state")) > 2);
+    assert_string_equal(supernet_meta(net, "no such key"), "");
+    char tiny[2] = "x";
+    assert_int_equal(mos_supernet_get_meta(tiny, sizeof tiny, NULL, net, "src_lang"), MOS_OUT_OF_RANGE);
+    assert_string_equal(tiny, "");
+    assert_int_equal(mos_supernet_get_meta(tiny, sizeof tiny, NULL, net, NULL), MOS_INVALID_ARGUMENT);
+    assert_int_equal(mos_supernet_get_meta(tiny, sizeof tiny, NULL, NULL, "src_lang"), MOS_INVALID_ARGUMENT);
 
+    /* Evaluation of the supernet's largest subnet, at two thread counts. */
     mos_arch *arch = NULL;
     assert_int_equal(mos_arch_create_largest(&arch, space), MOS_OK);
-    mos_eval_result r;
-    assert_int_equal(mos_evaluate(net, arch, g_dir, "test", "xx", "yy", 0, 2, &r), MOS_OK);
+    mos_eval_options eo = MOS_EVAL_OPTIONS_INIT;
+    eo.split = "test";
+    eo.src_lang = "xx";
+    eo.tgt_lang = "yy";
+    eo.bleu_beam = 2;
+    eo.threads = 1;
+    mos_eval_result r = MOS_EVAL_RESULT_INIT, r0 = MOS_EVAL_RESULT_INIT;
+    assert_int_equal(mos_evaluate(&r, net, arch, g_dir, &eo), MOS_OK);
+    assert_caller_threads(caller);
+    assert_int_equal(r.version, MOS_EVAL_RESULT_VERSION);
     assert_int_equal(r.sentences, 20);
-    assert_true(r.tokens > 20 && r.loss > 0 && r.bleu >= 0 && r.bleu <= 100);
-    assert_int_equal(mos_evaluate(net, arch, g_dir, "nosuch", "xx", "yy", 0, 0, &r), MOS_IO);
+    assert_true(r.tokens > 20 && r.loss > 0 && r.nll > 0 && r.bleu >= 0 && r.bleu <= 100);
+    eo.threads = 0;
+    assert_int_equal(mos_evaluate(&r0, net, arch, g_dir, &eo), MOS_OK);
+    assert_caller_threads(caller);
+    assert_true(fabs(r0.loss - r.loss) <= 1e-4 * r.loss);
+    /* Errors: a missing split, a result or options of an unknown version,
+     * missing languages (NULL options are the defaults, which lack them),
+     * a bad thread count, NULL arguments. */
+    eo.split = "nosuch";
+    assert_int_equal(mos_evaluate(&r0, net, arch, g_dir, &eo), MOS_IO);
     assert_non_null(strstr(mos_last_error(), "nosuch"));
+    assert_int_equal(r0.version, MOS_EVAL_RESULT_VERSION);
+    assert_true(r0.loss == 0 && r0.tokens == 0);
+    eo.split = "test";
+    mos_eval_result old = MOS_EVAL_RESULT_INIT;
+    old.version = 99;
+    assert_int_equal(mos_evaluate(&old, net, arch, g_dir, &eo), MOS_VERSION);
+    assert_int_equal(old.version, 99);
+    assert_int_equal(mos_evaluate(&r0, net, arch, g_dir, NULL), MOS_INVALID_ARGUMENT);
+    assert_non_null(strstr(mos_last_error(), "src_lang"));
+    eo.threads = -1;
+    assert_int_equal(mos_evaluate(&r0, net, arch, g_dir, &eo), MOS_INVALID_ARGUMENT);
+    assert_non_null(strstr(mos_last_error(), "threads -1"));
+    eo.threads = 1;
+    eo.bleu_beam = 65;
+    assert_int_equal(mos_evaluate(&r0, net, arch, g_dir, &eo), MOS_INVALID_ARGUMENT);
+    eo.bleu_beam = 2;
+    eo.version = 3;
+    assert_int_equal(mos_evaluate(&r0, net, arch, g_dir, &eo), MOS_VERSION);
+    eo.version = MOS_EVAL_OPTIONS_VERSION;
+    assert_int_equal(mos_evaluate(NULL, net, arch, g_dir, &eo), MOS_INVALID_ARGUMENT);
+    assert_int_equal(mos_evaluate(&r0, NULL, arch, g_dir, &eo), MOS_INVALID_ARGUMENT);
+    assert_int_equal(mos_evaluate(&r0, net, NULL, g_dir, &eo), MOS_INVALID_ARGUMENT);
+    assert_int_equal(mos_evaluate(&r0, net, arch, NULL, &eo), MOS_INVALID_ARGUMENT);
 
+    /* The routed model carries the languages and evaluates to the supernet's
+     * loss and BLEU for the same arch (float tolerance), also after a save
+     * and load (its label smoothing travels in the file). */
+    mos_route_options ro = MOS_ROUTE_OPTIONS_INIT;
+    ro.threads = 1;
     mos_model *m = NULL;
-    assert_int_equal(mos_route(net, arch, &m), MOS_OK);
+    assert_int_equal(mos_route(&m, net, arch, &ro), MOS_OK);
+    assert_caller_threads(caller);
     assert_true(mos_model_has_tokenizer(m));
-    const char *src[] = {"red cat runs", "", "big dog sleeps"};
-    mos_texts *t = NULL;
-    assert_int_equal(mos_model_translate(m, src, 3, NULL, &t), MOS_OK);
-    assert_int_equal(mos_texts_count(t), 3);
-    for (size_t i = 0; i < 3; i++) assert_non_null(mos_texts_get(t, i));
-    assert_null(mos_texts_get(t, 3));
-    mos_texts_destroy(t);
-    const char *bad[] = {"caf\xc3"};
-    assert_int_equal(mos_model_translate(m, bad, 1, NULL, &t), MOS_INVALID_ARGUMENT);
-    assert_non_null(strstr(mos_last_error(), "UTF-8"));
+    assert_string_equal(model_meta(m, "src_lang"), "xx");
+    assert_string_equal(model_meta(m, "tgt_lang"), "yy");
+    assert_string_equal(model_meta(m, "format"), "mos-model");
+    assert_string_equal(model_meta(m, "format_version"), "1");
+    assert_string_equal(model_meta(m, "train_state"), "");
+    assert_int_equal(mos_model_get_meta(NULL, 0, NULL, m, NULL), MOS_INVALID_ARGUMENT);
+    assert_int_equal(mos_model_get_meta(NULL, 0, NULL, NULL, "src_lang"), MOS_INVALID_ARGUMENT);
+    mos_eval_result rm = MOS_EVAL_RESULT_INIT;
+    assert_int_equal(mos_model_evaluate(&rm, m, g_dir, &eo), MOS_OK);
+    assert_caller_threads(caller);
+    assert_int_equal(rm.sentences, r.sentences);
+    assert_int_equal(rm.tokens, r.tokens);
+    assert_true(fabs(rm.loss - r.loss) <= 1e-4 * r.loss);
+    assert_true(fabs(rm.nll - r.nll) <= 1e-4 * r.nll);
+    assert_true(fabs(rm.bleu - r.bleu) <= 1e-9);
+    char mpath[320];
+    path_in(mpath, sizeof mpath, "largest.model");
+    assert_int_equal(mos_model_save(m, mpath), MOS_OK);
+    mos_model *m2 = NULL;
+    assert_int_equal(mos_model_load(&m2, mpath), MOS_OK);
+    assert_string_equal(model_meta(m2, "tgt_lang"), "yy");
+    mos_eval_result rm2 = MOS_EVAL_RESULT_INIT;
+    eo.bleu_beam = 0;
+    assert_int_equal(mos_model_evaluate(&rm2, m2, g_dir, &eo), MOS_OK);
+    assert_true(fabs(rm2.loss - rm.loss) <= 1e-6 * rm.loss);
+    assert_true(rm2.bleu == -1.0);
+    mos_model_destroy(m2);
+    unlink(mpath);
+    eo.split = "nosuch";
+    assert_int_equal(mos_model_evaluate(&rm2, m, g_dir, &eo), MOS_IO);
+    eo.split = "test";
+    assert_int_equal(mos_model_evaluate(&rm2, m, g_dir, NULL), MOS_INVALID_ARGUMENT);
+    assert_int_equal(mos_model_evaluate(NULL, m, g_dir, &eo), MOS_INVALID_ARGUMENT);
+    assert_int_equal(mos_model_evaluate(&rm2, NULL, g_dir, &eo), MOS_INVALID_ARGUMENT);
+    assert_int_equal(mos_model_evaluate(&rm2, m, NULL, &eo), MOS_INVALID_ARGUMENT);
 
+    /* Translation of text, at both thread counts; the texts getters. */
+    const char *src[] = {"red cat runs", "", "big dog sleeps"};
+    mos_translate_options to = MOS_TRANSLATE_OPTIONS_INIT;
+    mos_texts *t = NULL, *t1 = NULL;
+    assert_int_equal(mos_model_translate(&t, m, src, 3, NULL), MOS_OK);
+    assert_caller_threads(caller);
+    to.threads = 1;
+    assert_int_equal(mos_model_translate(&t1, m, src, 3, &to), MOS_OK);
+    assert_caller_threads(caller);
+    assert_null(mos_texts_get(NULL, 0)); /* sets the last error ... */
+    assert_int_equal(mos_texts_count(t), 3);
+    assert_string_equal(mos_last_error(), ""); /* ... which a successful getter clears */
+    for (size_t i = 0; i < 3; i++) {
+        assert_int_equal(mos_texts_count(NULL), 0);
+        assert_non_null(mos_texts_get(t, i));
+        assert_string_equal(mos_last_error(), "");
+        assert_string_equal(mos_texts_get(t, i), mos_texts_get(t1, i));
+    }
+    assert_null(mos_texts_get(t, 3));
+    assert_non_null(strstr(mos_last_error(), "mos_texts_get: index 3 of 3"));
+    mos_texts_destroy(t);
+    mos_texts_destroy(t1);
+    const char *bad[] = {"caf\xc3"};
+    assert_int_equal(mos_model_translate(&t, m, bad, 1, NULL), MOS_INVALID_ARGUMENT);
+    assert_non_null(strstr(mos_last_error(), "UTF-8"));
+    to.threads = 1025;
+    assert_int_equal(mos_model_translate(&t, m, src, 3, &to), MOS_INVALID_ARGUMENT);
+    assert_non_null(strstr(mos_last_error(), "threads 1025 outside 0..1024"));
+    assert_null(t);
+
+    /* Latency: the result's version is checked, the thread count restored. */
     mos_latency_options lo = MOS_LATENCY_OPTIONS_INIT;
     lo.runs = 3;
     lo.warmup = 1;
-    mos_latency_result lr;
-    assert_int_equal(mos_latency_measure(m, &lo, &lr), MOS_OK);
+    lo.threads = 1;
+    mos_latency_result lr = MOS_LATENCY_RESULT_INIT;
+    assert_int_equal(mos_latency_measure(&lr, m, &lo), MOS_OK);
+    assert_caller_threads(caller);
     assert_true(lr.mean_ms > 0 && lr.p10_ms <= lr.p90_ms && lr.runs == 3);
+    lr.version = 0;
+    assert_int_equal(mos_latency_measure(&lr, m, &lo), MOS_VERSION);
+    lr.version = MOS_LATENCY_RESULT_VERSION;
     lo.beam = 0;
-    assert_int_equal(mos_latency_measure(m, &lo, &lr), MOS_INVALID_ARGUMENT);
+    assert_int_equal(mos_latency_measure(&lr, m, &lo), MOS_INVALID_ARGUMENT);
+    assert_int_equal(lr.version, MOS_LATENCY_RESULT_VERSION);
+    assert_true(lr.mean_ms == 0 && lr.runs == 0);
 
     mos_model_destroy(m);
     mos_arch_destroy(arch);
@@ -165,7 +310,10 @@ static void train_abort_and_resume(void **state) {
     mos_train_options o = train_options(out, 50);
     struct counts c = {0, 0, 0, 4};
     mos_supernet *net = NULL;
+    const int caller = caller_threads();
+    set_caller_threads(caller);
     assert_int_equal(mos_train(&net, space, NULL, &o, count_progress, &c), MOS_ABORTED);
+    assert_caller_threads(caller); /* restored on the way out of a stopped run too */
     assert_non_null(net); /* the state of the checkpoint written on the way out */
     assert_non_null(strstr(mos_last_error(), "checkpoint"));
     mos_supernet_destroy(net);
@@ -204,33 +352,72 @@ static void latency_predictor(void **state) {
     lo.warmup = 0;
     lo.steps = 5;
     lo.src_len = 5;
+    const int caller = caller_threads();
+    set_caller_threads(caller);
+    lo.threads = 1;
     assert_int_equal(mos_latency_collect(space, 40, 12, 3, &lo, data, NULL, NULL), MOS_OK);
-    mos_predictor_report rep;
-    assert_int_equal(mos_predictor_train(data, 0.25, 1, pred, &rep), MOS_OK);
+    assert_caller_threads(caller);
+    /* The dataset records the thread count it was timed with. */
+    FILE *f = fopen(data, "r");
+    assert_non_null(f);
+    char head[4096];
+    assert_non_null(fgets(head, sizeof head, f));
+    fclose(f);
+    assert_non_null(strstr(head, "\"threads\":1"));
+    lo.threads = 2000;
+    assert_int_equal(mos_latency_collect(space, 40, 12, 3, &lo, data, NULL, NULL), MOS_INVALID_ARGUMENT);
+    lo.threads = 1;
+    mos_predictor_train_options po = MOS_PREDICTOR_TRAIN_OPTIONS_INIT;
+    po.holdout = 0.25;
+    mos_predictor_report rep = MOS_PREDICTOR_REPORT_INIT;
+    assert_int_equal(mos_predictor_train(&rep, data, pred, &po), MOS_OK);
+    assert_int_equal(rep.version, MOS_PREDICTOR_REPORT_VERSION);
     assert_int_equal(rep.train_samples + rep.heldout_samples, 12);
     assert_int_equal(rep.heldout_samples, 3);
     assert_true(isfinite(rep.mape) && rep.mape >= 0 && isfinite(rep.rmse_ms));
     assert_true(rep.kendall_tau >= -1 && rep.kendall_tau <= 1);
+    /* NULL options: the defaults (holdout 0.2 of 12 samples = 2). */
+    mos_predictor_report rep0 = MOS_PREDICTOR_REPORT_INIT;
+    assert_int_equal(mos_predictor_train(&rep0, data, pred, NULL), MOS_OK);
+    assert_int_equal(rep0.heldout_samples, 2);
+    assert_int_equal(mos_predictor_train(&rep, data, pred, &po), MOS_OK);
     mos_predictor *p = NULL;
-    mos_predictor_report back;
-    assert_int_equal(mos_predictor_load(&p, pred, &back), MOS_OK);
+    mos_predictor_report back = MOS_PREDICTOR_REPORT_INIT;
+    assert_int_equal(mos_predictor_load(&p, &back, pred), MOS_OK);
     assert_true(fabs(back.mape - rep.mape) < 1e-9);
+    assert_int_equal(back.heldout_samples, 3);
+    mos_predictor *p2 = (mos_predictor *)&p2;
+    back.version = 7;
+    assert_int_equal(mos_predictor_load(&p2, &back, pred), MOS_VERSION);
+    assert_null(p2);
+    assert_int_equal(mos_predictor_load(&p2, NULL, pred), MOS_OK);
+    mos_predictor_destroy(p2);
     mos_arch *a = NULL;
     assert_int_equal(mos_arch_create_largest(&a, space), MOS_OK);
     double ms = -1;
-    assert_int_equal(mos_predictor_predict(p, a, &ms), MOS_OK);
+    assert_int_equal(mos_predictor_predict(&ms, p, a), MOS_OK);
     assert_true(isfinite(ms));
     /* An arch of another space is refused. */
     mos_space *small = NULL;
     mos_arch *other = NULL;
     assert_int_equal(mos_space_create_preset(&small, "small"), MOS_OK);
     assert_int_equal(mos_arch_create_largest(&other, small), MOS_OK);
-    assert_int_equal(mos_predictor_predict(p, other, &ms), MOS_INVALID_ARGUMENT);
-    /* Bad files. */
-    assert_int_equal(mos_predictor_train("/nonexistent.jsonl", 0.2, 1, pred, NULL), MOS_IO);
-    assert_int_equal(mos_predictor_train(pred, 0.2, 1, data, NULL), MOS_FORMAT); /* binary, not JSON lines */
+    assert_int_equal(mos_predictor_predict(&ms, p, other), MOS_INVALID_ARGUMENT);
+    /* Bad files, options and reports. */
+    assert_int_equal(mos_predictor_train(NULL, "/nonexistent.jsonl", pred, NULL), MOS_IO);
+    assert_int_equal(mos_predictor_train(NULL, pred, data, NULL), MOS_FORMAT); /* binary, not JSON lines */
+    po.holdout = 0.95;
+    assert_int_equal(mos_predictor_train(NULL, data, pred, &po), MOS_INVALID_ARGUMENT);
+    po.holdout = 0.2;
+    po.version = 2;
+    assert_int_equal(mos_predictor_train(NULL, data, pred, &po), MOS_VERSION);
+    rep.version = 2;
+    assert_int_equal(mos_predictor_train(&rep, data, pred, NULL), MOS_VERSION);
+    assert_int_equal(mos_predictor_train(NULL, NULL, pred, NULL), MOS_INVALID_ARGUMENT);
+    assert_int_equal(mos_predictor_train(NULL, data, NULL, NULL), MOS_INVALID_ARGUMENT);
+    assert_int_equal(mos_predictor_predict(NULL, p, a), MOS_INVALID_ARGUMENT);
     mos_predictor *q = (mos_predictor *)&q;
-    assert_int_equal(mos_predictor_load(&q, data, NULL), MOS_FORMAT);
+    assert_int_equal(mos_predictor_load(&q, NULL, data), MOS_FORMAT);
     assert_null(q);
     mos_arch_destroy(a);
     mos_arch_destroy(other);
@@ -241,9 +428,9 @@ static void latency_predictor(void **state) {
 
 static char *result_json(const mos_search_result *r) {
     size_t n = 0;
-    assert_int_equal(mos_search_result_to_json(r, NULL, 0, &n), MOS_OK);
+    assert_int_equal(mos_search_result_to_json(NULL, 0, &n, r), MOS_OK);
     char *s = malloc(n);
-    assert_int_equal(mos_search_result_to_json(r, s, n, NULL), MOS_OK);
+    assert_int_equal(mos_search_result_to_json(s, n, NULL, r), MOS_OK);
     return s;
 }
 
@@ -262,10 +449,17 @@ static void search(void **state) {
     o.mutations = 4;
     o.crossovers = 4;
     o.iterations = 3;
+    o.threads = 1;
+    const int caller = caller_threads();
+    set_caller_threads(caller);
     mos_search_result *r1 = NULL, *r2 = NULL;
-    assert_int_equal(mos_search(net, g_dir, &o, &r1, NULL, NULL), MOS_OK);
-    assert_int_equal(mos_search(net, g_dir, &o, &r2, NULL, NULL), MOS_OK);
+    assert_int_equal(mos_search(&r1, net, g_dir, &o, NULL, NULL), MOS_OK);
+    assert_caller_threads(caller);
+    assert_int_equal(mos_search(&r2, net, g_dir, &o, NULL, NULL), MOS_OK);
+    mos_clear_error();
+    assert_int_equal(mos_search_result_scores(NULL, NULL, NULL, 0), MOS_INVALID_ARGUMENT);
     assert_int_equal(mos_search_result_count(r1), 1);
+    assert_string_equal(mos_last_error(), "");
     char *j1 = result_json(r1), *j2 = result_json(r2);
     /* Deterministic for a seed (timings aside, which differ run to run). */
     const char *a1 = strstr(j1, "\"pareto\"");
@@ -275,13 +469,17 @@ static void search(void **state) {
     free(j1);
     free(j2);
     double fit = 0, lat = 0;
-    assert_int_equal(mos_search_result_scores(r1, 0, &fit, &lat), MOS_OK);
+    assert_int_equal(mos_search_result_scores(&fit, &lat, r1, 0), MOS_OK);
     assert_true(fit > 0 && isfinite(fit));
     mos_arch *best = NULL;
-    assert_int_equal(mos_search_result_arch(r1, 0, &best), MOS_OK);
-    assert_int_equal(mos_search_result_arch(r1, 1, &best), MOS_OUT_OF_RANGE);
+    assert_int_equal(mos_search_result_arch(&best, r1, 0), MOS_OK);
+    assert_non_null(best);
+    /* A bad index: *out is NULL (a second variable, so `best` is not lost). */
+    mos_arch *none = (mos_arch *)&none;
+    assert_int_equal(mos_search_result_arch(&none, r1, 1), MOS_OUT_OF_RANGE);
+    assert_null(none);
     size_t n = 0;
-    assert_int_equal(mos_search_result_to_svg(r1, NULL, 0, &n), MOS_OK);
+    assert_int_equal(mos_search_result_to_svg(NULL, 0, &n, r1), MOS_OK);
     assert_true(n > 100);
 
     /* Two latency budgets with the predictor trained above; params limit too. */
@@ -289,28 +487,40 @@ static void search(void **state) {
     o.budgets_ms = budgets;
     o.n_budgets = 2;
     o.predictor_path = pred;
+    o.threads = 0;
     mos_search_result *r3 = NULL;
-    assert_int_equal(mos_search(net, g_dir, &o, &r3, NULL, NULL), MOS_OK);
+    assert_int_equal(mos_search(&r3, net, g_dir, &o, NULL, NULL), MOS_OK);
+    assert_caller_threads(caller);
     assert_int_equal(mos_search_result_count(r3), 2);
+    o.threads = 1;
     /* An impossible budget names the smallest achievable latency. */
     double tiny[1] = {1e-9};
     o.budgets_ms = tiny;
     o.n_budgets = 1;
     mos_search_result *r4 = (mos_search_result *)&r4;
-    assert_int_equal(mos_search(net, g_dir, &o, &r4, NULL, NULL), MOS_OUT_OF_RANGE);
+    assert_int_equal(mos_search(&r4, net, g_dir, &o, NULL, NULL), MOS_OUT_OF_RANGE);
     assert_null(r4);
     assert_non_null(strstr(mos_last_error(), "smallest arch has latency"));
     /* Budgets without a latency source, bad options, missing data. */
     o.predictor_path = NULL;
-    assert_int_equal(mos_search(net, g_dir, &o, &r4, NULL, NULL), MOS_INVALID_ARGUMENT);
+    assert_int_equal(mos_search(&r4, net, g_dir, &o, NULL, NULL), MOS_INVALID_ARGUMENT);
     o.n_budgets = 0;
     o.parents = 50;
-    assert_int_equal(mos_search(net, g_dir, &o, &r4, NULL, NULL), MOS_INVALID_ARGUMENT);
+    assert_int_equal(mos_search(&r4, net, g_dir, &o, NULL, NULL), MOS_INVALID_ARGUMENT);
     o.parents = 2;
-    assert_int_equal(mos_search(net, "/nonexistent", &o, &r4, NULL, NULL), MOS_IO);
+    assert_int_equal(mos_search(&r4, net, "/nonexistent", &o, NULL, NULL), MOS_IO);
     o.version = 0;
-    assert_int_equal(mos_search(net, g_dir, &o, &r4, NULL, NULL), MOS_VERSION);
-    assert_int_equal(mos_search(NULL, g_dir, &o, &r4, NULL, NULL), MOS_INVALID_ARGUMENT);
+    assert_int_equal(mos_search(&r4, net, g_dir, &o, NULL, NULL), MOS_VERSION);
+    o.version = MOS_SEARCH_OPTIONS_VERSION;
+    o.threads = 1025;
+    assert_int_equal(mos_search(&r4, net, g_dir, &o, NULL, NULL), MOS_INVALID_ARGUMENT);
+    assert_non_null(strstr(mos_last_error(), "threads 1025"));
+    o.threads = 1;
+    assert_int_equal(mos_search(&r4, NULL, g_dir, &o, NULL, NULL), MOS_INVALID_ARGUMENT);
+    assert_int_equal(mos_search(NULL, net, g_dir, &o, NULL, NULL), MOS_INVALID_ARGUMENT);
+    /* NULL options are the defaults, which lack the languages. */
+    assert_int_equal(mos_search(&r4, net, g_dir, NULL, NULL, NULL), MOS_INVALID_ARGUMENT);
+    assert_non_null(strstr(mos_last_error(), "src_lang"));
     mos_arch_destroy(best);
     mos_search_result_destroy(r1);
     mos_search_result_destroy(r2);

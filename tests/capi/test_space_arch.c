@@ -64,20 +64,20 @@ static mos_arch *arch_of(const mos_space *space, const char *json) {
 /* The canonical JSON of a space or arch, malloc'ed. */
 static char *space_json(const mos_space *s) {
     size_t n = 0;
-    assert_int_equal(mos_space_to_json(s, NULL, 0, &n), MOS_OK);
+    assert_int_equal(mos_space_to_json(NULL, 0, &n, s), MOS_OK);
     char *buf = malloc(n);
     assert_non_null(buf);
-    assert_int_equal(mos_space_to_json(s, buf, n, NULL), MOS_OK);
+    assert_int_equal(mos_space_to_json(buf, n, NULL, s), MOS_OK);
     assert_int_equal(strlen(buf) + 1, n);
     return buf;
 }
 
 static char *arch_json(const mos_arch *a) {
     size_t n = 0;
-    assert_int_equal(mos_arch_to_json(a, NULL, 0, &n), MOS_OK);
+    assert_int_equal(mos_arch_to_json(NULL, 0, &n, a), MOS_OK);
     char *buf = malloc(n);
     assert_non_null(buf);
-    assert_int_equal(mos_arch_to_json(a, buf, n, NULL), MOS_OK);
+    assert_int_equal(mos_arch_to_json(buf, n, NULL, a), MOS_OK);
     assert_int_equal(strlen(buf) + 1, n);
     return buf;
 }
@@ -91,7 +91,7 @@ static void write_file(const char *path, const char *text) {
 
 static void expect_encoding_in_unit_interval(const mos_arch *a) {
     float f[MOS_ARCH_FEATURES];
-    assert_int_equal(mos_arch_encode(a, f, N(f), NULL), MOS_OK);
+    assert_int_equal(mos_arch_encode(f, N(f), NULL, a), MOS_OK);
     for (size_t i = 0; i < N(f); i++)
         if (!(f[i] > 0.0f && f[i] <= 1.0f)) fail_msg("feature %zu = %g is outside (0, 1]", i, f[i]);
 }
@@ -112,26 +112,26 @@ static void presets(void **state) {
     mos_space *s = preset("hat-wmt");
     char name[16];
     size_t n = 0;
-    assert_int_equal(mos_space_name(s, name, sizeof name, &n), MOS_OK);
+    assert_int_equal(mos_space_name(name, sizeof name, &n, s), MOS_OK);
     assert_string_equal(name, "hat-wmt");
     assert_int_equal(n, 8);
     assert_int_equal(mos_space_qkv_dim(s), 512);
-    /* DESIGN.md section 2: decoder layers 1..6, cross k 1..3, FFN 1024|2048|3072. */
+    /* HAT's WMT space (docs/formats.md): decoder layers 1..6, cross k 1..3, FFN 1024|2048|3072. */
     uint32_t c[8];
-    assert_int_equal(mos_space_choices(s, MOS_SPACE_DECODER_LAYERS, c, N(c), &n), MOS_OK);
+    assert_int_equal(mos_space_choices(c, N(c), &n, s, MOS_SPACE_DECODER_LAYERS), MOS_OK);
     assert_int_equal(n, 6);
     for (uint32_t i = 0; i < 6; i++) assert_int_equal(c[i], i + 1);
-    assert_int_equal(mos_space_choices(s, MOS_SPACE_ENCODER_FFN_DIM, c, N(c), &n), MOS_OK);
+    assert_int_equal(mos_space_choices(c, N(c), &n, s, MOS_SPACE_ENCODER_FFN_DIM), MOS_OK);
     assert_int_equal(n, 3);
     assert_int_equal(c[0], 1024);
     assert_int_equal(c[2], 3072);
-    assert_int_equal(mos_space_choices(s, MOS_SPACE_DECODER_CROSS_K, NULL, 0, &n), MOS_OK);
+    assert_int_equal(mos_space_choices(NULL, 0, &n, s, MOS_SPACE_DECODER_CROSS_K), MOS_OK);
     assert_int_equal(n, 3);
     mos_space_destroy(s);
 
     s = preset("small");
     assert_int_equal(mos_space_qkv_dim(s), 256);
-    assert_int_equal(mos_space_choices(s, MOS_SPACE_ENCODER_LAYERS, c, N(c), &n), MOS_OK);
+    assert_int_equal(mos_space_choices(c, N(c), &n, s, MOS_SPACE_ENCODER_LAYERS), MOS_OK);
     assert_int_equal(n, 3);
     assert_int_equal(c[0], 2);
     assert_int_equal(c[2], 4);
@@ -151,9 +151,9 @@ static void space_errors(void **state) {
     expect_error(mos_space_create_json(NULL, "{}", 2), MOS_INVALID_ARGUMENT, "out is NULL", NULL);
     expect_error(mos_space_load(&s, NULL), MOS_INVALID_ARGUMENT, "path is NULL", NULL);
     expect_error(mos_space_load(NULL, "x.json"), MOS_INVALID_ARGUMENT, "out is NULL", NULL);
-    expect_error(mos_space_to_json(NULL, NULL, 0, NULL), MOS_INVALID_ARGUMENT, "space is NULL", NULL);
-    expect_error(mos_space_name(NULL, NULL, 0, NULL), MOS_INVALID_ARGUMENT, "space is NULL", NULL);
-    expect_error(mos_space_choices(NULL, MOS_SPACE_ENCODER_LAYERS, NULL, 0, NULL),
+    expect_error(mos_space_to_json(NULL, 0, NULL, NULL), MOS_INVALID_ARGUMENT, "space is NULL", NULL);
+    expect_error(mos_space_name(NULL, 0, NULL, NULL), MOS_INVALID_ARGUMENT, "space is NULL", NULL);
+    expect_error(mos_space_choices(NULL, 0, NULL, NULL, MOS_SPACE_ENCODER_LAYERS),
                  MOS_INVALID_ARGUMENT, "space is NULL", NULL);
     assert_int_equal(mos_space_qkv_dim(NULL), 0);
     assert_non_null(strstr(mos_last_error(), "mos_space_qkv_dim: space is NULL"));
@@ -161,14 +161,14 @@ static void space_errors(void **state) {
     mos_space *small = preset("small");
     size_t n = 0;
     uint32_t c[2];
-    expect_error(mos_space_choices(small, (mos_space_dim)0, c, N(c), &n), MOS_INVALID_ARGUMENT,
+    expect_error(mos_space_choices(c, N(c), &n, small, (mos_space_dim)0), MOS_INVALID_ARGUMENT,
                  "dim = 0", NULL);
-    expect_error(mos_space_choices(small, (mos_space_dim)11, c, N(c), &n), MOS_INVALID_ARGUMENT,
+    expect_error(mos_space_choices(c, N(c), &n, small, (mos_space_dim)11), MOS_INVALID_ARGUMENT,
                  "dim = 11", NULL);
-    expect_error(mos_space_choices(small, MOS_SPACE_ENCODER_FFN_DIM, c, N(c), &n), MOS_OUT_OF_RANGE,
+    expect_error(mos_space_choices(c, N(c), &n, small, MOS_SPACE_ENCODER_FFN_DIM), MOS_OUT_OF_RANGE,
                  "4 values", NULL);
     assert_int_equal(n, 4);
-    expect_error(mos_space_choices(small, MOS_SPACE_ENCODER_FFN_DIM, NULL, 4, &n),
+    expect_error(mos_space_choices(NULL, 4, &n, small, MOS_SPACE_ENCODER_FFN_DIM),
                  MOS_INVALID_ARGUMENT, "out is NULL", NULL);
     mos_space_destroy(small);
 }
@@ -195,7 +195,7 @@ static void space_json_round_trip(void **state) {
     assert_int_equal(mos_space_create_json(&s, padded, strlen(text)), MOS_OK);
     free(padded);
     char name[8];
-    assert_int_equal(mos_space_name(s, name, sizeof name, NULL), MOS_OK);
+    assert_int_equal(mos_space_name(name, sizeof name, NULL, s), MOS_OK);
     assert_string_equal(name, "tiny");
     mos_space_destroy(s);
 }
@@ -204,20 +204,20 @@ static void space_to_json_buffer(void **state) {
     (void)state;
     mos_space *s = preset("small");
     size_t n = 0;
-    assert_int_equal(mos_space_to_json(s, NULL, 0, &n), MOS_OK);
+    assert_int_equal(mos_space_to_json(NULL, 0, &n, s), MOS_OK);
     assert_true(n > 100);
-    assert_int_equal(mos_space_to_json(s, NULL, 0, NULL), MOS_OK); /* a query with no answer */
+    assert_int_equal(mos_space_to_json(NULL, 0, NULL, s), MOS_OK); /* a query with no answer */
     char small_buf[16] = "unchanged";
-    expect_error(mos_space_to_json(s, small_buf, sizeof small_buf, &n), MOS_OUT_OF_RANGE,
+    expect_error(mos_space_to_json(small_buf, sizeof small_buf, &n, s), MOS_OUT_OF_RANGE,
                  "cap is 16", NULL);
     assert_string_equal(small_buf, "");
-    expect_error(mos_space_to_json(s, NULL, 5, &n), MOS_INVALID_ARGUMENT, "buf is NULL", NULL);
+    expect_error(mos_space_to_json(NULL, 5, &n, s), MOS_INVALID_ARGUMENT, "buf is NULL", NULL);
     char untouched[1] = {'x'}; /* cap 0: not even the NUL may be written */
-    expect_error(mos_space_to_json(s, untouched, 0, &n), MOS_OUT_OF_RANGE, "cap is 0", NULL);
+    expect_error(mos_space_to_json(untouched, 0, &n, s), MOS_OUT_OF_RANGE, "cap is 0", NULL);
     assert_int_equal(untouched[0], 'x');
     char *buf = malloc(n);
-    expect_error(mos_space_to_json(s, buf, n - 1, NULL), MOS_OUT_OF_RANGE, NULL, NULL);
-    assert_int_equal(mos_space_to_json(s, buf, n, NULL), MOS_OK);
+    expect_error(mos_space_to_json(buf, n - 1, NULL, s), MOS_OUT_OF_RANGE, NULL, NULL);
+    assert_int_equal(mos_space_to_json(buf, n, NULL, s), MOS_OK);
     assert_non_null(strstr(buf, "\"format\": \"mos-space\""));
     assert_non_null(strstr(buf, "\"ffn_dim\": [256, 512, 768, 1024]"));
     assert_int_equal(buf[n - 2], '\n');
@@ -305,17 +305,17 @@ static void largest_and_smallest(void **state) {
         mos_arch *big = NULL, *tiny = NULL;
         assert_int_equal(mos_arch_create_largest(&big, s), MOS_OK);
         assert_int_equal(mos_arch_create_smallest(&tiny, s), MOS_OK);
-        assert_int_equal(mos_arch_validate(s, big), MOS_OK);
-        assert_int_equal(mos_arch_validate(s, tiny), MOS_OK);
+        assert_int_equal(mos_arch_validate(big, s), MOS_OK);
+        assert_int_equal(mos_arch_validate(tiny, s), MOS_OK);
         uint64_t pb = 0, pt = 0, fb = 0, ft = 0;
-        assert_int_equal(mos_arch_params(big, 8000, &pb), MOS_OK);
-        assert_int_equal(mos_arch_params(tiny, 8000, &pt), MOS_OK);
+        assert_int_equal(mos_arch_params(&pb, big, 8000), MOS_OK);
+        assert_int_equal(mos_arch_params(&pt, tiny, 8000), MOS_OK);
         assert_true(pb > pt);
-        assert_int_equal(mos_arch_flops(big, 8000, 30, 30, &fb), MOS_OK);
-        assert_int_equal(mos_arch_flops(tiny, 8000, 30, 30, &ft), MOS_OK);
+        assert_int_equal(mos_arch_flops(&fb, big, 8000, 30, 30), MOS_OK);
+        assert_int_equal(mos_arch_flops(&ft, tiny, 8000, 30, 30), MOS_OK);
         assert_true(fb > ft);
         float f[MOS_ARCH_FEATURES];
-        assert_int_equal(mos_arch_encode(big, f, N(f), NULL), MOS_OK);
+        assert_int_equal(mos_arch_encode(f, N(f), NULL, big), MOS_OK);
         for (size_t k = 0; k < N(f); k++) assert_float_equal(f[k], 1.0f, 0.0f);
         expect_encoding_in_unit_interval(tiny);
         mos_arch_destroy(big);
@@ -331,7 +331,7 @@ static void largest_and_smallest(void **state) {
     assert_int_equal(mos_arch_encoder_embed_dim(a), 640);
     assert_int_equal(mos_arch_decoder_embed_dim(a), 640);
     uint32_t ffn = 0, self = 0, cross = 0, k = 0;
-    assert_int_equal(mos_arch_decoder_layer(a, 5, &ffn, &self, &cross, &k), MOS_OK);
+    assert_int_equal(mos_arch_decoder_layer(&ffn, &self, &cross, &k, a, 5), MOS_OK);
     assert_int_equal(ffn, 3072);
     assert_int_equal(self, 8);
     assert_int_equal(cross, 8);
@@ -339,7 +339,7 @@ static void largest_and_smallest(void **state) {
     mos_arch_destroy(a);
     assert_int_equal(mos_arch_create_smallest(&a, s), MOS_OK);
     assert_int_equal(mos_arch_decoder_layers(a), 1);
-    assert_int_equal(mos_arch_encoder_layer(a, 0, &ffn, &self), MOS_OK);
+    assert_int_equal(mos_arch_encoder_layer(&ffn, &self, a, 0), MOS_OK);
     assert_int_equal(ffn, 1024);
     assert_int_equal(self, 4);
     mos_arch_destroy(a);
@@ -357,7 +357,7 @@ static void sample_is_deterministic(void **state) {
         assert_int_equal(mos_arch_sample(&b, s, seed), MOS_OK);
         char *ja = arch_json(a), *jb = arch_json(b);
         assert_string_equal(ja, jb);
-        assert_int_equal(mos_arch_validate(s, a), MOS_OK);
+        assert_int_equal(mos_arch_validate(a, s), MOS_OK);
         expect_encoding_in_unit_interval(a);
         if (!first)
             first = ja;
@@ -457,7 +457,7 @@ static void arch_from_another_space(void **state) {
     mos_space *hat = preset("hat-wmt"), *small = preset("small");
     mos_arch *a = NULL;
     assert_int_equal(mos_arch_create_largest(&a, hat), MOS_OK);
-    expect_error(mos_arch_validate(small, a), MOS_OUT_OF_RANGE, "mos_arch_validate", "qkv_dim = 512");
+    expect_error(mos_arch_validate(a, small), MOS_OUT_OF_RANGE, "mos_arch_validate", "qkv_dim = 512");
     char *j = arch_json(a);
     mos_arch *b = NULL;
     expect_error(mos_arch_create_json(&b, small, j, strlen(j)), MOS_OUT_OF_RANGE, "qkv_dim = 512",
@@ -471,11 +471,11 @@ static void arch_from_another_space(void **state) {
         " \"ffn_dim\": [256], \"heads\": [2]}, \"decoder\": {\"embed_dim\": [192], \"layers\": [1],"
         " \"ffn_dim\": [256], \"self_heads\": [2], \"cross_heads\": [2], \"cross_k\": [1]}}");
     assert_int_equal(mos_arch_create_largest(&a, wide), MOS_OK);
-    expect_error(mos_arch_validate(small, a), MOS_OUT_OF_RANGE, "encoder.embed_dim = 320",
+    expect_error(mos_arch_validate(a, small), MOS_OUT_OF_RANGE, "encoder.embed_dim = 320",
                  "allowed 192|256");
     mos_arch_destroy(a);
     assert_int_equal(mos_arch_create_smallest(&a, wide), MOS_OK);
-    assert_int_equal(mos_arch_validate(small, a), MOS_OK); /* also a point of `small` */
+    assert_int_equal(mos_arch_validate(a, small), MOS_OK); /* also a point of `small` */
     mos_arch_destroy(a);
     mos_space_destroy(wide);
     mos_space_destroy(hat);
@@ -505,37 +505,37 @@ static void arch_errors(void **state) {
     expect_error(mos_arch_crossover(&b, a, NULL, 1), MOS_INVALID_ARGUMENT, "b is NULL", NULL);
     expect_error(mos_arch_crossover(&b, NULL, a, 1), MOS_INVALID_ARGUMENT, "a is NULL", NULL);
     expect_error(mos_arch_crossover(NULL, a, a, 1), MOS_INVALID_ARGUMENT, "out is NULL", NULL);
-    expect_error(mos_arch_to_json(NULL, NULL, 0, NULL), MOS_INVALID_ARGUMENT, "arch is NULL", NULL);
-    expect_error(mos_arch_validate(NULL, a), MOS_INVALID_ARGUMENT, "space is NULL", NULL);
-    expect_error(mos_arch_validate(s, NULL), MOS_INVALID_ARGUMENT, "arch is NULL", NULL);
+    expect_error(mos_arch_to_json(NULL, 0, NULL, NULL), MOS_INVALID_ARGUMENT, "arch is NULL", NULL);
+    expect_error(mos_arch_validate(a, NULL), MOS_INVALID_ARGUMENT, "space is NULL", NULL);
+    expect_error(mos_arch_validate(NULL, s), MOS_INVALID_ARGUMENT, "arch is NULL", NULL);
     float f[64];
     size_t n = 0;
-    expect_error(mos_arch_encode(NULL, f, 10, NULL), MOS_INVALID_ARGUMENT, "arch is NULL", NULL);
-    expect_error(mos_arch_encode(a, NULL, 10, NULL), MOS_INVALID_ARGUMENT, "out is NULL", NULL);
-    expect_error(mos_arch_encode(a, f, 9, &n), MOS_OUT_OF_RANGE, "cap is 9", "10 values");
+    expect_error(mos_arch_encode(f, 10, NULL, NULL), MOS_INVALID_ARGUMENT, "arch is NULL", NULL);
+    expect_error(mos_arch_encode(NULL, 10, NULL, a), MOS_INVALID_ARGUMENT, "out is NULL", NULL);
+    expect_error(mos_arch_encode(f, 9, &n, a), MOS_OUT_OF_RANGE, "cap is 9", "10 values");
     assert_int_equal(n, 10);
-    expect_error(mos_arch_encode_fine(NULL, f, 64, NULL), MOS_INVALID_ARGUMENT, "arch is NULL", NULL);
-    expect_error(mos_arch_encode_fine(a, f, 3, NULL), MOS_OUT_OF_RANGE, "cap is 3", NULL);
+    expect_error(mos_arch_encode_fine(f, 64, NULL, NULL), MOS_INVALID_ARGUMENT, "arch is NULL", NULL);
+    expect_error(mos_arch_encode_fine(f, 3, NULL, a), MOS_OUT_OF_RANGE, "cap is 3", NULL);
     uint64_t v = 0;
-    expect_error(mos_arch_params(NULL, 10, &v), MOS_INVALID_ARGUMENT, "arch is NULL", NULL);
-    expect_error(mos_arch_params(a, 10, NULL), MOS_INVALID_ARGUMENT, "out is NULL", NULL);
-    expect_error(mos_arch_params(a, 0, &v), MOS_INVALID_ARGUMENT, "vocabulary size is 0", NULL);
-    expect_error(mos_arch_params(a, (UINT64_C(1) << 32) + 1, &v), MOS_OUT_OF_RANGE, "exceeds 2^32", NULL);
-    expect_error(mos_arch_flops(NULL, 10, 1, 1, &v), MOS_INVALID_ARGUMENT, "arch is NULL", NULL);
-    expect_error(mos_arch_flops(a, 10, 1, 1, NULL), MOS_INVALID_ARGUMENT, "out is NULL", NULL);
-    expect_error(mos_arch_flops(a, 0, 1, 1, &v), MOS_INVALID_ARGUMENT, "vocabulary size is 0", NULL);
-    expect_error(mos_arch_flops(a, 10, 0, 1, &v), MOS_INVALID_ARGUMENT, "source length is 0", NULL);
-    expect_error(mos_arch_flops(a, 10, 1, 0, &v), MOS_INVALID_ARGUMENT, "target length is 0", NULL);
-    expect_error(mos_arch_flops(a, 10, UINT64_C(1) << 40, UINT64_C(1) << 40, &v), MOS_OUT_OF_RANGE,
+    expect_error(mos_arch_params(&v, NULL, 10), MOS_INVALID_ARGUMENT, "arch is NULL", NULL);
+    expect_error(mos_arch_params(NULL, a, 10), MOS_INVALID_ARGUMENT, "out is NULL", NULL);
+    expect_error(mos_arch_params(&v, a, 0), MOS_INVALID_ARGUMENT, "vocabulary size is 0", NULL);
+    expect_error(mos_arch_params(&v, a, (UINT64_C(1) << 32) + 1), MOS_OUT_OF_RANGE, "exceeds 2^32", NULL);
+    expect_error(mos_arch_flops(&v, NULL, 10, 1, 1), MOS_INVALID_ARGUMENT, "arch is NULL", NULL);
+    expect_error(mos_arch_flops(NULL, a, 10, 1, 1), MOS_INVALID_ARGUMENT, "out is NULL", NULL);
+    expect_error(mos_arch_flops(&v, a, 0, 1, 1), MOS_INVALID_ARGUMENT, "vocabulary size is 0", NULL);
+    expect_error(mos_arch_flops(&v, a, 10, 0, 1), MOS_INVALID_ARGUMENT, "source length is 0", NULL);
+    expect_error(mos_arch_flops(&v, a, 10, 1, 0), MOS_INVALID_ARGUMENT, "target length is 0", NULL);
+    expect_error(mos_arch_flops(&v, a, 10, UINT64_C(1) << 40, UINT64_C(1) << 40), MOS_OUT_OF_RANGE,
                  "overflows 64 bits", NULL);
     uint32_t x = 0;
-    expect_error(mos_arch_encoder_layer(NULL, 0, &x, &x), MOS_INVALID_ARGUMENT, "arch is NULL", NULL);
-    expect_error(mos_arch_encoder_layer(a, 4, &x, &x), MOS_OUT_OF_RANGE, "index 4", "4 encoder layers");
-    expect_error(mos_arch_decoder_layer(NULL, 0, &x, &x, &x, &x), MOS_INVALID_ARGUMENT, "arch is NULL",
+    expect_error(mos_arch_encoder_layer(&x, &x, NULL, 0), MOS_INVALID_ARGUMENT, "arch is NULL", NULL);
+    expect_error(mos_arch_encoder_layer(&x, &x, a, 4), MOS_OUT_OF_RANGE, "index 4", "4 encoder layers");
+    expect_error(mos_arch_decoder_layer(&x, &x, &x, &x, NULL, 0), MOS_INVALID_ARGUMENT, "arch is NULL",
                  NULL);
-    expect_error(mos_arch_decoder_layer(a, 3, NULL, NULL, NULL, NULL), MOS_OUT_OF_RANGE, "index 3",
+    expect_error(mos_arch_decoder_layer(NULL, NULL, NULL, NULL, a, 3), MOS_OUT_OF_RANGE, "index 3",
                  "3 decoder layers");
-    assert_int_equal(mos_arch_decoder_layer(a, 2, NULL, NULL, NULL, NULL), MOS_OK);
+    assert_int_equal(mos_arch_decoder_layer(NULL, NULL, NULL, NULL, a, 2), MOS_OK);
     assert_int_equal(mos_arch_encoder_layers(NULL), 0);
     assert_non_null(strstr(mos_last_error(), "mos_arch_encoder_layers: arch is NULL"));
     assert_int_equal(mos_arch_decoder_layers(NULL), 0);
@@ -548,7 +548,7 @@ static void arch_errors(void **state) {
     expect_error(mos_arch_space(&out, NULL), MOS_INVALID_ARGUMENT, "arch is NULL", NULL);
     expect_error(mos_arch_space(NULL, a), MOS_INVALID_ARGUMENT, "out is NULL", NULL);
     char buf[8];
-    expect_error(mos_arch_to_json(a, buf, sizeof buf, &n), MOS_OUT_OF_RANGE, "cap is 8", NULL);
+    expect_error(mos_arch_to_json(buf, sizeof buf, &n, a), MOS_OUT_OF_RANGE, "cap is 8", NULL);
     assert_string_equal(buf, "");
     mos_arch_destroy(a);
     mos_arch_destroy(NULL); /* harmless */
@@ -574,7 +574,7 @@ static void mutate_and_crossover(void **state) {
     jc = arch_json(c);
     char *jd = arch_json(d);
     assert_string_equal(jc, jd);
-    assert_int_equal(mos_arch_validate(s, c), MOS_OK);
+    assert_int_equal(mos_arch_validate(c, s), MOS_OK);
     free(jc);
     free(jd);
     mos_arch_destroy(c);
@@ -604,10 +604,10 @@ static void mutate_and_crossover(void **state) {
     int from_big = 0, from_tiny = 0;
     for (uint64_t seed = 0; seed < 8; seed++) {
         assert_int_equal(mos_arch_crossover(&c, big, tiny, seed), MOS_OK);
-        assert_int_equal(mos_arch_validate(s, c), MOS_OK);
+        assert_int_equal(mos_arch_validate(c, s), MOS_OK);
         for (uint32_t i = 0; i < mos_arch_encoder_layers(c); i++) {
             uint32_t ffn = 0, heads = 0;
-            assert_int_equal(mos_arch_encoder_layer(c, i, &ffn, &heads), MOS_OK);
+            assert_int_equal(mos_arch_encoder_layer(&ffn, &heads, c, i), MOS_OK);
             assert_true(ffn == 3072 || ffn == 1024);
             assert_true(heads == 8 || heads == 4);
             from_big += ffn == 3072;
@@ -664,15 +664,15 @@ static void tiny_params_and_flops(void **state) {
     mos_space *s = space_of(kTinySpace);
     mos_arch *a = arch_of(s, kTinyArch);
     uint64_t v = 0;
-    assert_int_equal(mos_arch_params(a, 10, &v), MOS_OK);
+    assert_int_equal(mos_arch_params(&v, a, 10), MOS_OK);
     assert_int_equal(v, 364);
-    assert_int_equal(mos_arch_flops(a, 10, 3, 2, &v), MOS_OK);
+    assert_int_equal(mos_arch_flops(&v, a, 10, 3, 2), MOS_OK);
     assert_int_equal(v, 1632);
     /* One more vocabulary entry adds max(d_enc, d_dec) = 4 parameters and
      * 2*T*d_dec = 8 output FLOPs. */
-    assert_int_equal(mos_arch_params(a, 11, &v), MOS_OK);
+    assert_int_equal(mos_arch_params(&v, a, 11), MOS_OK);
     assert_int_equal(v, 368);
-    assert_int_equal(mos_arch_flops(a, 11, 3, 2, &v), MOS_OK);
+    assert_int_equal(mos_arch_flops(&v, a, 11, 3, 2), MOS_OK);
     assert_int_equal(v, 1640);
     mos_arch_destroy(a);
     mos_space_destroy(s);
@@ -688,17 +688,17 @@ static void tiny_encodings(void **state) {
     mos_arch *a = arch_of(s, kTinyArch);
     assert_int_equal(mos_arch_features(), MOS_ARCH_FEATURES);
     size_t n = 0;
-    assert_int_equal(mos_arch_encode(a, NULL, 0, &n), MOS_OK);
+    assert_int_equal(mos_arch_encode(NULL, 0, &n, a), MOS_OK);
     assert_int_equal(n, 10);
     float f[10];
-    assert_int_equal(mos_arch_encode(a, f, N(f), NULL), MOS_OK);
+    assert_int_equal(mos_arch_encode(f, N(f), NULL, a), MOS_OK);
     const float want[10] = {1, 1, 1, 1, 0.5f, 0.5f, 1, 1, 1, 1};
     for (size_t i = 0; i < N(want); i++) assert_float_equal(f[i], want[i], 0.0f);
 
-    assert_int_equal(mos_arch_encode_fine(a, NULL, 0, &n), MOS_OK);
+    assert_int_equal(mos_arch_encode_fine(NULL, 0, &n, a), MOS_OK);
     assert_int_equal(n, 20);
     float g[20];
-    assert_int_equal(mos_arch_encode_fine(a, g, N(g), &n), MOS_OK);
+    assert_int_equal(mos_arch_encode_fine(g, N(g), &n, a), MOS_OK);
     const float want_fine[20] = {1, 1, 1, 1, 0.5f, 0.5f, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 0, 0, 0, 0};
     for (size_t i = 0; i < N(want_fine); i++) assert_float_equal(g[i], want_fine[i], 0.0f);
     mos_arch_destroy(a);
@@ -721,7 +721,7 @@ static void arch_outlives_space(void **state) {
     assert_int_equal(mos_arch_space(&back, a), MOS_OK);
     char *jb = space_json(back);
     assert_string_equal(js, jb);
-    assert_int_equal(mos_arch_validate(back, child), MOS_OK);
+    assert_int_equal(mos_arch_validate(child, back), MOS_OK);
     free(js);
     free(jb);
     mos_space_destroy(back);

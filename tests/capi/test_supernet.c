@@ -1,7 +1,8 @@
 /* tests/capi/test_supernet.c: mos/supernet.h and mos/model.h from plain C:
  * creating supernets in every routing mode, routing archs into models, saving
- * and loading both, decoding token ids, and every error path (NULL arguments,
- * bad options, archs of another space, missing and corrupt files). */
+ * and loading both, decoding token ids, per-call thread counts that leave the
+ * caller's as they were, and every error path (NULL arguments, bad options,
+ * archs of another space, missing and corrupt files). */
 #define _DEFAULT_SOURCE /* mkdtemp */
 #include <stdarg.h>
 #include <stddef.h>
@@ -16,6 +17,7 @@
 #include <unistd.h>
 
 #include "mos/mos.h"
+#include "thread_counts.h"
 
 #define VOCAB 48u
 
@@ -57,9 +59,9 @@ static void options_defaults(void **state) {
     assert_string_equal(mos_routing_name(MOS_ROUTING_LAYER), "layer");
     assert_string_equal(mos_routing_name((mos_routing)42), "unknown");
     mos_routing r;
-    assert_int_equal(mos_routing_parse("neuron", &r), MOS_OK);
+    assert_int_equal(mos_routing_parse(&r, "neuron"), MOS_OK);
     assert_int_equal(r, MOS_ROUTING_NEURON);
-    assert_int_equal(mos_routing_parse("bogus", &r), MOS_INVALID_ARGUMENT);
+    assert_int_equal(mos_routing_parse(&r, "bogus"), MOS_INVALID_ARGUMENT);
     assert_non_null(strstr(mos_last_error(), "bogus"));
 }
 
@@ -110,7 +112,7 @@ static void route_all_modes(void **state) {
         assert_false(mos_supernet_has_tokenizer(net));
         mos_supernet_options got;
         got.version = MOS_SUPERNET_OPTIONS_VERSION;
-        assert_int_equal(mos_supernet_get_options(net, &got), MOS_OK);
+        assert_int_equal(mos_supernet_get_options(&got, net), MOS_OK);
         assert_int_equal(got.routing, modes[i]);
         assert_int_equal(got.vocab_size, VOCAB);
         for (int a = 0; a < 4; a++) {
@@ -119,21 +121,21 @@ static void route_all_modes(void **state) {
             else if (a == 1) assert_int_equal(mos_arch_create_smallest(&arch, space), MOS_OK);
             else assert_int_equal(mos_arch_sample(&arch, space, (uint64_t)(a * 17 + i)), MOS_OK);
             mos_model *model = NULL;
-            assert_int_equal(mos_route(net, arch, &model), MOS_OK);
+            assert_int_equal(mos_route(&model, net, arch, NULL), MOS_OK);
             assert_non_null(model);
             uint64_t analytic = 0;
-            assert_int_equal(mos_arch_params(arch, VOCAB, &analytic), MOS_OK);
+            assert_int_equal(mos_arch_params(&analytic, arch, VOCAB), MOS_OK);
             assert_int_equal(mos_model_num_params(model), analytic);
             assert_int_equal(mos_model_vocab_size(model), VOCAB);
             mos_arch *back = NULL;
-            assert_int_equal(mos_model_arch(model, &back), MOS_OK);
+            assert_int_equal(mos_model_arch(&back, model), MOS_OK);
             size_t n1 = 0, n2 = 0;
-            assert_int_equal(mos_arch_to_json(arch, NULL, 0, &n1), MOS_OK);
-            assert_int_equal(mos_arch_to_json(back, NULL, 0, &n2), MOS_OK);
+            assert_int_equal(mos_arch_to_json(NULL, 0, &n1, arch), MOS_OK);
+            assert_int_equal(mos_arch_to_json(NULL, 0, &n2, back), MOS_OK);
             assert_int_equal(n1, n2);
             char *j1 = malloc(n1), *j2 = malloc(n2);
-            mos_arch_to_json(arch, j1, n1, NULL);
-            mos_arch_to_json(back, j2, n2, NULL);
+            mos_arch_to_json(j1, n1, NULL, arch);
+            mos_arch_to_json(j2, n2, NULL, back);
             assert_string_equal(j1, j2);
             free(j1);
             free(j2);
@@ -155,14 +157,24 @@ static void route_errors(void **state) {
     assert_int_equal(mos_arch_create_largest(&arch, space), MOS_OK);
     assert_int_equal(mos_arch_create_largest(&foreign, other), MOS_OK);
     mos_model *model = (mos_model *)&model;
-    assert_int_equal(mos_route(NULL, arch, &model), MOS_INVALID_ARGUMENT);
+    assert_int_equal(mos_route(&model, NULL, arch, NULL), MOS_INVALID_ARGUMENT);
     assert_null(model);
-    assert_int_equal(mos_route(net, NULL, &model), MOS_INVALID_ARGUMENT);
-    assert_int_equal(mos_route(net, arch, NULL), MOS_INVALID_ARGUMENT);
+    assert_int_equal(mos_route(&model, net, NULL, NULL), MOS_INVALID_ARGUMENT);
+    assert_int_equal(mos_route(NULL, net, arch, NULL), MOS_INVALID_ARGUMENT);
     /* An arch of hat-wmt (embed 640) does not fit a small supernet. */
-    assert_int_equal(mos_route(net, foreign, &model), MOS_OUT_OF_RANGE);
+    assert_int_equal(mos_route(&model, net, foreign, NULL), MOS_OUT_OF_RANGE);
     assert_null(model);
     assert_non_null(strstr(mos_last_error(), "mos_route"));
+    /* Options of an unknown version, a thread count outside 0..1024. */
+    mos_route_options ro = MOS_ROUTE_OPTIONS_INIT;
+    ro.version = 2;
+    assert_int_equal(mos_route(&model, net, arch, &ro), MOS_VERSION);
+    assert_null(model);
+    ro.version = MOS_ROUTE_OPTIONS_VERSION;
+    ro.threads = -3;
+    assert_int_equal(mos_route(&model, net, arch, &ro), MOS_INVALID_ARGUMENT);
+    assert_non_null(strstr(mos_last_error(), "threads -3 outside 0..1024"));
+    assert_null(model);
     mos_arch_destroy(arch);
     mos_arch_destroy(foreign);
     mos_supernet_destroy(net);
@@ -183,13 +195,13 @@ static void save_load_and_decode(void **state) {
     assert_int_equal(mos_supernet_load(&net2, snet), MOS_OK);
     assert_int_equal(mos_supernet_num_params(net2), mos_supernet_num_params(net));
     mos_space *space2 = NULL;
-    assert_int_equal(mos_supernet_space(net2, &space2), MOS_OK);
+    assert_int_equal(mos_supernet_space(&space2, net2), MOS_OK);
 
     mos_arch *arch = NULL;
     assert_int_equal(mos_arch_sample(&arch, space2, 5), MOS_OK);
     mos_model *m1 = NULL, *m2 = NULL, *m3 = NULL;
-    assert_int_equal(mos_route(net, arch, &m1), MOS_OK);
-    assert_int_equal(mos_route(net2, arch, &m2), MOS_OK);
+    assert_int_equal(mos_route(&m1, net, arch, NULL), MOS_OK);
+    assert_int_equal(mos_route(&m2, net2, arch, NULL), MOS_OK);
     assert_int_equal(mos_model_save(m2, smodel), MOS_OK);
     assert_int_equal(mos_model_load(&m3, smodel), MOS_OK);
     assert_false(mos_model_has_tokenizer(m3));
@@ -200,8 +212,8 @@ static void save_load_and_decode(void **state) {
         o.beam = beam;
         int32_t out1[64], out3[64];
         size_t n1 = 0, n3 = 0;
-        assert_int_equal(mos_model_translate_ids(m1, src, 6, &o, out1, 64, &n1), MOS_OK);
-        assert_int_equal(mos_model_translate_ids(m3, src, 6, &o, out3, 64, &n3), MOS_OK);
+        assert_int_equal(mos_model_translate_ids(out1, 64, &n1, m1, src, 6, &o), MOS_OK);
+        assert_int_equal(mos_model_translate_ids(out3, 64, &n3, m3, src, 6, &o), MOS_OK);
         assert_int_equal(n1, n3);
         assert_true(n1 <= 6 + 10);
         for (size_t i = 0; i < n1; i++) {
@@ -211,14 +223,14 @@ static void save_load_and_decode(void **state) {
         /* Too small a buffer: MOS_OUT_OF_RANGE with the length reported. */
         if (n1 > 0) {
             size_t n = 0;
-            assert_int_equal(mos_model_translate_ids(m1, src, 6, &o, out1, n1 - 1, &n), MOS_OUT_OF_RANGE);
+            assert_int_equal(mos_model_translate_ids(out1, n1 - 1, &n, m1, src, 6, &o), MOS_OUT_OF_RANGE);
             assert_int_equal(n, n1);
         }
     }
     /* Text translation needs a tokenizer. */
     mos_texts *texts = (mos_texts *)&texts;
     const char *sent[] = {"hello"};
-    assert_int_equal(mos_model_translate(m3, sent, 1, NULL, &texts), MOS_UNSUPPORTED);
+    assert_int_equal(mos_model_translate(&texts, m3, sent, 1, NULL), MOS_UNSUPPORTED);
     assert_null(texts);
     assert_int_equal(mos_texts_count(NULL), 0);
     assert_null(mos_texts_get(NULL, 0));
@@ -226,13 +238,13 @@ static void save_load_and_decode(void **state) {
     const int32_t bad[] = {5, 4000};
     size_t n = 0;
     int32_t out[8];
-    assert_int_equal(mos_model_translate_ids(m3, bad, 2, NULL, out, 8, &n), MOS_OUT_OF_RANGE);
+    assert_int_equal(mos_model_translate_ids(out, 8, &n, m3, bad, 2, NULL), MOS_OUT_OF_RANGE);
     o.beam = 0;
-    assert_int_equal(mos_model_translate_ids(m3, src, 6, &o, out, 8, &n), MOS_INVALID_ARGUMENT);
+    assert_int_equal(mos_model_translate_ids(out, 8, &n, m3, src, 6, &o), MOS_INVALID_ARGUMENT);
     o.beam = 2;
     o.version = 7;
-    assert_int_equal(mos_model_translate_ids(m3, src, 6, &o, out, 8, &n), MOS_VERSION);
-    assert_int_equal(mos_model_translate_ids(m3, src, 6, NULL, NULL, 0, NULL), MOS_INVALID_ARGUMENT);
+    assert_int_equal(mos_model_translate_ids(out, 8, &n, m3, src, 6, &o), MOS_VERSION);
+    assert_int_equal(mos_model_translate_ids(NULL, 0, NULL, m3, src, 6, NULL), MOS_INVALID_ARGUMENT);
 
     mos_model_destroy(m1);
     mos_model_destroy(m2);
@@ -297,8 +309,66 @@ static void bad_files(void **state) {
     unlink(q);
 }
 
+/* Route, decode and time with threads = 1 and 0 (all cores): the results do
+ * not depend on the count, and the caller's OpenMP and OpenBLAS counts are
+ * what they were after every call. A model without a tokenizer has no
+ * languages and cannot be evaluated on text. */
+static void thread_counts_restored(void **state) {
+    (void)state;
+    mos_space *space = small_space();
+    mos_supernet *net = make_net(space, MOS_ROUTING_NEURON, 2);
+    mos_arch *arch = NULL;
+    assert_int_equal(mos_arch_sample(&arch, space, 3), MOS_OK);
+    const int caller = caller_threads();
+    set_caller_threads(caller);
+    mos_route_options ro = MOS_ROUTE_OPTIONS_INIT;
+    mos_translate_options to = MOS_TRANSLATE_OPTIONS_INIT;
+    mos_latency_options lo = MOS_LATENCY_OPTIONS_INIT;
+    lo.runs = 1;
+    lo.warmup = 0;
+    lo.steps = 3;
+    lo.src_len = 4;
+    const int32_t src[] = {5, 6, 7, 8, 9};
+    int32_t ids[2][64];
+    size_t n[2] = {0, 0};
+    for (int t = 0; t < 2; t++) {
+        ro.threads = to.threads = lo.threads = t == 0 ? 1 : 0;
+        mos_model *m = NULL;
+        assert_int_equal(mos_route(&m, net, arch, &ro), MOS_OK);
+        assert_caller_threads(caller);
+        assert_int_equal(mos_model_translate_ids(ids[t], 64, &n[t], m, src, 5, &to), MOS_OK);
+        assert_caller_threads(caller);
+        mos_latency_result lr = MOS_LATENCY_RESULT_INIT;
+        assert_int_equal(mos_latency_measure(&lr, m, &lo), MOS_OK);
+        assert_caller_threads(caller);
+        assert_true(lr.runs == 1 && lr.mean_ms > 0);
+        /* A failing call restores them too. */
+        const int32_t bad[] = {5, 4000};
+        assert_int_equal(mos_model_translate_ids(ids[t], 64, &n[t], m, bad, 2, &to), MOS_OUT_OF_RANGE);
+        assert_caller_threads(caller);
+        assert_int_equal(mos_model_translate_ids(ids[t], 64, &n[t], m, src, 5, &to), MOS_OK);
+        char lang[8] = "x";
+        assert_int_equal(mos_model_get_meta(lang, sizeof lang, NULL, m, "src_lang"), MOS_OK);
+        assert_string_equal(lang, "");
+        mos_eval_result er = MOS_EVAL_RESULT_INIT;
+        mos_eval_options eo = MOS_EVAL_OPTIONS_INIT;
+        eo.src_lang = "xx";
+        eo.tgt_lang = "yy";
+        assert_int_equal(mos_model_evaluate(&er, m, ".", &eo), MOS_UNSUPPORTED);
+        assert_non_null(strstr(mos_last_error(), "tokenizer"));
+        mos_model_destroy(m);
+    }
+    assert_int_equal(n[0], n[1]);
+    assert_memory_equal(ids[0], ids[1], n[0] * sizeof(int32_t));
+    set_caller_threads(omp_get_num_procs());
+    mos_arch_destroy(arch);
+    mos_supernet_destroy(net);
+    mos_space_destroy(space);
+}
+
 /* Routing and decoding from several threads on one frozen supernet / one model
- * give exactly what a single thread gives. */
+ * give exactly what a single thread gives; each call runs on one thread, as a
+ * service translating from many threads should (docs/threading.md). */
 struct worker {
     const mos_supernet *net;
     const mos_arch *arch;
@@ -312,14 +382,17 @@ struct worker {
 static void *work(void *p) {
     struct worker *w = p;
     mos_model *m = NULL;
-    w->st = mos_route(w->net, w->arch, &m);
+    mos_route_options ro = MOS_ROUTE_OPTIONS_INIT;
+    ro.threads = 1;
+    w->st = mos_route(&m, w->net, w->arch, &ro);
     if (w->st != MOS_OK) return NULL;
     w->params = mos_model_num_params(m);
     mos_model_destroy(m);
     const int32_t src[] = {7, 8, 9, 10, 11, 12, 13};
     mos_translate_options o = MOS_TRANSLATE_OPTIONS_INIT;
     o.beam = 3;
-    w->st = mos_model_translate_ids(w->model, src, 7, &o, w->ids, 64, &w->n);
+    o.threads = 1;
+    w->st = mos_model_translate_ids(w->ids, 64, &w->n, w->model, src, 7, &o);
     return NULL;
 }
 
@@ -330,7 +403,7 @@ static void concurrent_route_and_decode(void **state) {
     mos_arch *arch = NULL;
     assert_int_equal(mos_arch_sample(&arch, space, 11), MOS_OK);
     mos_model *model = NULL;
-    assert_int_equal(mos_route(net, arch, &model), MOS_OK);
+    assert_int_equal(mos_route(&model, net, arch, NULL), MOS_OK);
     struct worker seq = {net, arch, model, 0, {0}, 0, MOS_OK};
     work(&seq);
     assert_int_equal(seq.st, MOS_OK);
@@ -361,7 +434,7 @@ int main(void) {
         cmocka_unit_test(options_defaults), cmocka_unit_test(create_errors),
         cmocka_unit_test(route_all_modes),  cmocka_unit_test(route_errors),
         cmocka_unit_test(save_load_and_decode), cmocka_unit_test(bad_files),
-        cmocka_unit_test(concurrent_route_and_decode),
+        cmocka_unit_test(thread_counts_restored), cmocka_unit_test(concurrent_route_and_decode),
     };
     const int rc = cmocka_run_group_tests(tests, NULL, NULL);
     rmdir(g_dir);

@@ -123,6 +123,19 @@ usage_error("translate --max-len 17,0 (A is at most 16)", run("translate", "--mo
             "--max-len")
 usage_error("eval --no-bleu with --beam", run("eval", "--supernet", "s", "--data", "d", "--src", "xx", "--tgt", "yy",
                                               "--no-bleu", "--beam", "3"), "--no-bleu")
+usage_error("eval --supernet with --model", run("eval", "--supernet", "s", "--model", "m", "--data", "d", "--src",
+                                                "xx", "--tgt", "yy"), "--model")
+usage_error("eval --model with --arch", run("eval", "--model", "m", "--arch", "largest", "--data", "d", "--src", "xx",
+                                            "--tgt", "yy"), "--arch")
+usage_error("eval without --supernet or --model", run("eval", "--data", "d", "--src", "xx", "--tgt", "yy"),
+            "--supernet", "--model")
+for cmd in (["eval", "--supernet", "s", "--data", "d", "--src", "xx", "--tgt", "yy"], ["translate", "--model", "m"],
+            ["route", "--supernet", "s", "--arch", "largest", "--out", "m"], ["latency", "--model", "m"],
+            ["search", "--supernet", "s", "--data", "d", "--src", "xx", "--tgt", "yy"]):
+    usage_error(f"{cmd[0]} --threads -1", run(*cmd, "--threads", "-1"), "--threads")
+    usage_error(f"{cmd[0]} --threads 1025", run(*cmd, "--threads", "1025"), "--threads", "above the maximum")
+usage_error("latency --train-predictor with --threads", run("latency", "--train-predictor", "d", "--out", "p",
+                                                            "--threads", "1"), "--threads")
 usage_error("route without --arch", run("route", "--supernet", "s", "--out", "m"), "--arch")
 usage_error("route --arch largest --budget 40", run("route", "--supernet", "s", "--arch", "largest", "--budget", "40",
                                                     "--out", "m"), "--budget")

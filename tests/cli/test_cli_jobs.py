@@ -211,8 +211,21 @@ with tempfile.TemporaryDirectory() as tmp:
            and ms["arch"] == res["results"][1]["arch"], r.stdout + r.stderr)
     r = run("model", "show", f"{tmp}/models/best.model")
     expect("model show prints its facts", r.returncode == 0 and "space: cli-tiny" in r.stdout
-           and "vocabulary: 40 (tokenizer: yes)" in r.stdout and f"params: {jb['params']} " in r.stdout,
-           r.stdout + r.stderr)
+           and "vocabulary: 40 (tokenizer: yes)" in r.stdout and f"params: {jb['params']} " in r.stdout
+           and "languages: xx -> yy" in r.stdout, r.stdout + r.stderr)
+    expect("model show --json: the corpus languages", ms is not None and ms["src_lang"] == "xx"
+           and ms["tgt_lang"] == "yy", r.stdout + r.stderr)
+    # eval --model: the routed model's loss is the supernet's for its arch.
+    r = run("eval", "--model", f"{tmp}/models/best.model", *common, "--split", "valid", "--max-sentences", "5",
+            "--no-bleu", "--threads", "1", "--json")
+    em = t.json_of(r)
+    r = run("eval", "--supernet", ckpt, "--arch", result, "--budget", "2000000", *common, "--split", "valid",
+            "--max-sentences", "5", "--no-bleu", "--json")
+    es = t.json_of(r)
+    expect("eval --model equals eval --supernet at the model's arch",
+           em is not None and es is not None and em["model"] == f"{tmp}/models/best.model" and em["supernet"] is None
+           and em["arch"] is None and em["sentences"] == 5 and abs(em["loss"] - es["loss"]) <= 1e-4 * es["loss"],
+           str(em) + " " + str(es))
     t.one_line_error("model show of a supernet checkpoint", run("model", "show", ckpt), "mos-model")
     r1 = run("translate", "--model", f"{tmp}/models/best.model", "--beam", "2", stdin="red cat runs\nbig dog\n")
     r2 = run("translate", "--supernet", ckpt, "--arch", result, "--budget", "2000000", "--beam", "2",

@@ -3,7 +3,7 @@
 // fixtures (tests/golden/make_fixtures.py): for each routing mode and three
 // archs, the logits, the label-smoothed loss and the gradient of the mean loss
 // with respect to every weight must match; and the routed dense model must give
-// the supernet's logits.
+// the supernet's logits and loss.
 //
 // Tolerances: logits and loss agree to 1e-4 relative (both sides are f32; the
 // reference computes the loss in double); gradients to 2e-3 of each tensor's
@@ -126,6 +126,14 @@ void check_fixture(const std::string &name) {
     err = rel_err(dl.data(), ref_logits, nlog, &scale);
     std::printf("# %s: routed model logits max err %.3g\n", name.c_str(), err);
     assert_true(err <= 1e-4 * scale + 1e-5);
+    // ...and the same loss and NLL, teacher-forced through the cache
+    // (dense_teacher_forced_loss, the loop of mos_model_evaluate).
+    const mos::LossStats dloss = mos::dense_teacher_forced_loss(dense, batch, fx.cfg.label_smoothing);
+    std::printf("# %s: routed model loss %.6f, nll %.6f (supernet %.6f, %.6f)\n", name.c_str(), dloss.loss_sum,
+                dloss.nll_sum, loss.loss_sum, loss.nll_sum);
+    assert_int_equal(dloss.tokens, loss.tokens);
+    assert_true(std::fabs(dloss.loss_sum - ref_loss) <= 1e-4 * std::fabs(ref_loss));
+    assert_true(std::fabs(dloss.nll_sum - loss.nll_sum) <= 1e-4 * std::fabs(loss.nll_sum));
 
     net.zero_grad();
     net.backward(ws, 1.0f / static_cast<float>(loss.tokens));

@@ -87,9 +87,9 @@ CLI::Option *add_budget_option(CLI::App *cmd, ArchSpec &spec);
 // The arch of `space` that `spec` names.
 ArchPtr resolve_arch(const mos_space *space, const ArchSpec &spec);
 
-// Loads a supernet checkpoint and routes the arch `spec` names; *ms (if given)
-// receives the routing time.
-ModelPtr route_from(const std::string &supernet_path, const ArchSpec &spec, double *ms);
+// Loads a supernet checkpoint and routes the arch `spec` names on `threads`
+// threads (0 = all cores); *ms (if given) receives the routing time.
+ModelPtr route_from(const std::string &supernet_path, const ArchSpec &spec, double *ms, int32_t threads);
 
 // --- output locations (util.cpp) ---
 
@@ -120,11 +120,22 @@ std::string shell_quote(const std::string &s);
 
 // A caller-buffer string of the C API ("call with NULL, 0 to ask").
 template <class Obj>
-std::string api_string(mos_status (*fn)(const Obj *, char *, size_t, size_t *), const Obj *obj) {
+std::string api_string(mos_status (*fn)(char *, size_t, size_t *, const Obj *), const Obj *obj) {
     size_t needed = 0;
-    check(fn(obj, nullptr, 0, &needed));
+    check(fn(nullptr, 0, &needed, obj));
     std::string s(needed, '\0');
-    check(fn(obj, s.data(), s.size(), nullptr));
+    check(fn(s.data(), s.size(), nullptr, obj));
+    s.resize(needed > 0 ? needed - 1 : 0);
+    return s;
+}
+
+// A model's string metadata `key` (mos_model_get_meta): "" when the model does
+// not carry it.
+inline std::string model_meta(const mos_model *model, const char *key) {
+    size_t needed = 0;
+    check(mos_model_get_meta(nullptr, 0, &needed, model, key));
+    std::string s(needed, '\0');
+    check(mos_model_get_meta(s.data(), s.size(), nullptr, model, key));
     s.resize(needed > 0 ? needed - 1 : 0);
     return s;
 }

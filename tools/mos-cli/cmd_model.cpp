@@ -20,6 +20,7 @@ namespace {
 struct RouteOpts {
     std::string supernet, out;
     ArchSpec arch;
+    mos_route_options r = MOS_ROUTE_OPTIONS_INIT;
     bool json = false;
 };
 
@@ -27,7 +28,7 @@ void run_route(const RouteOpts &o) {
     o.arch.check_usage();
     prepare_output_file("--out", o.out);
     double ms = 0.0;
-    const ModelPtr model = route_from(o.supernet, o.arch, &ms);
+    const ModelPtr model = route_from(o.supernet, o.arch, &ms, o.r.threads);
     check(mos_model_save(model.get(), o.out.c_str()));
     const uint64_t params = mos_model_num_params(model.get());
     if (o.json) {
@@ -79,7 +80,7 @@ void run_translate(TranslateOpts o) {
         check(mos_model_load(&m, o.model.c_str()));
         model.reset(m);
     } else if (!o.supernet.empty()) {
-        model = route_from(o.supernet, o.arch, nullptr);
+        model = route_from(o.supernet, o.arch, nullptr, o.t.threads);
     } else {
         throw UsageError("give --model MODEL, or --supernet CKPT [--arch ARCH]");
     }
@@ -93,7 +94,7 @@ void run_translate(TranslateOpts o) {
         std::vector<const char *> src(lines.size());
         for (size_t i = 0; i < lines.size(); i++) src[i] = lines[i].c_str();
         mos_texts *raw = nullptr;
-        check(mos_model_translate(model.get(), src.data(), src.size(), &o.t, &raw));
+        check(mos_model_translate(&raw, model.get(), src.data(), src.size(), &o.t));
         const TextsPtr out(raw);
         for (size_t i = 0; i < mos_texts_count(out.get()); i++) std::printf("%s\n", mos_texts_get(out.get(), i));
         std::fflush(stdout);
@@ -124,7 +125,7 @@ void run_model_show(const ShowOpts &o) {
     check(mos_model_load(&m, o.path.c_str()));
     const ModelPtr model(m);
     mos_arch *a = nullptr;
-    check(mos_model_arch(model.get(), &a));
+    check(mos_model_arch(&a, model.get()));
     const ArchPtr arch(a);
     mos_space *s = nullptr;
     check(mos_arch_space(&s, arch.get()));
@@ -134,10 +135,15 @@ void run_model_show(const ShowOpts &o) {
     ArchFacts f = arch_facts(arch.get(), vocab, o.src_len, o.tgt_len);
     f.params = mos_model_num_params(model.get());
     const std::string space_name = api_string(mos_space_name, space.get());
+    // The corpus languages of the supernet it was routed from ("" if unknown).
+    const std::string src_lang = model_meta(model.get(), "src_lang");
+    const std::string tgt_lang = model_meta(model.get(), "tgt_lang");
     if (o.json) {
         Json j;
         j["model"] = o.path;
         j["space"] = space_name;
+        j["src_lang"] = src_lang.empty() ? Json(nullptr) : Json(src_lang);
+        j["tgt_lang"] = tgt_lang.empty() ? Json(nullptr) : Json(tgt_lang);
         j["tokenizer"] = tokenizer;
         add_arch_facts(j, arch.get(), f);
         print_json(j);
@@ -145,6 +151,8 @@ void run_model_show(const ShowOpts &o) {
     }
     std::printf("model: %s\nspace: %s\nvocabulary: %u (tokenizer: %s)\n", o.path.c_str(), space_name.c_str(), vocab,
                 tokenizer ? "yes" : "no, so it translates token ids only");
+    std::printf("languages: %s\n",
+                src_lang.empty() || tgt_lang.empty() ? "unknown" : (src_lang + " -> " + tgt_lang).c_str());
     std::fputs(arch_facts_text(f).c_str(), stdout);
 }
 
@@ -156,6 +164,7 @@ void register_model(CLI::App &app) {
     route->add_option("--supernet", r->supernet, "supernet checkpoint")->required();
     add_arch_options(route, r->arch, "");
     route->add_option("--out", r->out, "model file to write (missing directories are created)")->required();
+    add_threads(route, r->r.threads);
     add_json_flag(route, r->json);
     route->callback([r] { run_route(*r); });
 
@@ -175,12 +184,14 @@ void register_model(CLI::App &app) {
         ->check(max_len_check());
     add_int(tr, "--max-src-len", t->t.max_src_len, "longer sources are cut to this many tokens", 1, 4096);
     add_int(tr, "--batch", t->batch, "sentences translated together", 1, 1024);
+    add_threads(tr, t->t.threads);
     tr->callback([t] { run_translate(*t); });
 
     CLI::App *mod = app.add_subcommand("model", "specialised model files");
     mod->require_subcommand(1);
     auto s = std::make_shared<ShowOpts>();
-    CLI::App *show = mod->add_subcommand("show", "what a model file holds: space, vocabulary, arch, parameters, FLOPs");
+    CLI::App *show =
+        mod->add_subcommand("show", "what a model file holds: space, vocabulary, languages, arch, parameters, FLOPs");
     show->add_option("MODEL", s->path, "model file (from mos-cli route)")->required();
     add_int(show, "--src-len", s->src_len, "source tokens for FLOPs", 1, 1u << 20);
     add_int(show, "--tgt-len", s->tgt_len, "target tokens for FLOPs", 1, 1u << 20);

@@ -105,13 +105,15 @@ void run_quickstart(QuickOpts o) {
     mos_latency_options lo = MOS_LATENCY_OPTIONS_INIT;
     lo.runs = 10;
     lo.warmup = 2;
-    mos_supernet_options got;
-    got.version = MOS_SUPERNET_OPTIONS_VERSION;
-    check(mos_supernet_get_options(net.get(), &got));
+    lo.threads = o.threads;
+    mos_supernet_options got = MOS_SUPERNET_OPTIONS_INIT;
+    check(mos_supernet_get_options(&got, net.get()));
     check(mos_latency_collect(space.get(), got.vocab_size, o.latency_archs, 7, &lo, lat_data.c_str(),
                               on_count_progress, &progress));
-    mos_predictor_report pr;
-    check(mos_predictor_train(lat_data.c_str(), 0.2, t.seed, predictor.c_str(), &pr));
+    mos_predictor_train_options po = MOS_PREDICTOR_TRAIN_OPTIONS_INIT;
+    po.seed = t.seed;
+    mos_predictor_report pr = MOS_PREDICTOR_REPORT_INIT;
+    check(mos_predictor_train(&pr, lat_data.c_str(), predictor.c_str(), &po));
     if (pr.heldout_samples > 0)
         std::snprintf(line, sizeof line,
                       "predictor: held-out MAPE %.2f%%, RMSE %.3f ms, Kendall tau %.3f (%u train / %u held out)",
@@ -123,7 +125,7 @@ void run_quickstart(QuickOpts o) {
 
     // Budgets between the smallest and the largest subnet's predicted latency.
     mos_predictor *rp = nullptr;
-    check(mos_predictor_load(&rp, predictor.c_str(), nullptr));
+    check(mos_predictor_load(&rp, nullptr, predictor.c_str()));
     const PredictorPtr pred(rp);
     mos_arch *la = nullptr, *sa = nullptr;
     check(mos_arch_create_largest(&la, space.get()));
@@ -131,8 +133,8 @@ void run_quickstart(QuickOpts o) {
     check(mos_arch_create_smallest(&sa, space.get()));
     const ArchPtr smallest(sa);
     double lat_small = 0, lat_large = 0;
-    check(mos_predictor_predict(pred.get(), smallest.get(), &lat_small));
-    check(mos_predictor_predict(pred.get(), largest.get(), &lat_large));
+    check(mos_predictor_predict(&lat_small, pred.get(), smallest.get()));
+    check(mos_predictor_predict(&lat_large, pred.get(), largest.get()));
     // The smallest arch must fit every budget (the search starts from it); a
     // predictor trained on few samples may even rank the extremes wrongly.
     const double b_lo = lat_small, b_hi = lat_large > lat_small * 1.2 ? lat_large : lat_small * 2.0;
@@ -155,8 +157,9 @@ void run_quickstart(QuickOpts o) {
     so.mutations = o.population * 2 / 5;
     so.crossovers = o.population * 2 / 5;
     so.iterations = o.iterations;
+    so.threads = o.threads;
     mos_search_result *rr = nullptr;
-    check(mos_search(net.get(), o.data.c_str(), &so, &rr, on_count_progress, &progress));
+    check(mos_search(&rr, net.get(), o.data.c_str(), &so, on_count_progress, &progress));
     const SearchResultPtr res(rr);
     write_text_file(o.work + "/search.json", api_string(mos_search_result_to_json, res.get()));
 
@@ -169,7 +172,7 @@ void run_quickstart(QuickOpts o) {
     std::vector<double> row_budget;
     for (size_t i = 0; i < mos_search_result_count(res.get()); i++) {
         mos_arch *a = nullptr;
-        check(mos_search_result_arch(res.get(), i, &a));
+        check(mos_search_result_arch(&a, res.get(), i));
         owned.emplace_back(a);
         char name[64];
         std::snprintf(name, sizeof name, "searched@%.1fms", budgets[i]);
@@ -191,16 +194,24 @@ void run_quickstart(QuickOpts o) {
         r.budget = row_budget[i];
         mos_model *m = nullptr;
         const double t0 = progress.seconds();
-        check(mos_route(net.get(), archs[i].second, &m));
+        mos_route_options ro = MOS_ROUTE_OPTIONS_INIT;
+        ro.threads = o.threads;
+        check(mos_route(&m, net.get(), archs[i].second, &ro));
         r.route_ms = (progress.seconds() - t0) * 1e3;
         const ModelPtr model(m);
         r.params = mos_model_num_params(model.get());
-        mos_latency_result lr;
-        check(mos_latency_measure(model.get(), &lo, &lr));
+        mos_latency_result lr = MOS_LATENCY_RESULT_INIT;
+        check(mos_latency_measure(&lr, model.get(), &lo));
         r.latency = lr.mean_ms;
-        mos_eval_result ev;
-        check(mos_evaluate(net.get(), archs[i].second, o.data.c_str(), "test", o.src.c_str(), o.tgt.c_str(),
-                           o.max_sentences, o.beam, &ev));
+        mos_eval_options eo = MOS_EVAL_OPTIONS_INIT;
+        eo.split = "test";
+        eo.src_lang = o.src.c_str();
+        eo.tgt_lang = o.tgt.c_str();
+        eo.max_sentences = o.max_sentences;
+        eo.bleu_beam = o.beam;
+        eo.threads = o.threads;
+        mos_eval_result ev = MOS_EVAL_RESULT_INIT;
+        check(mos_evaluate(&ev, net.get(), archs[i].second, o.data.c_str(), &eo));
         r.loss = ev.loss;
         r.bleu = ev.bleu;
         r.model = o.work + "/" + archs[i].first.substr(0, archs[i].first.find('@')) + (i < 2 ? std::to_string(i) : "") +
@@ -211,8 +222,9 @@ void run_quickstart(QuickOpts o) {
             // A few translations of the largest subnet.
             mos_translate_options to = MOS_TRANSLATE_OPTIONS_INIT;
             to.beam = o.beam;
+            to.threads = o.threads;
             mos_texts *out = nullptr;
-            check(mos_model_translate(model.get(), samples, 3, &to, &out));
+            check(mos_model_translate(&out, model.get(), samples, 3, &to));
             const TextsPtr texts(out);
             for (size_t k = 0; k < 3; k++) sample_out.push_back(mos_texts_get(texts.get(), k));
         }

@@ -41,12 +41,12 @@ void measure_latency(const LatencyOpts &o) {
         check(mos_model_load(&m, o.model.c_str()));
         model.reset(m);
     } else {
-        model = route_from(o.supernet, o.arch, nullptr);
+        model = route_from(o.supernet, o.arch, nullptr, o.lo.threads);
     }
     mos_latency_options lo = o.lo;
     if (o.greedy) lo.beam = 1;
-    mos_latency_result r;
-    check(mos_latency_measure(model.get(), &lo, &r));
+    mos_latency_result r = MOS_LATENCY_RESULT_INIT;
+    check(mos_latency_measure(&r, model.get(), &lo));
     const uint64_t params = mos_model_num_params(model.get());
     if (o.json) {
         Json j;
@@ -59,6 +59,7 @@ void measure_latency(const LatencyOpts &o) {
         j["beam"] = lo.beam;
         j["src_len"] = lo.src_len;
         j["steps"] = lo.steps;
+        j["threads"] = lo.threads;
         j["params"] = params;
         print_json(j);
         return;
@@ -84,8 +85,11 @@ void collect_latency(const LatencyOpts &o) {
 void train_predictor(const LatencyOpts &o) {
     if (o.out.empty()) throw UsageError("--train-predictor needs --out PREDICTOR");
     prepare_output_file("--out", o.out);
-    mos_predictor_report r;
-    check(mos_predictor_train(o.train_predictor.c_str(), o.holdout, o.seed, o.out.c_str(), &r));
+    mos_predictor_train_options po = MOS_PREDICTOR_TRAIN_OPTIONS_INIT;
+    po.holdout = o.holdout;
+    po.seed = o.seed;
+    mos_predictor_report r = MOS_PREDICTOR_REPORT_INIT;
+    check(mos_predictor_train(&r, o.train_predictor.c_str(), o.out.c_str(), &po));
     // A tiny dataset can leave no sample out: its error is then unknown, not 0.
     const bool measured = r.heldout_samples > 0;
     if (o.json) {
@@ -141,7 +145,7 @@ void run_search(SearchOpts o) {
     mos_search_result *res = nullptr;
     {
         Progress progress("search", o.progress_every);
-        check(mos_search(net.get(), o.data.c_str(), &o.s, &res, on_count_progress, &progress));
+        check(mos_search(&res, net.get(), o.data.c_str(), &o.s, on_count_progress, &progress));
     }
     const SearchResultPtr result(res);
     const std::string text = api_string(mos_search_result_to_json, result.get());
@@ -207,6 +211,9 @@ void register_search(CLI::App &app) {
     add_int(lat, "--steps", l->lo.steps, "decoder steps timed", 1, 1024);
     add_int(lat, "--runs", l->lo.runs, "timed runs", 1, 100000);
     add_int(lat, "--warmup", l->lo.warmup, "untimed warm-up runs", 0, 1000);
+    CLI::Option *threads = add_threads(lat, l->lo.threads);
+    threads->description("modes 1 and 2: threads of the timed decoding (0 = all cores)");
+    train->excludes(threads);
     add_json_flag(lat, l->json);
     add_progress_option(lat, l->progress_every);
     lat->callback([l, model, supernet, collect, train] {
@@ -250,6 +257,7 @@ void register_search(CLI::App &app) {
     add_int(s, "--iterations", o->s.iterations, "iterations", 1, 10000);
     add_real(s, "--mutation-prob", o->s.mutation_prob, "gene mutation probability", Bounds{0.0, 1.0});
     add_int(s, "--seed", o->s.seed, "seed of the evolution");
+    add_threads(s, o->s.threads);
     s->add_option("--out", o->out, "write the result (mos-search-result JSON) to this file (directories are created)");
     s->add_option("--plot", o->plot, "write an SVG of the Pareto front to this file (directories are created)");
     add_json_flag(s, o->json);

@@ -119,7 +119,7 @@ void run_train(TrainOpts o) {
     }
     SpacePtr space;
     if (!resume) {
-        check(mos_routing_parse(o.routing.c_str(), &o.n.routing));  // checked by the parser already
+        check(mos_routing_parse(&o.n.routing, o.routing.c_str()));  // checked by the parser already
         if (o.n.routing == MOS_ROUTING_NONE) {
             if (o.experts_opt->count() > 0 && o.n.experts != 1)
                 throw UsageError("--routing none has one expert per linear; --experts applies to layer and neuron");
@@ -185,9 +185,10 @@ void run_train(TrainOpts o) {
 // --- eval ---
 
 struct EvalOpts {
-    std::string supernet, data, split = "test", src, tgt;
+    std::string supernet, model, data, split = "test", src, tgt;
     ArchSpec arch;
     uint32_t max_sentences = 0, beam;
+    int32_t threads = 0;
     bool json = false, no_bleu = false;
     EvalOpts() {
         const mos_translate_options t = MOS_TRANSLATE_OPTIONS_INIT;
@@ -196,22 +197,40 @@ struct EvalOpts {
 };
 
 void run_eval(const EvalOpts &o) {
-    o.arch.check_usage();
-    mos_supernet *raw = nullptr;
-    check(mos_supernet_load(&raw, o.supernet.c_str()));
-    const SupernetPtr net(raw);
-    mos_space *sp = nullptr;
-    check(mos_supernet_space(net.get(), &sp));
-    const SpacePtr space(sp);
-    const ArchPtr arch = resolve_arch(space.get(), o.arch);
-    mos_eval_result r;
-    check(mos_evaluate(net.get(), arch.get(), o.data.c_str(), o.split.c_str(), o.src.c_str(), o.tgt.c_str(),
-                       o.max_sentences, o.no_bleu ? 0u : o.beam, &r));
+    if (o.model.empty() == o.supernet.empty())
+        throw UsageError("give --supernet CKPT [--arch ARCH], or --model MODEL");
+    mos_eval_options e = MOS_EVAL_OPTIONS_INIT;
+    e.split = o.split.c_str();
+    e.src_lang = o.src.c_str();
+    e.tgt_lang = o.tgt.c_str();
+    e.max_sentences = o.max_sentences;
+    e.bleu_beam = o.no_bleu ? 0u : o.beam;
+    e.threads = o.threads;
+    mos_eval_result r = MOS_EVAL_RESULT_INIT;
+    if (!o.model.empty()) {
+        // A routed model: its own teacher-forced loss (the supernet's for its
+        // arch) and the BLEU of its translations.
+        mos_model *m = nullptr;
+        check(mos_model_load(&m, o.model.c_str()));
+        const ModelPtr model(m);
+        check(mos_model_evaluate(&r, model.get(), o.data.c_str(), &e));
+    } else {
+        o.arch.check_usage();
+        mos_supernet *raw = nullptr;
+        check(mos_supernet_load(&raw, o.supernet.c_str()));
+        const SupernetPtr net(raw);
+        mos_space *sp = nullptr;
+        check(mos_supernet_space(&sp, net.get()));
+        const SpacePtr space(sp);
+        const ArchPtr arch = resolve_arch(space.get(), o.arch);
+        check(mos_evaluate(&r, net.get(), arch.get(), o.data.c_str(), &e));
+    }
     const bool has_bleu = !o.no_bleu && r.bleu >= 0;
     if (o.json) {
         Json j;
-        j["supernet"] = o.supernet;
-        j["arch"] = o.arch.describe();
+        j["supernet"] = o.supernet.empty() ? Json(nullptr) : Json(o.supernet);
+        j["model"] = o.model.empty() ? Json(nullptr) : Json(o.model);
+        j["arch"] = o.model.empty() ? Json(o.arch.describe()) : Json(nullptr);
         j["split"] = o.split;
         j["sentences"] = r.sentences;
         j["tokens"] = r.tokens;
@@ -288,9 +307,12 @@ void register_train(CLI::App &app) {
     c->callback([o] { run_train(*o); });
 
     auto e = std::make_shared<EvalOpts>();
-    CLI::App *ev = app.add_subcommand("eval", "loss and BLEU of a subnet of a supernet on a corpus split");
-    ev->add_option("--supernet", e->supernet, "supernet checkpoint")->required();
-    add_arch_options(ev, e->arch, "largest");
+    CLI::App *ev =
+        app.add_subcommand("eval", "loss and BLEU of a subnet of a supernet, or of a routed model, on a corpus split");
+    CLI::Option *supernet = ev->add_option("--supernet", e->supernet, "supernet checkpoint, evaluated at --arch");
+    CLI::Option *model = ev->add_option("--model", e->model, "or: a model file (from mos-cli route)");
+    model->excludes(supernet);
+    add_arch_options(ev, e->arch, "largest").exclude(model);
     ev->add_option("--data", e->data, "corpus directory")->required();
     ev->add_option("--src", e->src, "source language suffix")->required();
     ev->add_option("--tgt", e->tgt, "target language suffix")->required();
@@ -299,6 +321,7 @@ void register_train(CLI::App &app) {
     CLI::Option *beam = add_int(ev, "--beam", e->beam, "beam size of the BLEU translations", 1, 64);
     CLI::Option *no_bleu = ev->add_flag("--no-bleu", e->no_bleu, "loss only");
     no_bleu->excludes(beam);
+    add_threads(ev, e->threads);
     add_json_flag(ev, e->json);
     ev->callback([e] { run_eval(*e); });
 }

@@ -29,11 +29,11 @@ Json arch_value(const mos_arch *arch) { return Json::parse(api_string(mos_arch_t
 
 namespace {
 
-std::vector<float> encoding_of(mos_status (*encode)(const mos_arch *, float *, size_t, size_t *), const mos_arch *a) {
+std::vector<float> encoding_of(mos_status (*encode)(float *, size_t, size_t *, const mos_arch *), const mos_arch *a) {
     size_t n = 0;
-    check(encode(a, nullptr, 0, &n));
+    check(encode(nullptr, 0, &n, a));
     std::vector<float> f(n);
-    check(encode(a, f.data(), f.size(), nullptr));
+    check(encode(f.data(), f.size(), nullptr, a));
     return f;
 }
 
@@ -61,13 +61,13 @@ ArchFacts arch_facts(const mos_arch *h, uint64_t vocab, uint64_t src_len, uint64
     f.dec_embed = mos_arch_decoder_embed_dim(h);
     for (uint32_t i = 0; i < mos_arch_encoder_layers(h); ++i) {
         uint32_t ffn = 0, heads = 0;
-        check(mos_arch_encoder_layer(h, i, &ffn, &heads));
+        check(mos_arch_encoder_layer(&ffn, &heads, h, i));
         f.enc_ffn.push_back(ffn);
         f.enc_heads.push_back(heads);
     }
     for (uint32_t i = 0; i < mos_arch_decoder_layers(h); ++i) {
         uint32_t ffn = 0, self = 0, cross = 0, k = 0;
-        check(mos_arch_decoder_layer(h, i, &ffn, &self, &cross, &k));
+        check(mos_arch_decoder_layer(&ffn, &self, &cross, &k, h, i));
         f.dec_ffn.push_back(ffn);
         f.dec_self.push_back(self);
         f.dec_cross.push_back(cross);
@@ -78,8 +78,8 @@ ArchFacts arch_facts(const mos_arch *h, uint64_t vocab, uint64_t src_len, uint64
     f.vocab = vocab;
     f.src_len = src_len;
     f.tgt_len = tgt_len;
-    check(mos_arch_params(h, vocab, &f.params));
-    check(mos_arch_flops(h, vocab, src_len, tgt_len, &f.flops));
+    check(mos_arch_params(&f.params, h, vocab));
+    check(mos_arch_flops(&f.flops, h, vocab, src_len, tgt_len));
     return f;
 }
 

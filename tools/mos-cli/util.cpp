@@ -132,18 +132,20 @@ ArchPtr resolve_arch(const mos_space *space, const ArchSpec &spec) {
     return ArchPtr(arch);
 }
 
-ModelPtr route_from(const std::string &supernet_path, const ArchSpec &spec, double *ms) {
+ModelPtr route_from(const std::string &supernet_path, const ArchSpec &spec, double *ms, int32_t threads) {
     spec.check_usage();
     mos_supernet *raw = nullptr;
     check(mos_supernet_load(&raw, supernet_path.c_str()));
     const SupernetPtr net(raw);
     mos_space *sp = nullptr;
-    check(mos_supernet_space(net.get(), &sp));
+    check(mos_supernet_space(&sp, net.get()));
     const SpacePtr space(sp);
     const ArchPtr arch = resolve_arch(space.get(), spec);
+    mos_route_options ro = MOS_ROUTE_OPTIONS_INIT;
+    ro.threads = threads;
     mos_model *model = nullptr;
     const auto t0 = std::chrono::steady_clock::now();
-    check(mos_route(net.get(), arch.get(), &model));
+    check(mos_route(&model, net.get(), arch.get(), &ro));
     if (ms) *ms = std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - t0).count();
     return ModelPtr(model);
 }

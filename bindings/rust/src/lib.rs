@@ -181,13 +181,13 @@ impl BleuScore {
     pub fn format(&self) -> Result<String> {
         let mut needed: usize = 0;
         // SAFETY: asking for the size with a NULL buffer of capacity 0.
-        let st = unsafe { sys::mos_bleu_format(&self.0, ptr::null_mut(), 0, &mut needed) };
+        let st = unsafe { sys::mos_bleu_format(ptr::null_mut(), 0, &mut needed, &self.0) };
         if st != sys::mos_status_MOS_OUT_OF_RANGE {
             check(st)?;
         }
         let mut buf = vec![0u8; needed.max(1)];
         // SAFETY: buf holds `needed` bytes.
-        check(unsafe { sys::mos_bleu_format(&self.0, buf.as_mut_ptr() as *mut c_char, buf.len(), ptr::null_mut()) })?;
+        check(unsafe { sys::mos_bleu_format(buf.as_mut_ptr() as *mut c_char, buf.len(), ptr::null_mut(), &self.0) })?;
         let end = buf.iter().position(|&b| b == 0).unwrap_or(buf.len());
         buf.truncate(end);
         Ok(String::from_utf8_lossy(&buf).into_owned())
@@ -365,10 +365,10 @@ impl Space {
     }
     /// The canonical JSON of the space.
     pub fn to_json(&self) -> Result<String> {
-        read_text(|b, c, n| unsafe { sys::mos_space_to_json(self.ptr, b, c, n) })
+        read_text(|b, c, n| unsafe { sys::mos_space_to_json(b, c, n, self.ptr) })
     }
     pub fn name(&self) -> Result<String> {
-        read_text(|b, c, n| unsafe { sys::mos_space_name(self.ptr, b, c, n) })
+        read_text(|b, c, n| unsafe { sys::mos_space_name(b, c, n, self.ptr) })
     }
     pub fn qkv_dim(&self) -> u32 {
         unsafe { sys::mos_space_qkv_dim(self.ptr) }
@@ -396,11 +396,11 @@ impl Arch {
     }
     /// The canonical JSON of the arch.
     pub fn to_json(&self) -> Result<String> {
-        read_text(|b, c, n| unsafe { sys::mos_arch_to_json(self.ptr, b, c, n) })
+        read_text(|b, c, n| unsafe { sys::mos_arch_to_json(b, c, n, self.ptr) })
     }
     /// Checks that the arch is a point of `space`.
     pub fn validate(&self, space: &Space) -> Result<()> {
-        check(unsafe { sys::mos_arch_validate(space.ptr, self.ptr) })
+        check(unsafe { sys::mos_arch_validate(self.ptr, space.ptr) })
     }
     /// The space the arch was made from.
     pub fn space(&self) -> Result<Space> {
@@ -409,7 +409,7 @@ impl Arch {
     /// Parameters of the routed dense model for a vocabulary of `vocab`.
     pub fn params(&self, vocab: u64) -> Result<u64> {
         let mut n = 0u64;
-        check(unsafe { sys::mos_arch_params(self.ptr, vocab, &mut n) })?;
+        check(unsafe { sys::mos_arch_params(&mut n, self.ptr, vocab) })?;
         Ok(n)
     }
     pub fn encoder_layers(&self) -> u32 {
@@ -516,11 +516,17 @@ impl Supernet {
     /// The options as created or loaded.
     pub fn options(&self) -> Result<SupernetOptions> {
         let mut o = raw_supernet_options();
-        check(unsafe { sys::mos_supernet_get_options(self.ptr, &mut o) })?;
+        check(unsafe { sys::mos_supernet_get_options(&mut o, self.ptr) })?;
         Ok(SupernetOptions::from_raw(&o))
     }
     pub fn space(&self) -> Result<Space> {
-        Ok(Space { ptr: create(|out| unsafe { sys::mos_supernet_space(self.ptr, out) })? })
+        Ok(Space { ptr: create(|out| unsafe { sys::mos_supernet_space(out, self.ptr) })? })
+    }
+    /// String metadata `key` ("format", "format_version", "src_lang",
+    /// "tgt_lang", ...); "" when the supernet does not carry it.
+    pub fn meta(&self, key: &str) -> Result<String> {
+        let k = c_string("Supernet::meta: key", key)?;
+        read_text(|b, c, n| unsafe { sys::mos_supernet_get_meta(b, c, n, self.ptr, k.as_ptr()) })
     }
     pub fn num_params(&self) -> u64 {
         unsafe { sys::mos_supernet_num_params(self.ptr) }
@@ -533,9 +539,20 @@ impl Supernet {
         let p = c_path("Supernet::set_tokenizer", path.as_ref())?;
         check(unsafe { sys::mos_supernet_set_tokenizer(self.ptr, p.as_ptr()) })
     }
-    /// Specialises subnet `arch` into a standalone dense model (`mos_route`).
+    /// Specialises subnet `arch` into a standalone dense model (`mos_route`)
+    /// on all cores.
     pub fn route(&self, arch: &Arch) -> Result<Model> {
-        Ok(Model { ptr: create(|out| unsafe { sys::mos_route(self.ptr, arch.ptr, out) })? })
+        self.route_threads(arch, 0)
+    }
+    /// As `route`, on `threads` threads for this call only (0 = all cores;
+    /// docs/threading.md).
+    pub fn route_threads(&self, arch: &Arch, threads: i32) -> Result<Model> {
+        let mut o = std::mem::MaybeUninit::<sys::mos_route_options>::zeroed();
+        // SAFETY: a valid pointer; cannot fail for a non-NULL pointer.
+        unsafe { sys::mos_route_options_init(o.as_mut_ptr()) };
+        let mut o = unsafe { o.assume_init() };
+        o.threads = threads;
+        Ok(Model { ptr: create(|out| unsafe { sys::mos_route(out, self.ptr, arch.ptr, &o) })? })
     }
 }
 
@@ -549,6 +566,12 @@ impl TranslateOptions {
         let mut o = TranslateOptions::default();
         o.0.beam = beam;
         o
+    }
+    /// These options with `threads` threads per call (0 = all cores). A
+    /// service translating from many threads passes 1 (docs/threading.md).
+    pub fn threads(mut self, threads: i32) -> TranslateOptions {
+        self.0.threads = threads;
+        self
     }
 }
 
@@ -573,7 +596,7 @@ impl Model {
         check(unsafe { sys::mos_model_save(self.ptr, p.as_ptr()) })
     }
     pub fn arch(&self) -> Result<Arch> {
-        Ok(Arch { ptr: create(|out| unsafe { sys::mos_model_arch(self.ptr, out) })? })
+        Ok(Arch { ptr: create(|out| unsafe { sys::mos_model_arch(out, self.ptr) })? })
     }
     pub fn num_params(&self) -> u64 {
         unsafe { sys::mos_model_num_params(self.ptr) }
@@ -584,6 +607,12 @@ impl Model {
     pub fn has_tokenizer(&self) -> bool {
         unsafe { sys::mos_model_has_tokenizer(self.ptr) }
     }
+    /// String metadata `key` ("format", "format_version", "src_lang",
+    /// "tgt_lang"); "" when the model does not carry it.
+    pub fn meta(&self, key: &str) -> Result<String> {
+        let k = c_string("Model::meta: key", key)?;
+        read_text(|b, c, n| unsafe { sys::mos_model_get_meta(b, c, n, self.ptr, k.as_ptr()) })
+    }
     /// Translates a batch of sentences; thread-safe on a shared model.
     pub fn translate<S: AsRef<str>>(&self, sentences: &[S], options: &TranslateOptions) -> Result<Vec<String>> {
         let cs = sentences
@@ -593,7 +622,7 @@ impl Model {
             .collect::<Result<Vec<CString>>>()?;
         let ps: Vec<*const c_char> = cs.iter().map(|c| c.as_ptr()).collect();
         let texts =
-            create(|out| unsafe { sys::mos_model_translate(self.ptr, ps.as_ptr(), ps.len(), &options.0, out) })?;
+            create(|out| unsafe { sys::mos_model_translate(out, self.ptr, ps.as_ptr(), ps.len(), &options.0) })?;
         // SAFETY: texts is a live mos_texts, read and then destroyed once.
         let result = unsafe {
             let n = sys::mos_texts_count(texts);
@@ -606,7 +635,7 @@ impl Model {
     pub fn translate_ids(&self, ids: &[i32], options: &TranslateOptions) -> Result<Vec<i32>> {
         let mut len: usize = 0;
         let st = unsafe {
-            sys::mos_model_translate_ids(self.ptr, ids.as_ptr(), ids.len(), &options.0, ptr::null_mut(), 0, &mut len)
+            sys::mos_model_translate_ids(ptr::null_mut(), 0, &mut len, self.ptr, ids.as_ptr(), ids.len(), &options.0)
         };
         if st != sys::mos_status_MOS_OUT_OF_RANGE {
             check(st)?;
@@ -614,7 +643,7 @@ impl Model {
         let mut out = vec![0i32; len.max(1)];
         let cap = out.len();
         check(unsafe {
-            sys::mos_model_translate_ids(self.ptr, ids.as_ptr(), ids.len(), &options.0, out.as_mut_ptr(), cap, &mut len)
+            sys::mos_model_translate_ids(out.as_mut_ptr(), cap, &mut len, self.ptr, ids.as_ptr(), ids.len(), &options.0)
         })?;
         out.truncate(len);
         Ok(out)
@@ -622,7 +651,9 @@ impl Model {
     /// Times the model with HAT's protocol (`mos_latency_measure`).
     pub fn measure_latency(&self, options: &LatencyOptions) -> Result<LatencyResult> {
         let mut r = std::mem::MaybeUninit::<sys::mos_latency_result>::zeroed();
-        check(unsafe { sys::mos_latency_measure(self.ptr, &options.0, r.as_mut_ptr()) })?;
+        // SAFETY: a valid pointer; sets the version the library checks.
+        unsafe { sys::mos_latency_result_init(r.as_mut_ptr()) };
+        check(unsafe { sys::mos_latency_measure(r.as_mut_ptr(), self.ptr, &options.0) })?;
         Ok(LatencyResult(unsafe { r.assume_init() }))
     }
 }
@@ -660,6 +691,8 @@ pub struct SearchOptions {
     pub iterations: u32,
     pub mutation_prob: f64,
     pub seed: u64,
+    /// Threads of this search, 0 = all cores (the library's default).
+    pub threads: i32,
 }
 
 impl Default for SearchOptions {
@@ -684,6 +717,7 @@ impl Default for SearchOptions {
             iterations: o.iterations,
             mutation_prob: o.mutation_prob,
             seed: o.seed,
+            threads: o.threads,
         }
     }
 }
@@ -718,7 +752,8 @@ pub fn search<P: AsRef<std::path::Path>>(net: &Supernet, data_dir: P, options: &
     o.iterations = options.iterations;
     o.mutation_prob = options.mutation_prob;
     o.seed = options.seed;
-    let ptr = create(|out| unsafe { sys::mos_search(net.ptr, dir.as_ptr(), &o, out, None, ptr::null_mut()) })?;
+    o.threads = options.threads;
+    let ptr = create(|out| unsafe { sys::mos_search(out, net.ptr, dir.as_ptr(), &o, None, ptr::null_mut()) })?;
     Ok(SearchResult { ptr })
 }
 
@@ -729,16 +764,16 @@ impl SearchResult {
     }
     /// The best arch for budget `i`.
     pub fn arch(&self, i: usize) -> Result<Arch> {
-        Ok(Arch { ptr: create(|out| unsafe { sys::mos_search_result_arch(self.ptr, i, out) })? })
+        Ok(Arch { ptr: create(|out| unsafe { sys::mos_search_result_arch(out, self.ptr, i) })? })
     }
     /// (fitness = validation loss, latency in ms) of the best arch for budget `i`.
     pub fn scores(&self, i: usize) -> Result<(f64, f64)> {
         let (mut f, mut l) = (0.0f64, 0.0f64);
-        check(unsafe { sys::mos_search_result_scores(self.ptr, i, &mut f, &mut l) })?;
+        check(unsafe { sys::mos_search_result_scores(&mut f, &mut l, self.ptr, i) })?;
         Ok((f, l))
     }
     pub fn to_json(&self) -> Result<String> {
-        read_text(|b, c, n| unsafe { sys::mos_search_result_to_json(self.ptr, b, c, n) })
+        read_text(|b, c, n| unsafe { sys::mos_search_result_to_json(b, c, n, self.ptr) })
     }
 }
 

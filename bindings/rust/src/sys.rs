@@ -12,9 +12,15 @@ pub const MOS_VERSION_NUMBER: u32 = 100;
 pub const MOS_BLEU_SCORE_VERSION: u32 = 1;
 pub const MOS_ARCH_FEATURES: u32 = 10;
 pub const MOS_SUPERNET_OPTIONS_VERSION: u32 = 1;
+pub const MOS_ROUTE_OPTIONS_VERSION: u32 = 1;
 pub const MOS_TRANSLATE_OPTIONS_VERSION: u32 = 1;
 pub const MOS_TRAIN_OPTIONS_VERSION: u32 = 1;
+pub const MOS_EVAL_OPTIONS_VERSION: u32 = 1;
+pub const MOS_EVAL_RESULT_VERSION: u32 = 1;
 pub const MOS_LATENCY_OPTIONS_VERSION: u32 = 1;
+pub const MOS_LATENCY_RESULT_VERSION: u32 = 1;
+pub const MOS_PREDICTOR_TRAIN_OPTIONS_VERSION: u32 = 1;
+pub const MOS_PREDICTOR_REPORT_VERSION: u32 = 1;
 pub const MOS_SEARCH_OPTIONS_VERSION: u32 = 1;
 pub type __int32_t = ::std::os::raw::c_int;
 pub type __uint32_t = ::std::os::raw::c_uint;
@@ -252,10 +258,10 @@ extern "C" {
 }
 extern "C" {
     pub fn mos_bleu_format(
-        score: *const mos_bleu_score,
         buf: *mut ::std::os::raw::c_char,
         cap: usize,
         needed: *mut usize,
+        score: *const mos_bleu_score,
     ) -> mos_status;
 }
 #[repr(C)]
@@ -287,10 +293,10 @@ extern "C" {
 }
 extern "C" {
     pub fn mos_space_to_json(
-        space: *const mos_space,
         buf: *mut ::std::os::raw::c_char,
         cap: usize,
         needed: *mut usize,
+        space: *const mos_space,
     ) -> mos_status;
 }
 pub const mos_space_dim_MOS_SPACE_ENCODER_EMBED_DIM: mos_space_dim = 1;
@@ -306,11 +312,11 @@ pub const mos_space_dim_MOS_SPACE_DECODER_CROSS_K: mos_space_dim = 10;
 pub type mos_space_dim = ::std::os::raw::c_uint;
 extern "C" {
     pub fn mos_space_choices(
-        space: *const mos_space,
-        dim: mos_space_dim,
         out: *mut u32,
         cap: usize,
         needed: *mut usize,
+        space: *const mos_space,
+        dim: mos_space_dim,
     ) -> mos_status;
 }
 extern "C" {
@@ -318,10 +324,10 @@ extern "C" {
 }
 extern "C" {
     pub fn mos_space_name(
-        space: *const mos_space,
         buf: *mut ::std::os::raw::c_char,
         cap: usize,
         needed: *mut usize,
+        space: *const mos_space,
     ) -> mos_status;
 }
 extern "C" {
@@ -382,41 +388,41 @@ extern "C" {
 }
 extern "C" {
     pub fn mos_arch_to_json(
-        arch: *const mos_arch,
         buf: *mut ::std::os::raw::c_char,
         cap: usize,
         needed: *mut usize,
+        arch: *const mos_arch,
     ) -> mos_status;
 }
 extern "C" {
-    pub fn mos_arch_validate(space: *const mos_space, arch: *const mos_arch) -> mos_status;
+    pub fn mos_arch_validate(arch: *const mos_arch, space: *const mos_space) -> mos_status;
 }
 extern "C" {
     pub fn mos_arch_encode(
-        arch: *const mos_arch,
         out: *mut f32,
         cap: usize,
         needed: *mut usize,
+        arch: *const mos_arch,
     ) -> mos_status;
 }
 extern "C" {
     pub fn mos_arch_encode_fine(
-        arch: *const mos_arch,
         out: *mut f32,
         cap: usize,
         needed: *mut usize,
+        arch: *const mos_arch,
     ) -> mos_status;
 }
 extern "C" {
-    pub fn mos_arch_params(arch: *const mos_arch, vocab: u64, out: *mut u64) -> mos_status;
+    pub fn mos_arch_params(out: *mut u64, arch: *const mos_arch, vocab: u64) -> mos_status;
 }
 extern "C" {
     pub fn mos_arch_flops(
+        out: *mut u64,
         arch: *const mos_arch,
         vocab: u64,
         src_len: u64,
         tgt_len: u64,
-        out: *mut u64,
     ) -> mos_status;
 }
 extern "C" {
@@ -433,20 +439,20 @@ extern "C" {
 }
 extern "C" {
     pub fn mos_arch_encoder_layer(
-        arch: *const mos_arch,
-        index: u32,
         ffn_dim: *mut u32,
         heads: *mut u32,
+        arch: *const mos_arch,
+        index: u32,
     ) -> mos_status;
 }
 extern "C" {
     pub fn mos_arch_decoder_layer(
-        arch: *const mos_arch,
-        index: u32,
         ffn_dim: *mut u32,
         self_heads: *mut u32,
         cross_heads: *mut u32,
         cross_k: *mut u32,
+        arch: *const mos_arch,
+        index: u32,
     ) -> mos_status;
 }
 extern "C" {
@@ -674,8 +680,8 @@ extern "C" {
 }
 extern "C" {
     pub fn mos_routing_parse(
-        name: *const ::std::os::raw::c_char,
         out: *mut mos_routing,
+        name: *const ::std::os::raw::c_char,
     ) -> mos_status;
 }
 extern "C" {
@@ -702,12 +708,21 @@ extern "C" {
 }
 extern "C" {
     pub fn mos_supernet_get_options(
-        net: *const mos_supernet,
         out: *mut mos_supernet_options,
+        net: *const mos_supernet,
     ) -> mos_status;
 }
 extern "C" {
-    pub fn mos_supernet_space(net: *const mos_supernet, out: *mut *mut mos_space) -> mos_status;
+    pub fn mos_supernet_space(out: *mut *mut mos_space, net: *const mos_supernet) -> mos_status;
+}
+extern "C" {
+    pub fn mos_supernet_get_meta(
+        buf: *mut ::std::os::raw::c_char,
+        cap: usize,
+        needed: *mut usize,
+        net: *const mos_supernet,
+        key: *const ::std::os::raw::c_char,
+    ) -> mos_status;
 }
 extern "C" {
     pub fn mos_supernet_num_params(net: *const mos_supernet) -> u64;
@@ -721,11 +736,68 @@ extern "C" {
         path: *const ::std::os::raw::c_char,
     ) -> mos_status;
 }
+#[repr(C)]
+#[derive(Debug, Copy, Clone)]
+pub struct mos_route_options {
+    pub version: u32,
+    pub threads: i32,
+}
+#[test]
+fn bindgen_test_layout_mos_route_options() {
+    assert_eq!(
+        ::std::mem::size_of::<mos_route_options>(),
+        8usize,
+        concat!("Size of: ", stringify!(mos_route_options))
+    );
+    assert_eq!(
+        ::std::mem::align_of::<mos_route_options>(),
+        4usize,
+        concat!("Alignment of ", stringify!(mos_route_options))
+    );
+    fn test_field_version() {
+        assert_eq!(
+            unsafe {
+                let uninit = ::std::mem::MaybeUninit::<mos_route_options>::uninit();
+                let ptr = uninit.as_ptr();
+                ::std::ptr::addr_of!((*ptr).version) as usize - ptr as usize
+            },
+            0usize,
+            concat!(
+                "Offset of field: ",
+                stringify!(mos_route_options),
+                "::",
+                stringify!(version)
+            )
+        );
+    }
+    test_field_version();
+    fn test_field_threads() {
+        assert_eq!(
+            unsafe {
+                let uninit = ::std::mem::MaybeUninit::<mos_route_options>::uninit();
+                let ptr = uninit.as_ptr();
+                ::std::ptr::addr_of!((*ptr).threads) as usize - ptr as usize
+            },
+            4usize,
+            concat!(
+                "Offset of field: ",
+                stringify!(mos_route_options),
+                "::",
+                stringify!(threads)
+            )
+        );
+    }
+    test_field_threads();
+}
+extern "C" {
+    pub fn mos_route_options_init(options: *mut mos_route_options) -> mos_status;
+}
 extern "C" {
     pub fn mos_route(
+        out: *mut *mut mos_model,
         net: *const mos_supernet,
         arch: *const mos_arch,
-        out: *mut *mut mos_model,
+        options: *const mos_route_options,
     ) -> mos_status;
 }
 #[repr(C)]
@@ -758,7 +830,7 @@ extern "C" {
     pub fn mos_model_destroy(model: *mut mos_model);
 }
 extern "C" {
-    pub fn mos_model_arch(model: *const mos_model, out: *mut *mut mos_arch) -> mos_status;
+    pub fn mos_model_arch(out: *mut *mut mos_arch, model: *const mos_model) -> mos_status;
 }
 extern "C" {
     pub fn mos_model_num_params(model: *const mos_model) -> u64;
@@ -769,6 +841,15 @@ extern "C" {
 extern "C" {
     pub fn mos_model_has_tokenizer(model: *const mos_model) -> bool;
 }
+extern "C" {
+    pub fn mos_model_get_meta(
+        buf: *mut ::std::os::raw::c_char,
+        cap: usize,
+        needed: *mut usize,
+        model: *const mos_model,
+        key: *const ::std::os::raw::c_char,
+    ) -> mos_status;
+}
 #[repr(C)]
 #[derive(Debug, Copy, Clone)]
 pub struct mos_translate_options {
@@ -778,12 +859,13 @@ pub struct mos_translate_options {
     pub max_len_a: u32,
     pub max_len_b: u32,
     pub max_src_len: u32,
+    pub threads: i32,
 }
 #[test]
 fn bindgen_test_layout_mos_translate_options() {
     assert_eq!(
         ::std::mem::size_of::<mos_translate_options>(),
-        24usize,
+        28usize,
         concat!("Size of: ", stringify!(mos_translate_options))
     );
     assert_eq!(
@@ -893,28 +975,45 @@ fn bindgen_test_layout_mos_translate_options() {
         );
     }
     test_field_max_src_len();
+    fn test_field_threads() {
+        assert_eq!(
+            unsafe {
+                let uninit = ::std::mem::MaybeUninit::<mos_translate_options>::uninit();
+                let ptr = uninit.as_ptr();
+                ::std::ptr::addr_of!((*ptr).threads) as usize - ptr as usize
+            },
+            24usize,
+            concat!(
+                "Offset of field: ",
+                stringify!(mos_translate_options),
+                "::",
+                stringify!(threads)
+            )
+        );
+    }
+    test_field_threads();
 }
 extern "C" {
     pub fn mos_translate_options_init(options: *mut mos_translate_options) -> mos_status;
 }
 extern "C" {
     pub fn mos_model_translate(
+        out: *mut *mut mos_texts,
         model: *const mos_model,
         src: *const *const ::std::os::raw::c_char,
         n: usize,
         options: *const mos_translate_options,
-        out: *mut *mut mos_texts,
     ) -> mos_status;
 }
 extern "C" {
     pub fn mos_model_translate_ids(
+        out: *mut i32,
+        cap: usize,
+        len: *mut usize,
         model: *const mos_model,
         src: *const i32,
         n: usize,
         options: *const mos_translate_options,
-        out: *mut i32,
-        cap: usize,
-        len: *mut usize,
     ) -> mos_status;
 }
 pub const mos_sampling_MOS_SAMPLING_UNIFORM: mos_sampling = 0;
@@ -947,6 +1046,7 @@ pub struct mos_train_options {
     pub valid_sentences: u32,
     pub seed: u64,
     pub threads: i32,
+    pub distill: bool,
 }
 #[test]
 fn bindgen_test_layout_mos_train_options() {
@@ -1317,6 +1417,23 @@ fn bindgen_test_layout_mos_train_options() {
         );
     }
     test_field_threads();
+    fn test_field_distill() {
+        assert_eq!(
+            unsafe {
+                let uninit = ::std::mem::MaybeUninit::<mos_train_options>::uninit();
+                let ptr = uninit.as_ptr();
+                ::std::ptr::addr_of!((*ptr).distill) as usize - ptr as usize
+            },
+            124usize,
+            concat!(
+                "Offset of field: ",
+                stringify!(mos_train_options),
+                "::",
+                stringify!(distill)
+            )
+        );
+    }
+    test_field_distill();
 }
 extern "C" {
     pub fn mos_train_options_init(options: *mut mos_train_options) -> mos_status;
@@ -1577,7 +1694,154 @@ extern "C" {
 }
 #[repr(C)]
 #[derive(Debug, Copy, Clone)]
+pub struct mos_eval_options {
+    pub version: u32,
+    pub split: *const ::std::os::raw::c_char,
+    pub src_lang: *const ::std::os::raw::c_char,
+    pub tgt_lang: *const ::std::os::raw::c_char,
+    pub max_sentences: u32,
+    pub bleu_beam: u32,
+    pub threads: i32,
+}
+#[test]
+fn bindgen_test_layout_mos_eval_options() {
+    assert_eq!(
+        ::std::mem::size_of::<mos_eval_options>(),
+        48usize,
+        concat!("Size of: ", stringify!(mos_eval_options))
+    );
+    assert_eq!(
+        ::std::mem::align_of::<mos_eval_options>(),
+        8usize,
+        concat!("Alignment of ", stringify!(mos_eval_options))
+    );
+    fn test_field_version() {
+        assert_eq!(
+            unsafe {
+                let uninit = ::std::mem::MaybeUninit::<mos_eval_options>::uninit();
+                let ptr = uninit.as_ptr();
+                ::std::ptr::addr_of!((*ptr).version) as usize - ptr as usize
+            },
+            0usize,
+            concat!(
+                "Offset of field: ",
+                stringify!(mos_eval_options),
+                "::",
+                stringify!(version)
+            )
+        );
+    }
+    test_field_version();
+    fn test_field_split() {
+        assert_eq!(
+            unsafe {
+                let uninit = ::std::mem::MaybeUninit::<mos_eval_options>::uninit();
+                let ptr = uninit.as_ptr();
+                ::std::ptr::addr_of!((*ptr).split) as usize - ptr as usize
+            },
+            8usize,
+            concat!(
+                "Offset of field: ",
+                stringify!(mos_eval_options),
+                "::",
+                stringify!(split)
+            )
+        );
+    }
+    test_field_split();
+    fn test_field_src_lang() {
+        assert_eq!(
+            unsafe {
+                let uninit = ::std::mem::MaybeUninit::<mos_eval_options>::uninit();
+                let ptr = uninit.as_ptr();
+                ::std::ptr::addr_of!((*ptr).src_lang) as usize - ptr as usize
+            },
+            16usize,
+            concat!(
+                "Offset of field: ",
+                stringify!(mos_eval_options),
+                "::",
+                stringify!(src_lang)
+            )
+        );
+    }
+    test_field_src_lang();
+    fn test_field_tgt_lang() {
+        assert_eq!(
+            unsafe {
+                let uninit = ::std::mem::MaybeUninit::<mos_eval_options>::uninit();
+                let ptr = uninit.as_ptr();
+                ::std::ptr::addr_of!((*ptr).tgt_lang) as usize - ptr as usize
+            },
+            24usize,
+            concat!(
+                "Offset of field: ",
+                stringify!(mos_eval_options),
+                "::",
+                stringify!(tgt_lang)
+            )
+        );
+    }
+    test_field_tgt_lang();
+    fn test_field_max_sentences() {
+        assert_eq!(
+            unsafe {
+                let uninit = ::std::mem::MaybeUninit::<mos_eval_options>::uninit();
+                let ptr = uninit.as_ptr();
+                ::std::ptr::addr_of!((*ptr).max_sentences) as usize - ptr as usize
+            },
+            32usize,
+            concat!(
+                "Offset of field: ",
+                stringify!(mos_eval_options),
+                "::",
+                stringify!(max_sentences)
+            )
+        );
+    }
+    test_field_max_sentences();
+    fn test_field_bleu_beam() {
+        assert_eq!(
+            unsafe {
+                let uninit = ::std::mem::MaybeUninit::<mos_eval_options>::uninit();
+                let ptr = uninit.as_ptr();
+                ::std::ptr::addr_of!((*ptr).bleu_beam) as usize - ptr as usize
+            },
+            36usize,
+            concat!(
+                "Offset of field: ",
+                stringify!(mos_eval_options),
+                "::",
+                stringify!(bleu_beam)
+            )
+        );
+    }
+    test_field_bleu_beam();
+    fn test_field_threads() {
+        assert_eq!(
+            unsafe {
+                let uninit = ::std::mem::MaybeUninit::<mos_eval_options>::uninit();
+                let ptr = uninit.as_ptr();
+                ::std::ptr::addr_of!((*ptr).threads) as usize - ptr as usize
+            },
+            40usize,
+            concat!(
+                "Offset of field: ",
+                stringify!(mos_eval_options),
+                "::",
+                stringify!(threads)
+            )
+        );
+    }
+    test_field_threads();
+}
+extern "C" {
+    pub fn mos_eval_options_init(options: *mut mos_eval_options) -> mos_status;
+}
+#[repr(C)]
+#[derive(Debug, Copy, Clone)]
 pub struct mos_eval_result {
+    pub version: u32,
     pub loss: f64,
     pub nll: f64,
     pub bleu: f64,
@@ -1588,7 +1852,7 @@ pub struct mos_eval_result {
 fn bindgen_test_layout_mos_eval_result() {
     assert_eq!(
         ::std::mem::size_of::<mos_eval_result>(),
-        40usize,
+        48usize,
         concat!("Size of: ", stringify!(mos_eval_result))
     );
     assert_eq!(
@@ -1596,6 +1860,23 @@ fn bindgen_test_layout_mos_eval_result() {
         8usize,
         concat!("Alignment of ", stringify!(mos_eval_result))
     );
+    fn test_field_version() {
+        assert_eq!(
+            unsafe {
+                let uninit = ::std::mem::MaybeUninit::<mos_eval_result>::uninit();
+                let ptr = uninit.as_ptr();
+                ::std::ptr::addr_of!((*ptr).version) as usize - ptr as usize
+            },
+            0usize,
+            concat!(
+                "Offset of field: ",
+                stringify!(mos_eval_result),
+                "::",
+                stringify!(version)
+            )
+        );
+    }
+    test_field_version();
     fn test_field_loss() {
         assert_eq!(
             unsafe {
@@ -1603,7 +1884,7 @@ fn bindgen_test_layout_mos_eval_result() {
                 let ptr = uninit.as_ptr();
                 ::std::ptr::addr_of!((*ptr).loss) as usize - ptr as usize
             },
-            0usize,
+            8usize,
             concat!(
                 "Offset of field: ",
                 stringify!(mos_eval_result),
@@ -1620,7 +1901,7 @@ fn bindgen_test_layout_mos_eval_result() {
                 let ptr = uninit.as_ptr();
                 ::std::ptr::addr_of!((*ptr).nll) as usize - ptr as usize
             },
-            8usize,
+            16usize,
             concat!(
                 "Offset of field: ",
                 stringify!(mos_eval_result),
@@ -1637,7 +1918,7 @@ fn bindgen_test_layout_mos_eval_result() {
                 let ptr = uninit.as_ptr();
                 ::std::ptr::addr_of!((*ptr).bleu) as usize - ptr as usize
             },
-            16usize,
+            24usize,
             concat!(
                 "Offset of field: ",
                 stringify!(mos_eval_result),
@@ -1654,7 +1935,7 @@ fn bindgen_test_layout_mos_eval_result() {
                 let ptr = uninit.as_ptr();
                 ::std::ptr::addr_of!((*ptr).sentences) as usize - ptr as usize
             },
-            24usize,
+            32usize,
             concat!(
                 "Offset of field: ",
                 stringify!(mos_eval_result),
@@ -1671,7 +1952,7 @@ fn bindgen_test_layout_mos_eval_result() {
                 let ptr = uninit.as_ptr();
                 ::std::ptr::addr_of!((*ptr).tokens) as usize - ptr as usize
             },
-            32usize,
+            40usize,
             concat!(
                 "Offset of field: ",
                 stringify!(mos_eval_result),
@@ -1683,16 +1964,23 @@ fn bindgen_test_layout_mos_eval_result() {
     test_field_tokens();
 }
 extern "C" {
+    pub fn mos_eval_result_init(result: *mut mos_eval_result) -> mos_status;
+}
+extern "C" {
     pub fn mos_evaluate(
+        out: *mut mos_eval_result,
         net: *const mos_supernet,
         arch: *const mos_arch,
         data_dir: *const ::std::os::raw::c_char,
-        split: *const ::std::os::raw::c_char,
-        src_lang: *const ::std::os::raw::c_char,
-        tgt_lang: *const ::std::os::raw::c_char,
-        max_sentences: u32,
-        bleu_beam: u32,
+        options: *const mos_eval_options,
+    ) -> mos_status;
+}
+extern "C" {
+    pub fn mos_model_evaluate(
         out: *mut mos_eval_result,
+        model: *const mos_model,
+        data_dir: *const ::std::os::raw::c_char,
+        options: *const mos_eval_options,
     ) -> mos_status;
 }
 #[repr(C)]
@@ -1704,12 +1992,13 @@ pub struct mos_latency_options {
     pub beam: u32,
     pub warmup: u32,
     pub runs: u32,
+    pub threads: i32,
 }
 #[test]
 fn bindgen_test_layout_mos_latency_options() {
     assert_eq!(
         ::std::mem::size_of::<mos_latency_options>(),
-        24usize,
+        28usize,
         concat!("Size of: ", stringify!(mos_latency_options))
     );
     assert_eq!(
@@ -1819,6 +2108,23 @@ fn bindgen_test_layout_mos_latency_options() {
         );
     }
     test_field_runs();
+    fn test_field_threads() {
+        assert_eq!(
+            unsafe {
+                let uninit = ::std::mem::MaybeUninit::<mos_latency_options>::uninit();
+                let ptr = uninit.as_ptr();
+                ::std::ptr::addr_of!((*ptr).threads) as usize - ptr as usize
+            },
+            24usize,
+            concat!(
+                "Offset of field: ",
+                stringify!(mos_latency_options),
+                "::",
+                stringify!(threads)
+            )
+        );
+    }
+    test_field_threads();
 }
 extern "C" {
     pub fn mos_latency_options_init(options: *mut mos_latency_options) -> mos_status;
@@ -1826,6 +2132,7 @@ extern "C" {
 #[repr(C)]
 #[derive(Debug, Copy, Clone)]
 pub struct mos_latency_result {
+    pub version: u32,
     pub mean_ms: f64,
     pub p10_ms: f64,
     pub p50_ms: f64,
@@ -1837,7 +2144,7 @@ pub struct mos_latency_result {
 fn bindgen_test_layout_mos_latency_result() {
     assert_eq!(
         ::std::mem::size_of::<mos_latency_result>(),
-        48usize,
+        56usize,
         concat!("Size of: ", stringify!(mos_latency_result))
     );
     assert_eq!(
@@ -1845,6 +2152,23 @@ fn bindgen_test_layout_mos_latency_result() {
         8usize,
         concat!("Alignment of ", stringify!(mos_latency_result))
     );
+    fn test_field_version() {
+        assert_eq!(
+            unsafe {
+                let uninit = ::std::mem::MaybeUninit::<mos_latency_result>::uninit();
+                let ptr = uninit.as_ptr();
+                ::std::ptr::addr_of!((*ptr).version) as usize - ptr as usize
+            },
+            0usize,
+            concat!(
+                "Offset of field: ",
+                stringify!(mos_latency_result),
+                "::",
+                stringify!(version)
+            )
+        );
+    }
+    test_field_version();
     fn test_field_mean_ms() {
         assert_eq!(
             unsafe {
@@ -1852,7 +2176,7 @@ fn bindgen_test_layout_mos_latency_result() {
                 let ptr = uninit.as_ptr();
                 ::std::ptr::addr_of!((*ptr).mean_ms) as usize - ptr as usize
             },
-            0usize,
+            8usize,
             concat!(
                 "Offset of field: ",
                 stringify!(mos_latency_result),
@@ -1869,7 +2193,7 @@ fn bindgen_test_layout_mos_latency_result() {
                 let ptr = uninit.as_ptr();
                 ::std::ptr::addr_of!((*ptr).p10_ms) as usize - ptr as usize
             },
-            8usize,
+            16usize,
             concat!(
                 "Offset of field: ",
                 stringify!(mos_latency_result),
@@ -1886,7 +2210,7 @@ fn bindgen_test_layout_mos_latency_result() {
                 let ptr = uninit.as_ptr();
                 ::std::ptr::addr_of!((*ptr).p50_ms) as usize - ptr as usize
             },
-            16usize,
+            24usize,
             concat!(
                 "Offset of field: ",
                 stringify!(mos_latency_result),
@@ -1903,7 +2227,7 @@ fn bindgen_test_layout_mos_latency_result() {
                 let ptr = uninit.as_ptr();
                 ::std::ptr::addr_of!((*ptr).p90_ms) as usize - ptr as usize
             },
-            24usize,
+            32usize,
             concat!(
                 "Offset of field: ",
                 stringify!(mos_latency_result),
@@ -1920,7 +2244,7 @@ fn bindgen_test_layout_mos_latency_result() {
                 let ptr = uninit.as_ptr();
                 ::std::ptr::addr_of!((*ptr).stdev_ms) as usize - ptr as usize
             },
-            32usize,
+            40usize,
             concat!(
                 "Offset of field: ",
                 stringify!(mos_latency_result),
@@ -1937,7 +2261,7 @@ fn bindgen_test_layout_mos_latency_result() {
                 let ptr = uninit.as_ptr();
                 ::std::ptr::addr_of!((*ptr).runs) as usize - ptr as usize
             },
-            40usize,
+            48usize,
             concat!(
                 "Offset of field: ",
                 stringify!(mos_latency_result),
@@ -1949,10 +2273,13 @@ fn bindgen_test_layout_mos_latency_result() {
     test_field_runs();
 }
 extern "C" {
+    pub fn mos_latency_result_init(result: *mut mos_latency_result) -> mos_status;
+}
+extern "C" {
     pub fn mos_latency_measure(
+        out: *mut mos_latency_result,
         model: *const mos_model,
         options: *const mos_latency_options,
-        out: *mut mos_latency_result,
     ) -> mos_status;
 }
 pub type mos_progress_fn = ::std::option::Option<
@@ -1982,7 +2309,84 @@ pub struct mos_predictor {
 }
 #[repr(C)]
 #[derive(Debug, Copy, Clone)]
+pub struct mos_predictor_train_options {
+    pub version: u32,
+    pub holdout: f64,
+    pub seed: u64,
+}
+#[test]
+fn bindgen_test_layout_mos_predictor_train_options() {
+    assert_eq!(
+        ::std::mem::size_of::<mos_predictor_train_options>(),
+        24usize,
+        concat!("Size of: ", stringify!(mos_predictor_train_options))
+    );
+    assert_eq!(
+        ::std::mem::align_of::<mos_predictor_train_options>(),
+        8usize,
+        concat!("Alignment of ", stringify!(mos_predictor_train_options))
+    );
+    fn test_field_version() {
+        assert_eq!(
+            unsafe {
+                let uninit = ::std::mem::MaybeUninit::<mos_predictor_train_options>::uninit();
+                let ptr = uninit.as_ptr();
+                ::std::ptr::addr_of!((*ptr).version) as usize - ptr as usize
+            },
+            0usize,
+            concat!(
+                "Offset of field: ",
+                stringify!(mos_predictor_train_options),
+                "::",
+                stringify!(version)
+            )
+        );
+    }
+    test_field_version();
+    fn test_field_holdout() {
+        assert_eq!(
+            unsafe {
+                let uninit = ::std::mem::MaybeUninit::<mos_predictor_train_options>::uninit();
+                let ptr = uninit.as_ptr();
+                ::std::ptr::addr_of!((*ptr).holdout) as usize - ptr as usize
+            },
+            8usize,
+            concat!(
+                "Offset of field: ",
+                stringify!(mos_predictor_train_options),
+                "::",
+                stringify!(holdout)
+            )
+        );
+    }
+    test_field_holdout();
+    fn test_field_seed() {
+        assert_eq!(
+            unsafe {
+                let uninit = ::std::mem::MaybeUninit::<mos_predictor_train_options>::uninit();
+                let ptr = uninit.as_ptr();
+                ::std::ptr::addr_of!((*ptr).seed) as usize - ptr as usize
+            },
+            16usize,
+            concat!(
+                "Offset of field: ",
+                stringify!(mos_predictor_train_options),
+                "::",
+                stringify!(seed)
+            )
+        );
+    }
+    test_field_seed();
+}
+extern "C" {
+    pub fn mos_predictor_train_options_init(
+        options: *mut mos_predictor_train_options,
+    ) -> mos_status;
+}
+#[repr(C)]
+#[derive(Debug, Copy, Clone)]
 pub struct mos_predictor_report {
+    pub version: u32,
     pub mape: f64,
     pub rmse_ms: f64,
     pub kendall_tau: f64,
@@ -1993,7 +2397,7 @@ pub struct mos_predictor_report {
 fn bindgen_test_layout_mos_predictor_report() {
     assert_eq!(
         ::std::mem::size_of::<mos_predictor_report>(),
-        32usize,
+        40usize,
         concat!("Size of: ", stringify!(mos_predictor_report))
     );
     assert_eq!(
@@ -2001,6 +2405,23 @@ fn bindgen_test_layout_mos_predictor_report() {
         8usize,
         concat!("Alignment of ", stringify!(mos_predictor_report))
     );
+    fn test_field_version() {
+        assert_eq!(
+            unsafe {
+                let uninit = ::std::mem::MaybeUninit::<mos_predictor_report>::uninit();
+                let ptr = uninit.as_ptr();
+                ::std::ptr::addr_of!((*ptr).version) as usize - ptr as usize
+            },
+            0usize,
+            concat!(
+                "Offset of field: ",
+                stringify!(mos_predictor_report),
+                "::",
+                stringify!(version)
+            )
+        );
+    }
+    test_field_version();
     fn test_field_mape() {
         assert_eq!(
             unsafe {
@@ -2008,7 +2429,7 @@ fn bindgen_test_layout_mos_predictor_report() {
                 let ptr = uninit.as_ptr();
                 ::std::ptr::addr_of!((*ptr).mape) as usize - ptr as usize
             },
-            0usize,
+            8usize,
             concat!(
                 "Offset of field: ",
                 stringify!(mos_predictor_report),
@@ -2025,7 +2446,7 @@ fn bindgen_test_layout_mos_predictor_report() {
                 let ptr = uninit.as_ptr();
                 ::std::ptr::addr_of!((*ptr).rmse_ms) as usize - ptr as usize
             },
-            8usize,
+            16usize,
             concat!(
                 "Offset of field: ",
                 stringify!(mos_predictor_report),
@@ -2042,7 +2463,7 @@ fn bindgen_test_layout_mos_predictor_report() {
                 let ptr = uninit.as_ptr();
                 ::std::ptr::addr_of!((*ptr).kendall_tau) as usize - ptr as usize
             },
-            16usize,
+            24usize,
             concat!(
                 "Offset of field: ",
                 stringify!(mos_predictor_report),
@@ -2059,7 +2480,7 @@ fn bindgen_test_layout_mos_predictor_report() {
                 let ptr = uninit.as_ptr();
                 ::std::ptr::addr_of!((*ptr).train_samples) as usize - ptr as usize
             },
-            24usize,
+            32usize,
             concat!(
                 "Offset of field: ",
                 stringify!(mos_predictor_report),
@@ -2076,7 +2497,7 @@ fn bindgen_test_layout_mos_predictor_report() {
                 let ptr = uninit.as_ptr();
                 ::std::ptr::addr_of!((*ptr).heldout_samples) as usize - ptr as usize
             },
-            28usize,
+            36usize,
             concat!(
                 "Offset of field: ",
                 stringify!(mos_predictor_report),
@@ -2088,26 +2509,28 @@ fn bindgen_test_layout_mos_predictor_report() {
     test_field_heldout_samples();
 }
 extern "C" {
+    pub fn mos_predictor_report_init(report: *mut mos_predictor_report) -> mos_status;
+}
+extern "C" {
     pub fn mos_predictor_train(
-        dataset_path: *const ::std::os::raw::c_char,
-        holdout: f64,
-        seed: u64,
-        out_path: *const ::std::os::raw::c_char,
         report: *mut mos_predictor_report,
+        dataset_path: *const ::std::os::raw::c_char,
+        out_path: *const ::std::os::raw::c_char,
+        options: *const mos_predictor_train_options,
     ) -> mos_status;
 }
 extern "C" {
     pub fn mos_predictor_load(
         out: *mut *mut mos_predictor,
-        path: *const ::std::os::raw::c_char,
         report: *mut mos_predictor_report,
+        path: *const ::std::os::raw::c_char,
     ) -> mos_status;
 }
 extern "C" {
     pub fn mos_predictor_predict(
+        ms: *mut f64,
         p: *const mos_predictor,
         arch: *const mos_arch,
-        ms: *mut f64,
     ) -> mos_status;
 }
 extern "C" {
@@ -2134,12 +2557,13 @@ pub struct mos_search_options {
     pub iterations: u32,
     pub mutation_prob: f64,
     pub seed: u64,
+    pub threads: i32,
 }
 #[test]
 fn bindgen_test_layout_mos_search_options() {
     assert_eq!(
         ::std::mem::size_of::<mos_search_options>(),
-        120usize,
+        128usize,
         concat!("Size of: ", stringify!(mos_search_options))
     );
     assert_eq!(
@@ -2453,6 +2877,23 @@ fn bindgen_test_layout_mos_search_options() {
         );
     }
     test_field_seed();
+    fn test_field_threads() {
+        assert_eq!(
+            unsafe {
+                let uninit = ::std::mem::MaybeUninit::<mos_search_options>::uninit();
+                let ptr = uninit.as_ptr();
+                ::std::ptr::addr_of!((*ptr).threads) as usize - ptr as usize
+            },
+            120usize,
+            concat!(
+                "Offset of field: ",
+                stringify!(mos_search_options),
+                "::",
+                stringify!(threads)
+            )
+        );
+    }
+    test_field_threads();
 }
 extern "C" {
     pub fn mos_search_options_init(options: *mut mos_search_options) -> mos_status;
@@ -2464,10 +2905,10 @@ pub struct mos_search_result {
 }
 extern "C" {
     pub fn mos_search(
+        out: *mut *mut mos_search_result,
         net: *const mos_supernet,
         data_dir: *const ::std::os::raw::c_char,
         options: *const mos_search_options,
-        out: *mut *mut mos_search_result,
         progress: mos_progress_fn,
         user: *mut ::std::os::raw::c_void,
     ) -> mos_status;
@@ -2477,33 +2918,33 @@ extern "C" {
 }
 extern "C" {
     pub fn mos_search_result_arch(
+        out: *mut *mut mos_arch,
         r: *const mos_search_result,
         i: usize,
-        out: *mut *mut mos_arch,
     ) -> mos_status;
 }
 extern "C" {
     pub fn mos_search_result_scores(
-        r: *const mos_search_result,
-        i: usize,
         fitness: *mut f64,
         latency_ms: *mut f64,
+        r: *const mos_search_result,
+        i: usize,
     ) -> mos_status;
 }
 extern "C" {
     pub fn mos_search_result_to_json(
-        r: *const mos_search_result,
         buf: *mut ::std::os::raw::c_char,
         cap: usize,
         needed: *mut usize,
+        r: *const mos_search_result,
     ) -> mos_status;
 }
 extern "C" {
     pub fn mos_search_result_to_svg(
-        r: *const mos_search_result,
         buf: *mut ::std::os::raw::c_char,
         cap: usize,
         needed: *mut usize,
+        r: *const mos_search_result,
     ) -> mos_status;
 }
 extern "C" {

@@ -130,6 +130,17 @@ fn serving_flow() {
     assert_eq!(model2.translate(&sentences, &TranslateOptions::beam(4)).unwrap(), out);
     let ids = model.translate_ids(&[5, 6, 7], &greedy).unwrap();
     assert_eq!(model2.translate_ids(&[5, 6, 7], &greedy).unwrap(), ids);
+    // One thread per call gives the same output; a bad count is refused.
+    assert_eq!(model.translate(&sentences, &TranslateOptions::beam(4).threads(1)).unwrap(), out);
+    assert_eq!(model.translate_ids(&[5, 6, 7], &greedy.threads(1)).unwrap(), ids);
+    let e = model.translate(&sentences, &greedy.threads(-1)).err().expect("threads -1");
+    assert_eq!(e.status, Status::INVALID_ARGUMENT);
+    let one = net.route_threads(&best, 1).expect("route on one thread");
+    assert_eq!(one.num_params(), model.num_params());
+    // The corpus languages travel from training to the routed model's file.
+    assert_eq!(model2.meta("src_lang").unwrap(), "xx");
+    assert_eq!(net.meta("tgt_lang").unwrap(), "yy");
+    assert_eq!(model2.meta("no such key").unwrap(), "");
 
     // Concurrent translation on one shared model equals the sequential result.
     let model = Arc::new(model);

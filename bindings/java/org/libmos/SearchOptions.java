@@ -27,4 +27,6 @@ public final class SearchOptions {
   public int iterations = (int) DEFAULTS.getIterations();
   public double mutationProb = DEFAULTS.getMutation_prob();
   public long seed = DEFAULTS.getSeed();
+  /** Threads of this search, 0 = all cores (the library's default); for this call only. */
+  public int threads = DEFAULTS.getThreads();
 }

@@ -183,6 +183,13 @@ public final class ServingTest {
         check(model.numParams() > 0, "model has parameters");
         String[] out = model.translate(sentences, 4);
         check(out.length == 3, "three translations");
+        check(Arrays.equals(model.translate(sentences, 4, 1), out), "one thread per call translates identically");
+        check(Arrays.equals(model.translateIds(new int[] {5, 6, 7}, 1, 1), model.translateIds(new int[] {5, 6, 7}, 1)),
+            "translateIds on one thread identical");
+        check(statusOf(() -> model.translate(sentences, 1, -1)) == Status.MOS_INVALID_ARGUMENT, "threads -1 refused");
+        try (Model one = net.route(best, 1)) {
+          check(one.numParams() == model.numParams(), "route on one thread");
+        }
         String path = dir.resolve("model.mos").toString();
         model.save(path);
         try (Model again = Model.load(path)) {

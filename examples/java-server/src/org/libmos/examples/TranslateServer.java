@@ -149,7 +149,9 @@ public final class TranslateServer {
   }
 
   String[] translate(String[] sentences, int beam) {
-    if (parallel) return model.translate(sentences, beam);
+    // Many request threads at once: one compute thread per call, so that the
+    // calls do not fight over the cores (docs/threading.md).
+    if (parallel) return model.translate(sentences, beam, 1);
     synchronized (lock) {
       return model.translate(sentences, beam);
     }
