@@ -4,6 +4,7 @@
 #include <cerrno>
 #include <cstdio>
 #include <cstring>
+#include <set>
 
 #include "core/error.hpp"
 
@@ -23,9 +24,71 @@ std::string read_text_file(const std::string &path) {
     return out;
 }
 
-nlohmann::json parse_json(const std::string &text, const std::string &what) {
+namespace {
+
+// One open object or array while parsing, for duplicate detection and paths.
+struct JsonFrame {
+    bool object = false;
+    std::set<std::string> keys;  // keys seen so far (objects)
+    std::string key;             // the member being parsed (objects)
+    size_t index = 0;            // elements completed so far (arrays)
+};
+
+// "encoder.layers[2]": where the innermost open container sits; "" at the top.
+std::string frame_path(const std::vector<JsonFrame> &open) {
+    std::string path;
+    for (size_t i = 0; i + 1 < open.size(); ++i) {
+        if (open[i].object)
+            path += (path.empty() ? "" : ".") + open[i].key;
+        else
+            path += "[" + std::to_string(open[i].index) + "]";
+    }
+    return path;
+}
+
+}  // namespace
+
+nlohmann::json parse_json(std::string_view text, const std::string &what, int max_depth) {
+    // nlohmann::json keeps the last of duplicate keys without a word; its
+    // parser callback sees every key, so a repeated one is an error here.
+    std::vector<JsonFrame> open;
+    auto element_done = [&] {
+        if (!open.empty() && !open.back().object) open.back().index++;
+    };
+    auto cb = [&](int, nlohmann::json::parse_event_t ev, nlohmann::json &parsed) {
+        using E = nlohmann::json::parse_event_t;
+        switch (ev) {
+        case E::object_start:
+        case E::array_start:
+            if (static_cast<int>(open.size()) >= max_depth)
+                fail(MOS_FORMAT, what, ": objects and arrays nested deeper than ", max_depth, " levels");
+            open.emplace_back();
+            open.back().object = ev == E::object_start;
+            break;
+        case E::object_end:
+        case E::array_end:
+            if (!open.empty()) open.pop_back();
+            element_done();
+            break;
+        case E::key:
+            if (!open.empty() && parsed.is_string()) {
+                JsonFrame &f = open.back();
+                f.key = parsed.get_ref<const std::string &>();
+                if (!f.keys.insert(f.key).second) {
+                    const std::string where = frame_path(open);
+                    fail(MOS_FORMAT, what, ": duplicate key '", f.key, "' in ",
+                         where.empty() ? std::string("the top-level object") : where);
+                }
+            }
+            break;
+        case E::value:
+            element_done();
+            break;
+        }
+        return true;
+    };
     try {
-        return nlohmann::json::parse(text);
+        return nlohmann::json::parse(text.begin(), text.end(), cb);
     } catch (const nlohmann::json::exception &e) {
         // Not only parse_error: a number too large for a double ("1e999")
         // is reported as out_of_range.
