@@ -6,7 +6,7 @@
 // stale temporaries, injected failures that leave the old file intact, and the
 // pause hook a crash test kills a writer at).
 //
-// usage: test_rel_safetensors GOLDEN_FIXTURE_DIR
+// usage: test_rel_safetensors GOLDEN_FIXTURE_DIR MODEL_FILE
 #include <signal.h>
 #include <sys/stat.h>
 #include <sys/time.h>
@@ -17,11 +17,13 @@
 #include <limits>
 
 #include "io/safetensors.hpp"
+#include "model/checkpoint.hpp"
+#include "model/dense.hpp"
 #include "rel_common.hpp"
 
 namespace {
 
-std::string g_fixtures;
+std::string g_fixtures, g_model;
 
 // A bit-at-a-time CRC32C, the reference for the table and SSE4.2 versions.
 uint32_t crc_ref(const uint8_t *p, size_t n) {
@@ -259,6 +261,36 @@ void bf16_files(void **) {
                  MOS_INVALID_ARGUMENT, {"BF16 data cannot be stored as F32"});
 }
 
+// A model file with every weight stored as BF16 (half the size) loads through
+// the real model loader, which requires F32: each weight comes back as its
+// bf16 rounding.
+void bf16_model_loads(void **) {
+    TempDir dir;
+    const mos::SafeTensors f32 = mos::SafeTensors::read_file(g_model);
+    mos::SafeTensorsWriter wr;
+    for (const auto &m : f32.metadata()) wr.set_metadata(m.first, m.second);
+    for (const mos::TensorInfo &t : f32.tensors())
+        wr.add(t.name, t.dtype, t.shape, f32.bytes(t), t.nbytes(),
+               t.dtype == mos::DType::F32 ? mos::DType::BF16 : t.dtype);
+    const std::string half = dir.file("model_bf16.safetensors");
+    wr.write_file(half);
+    // The weights take half the bytes (this tiny model's header is most of its file).
+    uint64_t full_bytes = 0, half_bytes = 0;
+    for (const mos::TensorInfo &t : f32.tensors()) full_bytes += t.end - t.begin;
+    const mos::SafeTensors stored = mos::SafeTensors::read_file(half);
+    for (const mos::TensorInfo &t : stored.tensors()) half_bytes += t.end - t.begin;
+    assert_true(full_bytes > 2000 && 2 * half_bytes == full_bytes);
+    const mos::ModelBundle a = mos::load_model(g_model), b = mos::load_model(half);
+    assert_true(a.arch == b.arch);
+    size_t checked = 0;
+    for (const std::string &name : a.model->names()) {
+        const float *x = a.model->data(name), *y = b.model->data(name);
+        for (size_t i = 0; i < a.model->tensor(name).numel; ++i, ++checked)
+            assert_int_equal(f2u(y[i]), f2u(mos::bf16_to_f32(mos::f32_to_bf16(x[i]))));
+    }
+    assert_true(checked * 4 == full_bytes);
+}
+
 bool has_prefix(const std::string &s, const std::string &p) { return s.compare(0, p.size(), p) == 0; }
 
 void temp_names_and_stale_cleanup(void **) {
@@ -418,11 +450,12 @@ void kill_at_each_phase(void **) {
 }  // namespace
 
 int main(int argc, char **argv) {
-    if (argc != 2) {
-        fprintf(stderr, "usage: %s GOLDEN_FIXTURE_DIR\n", argv[0]);
+    if (argc != 3) {
+        fprintf(stderr, "usage: %s GOLDEN_FIXTURE_DIR MODEL_FILE\n", argv[0]);
         return 2;
     }
     g_fixtures = argv[1];
+    g_model = argv[2];
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(crc32c_matches_reference),
         cmocka_unit_test(checksum_written_and_verified),
@@ -430,6 +463,7 @@ int main(int argc, char **argv) {
         cmocka_unit_test(files_without_checksum_load),
         cmocka_unit_test(bf16_conversion),
         cmocka_unit_test(bf16_files),
+        cmocka_unit_test(bf16_model_loads),
         cmocka_unit_test(temp_names_and_stale_cleanup),
         cmocka_unit_test(injected_failures_keep_the_old_file),
         cmocka_unit_test(kill_at_each_phase),
