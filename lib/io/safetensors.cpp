@@ -69,6 +69,15 @@ std::string hex8(uint32_t v) {
     return s;
 }
 
+bool parse_hex8(const std::string &s, size_t at, uint32_t *out);
+
+// "crc32c:<8 hex>:<8 hex>": the form of the checksum field's value.
+bool checksum_form(const std::string &c, uint32_t *header, uint32_t *data) {
+    const size_t a = std::strlen(kChecksumAlgo);
+    return c.size() == a + 17 && c.compare(0, a, kChecksumAlgo) == 0 && parse_hex8(c, a, header) &&
+           c[a + 8] == ':' && parse_hex8(c, a + 9, data);
+}
+
 bool parse_hex8(const std::string &s, size_t at, uint32_t *out) {
     if (s.size() < at + 8) return false;
     uint32_t v = 0;
@@ -294,10 +303,17 @@ SafeTensors SafeTensors::parse_owned(std::vector<uint8_t> image, const std::stri
             for (auto m = v.begin(); m != v.end(); ++m) {
                 check(m.value().is_string(), MOS_FORMAT, src, ": __metadata__ value of '", m.key(),
                       "' is not a string");
-                if (m.key() == kChecksumKey)
-                    checksum = &m.value().get_ref<const std::string &>();
-                else
-                    st.metadata_[m.key()] = m.value().get<std::string>();
+                const std::string &value = m.value().get_ref<const std::string &>();
+                uint32_t h32, d32;
+                if (m.key() == kChecksumKey) {
+                    checksum = &value;
+                    continue;
+                }
+                // A checksum under another key: the key "checksum" itself was
+                // damaged, which would otherwise switch verification off.
+                check(!checksum_form(value, &h32, &d32), MOS_FORMAT, src, ": file is corrupt: metadata key '",
+                      m.key(), "' holds a checksum (the key \"checksum\" is damaged)");
+                st.metadata_[m.key()] = value;
             }
             continue;
         }
@@ -380,12 +396,8 @@ SafeTensors SafeTensors::parse_owned(std::vector<uint8_t> image, const std::stri
 
     if (checksum) {
         const std::string &c = *checksum;
-        const size_t a = std::strlen(kChecksumAlgo);
         uint32_t want_header = 0, want_data = 0;
-        const bool well_formed = c.size() == a + 17 && c.compare(0, a, kChecksumAlgo) == 0 &&
-                                 parse_hex8(c, a, &want_header) && c[a + 8] == ':' &&
-                                 parse_hex8(c, a + 9, &want_data);
-        check(well_formed, MOS_FORMAT, src, ": __metadata__ checksum ", json_brief(c),
+        check(checksum_form(c, &want_header, &want_data), MOS_FORMAT, src, ": __metadata__ checksum ", json_brief(c),
               " is not of the form \"crc32c:<8 hex digits>:<8 hex digits>\"");
         const uint32_t got_data = crc32c(0, p + data_start, static_cast<size_t>(data_size));
         check(got_data == want_data, MOS_FORMAT, src, ": file is corrupt: the data section's CRC32C is ",
@@ -516,6 +528,11 @@ void SafeTensorsWriter::add(const std::string &name, DType dtype, const std::vec
 void SafeTensorsWriter::set_metadata(const std::string &key, const std::string &value) {
     check(key != kChecksumKey, MOS_INVALID_ARGUMENT, "metadata key '", key,
           "' is reserved: the writer records the file's checksum there");
+    // The reader takes a value of the checksum's form under another key for a
+    // damaged checksum key (see parse_owned).
+    uint32_t h32, d32;
+    check(!checksum_form(value, &h32, &d32), MOS_INVALID_ARGUMENT, "metadata '", key,
+          "': a value of the form crc32c:<hex>:<hex> is reserved for the checksum");
     metadata_[key] = value;
 }
 

@@ -17,7 +17,9 @@
 // in the metadata field "checksum"; the reader verifies it when present and
 // reports a mismatch as MOS_FORMAT "<file>: file is corrupt: ...". Files
 // without the field (older writers) still load. The field is the container's:
-// it never appears in metadata() and set_metadata() refuses it.
+// it never appears in metadata() and set_metadata() refuses it (and refuses
+// a value of its form under another key: the reader takes that for a damaged
+// key, so that one flipped bit in the key cannot switch verification off).
 //
 // BF16: a tensor stored as BF16 is widened to F32 when read (exact: the bf16
 // bits are the top half of the f32 bits), so readers that require F32 weights

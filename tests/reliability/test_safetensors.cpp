@@ -90,6 +90,14 @@ void checksum_written_and_verified(void **) {
     assert_string_equal(st.meta("note")->c_str(), "small");
     expect_error([] { mos::SafeTensorsWriter().set_metadata("checksum", "x"); }, MOS_INVALID_ARGUMENT,
                  {"'checksum' is reserved"});
+    expect_error([] { mos::SafeTensorsWriter().set_metadata("x", "crc32c:00000000:00000000"); },
+                 MOS_INVALID_ARGUMENT, {"reserved for the checksum"});
+    // One flipped bit in the key "checksum" must not switch verification off.
+    std::vector<uint8_t> bad = f;
+    const size_t k = header_of(f).find("\"checksum\"");
+    bad[8 + k + 6] ^= 0x40;  // 's' -> '3'
+    expect_error([&] { mos::SafeTensors::parse(bad.data(), bad.size(), "key"); }, MOS_FORMAT,
+                 {"key: file is corrupt: metadata key 'check3um' holds a checksum"});
     // The same content gives the same bytes (the checksum is deterministic).
     assert_true(small_file({1, 2, 3}) == f);
 }
@@ -291,6 +299,41 @@ void bf16_model_loads(void **) {
     assert_true(checked * 4 == full_bytes);
 }
 
+// Every single-bit flip anywhere in a real checkpoint is rejected when the
+// file carries its checksum; the same flips in the copy without one mostly
+// load silently (the count is printed for docs/reliability.md).
+void random_flips_are_caught(void **) {
+    const std::string dir = g_model.substr(0, g_model.rfind('/'));
+    for (const char *name : {"neuron_supernet", "neuron_model_largest"}) {
+        const bool supernet = std::strncmp(name, "neuron_supernet", 15) == 0;
+        int caught[2] = {0, 0}, trials = 0;
+        for (int variant = 0; variant < 2; ++variant) {
+            const std::string file = read_all(dir + "/" + name + (variant ? "_no_checksum" : ""));
+            uint64_t h = 0x9E3779B97F4A7C15ull + static_cast<uint64_t>(variant);
+            trials = 0;
+            for (int k = 0; k < 2000; ++k, ++trials) {
+                h = h * 6364136223846793005ull + 1442695040888963407ull;
+                std::string bad = file;
+                const size_t at = (h >> 20) % bad.size();
+                bad[at] = static_cast<char>(bad[at] ^ (1 << ((h >> 8) % 8)));
+                try {
+                    if (supernet)
+                        mos::supernet_from_bytes(bad.data(), bad.size(), "flipped");
+                    else
+                        mos::model_from_bytes(bad.data(), bad.size(), "flipped");
+                } catch (const mos::Error &e) {
+                    assert_true(e.status() == MOS_FORMAT || e.status() == MOS_VERSION ||
+                                e.status() == MOS_OUT_OF_RANGE || e.status() == MOS_OUT_OF_MEMORY);
+                    caught[variant]++;
+                }
+            }
+        }
+        fprintf(stderr, "# %s: %d random bit flips, rejected %d with the checksum, %d without\n", name, trials,
+                caught[0], caught[1]);
+        assert_int_equal(caught[0], trials);
+    }
+}
+
 bool has_prefix(const std::string &s, const std::string &p) { return s.compare(0, p.size(), p) == 0; }
 
 void temp_names_and_stale_cleanup(void **) {
@@ -464,6 +507,7 @@ int main(int argc, char **argv) {
         cmocka_unit_test(bf16_conversion),
         cmocka_unit_test(bf16_files),
         cmocka_unit_test(bf16_model_loads),
+        cmocka_unit_test(random_flips_are_caught),
         cmocka_unit_test(temp_names_and_stale_cleanup),
         cmocka_unit_test(injected_failures_keep_the_old_file),
         cmocka_unit_test(kill_at_each_phase),
