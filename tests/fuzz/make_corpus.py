@@ -7,7 +7,8 @@ and gzip files, UTF-8 edge cases), corpus/latency_data/ (latency datasets),
 corpus/predictor/ (small predictor files) and, given the built
 make_capi_seeds, corpus/checkpoint/ (tiny supernets and models, each also
 without its checksum so that mutations reach the readers behind it).
-Deterministic; rerun after changing it and commit the result.
+Deterministic; rerun after changing it and commit the result. Inputs that a
+fuzzer found (committed as found_<what>) are kept.
 
 usage: make_corpus.py [--capi-seeds BUILD/tests/fuzz/make_capi_seeds] [OUT_DIR]
        (OUT_DIR defaults to corpus/ next to this script; without --capi-seeds
@@ -16,7 +17,6 @@ usage: make_corpus.py [--capi-seeds BUILD/tests/fuzz/make_capi_seeds] [OUT_DIR]
 import gzip
 import json
 import os
-import shutil
 import struct
 import subprocess
 import sys
@@ -54,6 +54,21 @@ def with_checksum(header, data):
     h = json.loads(json.dumps(header))
     h.setdefault("__metadata__", {})["checksum"] = f"crc32c:{crc32c(canonical(header)):08x}:{crc32c(data):08x}"
     return h
+
+
+def poison_weights(image):
+    """The same file with every F32 value replaced by NaN, +inf or -inf in turn."""
+    n = struct.unpack("<Q", image[:8])[0]
+    header = json.loads(image[8:8 + n])
+    data = bytearray(image[8 + n:])
+    specials = [b"\x00\x00\xc0\x7f", b"\x00\x00\x80\x7f", b"\x00\x00\x80\xff"]
+    k = 0
+    for name, t in sorted(header.items()):
+        if name != "__metadata__" and t["dtype"] == "F32":
+            for at in range(t["data_offsets"][0], t["data_offsets"][1], 4):
+                data[at:at + 4] = specials[k % 3]
+                k += 1
+    return image[:8 + n] + bytes(data)
 
 
 def strip_checksum(image):
@@ -243,6 +258,8 @@ ld = {
     "bad_space": lat(dict(lat_head, space=with_(tiny_space, ["qkv_dim"], 3)), samples),
     "bad_protocol": lat(dict(lat_head, protocol={"src_len": 30}), samples),
     "bad_not_json": lat(lat_head, []) + b"{\"features\": [\n",
+    # A float where an int is read: undefined behaviour before the fix (tests/fuzz/ubsan.supp).
+    "bad_threads_float": lat(dict(lat_head, threads=1e300), samples),
     "empty": b"",
 }
 
@@ -278,6 +295,7 @@ pr = {
     "bad_hidden_zero": predictor(hidden=0, checksum=False),
     "bad_missing_tensor": predictor(drop="layers.1.bias", checksum=False),
     "bad_report_missing": predictor(meta_edit=lambda i: i.pop("report"), checksum=False),
+    "bad_threads_float": predictor(meta_edit=lambda i: i.update(threads=1e300), checksum=False),
 }
 
 ck = None
@@ -290,15 +308,24 @@ if capi_seeds:
                 image = f.read()
             ck[name] = image
             ck[name + "_no_checksum"] = strip_checksum(image)
+        # Models whose weights hold NaN and infinities (as a hostile or broken
+        # file may): translating must not hit undefined behaviour.
+        ck["nan_weights_model"] = poison_weights(ck["neuron_model_largest_no_checksum"])
 
 sets = [("safetensors", st), ("space_arch", sa), ("corpus", co), ("latency_data", ld), ("predictor", pr)]
 if ck is not None:
     sets.append(("checkpoint", ck))
+# Inputs a fuzzer once found are committed as found_<what> and kept here.
 for name, files in sets:
     d = os.path.join(out, name)
-    shutil.rmtree(d, ignore_errors=True)
-    os.makedirs(d)
+    os.makedirs(d, exist_ok=True)
+    kept = 0
+    for old in os.listdir(d):
+        if old.startswith("found_"):
+            kept += 1
+        else:
+            os.remove(os.path.join(d, old))
     for k, v in sorted(files.items()):
         with open(os.path.join(d, k), "wb") as f:
             f.write(v)
-    print(f"{d}: {len(files)} files")
+    print(f"{d}: {len(files)} files written, {kept} found_* kept")
