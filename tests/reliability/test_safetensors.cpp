@@ -17,7 +17,7 @@
 #include <limits>
 
 #include "io/safetensors.hpp"
-#include "model/checkpoint.hpp"
+#include "model/bundle.hpp"
 #include "model/dense.hpp"
 #include "rel_common.hpp"
 
