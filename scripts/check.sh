@@ -75,12 +75,10 @@ case $mode in
     export OMP_NUM_THREADS=${OMP_NUM_THREADS:-2}
     # Caller-level concurrency (threads sharing a supernet or model) and
     # the kernels, trainer and decoder with their OpenMP regions. Only
-    # these tests (and the library) are built. grad_mos is left out until
-    # its dangling compound literals are fixed (docs/reliability.md): built
-    # by clang it asks for a 100-terabyte vector.
+    # these tests (and the library) are built.
     targets=(test_supernet test_search test_train test_layers test_attention test_gemm test_grad_layers
-             test_grad_attention test_golden)
-    test_args=(--no-rebuild capi_supernet capi_search train layers attention gemm grad_layers
+             test_grad_mos test_grad_attention test_golden)
+    test_args=(--no-rebuild capi_supernet capi_search train layers attention gemm grad_layers grad_mos
                grad_attention golden --timeout-multiplier 10)
     ;;
   fuzz)

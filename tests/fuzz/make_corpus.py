@@ -258,7 +258,7 @@ ld = {
     "bad_space": lat(dict(lat_head, space=with_(tiny_space, ["qkv_dim"], 3)), samples),
     "bad_protocol": lat(dict(lat_head, protocol={"src_len": 30}), samples),
     "bad_not_json": lat(lat_head, []) + b"{\"features\": [\n",
-    # A float where an int is read: undefined behaviour before the fix (tests/fuzz/ubsan.supp).
+    # A float where an int is read: undefined behaviour before the fix (docs/reliability.md).
     "bad_threads_float": lat(dict(lat_head, threads=1e300), samples),
     "empty": b"",
 }

@@ -25,10 +25,8 @@ cmd = [fuzzer, f"-max_total_time={seconds}", "-timeout=10", "-rss_limit_mb=2048"
 print(" ".join(cmd), flush=True)
 # One OpenMP thread: the readers are serial, and a thread pool per process
 # only slows every execution down.
-# ubsan.supp lists known findings in code outside tests/fuzz (docs/reliability.md).
-supp = os.path.join(os.path.dirname(os.path.abspath(__file__)), "ubsan.supp")
 env = dict(os.environ, ASAN_OPTIONS="detect_leaks=1:abort_on_error=1",
-           UBSAN_OPTIONS=f"print_stacktrace=1:halt_on_error=1:suppressions={supp}", OMP_NUM_THREADS="1")
+           UBSAN_OPTIONS="print_stacktrace=1:halt_on_error=1", OMP_NUM_THREADS="1")
 p = subprocess.Popen(cmd, env=env, stderr=subprocess.PIPE, text=True, errors="replace")
 runs = None
 for line in p.stderr:
