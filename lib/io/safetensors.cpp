@@ -277,17 +277,28 @@ SafeTensors SafeTensors::parse(const void *data, size_t size, const std::string 
     return parse_owned(std::vector<uint8_t>(p, p + size), source);
 }
 
+namespace {
+// The first check of a file: its size and the header length in its first 8
+// bytes. read_file runs it before reading the rest, so that a huge file that
+// is not safetensors (a disk image, a sparse file of zeros) fails at once
+// instead of being read into memory whole.
+void check_header_length(const uint8_t *first8, uint64_t size, const std::string &src) {
+    check(size >= 8, MOS_FORMAT, src, ": ", size, " bytes is shorter than the 8-byte header length");
+    const uint64_t header_len = read_le64(first8);
+    check(header_len <= size - 8, MOS_FORMAT, src, ": header length ", header_len,
+          " goes beyond the end of the file (", size - 8, " bytes follow the length)");
+    check(header_len >= 2, MOS_FORMAT, src, ": header length ", header_len, " is too short for a JSON object");
+}
+}  // namespace
+
 SafeTensors SafeTensors::parse_owned(std::vector<uint8_t> image, const std::string &source) {
     SafeTensors st;
     st.source_ = source;
     const std::string &src = st.source_;
     const size_t size = image.size();
     const uint8_t *p = image.data();
-    check(size >= 8, MOS_FORMAT, src, ": ", size, " bytes is shorter than the 8-byte header length");
+    check_header_length(p, size, src);
     const uint64_t header_len = read_le64(p);
-    check(header_len <= size - 8, MOS_FORMAT, src, ": header length ", header_len,
-          " goes beyond the end of the file (", size - 8, " bytes follow the length)");
-    check(header_len >= 2, MOS_FORMAT, src, ": header length ", header_len, " is too short for a JSON object");
     const nlohmann::json h = parse_header(p + 8, static_cast<size_t>(header_len), src);
     check(h.is_object(), MOS_FORMAT, src, ": header is not a JSON object");
 
@@ -437,8 +448,21 @@ SafeTensors SafeTensors::read_file(const std::string &path) {
     if (fd < 0) fail(MOS_IO, "cannot open '", path, "': ", errno_str(errno));
     struct stat sb;
     std::vector<uint8_t> image;
-    if (::fstat(fd, &sb) == 0 && S_ISREG(sb.st_mode) && sb.st_size > 0)
+    if (::fstat(fd, &sb) == 0 && S_ISREG(sb.st_mode) && sb.st_size > 0) {
+        uint8_t first8[8] = {};
+        ssize_t r;
+        do r = ::pread(fd, first8, sizeof first8, 0);
+        while (r < 0 && errno == EINTR);
+        if (r == static_cast<ssize_t>(sizeof first8)) {
+            try {
+                check_header_length(first8, static_cast<uint64_t>(sb.st_size), path);
+            } catch (...) {
+                ::close(fd);
+                throw;
+            }
+        }
         image.resize(static_cast<size_t>(sb.st_size));
+    }
     size_t got = 0;
     while (true) {
         if (got == image.size()) image.resize(image.size() + (1 << 16));  // grew, or not a regular file
