@@ -15,6 +15,7 @@ usage: test_crash.py MOS_CLI     (TAP on stdout; docs/reliability.md)
 """
 import json
 import os
+import re
 import random
 import shutil
 import signal
@@ -70,6 +71,13 @@ def read_safetensors(path):
 
 def step_of(path):
     return json.loads(read_safetensors(path)[0]["train_state"])["step"]
+
+
+def saved_step(line):
+    """The step of a mos-cli train event line announcing a checkpoint
+    ("[train] step 8: valid loss: ... (best); saved PATH"), or None."""
+    m = re.match(r"\[train\] step (\d+): .*saved ", line)
+    return int(m.group(1)) if m else None
 
 
 def temporaries(d):
@@ -128,8 +136,8 @@ with tempfile.TemporaryDirectory() as tmp:
     ref_tensors = read_safetensors(ref)[1]
     writes = []  # step of each atomic write, in order
     for line in r.stderr.splitlines():
-        if line.startswith("[step ") and "saved " in line:
-            step = int(line[6:line.index("]")])
+        step = saved_step(line)
+        if step is not None:
             writes += [step, step] if "(best)" in line else [step]
     expect("reference wrote a checkpoint every interval", sorted(set(writes)) == list(range(EVERY, STEPS + 1, EVERY)),
            writes)
@@ -177,8 +185,7 @@ with tempfile.TemporaryDirectory() as tmp:
             p.wait()
         with open(f"{tmp}/random.log") as log:
             err = log.read()
-        saved = [int(line[6:line.index("]")]) for line in err.splitlines()
-                 if line.startswith("[step ") and "saved " in line]
+        saved = [saved_step(line) for line in err.splitlines() if saved_step(line) is not None]
         if not os.path.exists(out):
             expect(f"random kill {kill_no + 1} after {delay:.2f} s: before the first checkpoint, nothing on disk",
                    not saved, err)
