@@ -2,10 +2,16 @@
 // (toy corpus, 5 training steps of a tiny space, mos_route of the largest arch,
 // mos_model_save), starts the server on a free loopback port and talks HTTP to
 // it: translations, concurrent requests, malformed JSON and missing fields
-// (400, and the server still answers), then stops it.
+// (400, and the server still answers); the request limits (413 for a body,
+// sentence count or sentence length over its cap, also without reading a long
+// body), trailing data, repeated keys, invalid UTF-8 and lone surrogates (400),
+// empty sentences answered at once, text in many scripts accepted; and the
+// server's resident memory and thread count over a few thousand concurrent
+// requests (they must level off once the workers are warm).
 package main
 
 import (
+	"bufio"
 	"bytes"
 	"encoding/json"
 	"fmt"
@@ -15,6 +21,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"sync"
 	"testing"
@@ -97,6 +104,59 @@ func post(t *testing.T, url, body string) (int, map[string]any) {
 	return resp.StatusCode, v
 }
 
+// procStatus reads a "Name:  value kB" field of /proc/PID/status as a number.
+func procStatus(t *testing.T, pid int, field string) int {
+	f, err := os.Open(fmt.Sprintf("/proc/%d/status", pid))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer f.Close()
+	sc := bufio.NewScanner(f)
+	for sc.Scan() {
+		if line := sc.Text(); strings.HasPrefix(line, field+":") {
+			v, err := strconv.Atoi(strings.Fields(strings.TrimPrefix(line, field+":"))[0])
+			if err != nil {
+				t.Fatal(err)
+			}
+			return v
+		}
+	}
+	t.Fatalf("no %s in /proc/%d/status", field, pid)
+	return 0
+}
+
+func postRaw(t *testing.T, url string, body io.Reader, length int64) (int, map[string]any) {
+	req, err := http.NewRequest(http.MethodPost, url, body)
+	if err != nil {
+		t.Fatal(err)
+	}
+	req.ContentLength = length
+	req.Header.Set("Content-Type", "application/json")
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	raw, _ := io.ReadAll(resp.Body)
+	var v map[string]any
+	if err := json.Unmarshal(raw, &v); err != nil {
+		t.Fatalf("response is not JSON: %q", raw)
+	}
+	return resp.StatusCode, v
+}
+
+// endless is a request body that never ends: only a server that stops reading
+// at its limit can answer it.
+type endless struct{ n int64 }
+
+func (e *endless) Read(p []byte) (int, error) {
+	for i := range p {
+		p[i] = ' '
+	}
+	e.n += int64(len(p))
+	return len(p), nil
+}
+
 func TestServer(t *testing.T) {
 	dir := t.TempDir()
 	bin := filepath.Join(dir, "go-server")
@@ -107,13 +167,19 @@ func TestServer(t *testing.T) {
 	}
 	modelPath := makeModel(t, dir)
 	addr := freePort(t)
-	srv := exec.Command(bin, "-model", modelPath, "-addr", addr)
+	srv := exec.Command(bin, "-model", modelPath, "-addr", addr, "-workers", "2",
+		"-max-body", "65536", "-max-sentences", "32", "-max-chars", "200")
 	srv.Stderr = os.Stderr
+	// Four OpenMP threads per translation: the OpenMP runtime keeps a team of
+	// threads for every OS thread that ever calls in, which the thread count
+	// below must not show.
+	srv.Env = append(os.Environ(), "OMP_NUM_THREADS=4")
 	if err := srv.Start(); err != nil {
 		t.Fatal(err)
 	}
 	defer func() { srv.Process.Kill(); srv.Wait() }()
 	base := "http://" + addr
+	url := base + "/translate"
 	deadline := time.Now().Add(20 * time.Second)
 	for {
 		resp, err := http.Get(base + "/healthz")
@@ -128,8 +194,10 @@ func TestServer(t *testing.T) {
 		}
 		time.Sleep(50 * time.Millisecond)
 	}
+	pid := srv.Process.Pid
+	rssStart, threadsStart := procStatus(t, pid, "VmRSS"), procStatus(t, pid, "Threads")
 
-	code, v := post(t, base+"/translate", `{"sentences": ["the red cat", "big dog sees the bird"], "beam": 2}`)
+	code, v := post(t, url, `{"sentences": ["the red cat", "big dog sees the bird"], "beam": 2}`)
 	if code != 200 {
 		t.Fatalf("translate: %d %v", code, v)
 	}
@@ -143,20 +211,138 @@ func TestServer(t *testing.T) {
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
-			c, r := post(t, base+"/translate", `{"sentences": ["the red cat"], "beam": 2}`)
+			c, r := post(t, url, `{"sentences": ["the red cat"], "beam": 2}`)
 			if got, _ := r["translations"].([]any); c != 200 || len(got) != 1 || got[0] != tr[0] {
 				t.Errorf("concurrent: %d %v, want %v", c, r, tr[0])
 			}
 		}()
 	}
 	wg.Wait()
-	for _, bad := range []string{`{"sentences": ["a"`, `{"beam": 2}`, `{"sentences": "not a list"}`, `{"sentences": ["a"], "beam": 0}`} {
-		code, v := post(t, base+"/translate", bad)
-		if msg, _ := v["error"].(string); code != 400 || msg == "" {
-			t.Errorf("%s: %d %v, want 400 with an error", bad, code, v)
+
+	// Malformed requests: 400 with a message naming the problem.
+	for _, bad := range []struct{ body, want string }{
+		{`{"sentences": ["a"`, "malformed JSON"},
+		{`{"beam": 2}`, "missing field"},
+		{`{"sentences": "not a list"}`, "malformed JSON"},
+		{`{"sentences": ["a"], "beam": 0}`, "beam"},
+		{`{"sentences": ["a"], "colour": 1}`, "unknown field"},
+		{`{"sentences": ["a"]}{"x": 1}`, "data after the JSON object"},
+		{`{"sentences": ["a"]} [1]`, "data after the JSON object"},
+		{`{"sentences": ["a"], "sentences": ["b"]}`, `duplicate key "sentences"`},
+		{"{\"sentences\": [\"caf\xe9\"]}", "not valid UTF-8 (byte 19)"},
+		{"{\"sentences\": [\"\xed\xa0\x80\"]}", "not valid UTF-8"},
+		{`{"sentences": ["\ud83d"]}`, "lone UTF-16 surrogate"},
+		{`{"sentences": ["\udc00x"]}`, "lone UTF-16 surrogate"},
+		{`{"sentences": ["a\u0000b"]}`, "NUL"},
+	} {
+		code, v := post(t, url, bad.body)
+		if msg, _ := v["error"].(string); code != 400 || !strings.Contains(msg, bad.want) {
+			t.Errorf("%q: %d %v, want 400 with %q", bad.body, code, v, bad.want)
 		}
 	}
-	if code, _ := post(t, base+"/translate", `{"sentences": ["the cat"]}`); code != 200 {
+	// A surrogate pair escape is fine.
+	if code, v := post(t, url, `{"sentences": ["\ud83d\ude00 cat"]}`); code != 200 {
+		t.Errorf("surrogate pair: %d %v", code, v)
+	}
+
+	// Limits: 413, also for a body that never ends (the server stops reading).
+	big := `{"sentences": ["` + strings.Repeat("a ", 40000) + `"]}`
+	if code, v := post(t, url, big); code != 413 || !strings.Contains(fmt.Sprint(v["error"]), "65536") {
+		t.Errorf("large body: %d %v", code, v)
+	}
+	e := &endless{}
+	if code, v := postRaw(t, url, e, -1); code != 413 {
+		t.Errorf("endless body: %d %v", code, v)
+	}
+	if e.n > 1<<22 {
+		t.Errorf("the server read %d bytes of an endless body", e.n)
+	}
+	many := `{"sentences": [` + strings.Repeat(`"a",`, 32) + `"a"]}`
+	if code, v := post(t, url, many); code != 413 || !strings.Contains(fmt.Sprint(v["error"]), "33 sentences") {
+		t.Errorf("too many sentences: %d %v", code, v)
+	}
+	long := `{"sentences": ["ok", "` + strings.Repeat("猫", 201) + `"]}`
+	if code, v := post(t, url, long); code != 413 ||
+		!strings.Contains(fmt.Sprint(v["error"]), "sentence 1 has 201 characters") {
+		t.Errorf("long sentence: %d %v", code, v)
+	}
+	atLimit := `{"sentences": ["` + strings.Repeat("猫", 200) + `"], "beam": 1}`
+	if code, v := post(t, url, atLimit); code != 200 {
+		t.Errorf("sentence at the limit: %d %v", code, v)
+	}
+
+	// Empty sentences are answered at once, in place.
+	t0 := time.Now()
+	code, v = post(t, url, `{"sentences": ["", "  ", "\t"]}`)
+	if got, _ := v["translations"].([]any); code != 200 || len(got) != 3 || got[0] != "" || got[1] != "" || got[2] != "" {
+		t.Errorf("empty sentences: %d %v", code, v)
+	}
+	if d := time.Since(t0); d > time.Second {
+		t.Errorf("empty sentences took %v", d)
+	}
+	code, v = post(t, url, `{"sentences": ["", "the red cat", ""], "beam": 2}`)
+	if got, _ := v["translations"].([]any); code != 200 || len(got) != 3 || got[0] != "" || got[1] != tr[0] || got[2] != "" {
+		t.Errorf("mixed empty sentences: %d %v, want [\"\" %q \"\"]", code, v, tr[0])
+	}
+	if code, v := post(t, url, `{"sentences": []}`); code != 200 {
+		t.Errorf("no sentences: %d %v", code, v)
+	}
+
+	// Any valid UTF-8 is accepted, whatever the script.
+	scripts := []string{"猫が好きです。", "我喜欢猫", "고양이를 좋아해요", "أحب القطط", "मुझे बिल्लियाँ पसंद हैं",
+		"Я люблю кошек", "Μου αρέσουν οι γάτες", "ฉันชอบแมว", "😀👍🏽👨‍👩‍👧", "e\u0301 n\u0303", "\u200f\u202e x",
+		"\ufeff\ufffd\uffff", "𝔘𝔫𝔦𝔠𝔬𝔡𝔢", "the cat 猫 🐈"}
+	payload, _ := json.Marshal(map[string]any{"sentences": scripts, "beam": 2})
+	code, v = post(t, url, string(payload))
+	if got, _ := v["translations"].([]any); code != 200 || len(got) != len(scripts) {
+		t.Errorf("scripts: %d %v", code, v)
+	}
+	for i, s := range scripts {
+		one, _ := json.Marshal(map[string]any{"sentences": []string{s}, "beam": 1})
+		if code, v := post(t, url, string(one)); code != 200 {
+			t.Errorf("script %d %q: %d %v", i, s, code, v)
+		}
+	}
+	if code, _ := post(t, url, `{"sentences": ["the cat"]}`); code != 200 {
 		t.Fatalf("server stopped answering after bad requests: %d", code)
+	}
+
+	// Memory: warm the workers up, then a few thousand requests from 16
+	// clients; resident memory and threads must level off, and the threads
+	// must be those of the 2 workers' OpenMP teams, not one team per request
+	// thread (the server before this test had 80 threads here, up from 8).
+	hammer := func(n int) {
+		var wg sync.WaitGroup
+		next := make(chan int)
+		for c := 0; c < 16; c++ {
+			wg.Add(1)
+			go func() {
+				defer wg.Done()
+				for i := range next {
+					body := fmt.Sprintf(`{"sentences": ["the red cat", "%s", "big dog %d"], "beam": %d}`,
+						scripts[i%len(scripts)], i, 1+i%4)
+					if c, r := post(t, url, body); c != 200 {
+						t.Errorf("request %d: %d %v", i, c, r)
+					}
+				}
+			}()
+		}
+		for i := 0; i < n; i++ {
+			next <- i
+		}
+		close(next)
+		wg.Wait()
+	}
+	hammer(300)
+	rss0, threads0 := procStatus(t, pid, "VmRSS"), procStatus(t, pid, "Threads")
+	hammer(3000)
+	rss1, threads1 := procStatus(t, pid, "VmRSS"), procStatus(t, pid, "Threads")
+	t.Logf("server at start: %d kB resident, %d threads; after 300 requests: %d kB, %d threads; "+
+		"after 3300: %d kB, %d threads", rssStart, threadsStart, rss0, threads0, rss1, threads1)
+	if rss1 > rss0+rss0/4+16384 {
+		t.Errorf("resident memory grew from %d kB to %d kB over 3000 requests", rss0, rss1)
+	}
+	if threads1 > threads0+4 || threads1 > threadsStart+2*4+8 {
+		t.Errorf("threads: %d at start, %d after 300 requests, %d after 3300", threadsStart, threads0, threads1)
 	}
 }

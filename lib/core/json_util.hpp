@@ -4,6 +4,7 @@
 #pragma once
 
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include <nlohmann/json.hpp>
@@ -13,8 +14,17 @@ namespace mos {
 // The whole file as bytes. Throws MOS_IO "cannot open 'path': strerror".
 std::string read_text_file(const std::string &path);
 
-// Parse JSON text; a syntax error becomes MOS_FORMAT "<what>: not JSON: ...".
-nlohmann::json parse_json(const std::string &text, const std::string &what);
+// Deepest nesting of objects and arrays parse_json accepts by default: the
+// library's own JSON nests at most four levels (a latency-dataset header holds
+// a space, which holds lists); a few more leave room, and a bound keeps a
+// hostile "[[[[..." from costing memory.
+constexpr int kJsonMaxDepth = 16;
+
+// Parse JSON text strictly. MOS_FORMAT "<what>: ..." for a syntax error, a key
+// repeated in one object (naming the key and the object's path, e.g.
+// "space: duplicate key 'layers' in encoder": nlohmann would silently keep the
+// last), or objects and arrays nested deeper than max_depth.
+nlohmann::json parse_json(std::string_view text, const std::string &what, int max_depth = kJsonMaxDepth);
 
 // Throws MOS_FORMAT "<path>: unknown field 'x'" for a key not in `allowed`.
 void check_known_keys(const nlohmann::json &obj, const std::string &path,

@@ -6,6 +6,7 @@
 #include <sentencepiece_processor.h>
 #include <sentencepiece_trainer.h>
 
+#include <algorithm>
 #include <unordered_map>
 
 #include "core/error.hpp"
@@ -17,6 +18,8 @@ namespace mos {
 struct Tokenizer::Impl {
     sentencepiece::SentencePieceProcessor sp;
     int32_t vocab = 0;
+    int32_t space_id = -1;  // id of the piece "\u2581" alone, -1 if the model has none
+    std::vector<int> encode_chunk(std::string_view text) const;
 };
 
 namespace {
@@ -101,6 +104,8 @@ Tokenizer Tokenizer::load(std::string_view serialized) {
     check_specials(impl->sp);
     impl->vocab = impl->sp.GetPieceSize();
     check(impl->vocab > 4, MOS_FORMAT, "tokenizer model has only ", impl->vocab, " pieces");
+    const int space = impl->sp.PieceToId("\xE2\x96\x81");
+    impl->space_id = space != impl->sp.unk_id() ? space : -1;
     return Tokenizer(std::move(impl));
 }
 
@@ -113,13 +118,63 @@ std::string Tokenizer::piece(int32_t id) const {
     return impl_->sp.IdToPiece(id);
 }
 
+std::vector<int> Tokenizer::Impl::encode_chunk(std::string_view text) const {
+    std::vector<int> ids;
+    auto st = sp.Encode(text, &ids);
+    check(st.ok(), MOS_INTERNAL, "SentencePiece encode failed: ", st.ToString());
+    return ids;
+}
+
+// Long inputs are encoded in chunks of at most kEncodeChunkBytes. SentencePiece
+// 0.1.97 merges a run of unknown characters (CJK or emoji text for a model
+// trained on European languages) into one piece by appending each character to
+// a copy of the piece so far, which is quadratic in the run's length: 1.2 MB of
+// CJK took 10.8 s, 1 MB of ASCII 0.75 s. Chunks bound each run.
+//  * A chunk ends at a space where there is one: exact, because libmos models
+//    are trained with SentencePiece's split_by_whitespace (no piece spans a
+//    space) and the space before a word becomes that word's "\u2581" prefix
+//    either way.
+//  * A run of more than kEncodeChunkBytes without a space is cut at a UTF-8
+//    character boundary, and the next chunk's leading "\u2581" (SentencePiece's
+//    dummy prefix) is dropped when it comes as a piece of its own. No piece
+//    and no merged unknown run crosses such a cut (one long unknown run gives
+//    one <unk> per chunk).
+// docs/reliability.md has the measurements.
+constexpr size_t kEncodeChunkBytes = 4096;
+
 std::vector<int32_t> Tokenizer::encode(std::string_view text) const {
     size_t bad = 0;
     check(is_valid_utf8(text, &bad), MOS_INVALID_ARGUMENT, "encode: text is not valid UTF-8 (byte ", bad, ")");
-    std::vector<int> ids;
-    auto st = impl_->sp.Encode(text, &ids);
-    check(st.ok(), MOS_INTERNAL, "SentencePiece encode failed: ", st.ToString());
-    return std::vector<int32_t>(ids.begin(), ids.end());
+    if (text.size() <= kEncodeChunkBytes) {
+        const std::vector<int> ids = impl_->encode_chunk(text);
+        return std::vector<int32_t>(ids.begin(), ids.end());
+    }
+    std::vector<int32_t> out;
+    size_t pos = 0;
+    bool mid_word = false;  // this chunk continues a word cut at a character boundary
+    while (pos < text.size()) {
+        size_t end = std::min(text.size(), pos + kEncodeChunkBytes);
+        size_t next = end;
+        bool cut_in_word = false;
+        if (end < text.size()) {
+            const size_t space = text.substr(pos, end - pos + 1).rfind(' ');
+            if (space != std::string_view::npos && space > 0) {
+                end = pos + space;  // the space itself starts the next chunk's first word
+                next = end;
+            } else {
+                while (end > pos && (static_cast<unsigned char>(text[end]) & 0xC0) == 0x80) --end;
+                next = end;
+                cut_in_word = true;
+            }
+        }
+        const std::vector<int> ids = impl_->encode_chunk(text.substr(pos, end - pos));
+        size_t first = 0;
+        if (mid_word && !ids.empty() && ids[0] == impl_->space_id) first = 1;
+        out.insert(out.end(), ids.begin() + static_cast<std::ptrdiff_t>(first), ids.end());
+        mid_word = cut_in_word;
+        pos = next;
+    }
+    return out;
 }
 
 std::string Tokenizer::decode(const int32_t *ids, size_t n) const {

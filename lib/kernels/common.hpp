@@ -53,7 +53,14 @@ inline void check_ptr(const char *kernel, const char *what, const void *p) {
 
 // Hot row loops (axpy, dot) are cloned for AVX-512, AVX2+FMA and the baseline
 // and the loader picks one per CPU: the build uses no -march flag (STYLE.md).
-#if defined(__GNUC__) && defined(__x86_64__) && !defined(__clang__) && !defined(__SANITIZE_ADDRESS__)
+// The clones are chosen by IFUNC resolvers, which the dynamic loader runs while
+// relocating, before the sanitizer runtimes are initialised: an instrumented
+// resolver then crashes before main (seen with GCC's ThreadSanitizer, and the
+// reason AddressSanitizer builds left them out already). Sanitizer builds run
+// the baseline loop only (slower, and without FMA contraction its sums may
+// differ from the clones' in the last bits).
+#if defined(__GNUC__) && defined(__x86_64__) && !defined(__clang__) && \
+    !defined(__SANITIZE_ADDRESS__) && !defined(__SANITIZE_THREAD__)
 #define MOS_HOT_CLONES __attribute__((target_clones("arch=x86-64-v4", "arch=x86-64-v3", "default")))
 #else
 #define MOS_HOT_CLONES

@@ -44,9 +44,13 @@ inline __attribute__((always_inline)) T exp_reduced(T x, T n) {
 // exponent bits); relative error about 2 ulp. Written without branches or library
 // calls so the softmax loop vectorises; inputs are clamped to [-87, 0] (exp(-87) =
 // 1.6e-38 stays normal; the clamp at 0 keeps the exponent in range for the padded
-// keys whose result is discarded).
+// keys whose result is discarded). The clamp is written so that NaN (a model
+// whose scores overflow to inf - inf) goes to -87 like the 8-lane twin's
+// vmax/vmin: every comparison with NaN is false, and a NaN reaching the int
+// conversion below would be undefined behaviour.
 inline float exp_nonpos(float x) {
-    x = x < -87.0f ? -87.0f : (x > 0.0f ? 0.0f : x);
+    x = x > -87.0f ? x : -87.0f;
+    x = x < 0.0f ? x : 0.0f;
     const float n = exp_round_n(x);
     const int32_t bits = (static_cast<int32_t>(n) + 127) << 23;
     return exp_reduced(x, n) * bit_cast_float(bits);

@@ -2,7 +2,10 @@
 // writing them as safetensors (see bundle.hpp for the layout).
 #include "model/bundle.hpp"
 
+#include <algorithm>
+#include <cmath>
 #include <cstring>
+#include <utility>
 
 #include <nlohmann/json.hpp>
 
@@ -10,6 +13,7 @@
 #include "core/json_util.hpp"
 #include "data/tokenizer.hpp"
 #include "io/safetensors.hpp"
+#include "model/params.hpp"
 
 namespace mos {
 
@@ -33,6 +37,74 @@ std::string read_tokenizer(const SafeTensors &f) {
     check(t->dtype == DType::U8 && t->shape.size() == 1, MOS_FORMAT, "tensor '", kTokenizerTensor,
           "' must be a 1-D U8 tensor");
     return std::string(reinterpret_cast<const char *>(f.bytes(*t)), t->nbytes());
+}
+
+// Copies tensor `t` of `f` (F32) into dst and refuses a NaN or infinity with
+// MOS_FORMAT naming the tensor: such a weight would only surface later as NaN
+// translations or losses (and a NaN reaching an int conversion in a kernel is
+// undefined behaviour). The test runs on blocks that are still in cache after
+// their copy, so it costs little next to reading the file (docs/reliability.md
+// has the measurement).
+void copy_finite(float *dst, const SafeTensors &f, const TensorInfo &t, const std::string &source) {
+    const uint8_t *src = f.bytes(t);
+    const size_t n = t.nbytes() / sizeof(float);
+    constexpr size_t kBlock = 16384;  // floats: 64 kB, in L2 after the copy
+    constexpr size_t kLanes = 64;     // a fixed count the vectoriser unrolls at -O2
+    constexpr uint32_t kExp = 0x7f800000u;  // all exponent bits set: infinity or NaN
+    for (size_t b = 0; b < n; b += kBlock) {
+        const size_t m = n - b < kBlock ? n - b : kBlock;
+        float *d = dst + b;
+        std::memcpy(d, src + b * sizeof(float), m * sizeof(float));
+        uint32_t bad = 0;
+        size_t i = 0;
+        for (; i + kLanes <= m; i += kLanes) {
+            uint32_t u[kLanes];
+            std::memcpy(u, d + i, sizeof u);
+            for (size_t k = 0; k < kLanes; k++) bad |= (u[k] & kExp) == kExp;
+        }
+        for (; i < m; i++) {
+            uint32_t u;
+            std::memcpy(&u, d + i, sizeof u);
+            bad |= (u & kExp) == kExp;
+        }
+        if (bad == 0) continue;
+        for (size_t k = 0; k < m; k++)
+            check(std::isfinite(d[k]), MOS_FORMAT, source, ": tensor '", t.name, "' holds ", d[k], " at element ",
+                  b + k, "; weights must be finite");
+    }
+}
+
+// Every tensor a file must hold, checked (name, F32, shape) before the network
+// is allocated: the configuration in a small file can ask for gigabytes, which
+// must not be allocated (and zeroed) only to find that the file holds a few
+// kilobytes of weights. The bytes a valid file holds bound the allocation.
+using Layout = std::vector<std::pair<std::string, std::vector<int64_t>>>;
+
+void require_layout(const SafeTensors &f, const Layout &layout, const char *prefix = "") {
+    for (const auto &t : layout) f.require(prefix + t.first, DType::F32, to_u64(t.second));
+}
+
+// The dense model's tensors for an arch, laid out as DenseModel lays them out
+// (model/params.hpp add_model_tensors with two dense linears per FFN) but
+// without allocating anything. DenseModel's own names are checked again after
+// the allocation, so a divergence fails loudly rather than loading wrongly.
+Layout dense_layout(const ArchDims &a, int64_t vocab, int64_t qkv) {
+    Layout out;
+    const AddTensor put = [&out](const std::string &n, std::vector<int64_t> sh) {
+        out.emplace_back(n, std::move(sh));
+        return size_t{0};
+    };
+    const AddFfn ffn = [&](const std::string &p, int64_t d, bool decoder, size_t l) {
+        const int64_t F = decoder ? a.dec[l].ffn : a.enc[l].ffn;
+        put(p + ".fc1.weight", {F, d});
+        put(p + ".fc1.bias", {F});
+        put(p + ".fc2.weight", {d, F});
+        put(p + ".fc2.bias", {d});
+        return FfnTensors{};
+    };
+    add_model_tensors(put, ffn, vocab, std::max(a.enc_embed, a.dec_embed), qkv, a.enc_embed, a.dec_embed,
+                      a.enc.size(), a.dec.size());
+    return out;
 }
 
 float json_float(const nlohmann::json &o, const char *key, float lo, float hi) {
@@ -168,38 +240,46 @@ SupernetBundle supernet_from(const SafeTensors &f, const std::string &source) {
         fail(e.status(), source, ": metadata 'config': ", e.what());
     }
     cfg.dims = super_dims(b.space);
-    b.net = std::make_unique<Supernet>(cfg);
-    Supernet &net = *b.net;
-    const size_t n = net.param_floats();
-    const bool has_adam = f.find("adam.m." + net.table().all().front().name) != nullptr;
+    // Names and shapes first, from the parameter table alone (no weights).
+    const ParamTable table(cfg.dims, cfg.vocab, cfg.routing, cfg.experts, cfg.router_hidden);
+    check(!table.all().empty(), MOS_FORMAT, source, ": the configuration has no tensors");
+    Layout layout;
+    for (const ParamInfo &p : table.all()) layout.emplace_back(p.name, p.shape);
+    require_layout(f, layout);
+    const bool has_adam = f.find("adam.m." + table.all().front().name) != nullptr;
     if (has_adam) {
-        b.adam_m.assign(n, 0.0f);
-        b.adam_v.assign(n, 0.0f);
+        require_layout(f, layout, "adam.m.");
+        require_layout(f, layout, "adam.v.");
     }
-    size_t expected = 0;
-    for (const ParamInfo &p : net.table().all()) {
-        const TensorInfo &t = f.require(p.name, DType::F32, to_u64(p.shape));
-        std::memcpy(net.param(p.name), f.bytes(t), t.nbytes());
-        ++expected;
-        if (has_adam) {
-            const TensorInfo &m = f.require("adam.m." + p.name, DType::F32, to_u64(p.shape));
-            const TensorInfo &v = f.require("adam.v." + p.name, DType::F32, to_u64(p.shape));
-            std::memcpy(b.adam_m.data() + p.offset, f.bytes(m), m.nbytes());
-            std::memcpy(b.adam_v.data() + p.offset, f.bytes(v), v.nbytes());
-            expected += 2;
-        }
-    }
-    b.tokenizer = read_tokenizer(f);
-    if (!b.tokenizer.empty()) ++expected;
+    const TensorInfo *tok = f.find(kTokenizerTensor);
+    const size_t expected = layout.size() * (has_adam ? 3 : 1) + (tok ? 1 : 0);
     if (f.tensors().size() != expected) {
         for (const TensorInfo &t : f.tensors()) {
             const std::string &nm = t.name;
             std::string base = nm;
             if (nm.rfind("adam.m.", 0) == 0 || nm.rfind("adam.v.", 0) == 0) base = nm.substr(7);
-            check(nm == kTokenizerTensor || net.table().find(base) != nullptr, MOS_FORMAT, source,
+            check(nm == kTokenizerTensor || table.find(base) != nullptr, MOS_FORMAT, source,
                   ": unexpected tensor '", nm, "' for this space and config");
         }
         fail(MOS_FORMAT, source, ": ", f.tensors().size(), " tensors, expected ", expected);
+    }
+    b.tokenizer = read_tokenizer(f);
+
+    b.net = std::make_unique<Supernet>(cfg);
+    Supernet &net = *b.net;
+    const size_t n = net.param_floats();
+    if (has_adam) {
+        b.adam_m.resize(n);
+        b.adam_v.resize(n);
+    }
+    for (const ParamInfo &p : net.table().all()) {
+        copy_finite(net.param(p.name), f, f.require(p.name, DType::F32, to_u64(p.shape)), source);
+        if (has_adam) {
+            copy_finite(b.adam_m.data() + p.offset, f, f.require("adam.m." + p.name, DType::F32, to_u64(p.shape)),
+                        source);
+            copy_finite(b.adam_v.data() + p.offset, f, f.require("adam.v." + p.name, DType::F32, to_u64(p.shape)),
+                        source);
+        }
     }
     for (const auto &kv : f.metadata())
         if (kv.first != "format" && kv.first != "format_version" && kv.first != "space" && kv.first != "config")
@@ -276,24 +356,30 @@ ModelBundle model_from(const SafeTensors &f, const std::string &source) {
     const int vocab = json_int(cfg, "config", "vocab", 4, 1 << 22);
     const int pad = json_int(cfg, "config", "pad_id", 0, vocab - 1);
     if (cfg.contains("label_smoothing")) m.label_smoothing = json_float(cfg, "label_smoothing", 0.0f, 1.0f);
-    m.model = std::make_unique<DenseModel>(arch_dims(m.space, m.arch), vocab, m.space.qkv_dim, pad);
-    DenseModel &d = *m.model;
-    for (const std::string &name : d.names()) {
-        const DenseModel::Tensor &t = d.tensor(name);
-        const TensorInfo &ti = f.require(name, DType::F32, to_u64(t.shape));
-        std::memcpy(d.data(name), f.bytes(ti), ti.nbytes());
-    }
+    const ArchDims dims = arch_dims(m.space, m.arch);
+    // Names and shapes first, without allocating the model.
+    const Layout layout = dense_layout(dims, vocab, m.space.qkv_dim);
+    require_layout(f, layout);
     m.tokenizer = read_tokenizer(f);
-    if (const std::string *v = f.meta(kSrcLangKey)) m.src_lang = *v;
-    if (const std::string *v = f.meta(kTgtLangKey)) m.tgt_lang = *v;
-    const size_t expected = d.names().size() + (m.tokenizer.empty() ? 0 : 1);
+    const size_t expected = layout.size() + (m.tokenizer.empty() ? 0 : 1);
     if (f.tensors().size() != expected) {
         for (const TensorInfo &t : f.tensors()) {
             bool known = t.name == kTokenizerTensor;
-            for (const std::string &n : d.names()) known = known || n == t.name;
+            for (const auto &e : layout) known = known || e.first == t.name;
             check(known, MOS_FORMAT, source, ": unexpected tensor '", t.name, "' for this arch");
         }
     }
+    // Every tensor is written below: no need to zero the arena first.
+    m.model = std::make_unique<DenseModel>(dims, vocab, m.space.qkv_dim, pad, /*zero=*/false);
+    DenseModel &d = *m.model;
+    check(d.names().size() == layout.size(), MOS_INTERNAL, "dense model has ", d.names().size(),
+          " tensors; its layout for loading has ", layout.size());
+    for (const std::string &name : d.names()) {
+        const DenseModel::Tensor &t = d.tensor(name);
+        copy_finite(d.data(name), f, f.require(name, DType::F32, to_u64(t.shape)), source);
+    }
+    if (const std::string *v = f.meta(kSrcLangKey)) m.src_lang = *v;
+    if (const std::string *v = f.meta(kTgtLangKey)) m.tgt_lang = *v;
     return m;
 }
 

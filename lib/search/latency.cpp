@@ -3,6 +3,7 @@
 #include "search/latency.hpp"
 
 #include <algorithm>
+#include <climits>
 #include <chrono>
 #include <cmath>
 #include <cstring>
@@ -302,26 +303,42 @@ LatencyPredictor load_predictor(const std::string &path, PredictorReport *report
     check(meta && space, MOS_FORMAT, path, ": metadata 'predictor' or 'space' is missing");
     const nlohmann::json j = parse_json(*meta, path + ": metadata 'predictor'");
     LatencyPredictor p;
+    // Integers through json_int: nlohmann's get<int>() of a JSON float is a
+    // static_cast, undefined for "threads": 1e300 and silently truncating for
+    // 4294967296000. Errors name the field and its allowed range.
+    const std::string where = path + ": metadata 'predictor'";
     try {
-        p.machine = j.at("machine").get<std::string>();
-        p.threads = j.at("threads").get<int>();
-        p.y_scale = j.at("y_scale_ms").get<float>();
-        p.hidden = j.at("hidden").get<int>();
-        p.layers = j.at("layers").get<int>();
-        p.protocol = latency_protocol_from_json(j.at("protocol"), path + ": metadata 'predictor': protocol");
+        check(j.is_object(), MOS_FORMAT, "not a JSON object");
+        const nlohmann::json &machine = j.at("machine");
+        check(machine.is_string(), MOS_FORMAT, "machine: expected a string, got ", json_brief(machine));
+        p.machine = machine.get<std::string>();
+        p.threads = json_int(j, "", "threads", 1, 1 << 20);
+        const nlohmann::json &ys = j.at("y_scale_ms");
+        check(ys.is_number() && ys.get<double>() > 0 &&
+                  ys.get<double>() <= std::numeric_limits<float>::max(),
+              MOS_FORMAT, "y_scale_ms = ", json_brief(ys), "; allowed a positive float");
+        p.y_scale = static_cast<float>(ys.get<double>());
+        p.hidden = json_int(j, "", "hidden", 1, 4096);
+        p.layers = json_int(j, "", "layers", 1, 8);
+        p.protocol = latency_protocol_from_json(j.at("protocol"), "protocol");
         if (report) {
-            const auto &r = j.at("report");
-            report->mape = r.at("mape").get<double>();
-            report->rmse_ms = r.at("rmse_ms").get<double>();
-            report->kendall_tau = r.at("kendall_tau").get<double>();
-            report->train_samples = r.at("train_samples").get<int>();
-            report->heldout_samples = r.at("heldout_samples").get<int>();
+            const nlohmann::json &r = json_object(j, "", "report");
+            const auto real = [&r](const char *key) {
+                const nlohmann::json &v = r.at(key);
+                check(v.is_number(), MOS_FORMAT, "report.", key, ": expected a number, got ", json_brief(v));
+                return v.get<double>();
+            };
+            report->mape = real("mape");
+            report->rmse_ms = real("rmse_ms");
+            report->kendall_tau = real("kendall_tau");
+            report->train_samples = json_int(r, "report", "train_samples", 0, INT_MAX);
+            report->heldout_samples = json_int(r, "report", "heldout_samples", 0, INT_MAX);
         }
     } catch (const nlohmann::json::exception &e) {
-        fail(MOS_FORMAT, path, ": metadata 'predictor': ", e.what());
+        fail(MOS_FORMAT, where, ": ", e.what());
+    } catch (const Error &e) {
+        fail(e.status(), where, ": ", e.what());
     }
-    check(p.layers >= 1 && p.layers <= 8 && p.hidden >= 1 && p.hidden <= 4096 && p.y_scale > 0, MOS_FORMAT, path,
-          ": predictor sizes out of range");
     p.space_json = *space;
     const size_t nl = static_cast<size_t>(p.layers) + 1;
     p.W.resize(nl);

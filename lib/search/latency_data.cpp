@@ -1,6 +1,8 @@
 // lib/search/latency_data.cpp: latency datasets (see latency_data.hpp).
 #include "search/latency_data.hpp"
 
+#include <cmath>
+#include <limits>
 #include <sstream>
 
 #include <nlohmann/json.hpp>
@@ -67,12 +69,20 @@ void read_sample(const nlohmann::json &j, LatencyDataset &d) {
     std::vector<float> x;
     for (const nlohmann::json &e : f) {
         check(e.is_number(), MOS_FORMAT, "field 'features': ", json_brief(e), " is not a number");
-        x.push_back(e.get<float>());
+        // A JSON number such as 1e300 parses as a double; narrowing it to float
+        // would be undefined behaviour (and an infinite feature poisons training).
+        const double v = e.get<double>();
+        check(std::fabs(v) <= std::numeric_limits<float>::max(), MOS_FORMAT, "field 'features': ", json_brief(e),
+              " is outside the range of a float");
+        x.push_back(static_cast<float>(v));
     }
     const nlohmann::json &ms = field(j, "latency_ms");
     check(ms.is_number(), MOS_FORMAT, "field 'latency_ms': ", json_brief(ms), " is not a number");
+    const double latency = ms.get<double>();
+    check(std::isfinite(latency) && latency >= 0.0, MOS_FORMAT, "field 'latency_ms': ", json_brief(ms),
+          "; allowed a finite number >= 0");
     d.features.push_back(std::move(x));
-    d.latency_ms.push_back(ms.get<double>());
+    d.latency_ms.push_back(latency);
 }
 
 }  // namespace

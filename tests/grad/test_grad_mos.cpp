@@ -144,7 +144,10 @@ void grad_mos_linear(void **) {
 void grad_layerwise_shared_router(void **) {
     const int64_t D = 5, Dh = 7;
     for (int64_t m : {2, 4}) {
-        for (const int64_t *sz : {(const int64_t[]){D, Dh}, (const int64_t[]){3, 4}}) {
+        // A named array: compound literals in the range-for's list would die
+        // before the loop body reads them.
+        const int64_t active[2][2] = {{D, Dh}, {3, 4}};
+        for (const auto &sz : active) {
             const int64_t d = sz[0], dh = sz[1];
             MosShape s1, s2;
             s1.m = s2.m = m;
