@@ -35,7 +35,7 @@ void translate_a_little(const mos_model *m) {
     o.max_len_b = 4;
     int32_t out[16];
     size_t len = 0;
-    const mos_status s = mos_model_translate_ids(m, src.data(), src.size(), &o, out, 16, &len);
+    const mos_status s = mos_model_translate_ids(out, 16, &len, m, src.data(), src.size(), &o);
     fuzz::expect(s == MOS_OK, "mos_model_translate_ids failed on an accepted model");
     fuzz::expect(len <= 4, "output longer than the length limit");
     for (size_t i = 0; i < len; ++i) fuzz::expect(out[i] >= 0 && static_cast<uint32_t>(out[i]) < vocab, "id out of range");
@@ -53,9 +53,9 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
         mos_space *space = nullptr;
         mos_arch *arch = nullptr;
         mos_model *routed = nullptr;
-        fuzz::expect(mos_supernet_space(net, &space) == MOS_OK, "mos_supernet_space");
+        fuzz::expect(mos_supernet_space(&space, net) == MOS_OK, "mos_supernet_space");
         fuzz::expect(mos_arch_create_largest(&arch, space) == MOS_OK, "largest arch");
-        fuzz::expect(mos_route(net, arch, &routed) == MOS_OK, "mos_route failed on an accepted supernet");
+        fuzz::expect(mos_route(&routed, net, arch, nullptr) == MOS_OK, "mos_route failed on an accepted supernet");
         translate_a_little(routed);
         mos_model_destroy(routed);
         mos_arch_destroy(arch);

@@ -42,8 +42,8 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
     const std::string text = cut_to_four_samples(data, size);
     const std::string path = fuzz::write_file("latency.jsonl", text.data(), text.size());
     const std::string out = fuzz::work_dir() + "/predictor.safetensors";
-    mos_predictor_report report;
-    const mos_status s = mos_predictor_train(path.c_str(), 0.2, 1, out.c_str(), &report);
+    mos_predictor_report report = MOS_PREDICTOR_REPORT_INIT;
+    const mos_status s = mos_predictor_train(&report, path.c_str(), out.c_str(), nullptr);
     fuzz::expect(s == MOS_FORMAT || s == MOS_VERSION || s == MOS_INVALID_ARGUMENT,
                  "mos_predictor_train returned a status its header does not list (or trained on < 5 samples)");
     fuzz::expect(std::strlen(mos_last_error()) > 0, "no error message");

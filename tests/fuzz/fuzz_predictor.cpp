@@ -36,8 +36,8 @@ std::string space_metadata(const uint8_t *data, size_t size) {
 extern "C" int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
     const std::string path = fuzz::write_file("predictor.safetensors", data, size);
     mos_predictor *p = reinterpret_cast<mos_predictor *>(1);
-    mos_predictor_report report;
-    const mos_status s = mos_predictor_load(&p, path.c_str(), &report);
+    mos_predictor_report report = MOS_PREDICTOR_REPORT_INIT;
+    const mos_status s = mos_predictor_load(&p, &report, path.c_str());
     if (s != MOS_OK) {
         fuzz::expect(s == MOS_FORMAT || s == MOS_VERSION, "mos_predictor_load: unexpected status");
         fuzz::expect(p == nullptr, "mos_predictor_load: handle not NULL after a failure");
@@ -53,7 +53,7 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
     fuzz::expect(mos_arch_create_largest(&big, space) == MOS_OK && mos_arch_create_smallest(&small, space) == MOS_OK,
                  "largest/smallest arch");
     double ms = 0;
-    fuzz::expect(mos_predictor_predict(p, big, &ms) == MOS_OK && mos_predictor_predict(p, small, &ms) == MOS_OK,
+    fuzz::expect(mos_predictor_predict(&ms, p, big) == MOS_OK && mos_predictor_predict(&ms, p, small) == MOS_OK,
                  "mos_predictor_predict failed on an accepted predictor");
     mos_arch_destroy(big);
     mos_arch_destroy(small);

@@ -39,8 +39,8 @@ static int write_set(const char *dir, const mos_space *space, mos_routing routin
     good = good && ok(mos_supernet_save(net, path), path);
     good = good && ok(mos_arch_create_largest(&big, space), "largest");
     good = good && ok(mos_arch_create_smallest(&small, space), "smallest");
-    good = good && ok(mos_route(net, big, &mb), "mos_route largest");
-    good = good && ok(mos_route(net, small, &ms), "mos_route smallest");
+    good = good && ok(mos_route(&mb, net, big, NULL), "mos_route largest");
+    good = good && ok(mos_route(&ms, net, small, NULL), "mos_route smallest");
     snprintf(path, sizeof path, "%s/%s_model_largest", dir, stem);
     good = good && ok(mos_model_save(mb, path), path);
     snprintf(path, sizeof path, "%s/%s_model_smallest", dir, stem);
