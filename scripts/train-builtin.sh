@@ -1,0 +1,82 @@
+#!/usr/bin/env bash
+# scripts/train-builtin.sh: the recipe of libmos's built-in supernet (docs/builtin.md).
+# Trains a `small` neuron-routed MoS supernet on the built-in English-Spanish Bible corpus
+# (en -> es) with libmos's own trainer, exports its weights as BF16, measures it on the 1,000
+# test verses (beam 5, largest and smallest subnets) and writes the manifest beside it.
+#
+#   scripts/train-builtin.sh [WORK_DIR]        (default: builtin-run; resumable)
+#
+# Environment: MOS_CLI (default build/tools/mos-cli/mos-cli), STEPS (updates, default 4000),
+# THREADS (0 = all cores). Killed or stopped, it resumes from WORK_DIR/net.safetensors.
+# Ship the result by copying WORK_DIR/bible-en-es/ over data/builtin/bible-en-es/.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+WORK=${1:-builtin-run}
+CLI=${MOS_CLI:-build/tools/mos-cli/mos-cli}
+STEPS=${STEPS:-4000}
+THREADS=${THREADS:-0}
+DATA=data/bible-en-es
+NAME=bible-en-es
+[ -x "$CLI" ] || { echo "train-builtin: $CLI not found; build first (meson setup build && meson compile -C build)" >&2; exit 2; }
+mkdir -p "$WORK/$NAME"
+
+RECIPE="mos-cli train --data $DATA --src en --tgt es --space small --routing neuron --experts 2 --vocab 8000 \
+--max-tokens 4096 --lr 7e-4 --warmup 500 --dropout 0.3 --sampling sandwich --seed 1 --valid-every 250 \
+--max-steps $STEPS --out net.safetensors"
+
+# 1. Train (or resume). The checkpoint holds the optimiser state; .best keeps the best validation loss.
+if [ -f "$WORK/net.safetensors" ]; then
+  "$CLI" train --data $DATA --src en --tgt es --max-steps "$STEPS" --valid-every 250 --threads "$THREADS" \
+    --out "$WORK/net.safetensors" --resume "$WORK/net.safetensors"
+else
+  "$CLI" train --data $DATA --src en --tgt es --space small --routing neuron --experts 2 --vocab 8000 \
+    --max-tokens 4096 --lr 7e-4 --warmup 500 --dropout 0.3 --sampling sandwich --seed 1 --valid-every 250 \
+    --max-steps "$STEPS" --threads "$THREADS" --out "$WORK/net.safetensors"
+fi
+BEST="$WORK/net.safetensors"
+[ -f "$WORK/net.safetensors.best" ] && BEST="$WORK/net.safetensors.best"
+
+# 2. Weights only, stored as BF16 (loads as f32).
+OUT="$WORK/$NAME/supernet.safetensors"
+"$CLI" supernet export --supernet "$BEST" --dtype bf16 --out "$OUT"
+
+# 3. Quality of the shipped file, as a user measures it.
+for a in largest smallest; do
+  echo "train-builtin: evaluating the $a subnet on the test verses (beam 5)" >&2
+  "$CLI" eval --supernet "$OUT" --arch $a --data $DATA --src en --tgt es --split test --beam 5 --json > "$WORK/eval-$a.json"
+done
+
+# 4. The manifest: what the file is, how it was made, what it measures.
+COMMIT=$(git rev-parse HEAD 2>/dev/null || echo unknown)
+[ -f "$WORK/trained-from-commit.txt" ] && COMMIT=$(cat "$WORK/trained-from-commit.txt")
+python3 - "$WORK" "$NAME" "$OUT" "$RECIPE" "$COMMIT" "$STEPS" <<'PY'
+import hashlib, json, os, sys
+work, name, out, recipe, commit, steps = sys.argv[1:7]
+ev = {a: json.load(open(os.path.join(work, f"eval-{a}.json"))) for a in ("largest", "smallest")}
+m = {
+    "format": "mos-builtin-manifest",
+    "version": 1,
+    "name": name,
+    "file": os.path.basename(out),
+    "sha256": hashlib.sha256(open(out, "rb").read()).hexdigest(),
+    "bytes": os.path.getsize(out),
+    "weights": "bf16",
+    "corpus": "data/bible-en-es",
+    "src_lang": "en",
+    "tgt_lang": "es",
+    "recipe": recipe,
+    "updates": int(steps),
+    "commit": commit,
+    "quality": {
+        "split": "test",
+        "beam": 5,
+        **{a: {"sentences": e["sentences"], "bleu": round(e["bleu"], 2), "loss": round(e["loss"], 4),
+               "nll": round(e["nll"], 4)} for a, e in ev.items()},
+    },
+}
+with open(os.path.join(work, name, "manifest.json"), "w") as f:
+    json.dump(m, f, indent=2)
+    f.write("\n")
+print(json.dumps(m["quality"], indent=2))
+PY
+echo "train-builtin: wrote $WORK/$NAME/ (copy it over data/builtin/$NAME/ to ship it)" >&2
