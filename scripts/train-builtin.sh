@@ -43,7 +43,7 @@ OUT="$WORK/$NAME/supernet.safetensors"
 # 3. Quality of the shipped file, as a user measures it.
 for a in largest smallest; do
   echo "train-builtin: evaluating the $a subnet on the test verses (beam 5)" >&2
-  "$CLI" eval --supernet "$OUT" --arch $a --data $DATA --src en --tgt es --split test --beam 5 --json > "$WORK/eval-$a.json"
+  "$CLI" eval --supernet "$OUT" --arch $a --data $DATA --src en --tgt es --split test --beam 5 --threads "$THREADS" --json > "$WORK/eval-$a.json"
 done
 
 # 4. The manifest: what the file is, how it was made, what it measures.
