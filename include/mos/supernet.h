@@ -127,6 +127,15 @@ MOS_API mos_status mos_export_options_init(mos_export_options *options);
 MOS_API mos_status mos_supernet_export(const mos_supernet *net, const char *path,
                                        const mos_export_options *options);
 
+/* A new supernet whose weights are the mean of the `n` supernets' weights
+ * (checkpoint averaging: the last checkpoints of one run averaged usually
+ * translate better than the last alone; docs/builtin.md). They must share the
+ * space, the supernet options and the tokenizer; the result has no optimiser or
+ * training state. Returns MOS_INVALID_ARGUMENT (n = 0, a NULL entry, supernets
+ * that differ: the message names the first), MOS_OUT_OF_MEMORY. Thread-safe on
+ * supernets not being trained. @since 0.1 */
+MOS_API mos_status mos_supernet_average(mos_supernet **out, const mos_supernet *const *nets, size_t n);
+
 /* Load a built-in supernet that ships with libmos (docs/builtin.md), found
  * without a path: in $MOS_BUILTIN_DIR, beside the installed library, or in the
  * source tree of an uninstalled build. `name` NULL or "" means the default

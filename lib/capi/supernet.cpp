@@ -2,6 +2,7 @@
 #include "capi/buffer.hpp"
 #include "capi/convert.hpp"
 #include "capi/model_handles.hpp"
+#include "model/average.hpp"
 #include "model/builtin.hpp"
 #include "mos/supernet.h"
 
@@ -92,6 +93,22 @@ MOS_API mos_status mos_supernet_export(const mos_supernet *net, const char *path
         how.weights_only = true;
         how.weights = mos::capi::to_dtype(o.weights);
         mos::save_supernet(path, net->bundle, how);
+    });
+}
+
+MOS_API mos_status mos_supernet_average(mos_supernet **out, const mos_supernet *const *nets, size_t n) {
+    if (out) *out = nullptr;
+    return guard("mos_supernet_average", [&] {
+        MOS_REQUIRE_NONNULL(out);
+        MOS_REQUIRE_NONNULL(nets);
+        std::vector<const mos::SupernetBundle *> bundles;
+        for (size_t i = 0; i < n; i++) {
+            mos::check(nets[i] != nullptr, MOS_INVALID_ARGUMENT, "nets[", i, "] is NULL");
+            bundles.push_back(&nets[i]->bundle);
+        }
+        auto h = std::make_unique<mos_supernet>();
+        h->bundle = mos::average_supernets(bundles);
+        *out = h.release();
     });
 }
 

@@ -36,9 +36,8 @@ struct QuickOpts {
     std::string data, src = "en", tgt = "es", work = "quickstart-run", supernet = "builtin";
     std::string budgets;                // explicit latency budgets (ms), else three chosen here
     double train_seconds = 60, progress_every = kDefaultLogEvery;
-    uint32_t demo_vocab = 2000;         // the demonstration's tokenizer: small, so it trains in seconds
-    uint32_t valid_sentences = 100;     // search fitness subset
-    uint32_t test_sentences = 100;      // test loss and BLEU subset
+    uint32_t vocab = 2000;              // the demonstration's tokenizer: small, so it trains in seconds
+    uint32_t max_sentences = 100;       // validation (search fitness) and test (loss, BLEU) subsets
     uint32_t latency_archs = 24, beam, population = 16, iterations = 4;
     int32_t threads = 0;
     bool json = false;
@@ -114,13 +113,13 @@ DemoWatch demo_training(const QuickOpts &o, const mos_space *space, Progress &pr
     t.src_lang = o.src.c_str();
     t.tgt_lang = o.tgt.c_str();
     t.out_path = ckpt.c_str();
-    t.vocab_size = o.demo_vocab;
+    t.vocab_size = o.vocab;
     t.max_len = 96;
     t.max_seconds = o.train_seconds;
     t.lr = 1e-3f;
     t.warmup = 30;
     t.valid_every = 10;
-    t.valid_sentences = o.valid_sentences;
+    t.valid_sentences = o.max_sentences;
     t.threads = o.threads;
     mos_supernet *raw = nullptr;
     check(mos_train(&raw, space, &n, &t, on_demo_progress, &d));
@@ -263,13 +262,13 @@ void run_quickstart(QuickOpts o) {
     line += fmt(" ms (measured: smallest %.1f ms, largest %.1f ms; searched %.0f%% under each budget for the "
                 "predictor's error; population %.0f, ",
                 lat_small, lat_large, margin * 100.0, o.population) +
-            std::to_string(o.iterations) + " iterations, " + std::to_string(o.valid_sentences) +
+            std::to_string(o.iterations) + " iterations, " + std::to_string(o.max_sentences) +
             " validation verses)";
     progress.note(line);
     mos_search_options so = MOS_SEARCH_OPTIONS_INIT;
     so.src_lang = o.src.c_str();
     so.tgt_lang = o.tgt.c_str();
-    so.valid_sentences = o.valid_sentences;
+    so.valid_sentences = o.max_sentences;
     so.budgets_ms = search_budgets.data();
     so.n_budgets = search_budgets.size();
     so.predictor_path = predictor.c_str();
@@ -287,7 +286,7 @@ void run_quickstart(QuickOpts o) {
 
     // 4. Route, re-measure, translate, score.
     progress.restart("4/4 test");
-    progress.note("routing, timing and translating " + std::to_string(o.test_sentences) +
+    progress.note("routing, timing and translating " + std::to_string(o.max_sentences) +
                   " test verses with each subnet (beam " + std::to_string(o.beam) + ")");
     std::vector<Row> rows;
     std::vector<ArchPtr> owned;
@@ -313,7 +312,7 @@ void run_quickstart(QuickOpts o) {
     eo.split = "test";
     eo.src_lang = o.src.c_str();
     eo.tgt_lang = o.tgt.c_str();
-    eo.max_sentences = o.test_sentences;
+    eo.max_sentences = o.max_sentences;
     eo.bleu_beam = o.beam;
     eo.threads = o.threads;
     for (size_t i = 0; i < rows.size(); i++) {
@@ -360,7 +359,7 @@ void run_quickstart(QuickOpts o) {
                           {"rmse_ms", number_or_null(pr.rmse_ms, pr.heldout_samples > 0)},
                           {"kendall_tau", number_or_null(pr.kendall_tau, pr.heldout_samples > 0)}};
         j["search_margin"] = margin;
-        j["test_sentences"] = o.test_sentences;
+        j["test_sentences"] = o.max_sentences;
         j["beam"] = o.beam;
         j["subnets"] = Json::array();
         for (const Row &r : rows) {
@@ -399,7 +398,7 @@ void run_quickstart(QuickOpts o) {
     }
     std::printf("\nlatency: HAT protocol (batch 1, %u source tokens, %u decoder steps, beam %u), measured on this "
                 "machine after routing; test loss and BLEU on the first %u test verses (beam %u). Files in %s.\n",
-                lo.src_len, lo.steps, lo.beam, o.test_sentences, o.beam, o.work.c_str());
+                lo.src_len, lo.steps, lo.beam, o.max_sentences, o.beam, o.work.c_str());
     std::printf("time:");
     for (const auto &s : stage_seconds) std::printf(" %s %.0f s,", s.first.c_str(), s.second);
     std::printf(" total %.0f s\n", total_s);
@@ -420,15 +419,16 @@ void register_quickstart(CLI::App &app) {
         ->capture_default_str();
     add_real(qs, "--train-seconds", o->train_seconds, "length of the training demonstration (0 = skip it)",
              Bounds{0.0, 1e9});
-    add_int(qs, "--demo-vocab", o->demo_vocab, "tokenizer size of the training demonstration", 16, 1000000);
+    add_int(qs, "--vocab", o->vocab, "tokenizer size of the training demonstration", 16, 1000000);
     // The predictor needs 5 samples (mos_predictor_train): say so before anything runs.
     add_int(qs, "--latency-archs", o->latency_archs, "subnets timed for the latency predictor", 5, 1000000);
     qs->add_option("--budgets", o->budgets,
                    "latency budgets in ms, comma-separated (default: three between the smallest and largest "
                    "subnet's measured latency)");
-    add_int(qs, "--valid-sentences", o->valid_sentences, "validation verses of the search's fitness", 1u,
+    add_int(qs, "--max-sentences", o->max_sentences,
+            "use at most N verses of the validation split (search fitness) and of the test split (loss, BLEU)", 1u,
             UINT32_MAX);
-    add_int(qs, "--test-sentences", o->test_sentences, "test verses of the loss and BLEU columns", 1u, UINT32_MAX);
+    add_hidden_alias(qs, "--test-sentences", o->max_sentences, unsigned_check(1, UINT32_MAX));
     add_int(qs, "--beam", o->beam, "beam size of the test translations", 1, 64);
     add_int(qs, "--population", o->population, "search population", 5, 100000);
     add_int(qs, "--iterations", o->iterations, "search iterations", 1, 10000);
