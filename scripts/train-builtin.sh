@@ -1,20 +1,25 @@
 #!/usr/bin/env bash
 # scripts/train-builtin.sh: the recipe of libmos's built-in supernet (docs/builtin.md).
 # Trains a `small` neuron-routed MoS supernet on the built-in English-Spanish Bible corpus
-# (en -> es) with libmos's own trainer, exports its weights as BF16, measures it on the 1,000
-# test verses (beam 5, largest and smallest subnets) and writes the manifest beside it.
+# (en -> es) with libmos's own trainer, keeping a checkpoint every 250 updates, exports the
+# last (or the mean of the last AVERAGE) as BF16, measures it on the 1,000 test verses
+# (beam 5, largest and smallest subnets) and writes the manifest beside it.
 #
 #   scripts/train-builtin.sh [WORK_DIR]        (default: builtin-run; resumable)
 #
-# Environment: MOS_CLI (default build/tools/mos-cli/mos-cli), STEPS (updates, default 4000),
-# THREADS (0 = all cores). Killed or stopped, it resumes from WORK_DIR/net.safetensors.
+# Environment: MOS_CLI (default build/tools/mos-cli/mos-cli), STEPS (updates, a multiple of
+# 250, default 4000), AVERAGE (last checkpoints averaged, default 1: see docs/builtin.md),
+# THREADS (0 = all cores).
+# Killed or stopped, it resumes exactly from WORK_DIR/net.safetensors.
 # Ship the result by copying WORK_DIR/bible-en-es/ over data/builtin/bible-en-es/.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 WORK=${1:-builtin-run}
 CLI=${MOS_CLI:-build/tools/mos-cli/mos-cli}
 STEPS=${STEPS:-4000}
+AVERAGE=${AVERAGE:-1}
 THREADS=${THREADS:-0}
+EVERY=250
 DATA=data/bible-en-es
 NAME=bible-en-es
 [ -x "$CLI" ] || { echo "train-builtin: $CLI not found; build first (meson setup build && meson compile -C build)" >&2; exit 2; }
@@ -24,21 +29,36 @@ RECIPE="mos-cli train --data $DATA --src en --tgt es --space small --routing neu
 --max-tokens 4096 --lr 7e-4 --warmup 500 --dropout 0.3 --sampling sandwich --seed 1 --valid-every 250 \
 --max-steps $STEPS --out net.safetensors"
 
-# 1. Train (or resume). The checkpoint holds the optimiser state; .best keeps the best validation loss.
-if [ -f "$WORK/net.safetensors" ]; then
-  "$CLI" train --data $DATA --src en --tgt es --max-steps "$STEPS" --valid-every 250 --threads "$THREADS" \
-    --out "$WORK/net.safetensors" --resume "$WORK/net.safetensors"
-else
-  "$CLI" train --data $DATA --src en --tgt es --space small --routing neuron --experts 2 --vocab 8000 \
-    --max-tokens 4096 --lr 7e-4 --warmup 500 --dropout 0.3 --sampling sandwich --seed 1 --valid-every 250 \
-    --max-steps "$STEPS" --threads "$THREADS" --out "$WORK/net.safetensors"
-fi
-BEST="$WORK/net.safetensors"
-[ -f "$WORK/net.safetensors.best" ] && BEST="$WORK/net.safetensors.best"
+# 1. Train in pieces of EVERY updates (a resume continues exactly), keeping each checkpoint.
+mkdir -p "$WORK/checkpoints"
+[ -f "$WORK/checkpoints/step-$STEPS.safetensors" ] ||
+for ((target = EVERY; target <= STEPS; target += EVERY)); do
+  [ -f "$WORK/checkpoints/step-$target.safetensors" ] && continue
+  if [ -f "$WORK/net.safetensors" ]; then
+    "$CLI" train --data $DATA --src en --tgt es --max-steps "$target" --valid-every $EVERY --threads "$THREADS" \
+      --out "$WORK/net.safetensors" --resume "$WORK/net.safetensors"
+  else
+    git rev-parse HEAD > "$WORK/trained-from-commit.txt" 2>/dev/null || echo unknown > "$WORK/trained-from-commit.txt"
+    "$CLI" train --data $DATA --src en --tgt es --space small --routing neuron --experts 2 --vocab 8000 \
+      --max-tokens 4096 --lr 7e-4 --warmup 500 --dropout 0.3 --sampling sandwich --seed 1 --valid-every $EVERY \
+      --max-steps "$target" --threads "$THREADS" --out "$WORK/net.safetensors"
+  fi
+  cp "$WORK/net.safetensors" "$WORK/checkpoints/step-$target.safetensors"
+done
 
-# 2. Weights only, stored as BF16 (loads as f32).
+# 2. The mean of the last AVERAGE checkpoints, weights only, stored as BF16 (loads as f32).
 OUT="$WORK/$NAME/supernet.safetensors"
-"$CLI" supernet export --supernet "$BEST" --dtype bf16 --out "$OUT"
+LAST=()
+for ((k = AVERAGE - 1; k >= 0; k--)); do
+  s=$((STEPS - k * EVERY))
+  [ "$s" -ge "$EVERY" ] && LAST+=("$WORK/checkpoints/step-$s.safetensors")
+done
+"$CLI" supernet average --dtype bf16 --out "$OUT" "${LAST[@]}"
+if [ "${#LAST[@]}" -gt 1 ]; then
+  AVERAGED="mean of ${#LAST[@]} checkpoints, updates $(( STEPS - (${#LAST[@]} - 1) * EVERY ))..$STEPS every $EVERY"
+else
+  AVERAGED="none: the checkpoint of update $STEPS"
+fi
 
 # 3. Quality of the shipped file, as a user measures it.
 for a in largest smallest; do
@@ -47,11 +67,12 @@ for a in largest smallest; do
 done
 
 # 4. The manifest: what the file is, how it was made, what it measures.
-COMMIT=$(git rev-parse HEAD 2>/dev/null || echo unknown)
-[ -f "$WORK/trained-from-commit.txt" ] && COMMIT=$(cat "$WORK/trained-from-commit.txt")
-python3 - "$WORK" "$NAME" "$OUT" "$RECIPE" "$COMMIT" "$STEPS" <<'PY'
+COMMIT=$(cat "$WORK/trained-from-commit.txt" 2>/dev/null || echo unknown)
+CPU=$(grep -m1 "model name" /proc/cpuinfo | cut -d: -f2- | sed 's/^ *//')
+python3 - "$WORK" "$NAME" "$OUT" "$RECIPE" "$COMMIT" "$STEPS" "$AVERAGED" "$CPU" <<'PY'
 import hashlib, json, os, sys
-work, name, out, recipe, commit, steps = sys.argv[1:7]
+work, name, out, recipe, commit, steps, averaged, cpu = sys.argv[1:9]
+check = json.load(open(os.path.join(work, "eval-check.json")))
 ev = {a: json.load(open(os.path.join(work, f"eval-{a}.json"))) for a in ("largest", "smallest")}
 m = {
     "format": "mos-builtin-manifest",
@@ -66,13 +87,17 @@ m = {
     "tgt_lang": "es",
     "recipe": recipe,
     "updates": int(steps),
+    "averaged": averaged,
     "commit": commit,
+    "trained_on": cpu,
     "quality": {
         "split": "test",
         "beam": 5,
         **{a: {"sentences": e["sentences"], "bleu": round(e["bleu"], 2), "loss": round(e["loss"], 4),
                "nll": round(e["nll"], 4)} for a, e in ev.items()},
     },
+    "check": {"arch": "smallest", "split": "test", "sentences": check["sentences"], "beam": 5,
+              "bleu": round(check["bleu"], 2)},
 }
 with open(os.path.join(work, name, "manifest.json"), "w") as f:
     json.dump(m, f, indent=2)

@@ -19,6 +19,7 @@
 #include <cstdio>
 #include <memory>
 #include <string>
+#include <utility>
 #include <vector>
 
 #include "cli.hpp"
@@ -38,7 +39,7 @@ struct QuickOpts {
     double train_seconds = 60, progress_every = kDefaultLogEvery;
     uint32_t vocab = 2000;              // the demonstration's tokenizer: small, so it trains in seconds
     uint32_t max_sentences = 100;       // validation (search fitness) and test (loss, BLEU) subsets
-    uint32_t latency_archs = 24, beam, population = 16, iterations = 4;
+    uint32_t latency_archs = 40, beam, population = 16, iterations = 4;
     int32_t threads = 0;
     bool json = false;
     QuickOpts() {
@@ -48,6 +49,7 @@ struct QuickOpts {
 };
 
 struct Row {
+    explicit Row(std::string n) : name(std::move(n)) {}
     std::string name, model;
     double budget = 0, latency = 0, loss = 0, bleu = 0, route_ms = 0;
     unsigned long long params = 0;
@@ -79,7 +81,7 @@ void check_corpus(const QuickOpts &o) {
 struct DemoWatch {
     TrainWatch watch;
     double first_loss = NAN, last_loss = NAN, first_valid = NAN, last_valid = NAN;
-    int64_t steps = 0;
+    int64_t steps = 0, first_valid_step = 0;
 };
 
 int on_demo_progress(const mos_train_progress *p, void *user) {
@@ -89,7 +91,10 @@ int on_demo_progress(const mos_train_progress *p, void *user) {
         d->last_loss = p->loss;
         d->steps = p->step;
     } else if (p->event == MOS_TRAIN_EVENT_VALID) {
-        if (std::isnan(d->first_valid)) d->first_valid = p->valid_loss_largest;
+        if (std::isnan(d->first_valid)) {
+            d->first_valid = p->valid_loss_largest;
+            d->first_valid_step = p->step;
+        }
         d->last_valid = p->valid_loss_largest;
     }
     return on_train_progress(p, &d->watch);
@@ -190,11 +195,10 @@ void run_quickstart(QuickOpts o) {
                           "(the built-in took hours: scripts/train-builtin.sh)",
                           o.train_seconds));
         demo = demo_training(o, space.get(), progress);
-        progress.note(fmt("in %.0f updates the training loss fell from %.2f to %.2f and the validation loss "
-                          "(largest subnet) to %.2f",
-                          static_cast<double>(demo.steps), demo.first_loss, demo.last_loss, demo.last_valid) +
-                      (demo.first_valid != demo.last_valid ? fmt(" (first validation: %.2f)", demo.first_valid)
-                                                           : std::string()));
+        progress.note(fmt("in %.0f updates the training loss went from %.2f to %.2f", static_cast<double>(demo.steps),
+                          demo.first_loss, demo.last_loss) +
+                      fmt(", the validation loss of the largest subnet from %.2f (update %.0f) to %.2f", demo.first_valid,
+                          static_cast<double>(demo.first_valid_step), demo.last_valid));
         stage_seconds.emplace_back("train", progress.seconds());
     }
 
@@ -249,28 +253,37 @@ void run_quickstart(QuickOpts o) {
         const double hi = std::max(lat_large, lat_small * 1.2);
         for (double f : {0.25, 0.5, 0.75}) budgets.push_back(lat_small + f * (hi - lat_small));
     }
-    // The predictor's error would let a winner exceed its budget when measured:
-    // search under a margin of twice its held-out error (5%..25%).
-    const double margin = pr.heldout_samples > 0 ? std::min(0.25, std::max(0.05, 2.0 * pr.mape / 100.0)) : 0.15;
-    std::vector<double> search_budgets;
-    for (double b : budgets) search_budgets.push_back(b * (1.0 - margin));
+    // The predictor, calibrated on the two extremes measured just now: a line
+    // from measured to predicted milliseconds corrects its scale and offset on
+    // this run (identity when it cannot tell the extremes apart).
+    mos_predictor *rp = nullptr;
+    check(mos_predictor_load(&rp, nullptr, predictor.c_str()));
+    const PredictorPtr pred(rp);
+    double pred_small = 0, pred_large = 0;
+    check(mos_predictor_predict(&pred_small, pred.get(), smallest.get()));
+    check(mos_predictor_predict(&pred_large, pred.get(), largest.get()));
+    const bool calibrated = pred_large > pred_small * 1.05 && lat_large > lat_small * 1.05;
+    auto to_predicted = [&](double ms) {
+        const double p = calibrated ? pred_small + (ms - lat_small) * (pred_large - pred_small) / (lat_large - lat_small)
+                                    : ms;
+        return std::max(p, pred_small * 1.001);  // the smallest subnet always fits
+    };
 
-    // 3. Search.
+    // 3. Search: every budget at once under a 5% margin, then the winners are
+    // measured; a budget whose winner is over is searched again with its
+    // target lowered by the excess (at most twice).
     progress.restart("3/4 search");
     std::string line = "searching for budgets";
     for (double b : budgets) line += fmt(" %.1f", b);
-    line += fmt(" ms (measured: smallest %.1f ms, largest %.1f ms; searched %.0f%% under each budget for the "
-                "predictor's error; population %.0f, ",
-                lat_small, lat_large, margin * 100.0, o.population) +
-            std::to_string(o.iterations) + " iterations, " + std::to_string(o.max_sentences) +
-            " validation verses)";
+    line += fmt(" ms (measured: smallest %.1f ms, largest %.1f ms; predicted %.1f and %.1f ms); population ",
+                lat_small, lat_large, pred_small, pred_large) +
+            std::to_string(o.population) + " archs, " + std::to_string(o.iterations) + " iterations, fitness on " +
+            std::to_string(o.max_sentences) + " validation verses";
     progress.note(line);
     mos_search_options so = MOS_SEARCH_OPTIONS_INIT;
     so.src_lang = o.src.c_str();
     so.tgt_lang = o.tgt.c_str();
     so.valid_sentences = o.max_sentences;
-    so.budgets_ms = search_budgets.data();
-    so.n_budgets = search_budgets.size();
     so.predictor_path = predictor.c_str();
     so.population = o.population;
     so.parents = std::max(1u, o.population / 4);
@@ -278,10 +291,38 @@ void run_quickstart(QuickOpts o) {
     so.crossovers = o.population - so.parents - so.mutations;
     so.iterations = o.iterations;
     so.threads = o.threads;
-    mos_search_result *rr = nullptr;
-    check(mos_search(&rr, net.get(), o.data.c_str(), &so, on_count_progress, &progress));
-    const SearchResultPtr res(rr);
-    write_text_file(o.work + "/search.json", api_string(mos_search_result_to_json, res.get()));
+    auto search = [&](const std::vector<double> &targets) {
+        so.budgets_ms = targets.data();
+        so.n_budgets = targets.size();
+        mos_search_result *rr = nullptr;
+        check(mos_search(&rr, net.get(), o.data.c_str(), &so, on_count_progress, &progress));
+        return SearchResultPtr(rr);
+    };
+    std::vector<double> factor(budgets.size(), 0.95), targets;
+    for (size_t i = 0; i < budgets.size(); i++) targets.push_back(to_predicted(budgets[i] * factor[i]));
+    const SearchResultPtr first = search(targets);
+    write_text_file(o.work + "/search.json", api_string(mos_search_result_to_json, first.get()));
+    std::vector<ArchPtr> winners;
+    std::vector<double> winner_ms;
+    for (size_t i = 0; i < budgets.size(); i++) {
+        mos_arch *a = nullptr;
+        check(mos_search_result_arch(&a, first.get(), i));
+        winners.emplace_back(a);
+        winner_ms.push_back(measure(a, nullptr, nullptr));
+    }
+    for (int round = 0; round < 2; round++) {
+        for (size_t i = 0; i < budgets.size(); i++) {
+            if (winner_ms[i] <= budgets[i]) continue;
+            progress.note(fmt("the winner for %.1f ms measured %.1f ms: searching that budget again, %.0f%% lower",
+                              budgets[i], winner_ms[i], 100.0 * (1.0 - budgets[i] / winner_ms[i])));
+            factor[i] *= budgets[i] / winner_ms[i] * 0.97;
+            const SearchResultPtr again = search({to_predicted(budgets[i] * factor[i])});
+            mos_arch *a = nullptr;
+            check(mos_search_result_arch(&a, again.get(), 0));
+            winners[i].reset(a);
+            winner_ms[i] = measure(a, nullptr, nullptr);
+        }
+    }
     stage_seconds.emplace_back("search", progress.seconds());
 
     // 4. Route, re-measure, translate, score.
@@ -289,21 +330,16 @@ void run_quickstart(QuickOpts o) {
     progress.note("routing, timing and translating " + std::to_string(o.max_sentences) +
                   " test verses with each subnet (beam " + std::to_string(o.beam) + ")");
     std::vector<Row> rows;
-    std::vector<ArchPtr> owned;
     std::vector<const mos_arch *> archs;
-    for (size_t i = 0; i < mos_search_result_count(res.get()); i++) {
-        mos_arch *a = nullptr;
-        check(mos_search_result_arch(&a, res.get(), i));
-        owned.emplace_back(a);
-        Row r;
-        r.name = fmt("searched@%.1fms", budgets[i]);
+    for (size_t i = 0; i < winners.size(); i++) {
+        Row r(fmt("searched@%.1fms", budgets[i]));
         r.budget = budgets[i];
         rows.push_back(r);
-        archs.push_back(a);
+        archs.push_back(winners[i].get());
     }
-    rows.insert(rows.begin(), Row{"smallest"});
+    rows.insert(rows.begin(), Row("smallest"));
     archs.insert(archs.begin(), smallest.get());
-    rows.push_back(Row{"largest"});
+    rows.push_back(Row("largest"));
     archs.push_back(largest.get());
     mos_translate_options to = MOS_TRANSLATE_OPTIONS_INIT;
     to.beam = o.beam;
@@ -358,7 +394,6 @@ void run_quickstart(QuickOpts o) {
                           {"mape", number_or_null(pr.mape, pr.heldout_samples > 0)},
                           {"rmse_ms", number_or_null(pr.rmse_ms, pr.heldout_samples > 0)},
                           {"kendall_tau", number_or_null(pr.kendall_tau, pr.heldout_samples > 0)}};
-        j["search_margin"] = margin;
         j["test_sentences"] = o.max_sentences;
         j["beam"] = o.beam;
         j["subnets"] = Json::array();
