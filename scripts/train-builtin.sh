@@ -53,7 +53,7 @@ for ((k = AVERAGE - 1; k >= 0; k--)); do
   s=$((STEPS - k * EVERY))
   [ "$s" -ge "$EVERY" ] && LAST+=("$WORK/checkpoints/step-$s.safetensors")
 done
-"$CLI" supernet average --dtype bf16 --out "$OUT" "${LAST[@]}"
+[ "$OUT" -nt "${LAST[-1]}" ] || "$CLI" supernet average --dtype bf16 --out "$OUT" "${LAST[@]}"
 if [ "${#LAST[@]}" -gt 1 ]; then
   AVERAGED="mean of ${#LAST[@]} checkpoints, updates $(( STEPS - (${#LAST[@]} - 1) * EVERY ))..$STEPS every $EVERY"
 else
@@ -62,13 +62,17 @@ fi
 
 # 3. Quality of the shipped file, as a user measures it.
 for a in largest smallest; do
+  [ "$WORK/eval-$a.json" -nt "$OUT" ] && continue  # measured already
   echo "train-builtin: evaluating the $a subnet on the test verses (beam 5)" >&2
   "$CLI" eval --supernet "$OUT" --arch $a --data $DATA --src en --tgt es --split test --beam 5 --threads "$THREADS" --json > "$WORK/eval-$a.json"
 done
+# What capi_builtin checks on every test run: the smallest subnet on the first 50 test verses.
+"$CLI" eval --supernet "$OUT" --arch smallest --data $DATA --src en --tgt es --split test --beam 5 \
+  --max-sentences 50 --threads "$THREADS" --json > "$WORK/eval-check.json"
 
 # 4. The manifest: what the file is, how it was made, what it measures.
 COMMIT=$(cat "$WORK/trained-from-commit.txt" 2>/dev/null || echo unknown)
-CPU=$(grep -m1 "model name" /proc/cpuinfo | cut -d: -f2- | sed 's/^ *//')
+CPU="$(grep -m1 "model name" /proc/cpuinfo | cut -d: -f2- | sed 's/^ *//'), $(nproc) cores"
 python3 - "$WORK" "$NAME" "$OUT" "$RECIPE" "$COMMIT" "$STEPS" "$AVERAGED" "$CPU" <<'PY'
 import hashlib, json, os, sys
 work, name, out, recipe, commit, steps, averaged, cpu = sys.argv[1:9]

@@ -104,8 +104,10 @@ static void smallest_subnet_translates_as_promised(void **state) {
     mos_translate_options t = MOS_TRANSLATE_OPTIONS_INIT;
     mos_texts *out = NULL;
     assert_int_equal(mos_model_translate(&out, model, src, 1, &t), MOS_OK);
-    assert_true(strlen(mos_texts_get(out, 0)) > 10);
-    assert_non_null(strstr(mos_texts_get(out, 0), "aguas"));
+    const char *es = mos_texts_get(out, 0);
+    print_message("# %s\n", es);
+    assert_true(strlen(es) > 10);
+    assert_true(strstr(es, "montes") != NULL || strstr(es, "aguas") != NULL || strstr(es, "codos") != NULL);
     mos_texts_destroy(out);
 
     mos_model_destroy(model);

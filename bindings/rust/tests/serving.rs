@@ -203,6 +203,6 @@ fn builtin_supernet() {
     let out = model
         .translate(&["The waters rose fifteen cubits higher, and the mountains were covered."], &TranslateOptions::beam(1))
         .expect("translate");
-    assert!(out[0].contains("aguas"), "{:?}", out);
+    assert!(out[0].contains("montes"), "{:?}", out);
     assert!(Supernet::load_builtin("no-such-model").is_err());
 }
