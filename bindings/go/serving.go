@@ -278,6 +278,16 @@ func LoadSupernet(path string) (*Supernet, error) {
 	return newSupernet(p), nil
 }
 
+// LoadBuiltinSupernet loads a supernet that ships with libmos, without a path
+// ("" = the default, bible-en-es), its SHA-256 checked (docs/builtin.md).
+func LoadBuiltinSupernet(name string) (*Supernet, error) {
+	var p SwigcptrCSupernet
+	if err := Supernet_load_builtin(&p, name); err != nil {
+		return nil, err
+	}
+	return newSupernet(p), nil
+}
+
 // Save writes the checkpoint atomically.
 func (n *Supernet) Save(path string) error {
 	return n.h().use(func(p CSupernet) error { return Supernet_save(p, path) })

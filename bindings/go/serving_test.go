@@ -558,3 +558,28 @@ func TestServingErrorsFromManyGoroutines(t *testing.T) {
 		t.Error(e)
 	}
 }
+
+// The built-in supernet loads without a path and translates (docs/builtin.md).
+func TestBuiltinSupernet(t *testing.T) {
+	net, err := LoadBuiltinSupernet("")
+	if err != nil {
+		t.Fatalf("LoadBuiltinSupernet: %v", err)
+	}
+	defer net.Close()
+	space, _ := net.Space()
+	defer space.Close()
+	small, _ := ArchSmallest(space)
+	defer small.Close()
+	model, err := net.Route(small)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer model.Close()
+	out, err := model.Translate([]string{"The waters rose fifteen cubits higher, and the mountains were covered."}, 1)
+	if err != nil || len(out) != 1 || !strings.Contains(out[0], "montes") {
+		t.Fatalf("built-in translation: %q %v", out, err)
+	}
+	if _, err := LoadBuiltinSupernet("no-such-model"); !errors.Is(err, &Error{Status: StatusIO}) {
+		t.Fatalf("unknown built-in: %v", err)
+	}
+}

@@ -276,6 +276,7 @@ MOS_HANDLE(mos_search_result, mos_search_result_destroy)
 }
 
 %newobject mos_supernet::j_load;
+%newobject mos_supernet::j_loadBuiltin;
 %newobject mos_supernet::j_space;
 %newobject mos_supernet::j_route;
 %newobject mos_supernet::j_create;
@@ -292,6 +293,8 @@ MOS_HANDLE(mos_search_result, mos_search_result_destroy)
     return n;
   }
   static mos_supernet *j_load(const char *path) { mos_supernet *n = NULL; MOSJ_CALL(mos_supernet_load(&n, path)); return n; }
+  /** A built-in supernet that ships with libmos ("" = the default, bible-en-es), its SHA-256 checked (docs/builtin.md). */
+  static mos_supernet *j_loadBuiltin(const char *name) { mos_supernet *n = NULL; MOSJ_CALL(mos_supernet_load_builtin(&n, name)); return n; }
   void j_save(const char *path) { MOSJ_CALL(mos_supernet_save($self, path)); }
   mos_space *j_space() { mos_space *s = NULL; MOSJ_CALL(mos_supernet_space(&s, $self)); return s; }
   uint64_t j_numParams() { if (!$self) mos_swig_pending = MOS_INVALID_ARGUMENT, mos_swig_pending_msg = "Supernet.numParams: closed supernet"; return mos_supernet_num_params($self); }

@@ -99,6 +99,58 @@ MOS_API mos_status mos_supernet_load(mos_supernet **out, const char *path);
  * @since 0.1 */
 MOS_API mos_status mos_supernet_save(const mos_supernet *net, const char *path);
 
+/* How stored float weights are kept in a file. @since 0.1 */
+typedef enum mos_dtype {
+    MOS_DTYPE_F32 = 0,  /* 32-bit IEEE float, exact */
+    MOS_DTYPE_BF16 = 1  /* bfloat16, rounded to nearest even: half the size; loads as f32 */
+} mos_dtype;
+
+#define MOS_EXPORT_OPTIONS_VERSION 1u
+
+/* Options of mos_supernet_export. NULL options mean the defaults shown. */
+typedef struct mos_export_options {
+    uint32_t version;  /* MOS_EXPORT_OPTIONS_VERSION */
+    mos_dtype weights; /* MOS_DTYPE_F32 */
+} mos_export_options;
+
+#define MOS_EXPORT_OPTIONS_INIT {MOS_EXPORT_OPTIONS_VERSION, MOS_DTYPE_F32}
+
+/* Function twin of MOS_EXPORT_OPTIONS_INIT. Thread-safe. @since 0.1 */
+MOS_API mos_status mos_export_options_init(mos_export_options *options);
+
+/* Write the supernet's weights only, atomically: weights, routers, tokenizer
+ * and languages, without the optimiser and training state of a checkpoint (a
+ * file to ship, load, route and search; training can start from it but not
+ * resume it). With options->weights = MOS_DTYPE_BF16 the file is about a third
+ * of a checkpoint's size. Returns MOS_INVALID_ARGUMENT (bad dtype), MOS_VERSION,
+ * MOS_IO. Thread-safe as mos_supernet_save. @since 0.1 */
+MOS_API mos_status mos_supernet_export(const mos_supernet *net, const char *path,
+                                       const mos_export_options *options);
+
+/* A new supernet whose weights are the mean of the `n` supernets' weights
+ * (checkpoint averaging: the last checkpoints of one run averaged usually
+ * translate better than the last alone; docs/builtin.md). They must share the
+ * space, the supernet options and the tokenizer; the result has no optimiser or
+ * training state. Returns MOS_INVALID_ARGUMENT (n = 0, a NULL entry, supernets
+ * that differ: the message names the first), MOS_OUT_OF_MEMORY. Thread-safe on
+ * supernets not being trained. @since 0.1 */
+MOS_API mos_status mos_supernet_average(mos_supernet **out, const mos_supernet *const *nets, size_t n);
+
+/* Load a built-in supernet that ships with libmos (docs/builtin.md), found
+ * without a path: in $MOS_BUILTIN_DIR, beside the installed library, or in the
+ * source tree of an uninstalled build. `name` NULL or "" means the default
+ * ("bible-en-es"). The file's SHA-256 is checked against its manifest first.
+ * Returns MOS_IO (not installed: the message lists every place looked at),
+ * MOS_FORMAT (manifest malformed, or checksum mismatch naming both digests),
+ * MOS_INVALID_ARGUMENT (a name that is not [a-z0-9_-]). Thread-safe. @since 0.1 */
+MOS_API mos_status mos_supernet_load_builtin(mos_supernet **out, const char *name);
+
+/* The manifest (JSON: file, sha256, recipe, commit, measured quality) of a
+ * built-in supernet, copied into buf as by every (buf, cap, needed) getter
+ * (docs/api-conventions.md); *needed counts the terminating NUL. Errors as
+ * mos_supernet_load_builtin, without reading the weights. @since 0.1 */
+MOS_API mos_status mos_builtin_manifest(char *buf, size_t cap, size_t *needed, const char *name);
+
 /* Destroying NULL does nothing. @since 0.1 */
 MOS_API void mos_supernet_destroy(mos_supernet *net);
 

@@ -23,6 +23,14 @@ mos_routing from_routing(mos::Routing r) {
     return MOS_ROUTING_NEURON;
 }
 
+mos::DType to_dtype(mos_dtype d) {
+    switch (d) {
+    case MOS_DTYPE_F32: return mos::DType::F32;
+    case MOS_DTYPE_BF16: return mos::DType::BF16;
+    }
+    mos::fail(MOS_INVALID_ARGUMENT, "dtype ", static_cast<int>(d), " is not MOS_DTYPE_F32 or MOS_DTYPE_BF16");
+}
+
 mos::SupernetConfig supernet_config(const mos_supernet_options *options) {
     const mos_supernet_options o = versioned(options, mos_supernet_options MOS_SUPERNET_OPTIONS_INIT,
                                              MOS_SUPERNET_OPTIONS_VERSION, "supernet options");

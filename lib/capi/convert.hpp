@@ -10,6 +10,7 @@
 
 #include "backend/threads.hpp"
 #include "core/error.hpp"
+#include "io/safetensors.hpp"
 #include "model/params.hpp"
 #include "model/supernet.hpp"
 #include "mos/supernet.h"
@@ -59,6 +60,8 @@ inline void check_threads(int32_t threads) {
 // MOS_INVALID_ARGUMENT for a value outside the enum.
 mos::Routing to_routing(mos_routing r);
 mos_routing from_routing(mos::Routing r);
+// MOS_INVALID_ARGUMENT for a value outside the enum.
+mos::DType to_dtype(mos_dtype d);
 
 // The core configuration of mos_supernet_options (NULL = the defaults; a
 // wrong version is MOS_VERSION). vocab is the options' vocab_size (0 = the

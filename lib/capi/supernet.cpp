@@ -1,6 +1,9 @@
 // lib/capi/supernet.cpp: the C API of supernets and mos_route (mos/supernet.h).
+#include "capi/buffer.hpp"
 #include "capi/convert.hpp"
 #include "capi/model_handles.hpp"
+#include "model/average.hpp"
+#include "model/builtin.hpp"
 #include "mos/supernet.h"
 
 using mos::capi::from_routing;
@@ -69,6 +72,60 @@ MOS_API mos_status mos_supernet_save(const mos_supernet *net, const char *path) 
         MOS_REQUIRE_NONNULL(net);
         MOS_REQUIRE_NONNULL(path);
         mos::save_supernet(path, net->bundle);
+    });
+}
+
+MOS_API mos_status mos_export_options_init(mos_export_options *options) {
+    return guard("mos_export_options_init", [&] {
+        MOS_REQUIRE_NONNULL(options);
+        *options = mos_export_options MOS_EXPORT_OPTIONS_INIT;
+    });
+}
+
+MOS_API mos_status mos_supernet_export(const mos_supernet *net, const char *path,
+                                       const mos_export_options *options) {
+    return guard("mos_supernet_export", [&] {
+        MOS_REQUIRE_NONNULL(net);
+        MOS_REQUIRE_NONNULL(path);
+        const mos_export_options o = mos::capi::versioned(options, mos_export_options MOS_EXPORT_OPTIONS_INIT,
+                                                          MOS_EXPORT_OPTIONS_VERSION, "export options");
+        mos::SupernetSaveOptions how;
+        how.weights_only = true;
+        how.weights = mos::capi::to_dtype(o.weights);
+        mos::save_supernet(path, net->bundle, how);
+    });
+}
+
+MOS_API mos_status mos_supernet_average(mos_supernet **out, const mos_supernet *const *nets, size_t n) {
+    if (out) *out = nullptr;
+    return guard("mos_supernet_average", [&] {
+        MOS_REQUIRE_NONNULL(out);
+        MOS_REQUIRE_NONNULL(nets);
+        std::vector<const mos::SupernetBundle *> bundles;
+        for (size_t i = 0; i < n; i++) {
+            mos::check(nets[i] != nullptr, MOS_INVALID_ARGUMENT, "nets[", i, "] is NULL");
+            bundles.push_back(&nets[i]->bundle);
+        }
+        auto h = std::make_unique<mos_supernet>();
+        h->bundle = mos::average_supernets(bundles);
+        *out = h.release();
+    });
+}
+
+MOS_API mos_status mos_supernet_load_builtin(mos_supernet **out, const char *name) {
+    if (out) *out = nullptr;
+    return guard("mos_supernet_load_builtin", [&] {
+        MOS_REQUIRE_NONNULL(out);
+        auto h = std::make_unique<mos_supernet>();
+        h->bundle = mos::load_builtin(name ? name : "");
+        *out = h.release();
+    });
+}
+
+MOS_API mos_status mos_builtin_manifest(char *buf, size_t cap, size_t *needed, const char *name) {
+    if (needed) *needed = 0;
+    return guard("mos_builtin_manifest", [&] {
+        mos::capi::copy_out(mos::find_builtin(name ? name : "").manifest_json, buf, cap, needed);
     });
 }
 

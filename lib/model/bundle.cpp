@@ -199,7 +199,12 @@ SupernetConfig supernet_config_from_json(const std::string &text) {
 
 namespace {
 
-SafeTensorsWriter supernet_writer(const SupernetBundle &b) {
+// Metadata that belongs to a training run, not to the weights.
+constexpr const char *kTrainStateKey = "train_state";
+
+SafeTensorsWriter supernet_writer(const SupernetBundle &b, const SupernetSaveOptions &how) {
+    check(how.weights == DType::F32 || how.weights == DType::BF16, MOS_INVALID_ARGUMENT,
+          "supernet weights can be stored as F32 or BF16, not ", dtype_name(how.weights));
     check(b.net != nullptr, MOS_INVALID_ARGUMENT, "supernet bundle has no supernet");
     const Supernet &net = *b.net;
     const size_t n = net.param_floats();
@@ -210,10 +215,11 @@ SafeTensorsWriter supernet_writer(const SupernetBundle &b) {
     w.set_format(kSupernetFormat, kSupernetFormatVersion);
     w.set_metadata("space", space_to_json(b.space));
     w.set_metadata("config", supernet_config_json(net.config()));
-    for (const auto &kv : b.meta) w.set_metadata(kv.first, kv.second);
+    for (const auto &kv : b.meta)
+        if (!(how.weights_only && kv.first == kTrainStateKey)) w.set_metadata(kv.first, kv.second);
     for (const ParamInfo &p : net.table().all()) {
-        w.add(p.name, DType::F32, to_u64(p.shape), net.param(p.name), p.numel * sizeof(float));
-        if (!b.adam_m.empty()) {
+        w.add(p.name, DType::F32, to_u64(p.shape), net.param(p.name), p.numel * sizeof(float), how.weights);
+        if (!how.weights_only && !b.adam_m.empty()) {
             w.add("adam.m." + p.name, DType::F32, to_u64(p.shape), b.adam_m.data() + p.offset,
                   p.numel * sizeof(float));
             w.add("adam.v." + p.name, DType::F32, to_u64(p.shape), b.adam_v.data() + p.offset,
@@ -289,9 +295,13 @@ SupernetBundle supernet_from(const SafeTensors &f, const std::string &source) {
 
 }  // namespace
 
-void save_supernet(const std::string &path, const SupernetBundle &b) { supernet_writer(b).write_file(path); }
+void save_supernet(const std::string &path, const SupernetBundle &b, const SupernetSaveOptions &how) {
+    supernet_writer(b, how).write_file(path);
+}
 
-std::vector<uint8_t> supernet_to_bytes(const SupernetBundle &b) { return supernet_writer(b).to_bytes(); }
+std::vector<uint8_t> supernet_to_bytes(const SupernetBundle &b, const SupernetSaveOptions &how) {
+    return supernet_writer(b, how).to_bytes();
+}
 
 SupernetBundle load_supernet(const std::string &path) { return supernet_from(SafeTensors::read_file(path), path); }
 

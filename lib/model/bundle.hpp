@@ -27,6 +27,7 @@
 #include <string>
 #include <vector>
 
+#include "io/safetensors.hpp"
 #include "model/arch.hpp"
 #include "model/dense.hpp"
 #include "model/space.hpp"
@@ -66,8 +67,18 @@ std::string supernet_config_json(const SupernetConfig &cfg);
 // Parses the "config" metadata; cfg.dims is left for the caller. MOS_FORMAT on error.
 SupernetConfig supernet_config_from_json(const std::string &text);
 
-void save_supernet(const std::string &path, const SupernetBundle &b);
-std::vector<uint8_t> supernet_to_bytes(const SupernetBundle &b);
+// How a supernet is written. The default is a checkpoint that resumes training
+// exactly (weights, routers, tokenizer, Adam moments, training state).
+// weights_only drops the optimiser and training state (a file to ship or to
+// route from); `weights` may be DType::BF16 to store the float tensors at half
+// size (rounded to nearest even; they load as f32). docs/formats.md.
+struct SupernetSaveOptions {
+    bool weights_only = false;
+    DType weights = DType::F32;
+};
+
+void save_supernet(const std::string &path, const SupernetBundle &b, const SupernetSaveOptions &how = {});
+std::vector<uint8_t> supernet_to_bytes(const SupernetBundle &b, const SupernetSaveOptions &how = {});
 SupernetBundle load_supernet(const std::string &path);
 SupernetBundle supernet_from_bytes(const void *data, size_t size, const std::string &source);
 

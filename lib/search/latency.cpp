@@ -13,6 +13,7 @@
 
 #include <nlohmann/json.hpp>
 
+#include "backend/threads.hpp"
 #include "core/error.hpp"
 #include "core/json_util.hpp"
 #include "data/tokens.hpp"
@@ -158,6 +159,10 @@ LatencyPredictor train_predictor(const std::vector<std::vector<float>> &x, const
     check(o.epochs >= 1 && o.lr > 0.0f, MOS_INVALID_ARGUMENT, "epochs and learning rate must be positive");
     const int64_t F = static_cast<int64_t>(x[0].size());
     for (const auto &r : x) check(static_cast<int64_t>(r.size()) == F, MOS_INVALID_ARGUMENT, "ragged features");
+    // The predictor's products are tiny (a batch of samples times a few dozen
+    // features): a second thread only adds a fork and a join to each of the
+    // thousands of steps, and on a busy machine a wait for a core.
+    const ThreadScope one_thread(1);
     for (double v : y_ms) check(std::isfinite(v) && v > 0, MOS_INVALID_ARGUMENT, "latency ", v, " is not positive");
 
     // Deterministic split: a seeded shuffle, the last `holdout` part held out.

@@ -81,6 +81,7 @@ static void init_twins(void **state) {
                                           offsetof(mos_eval_options, tgt_lang), END};
     CHECK_INIT(mos_bleu_score, MOS_BLEU_SCORE_INIT, mos_bleu_score_init, no_strings);
     CHECK_INIT(mos_supernet_options, MOS_SUPERNET_OPTIONS_INIT, mos_supernet_options_init, supernet_strings);
+    CHECK_INIT(mos_export_options, MOS_EXPORT_OPTIONS_INIT, mos_export_options_init, no_strings);
     CHECK_INIT(mos_route_options, MOS_ROUTE_OPTIONS_INIT, mos_route_options_init, no_strings);
     CHECK_INIT(mos_translate_options, MOS_TRANSLATE_OPTIONS_INIT, mos_translate_options_init, no_strings);
     CHECK_INIT(mos_latency_options, MOS_LATENCY_OPTIONS_INIT, mos_latency_options_init, no_strings);

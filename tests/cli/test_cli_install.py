@@ -2,7 +2,8 @@
 tree. `meson install --destdir` puts the build into a temporary folder; the
 installed mos-cli, run from another temporary folder, finds the installed
 built-in corpus (<datadir>/libmos/data/bible-en-es, intact per its
-SHA256SUMS) and runs the quickstart job. By default the job runs on the tiny
+SHA256SUMS) and the installed built-in supernet (docs/builtin.md), and runs
+the quickstart job on it. By default the job runs on the tiny
 test corpus (training a tokenizer on the 29,077 Bible verses alone takes
 longer than the whole cli suite); with --full (the slow suite) it runs on
 the installed corpus itself, with tiny budgets.
@@ -30,12 +31,14 @@ with tempfile.TemporaryDirectory() as dest, tempfile.TemporaryDirectory() as els
     found = {}
     for root, dirs, files in os.walk(dest):
         for name in files:
-            if name in ("mos-cli", "libmos.so.0", "SHA256SUMS"):
+            if name in ("mos-cli", "libmos.so.0", "SHA256SUMS", "manifest.json"):
                 found.setdefault(name, os.path.join(root, name))
-    expect("mos-cli, libmos.so.0 and the corpus are installed", len(found) == 3, str(found))
+    expect("mos-cli, libmos.so.0, the corpus and the built-in supernet are installed", len(found) == 4, str(found))
+    expect("the built-in supernet is installed under <datadir>/libmos/builtin",
+           found.get("manifest.json", "").endswith("/libmos/builtin/bible-en-es/manifest.json"), str(found))
     cli = found.get("mos-cli")
     corpus = os.path.dirname(found.get("SHA256SUMS", ""))
-    if len(found) == 3:
+    if len(found) == 4:
         ok = True
         with open(found["SHA256SUMS"]) as f:
             for line in f:
@@ -57,14 +60,14 @@ with tempfile.TemporaryDirectory() as dest, tempfile.TemporaryDirectory() as els
         else:
             data = os.path.join(elsewhere, "corpus")
             os.mkdir(data)
-            space = write_corpus(data)
-            r = t.run("quickstart", "--data", data, "--src", "xx", "--tgt", "yy", "--space", space, "--vocab", "40",
+            write_corpus(data)
+            r = t.run("quickstart", "--data", data, "--src", "xx", "--tgt", "yy", "--vocab", "40",
                       "--work", "qs", *tiny, cli=cli, env=env, cwd=elsewhere, timeout=600)
         j = t.json_of(r)
         expect("the installed mos-cli runs quickstart outside the source tree" +
                (" on the installed corpus" if full else ""),
-               j is not None and len(j["subnets"]) == 4 and (j["corpus"] == corpus) == full
-               and os.path.exists(os.path.join(elsewhere, "qs", "supernet.safetensors")),
+               j is not None and len(j["subnets"]) == 5 and (j["corpus"] == corpus) == full
+               and j["builtin"]["name"] == "bible-en-es" and os.path.exists(os.path.join(elsewhere, "qs", "search.json")),
                r.stdout[-2000:] + r.stderr[-3000:])
 
 sys.exit(t.finish())

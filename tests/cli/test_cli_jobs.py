@@ -269,7 +269,7 @@ with tempfile.TemporaryDirectory() as tmp:
                      "mos-model")
 
     # --- quickstart ---
-    r = run("quickstart", *common, "--space", space, "--work", f"{tmp}/afile", "--train-seconds", "3")
+    r = run("quickstart", *common, "--work", f"{tmp}/afile", "--train-seconds", "3")
     t.one_line_error("quickstart --work FILE fails before training", r, "afile", "not a directory")
     expect("... without training", "tokenizer" not in r.stderr, r.stderr)
     r = run("quickstart", "--data", f"{tmp}/nope", "--work", f"{tmp}/qs-nope", "--train-seconds", "3")
@@ -277,24 +277,33 @@ with tempfile.TemporaryDirectory() as tmp:
     env = dict(os.environ, MOS_CORPUS_DIR=f"{tmp}/no-corpus")
     r = run("quickstart", "--work", f"{tmp}/qs-nope", "--train-seconds", "3", env=env)
     t.one_line_error("quickstart with MOS_CORPUS_DIR naming no directory", r, "MOS_CORPUS_DIR", "no-corpus")
-    r = run("quickstart", *common, "--space", space, "--work", f"{tmp}/qs/work", "--train-seconds", "3",
+    # On the built-in supernet (found in the source tree), with the tiny corpus
+    # for the training demonstration and the scores.
+    r = run("quickstart", *common, "--work", f"{tmp}/qs/work", "--train-seconds", "3",
             "--vocab", "40", "--latency-archs", "6", "--population", "5", "--iterations", "1",
-            "--max-sentences", "5", "--json", timeout=600)
+            "--max-sentences", "5", "--beam", "1", "--json", timeout=600)
     j = t.json_of(r)
+    names = [s["name"] for s in j["subnets"]] if j else []
     expect("quickstart runs every stage and reports each subnet",
-           j is not None and [s["name"] for s in j["subnets"]][2:] == ["smallest", "largest"]
-           and j["subnets"][0]["name"].startswith("searched@") and j["subnets"][0]["budget_ms"] > 0
-           and j["subnets"][2]["budget_ms"] is None and all(os.path.exists(s["model"]) for s in j["subnets"])
-           and os.path.exists(f"{tmp}/qs/work/search.json") and len(j["samples"]) == 3,
+           j is not None and len(names) == 5 and names[0] == "smallest" and names[-1] == "largest"
+           and all(n.startswith("searched@") for n in names[1:4])
+           and all(s["budget_ms"] > 0 and isinstance(s["within_budget"], bool) for s in j["subnets"][1:4])
+           and j["subnets"][0]["budget_ms"] is None and all(os.path.exists(s["model"]) for s in j["subnets"])
+           and all(len(s["translations"]) == 3 for s in j["subnets"])
+           and j["supernet"] == "builtin" and j["builtin"]["format"] == "mos-builtin-manifest"
+           and j["demo_training"]["updates"] >= 1 and os.path.exists(f"{tmp}/qs/work/search.json"),
            r.stdout[-2000:] + r.stderr[-2000:])
     expect("quickstart names its four stages in its progress lines",
-           all(f"[{s}] " in r.stderr for s in ["1/4 train", "2/4 latency", "3/4 search", "4/4 route and test"]),
+           all(f"[{s}] " in r.stderr for s in ["1/4 train", "2/4 latency", "3/4 search", "4/4 test"]),
            r.stderr)
-    r = run("quickstart", *common, "--space", space, "--work", f"{tmp}/qs/table", "--train-seconds", "1",
-            "--vocab", "40", "--latency-archs", "6", "--population", "5", "--iterations", "1",
-            "--test-sentences", "3", timeout=600)
-    expect("quickstart prints the table (and takes the older --test-sentences)",
-           r.returncode == 0 and "searched@" in r.stdout and "largest" in r.stdout and "BLEU" in r.stdout,
+    r = run("quickstart", *common, "--work", f"{tmp}/qs/table", "--train-seconds", "0",
+            "--latency-archs", "6", "--population", "5", "--iterations", "1", "--budgets", "1000,2000",
+            "--beam", "1", "--test-sentences", "3", timeout=600)
+    expect("quickstart prints the table (skipping the demonstration, given budgets, older --test-sentences)",
+           r.returncode == 0 and "searched@1000.0ms" in r.stdout and "searched@2000.0ms" in r.stdout
+           and "largest" in r.stdout and "BLEU" in r.stdout and "1/4 train" not in r.stderr,
            r.stdout[-2000:] + r.stderr[-2000:])
+    r = run("quickstart", *common, "--work", f"{tmp}/qs/bad", "--budgets", "10,-1")
+    t.usage_error("quickstart --budgets with a negative budget", r, "--budgets")
 
 sys.exit(t.finish())

@@ -87,6 +87,10 @@ CLI::Option *add_budget_option(CLI::App *cmd, ArchSpec &spec);
 // The arch of `space` that `spec` names.
 ArchPtr resolve_arch(const mos_space *space, const ArchSpec &spec);
 
+// The supernet a --supernet value names: a checkpoint or exported file, or
+// "builtin" / "builtin:NAME" for a built-in supernet (docs/builtin.md).
+SupernetPtr open_supernet(const std::string &path_or_builtin);
+
 // Loads a supernet checkpoint and routes the arch `spec` names on `threads`
 // threads (0 = all cores); *ms (if given) receives the routing time.
 ModelPtr route_from(const std::string &supernet_path, const ArchSpec &spec, double *ms, int32_t threads);
@@ -149,6 +153,7 @@ void register_train(CLI::App &app);
 void register_search(CLI::App &app);
 void register_space(CLI::App &app);
 void register_arch(CLI::App &app);
+void register_supernet(CLI::App &app);
 void register_bench(CLI::App &app);
 
 }  // namespace mos_cli

@@ -161,7 +161,7 @@ void run_model_show(const ShowOpts &o) {
 void register_model(CLI::App &app) {
     auto r = std::make_shared<RouteOpts>();
     CLI::App *route = app.add_subcommand("route", "specialise a subnet of a supernet into a dense model file");
-    route->add_option("--supernet", r->supernet, "supernet checkpoint")->required();
+    route->add_option("--supernet", r->supernet, "supernet checkpoint or exported file, or builtin (docs/builtin.md)")->required();
     add_arch_options(route, r->arch, "");
     route->add_option("--out", r->out, "model file to write (missing directories are created)")->required();
     add_threads(route, r->r.threads);
@@ -172,7 +172,7 @@ void register_model(CLI::App &app) {
     CLI::App *tr = app.add_subcommand("translate", "translate stdin (one sentence per line) to stdout");
     CLI::Option *model = tr->add_option("--model", t->model, "model file (from mos-cli route)");
     CLI::Option *supernet =
-        tr->add_option("--supernet", t->supernet, "or: a supernet checkpoint, routed to --arch first");
+        tr->add_option("--supernet", t->supernet, "or: a supernet (file or builtin), routed to --arch first");
     model->excludes(supernet);
     add_arch_options(tr, t->arch, "largest").exclude(model);
     add_int(tr, "--beam", t->t.beam, "beam size; 1 = greedy", 1, 64);

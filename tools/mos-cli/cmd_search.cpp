@@ -133,9 +133,7 @@ void run_search(SearchOpts o) {
     if (!o.out.empty()) prepare_output_file("--out", o.out);
     if (!o.plot.empty()) prepare_output_file("--plot", o.plot);
 
-    mos_supernet *raw = nullptr;
-    check(mos_supernet_load(&raw, o.supernet.c_str()));
-    const SupernetPtr net(raw);
+    const SupernetPtr net = open_supernet(o.supernet);
     o.s.split = o.split.c_str();
     o.s.src_lang = o.src.c_str();
     o.s.tgt_lang = o.tgt.c_str();
@@ -185,7 +183,7 @@ void register_search(CLI::App &app) {
         "latency", "time a model (HAT protocol), collect a latency dataset, or train a latency predictor");
     CLI::Option *model = lat->add_option("--model", l->model, "mode 1: time this model file");
     CLI::Option *supernet =
-        lat->add_option("--supernet", l->supernet, "mode 1: or a supernet checkpoint, routed to --arch first");
+        lat->add_option("--supernet", l->supernet, "mode 1: or a supernet (file or builtin), routed to --arch first");
     const ArchOptions arch = add_arch_options(lat, l->arch, "largest");
     CLI::Option *collect = add_int(lat, "--collect", l->collect,
                                    "mode 2: time N archs sampled from --space, write a dataset to --out", 1u, 1000000u)
@@ -230,7 +228,7 @@ void register_search(CLI::App &app) {
 
     auto o = std::make_shared<SearchOpts>();
     CLI::App *s = app.add_subcommand("search", "evolutionary search of a supernet for latency/params/FLOPs budgets");
-    s->add_option("--supernet", o->supernet, "supernet checkpoint")->required();
+    s->add_option("--supernet", o->supernet, "supernet checkpoint or exported file, or builtin (docs/builtin.md)")->required();
     s->add_option("--data", o->data, "corpus directory with the validation split")->required();
     s->add_option("--src", o->src, "source language suffix")->required();
     s->add_option("--tgt", o->tgt, "target language suffix")->required();

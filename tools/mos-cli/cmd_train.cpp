@@ -216,9 +216,7 @@ void run_eval(const EvalOpts &o) {
         check(mos_model_evaluate(&r, model.get(), o.data.c_str(), &e));
     } else {
         o.arch.check_usage();
-        mos_supernet *raw = nullptr;
-        check(mos_supernet_load(&raw, o.supernet.c_str()));
-        const SupernetPtr net(raw);
+        const SupernetPtr net = open_supernet(o.supernet);
         mos_space *sp = nullptr;
         check(mos_supernet_space(&sp, net.get()));
         const SpacePtr space(sp);
@@ -309,7 +307,7 @@ void register_train(CLI::App &app) {
     auto e = std::make_shared<EvalOpts>();
     CLI::App *ev =
         app.add_subcommand("eval", "loss and BLEU of a subnet of a supernet, or of a routed model, on a corpus split");
-    CLI::Option *supernet = ev->add_option("--supernet", e->supernet, "supernet checkpoint, evaluated at --arch");
+    CLI::Option *supernet = ev->add_option("--supernet", e->supernet, "supernet checkpoint or file, or builtin (docs/builtin.md), evaluated at --arch");
     CLI::Option *model = ev->add_option("--model", e->model, "or: a model file (from mos-cli route)");
     model->excludes(supernet);
     add_arch_options(ev, e->arch, "largest").exclude(model);

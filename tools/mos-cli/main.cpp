@@ -51,6 +51,7 @@ int main(int argc, char **argv) {
     mos_cli::register_search(app);
     mos_cli::register_space(app);
     mos_cli::register_arch(app);
+    mos_cli::register_supernet(app);
     mos_cli::register_bench(app);
 
     try {

@@ -132,11 +132,21 @@ ArchPtr resolve_arch(const mos_space *space, const ArchSpec &spec) {
     return ArchPtr(arch);
 }
 
+SupernetPtr open_supernet(const std::string &path_or_builtin) {
+    mos_supernet *raw = nullptr;
+    if (path_or_builtin == "builtin") {
+        check(mos_supernet_load_builtin(&raw, nullptr));
+    } else if (path_or_builtin.rfind("builtin:", 0) == 0) {
+        check(mos_supernet_load_builtin(&raw, path_or_builtin.c_str() + 8));
+    } else {
+        check(mos_supernet_load(&raw, path_or_builtin.c_str()));
+    }
+    return SupernetPtr(raw);
+}
+
 ModelPtr route_from(const std::string &supernet_path, const ArchSpec &spec, double *ms, int32_t threads) {
     spec.check_usage();
-    mos_supernet *raw = nullptr;
-    check(mos_supernet_load(&raw, supernet_path.c_str()));
-    const SupernetPtr net(raw);
+    const SupernetPtr net = open_supernet(supernet_path);
     mos_space *sp = nullptr;
     check(mos_supernet_space(&sp, net.get()));
     const SpacePtr space(sp);

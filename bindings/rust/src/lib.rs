@@ -508,6 +508,12 @@ impl Supernet {
         let p = c_path("Supernet::load", path.as_ref())?;
         Ok(Supernet { ptr: create(|out| unsafe { sys::mos_supernet_load(out, p.as_ptr()) })? })
     }
+    /// Loads a supernet that ships with libmos, without a path ("" = the
+    /// default, bible-en-es), its SHA-256 checked (docs/builtin.md).
+    pub fn load_builtin(name: &str) -> Result<Supernet> {
+        let n = c_string("Supernet::load_builtin: name", name)?;
+        Ok(Supernet { ptr: create(|out| unsafe { sys::mos_supernet_load_builtin(out, n.as_ptr()) })? })
+    }
     /// Writes the checkpoint atomically.
     pub fn save<P: AsRef<std::path::Path>>(&self, path: P) -> Result<()> {
         let p = c_path("Supernet::save", path.as_ref())?;

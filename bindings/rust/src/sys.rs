@@ -12,6 +12,7 @@ pub const MOS_VERSION_NUMBER: u32 = 100;
 pub const MOS_BLEU_SCORE_VERSION: u32 = 1;
 pub const MOS_ARCH_FEATURES: u32 = 10;
 pub const MOS_SUPERNET_OPTIONS_VERSION: u32 = 1;
+pub const MOS_EXPORT_OPTIONS_VERSION: u32 = 1;
 pub const MOS_ROUTE_OPTIONS_VERSION: u32 = 1;
 pub const MOS_TRANSLATE_OPTIONS_VERSION: u32 = 1;
 pub const MOS_TRAIN_OPTIONS_VERSION: u32 = 1;
@@ -701,6 +702,93 @@ extern "C" {
     pub fn mos_supernet_save(
         net: *const mos_supernet,
         path: *const ::std::os::raw::c_char,
+    ) -> mos_status;
+}
+pub const mos_dtype_MOS_DTYPE_F32: mos_dtype = 0;
+pub const mos_dtype_MOS_DTYPE_BF16: mos_dtype = 1;
+pub type mos_dtype = ::std::os::raw::c_uint;
+#[repr(C)]
+#[derive(Debug, Copy, Clone)]
+pub struct mos_export_options {
+    pub version: u32,
+    pub weights: mos_dtype,
+}
+#[test]
+fn bindgen_test_layout_mos_export_options() {
+    assert_eq!(
+        ::std::mem::size_of::<mos_export_options>(),
+        8usize,
+        concat!("Size of: ", stringify!(mos_export_options))
+    );
+    assert_eq!(
+        ::std::mem::align_of::<mos_export_options>(),
+        4usize,
+        concat!("Alignment of ", stringify!(mos_export_options))
+    );
+    fn test_field_version() {
+        assert_eq!(
+            unsafe {
+                let uninit = ::std::mem::MaybeUninit::<mos_export_options>::uninit();
+                let ptr = uninit.as_ptr();
+                ::std::ptr::addr_of!((*ptr).version) as usize - ptr as usize
+            },
+            0usize,
+            concat!(
+                "Offset of field: ",
+                stringify!(mos_export_options),
+                "::",
+                stringify!(version)
+            )
+        );
+    }
+    test_field_version();
+    fn test_field_weights() {
+        assert_eq!(
+            unsafe {
+                let uninit = ::std::mem::MaybeUninit::<mos_export_options>::uninit();
+                let ptr = uninit.as_ptr();
+                ::std::ptr::addr_of!((*ptr).weights) as usize - ptr as usize
+            },
+            4usize,
+            concat!(
+                "Offset of field: ",
+                stringify!(mos_export_options),
+                "::",
+                stringify!(weights)
+            )
+        );
+    }
+    test_field_weights();
+}
+extern "C" {
+    pub fn mos_export_options_init(options: *mut mos_export_options) -> mos_status;
+}
+extern "C" {
+    pub fn mos_supernet_export(
+        net: *const mos_supernet,
+        path: *const ::std::os::raw::c_char,
+        options: *const mos_export_options,
+    ) -> mos_status;
+}
+extern "C" {
+    pub fn mos_supernet_average(
+        out: *mut *mut mos_supernet,
+        nets: *const *const mos_supernet,
+        n: usize,
+    ) -> mos_status;
+}
+extern "C" {
+    pub fn mos_supernet_load_builtin(
+        out: *mut *mut mos_supernet,
+        name: *const ::std::os::raw::c_char,
+    ) -> mos_status;
+}
+extern "C" {
+    pub fn mos_builtin_manifest(
+        buf: *mut ::std::os::raw::c_char,
+        cap: usize,
+        needed: *mut usize,
+        name: *const ::std::os::raw::c_char,
     ) -> mos_status;
 }
 extern "C" {

@@ -192,3 +192,17 @@ fn serving_flow() {
     assert_eq!(e.status, Status::INVALID_ARGUMENT);
     let _ = std::fs::remove_dir_all(&dir);
 }
+
+#[test]
+fn builtin_supernet() {
+    // Found without a path, its checksum verified (docs/builtin.md).
+    let net = Supernet::load_builtin("").expect("load the built-in supernet");
+    let space = net.space().unwrap();
+    let small = Arch::smallest(&space).unwrap();
+    let model = net.route(&small).expect("route");
+    let out = model
+        .translate(&["The waters rose fifteen cubits higher, and the mountains were covered."], &TranslateOptions::beam(1))
+        .expect("translate");
+    assert!(out[0].contains("montes"), "{:?}", out);
+    assert!(Supernet::load_builtin("no-such-model").is_err());
+}

@@ -150,9 +150,24 @@ public final class ServingTest {
     }
   }
 
+  /** The built-in supernet: found without a path, its checksum verified (docs/builtin.md). */
+  static void builtin() throws Exception {
+    try (Supernet net = Supernet.loadBuiltin(""); Space space = net.space(); Arch small = Arch.smallest(space);
+         Model model = net.route(small)) {
+      String[] out = model.translate(new String[] {"The waters rose fifteen cubits higher, and the mountains were covered."}, 1);
+      check(out.length == 1 && out[0].contains("montes"), "built-in translation: " + Arrays.toString(out));
+    }
+    try (Supernet none = Supernet.loadBuiltin("no-such-model")) {
+      check(false, "an unknown built-in loads");
+    } catch (MosException e) {
+      check(e.getMessage().contains("not installed"), "unknown built-in: " + e.getMessage());
+    }
+  }
+
   public static void main(String[] args) throws Exception {
     Path dir = Files.createTempDirectory("mos-java-serving");
     defaults();
+    builtin();
     train(dir);
     trainStops(dir);
     String[] sentences = {"the red cat sees the dog", "big blue bird", "the small dog likes the green cat"};
