@@ -1,6 +1,8 @@
 // lib/capi/convert.cpp: option conversions shared by lib/capi files (see convert.hpp).
 #include "capi/convert.hpp"
 
+#include <cstring>
+
 #include "core/error.hpp"
 
 namespace mos::capi {
@@ -23,12 +25,13 @@ mos_routing from_routing(mos::Routing r) {
     return MOS_ROUTING_NEURON;
 }
 
-mos::DType to_dtype(mos_dtype d) {
-    switch (d) {
-    case MOS_DTYPE_F32: return mos::DType::F32;
-    case MOS_DTYPE_BF16: return mos::DType::BF16;
-    }
-    mos::fail(MOS_INVALID_ARGUMENT, "dtype ", static_cast<int>(d), " is not MOS_DTYPE_F32 or MOS_DTYPE_BF16");
+mos::DType to_dtype(const mos_dtype *field) {
+    int d = 0;
+    static_assert(sizeof(mos_dtype) == sizeof(int), "mos_dtype is stored as an int");
+    std::memcpy(&d, field, sizeof d);
+    if (d == MOS_DTYPE_F32) return mos::DType::F32;
+    if (d == MOS_DTYPE_BF16) return mos::DType::BF16;
+    mos::fail(MOS_INVALID_ARGUMENT, "dtype ", d, " is not MOS_DTYPE_F32 or MOS_DTYPE_BF16");
 }
 
 mos::SupernetConfig supernet_config(const mos_supernet_options *options) {

@@ -60,8 +60,10 @@ inline void check_threads(int32_t threads) {
 // MOS_INVALID_ARGUMENT for a value outside the enum.
 mos::Routing to_routing(mos_routing r);
 mos_routing from_routing(mos::Routing r);
-// MOS_INVALID_ARGUMENT for a value outside the enum.
-mos::DType to_dtype(mos_dtype d);
+// MOS_INVALID_ARGUMENT for a value outside the enum. Takes the field's
+// address: a C caller may store any int there, and loading an out-of-range
+// value as the enum type would be undefined in C++.
+mos::DType to_dtype(const mos_dtype *field);
 
 // The core configuration of mos_supernet_options (NULL = the defaults; a
 // wrong version is MOS_VERSION). vocab is the options' vocab_size (0 = the

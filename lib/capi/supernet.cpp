@@ -91,7 +91,7 @@ MOS_API mos_status mos_supernet_export(const mos_supernet *net, const char *path
                                                           MOS_EXPORT_OPTIONS_VERSION, "export options");
         mos::SupernetSaveOptions how;
         how.weights_only = true;
-        how.weights = mos::capi::to_dtype(o.weights);
+        how.weights = mos::capi::to_dtype(&o.weights);
         mos::save_supernet(path, net->bundle, how);
     });
 }
