@@ -262,6 +262,11 @@ int main(int argc, char **argv) {
         ->check(CLI::IsMember({"f32", "bf16", "all"}));
     app.add_option("--threads", threads_opt, "thread counts to run, e.g. --threads 1,2")
         ->delimiter(',')
+        ->check([](const std::string &v) {  // CLI11 alone also reads 0x10 and 0b101
+            return !v.empty() && v.find_first_not_of("0123456789") == std::string::npos
+                       ? std::string()
+                       : "expected a decimal thread count, got '" + v + "'";
+        })
         ->check(CLI::Range(1, 1024));
     app.add_option("--shape", shape_opts, "run only this forward GEMM MxKxN (repeatable) instead of the model's")
         ->check([](const std::string &v) {

@@ -9,6 +9,7 @@
 #include <unordered_map>
 
 #include "core/error.hpp"
+#include "data/corpus.hpp"
 
 namespace mos {
 
@@ -249,6 +250,11 @@ BleuScore corpus_bleu(const char *const *hyps, const char *const *refs, size_t n
     for (size_t i = 0; i < n; i++) {
         check(hyps[i] != nullptr, MOS_INVALID_ARGUMENT, "hypothesis ", i, " is NULL");
         check(refs[i] != nullptr, MOS_INVALID_ARGUMENT, "reference ", i, " is NULL");
+        size_t bad = 0;
+        check(is_valid_utf8(hyps[i], &bad), MOS_INVALID_ARGUMENT, "hypothesis ", i, " is not valid UTF-8 (byte ", bad,
+              ")");
+        check(is_valid_utf8(refs[i], &bad), MOS_INVALID_ARGUMENT, "reference ", i, " is not valid UTF-8 (byte ", bad,
+              ")");
         const std::vector<std::string> h = tokenize_13a(rstrip(hyps[i]));
         const std::vector<std::string> r = tokenize_13a(rstrip(refs[i]));
         hyp_len += h.size();

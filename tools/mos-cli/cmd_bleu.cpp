@@ -20,7 +20,11 @@ namespace {
 std::vector<std::string> read_lines(std::istream &in) {
     std::vector<std::string> lines;
     std::string line;
-    while (std::getline(in, line)) lines.push_back(line);
+    while (std::getline(in, line)) {
+        if (line.find('\0') != std::string::npos)
+            throw CliError("stdin line " + std::to_string(lines.size() + 1) + " holds a NUL byte; hypotheses are text");
+        lines.push_back(line);
+    }
     return lines;
 }
 

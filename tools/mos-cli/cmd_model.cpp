@@ -100,7 +100,11 @@ void run_translate(TranslateOpts o) {
         std::fflush(stdout);
         lines.clear();
     };
+    size_t line_no = 0;
     while (std::getline(std::cin, line)) {
+        ++line_no;
+        if (line.find('\0') != std::string::npos)
+            throw CliError("stdin line " + std::to_string(line_no) + " holds a NUL byte; sentences are text");
         if (!line.empty() && line.back() == '\r') line.pop_back();
         lines.push_back(line);
         if (lines.size() >= o.batch) flush();

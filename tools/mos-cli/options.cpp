@@ -106,6 +106,8 @@ CLI::Validator real_check(const Bounds &b) {
             const char *begin = s.c_str();
             char *end = nullptr;
             errno = 0;
+            // strtod also reads C99 hex floats ("0x10" is 16): not a number a user means.
+            if (s.find_first_of("xXpP") != std::string::npos) return in_quotes(s) + " is not a decimal number";
             const double v = s.empty() ? 0.0 : std::strtod(begin, &end);
             if (s.empty() || end != begin + s.size()) return in_quotes(s) + " is not a number";
             if (std::isnan(v)) return in_quotes(s) + " is not a number";

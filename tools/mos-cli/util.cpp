@@ -55,6 +55,10 @@ bool same_budget(double a, double b) { return std::fabs(a - b) <= 1e-9 * std::ma
 // The arch JSON of the result that `spec` picks from a mos-search-result.
 std::string pick_search_result(const Json &doc, const ArchSpec &spec) {
     const std::string &file = spec.arch;
+    if (!doc.contains("version") || !doc["version"].is_number_integer() || doc["version"].get<int64_t>() != 1)
+        throw CliError("'" + file + "': a mos-search-result of version " +
+                       (doc.contains("version") ? doc["version"].dump() : std::string("(none)")) +
+                       "; this mos-cli reads version 1");
     if (!doc.contains("results") || !doc["results"].is_array() || doc["results"].empty())
         throw CliError("'" + file + "' is a mos-search-result without results");
     const Json &results = doc["results"];
@@ -115,7 +119,13 @@ ArchPtr resolve_arch(const mos_space *space, const ArchSpec &spec) {
         check(spec.arch == "largest" ? mos_arch_create_largest(&arch, space) : mos_arch_create_smallest(&arch, space));
         return ArchPtr(arch);
     }
-    std::ifstream in(spec.arch, std::ios::binary);
+    // A search result is read here; anything else, or a file larger than the
+    // library reads (docs/reliability.md), goes to mos_arch_load, whose
+    // message names the file and the problem.
+    struct stat st;
+    const bool small_file = stat(spec.arch.c_str(), &st) == 0 && S_ISREG(st.st_mode) && st.st_size <= (off_t(256) << 20);
+    std::ifstream in;
+    if (small_file) in.open(spec.arch, std::ios::binary);
     std::stringstream text;
     if (in) text << in.rdbuf();
     const Json doc = in ? Json::parse(text.str(), nullptr, false) : Json();
@@ -238,6 +248,13 @@ std::vector<std::string> read_text_lines(const std::string &path) {
         close(fd);
         throw CliError("cannot read '" + path + "': is a directory, not a text file");
     }
+    // The library's limit for text files (docs/reliability.md): refused before reading.
+    constexpr off_t kMaxText = off_t(256) << 20;
+    if (S_ISREG(st.st_mode) && st.st_size > kMaxText) {
+        close(fd);
+        throw CliError("'" + path + "' has " + std::to_string(st.st_size) + " bytes; text files are read up to " +
+                       std::to_string(kMaxText) + "");
+    }
     std::string text;
     char buf[1 << 16];
     while (true) {
@@ -263,6 +280,9 @@ std::vector<std::string> read_text_lines(const std::string &path) {
         lines.push_back(text.substr(start, nl - start));
         start = nl + 1;
     }
+    for (size_t i = 0; i < lines.size(); i++)
+        if (lines[i].find('\0') != std::string::npos)
+            throw CliError("'" + path + "' line " + std::to_string(i + 1) + " holds a NUL byte; it is not a text file");
     return lines;
 }
 
