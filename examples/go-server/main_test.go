@@ -254,8 +254,12 @@ func TestServer(t *testing.T) {
 	if code, v := postRaw(t, url, e, -1); code != 413 {
 		t.Errorf("endless body: %d %v", code, v)
 	}
-	if e.n > 1<<22 {
-		t.Errorf("the server read %d bytes of an endless body", e.n)
+	// e.n counts what the client wrote, which includes what the kernel
+	// buffers on both ends of the loopback connection (several MB each with
+	// autotuning): 4 MB was seen on a quiet machine. A server that read the
+	// body would take the stream without end.
+	if e.n > 32<<20 {
+		t.Errorf("the client got %d bytes of an endless body away before the answer", e.n)
 	}
 	many := `{"sentences": [` + strings.Repeat(`"a",`, 32) + `"a"]}`
 	if code, v := post(t, url, many); code != 413 || !strings.Contains(fmt.Sprint(v["error"]), "33 sentences") {
