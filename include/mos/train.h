@@ -109,7 +109,8 @@ typedef int (*mos_train_progress_fn)(const mos_train_progress *progress, void *u
  * trained tokenizer"). With resume_path, space and net_options must be NULL and
  * training continues exactly where the checkpoint left off: the checkpoint's
  * seed, batching, sampling, schedule and clipping are kept (the same thread
- * count gives the same weights as an uninterrupted run); limits, out_path and
+ * count and GEMM backend choices give the same weights as an uninterrupted run:
+ * pin MOS_BACKEND for that across processes, docs/benchmarks.md); limits, out_path and
  * validation settings come from `options`. Runs with options->threads
  * threads and restores the caller's thread counts (docs/threading.md). On
  * MOS_OK or MOS_ABORTED *out receives the trained supernet (the state of the
