@@ -3,11 +3,13 @@
 
 #include <cmath>
 
+#include "backend/profile.hpp"
 #include "core/error.hpp"
 
 namespace mos {
 
 double grad_norm(const float *grad, size_t n) {
+    PhaseScope scope(Phase::Optimizer);
     double sq = 0.0;
 #pragma omp parallel for reduction(+ : sq) schedule(static)
     for (size_t i = 0; i < n; i++) sq += static_cast<double>(grad[i]) * grad[i];
@@ -17,6 +19,7 @@ double grad_norm(const float *grad, size_t n) {
 void adam_update(float *param, const float *grad, float *m, float *v, size_t n, int64_t t, float lr,
                  const AdamConfig &cfg, float gscale) {
     check(t >= 1, MOS_INVALID_ARGUMENT, "Adam step ", t, " must be >= 1");
+    PhaseScope scope(Phase::Optimizer);
     const float b1 = cfg.beta1, b2 = cfg.beta2, eps = cfg.eps;
     const double bc1 = 1.0 - std::pow(static_cast<double>(b1), static_cast<double>(t));
     const double bc2 = 1.0 - std::pow(static_cast<double>(b2), static_cast<double>(t));
