@@ -10,6 +10,7 @@
 #include "backend/gemm.hpp"
 #include "backend/profile.hpp"
 #include "kernels/common.hpp"
+#include "kernels/memory.hpp"
 #include "kernels/simd.hpp"
 
 namespace mos {
@@ -48,8 +49,7 @@ void linear_forward(float *y, const float *x, const float *W, const float *b, in
         for (int64_t n = 0; n < N; n++) std::memcpy(y + n * d_out, b, static_cast<size_t>(d_out) * sizeof(float));
     }
     if (d_in == 0) {
-        if (!b)
-            for (int64_t i = 0; i < N * d_out; i++) y[i] = 0.0f;
+        if (!b) zero_floats(y, N * d_out);
         return;
     }
     // W is stored [d_out rows, D_in cols]: y = x W^T, onto the bias (beta = 1) if any.
@@ -64,8 +64,7 @@ void linear_backward(float *dx, float *dW, float *db, const float *dy, const flo
     check_linear("linear_backward", N, d_in, d_out, ld_w);
     PhaseScope scope(Phase::Elementwise);  // the bias gradient; the products count as GEMMs
     if (d_out == 0 && dx && dx_mode == GradMode::Overwrite) {
-        // An empty product: dx = 0.
-        for (int64_t i = 0; i < N * d_in; i++) dx[i] = 0.0f;
+        zero_floats(dx, N * d_in);  // an empty product: dx = 0
     }
     if (N == 0 || d_out == 0) return;
     if (dx && d_in > 0) {
