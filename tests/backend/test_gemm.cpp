@@ -370,6 +370,23 @@ void test_thread_scope(void **) {
     for (size_t i = 0; i < c1.size(); i++) assert_true(std::fabs(c1[i] - c2[i]) <= 1e-4f * (1.0f + std::fabs(c2[i])));
 }
 
+// OpenBLAS splits a batch of small products over the threads, each product on
+// one thread: the same bits on 1 and on 2 threads.
+void test_openblas_batch_split(void **) {
+    const Case c{"heads", mos::make_gemm(false, true, 16, 16, 64, 64, 64, 16), 48, 16 * 64, 16 * 64, 16 * 16};
+    Buffers in = make_buffers(c, 21), one = in, two = in;
+    {
+        mos::ThreadScope t(1);
+        run(Backend::OpenBLAS, c, one, GemmType::F32);
+    }
+    {
+        mos::ThreadScope t(2);
+        run(Backend::OpenBLAS, c, two, GemmType::F32);
+    }
+    assert_memory_equal(one.C.data(), two.C.data(), one.C.size() * sizeof(float));
+    compare("openblas batch split", c, in, two, 1e-5, false);
+}
+
 int expect_backend(const char *name) {
     try {
         Backend b = mos::default_backend();
@@ -466,6 +483,7 @@ int main(int argc, char **argv) {
         cmocka_unit_test(test_openblas_bf16), cmocka_unit_test(test_auto_f32),   cmocka_unit_test(test_auto_bf16),
         cmocka_unit_test(test_auto_rule),   cmocka_unit_test(test_bf16_fallback), cmocka_unit_test(test_cache_repeat),
         cmocka_unit_test(test_invalid),     cmocka_unit_test(test_threads), cmocka_unit_test(test_thread_scope),
+        cmocka_unit_test(test_openblas_batch_split),
     };
     return cmocka_run_group_tests(tests, nullptr, nullptr);
 }
