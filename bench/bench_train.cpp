@@ -10,7 +10,22 @@
 // and backward) and the rate they were done at, so a row can be set against the
 // machine's FMA peak.
 //
-//   mos-bench-train [--threads N] [--steps N] [--tokens N] [--vocab V] [--dropout P] [--archs-out FILE]
+// --precision bf16 runs the products in bf16 (mixed precision, docs/training.md;
+// f32 where the CPU has no native bf16, and the line says so). Time the auto
+// backend spends timing the GEMM libraries on new shape classes is not counted
+// (it is reported as calibration_seconds). Each line also has the process CPU
+// time of the timed updates: on a machine shared with other work, tokens per
+// CPU second (one thread) says more than the wall clock.
+//
+// --profile adds the phase profile (lib/backend/profile.hpp): per update, the
+// time and calls of every kernel family, GEMMs by form; as a table on stderr and
+// as "phases" in the JSON line. One run on 1 thread and one on N threads show
+// which phases do not scale (docs/benchmarks.md, "Phase profile").
+//
+//   mos-bench-train [--threads N] [--steps N] [--tokens N] [--vocab V] [--len L] [--dropout P]
+//                   [--precision f32|bf16] [--profile] [--archs-out FILE]
+#include <sys/resource.h>
+
 #include <chrono>
 #include <cstdio>
 #include <cstdlib>
@@ -19,6 +34,7 @@
 #include <vector>
 
 #include "backend/gemm.hpp"
+#include "backend/profile.hpp"
 #include "backend/threads.hpp"
 #include "core/error.hpp"
 #include "model/arch.hpp"
@@ -31,7 +47,8 @@ namespace {
 struct Args {
     int threads = 1, steps = 5, tokens = 4096, vocab = 8000, len = 32;
     float dropout = 0.1f;
-    std::string only_routing, only_sampling, archs_out;
+    bool profile = false;
+    std::string only_routing, only_sampling, archs_out, precision = "f32";
 };
 
 Args parse(int argc, char **argv) {
@@ -54,12 +71,19 @@ Args parse(int argc, char **argv) {
         else if (k == "--routing") a.only_routing = val();
         else if (k == "--sampling") a.only_sampling = val();
         else if (k == "--archs-out") a.archs_out = val();
+        else if (k == "--precision") a.precision = val();
+        else if (k == "--profile") a.profile = true;
         else {
             std::fprintf(stderr,
                          "usage: mos-bench-train [--threads N] [--steps N] [--tokens N] [--vocab V] [--len L] "
-                         "[--dropout P] [--routing none|layer|neuron] [--sampling uniform|sandwich] [--archs-out FILE]\n");
+                         "[--dropout P] [--routing none|layer|neuron] [--sampling uniform|sandwich] [--precision f32|bf16] "
+                         "[--profile] [--archs-out FILE]\n");
             std::exit(2);
         }
+    }
+    if (a.precision != "f32" && a.precision != "bf16") {
+        std::fprintf(stderr, "mos-bench-train: --precision must be f32 or bf16\n");
+        std::exit(2);
     }
     if (a.threads < 1 || a.steps < 1 || a.tokens < a.len || a.vocab < 16 || a.len < 2) {
         std::fprintf(stderr, "mos-bench-train: bad sizes\n");
@@ -68,12 +92,39 @@ Args parse(int argc, char **argv) {
     return a;
 }
 
+double process_cpu_seconds() {
+    rusage u;
+    getrusage(RUSAGE_SELF, &u);
+    return static_cast<double>(u.ru_utime.tv_sec + u.ru_stime.tv_sec) +
+           1e-6 * static_cast<double>(u.ru_utime.tv_usec + u.ru_stime.tv_usec);
+}
+
+// The phases of the timed updates as a JSON object: per update, calls, wall
+// and calling-thread CPU milliseconds.
+std::string phases_json(const std::vector<mos::PhaseStat> &stats, int steps) {
+    std::string out = "{";
+    bool first = true;
+    for (const mos::PhaseStat &p : stats) {
+        if (p.calls == 0) continue;
+        char buf[256];
+        std::snprintf(buf, sizeof buf, "%s\"%s\": {\"calls\": %.1f, \"ms\": %.3f, \"cpu_ms\": %.3f}", first ? "" : ", ",
+                      mos::phase_name(p.phase), static_cast<double>(p.calls) / steps, p.seconds * 1e3 / steps,
+                      p.cpu_seconds * 1e3 / steps);
+        out += buf;
+        first = false;
+    }
+    return out + "}";
+}
+
 }  // namespace
 
 int main(int argc, char **argv) {
     const Args a = parse(argc, argv);
     try {
         mos::set_num_threads(a.threads);
+        const mos::GemmType mm = a.precision == "bf16" ? mos::GemmType::BF16 : mos::GemmType::F32;
+        // What the products really run in: bf16 needs native bf16 products.
+        const bool bf16 = mm == mos::GemmType::BF16 && mos::bf16_active(mos::default_backend());
         FILE *archs_out = nullptr;
         if (!a.archs_out.empty()) {
             archs_out = std::fopen(a.archs_out.c_str(), "w");
@@ -121,6 +172,7 @@ int main(int argc, char **argv) {
             cfg.attn_dropout = 0.0f;
             mos::SupernetBundle b = mos::make_supernet(space, cfg);
             mos::Workspace ws(*b.net, B * S, B * T, a.len);
+            ws.set_matmul_type(mm);
             for (mos::Sampling smp : {mos::Sampling::Uniform, mos::Sampling::Sandwich}) {
                 if (!a.only_sampling.empty() && a.only_sampling != mos::sampling_name(smp)) continue;
                 mos::Rng rng(7);
@@ -160,20 +212,40 @@ int main(int argc, char **argv) {
                 one();  // warm-up: primitives, gradients, Adam moments
                 one();
                 flop = 0;
+                if (a.profile) {
+                    mos::profile_enable(true);
+                    mos::profile_reset();
+                }
+                const double calib0 = mos::auto_calibration_seconds(), cpu0 = process_cpu_seconds();
                 const auto t0 = std::chrono::steady_clock::now();
                 for (int i = 0; i < a.steps; i++) one();
-                const double s = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+                const double wall = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+                const double calib = mos::auto_calibration_seconds() - calib0;
+                const double cpu = process_cpu_seconds() - cpu0 - calib * a.threads;
+                const double s = wall - calib;
+                std::string phases = "{}";
+                if (a.profile) {
+                    const std::vector<mos::PhaseStat> stats = mos::profile_snapshot();
+                    mos::profile_enable(false);
+                    std::fprintf(stderr, "phase profile of %s %s, %d thread(s), %s, per update:\n", mode.name,
+                                 mos::sampling_name(smp), a.threads, bf16 ? "bf16" : "f32");
+                    std::fputs(mos::profile_table(stats, a.steps, wall).c_str(), stderr);
+                    phases = phases_json(stats, a.steps);
+                }
                 std::printf("{\"impl\": \"libmos\", \"routing\": \"%s\", \"experts\": %d, \"sampling\": \"%s\", "
                             "\"threads\": %d, \"tokens_per_update\": %lld, \"steps\": %d, \"seconds\": %.4f, "
                             "\"tokens_per_second\": %.1f, \"model_gflop_per_update\": %.2f, \"gflops\": %.1f, "
-                            "\"backend\": \"%s\"}\n",
+                            "\"backend\": \"%s\", \"precision\": \"%s\", \"calibration_seconds\": %.4f, "
+                            "\"cpu_seconds\": %.4f, \"tokens_per_cpu_second\": %.1f, \"phases\": %s}\n",
                             mode.name, mode.m, mos::sampling_name(smp), a.threads,
                             static_cast<long long>(B * T), a.steps, s, B * T * a.steps / s, flop / 1e9 / a.steps,
-                            flop / 1e9 / s,
-                            mos::backend_name(mos::default_backend()));
+                            flop / 1e9 / s, mos::backend_name(mos::default_backend()), bf16 ? "bf16" : "f32", calib,
+                            cpu, cpu > 0 ? B * T * a.steps / cpu : 0.0, phases.c_str());
                 std::fflush(stdout);
             }
         }
+        // Auto's choices for the classes the updates issued (stderr: stdout stays JSON lines).
+        if (mos::default_backend() == mos::Backend::Auto) std::fputs(mos::auto_report().c_str(), stderr);
         if (archs_out && std::fclose(archs_out) != 0) {
             std::fprintf(stderr, "mos-bench-train: error writing %s\n", a.archs_out.c_str());
             return 1;

@@ -2,13 +2,16 @@
 peer, both measured in this run on the same model, batch and thread count.
 
     bench/.venv/bin/python bench/train_vs_pytorch.py [--bench-dir build/bench] [--threads 1,2] [--steps 3]
-        [--repeat 2] [--routing none|layer|neuron] [--peer-python PY] [--extra-peer-python /usr/bin/python3]
+        [--repeat 2] [--routing none|layer|neuron] [--sampling uniform|sandwich] [--len 32]
+        [--mos-bf16 auto|on|off] [--peer-python PY] [--extra-peer-python /usr/bin/python3]
 
 For every routing mode (none; layer and neuron with m = 2), sampling (uniform,
-sandwich) and thread count it prints libmos's tokens/s and, for each PyTorch
-configuration, its tokens/s and the ratio libmos / PyTorch (target >= 1.5),
-then the cost of neuron-wise MoS relative to the weight-sharing step (target
-<= 1.2). Dropout is off on both sides, and both train the same subnets in
+sandwich) and thread count it prints, for each libmos configuration (f32, and
+bf16 mixed precision `mos-bench-train --precision bf16` where the CPU has bf16
+instructions) and each PyTorch configuration, both sides' tokens/s and the
+ratio libmos / PyTorch (target >= 1.5), then libmos bf16 against libmos f32
+(target >= 1.6) and the cost of neuron-wise MoS relative to the weight-sharing
+step (target <= 1.2). Dropout is off on both sides, and both train the same subnets in
 every update (mos-bench-train --archs-out feeds the peer's --archs). The sides
 run alternately --repeat times and each keeps its best run, which damps
 interference from other load on a shared machine.
@@ -23,8 +26,8 @@ Python as extra rows.
 
 Both sides do the same matrix products (the model FLOPs of an update, counted by
 mos-bench-train), so every row also shows the rate each side reached as a share
-of the machine's FMA peak for the dtype of its products (f32; bf16 for the
-autocast rows), measured in the same run by mos-bench-gemm, and the share of the
+of the machine's FMA peak for the dtype of its products (f32; bf16 for the libmos
+bf16 and the autocast rows), measured in the same run by mos-bench-gemm, and the share of the
 f32 peak that 1.5x PyTorch's rate would take.
 
 --bench-dir and --mos-cli point at the programs of a packed build elsewhere
@@ -85,8 +88,13 @@ def main():
     ap.add_argument("--steps", type=int, default=3)
     ap.add_argument("--repeat", type=int, default=2, help="alternate runs per side; the best counts")
     ap.add_argument("--routing", choices=["none", "layer", "neuron"], help="only this routing mode")
+    ap.add_argument("--sampling", choices=["uniform", "sandwich"], help="only this sampling")
+    ap.add_argument("--len", type=int, default=32, help="sentence length of the synthetic batches (both sides)")
+    ap.add_argument("--mos-bf16", choices=["auto", "on", "off"], default="auto",
+                    help="libmos bf16 rows: where the CPU has bf16 instructions (auto), always, never")
     a = ap.parse_args()
-    only = ["--routing", a.routing] if a.routing else []
+    only = (["--routing", a.routing] if a.routing else []) + (["--sampling", a.sampling] if a.sampling else []) + [
+        "--len", str(a.len)]
     bench_dir = a.bench_dir or os.path.join(a.build, "bench")
     mos_cli = a.mos_cli or os.path.join(a.build, "tools", "mos-cli", "mos-cli")
     exe = os.path.join(bench_dir, "mos-bench-train")
@@ -108,6 +116,10 @@ def main():
         peers.append((f"pytorch {v} bf16 autocast", a.peer_python, ["--autocast", "bf16"], "bf16"))
     for py in a.extra_peer_python:
         peers.append((f"pytorch {torch_version(py, env)} f32", py, [], "f32"))
+    # The libmos configurations: (label, extra args, peak dtype).
+    mine = [("libmos f32", [], "f32")]
+    if a.mos_bf16 == "on" or (a.mos_bf16 == "auto" and bf16_cpu):
+        mine.append(("libmos bf16", ["--precision", "bf16"], "bf16"))
 
     if os.access(mos_cli, os.X_OK):
         info = subprocess.run([mos_cli, "info"], capture_output=True, text=True, env=env).stdout.strip()
@@ -128,30 +140,38 @@ def main():
         archs = os.path.join(tmp, "archs.jsonl")
         for t in [int(x) for x in a.threads.split(",")]:
             env_t = dict(env, OMP_NUM_THREADS=str(t))
-            mos_runs = []
+            mos_runs = {m[0]: [] for m in mine}
             peer_runs = {p[0]: [] for p in peers}
             for _ in range(a.repeat):
-                mos_runs.append(run([exe, "--threads", str(t), "--steps", str(a.steps), "--dropout", "0",
-                                     "--archs-out", archs, *only], env_t))
+                # Alternating: each libmos configuration, then each peer; the f32 run
+                # writes the subnets every side trains.
+                for label, extra, _ in mine:
+                    out = archs if label == mine[0][0] else os.path.join(tmp, "archs-other.jsonl")
+                    mos_runs[label].append(run([exe, "--threads", str(t), "--steps", str(a.steps), "--dropout", "0",
+                                                "--archs-out", out, *extra, *only], env_t))
                 for label, py, extra, _ in peers:
                     peer_runs[label].append(run([py, step_py, "--threads", str(t), "--steps", str(a.steps),
                                                  "--archs", archs, *extra, *only], env_t))
-            mos = best(mos_runs)
+            mos = {label: best(rs) for label, rs in mos_runs.items()}
             maps = {label: best(rs) for label, rs in peer_runs.items()}
             for r in run([gemm_exe, "--quick", "--threads", str(t), "--shape", "64x64x64", "--backend", "onednn",
                           "--dtype", "f32", "--json-only"], env_t):
                 if r.get("kind") == "peak":
                     peak[t] = {"f32": r["f32_gflops"][str(t)],
                                "bf16": (r.get("bf16_gflops") or {}).get(str(t))}
-            for k, r in mos.items():
-                for label, _, _, dt in peers:
-                    rows.append((t, r, label, dt, maps[label][k]))
+            for mlabel, _, mdt in mine:
+                for k, r in mos[mlabel].items():
+                    if mdt == "bf16" and r.get("precision") != "bf16":
+                        continue  # products ran in f32 (no native bf16): not a bf16 row
+                    for label, _, _, dt in peers:
+                        rows.append((t, mlabel, mdt, r, label, dt, maps[label][k]))
     print("FMA peak (GFLOP/s): " + ", ".join(
         f"{t} thread{'s' if t > 1 else ''} f32 {peak[t]['f32']:.1f}"
         + (f" bf16 {peak[t]['bf16']:.1f}" if peak[t]["bf16"] else "") for t in sorted(peak)))
     width = max(len(p[0]) for p in peers)
-    print(f"{'threads':>7} {'routing':>7} {'sampling':>9} {'libmos tok/s':>13} {'peer':>{width}} {'peer tok/s':>11}"
-          f" {'ratio':>6} {'GFLOP/upd':>10} {'libmos %pk':>10} {'peer %pk':>9} {'1.5x %pk':>9}")
+    mwidth = max(len(m[0]) for m in mine)
+    print(f"{'threads':>7} {'routing':>7} {'sampling':>9} {'libmos':>{mwidth}} {'tok/s':>7} {'peer':>{width}}"
+          f" {'tok/s':>7} {'ratio':>6} {'GFLOP/upd':>10} {'libmos %pk':>10} {'peer %pk':>9} {'1.5x %pk':>9}")
 
     def pct(r, tokens_per_second, t, dt):
         # rate of model FLOPs at this token rate, in % of the peak of t threads and dtype dt
@@ -162,28 +182,40 @@ def main():
 
     fmt = lambda x: "-" if x is None else f"{x:.1f}"
     rnd = lambda x: None if x is None else round(x, 1)
-    for t, r, label, dt, p in rows:
-        print(f"{t:>7} {r['routing']:>7} {r['sampling']:>9} {r['tokens_per_second']:>13.0f} {label:>{width}}"
-              f" {p['tokens_per_second']:>11.0f} {r['tokens_per_second'] / p['tokens_per_second']:>6.2f}"
-              f" {r['model_gflop_per_update']:>10.1f} {fmt(pct(r, r['tokens_per_second'], t, 'f32')):>10}"
+    for t, mlabel, mdt, r, label, dt, p in rows:
+        print(f"{t:>7} {r['routing']:>7} {r['sampling']:>9} {mlabel:>{mwidth}} {r['tokens_per_second']:>7.0f}"
+              f" {label:>{width}} {p['tokens_per_second']:>7.0f} {r['tokens_per_second'] / p['tokens_per_second']:>6.2f}"
+              f" {r['model_gflop_per_update']:>10.1f} {fmt(pct(r, r['tokens_per_second'], t, mdt)):>10}"
               f" {fmt(pct(r, p['tokens_per_second'], t, dt)):>9}"
-              f" {fmt(pct(r, 1.5 * p['tokens_per_second'], t, 'f32')):>9}")
-    print("\nneuron-wise MoS (m = 2) step cost relative to weight sharing (libmos):")
+              f" {fmt(pct(r, 1.5 * p['tokens_per_second'], t, mdt)):>9}")
+    if len(mine) > 1:
+        print("\nlibmos bf16 / libmos f32 (target >= 1.6):")
+        for t, mlabel, mdt, r, label, _, _ in rows:
+            if mdt != "bf16" or label != peers[0][0]:
+                continue
+            f = [rr for tt, ml, _, rr, lb, _, _ in rows
+                 if tt == t and ml == mine[0][0] and lb == label and key(rr) == key(r)]
+            if f:
+                print(f"  threads {t} {r['routing']:>7} {r['sampling']:>9}: "
+                      f"{r['tokens_per_second'] / f[0]['tokens_per_second']:.2f}x")
+    print("\nneuron-wise MoS (m = 2) step cost relative to weight sharing (libmos f32):")
+    rows_f32 = [(t, r, label, dt, p) for t, ml, _, r, label, dt, p in rows if ml == mine[0][0]]
     seen = set()
-    for t, r, _, _, _ in rows:
+    for t, r, _, _, _ in rows_f32:
         if t in seen:
             continue
         seen.add(t)
         for s in ("uniform", "sandwich"):
-            by = {rr["routing"]: rr for tt, rr, _, _, _ in rows if tt == t and rr["sampling"] == s}
+            by = {rr["routing"]: rr for tt, rr, _, _, _ in rows_f32 if tt == t and rr["sampling"] == s}
             if "none" in by and "neuron" in by:
                 print(f"  threads {t} {s:>9}: {by['none']['tokens_per_second'] / by['neuron']['tokens_per_second']:.3f}x")
-    for t, r, label, dt, p in rows:
-        print(json.dumps({"threads": t, "routing": r["routing"], "sampling": r["sampling"], "peer": label,
-                          "libmos": r["tokens_per_second"], "pytorch": p["tokens_per_second"],
+    for t, mlabel, mdt, r, label, dt, p in rows:
+        print(json.dumps({"threads": t, "routing": r["routing"], "sampling": r["sampling"], "libmos_config": mlabel,
+                          "peer": label, "libmos": r["tokens_per_second"], "pytorch": p["tokens_per_second"],
                           "ratio": round(r["tokens_per_second"] / p["tokens_per_second"], 3),
-                          "model_gflop_per_update": r["model_gflop_per_update"], "peak_gflops": peak[t][dt],
-                          "libmos_pct_peak": rnd(pct(r, r["tokens_per_second"], t, "f32")),
+                          "model_gflop_per_update": r["model_gflop_per_update"],
+                          "libmos_peak_gflops": peak[t][mdt], "peer_peak_gflops": peak[t][dt],
+                          "libmos_pct_peak": rnd(pct(r, r["tokens_per_second"], t, mdt)),
                           "pytorch_pct_peak": rnd(pct(r, p["tokens_per_second"], t, dt))}))
 
 

@@ -517,7 +517,7 @@ static mos_supernet *train_raw(const mos_space *space, const char *data_dir, con
  * constructor copies the default strings, a setter frees the old value and
  * copies the new one (NULL stays NULL), the destructor frees them. Structs the
  * library fills (mos_supernet_get_options) get NULL strings back. */
-%apply int { mos_routing, mos_sampling, mos_schedule };
+%apply int { mos_routing, mos_sampling, mos_schedule, mos_precision };
 %{
 static char *mos_swig_strdup(const char *s) {
     if (!s) return NULL;

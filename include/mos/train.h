@@ -42,7 +42,19 @@ typedef enum mos_schedule {
     MOS_SCHEDULE_COSINE = 1        /* linear warm-up, then cosine to min_lr at max_steps */
 } mos_schedule;
 
-#define MOS_TRAIN_OPTIONS_VERSION 1u
+/* Precision of training's matrix products (docs/training.md). @since 0.2 */
+typedef enum mos_precision {
+    MOS_PRECISION_F32 = 0,  /* f32 products */
+    MOS_PRECISION_BF16 = 1, /* mixed precision: bf16 products with f32 accumulation; f32 master
+                               weights, gradients, Adam moments, loss and checkpoints. Products
+                               run in f32 where the CPU has no native bf16 (said at SETUP) */
+    MOS_PRECISION_AUTO = 2  /* bf16 where the CPU has native bf16 products (avx512_bf16, AMX),
+                               else f32 */
+} mos_precision;
+
+/* 2: `precision` appended (@since 0.2). Version 1 structs are still accepted
+ * (precision f32). */
+#define MOS_TRAIN_OPTIONS_VERSION 2u
 
 typedef struct mos_train_options {
     uint32_t version;          /* MOS_TRAIN_OPTIONS_VERSION */
@@ -68,11 +80,14 @@ typedef struct mos_train_options {
     int32_t threads;           /* threads of this call, 0..1024; 0 = all cores (0) */
     bool distill;              /* in-place distillation: with sandwich sampling the smaller
                                   subnets learn from the largest's outputs (false) */
+    mos_precision precision;   /* products in f32, bf16 or auto; a resumed run keeps its
+                                  checkpoint's (MOS_PRECISION_F32) @since 0.2 */
 } mos_train_options;
 
 #define MOS_TRAIN_OPTIONS_INIT                                                                         \
     {MOS_TRAIN_OPTIONS_VERSION, NULL, NULL, NULL, NULL, NULL, 8000u, 4096u, 128u, 0, 0.0,            \
-     MOS_SAMPLING_SANDWICH, MOS_SCHEDULE_INVERSE_SQRT, 5e-4f, 1e-6f, 4000u, 0.0f, 500u, 500u, 1u, 0, false}
+     MOS_SAMPLING_SANDWICH, MOS_SCHEDULE_INVERSE_SQRT, 5e-4f, 1e-6f, 4000u, 0.0f, 500u, 500u, 1u, 0, false, \
+     MOS_PRECISION_F32}
 
 /* Function twin of MOS_TRAIN_OPTIONS_INIT. Thread-safe. @since 0.1 */
 MOS_API mos_status mos_train_options_init(mos_train_options *options);
@@ -109,7 +124,8 @@ typedef int (*mos_train_progress_fn)(const mos_train_progress *progress, void *u
  * trained tokenizer"). With resume_path, space and net_options must be NULL and
  * training continues exactly where the checkpoint left off: the checkpoint's
  * seed, batching, sampling, schedule and clipping are kept (the same thread
- * count gives the same weights as an uninterrupted run); limits, out_path and
+ * count and GEMM backend choices give the same weights as an uninterrupted run:
+ * pin MOS_BACKEND for that across processes, docs/benchmarks.md); limits, out_path and
  * validation settings come from `options`. Runs with options->threads
  * threads and restores the caller's thread counts (docs/threading.md). On
  * MOS_OK or MOS_ABORTED *out receives the trained supernet (the state of the

@@ -18,6 +18,7 @@
 #include <tuple>
 #include <vector>
 
+#include "backend/profile.hpp"
 #include "core/error.hpp"
 
 namespace mos {
@@ -120,6 +121,12 @@ void run_backend(Backend b, const Gemm &g, int64_t batch, const float *A, int64_
     fail(MOS_INVALID_ARGUMENT, "gemm: unknown backend ", static_cast<int>(b));
 }
 
+Phase gemm_phase(const Gemm &g, int64_t batch) {
+    if (batch > 1) return Phase::GemmAttention;
+    if (!g.trans_a) return g.trans_b ? Phase::GemmForward : Phase::GemmBackwardData;
+    return g.trans_b ? Phase::GemmOther : Phase::GemmBackwardWeight;
+}
+
 void dispatch(Backend b, const Gemm &g, int64_t batch, const float *A, int64_t sa, const float *B, int64_t sb,
               float *C, int64_t sc) {
     if (g.M == 0 || g.N == 0 || batch == 0) return;
@@ -127,7 +134,8 @@ void dispatch(Backend b, const Gemm &g, int64_t batch, const float *A, int64_t s
         for (int64_t i = 0; i < batch; i++) scale_c(g, C + i * sc);
         return;
     }
-    if (b == Backend::Auto) b = auto_backend(g, batch);
+    if (b == Backend::Auto) b = auto_choice(g, batch, A, sa, B, sb, C, sc);
+    PhaseScope scope(gemm_phase(g, batch));
     if (Profile *p = Profile::get()) {
         const auto t0 = std::chrono::steady_clock::now();
         run_backend(b, g, batch, A, sa, B, sb, C, sc);
@@ -147,12 +155,6 @@ const char *backend_name(Backend b) {
     case Backend::Auto: return "auto";
     }
     return "unknown";
-}
-
-Backend auto_backend(const Gemm &g, int64_t batch) {
-    if (g.type == GemmType::BF16 && onednn_bf16_active()) return Backend::OneDNN;
-    if (batch > 1 || g.M < 64 || (g.trans_b && !g.trans_a && g.N >= kWideN)) return Backend::OneDNN;
-    return Backend::OpenBLAS;
 }
 
 Backend parse_backend(const char *name) {

@@ -13,15 +13,18 @@
 #pragma once
 
 #include <cstdint>
+#include <string>
 
 namespace mos {
+
+struct CpuFeatures;
 
 enum class Backend : int {
     Reference = 0,  // naive loops; the oracle of the tests
     OneDNN = 1,     // matmul primitives cached per shape
     OpenBLAS = 2,   // cblas_sgemm, OpenMP build
-    Auto = 3,       // default: per product, the backend measured faster for its form
-                    // (see auto_backend below and docs/benchmarks.md)
+    Auto = 3,       // default: per shape class, the backend measured faster on this
+                    // machine (see auto_choice below and docs/benchmarks.md)
 };
 
 enum class GemmType : int {
@@ -76,14 +79,32 @@ void set_default_backend(Backend b);
 const char *backend_name(Backend b);
 // Parses "auto" | "onednn" | "openblas" | "reference"; throws MOS_INVALID_ARGUMENT.
 Backend parse_backend(const char *name);
-// The backend Auto runs a product on: oneDNN for bf16, batched products
-// (attention heads), short ones (M < 64: decoding) and wide forward products
-// x W^T with N >= kWideN (the tied output projection over the vocabulary);
-// OpenBLAS for every other f32 product (the layers' forward x W^T, and the
-// backward dx = dy W and dW = dy^T x). A fixed rule from per-shape profiles of
-// a training step (docs/benchmarks.md), so results never depend on timing.
-constexpr int64_t kWideN = 4096;
-Backend auto_backend(const Gemm &g, int64_t batch);
+// Auto's choice (lib/backend/auto.cpp, docs/benchmarks.md): bf16 products go
+// to oneDNN where it runs them in bf16; f32 products go to oneDNN for every
+// shape when OpenBLAS's core is a generic fallback for this CPU
+// (openblas_exclusion), and otherwise to the library measured faster on the
+// first product of their shape class (form, dtype, M, N, K and batch rounded up
+// to powers of two, OpenMP thread count), timed once per process on the real
+// inputs into a scratch output. MOS_BACKEND pins a backend instead.
+Backend auto_choice(const Gemm &g, int64_t batch, const float *A, int64_t sa, const float *B, int64_t sb,
+                    const float *C, int64_t sc);
+// The choice already made for g's class, without timing anything: Backend::Auto
+// when the class has not been seen yet.
+Backend auto_known(const Gemm &g, int64_t batch);
+// Why OpenBLAS is left out of auto's choices here ("" when it is not): its core
+// (openblas_core()) is a fallback two or more vector ISA levels below the CPU.
+const std::string &openblas_exclusion();
+// The rule behind it, for any core name and CPU (tests).
+bool openblas_core_generic(const std::string &core, const CpuFeatures &cpu);
+// "gemm_auto=..." (the policy here and why; no newline), for mos_build_info.
+std::string auto_policy();
+// auto_policy() then one "gemm_auto_class=..." line per
+// class chosen so far: shape, both times, choice.
+std::string auto_report();
+// Seconds this process spent timing backends for auto (benchmarks subtract it).
+double auto_calibration_seconds();
+// Forgets every choice (tests).
+void auto_forget();
 
 void gemm(Backend b, const Gemm &g, const float *A, const float *B, float *C);
 void gemm_batched(Backend b, const Gemm &g, int64_t batch, const float *A, int64_t stride_a,

@@ -3,9 +3,13 @@
 
 #include <omp.h>
 
+#include <cstdlib>
+
 #include <oneapi/dnnl/dnnl.h>
 
+#include "backend/gemm.hpp"
 #include "core/cpu.hpp"
+#include "core/error.hpp"
 #include "mos/version.h"
 
 namespace mos {
@@ -22,6 +26,16 @@ std::string build_info() {
     s += "onednn=" + onednn_version() + "\n";
     s += "openblas_core=" + openblas_core() + "\n";
     s += "openblas_config=" + openblas_config() + "\n";
+    // The GEMM backend and, for auto, its policy here and why (docs/benchmarks.md).
+    // An invalid MOS_BACKEND is reported here (GEMMs fail with its message).
+    try {
+        const Backend b = default_backend();
+        const char *env = std::getenv("MOS_BACKEND");
+        s += std::string("gemm_backend=") + backend_name(b) + (env && *env ? " (MOS_BACKEND)" : " (default)") + "\n";
+        if (b == Backend::Auto) s += auto_policy() + "\n";
+    } catch (const Error &e) {
+        s += std::string("gemm_backend=invalid: ") + e.what() + "\n";
+    }
     s += "threads=openmp " + std::to_string(_OPENMP) + "\n";
     s += "max_threads=" + std::to_string(max_threads()) + "\n";
     s += std::string("cpu_avx2=") + (f.avx2 ? "1" : "0") + "\n";

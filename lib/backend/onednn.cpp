@@ -35,6 +35,7 @@
 #include <vector>
 
 #include "backend/gemm.hpp"
+#include "backend/profile.hpp"
 #include "core/cpu.hpp"
 #include "core/error.hpp"
 
@@ -262,8 +263,11 @@ void run(const Gemm &g, int64_t batch, const float *A, int64_t sa, const float *
     const size_t na = static_cast<size_t>(batch * a_rows * a_cols), nb = static_cast<size_t>(batch * b_rows * b_cols);
     if (bufa.size() < na) bufa.resize(na);
     if (bufb.size() < nb) bufb.resize(nb);
-    convert(bufa.data(), A, batch, a_rows, a_cols, g.lda, sa);
-    convert(bufb.data(), B, batch, b_rows, b_cols, g.ldb, sb);
+    {
+        PhaseScope scope(Phase::Convert);
+        convert(bufa.data(), A, batch, a_rows, a_cols, g.lda, sa);
+        convert(bufb.data(), B, batch, b_rows, b_cols, g.ldb, sb);
+    }
     Gemm d = g;
     d.lda = a_cols;
     d.ldb = b_cols;

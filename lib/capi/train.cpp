@@ -1,4 +1,7 @@
 // lib/capi/train.cpp: the C API of training and evaluation (mos/train.h).
+#include <cstddef>
+#include <cstring>
+
 #include "backend/threads.hpp"
 #include "capi/convert.hpp"
 #include "capi/model_handles.hpp"
@@ -40,6 +43,9 @@ mos::TrainConfig to_config(const mos_train_options &o) {
     c.valid_sentences = o.valid_sentences;
     c.seed = o.seed;
     c.distill = o.distill;
+    require(o.precision == MOS_PRECISION_F32 || o.precision == MOS_PRECISION_BF16 || o.precision == MOS_PRECISION_AUTO,
+            "precision must be MOS_PRECISION_F32, MOS_PRECISION_BF16 or MOS_PRECISION_AUTO");
+    c.precision = static_cast<mos::Precision>(o.precision);
     return c;
 }
 
@@ -102,9 +108,16 @@ MOS_API mos_status mos_train(mos_supernet **out, const mos_space *space, const m
     const mos_status s = guard("mos_train", [&] {
         MOS_REQUIRE_NONNULL(out);
         MOS_REQUIRE_NONNULL(options);
-        mos::check(options->version == MOS_TRAIN_OPTIONS_VERSION, MOS_VERSION, "options version ",
-                   options->version, " is not ", MOS_TRAIN_OPTIONS_VERSION);
-        const mos::TrainConfig cfg = to_config(*options);
+        // Version 1 ends before `precision` (read only the fields it declares).
+        mos::check(options->version == 1u || options->version == MOS_TRAIN_OPTIONS_VERSION, MOS_VERSION,
+                   "options version ", options->version, " is not 1 or ", MOS_TRAIN_OPTIONS_VERSION);
+        mos_train_options o = MOS_TRAIN_OPTIONS_INIT;
+        if (options->version == 1u)
+            std::memcpy(static_cast<void *>(&o), options, offsetof(mos_train_options, precision));
+        else
+            o = *options;
+        o.version = MOS_TRAIN_OPTIONS_VERSION;
+        const mos::TrainConfig cfg = to_config(o);
         const std::string resume = options->resume_path ? options->resume_path : "";
         mos::SupernetConfig net;
         if (!resume.empty()) {

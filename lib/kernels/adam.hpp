@@ -33,6 +33,7 @@ void adam_update(float *param, const float *grad, float *m, float *v, size_t n, 
 
 // One Adam step over all n parameters: the global gradient norm, the clipping
 // factor from cfg.clip_norm, then adam_update. Returns the norm before clipping.
+// Without clipping the norm is summed in the update's loop (one pass, same weights).
 double adam_step(float *param, const float *grad, float *m, float *v, size_t n, int64_t t, float lr,
                  const AdamConfig &cfg);
 

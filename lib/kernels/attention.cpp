@@ -24,6 +24,7 @@
 #include <vector>
 
 #include "backend/gemm.hpp"
+#include "backend/profile.hpp"
 #include "kernels/common.hpp"
 #include "kernels/dropout.hpp"
 #include "kernels/fast_exp.hpp"
@@ -177,6 +178,11 @@ MOS_HOT_CLONES void drop_terms(float *__restrict orow, const float *__restrict p
         for (int64_t d = d0; d < dh; d++) orow[d] += a[i] * vcol[idx[i] * ldv + d];
 }
 
+Gemm typed(Gemm g, GemmType t) {
+    g.type = t;
+    return g;
+}
+
 // One GEMM per head, batched over the B sentences (see the file comment).
 struct HeadGemm {
     Gemm g;
@@ -198,18 +204,19 @@ void run_heads(const HeadGemm &x, int64_t B, int64_t heads) {
 
 void attention_forward(float *o, float *P, const float *q, const float *k, const float *v,
                        const uint8_t *kmask, const AttentionShape &s, float p_drop, uint64_t seed,
-                       uint64_t site) {
+                       uint64_t site, GemmType type) {
     const char *kn = "attention_forward";
     check_shape(kn, s, p_drop);
     check_inputs(kn, q, k, v, P);
     kern::check_ptr(kn, "o", o);
+    PhaseScope scope(Phase::Attention);
     const int64_t B = s.B, T = s.T, S = s.S, Q = s.Q, H = s.heads, dh = Q / H;
     const float scale = 1.0f / std::sqrt(static_cast<float>(dh));
     const float inv_keep = 1.0f / (1.0f - p_drop);
 
     // Scores P[b, h] = q_bh k_bh^T / sqrt(dh)  [T, S]
-    run_heads({make_gemm(false, true, T, S, dh, Q, Q, S, scale, 0.0f), q, T * Q, k, S * Q, P, H * T * S, dh, dh,
-               T * S},
+    run_heads({typed(make_gemm(false, true, T, S, dh, Q, Q, S, scale, 0.0f), type), q, T * Q, k, S * Q, P, H * T * S,
+               dh, dh, T * S},
               B, H);
 
     const int64_t rows = B * H * T;
@@ -220,8 +227,8 @@ void attention_forward(float *o, float *P, const float *q, const float *k, const
     }
 
     // o_bh = P_bh v_bh / (1-p)  [T, dh], written into columns h*dh of o
-    run_heads({make_gemm(false, false, T, dh, S, S, Q, Q, inv_keep, 0.0f), P, H * T * S, v, S * Q, o, T * Q, T * S,
-               dh, dh},
+    run_heads({typed(make_gemm(false, false, T, dh, S, S, Q, Q, inv_keep, 0.0f), type), P, H * T * S, v, S * Q, o,
+               T * Q, T * S, dh, dh},
               B, H);
     if (p_drop == 0.0f) return;
 
@@ -246,16 +253,18 @@ size_t attention_backward_scratch(const AttentionShape &s) {
 
 void attention_backward(float *dq, float *dk, float *dv, float *scratch, const float *dO, const float *P,
                         const float *q, const float *k, const float *v, const AttentionShape &s,
-                        float p_drop, uint64_t seed, uint64_t site) {
+                        float p_drop, uint64_t seed, uint64_t site, GradMode mode, GemmType type) {
     const char *kn = "attention_backward";
     check_shape(kn, s, p_drop);
     check_inputs(kn, q, k, v, P);
     kern::check_ptr(kn, "dO", dO);
     kern::check_ptr(kn, "scratch", scratch);
     if (!dq && !dk && !dv) return;
+    PhaseScope scope(Phase::Attention);
     const int64_t B = s.B, T = s.T, S = s.S, Q = s.Q, H = s.heads, dh = Q / H;
     const float scale = 1.0f / std::sqrt(static_cast<float>(dh));
     const float inv_keep = 1.0f / (1.0f - p_drop);
+    const float beta = grad_beta(mode);
     const int64_t rows = B * H * T;
     float *D = scratch, *Pd = scratch + rows * S;
 
@@ -276,14 +285,14 @@ void attention_backward(float *dq, float *dk, float *dv, float *scratch, const f
     }
     // dv_bh += Pd_bh^T dO_bh  [S, dh]
     if (dv)
-        run_heads({make_gemm(true, false, S, dh, T, S, Q, Q, 1.0f, 1.0f), Pdrop, H * T * S, dO, T * Q, dv, S * Q,
-                   T * S, dh, dh},
+        run_heads({typed(make_gemm(true, false, S, dh, T, S, Q, Q, 1.0f, beta), type), Pdrop, H * T * S, dO, T * Q, dv,
+                   S * Q, T * S, dh, dh},
                   B, H);
     if (!dq && !dk) return;
 
     // D_bh = dO_bh v_bh^T  [T, S]: the gradient of the dropped probabilities
-    run_heads({make_gemm(false, true, T, S, dh, Q, Q, S, 1.0f, 0.0f), dO, T * Q, v, S * Q, D, H * T * S, dh, dh,
-               T * S},
+    run_heads({typed(make_gemm(false, true, T, S, dh, Q, Q, S, 1.0f, 0.0f), type), dO, T * Q, v, S * Q, D, H * T * S,
+               dh, dh, T * S},
               B, H);
 #pragma omp parallel for if (rows * S > kern::kOmpMinWork) schedule(static)
     for (int64_t r = 0; r < rows; r++) {
@@ -293,13 +302,13 @@ void attention_backward(float *dq, float *dk, float *dv, float *scratch, const f
     }
     // dq_bh += dS_bh k_bh / sqrt(dh)  [T, dh]
     if (dq)
-        run_heads({make_gemm(false, false, T, dh, S, S, Q, Q, scale, 1.0f), D, H * T * S, k, S * Q, dq, T * Q, T * S,
-                   dh, dh},
+        run_heads({typed(make_gemm(false, false, T, dh, S, S, Q, Q, scale, beta), type), D, H * T * S, k, S * Q, dq,
+                   T * Q, T * S, dh, dh},
                   B, H);
     // dk_bh += dS_bh^T q_bh / sqrt(dh)  [S, dh]
     if (dk)
-        run_heads({make_gemm(true, false, S, dh, T, S, Q, Q, scale, 1.0f), D, H * T * S, q, T * Q, dk, S * Q, T * S,
-                   dh, dh},
+        run_heads({typed(make_gemm(true, false, S, dh, T, S, Q, Q, scale, beta), type), D, H * T * S, q, T * Q, dk,
+                   S * Q, T * S, dh, dh},
                   B, H);
 }
 

@@ -19,6 +19,8 @@
 #include <cstddef>
 #include <cstdint>
 
+#include "kernels/modes.hpp"
+
 namespace mos {
 
 struct AttentionShape {
@@ -40,9 +42,10 @@ struct AttentionShape {
 // element index ((b*heads + h)*T + t)*S + s, kept values scaled by 1/(1-p_drop);
 // p_drop = 0 means none. A query row with no allowed key gets P = 0 and o = 0.
 // Throws mos::Error (MOS_INVALID_ARGUMENT) naming a bad size, rate or NULL pointer.
+// type: precision of the products q k^T and P v (BF16: bf16 inputs, f32 accumulation).
 void attention_forward(float *o, float *P, const float *q, const float *k, const float *v,
                        const uint8_t *kmask, const AttentionShape &s, float p_drop, uint64_t seed,
-                       uint64_t site);
+                       uint64_t site, GemmType type = GemmType::F32);
 
 // Floats of scratch attention_backward needs: 2 * B * heads * T * S (the gradient of
 // the probabilities and the dropped probabilities). Throws like attention_forward.
@@ -54,9 +57,11 @@ size_t attention_backward_scratch(const AttentionShape &s);
 //   dv_h += Pd_h^T dO_h        (Pd: P after dropout)
 //   dS    = P . (dP - rowsum(P . dP)),  dP = dropout'(dO_h v_h^T)
 //   dq_h += dS k_h / sqrt(dh),  dk_h += dS^T q_h / sqrt(dh)
+// mode = Overwrite writes dq, dk, dv instead (= in place of +=).
 void attention_backward(float *dq, float *dk, float *dv, float *scratch, const float *dO, const float *P,
                         const float *q, const float *k, const float *v, const AttentionShape &s,
-                        float p_drop, uint64_t seed, uint64_t site);
+                        float p_drop, uint64_t seed, uint64_t site, GradMode mode = GradMode::Accumulate,
+                        GemmType type = GemmType::F32);
 
 namespace ref {
 // Naive loops in double, the oracle of the tests. Masks are the same; the backward

@@ -11,7 +11,9 @@
 #include "kernels/cross_entropy.hpp"
 
 #include <cmath>
+#include <cstring>
 
+#include "backend/profile.hpp"
 #include "kernels/common.hpp"
 #include "kernels/fast_exp.hpp"
 #include "kernels/simd.hpp"
@@ -60,12 +62,18 @@ MOS_HOT_CLONES void row_stats(const float *z, int64_t V, float *lse_out, double 
     *lse_out = mx + static_cast<float>(std::log(e));
     *sum_out = s;
 }
-// g[v] += scale * softmax(z)_v - off, with softmax(z)_v = exp(z_v - lse) (z_v <= lse).
+// g[v] += scale * softmax(z)_v - off, with softmax(z)_v = exp(z_v - lse) (z_v <= lse);
+// g[v] = that with `write`.
 MOS_HOT_CLONES void accumulate_grad_row(float *__restrict g, const float *__restrict z, float lse, float scale,
-                                        float off, int64_t V) {
+                                        float off, int64_t V, bool write) {
     using namespace simd;
     const f8 vl = splat(lse), vs = splat(scale), vo = splat(off);
     int64_t v = 0;
+    if (write) {
+        for (; v + kW <= V; v += kW) store(g + v, vs * exp_nonpos(load(z + v) - vl) - vo);
+        for (; v < V; v++) g[v] = scale * kern::exp_nonpos(z[v] - lse) - off;
+        return;
+    }
     for (; v + kW <= V; v += kW) store(g + v, load(g + v) + (vs * exp_nonpos(load(z + v) - vl) - vo));
     for (; v < V; v++) g[v] += scale * kern::exp_nonpos(z[v] - lse) - off;
 }
@@ -83,6 +91,7 @@ MOS_HOT_CLONES void softmax_row(float *__restrict p, const float *__restrict z, 
 CrossEntropyResult cross_entropy_forward(float *lse, float *row_loss, float *row_nll,
                                          const float *logits, const int32_t *targets, int64_t N,
                                          int64_t V, int32_t pad, float eps) {
+    PhaseScope scope(Phase::Loss);
     check_ce("cross_entropy_forward", targets, N, V, pad, eps);
     kern::check_ptr("cross_entropy_forward", "row_loss", row_loss);
 #pragma omp parallel for if (N * V > kern::kOmpMinWork) schedule(static)
@@ -116,23 +125,29 @@ CrossEntropyResult cross_entropy_forward(float *lse, float *row_loss, float *row
 
 void cross_entropy_backward(float *dlogits, const float *lse, const float *logits,
                             const int32_t *targets, int64_t N, int64_t V, int32_t pad, float eps,
-                            float scale) {
+                            float scale, GradMode mode) {
+    PhaseScope scope(Phase::Loss);
     check_ce("cross_entropy_backward", targets, N, V, pad, eps);
     const float off = scale * eps / static_cast<float>(V);
+    const bool write = mode == GradMode::Overwrite;
 #pragma omp parallel for if (N * V > kern::kOmpMinWork) schedule(static)
     for (int64_t n = 0; n < N; n++) {
         const int32_t y = targets[n];
-        if (y == pad) continue;
-        const float *z = logits + n * V;
         float *g = dlogits + n * V;
+        if (y == pad) {
+            if (write) std::memset(g, 0, static_cast<size_t>(V) * sizeof(float));
+            continue;
+        }
+        const float *z = logits + n * V;
         const float l = lse[n];
-        accumulate_grad_row(g, z, l, scale, off, V);
+        accumulate_grad_row(g, z, l, scale, off, V, write);
         g[y] -= scale * (1.0f - eps);
     }
 }
 
 double soft_cross_entropy_forward(float *lse, float *row, const float *logits, const float *teacher,
                                   const int32_t *targets, int64_t N, int64_t V, int32_t pad) {
+    PhaseScope scope(Phase::Loss);
     check_ce("soft_cross_entropy_forward", targets, N, V, pad, 0.0f);
     kern::check_ptr("soft_cross_entropy_forward", "teacher", teacher);
     kern::check_ptr("soft_cross_entropy_forward", "row_loss", row);
@@ -156,13 +171,19 @@ double soft_cross_entropy_forward(float *lse, float *row, const float *logits, c
 }
 
 void soft_cross_entropy_backward(float *dlogits, const float *lse, const float *logits, const float *teacher,
-                                 const int32_t *targets, int64_t N, int64_t V, int32_t pad, float scale) {
+                                 const int32_t *targets, int64_t N, int64_t V, int32_t pad, float scale,
+                                 GradMode mode) {
+    PhaseScope scope(Phase::Loss);
     check_ce("soft_cross_entropy_backward", targets, N, V, pad, 0.0f);
+    const bool write = mode == GradMode::Overwrite;
 #pragma omp parallel for if (N * V > kern::kOmpMinWork) schedule(static)
     for (int64_t n = 0; n < N; n++) {
-        if (targets[n] == pad) continue;
         float *g = dlogits + n * V;
-        accumulate_grad_row(g, logits + n * V, lse[n], scale, 0.0f, V);
+        if (targets[n] == pad) {
+            if (write) std::memset(g, 0, static_cast<size_t>(V) * sizeof(float));
+            continue;
+        }
+        accumulate_grad_row(g, logits + n * V, lse[n], scale, 0.0f, V, write);
         const float *t = teacher + n * V;
         for (int64_t v = 0; v < V; v++) g[v] -= scale * t[v];
     }
@@ -170,6 +191,7 @@ void soft_cross_entropy_backward(float *dlogits, const float *lse, const float *
 
 void softmax_rows(float *probs, const float *logits, const float *lse, const int32_t *targets, int64_t N, int64_t V,
                   int32_t pad) {
+    PhaseScope scope(Phase::Loss);
 #pragma omp parallel for if (N * V > kern::kOmpMinWork) schedule(static)
     for (int64_t n = 0; n < N; n++) {
         float *p = probs + n * V;

@@ -5,6 +5,9 @@
 // the element index; two rounds so that neighbouring (step, site, i) decorrelate.
 #include "kernels/dropout.hpp"
 
+#include <cstring>
+
+#include "backend/profile.hpp"
 #include "kernels/common.hpp"
 
 namespace mos {
@@ -50,11 +53,15 @@ float dropout_uniform(const DropoutKey &key, uint64_t i) { return uniform_from(k
 
 void dropout_forward(float *y, const float *x, int64_t n, float p, const DropoutKey &key) {
     check_p("dropout_forward", p, n);
+    PhaseScope scope(Phase::Elementwise);
     const float scale = 1.0f / (1.0f - p);
     const uint64_t base = key_base(key);
     if (p == 0.0f) {
-        if (y != x)
-            for (int64_t i = 0; i < n; i++) y[i] = x[i];
+        if (y != x) {
+#pragma omp parallel for if (n > kern::kOmpMinWork) schedule(static)
+            for (int64_t c = 0; c < n; c += kSpan)
+                std::memcpy(y + c, x + c, static_cast<size_t>(span_len(c, n)) * sizeof(float));
+        }
         return;
     }
 #pragma omp parallel for if (n > kern::kOmpMinWork) schedule(static)
@@ -63,6 +70,7 @@ void dropout_forward(float *y, const float *x, int64_t n, float p, const Dropout
 
 void dropout_backward(float *dx, const float *dy, int64_t n, float p, const DropoutKey &key) {
     check_p("dropout_backward", p, n);
+    PhaseScope scope(Phase::Elementwise);
     const float scale = 1.0f / (1.0f - p);
     const uint64_t base = key_base(key);
     if (p == 0.0f) {  // no mask: a plain vectorised add

@@ -5,6 +5,7 @@
 
 #include <cmath>
 
+#include "backend/profile.hpp"
 #include "kernels/common.hpp"
 
 #ifdef _OPENMP
@@ -33,6 +34,7 @@ void check_emb(const char *k, const int32_t *tokens, int64_t B, int64_t T, int64
 
 void sinusoid_positions(float *pos, int64_t pos0, int64_t T, int64_t d) {
     kern::check_nonneg("sinusoid_positions", "T", T);
+    PhaseScope scope(Phase::Embedding);
     check(d >= 2, MOS_INVALID_ARGUMENT, "sinusoid_positions: width d = ", d, " < 2");
     const int64_t h = d / 2;
     const double step = std::log(10000.0) / static_cast<double>(h > 1 ? h - 1 : 1);
@@ -50,6 +52,7 @@ void sinusoid_positions(float *pos, int64_t pos0, int64_t T, int64_t d) {
 
 void embedding_forward(float *out, const int32_t *tokens, const float *table, const float *pos,
                        int64_t B, int64_t T, int64_t d, int64_t D_max, int64_t V, int32_t pad) {
+    PhaseScope scope(Phase::Embedding);
     check_emb("embedding_forward", tokens, B, T, d, D_max, V, pad);
     const float scale = std::sqrt(static_cast<float>(d));
 #pragma omp parallel for if (B * T * d > kern::kOmpMinWork) schedule(static)
@@ -67,6 +70,7 @@ void embedding_forward(float *out, const int32_t *tokens, const float *table, co
 
 void embedding_backward(float *dtable, const float *dout, const int32_t *tokens, int64_t B,
                         int64_t T, int64_t d, int64_t D_max, int64_t V, int32_t pad) {
+    PhaseScope scope(Phase::Embedding);
     check_emb("embedding_backward", tokens, B, T, d, D_max, V, pad);
     const float scale = std::sqrt(static_cast<float>(d));
     // Thread t owns the table rows with id % nthreads == t: no two threads touch a

@@ -9,6 +9,7 @@
 
 #include <omp.h>
 
+#include "backend/profile.hpp"
 #include "kernels/common.hpp"
 #include "kernels/simd.hpp"
 
@@ -58,9 +59,10 @@ MOS_HOT_CLONES void ln_row(float *y, float *mean, float *rstd, const float *x, c
     *rstd = rs;
 }
 
-// dx row: dx += rstd (g - mean(g) - xhat mean(g xhat)), g = dy * gamma.
+// dx row: dx += rstd (g - mean(g) - xhat mean(g xhat)), g = dy * gamma; with
+// `write`, dx = that instead (o may then alias dy: the sums read dy first).
 MOS_HOT_CLONES void ln_grad_row(float *o, const float *dy, const float *x, float mu, float rs, const float *gamma,
-                                int64_t d) {
+                                int64_t d, bool write) {
     const f8 vmu = simd::splat(mu), vrs = simd::splat(rs);
     f8 ag = simd::zero(), agx = simd::zero();
     int64_t k = 0;
@@ -79,6 +81,14 @@ MOS_HOT_CLONES void ln_grad_row(float *o, const float *dy, const float *x, float
     sgx /= static_cast<float>(d);
     const f8 vsg = simd::splat(sg), vsgx = simd::splat(sgx);
     k = 0;
+    if (write) {
+        for (; k + kW <= d; k += kW) {
+            const f8 xh = (simd::load(x + k) - vmu) * vrs;
+            simd::store(o + k, vrs * (simd::load(dy + k) * simd::load(gamma + k) - vsg - xh * vsgx));
+        }
+        for (; k < d; k++) o[k] = rs * (dy[k] * gamma[k] - sg - (x[k] - mu) * rs * sgx);
+        return;
+    }
     for (; k + kW <= d; k += kW) {
         const f8 xh = (simd::load(x + k) - vmu) * vrs;
         simd::store(o + k, simd::load(o + k) + vrs * (simd::load(dy + k) * simd::load(gamma + k) - vsg - xh * vsgx));
@@ -119,17 +129,17 @@ MOS_HOT_CLONES void ln_param_grad_block(float *dgamma, float *dbeta, const float
 void layernorm_forward(float *y, float *mean, float *rstd, const float *x, const float *gamma,
                        const float *beta, int64_t N, int64_t d) {
     check_ln("layernorm_forward", N, d);
+    PhaseScope scope(Phase::LayerNorm);
 #pragma omp parallel for if (N * d > kern::kOmpMinWork) schedule(static)
     for (int64_t n = 0; n < N; n++) ln_row(y + n * d, mean + n, rstd + n, x + n * d, gamma, beta, d);
 }
 
 void layernorm_backward(float *dx, float *dgamma, float *dbeta, const float *dy, const float *x,
-                        const float *mean, const float *rstd, const float *gamma, int64_t N, int64_t d) {
+                        const float *mean, const float *rstd, const float *gamma, int64_t N, int64_t d,
+                        GradMode dx_mode) {
     check_ln("layernorm_backward", N, d);
-    if (dx) {
-#pragma omp parallel for if (N * d > kern::kOmpMinWork) schedule(static)
-        for (int64_t n = 0; n < N; n++) ln_grad_row(dx + n * d, dy + n * d, x + n * d, mean[n], rstd[n], gamma, d);
-    }
+    PhaseScope scope(Phase::LayerNorm);
+    // The parameter gradients first: they read dy, which dx may alias.
     if (dgamma || dbeta) {
         // One task per column chunk (a reduction over tokens): no races and the same
         // summation order for any thread count.
@@ -137,6 +147,12 @@ void layernorm_backward(float *dx, float *dgamma, float *dbeta, const float *dy,
 #pragma omp parallel for if (N * d > kern::kOmpMinWork) schedule(static)
         for (int64_t k0 = 0; k0 < d; k0 += cw)
             ln_param_grad_block(dgamma, dbeta, dy, x, mean, rstd, N, d, k0, k0 + cw < d ? k0 + cw : d);
+    }
+    if (dx) {
+        const bool write = dx_mode == GradMode::Overwrite;
+#pragma omp parallel for if (N * d > kern::kOmpMinWork) schedule(static)
+        for (int64_t n = 0; n < N; n++)
+            ln_grad_row(dx + n * d, dy + n * d, x + n * d, mean[n], rstd[n], gamma, d, write);
     }
 }
 

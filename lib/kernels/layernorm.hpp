@@ -4,6 +4,8 @@
 
 #include <cstdint>
 
+#include "kernels/modes.hpp"
+
 namespace mos {
 
 constexpr float kLayerNormEps = 1e-5f;
@@ -13,9 +15,12 @@ constexpr float kLayerNormEps = 1e-5f;
 void layernorm_forward(float *y, float *mean, float *rstd, const float *x, const float *gamma,
                        const float *beta, int64_t N, int64_t d);
 
-// Accumulates dx[N, d], dgamma[:d], dbeta[:d] (any may be NULL).
+// Accumulates dx[N, d], dgamma[:d], dbeta[:d] (any may be NULL); dx_mode =
+// Overwrite writes dx instead. dx may alias dy (each row of dy is read before
+// its row of dx is written).
 void layernorm_backward(float *dx, float *dgamma, float *dbeta, const float *dy, const float *x,
-                        const float *mean, const float *rstd, const float *gamma, int64_t N, int64_t d);
+                        const float *mean, const float *rstd, const float *gamma, int64_t N, int64_t d,
+                        GradMode dx_mode = GradMode::Accumulate);
 
 namespace ref {
 void layernorm_forward(float *y, float *mean, float *rstd, const float *x, const float *gamma,

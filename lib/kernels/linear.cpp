@@ -8,7 +8,9 @@
 #include <omp.h>
 
 #include "backend/gemm.hpp"
+#include "backend/profile.hpp"
 #include "kernels/common.hpp"
+#include "kernels/memory.hpp"
 #include "kernels/simd.hpp"
 
 namespace mos {
@@ -37,8 +39,9 @@ MOS_HOT_CLONES void column_sums(float *acc, const float *x, int64_t N, int64_t d
 }  // namespace
 
 void linear_forward(float *y, const float *x, const float *W, const float *b, int64_t N,
-                    int64_t d_in, int64_t d_out, int64_t ld_w) {
+                    int64_t d_in, int64_t d_out, int64_t ld_w, GemmType type) {
     check_linear("linear_forward", N, d_in, d_out, ld_w);
+    PhaseScope scope(Phase::Elementwise);  // the bias; the product counts as a GEMM
     if (N == 0 || d_out == 0) return;
     // Bias first, then the product accumulates onto it (beta = 1): one pass over y.
     if (b) {
@@ -46,25 +49,35 @@ void linear_forward(float *y, const float *x, const float *W, const float *b, in
         for (int64_t n = 0; n < N; n++) std::memcpy(y + n * d_out, b, static_cast<size_t>(d_out) * sizeof(float));
     }
     if (d_in == 0) {
-        if (!b)
-            for (int64_t i = 0; i < N * d_out; i++) y[i] = 0.0f;
+        if (!b) zero_floats(y, N * d_out);
         return;
     }
     // W is stored [d_out rows, D_in cols]: y = x W^T, onto the bias (beta = 1) if any.
-    gemm(make_gemm(false, true, N, d_out, d_in, d_in, ld_w, d_out, 1.0f, b ? 1.0f : 0.0f), x, W, y);
+    Gemm g = make_gemm(false, true, N, d_out, d_in, d_in, ld_w, d_out, 1.0f, b ? 1.0f : 0.0f);
+    g.type = type;
+    gemm(g, x, W, y);
 }
 
 void linear_backward(float *dx, float *dW, float *db, const float *dy, const float *x,
-                     const float *W, int64_t N, int64_t d_in, int64_t d_out, int64_t ld_w) {
+                     const float *W, int64_t N, int64_t d_in, int64_t d_out, int64_t ld_w, GradMode dx_mode,
+                     GemmType type) {
     check_linear("linear_backward", N, d_in, d_out, ld_w);
+    PhaseScope scope(Phase::Elementwise);  // the bias gradient; the products count as GEMMs
+    if (d_out == 0 && dx && dx_mode == GradMode::Overwrite) {
+        zero_floats(dx, N * d_in);  // an empty product: dx = 0
+    }
     if (N == 0 || d_out == 0) return;
     if (dx && d_in > 0) {
-        // dx[N, d_in] += dy[N, d_out] * W[:d_out, :d_in]
-        gemm(make_gemm(false, false, N, d_in, d_out, d_out, ld_w, d_in, 1.0f, 1.0f), dy, W, dx);
+        // dx[N, d_in] (+)= dy[N, d_out] * W[:d_out, :d_in]
+        Gemm g = make_gemm(false, false, N, d_in, d_out, d_out, ld_w, d_in, 1.0f, grad_beta(dx_mode));
+        g.type = type;
+        gemm(g, dy, W, dx);
     }
     if (dW && d_in > 0) {
         // dW[:d_out, :d_in] += dy^T[d_out, N] * x[N, d_in]
-        gemm(make_gemm(true, false, d_out, d_in, N, d_out, d_in, ld_w, 1.0f, 1.0f), dy, x, dW);
+        Gemm g = make_gemm(true, false, d_out, d_in, N, d_out, d_in, ld_w, 1.0f, 1.0f);
+        g.type = type;
+        gemm(g, dy, x, dW);
     }
     if (db) {
         // Column sums, one task per column chunk: deterministic for any thread count.

@@ -7,19 +7,24 @@
 
 #include <cstdint>
 
+#include "kernels/modes.hpp"
+
 namespace mos {
 
 // y[N, d_out] = x[N, d_in] * W[:d_out, :d_in]^T + b[:d_out]
 //   W: [D_out, D_in] row-major, ld_w = D_in >= d_in; b: [>= d_out] or NULL (no bias).
 //   N = tokens (elastic: batch); d_in, d_out elastic.
+//   type: the product's precision (BF16: bf16 inputs, f32 accumulation).
 void linear_forward(float *y, const float *x, const float *W, const float *b, int64_t N,
-                    int64_t d_in, int64_t d_out, int64_t ld_w);
+                    int64_t d_in, int64_t d_out, int64_t ld_w, GemmType type = GemmType::F32);
 
 // Accumulates: dx[N, d_in] += dy W[:d_out,:d_in];  dW[:d_out,:d_in] += dy^T x
 // (dW has the same layout as W, ld_w);  db[:d_out] += sum_n dy[n, :].
 // Any of dx, dW, db may be NULL to skip it. Entries outside the slice are untouched.
+// dx_mode = Overwrite writes dx = dy W instead (dx need not be initialised).
 void linear_backward(float *dx, float *dW, float *db, const float *dy, const float *x,
-                     const float *W, int64_t N, int64_t d_in, int64_t d_out, int64_t ld_w);
+                     const float *W, int64_t N, int64_t d_in, int64_t d_out, int64_t ld_w,
+                     GradMode dx_mode = GradMode::Accumulate, GemmType type = GemmType::F32);
 
 namespace ref {
 void linear_forward(float *y, const float *x, const float *W, const float *b, int64_t N,

@@ -12,6 +12,7 @@
 #include <cmath>
 
 #include "backend/gemm.hpp"
+#include "backend/profile.hpp"
 #include "kernels/common.hpp"
 #include "kernels/linear.hpp"
 
@@ -99,6 +100,7 @@ RouterShape router_shape_for(const MosShape &s, int64_t n_e, int64_t H) {
 void mos_mix_forward(float *W, float *b, const float *alpha, const float *E, const float *c,
                      const MosShape &s) {
     mos_check_shape("mos_mix_forward", s);
+    PhaseScope scope(Phase::Mix);
     const int64_t m = s.m, d_in = s.d_in, D_in = s.D_in, plane = s.D_out * s.D_in;
 #pragma omp parallel for if (s.d_out * d_in * m > kern::kOmpMinWork) schedule(static)
     for (int64_t j = 0; j < s.d_out; j++) {
@@ -125,6 +127,7 @@ void mos_mix_backward(float *dE, float *dc, float *dalpha, float *scratch, const
                       const float *db, const float *alpha, const float *E, const float *c,
                       const MosShape &s) {
     mos_check_shape("mos_mix_backward", s);
+    PhaseScope scope(Phase::Mix);
     const bool nw = s.routing == MosRouting::NeuronWise;
     if (dalpha && !nw) kern::check_ptr("mos_mix_backward", "scratch (layer-wise dalpha)", scratch);
     const int64_t m = s.m, d_in = s.d_in, D_in = s.D_in, D_out = s.D_out, plane = D_out * D_in;
@@ -163,6 +166,7 @@ void mos_mix_backward(float *dE, float *dc, float *dalpha, float *scratch, const
 void router_forward(float *alpha, float *hidden, const float *e, const float *W1, const float *b1,
                     const float *W2, const float *b2, const RouterShape &r) {
     check_router("router_forward", r);
+    PhaseScope scope(Phase::Router);
     const int64_t n_out = r.rows * r.m;
     // hidden[1, H] = e[1, n_e] W1^T + b1, then ReLU.
     for (int64_t h = 0; h < r.H; h++) hidden[h] = b1[h];
@@ -180,6 +184,7 @@ void router_backward(float *dW1, float *db1, float *dW2, float *db2, float *scra
                      const float *dalpha, const float *alpha, const float *hidden, const float *e,
                      const float *W1, const float *W2, const RouterShape &r) {
     check_router("router_backward", r);
+    PhaseScope scope(Phase::Router);
     kern::check_ptr("router_backward", "scratch", scratch);
     const int64_t n_out = r.rows * r.m;
     float *dz = scratch;          // [rows * m]

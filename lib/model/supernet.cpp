@@ -28,7 +28,9 @@
 #include "kernels/dropout.hpp"
 #include "kernels/embedding.hpp"
 #include "kernels/layernorm.hpp"
+#include "backend/profile.hpp"
 #include "kernels/linear.hpp"
+#include "kernels/memory.hpp"
 #include "kernels/mos_linear.hpp"
 #include "model/arch.hpp"
 #include "model/space.hpp"
@@ -94,15 +96,34 @@ struct DecLayerAct {
     LnAct ln3;
 };
 
+// Sinusoidal positions of one (length, width), kept across forwards: they
+// depend on nothing else, and recomputing T*d sines and cosines per forward
+// is serial work.
+struct PositionCache {
+    std::vector<float> table;
+    int64_t T = -1, d = -1;
+    const float *get(int64_t T_, int64_t d_) {
+        if (T_ != T || d_ != d) {
+            table.resize(static_cast<size_t>(T_ * d_));
+            sinusoid_positions(table.data(), 0, T_, d_);
+            T = T_;
+            d = d_;
+        }
+        return table.data();
+    }
+};
+
 struct Workspace::State {
     bool valid = false;
     bool train = false;
     uint64_t seed = 0;
+    GemmType mm = GemmType::F32;    // precision of the last forward's products
+    PositionCache src_positions, tgt_positions;
     ArchDims arch;
     Batch batch;
     uint8_t *src_mask = nullptr;    // [B, S], 1 = padding
-    float *pos_src = nullptr;       // [S, de] sinusoidal positions
-    float *pos_tgt = nullptr;       // [T, dd]
+    const float *pos_src = nullptr; // [S, de] sinusoidal positions (src_positions)
+    const float *pos_tgt = nullptr; // [T, dd] (tgt_positions)
     uint8_t *tgt_nomask = nullptr;  // [B, T], all 0 (causal mask handles the future)
     float *enc_emb = nullptr;       // [Ns, de]
     float *dec_emb = nullptr;       // [Nt, dd]
@@ -148,12 +169,15 @@ Supernet::Supernet(const SupernetConfig &cfg) : cfg_(cfg) {
 float *Supernet::grad_data() {
     if (grads_.capacity() == 0) {
         grads_ = Arena("gradients", table_.total_floats());
-        grads_.alloc_zero(table_.total_floats());
+        // First touched by the threads that zero and update it (zero_grad).
+        zero_floats(grads_.alloc(table_.total_floats()), static_cast<int64_t>(table_.total_floats()));
     }
     return grads_.base();
 }
 
-void Supernet::zero_grad() { std::memset(grad_data(), 0, table_.total_floats() * sizeof(float)); }
+// Parallel, in the same static split as Adam's loop over the same arena, so
+// the pages each thread zeroes are the ones it updates (docs/benchmarks.md).
+void Supernet::zero_grad() { zero_floats(grad_data(), static_cast<int64_t>(table_.total_floats())); }
 
 namespace {
 bool ends_with(const std::string &s, const char *suffix) {
@@ -284,8 +308,6 @@ void plan(Alloc &al, Workspace::State &st, const SupernetConfig &cfg, const Arch
     const int64_t Ns = B * S, Nt = B * T, Q = cfg.dims.qkv;
     const int64_t de = a.enc_embed, dd = a.dec_embed;
     st.src_mask = al.u8(Ns);
-    st.pos_src = al.f(S * de);
-    st.pos_tgt = al.f(T * dd);
     st.tgt_nomask = al.u8(Nt);
     st.enc_emb = al.f(Ns * de);
     st.enc.assign(a.enc.size(), EncLayerAct{});
@@ -379,6 +401,7 @@ struct Ctx {
     const ArchDims &a;
     bool train;
     uint64_t seed;
+    GemmType mm;  // precision of the products
     const float *P(size_t offset) const { return net.param_at(offset); }
 };
 
@@ -416,9 +439,9 @@ void ffn_mix_forward(const Ctx &c, FfnAct &s, const FfnTensors &t, int64_t d, in
 void ffn_forward(const Ctx &c, FfnAct &s, LnAct &ln, const float *x, int64_t N, int64_t d, int64_t D,
                  int64_t Fm, const FfnTensors &t, const LayerNormTensors &lt, uint64_t drop_site) {
     ffn_mix_forward(c, s, t, d, D, Fm);
-    linear_forward(s.h, x, s.W1, s.b1, N, d, s.F, d);
+    linear_forward(s.h, x, s.W1, s.b1, N, d, s.F, d, c.mm);
     relu_forward(s.h, s.h, N * s.F);
-    linear_forward(s.f, s.h, s.W2, s.b2, N, s.F, d, s.F);
+    linear_forward(s.f, s.h, s.W2, s.b2, N, s.F, d, s.F, c.mm);
     if (c.train) dropout_forward(s.f, s.f, N * d, dropout_rate(c.cfg.dropout, d, D), DropoutKey{c.seed, 0, drop_site});
     residual_forward(ln.x, x, s.f, N * d);
     layernorm_forward(ln.y, ln.mean, ln.rstd, ln.x, c.P(lt.w), c.P(lt.b), N, d);
@@ -429,13 +452,13 @@ void attn_forward(const Ctx &c, AttnAct &s, const float *xq, const float *xkv, c
                   int64_t B, int64_t d_q, int64_t d_kv, int64_t ld_q, int64_t ld_kv, bool causal,
                   const AttentionTensors &t, uint64_t drop_site, uint64_t pdrop_site) {
     const int64_t Q = c.cfg.dims.qkv, Nq = B * s.Tq, Nkv = B * s.Skv;
-    linear_forward(s.q, xq, c.P(t.q_w), c.P(t.q_b), Nq, d_q, Q, ld_q);
-    linear_forward(s.k, xkv, c.P(t.k_w), c.P(t.k_b), Nkv, d_kv, Q, ld_kv);
-    linear_forward(s.v, xkv, c.P(t.v_w), c.P(t.v_b), Nkv, d_kv, Q, ld_kv);
+    linear_forward(s.q, xq, c.P(t.q_w), c.P(t.q_b), Nq, d_q, Q, ld_q, c.mm);
+    linear_forward(s.k, xkv, c.P(t.k_w), c.P(t.k_b), Nkv, d_kv, Q, ld_kv, c.mm);
+    linear_forward(s.v, xkv, c.P(t.v_w), c.P(t.v_b), Nkv, d_kv, Q, ld_kv, c.mm);
     AttentionShape as{B, s.Tq, s.Skv, Q, s.heads, causal};
     const float pa = c.train ? c.cfg.attn_dropout : 0.0f;
-    attention_forward(s.o, s.P, s.q, s.k, s.v, kmask, as, pa, c.seed, pdrop_site);
-    linear_forward(s.a, s.o, c.P(t.out_w), c.P(t.out_b), Nq, Q, d_q, Q);
+    attention_forward(s.o, s.P, s.q, s.k, s.v, kmask, as, pa, c.seed, pdrop_site, c.mm);
+    linear_forward(s.a, s.o, c.P(t.out_w), c.P(t.out_b), Nq, Q, d_q, Q, c.mm);
     if (c.train)
         dropout_forward(s.a, s.a, Nq * d_q, dropout_rate(c.cfg.dropout, d_q, ld_q), DropoutKey{c.seed, 0, drop_site});
 }
@@ -471,18 +494,19 @@ LossStats Supernet::forward(Workspace &ws, const ArchDims &a, const Batch &b, bo
     st.batch = b;
     st.train = train;
     st.seed = dropout_seed;
+    st.mm = ws.matmul_type();
 
     const SuperDims &D = cfg_.dims;
     const int64_t Ns = b.B * b.S, Nt = b.B * b.T, de = a.enc_embed, dd = a.dec_embed;
     const int64_t ldE = D.embed();
     const float *E = param_at(tensors().embed);
-    Ctx c{*this, cfg_, a, train, dropout_seed};
+    Ctx c{*this, cfg_, a, train, dropout_seed, st.mm};
 
     for (int64_t i = 0; i < Ns; i++) st.src_mask[i] = b.src[i] == cfg_.pad_id;
     std::memset(st.tgt_nomask, 0, Nt);
 
     // Encoder.
-    sinusoid_positions(st.pos_src, 0, b.S, de);
+    st.pos_src = st.src_positions.get(b.S, de);
     embedding_forward(st.enc_emb, b.src, E, st.pos_src, b.B, b.S, de, ldE, V, cfg_.pad_id);
     if (train)
         dropout_forward(st.enc_emb, st.enc_emb, Ns * de, dropout_rate(cfg_.dropout, de, D.enc_embed),
@@ -503,7 +527,7 @@ LossStats Supernet::forward(Workspace &ws, const ArchDims &a, const Batch &b, bo
     }
 
     // Decoder.
-    sinusoid_positions(st.pos_tgt, 0, b.T, dd);
+    st.pos_tgt = st.tgt_positions.get(b.T, dd);
     embedding_forward(st.dec_emb, b.tgt_in, E, st.pos_tgt, b.B, b.T, dd, ldE, V, cfg_.pad_id);
     if (train)
         dropout_forward(st.dec_emb, st.dec_emb, Nt * dd, dropout_rate(cfg_.dropout, dd, D.dec_embed),
@@ -521,12 +545,11 @@ LossStats Supernet::forward(Workspace &ws, const ArchDims &a, const Batch &b, bo
                           param_at(T.self_attn_ln.b), Nt, dd);
         // mem[b, j*S + s] = enc_out[Le - k + j][b, s]: the last k encoder layers along time.
         const int64_t k = a.dec[l].cross_layers, kS = k * b.S;
+        std::vector<const float *> outs(static_cast<size_t>(k));
+        for (int64_t j = 0; j < k; j++) outs[j] = st.enc[Le - k + j].ln2.y;
+        concat_time(L.mem, outs.data(), k, b.B, b.S, de);
         for (int64_t bi = 0; bi < b.B; bi++)
-            for (int64_t j = 0; j < k; j++) {
-                const float *src = st.enc[Le - k + j].ln2.y + bi * b.S * de;
-                std::memcpy(L.mem + (bi * kS + j * b.S) * de, src, b.S * de * sizeof(float));
-                std::memcpy(L.mem_mask + bi * kS + j * b.S, st.src_mask + bi * b.S, b.S);
-            }
+            for (int64_t j = 0; j < k; j++) std::memcpy(L.mem_mask + bi * kS + j * b.S, st.src_mask + bi * b.S, b.S);
         attn_forward(c, L.cross, L.ln1.y, L.mem, L.mem_mask, b.B, dd, de, D.dec_embed, D.enc_embed, false,
                      T.cross_attn, site(true, l, kDropCross), site(true, l, kDropCrossP));
         residual_forward(L.ln2.x, L.ln1.y, L.cross.a, Nt * dd);
@@ -538,7 +561,7 @@ LossStats Supernet::forward(Workspace &ws, const ArchDims &a, const Batch &b, bo
     }
 
     // Tied output projection and loss.
-    linear_forward(st.logits, y, E, nullptr, Nt, dd, V, ldE);
+    linear_forward(st.logits, y, E, nullptr, Nt, dd, V, ldE, st.mm);
     CrossEntropyResult ce = cross_entropy_forward(st.lse, st.row_loss, nullptr, st.logits, b.tgt_out, Nt, V, cfg_.pad_id,
                                                   cfg_.label_smoothing);
     st.loss = LossStats{ce.loss, ce.nll, ce.tokens};
@@ -570,43 +593,51 @@ struct BwdCtx {
     const ArchDims &a;
     bool train;
     uint64_t seed;
+    GemmType mm;  // the forward's precision
     Arena &arena;
     const float *P(size_t offset) { return net.param_at(offset); }
     float *G(size_t offset) { return net.grad_at(offset); }
+    // A buffer the next kernel writes in full (GradMode::Overwrite): not zeroed.
+    float *fresh(int64_t n) { return arena.alloc(static_cast<size_t>(n)); }
+    // A buffer that kernels accumulate into: zeroed in parallel.
+    float *zeroed(int64_t n) {
+        float *p = arena.alloc(static_cast<size_t>(n));
+        zero_floats(p, n);
+        return p;
+    }
 };
 
-// Given d(out) of LN(x + f(x)) for the FFN block, accumulates dx (which must
-// already hold the residual path's other contributions or zeros).
+// Given d(out) of LN(x + f(x)) for the FFN block, writes dx = d(x) (both the
+// residual path and the FFN's). Every activation gradient goes into a buffer
+// its producer overwrites: no buffer is zeroed first.
 void ffn_backward(BwdCtx &c, float *dx, const float *dout, FfnAct &s, LnAct &ln, const float *x,
                   int64_t N, int64_t d, int64_t D, int64_t Fm, const FfnTensors &t, const LayerNormTensors &lt,
                   uint64_t drop_site) {
     const size_t mark = c.arena.mark();
     const int64_t m = c.cfg.experts, H = c.cfg.router_hidden, F = s.F;
-    // Through the LayerNorm: dr = d(x + f).
-    float *dr = c.arena.alloc_zero(N * d);
-    layernorm_backward(dr, c.G(lt.w), c.G(lt.b), dout, ln.x, ln.mean, ln.rstd, c.P(lt.w), N, d);
-    // Residual: dx += dr; df = dropout'(dr).
-    residual_backward(dx, nullptr, dr, N * d);
+    // Through the LayerNorm: dx = dr = d(x + f), the residual path's share.
+    layernorm_backward(dx, c.G(lt.w), c.G(lt.b), dout, ln.x, ln.mean, ln.rstd, c.P(lt.w), N, d, GradMode::Overwrite);
+    // df = dropout'(dr): the forward's mask on a copy (dx keeps dr).
+    const float *df = dx;
     if (c.train) {
-        float *dd = c.arena.alloc_zero(N * d);
-        dropout_backward(dd, dr, N * d, dropout_rate(c.cfg.dropout, d, D), DropoutKey{c.seed, 0, drop_site});
-        dr = dd;
+        float *dd = c.fresh(N * d);
+        dropout_forward(dd, dx, N * d, dropout_rate(c.cfg.dropout, d, D), DropoutKey{c.seed, 0, drop_site});
+        df = dd;
     }
-    // fc2: h [N, F] -> f [N, d] with the mixed W2 [d, F].
-    float *dh = c.arena.alloc_zero(N * F);
-    float *dW2 = c.arena.alloc_zero(d * F), *db2 = c.arena.alloc_zero(d);
-    linear_backward(dh, dW2, db2, dr, s.h, s.W2, N, F, d, F);
-    float *dpre = c.arena.alloc_zero(N * F);  // d(fc1 output), through the ReLU
-    relu_backward(dpre, dh, s.h, N * F);
-    float *dW1 = c.arena.alloc_zero(F * d), *db1 = c.arena.alloc_zero(F);
-    linear_backward(dx, dW1, db1, dpre, x, s.W1, N, d, F, d);
+    // fc2: h [N, F] -> f [N, d] with the mixed W2 [d, F]; dh through the ReLU in place.
+    float *dh = c.fresh(N * F);
+    float *dW2 = c.zeroed(d * F), *db2 = c.zeroed(d);
+    linear_backward(dh, dW2, db2, df, s.h, s.W2, N, F, d, F, GradMode::Overwrite, c.mm);
+    relu_grad_mask(dh, s.h, N * F);
+    float *dW1 = c.zeroed(F * d), *db1 = c.zeroed(F);
+    linear_backward(dx, dW1, db1, dh, x, s.W1, N, d, F, d, GradMode::Accumulate, c.mm);
     // Through the mixes into the experts and the router outputs alpha.
     MosShape s1{m, F, d, Fm, D, MosRouting::LayerWise};
     MosShape s2{m, d, F, D, Fm, MosRouting::LayerWise};
     if (c.cfg.routing == Routing::Neuron) s1.routing = s2.routing = MosRouting::NeuronWise;
     const bool routed = c.cfg.routing != Routing::None;
-    float *dalpha1 = routed ? c.arena.alloc_zero(mos_alpha_size(s1)) : nullptr;
-    float *dalpha2 = c.cfg.routing == Routing::Neuron ? c.arena.alloc_zero(mos_alpha_size(s2)) : dalpha1;
+    float *dalpha1 = routed ? c.zeroed(mos_alpha_size(s1)) : nullptr;
+    float *dalpha2 = c.cfg.routing == Routing::Neuron ? c.zeroed(mos_alpha_size(s2)) : dalpha1;
     float *scratch1 = c.arena.alloc(mos_mix_backward_scratch(s1) + 1);
     float *scratch2 = c.arena.alloc(mos_mix_backward_scratch(s2) + 1);
     mos_mix_backward(c.G(t.fc1_w), c.G(t.fc1_b), dalpha1, scratch1, dW1, db1, s.alpha1, c.P(t.fc1_w), c.P(t.fc1_b),
@@ -635,28 +666,34 @@ void ffn_backward(BwdCtx &c, float *dx, const float *dout, FfnAct &s, LnAct &ln,
     c.arena.rewind(mark);
 }
 
-// Backward of an attention block given d(s.a) (before dropout): accumulates
-// dxq and dxkv (dxkv may equal dxq for self-attention).
-void attn_backward(BwdCtx &c, float *dxq, float *dxkv, float *da, AttnAct &s, const float *xq,
+// Backward of an attention block given da = d(s.a) (before dropout):
+// accumulates into dxq, and into dxkv (or writes dxkv with kv_mode =
+// Overwrite; dxkv may equal dxq for self-attention, then Accumulate). dxq may
+// alias da: da is read in full (dropout, output projection) before dxq is
+// written.
+void attn_backward(BwdCtx &c, float *dxq, float *dxkv, const float *da, AttnAct &s, const float *xq,
                    const float *xkv, int64_t B, int64_t d_q, int64_t d_kv, int64_t ld_q, int64_t ld_kv,
-                   bool causal, const AttentionTensors &t, uint64_t drop_site, uint64_t pdrop_site) {
+                   bool causal, const AttentionTensors &t, uint64_t drop_site, uint64_t pdrop_site,
+                   GradMode kv_mode) {
     const size_t mark = c.arena.mark();
     const int64_t Q = c.cfg.dims.qkv, Nq = B * s.Tq, Nkv = B * s.Skv;
     if (c.train) {
-        float *dd = c.arena.alloc_zero(Nq * d_q);
-        dropout_backward(dd, da, Nq * d_q, dropout_rate(c.cfg.dropout, d_q, ld_q), DropoutKey{c.seed, 0, drop_site});
+        float *dd = c.fresh(Nq * d_q);
+        dropout_forward(dd, da, Nq * d_q, dropout_rate(c.cfg.dropout, d_q, ld_q), DropoutKey{c.seed, 0, drop_site});
         da = dd;
     }
-    float *dO = c.arena.alloc_zero(Nq * Q);
-    linear_backward(dO, c.G(t.out_w), c.G(t.out_b), da, s.o, c.P(t.out_w), Nq, Q, d_q, Q);
-    float *dq = c.arena.alloc_zero(Nq * Q), *dk = c.arena.alloc_zero(Nkv * Q), *dv = c.arena.alloc_zero(Nkv * Q);
+    float *dO = c.fresh(Nq * Q);
+    linear_backward(dO, c.G(t.out_w), c.G(t.out_b), da, s.o, c.P(t.out_w), Nq, Q, d_q, Q, GradMode::Overwrite, c.mm);
+    float *dq = c.fresh(Nq * Q), *dk = c.fresh(Nkv * Q), *dv = c.fresh(Nkv * Q);
     AttentionShape as{B, s.Tq, s.Skv, Q, s.heads, causal};
     float *ascratch = c.arena.alloc(attention_backward_scratch(as) + 1);
     const float pa = c.train ? c.cfg.attn_dropout : 0.0f;
-    attention_backward(dq, dk, dv, ascratch, dO, s.P, s.q, s.k, s.v, as, pa, c.seed, pdrop_site);
-    linear_backward(dxq, c.G(t.q_w), c.G(t.q_b), dq, xq, c.P(t.q_w), Nq, d_q, Q, ld_q);
-    linear_backward(dxkv, c.G(t.k_w), c.G(t.k_b), dk, xkv, c.P(t.k_w), Nkv, d_kv, Q, ld_kv);
-    linear_backward(dxkv, c.G(t.v_w), c.G(t.v_b), dv, xkv, c.P(t.v_w), Nkv, d_kv, Q, ld_kv);
+    attention_backward(dq, dk, dv, ascratch, dO, s.P, s.q, s.k, s.v, as, pa, c.seed, pdrop_site, GradMode::Overwrite,
+                       c.mm);
+    linear_backward(dxq, c.G(t.q_w), c.G(t.q_b), dq, xq, c.P(t.q_w), Nq, d_q, Q, ld_q, GradMode::Accumulate, c.mm);
+    linear_backward(dxkv, c.G(t.k_w), c.G(t.k_b), dk, xkv, c.P(t.k_w), Nkv, d_kv, Q, ld_kv, kv_mode, c.mm);
+    linear_backward(dxkv, c.G(t.v_w), c.G(t.v_b), dv, xkv, c.P(t.v_w), Nkv, d_kv, Q, ld_kv, GradMode::Accumulate,
+                    c.mm);
     c.arena.rewind(mark);
 }
 
@@ -673,62 +710,59 @@ void Supernet::backward(Workspace &ws, float scale) {
     const int64_t Ns = b.B * b.S, Nt = b.B * b.T, de = a.enc_embed, dd = a.dec_embed, V = cfg_.vocab;
     const int64_t ldE = D.embed();
     Arena &ar = ws.arena();
-    BwdCtx c{*this, cfg_, a, st.train, st.seed, ar};
+    BwdCtx c{*this, cfg_, a, st.train, st.seed, st.mm, ar};
 
-    // Loss -> logits (in place) -> final decoder output and the tied embedding.
-    float *dlogits = ar.alloc_zero(Nt * V);
+    // Loss -> logits -> final decoder output and the tied embedding.
+    float *dlogits = c.fresh(Nt * V);
     if (st.teacher)
-        soft_cross_entropy_backward(dlogits, st.lse, st.logits, st.teacher, b.tgt_out, Nt, V, cfg_.pad_id, scale);
+        soft_cross_entropy_backward(dlogits, st.lse, st.logits, st.teacher, b.tgt_out, Nt, V, cfg_.pad_id, scale,
+                                    GradMode::Overwrite);
     else
-        cross_entropy_backward(dlogits, st.lse, st.logits, b.tgt_out, Nt, V, cfg_.pad_id, cfg_.label_smoothing, scale);
-    float *dy = ar.alloc_zero(Nt * dd);
+        cross_entropy_backward(dlogits, st.lse, st.logits, b.tgt_out, Nt, V, cfg_.pad_id, cfg_.label_smoothing, scale,
+                               GradMode::Overwrite);
+    float *dy = c.fresh(Nt * dd);
     const float *y_last = st.dec.back().ln3.y;
     float *dE = grad_at(tensors().embed);
-    linear_backward(dy, dE, nullptr, dlogits, y_last, param_at(tensors().embed), Nt, dd, V, ldE);
+    linear_backward(dy, dE, nullptr, dlogits, y_last, param_at(tensors().embed), Nt, dd, V, ldE, GradMode::Overwrite,
+                    st.mm);
 
     // Gradients of every encoder layer's output (cross-attention reads them).
     const int64_t Le = static_cast<int64_t>(a.enc.size());
     std::vector<float *> denc(Le);
-    for (int64_t l = 0; l < Le; l++) denc[l] = ar.alloc_zero(Ns * de);
+    for (int64_t l = 0; l < Le; l++) denc[l] = c.zeroed(Ns * de);
 
     for (int64_t l = static_cast<int64_t>(a.dec.size()) - 1; l >= 0; l--) {
         DecLayerAct &L = st.dec[l];
         const DecoderLayerTensors &T = tensors().dec[l];
         const size_t mark = ar.mark();
-        // FFN block: dy is d(ln3.y); produce d(ln2.y).
-        float *d2 = ar.alloc_zero(Nt * dd);
+        // FFN block: dy is d(ln3.y); d2 = d(ln2.y).
+        float *d2 = c.fresh(Nt * dd);
         ffn_backward(c, d2, dy, L.ffn, L.ln3, L.ln2.y, Nt, dd, D.dec_embed, D.dec_ffn, T.ffn, T.ffn_ln,
                      site(true, l, kDropFfn));
-        // Cross-attention block: d2 is d(ln2.y).
-        float *dr2 = ar.alloc_zero(Nt * dd);
-        layernorm_backward(dr2, grad_at(T.cross_attn_ln.w), grad_at(T.cross_attn_ln.b), d2, L.ln2.x, L.ln2.mean,
-                           L.ln2.rstd, param_at(T.cross_attn_ln.w), Nt, dd);
-        float *d1 = ar.alloc_zero(Nt * dd);
-        residual_backward(d1, nullptr, dr2, Nt * dd);
+        // Cross-attention block: d1 = d(ln1.y) = dr2 (residual) + the attention's
+        // share; dr2 = d(ln1.y + cross) written by the LayerNorm into d1 first.
+        float *d1 = c.fresh(Nt * dd);
+        layernorm_backward(d1, grad_at(T.cross_attn_ln.w), grad_at(T.cross_attn_ln.b), d2, L.ln2.x, L.ln2.mean,
+                           L.ln2.rstd, param_at(T.cross_attn_ln.w), Nt, dd, GradMode::Overwrite);
         const int64_t k = a.dec[l].cross_layers, kS = k * b.S;
-        float *dmem = ar.alloc_zero(b.B * kS * de);
-        attn_backward(c, d1, dmem, dr2, L.cross, L.ln1.y, L.mem, b.B, dd, de, D.dec_embed, D.enc_embed,
-                      false, T.cross_attn, site(true, l, kDropCross), site(true, l, kDropCrossP));
-        for (int64_t bi = 0; bi < b.B; bi++)
-            for (int64_t j = 0; j < k; j++) {
-                float *dst = denc[Le - k + j] + bi * b.S * de;
-                const float *src = dmem + (bi * kS + j * b.S) * de;
-                for (int64_t i = 0; i < b.S * de; i++) dst[i] += src[i];
-            }
-        // Self-attention block: d1 is d(ln1.y); produce d(layer input) into dy.
-        float *dr1 = ar.alloc_zero(Nt * dd);
-        layernorm_backward(dr1, grad_at(T.self_attn_ln.w), grad_at(T.self_attn_ln.b), d1, L.ln1.x, L.ln1.mean,
-                           L.ln1.rstd, param_at(T.self_attn_ln.w), Nt, dd);
-        std::memcpy(dy, dr1, Nt * dd * sizeof(float));  // residual path
-        attn_backward(c, dy, dy, dr1, L.self, L.in, L.in, b.B, dd, dd, D.dec_embed, D.dec_embed, true, T.self_attn,
-                      site(true, l, kDropSelf), site(true, l, kDropSelfP));
+        float *dmem = c.fresh(b.B * kS * de);
+        attn_backward(c, d1, dmem, d1, L.cross, L.ln1.y, L.mem, b.B, dd, de, D.dec_embed, D.enc_embed, false,
+                      T.cross_attn, site(true, l, kDropCross), site(true, l, kDropCrossP), GradMode::Overwrite);
+        std::vector<float *> outs(static_cast<size_t>(k));
+        for (int64_t j = 0; j < k; j++) outs[j] = denc[Le - k + j];
+        split_time_add(outs.data(), dmem, k, b.B, b.S, de);
+        // Self-attention block: d1 is d(ln1.y); dy = d(layer input) = dr1 + the attention's share.
+        layernorm_backward(dy, grad_at(T.self_attn_ln.w), grad_at(T.self_attn_ln.b), d1, L.ln1.x, L.ln1.mean,
+                           L.ln1.rstd, param_at(T.self_attn_ln.w), Nt, dd, GradMode::Overwrite);
+        attn_backward(c, dy, dy, dy, L.self, L.in, L.in, b.B, dd, dd, D.dec_embed, D.dec_embed, true, T.self_attn,
+                      site(true, l, kDropSelf), site(true, l, kDropSelfP), GradMode::Accumulate);
         ar.rewind(mark);
     }
     // Decoder embedding.
     if (st.train) {
-        float *t = ar.alloc_zero(Nt * dd);
-        dropout_backward(t, dy, Nt * dd, dropout_rate(cfg_.dropout, dd, D.dec_embed),
-                         DropoutKey{st.seed, 0, site(true, -1, kDropEmbed)});
+        float *t = c.fresh(Nt * dd);
+        dropout_forward(t, dy, Nt * dd, dropout_rate(cfg_.dropout, dd, D.dec_embed),
+                        DropoutKey{st.seed, 0, site(true, -1, kDropEmbed)});
         dy = t;
     }
     embedding_backward(dE, dy, b.tgt_in, b.B, b.T, dd, ldE, V, cfg_.pad_id);
@@ -738,23 +772,28 @@ void Supernet::backward(Workspace &ws, float scale) {
         EncLayerAct &L = st.enc[l];
         const EncoderLayerTensors &T = tensors().enc[l];
         const size_t mark = ar.mark();
-        float *d1 = ar.alloc_zero(Ns * de);
+        float *d1 = c.fresh(Ns * de);
         ffn_backward(c, d1, denc[l], L.ffn, L.ln2, L.ln1.y, Ns, de, D.enc_embed, D.enc_ffn, T.ffn, T.ffn_ln,
                      site(false, l, kDropFfn));
-        float *dr1 = ar.alloc_zero(Ns * de);
+        // dr1 = d(x + attention); d(layer input) = dr1 + the attention's share,
+        // added to what the decoder's cross-attention left in denc[l - 1].
+        float *dr1 = c.fresh(Ns * de);
         layernorm_backward(dr1, grad_at(T.self_attn_ln.w), grad_at(T.self_attn_ln.b), d1, L.ln1.x, L.ln1.mean,
-                           L.ln1.rstd, param_at(T.self_attn_ln.w), Ns, de);
-        // d(layer input): residual + attention; goes to the previous layer's output grad.
+                           L.ln1.rstd, param_at(T.self_attn_ln.w), Ns, de, GradMode::Overwrite);
         float *din = l > 0 ? denc[l - 1] : nullptr;
-        if (!din) din = ar.alloc_zero(Ns * de);
-        for (int64_t i = 0; i < Ns * de; i++) din[i] += dr1[i];
+        if (din) {
+            add_floats(din, dr1, Ns * de);
+        } else {
+            din = c.fresh(Ns * de);
+            copy_floats(din, dr1, Ns * de);
+        }
         attn_backward(c, din, din, dr1, L.self, L.in, L.in, b.B, de, de, D.enc_embed, D.enc_embed, false, T.self_attn,
-                      site(false, l, kDropSelf), site(false, l, kDropSelfP));
+                      site(false, l, kDropSelf), site(false, l, kDropSelfP), GradMode::Accumulate);
         if (l == 0) {
             if (st.train) {
-                float *t = ar.alloc_zero(Ns * de);
-                dropout_backward(t, din, Ns * de, dropout_rate(cfg_.dropout, de, D.enc_embed),
-                                 DropoutKey{st.seed, 0, site(false, -1, kDropEmbed)});
+                float *t = c.fresh(Ns * de);
+                dropout_forward(t, din, Ns * de, dropout_rate(cfg_.dropout, de, D.enc_embed),
+                                DropoutKey{st.seed, 0, site(false, -1, kDropEmbed)});
                 din = t;
             }
             embedding_backward(dE, din, b.src, b.B, b.S, de, ldE, V, cfg_.pad_id);

@@ -13,6 +13,7 @@
 #include <string>
 #include <vector>
 
+#include "backend/gemm.hpp"
 #include "data/batch.hpp"
 #include "model/arch.hpp"
 #include "model/params.hpp"
@@ -126,6 +127,15 @@ public:
     int64_t max_tgt_tokens() const { return max_tgt_; }
     int64_t max_len() const { return max_len_; }
 
+    // Precision of the matrix products of the forwards and backwards run in
+    // this workspace: F32 (the default) or BF16, mixed precision (bf16 inputs,
+    // f32 accumulation and outputs; weights, gradients, the loss and every
+    // other kernel stay f32; docs/training.md). BF16 runs in f32 where the CPU
+    // has no native bf16 products (bf16_active in backend/gemm.hpp). A backward
+    // uses the precision its forward ran with.
+    void set_matmul_type(GemmType t) { matmul_ = t; }
+    GemmType matmul_type() const { return matmul_; }
+
     struct State;  // saved activations of the last forward (supernet.cpp)
     State &state() { return *state_; }
     const State &state() const { return *state_; }
@@ -133,6 +143,7 @@ public:
 
 private:
     int64_t max_src_, max_tgt_, max_len_;
+    GemmType matmul_ = GemmType::F32;
     Arena arena_;
     std::unique_ptr<State> state_;
 };

@@ -65,6 +65,7 @@ std::string state_to_json(const TrainState &s, const TrainConfig &c) {
     j["clip"] = c.adam.clip_norm;
     j["max_tokens"] = c.max_tokens;
     j["max_len"] = c.max_len;
+    j["precision"] = resolve_precision(c.precision, nullptr) == GemmType::BF16 ? "bf16" : "f32";
     return j.dump();
 }
 
@@ -94,6 +95,13 @@ void adopt_run_options(const std::string &text, TrainConfig &c) {
         if (j.contains("clip")) c.adam.clip_norm = j.at("clip").get<float>();
         c.max_tokens = j.at("max_tokens").get<int64_t>();
         c.max_len = j.at("max_len").get<int64_t>();
+        if (j.contains("precision")) {  // older checkpoints: f32
+            const std::string p = j.at("precision").get<std::string>();
+            check(p == "f32" || p == "bf16", MOS_FORMAT, "train_state.precision '", p, "' is not f32 or bf16");
+            c.precision = p == "bf16" ? Precision::BF16 : Precision::F32;
+        } else {
+            c.precision = Precision::F32;
+        }
     } catch (const nlohmann::json::exception &e) {
         fail(MOS_FORMAT, "train_state: ", e.what());
     } catch (const std::logic_error &) {
@@ -146,7 +154,31 @@ SupernetBundle make_trainable(const Space &space, SupernetConfig net, const Trai
     return b;
 }
 
+GemmType resolve_precision(Precision p, std::string *why) {
+    // Native bf16 products: what a BF16 GEMM of the default backend really runs in.
+    const bool native = bf16_active(default_backend());
+    GemmType t = GemmType::F32;
+    std::string w;
+    switch (p) {
+    case Precision::F32: w = "precision f32"; break;
+    case Precision::BF16:
+        t = GemmType::BF16;
+        w = native ? "precision bf16 (bf16 products, f32 accumulation and weights)"
+                   : "precision bf16 requested, products run in f32 (no native bf16 products here)";
+        break;
+    case Precision::Auto:
+        t = native ? GemmType::BF16 : GemmType::F32;
+        w = native ? "precision auto: bf16 (native bf16 products)" : "precision auto: f32 (no native bf16 products)";
+        break;
+    default: fail(MOS_INVALID_ARGUMENT, "unknown precision ", static_cast<int>(p));
+    }
+    if (why) *why = w;
+    return t;
+}
+
 void check_train_config(const TrainConfig &cfg) {
+    check(cfg.precision == Precision::F32 || cfg.precision == Precision::BF16 || cfg.precision == Precision::Auto,
+          MOS_INVALID_ARGUMENT, "unknown precision ", static_cast<int>(cfg.precision));
     check(!cfg.data_dir.empty() && !cfg.src_lang.empty() && !cfg.tgt_lang.empty(), MOS_INVALID_ARGUMENT,
           "data directory and both languages are required");
     check(!cfg.out_path.empty(), MOS_INVALID_ARGUMENT, "an output checkpoint path is required");
@@ -228,6 +260,9 @@ bool train(SupernetBundle &b, const TrainConfig &cfg_in, const TrainCallback &cb
     std::vector<float> teacher(cfg.distill ? static_cast<size_t>(cfg.max_tokens * b.net->config().vocab) : 0);
 
     Workspace ws(*b.net, cfg.max_tokens, cfg.max_tokens, cfg.max_len);
+    std::string precision_why;
+    const GemmType mm = resolve_precision(cfg.precision, &precision_why);
+    ws.set_matmul_type(mm);
     Rng rng(0);
     rng = Rng(st.rng);
     const std::string best_path = cfg.out_path + ".best";
@@ -241,8 +276,8 @@ bool train(SupernetBundle &b, const TrainConfig &cfg_in, const TrainCallback &cb
                     std::to_string(batcher.num_batches()) + " batches of <= " + std::to_string(cfg.max_tokens) +
                     " tokens, " + std::to_string(valid_pairs.pairs.size()) + " validation pairs; " +
                     std::to_string(b.net->param_floats()) + " supernet weights; setup " +
-                    fmt("%.1f s", seconds_since(setup0)) + (st.step > 0 ? "; resuming at step " +
-                                                            std::to_string(st.step) : std::string());
+                    fmt("%.1f s", seconds_since(setup0)) + "; " + precision_why +
+                    (st.step > 0 ? "; resuming at step " + std::to_string(st.step) : std::string());
         cb(p);
     }
 
@@ -254,8 +289,11 @@ bool train(SupernetBundle &b, const TrainConfig &cfg_in, const TrainCallback &cb
         p.max_steps = cfg.max_steps;
         p.elapsed = elapsed;
         if (validate && !valid.empty()) {
+            // Validation in f32 whatever the training precision: the weights are f32.
+            ws.set_matmul_type(GemmType::F32);
             p.valid_largest = mean_loss(*b.net, ws, largest_dims, valid).loss;
             p.valid_smallest = mean_loss(*b.net, ws, smallest_dims, valid).loss;
+            ws.set_matmul_type(mm);
         }
         st.elapsed = elapsed;
         st.data = batcher.position();

@@ -10,7 +10,8 @@
 //
 // Run modes (argv[1]): none = all tests; "--expect-backend NAME" checks that
 // MOS_BACKEND selected NAME ("bogus" expects MOS_INVALID_ARGUMENT);
-// "--expect-no-bf16" checks the f32 fallback (run under ONEDNN_MAX_CPU_ISA=AVX2).
+// "--expect-no-bf16" checks the f32 fallback (run under ONEDNN_MAX_CPU_ISA=AVX2);
+// "--expect-openblas-excluded" checks auto's choices under OPENBLAS_CORETYPE=Prescott.
 #include <cmath>
 #include <cstdio>
 #include <cstring>
@@ -194,25 +195,56 @@ void test_openblas_bf16(void **) { check_backend(Backend::OpenBLAS, GemmType::BF
 void test_auto_f32(void **) { check_backend(Backend::Auto, GemmType::F32); }
 void test_auto_bf16(void **) { check_backend(Backend::Auto, GemmType::BF16); }
 
-// Auto's rule: batched products, short M, wide forward products (the output
-// projection) and bf16 go to oneDNN; the layers' forward x W^T and the backward
-// forms dx = dy W and dW = dy^T x go to OpenBLAS.
+// Auto's choice. The core check: OpenBLAS is left out when its core runs
+// kernels two or more vector ISA levels below the CPU (Prescott's SSE3 on an
+// AVX2 or AVX-512 CPU), not for a core one level below. The per-class choice:
+// made at the first product of a class (timed, into scratch: C unchanged but
+// for the product itself), then kept for the class whatever the inputs, and
+// reported; bf16 goes to oneDNN where it runs bf16.
 void test_auto_rule(void **) {
-    const Gemm fwd = mos::make_gemm(false, true, 4096, 256, 256, 256, 256, 256);
-    const Gemm vocab = mos::make_gemm(false, true, 4096, 8000, 256, 256, 256, 8000);
-    const Gemm dx = mos::make_gemm(false, false, 4096, 256, 1024, 1024, 256, 256);
-    const Gemm dw = mos::make_gemm(true, false, 1024, 256, 4096, 1024, 256, 256);
-    const Gemm decode = mos::make_gemm(false, false, 5, 256, 256, 256, 256, 256);
-    assert_int_equal(static_cast<int>(mos::auto_backend(fwd, 1)), static_cast<int>(Backend::OpenBLAS));
-    assert_int_equal(static_cast<int>(mos::auto_backend(vocab, 1)), static_cast<int>(Backend::OneDNN));
-    assert_int_equal(static_cast<int>(mos::auto_backend(dx, 1)), static_cast<int>(Backend::OpenBLAS));
-    assert_int_equal(static_cast<int>(mos::auto_backend(dw, 1)), static_cast<int>(Backend::OpenBLAS));
-    assert_int_equal(static_cast<int>(mos::auto_backend(dx, 8)), static_cast<int>(Backend::OneDNN));
-    assert_int_equal(static_cast<int>(mos::auto_backend(decode, 1)), static_cast<int>(Backend::OneDNN));
-    Gemm b16 = dw;
+    mos::CpuFeatures avx512, avx2;
+    avx512.avx2 = avx512.avx512 = true;
+    avx2.avx2 = true;
+    assert_true(mos::openblas_core_generic("Prescott", avx512));
+    assert_true(mos::openblas_core_generic("Prescott", avx2));
+    assert_true(mos::openblas_core_generic("Nehalem", avx512));
+    assert_true(mos::openblas_core_generic("none", avx2));
+    assert_true(mos::openblas_core_generic("Sandybridge", avx512));
+    assert_false(mos::openblas_core_generic("Sandybridge", avx2));
+    assert_false(mos::openblas_core_generic("Haswell", avx512));
+    assert_false(mos::openblas_core_generic("Zen", avx512));
+    assert_false(mos::openblas_core_generic("SkylakeX", avx512));
+    assert_false(mos::openblas_core_generic("Cooperlake", avx512));
+    assert_false(mos::openblas_core_generic("SapphireRapids", avx512));
+
+    mos::auto_forget();
+    const Case c{"auto class", mos::make_gemm(false, true, 256, 256, 256, 256, 256, 256, 1.0f, 1.0f)};
+    Buffers in = make_buffers(c, 11), once = in, ref = in;
+    assert_int_equal(static_cast<int>(mos::auto_known(c.g, 1)),
+                     static_cast<int>(mos::openblas_exclusion().empty() ? Backend::Auto : Backend::OneDNN));
+    run(Backend::Auto, c, once, GemmType::F32);  // calibrates, then runs once (beta = 1: C accumulates once)
+    const Backend chosen = mos::auto_known(c.g, 1);
+    assert_true(chosen == Backend::OneDNN || chosen == Backend::OpenBLAS);
+    run(chosen, c, ref, GemmType::F32);
+    assert_memory_equal(once.C.data(), ref.C.data(), once.C.size() * sizeof(float));
+    // Same class (sizes round up to the same powers of two): same choice, no new timing.
+    const double spent = mos::auto_calibration_seconds();
+    const Case near{"auto class near", mos::make_gemm(false, true, 200, 250, 130, 130, 130, 250)};
+    Buffers n1 = make_buffers(near, 12);
+    run(Backend::Auto, near, n1, GemmType::F32);
+    assert_true(mos::auto_calibration_seconds() == spent);
+    assert_int_equal(static_cast<int>(mos::auto_known(near.g, 1)), static_cast<int>(chosen));
+    const std::string report = mos::auto_report();
+    assert_true(report.rfind("gemm_auto=", 0) == 0);
+    if (mos::openblas_exclusion().empty())
+        assert_non_null(std::strstr(report.c_str(), "gemm_auto_class=NT f32 256x256x256"));
+    Gemm b16 = c.g;
     b16.type = GemmType::BF16;
-    const Backend want = mos::bf16_active(Backend::OneDNN) ? Backend::OneDNN : Backend::OpenBLAS;
-    assert_int_equal(static_cast<int>(mos::auto_backend(b16, 1)), static_cast<int>(want));
+    if (mos::bf16_active(Backend::OneDNN))
+        assert_int_equal(static_cast<int>(mos::auto_known(b16, 1)), static_cast<int>(Backend::OneDNN));
+    mos::auto_forget();
+    assert_int_equal(static_cast<int>(mos::auto_known(c.g, 1)),
+                     static_cast<int>(mos::openblas_exclusion().empty() ? Backend::Auto : Backend::OneDNN));
     assert_int_equal(static_cast<int>(mos::parse_backend("auto")), static_cast<int>(Backend::Auto));
     assert_string_equal(mos::backend_name(Backend::Auto), "auto");
 }
@@ -338,6 +370,23 @@ void test_thread_scope(void **) {
     for (size_t i = 0; i < c1.size(); i++) assert_true(std::fabs(c1[i] - c2[i]) <= 1e-4f * (1.0f + std::fabs(c2[i])));
 }
 
+// OpenBLAS splits a batch of small products over the threads, each product on
+// one thread: the same bits on 1 and on 2 threads.
+void test_openblas_batch_split(void **) {
+    const Case c{"heads", mos::make_gemm(false, true, 16, 16, 64, 64, 64, 16), 48, 16 * 64, 16 * 64, 16 * 16};
+    Buffers in = make_buffers(c, 21), one = in, two = in;
+    {
+        mos::ThreadScope t(1);
+        run(Backend::OpenBLAS, c, one, GemmType::F32);
+    }
+    {
+        mos::ThreadScope t(2);
+        run(Backend::OpenBLAS, c, two, GemmType::F32);
+    }
+    assert_memory_equal(one.C.data(), two.C.data(), one.C.size() * sizeof(float));
+    compare("openblas batch split", c, in, two, 1e-5, false);
+}
+
 int expect_backend(const char *name) {
     try {
         Backend b = mos::default_backend();
@@ -379,16 +428,62 @@ int expect_no_bf16() {
     return 0;
 }
 
+// Under OPENBLAS_CORETYPE=Prescott (OpenBLAS's SSE3 kernels, as Debian's
+// 0.3.21 runs on Sapphire Rapids) auto must send none of the model's big f32
+// products to OpenBLAS: a check of choices, not of timings.
+int expect_openblas_excluded() {
+    if (mos::openblas_core() != "Prescott") {
+        std::fprintf(stderr, "OPENBLAS_CORETYPE=Prescott not in effect (core %s)\n", mos::openblas_core().c_str());
+        return 1;
+    }
+    if (!mos::cpu_features().avx2) {
+        // Prescott is no fallback on a CPU without AVX2: nothing to exclude.
+        std::printf("1..0 # SKIP no AVX2: Prescott is not a generic fallback here\n");
+        return 0;
+    }
+    if (mos::openblas_exclusion().empty()) {
+        std::fprintf(stderr, "auto does not exclude OpenBLAS core Prescott\n");
+        return 1;
+    }
+    // The training step's forms at the bench's sizes: x W^T, dy W, dy^T x, the vocabulary product.
+    const Case cases[] = {
+        {"fwd", mos::make_gemm(false, true, 512, 512, 256, 256, 256, 512)},
+        {"dx", mos::make_gemm(false, false, 512, 256, 512, 512, 256, 256, 1.0f, 1.0f)},
+        {"dw", mos::make_gemm(true, false, 512, 256, 512, 512, 256, 256, 1.0f, 1.0f)},
+        {"vocab", mos::make_gemm(false, true, 512, 2048, 256, 256, 256, 2048)},
+    };
+    int k = 0;
+    std::printf("1..%zu\n", std::size(cases));
+    for (const Case &c : cases) {
+        Buffers in = make_buffers(c, 3), got = in, ref = in;
+        run(Backend::Auto, c, got, GemmType::F32);
+        run(Backend::OneDNN, c, ref, GemmType::F32);
+        const Backend b = mos::auto_known(c.g, 1);
+        if (b != Backend::OneDNN || std::memcmp(got.C.data(), ref.C.data(), got.C.size() * sizeof(float)) != 0) {
+            std::fprintf(stderr, "%s went to %s under Prescott\n", c.name, mos::backend_name(b));
+            return 1;
+        }
+        std::printf("ok %d - %s: onednn\n", ++k, c.name);
+    }
+    if (mos::auto_calibration_seconds() != 0.0) {
+        std::fprintf(stderr, "auto timed OpenBLAS although its core is excluded\n");
+        return 1;
+    }
+    return 0;
+}
+
 }  // namespace
 
 int main(int argc, char **argv) {
     if (argc == 3 && !std::strcmp(argv[1], "--expect-backend")) return expect_backend(argv[2]);
     if (argc == 2 && !std::strcmp(argv[1], "--expect-no-bf16")) return expect_no_bf16();
+    if (argc == 2 && !std::strcmp(argv[1], "--expect-openblas-excluded")) return expect_openblas_excluded();
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_onednn_f32),  cmocka_unit_test(test_onednn_bf16),  cmocka_unit_test(test_openblas_f32),
         cmocka_unit_test(test_openblas_bf16), cmocka_unit_test(test_auto_f32),   cmocka_unit_test(test_auto_bf16),
         cmocka_unit_test(test_auto_rule),   cmocka_unit_test(test_bf16_fallback), cmocka_unit_test(test_cache_repeat),
         cmocka_unit_test(test_invalid),     cmocka_unit_test(test_threads), cmocka_unit_test(test_thread_scope),
+        cmocka_unit_test(test_openblas_batch_split),
     };
     return cmocka_run_group_tests(tests, nullptr, nullptr);
 }

@@ -337,6 +337,27 @@ static void train_abort_and_resume(void **state) {
     bad.lr = -1.0f;
     assert_int_equal(mos_train(&net, space, NULL, &bad, NULL, NULL), MOS_INVALID_ARGUMENT);
     assert_int_equal(mos_train(NULL, space, NULL, &bad, NULL, NULL), MOS_INVALID_ARGUMENT);
+    bad = train_options(out, 5);
+    bad.precision = (mos_precision)7;
+    assert_int_equal(mos_train(&net, space, NULL, &bad, NULL, NULL), MOS_INVALID_ARGUMENT);
+    assert_non_null(strstr(mos_last_error(), "precision"));
+    /* Version 1 (before `precision`) still runs, in f32; bf16 and auto run and say so at SETUP. */
+    mos_precision precisions[] = {MOS_PRECISION_F32, MOS_PRECISION_BF16, MOS_PRECISION_AUTO};
+    for (int i = 0; i < 4; i++) {
+        mos_train_options v = train_options(out, 1);
+        if (i == 3) {
+            v.version = 1u;
+            v.precision = (mos_precision)99; /* beyond a version 1 struct: never read */
+        } else {
+            v.precision = precisions[i];
+        }
+        struct counts cv = {0, 0, 0, 0};
+        assert_int_equal(mos_train(&net, space, NULL, &v, count_progress, &cv), MOS_OK);
+        assert_int_equal(cv.step, 1);
+        assert_non_null(strstr(supernet_meta(net, "train_state"), i == 1 || i == 2 ? "\"precision\"" : "\"precision\":\"f32\""));
+        mos_supernet_destroy(net);
+        net = NULL;
+    }
     mos_space_destroy(space);
     unlink(out);
 }

@@ -269,12 +269,23 @@ void adam_matches_formula(void **) {
         expect_close("adam step " + std::to_string(t), pf[0].data(), want.data(), n, 1e-5);
     }
     omp_set_num_threads(1);
-    // adam_update with no clipping factor is the unclipped step.
-    std::vector<float> a = p0, am(n), av(n), b = p0, bm(n), bv(n);
+    // adam_update with no clipping factor is the unclipped step (whose one-pass
+    // loop also sums the norm), on any thread count.
+    for (int threads : {1, 3}) {
+        omp_set_num_threads(threads);
+        std::vector<float> a = p0, am(n), av(n), b = p0, bm(n), bv(n);
+        mos::AdamConfig plain;
+        mos::adam_update(a.data(), g1.data(), am.data(), av.data(), n, 1, lr, plain);
+        const double pn = mos::adam_step(b.data(), g1.data(), bm.data(), bv.data(), n, 1, lr, plain);
+        assert_memory_equal(a.data(), b.data(), n * sizeof(float));
+        assert_memory_equal(am.data(), bm.data(), n * sizeof(float));
+        assert_memory_equal(av.data(), bv.data(), n * sizeof(float));
+        const double norm = mos::grad_norm(g1.data(), n);
+        assert_true(std::fabs(pn - norm) <= 1e-12 * norm);
+    }
+    omp_set_num_threads(1);
+    std::vector<float> a = p0, am(n), av(n);
     mos::AdamConfig plain;
-    mos::adam_update(a.data(), g1.data(), am.data(), av.data(), n, 1, lr, plain);
-    mos::adam_step(b.data(), g1.data(), bm.data(), bv.data(), n, 1, lr, plain);
-    assert_memory_equal(a.data(), b.data(), n * sizeof(float));
     try {
         mos::adam_update(a.data(), g1.data(), am.data(), av.data(), n, 0, lr, plain);
         fail_msg("step 0 accepted");

@@ -80,7 +80,7 @@ private:
 // --- train ---
 
 struct TrainOpts {
-    std::string data, src, tgt, out, resume, space = "small", routing, sampling, schedule;
+    std::string data, src, tgt, out, resume, space = "small", routing, sampling, schedule, precision = "f32";
     mos_train_options t = MOS_TRAIN_OPTIONS_INIT;
     mos_supernet_options n = MOS_SUPERNET_OPTIONS_INIT;
     double progress_every = kDefaultLogEvery;
@@ -114,8 +114,8 @@ void run_train(TrainOpts o) {
         for (const CLI::Option *k : o.kept)
             if (k->count() > 0) given += (given.empty() ? "" : ", ") + k->get_name();
         if (!given.empty())
-            throw UsageError("--resume continues with the checkpoint's supernet, batching, sampling, schedule and "
-                             "seed; drop " + given);
+            throw UsageError("--resume continues with the checkpoint's supernet, batching, sampling, schedule, "
+                             "precision and seed; drop " + given);
     }
     SpacePtr space;
     if (!resume) {
@@ -139,6 +139,9 @@ void run_train(TrainOpts o) {
     o.t.resume_path = resume ? o.resume.c_str() : nullptr;
     o.t.sampling = o.sampling == "uniform" ? MOS_SAMPLING_UNIFORM : MOS_SAMPLING_SANDWICH;
     o.t.schedule = o.schedule == "cosine" ? MOS_SCHEDULE_COSINE : MOS_SCHEDULE_INVERSE_SQRT;
+    o.t.precision = o.precision == "bf16" ? MOS_PRECISION_BF16
+                    : o.precision == "auto" ? MOS_PRECISION_AUTO
+                                            : MOS_PRECISION_F32;
 
     Progress progress("train", o.progress_every);
     TrainWatch watch;
@@ -287,6 +290,10 @@ void register_train(CLI::App &app) {
     kept.push_back(add_int(c, "--seed", o->t.seed, "seed of data order, sampling, dropout and initialisation"));
     kept.push_back(c->add_flag("--distill", o->t.distill,
                                "in-place distillation from the largest subnet (sandwich only)"));
+    kept.push_back(c->add_option("--precision", o->precision,
+                                 "matrix products: f32 | bf16 (bf16 products, f32 weights) | auto (bf16 where native)")
+                       ->capture_default_str()
+                       ->check(CLI::IsMember({"f32", "bf16", "auto"})));
     o->resume_opt = resume;
     o->kept = kept;
     add_int(c, "--max-steps", o->t.max_steps, "stop after N updates in all (0 = no limit)", 0, INT64_MAX);

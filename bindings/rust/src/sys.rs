@@ -15,7 +15,7 @@ pub const MOS_SUPERNET_OPTIONS_VERSION: u32 = 1;
 pub const MOS_EXPORT_OPTIONS_VERSION: u32 = 1;
 pub const MOS_ROUTE_OPTIONS_VERSION: u32 = 1;
 pub const MOS_TRANSLATE_OPTIONS_VERSION: u32 = 1;
-pub const MOS_TRAIN_OPTIONS_VERSION: u32 = 1;
+pub const MOS_TRAIN_OPTIONS_VERSION: u32 = 2;
 pub const MOS_EVAL_OPTIONS_VERSION: u32 = 1;
 pub const MOS_EVAL_RESULT_VERSION: u32 = 1;
 pub const MOS_LATENCY_OPTIONS_VERSION: u32 = 1;
@@ -1110,6 +1110,10 @@ pub type mos_sampling = ::std::os::raw::c_uint;
 pub const mos_schedule_MOS_SCHEDULE_INVERSE_SQRT: mos_schedule = 0;
 pub const mos_schedule_MOS_SCHEDULE_COSINE: mos_schedule = 1;
 pub type mos_schedule = ::std::os::raw::c_uint;
+pub const mos_precision_MOS_PRECISION_F32: mos_precision = 0;
+pub const mos_precision_MOS_PRECISION_BF16: mos_precision = 1;
+pub const mos_precision_MOS_PRECISION_AUTO: mos_precision = 2;
+pub type mos_precision = ::std::os::raw::c_uint;
 #[repr(C)]
 #[derive(Debug, Copy, Clone)]
 pub struct mos_train_options {
@@ -1135,12 +1139,13 @@ pub struct mos_train_options {
     pub seed: u64,
     pub threads: i32,
     pub distill: bool,
+    pub precision: mos_precision,
 }
 #[test]
 fn bindgen_test_layout_mos_train_options() {
     assert_eq!(
         ::std::mem::size_of::<mos_train_options>(),
-        128usize,
+        136usize,
         concat!("Size of: ", stringify!(mos_train_options))
     );
     assert_eq!(
@@ -1522,6 +1527,23 @@ fn bindgen_test_layout_mos_train_options() {
         );
     }
     test_field_distill();
+    fn test_field_precision() {
+        assert_eq!(
+            unsafe {
+                let uninit = ::std::mem::MaybeUninit::<mos_train_options>::uninit();
+                let ptr = uninit.as_ptr();
+                ::std::ptr::addr_of!((*ptr).precision) as usize - ptr as usize
+            },
+            128usize,
+            concat!(
+                "Offset of field: ",
+                stringify!(mos_train_options),
+                "::",
+                stringify!(precision)
+            )
+        );
+    }
+    test_field_precision();
 }
 extern "C" {
     pub fn mos_train_options_init(options: *mut mos_train_options) -> mos_status;

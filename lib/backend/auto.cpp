@@ -1,0 +1,298 @@
+// lib/backend/auto.cpp: the `auto` backend's choice of GEMM library per shape
+// class, made from what runs fast on the machine at hand (docs/benchmarks.md,
+// "Default backend: auto").
+//
+// Two steps, neither tuned on any one CPU:
+//  1. OpenBLAS is left out when the kernels it runs are far below the CPU's
+//     vector units: its reported core (openblas_get_corename) is a generic or
+//     older-ISA fallback, two ISA levels below the CPU (SSE kernels on an AVX2
+//     or AVX-512 CPU, e.g. Debian's 0.3.21 reports `Prescott` on Sapphire
+//     Rapids and runs SSE3 kernels at 17% of peak). Then every f32 product goes
+//     to oneDNN, which dispatches on the CPU itself.
+//  2. Otherwise the first product of each shape class is timed on both
+//     libraries and the class keeps the faster. A class is the product's form
+//     (op(A), op(B), batched or not, dtype), each of M, N, K and the batch
+//     count rounded up to a power of two, and the calling thread's OpenMP
+//     count. The timing is robust to noise: a warm-up call each, then rounds
+//     that alternate the order of the two libraries, the minimum of each kept;
+//     the product's output goes to scratch (so beta = 1 products never
+//     accumulate twice into the caller's C), its inputs are the real ones; and
+//     OpenBLAS must be kMargin faster to win, so that near-ties stay on oneDNN
+//     whatever the noise.
+// Choices are cached for the life of the process. Results may differ in the
+// last bits between backends, so two processes may differ in the last bits
+// where calibration chose differently; within a process a class never changes
+// backend (exact resume in one process, docs/training.md). MOS_BACKEND
+// pins one backend for every product.
+//
+// bf16 products go to oneDNN wherever it runs them in bf16 (OpenBLAS would run
+// them in f32: not the same product).
+#include <omp.h>
+
+#include <atomic>
+#include <chrono>
+#include <cstdio>
+#include <cstring>
+#include <limits>
+#include <mutex>
+#include <string>
+#include <unordered_map>
+#include <vector>
+
+#include "backend/gemm.hpp"
+#include "backend/profile.hpp"
+#include "core/cpu.hpp"
+#include "core/error.hpp"
+
+namespace mos {
+
+void gemm_onednn(const Gemm &g, int64_t batch, const float *A, int64_t sa, const float *B, int64_t sb, float *C,
+                 int64_t sc);
+void gemm_openblas(const Gemm &g, int64_t batch, const float *A, int64_t sa, const float *B, int64_t sb, float *C,
+                   int64_t sc);
+bool onednn_bf16_active();
+
+namespace {
+
+using Clock = std::chrono::steady_clock;
+
+// OpenBLAS must be this much faster than oneDNN to be chosen.
+constexpr double kMargin = 0.05;
+// Timed rounds (one call of each library per round): at least kMinRounds, then
+// until kBudget seconds of calibration or kMaxRounds.
+constexpr int kMinRounds = 3;
+constexpr int kMaxRounds = 9;
+constexpr double kBudget = 0.004;
+
+// Vector ISA levels of a CPU or of an OpenBLAS core's kernels.
+enum Isa : int { kIsaNone = 0, kIsaSse = 1, kIsaAvx = 2, kIsaAvx2 = 3, kIsaAvx512 = 4 };
+
+int cpu_isa(const CpuFeatures &f) { return f.avx512 ? kIsaAvx512 : f.avx2 ? kIsaAvx2 : kIsaSse; }
+
+// The ISA of the kernels OpenBLAS 0.3.x runs for a core name (its x86_64
+// DYNAMIC_ARCH targets; any name not listed is an SSE-era or unknown target).
+int core_isa(const std::string &core) {
+    static const char *const avx512[] = {"SkylakeX", "Cooperlake", "SapphireRapids"};
+    static const char *const avx2[] = {"Haswell", "Zen"};
+    static const char *const avx[] = {"Sandybridge", "Bulldozer", "Piledriver", "Steamroller", "Excavator"};
+    if (core.empty() || core == "none") return kIsaNone;
+    for (const char *c : avx512)
+        if (core == c) return kIsaAvx512;
+    for (const char *c : avx2)
+        if (core == c) return kIsaAvx2;
+    for (const char *c : avx)
+        if (core == c) return kIsaAvx;
+    return kIsaSse;
+}
+
+// One class as a 64-bit key. bucket(x) = ceil(log2(x)) (0 for x <= 1).
+int bucket(int64_t x) { return x <= 1 ? 0 : 64 - __builtin_clzll(static_cast<unsigned long long>(x - 1)); }
+
+uint64_t class_key(const Gemm &g, int64_t batch, int threads) {
+    uint64_t k = 0;
+    k |= static_cast<uint64_t>(g.trans_a);
+    k |= static_cast<uint64_t>(g.trans_b) << 1;
+    k |= static_cast<uint64_t>(g.type == GemmType::BF16) << 2;
+    k |= static_cast<uint64_t>(bucket(g.M)) << 8;
+    k |= static_cast<uint64_t>(bucket(g.N)) << 16;
+    k |= static_cast<uint64_t>(bucket(g.K)) << 24;
+    k |= static_cast<uint64_t>(bucket(batch)) << 32;
+    k |= static_cast<uint64_t>(threads & 0xffff) << 40;
+    return k;
+}
+
+// The count the libraries would use for a call from here: 1 inside a parallel
+// region (no nesting), else this thread's OpenMP count.
+int calling_threads() { return omp_in_parallel() ? 1 : omp_get_max_threads(); }
+
+std::atomic<int64_t> g_calibration_ns{0};
+
+struct Record {
+    std::string shape;  // the first product of the class
+    Backend choice = Backend::OneDNN;
+    double onednn_s = 0, openblas_s = 0;  // best times (0: not timed)
+    const char *why = "";
+};
+
+struct State {
+    std::atomic<uint64_t> generation{1};  // bumped by auto_forget: invalidates the per-thread caches
+    std::mutex mu;            // guards `choice` and `records`
+    std::mutex calibrating;   // one calibration at a time (they would disturb each other)
+    std::unordered_map<uint64_t, Backend> choice;
+    std::vector<Record> records;
+};
+
+State &state() {
+    static State *s = new State;  // never destroyed: GEMMs may run during static destruction
+    return *s;
+}
+
+std::string describe(const Gemm &g, int64_t batch, int threads) {
+    std::string s;
+    s += g.trans_a ? "T" : "N";
+    s += g.trans_b ? "T" : "N";
+    s += g.type == GemmType::BF16 ? " bf16 " : " f32 ";
+    s += std::to_string(g.M) + "x" + std::to_string(g.N) + "x" + std::to_string(g.K);
+    if (batch > 1) s += " batch " + std::to_string(batch);
+    s += " threads " + std::to_string(threads);
+    return s;
+}
+
+// Runs one library on the real inputs into scratch; seconds, or +inf if the
+// library refused the product.
+double time_one(Backend b, const Gemm &g, int64_t batch, const float *A, int64_t sa, const float *B, int64_t sb,
+                float *C, int64_t sc) {
+    const auto t0 = Clock::now();
+    try {
+        if (b == Backend::OneDNN)
+            gemm_onednn(g, batch, A, sa, B, sb, C, sc);
+        else
+            gemm_openblas(g, batch, A, sa, B, sb, C, sc);
+    } catch (const Error &) {
+        return std::numeric_limits<double>::infinity();
+    }
+    return std::chrono::duration<double>(Clock::now() - t0).count();
+}
+
+Record calibrate(const Gemm &g, int64_t batch, const float *A, int64_t sa, const float *B, int64_t sb,
+                 const float *C, int64_t sc) {
+    PhaseScope scope(Phase::GemmCalibration);
+    const auto start = Clock::now();
+    // Scratch output with C's layout (same leading dimension and batch stride,
+    // so the primitives made here are the ones the real calls use), starting
+    // from C's values so that beta != 0 reads realistic numbers.
+    const int64_t stride = batch > 1 ? sc : 0;
+    const size_t extent = static_cast<size_t>((batch - 1) * stride + (g.M - 1) * g.ldc + g.N);
+    thread_local std::vector<float> out;
+    if (out.size() < extent) out.resize(extent);
+    if (g.beta != 0.0f) {
+        for (int64_t p = 0; p < batch; p++)
+            for (int64_t i = 0; i < g.M; i++)
+                std::memcpy(out.data() + p * stride + i * g.ldc, C + p * stride + i * g.ldc,
+                            static_cast<size_t>(g.N) * sizeof(float));
+    } else {
+        std::memset(out.data(), 0, extent * sizeof(float));
+    }
+    const Backend order[2] = {Backend::OneDNN, Backend::OpenBLAS};
+    double best[2] = {std::numeric_limits<double>::infinity(), std::numeric_limits<double>::infinity()};
+    for (int i = 0; i < 2; i++) time_one(order[i], g, batch, A, sa, B, sb, out.data(), sc);  // warm-up
+    const auto t0 = Clock::now();
+    for (int r = 0; r < kMaxRounds; r++) {
+        for (int j = 0; j < 2; j++) {
+            const int i = (r + j) % 2;  // alternate which library goes first
+            const double t = time_one(order[i], g, batch, A, sa, B, sb, out.data(), sc);
+            if (t < best[i]) best[i] = t;
+        }
+        if (r + 1 >= kMinRounds && std::chrono::duration<double>(Clock::now() - t0).count() > kBudget) break;
+    }
+    g_calibration_ns.fetch_add(
+        std::chrono::duration_cast<std::chrono::nanoseconds>(Clock::now() - start).count(), std::memory_order_relaxed);
+    Record rec;
+    rec.onednn_s = best[0];
+    rec.openblas_s = best[1];
+    check(best[0] < std::numeric_limits<double>::infinity() || best[1] < std::numeric_limits<double>::infinity(),
+          MOS_BACKEND, "gemm auto: neither oneDNN nor OpenBLAS ran ", describe(g, batch, calling_threads()));
+    if (best[1] < (1.0 - kMargin) * best[0]) {
+        rec.choice = Backend::OpenBLAS;
+        rec.why = "measured faster";
+    } else {
+        rec.choice = Backend::OneDNN;
+        rec.why = best[1] < best[0] ? "within the margin" : "measured faster";
+    }
+    return rec;
+}
+
+}  // namespace
+
+bool openblas_core_generic(const std::string &core, const CpuFeatures &cpu) {
+    return cpu_isa(cpu) - core_isa(core) >= 2;
+}
+
+const std::string &openblas_exclusion() {
+    static const std::string why = [] {
+        const std::string core = openblas_core();
+        if (!openblas_core_generic(core, cpu_features())) return std::string();
+        return "OpenBLAS core " + core + " runs kernels two or more vector ISA levels below this CPU's (" +
+               (cpu_features().avx512 ? "AVX-512" : "AVX2") + ")";
+    }();
+    return why;
+}
+
+Backend auto_choice(const Gemm &g, int64_t batch, const float *A, int64_t sa, const float *B, int64_t sb,
+                    const float *C, int64_t sc) {
+    if (g.type == GemmType::BF16 && onednn_bf16_active()) return Backend::OneDNN;
+    if (!openblas_exclusion().empty()) return Backend::OneDNN;
+    State &s = state();
+    const int threads = calling_threads();
+    const uint64_t key = class_key(g, batch, threads);
+    // This thread's copy of the choices it has used: no lock on the hot path.
+    thread_local std::unordered_map<uint64_t, Backend> mine;
+    thread_local uint64_t mine_generation = 0;
+    const uint64_t gen = s.generation.load(std::memory_order_acquire);
+    if (mine_generation != gen) {
+        mine.clear();
+        mine_generation = gen;
+    }
+    if (auto it = mine.find(key); it != mine.end()) return it->second;
+    {
+        std::lock_guard<std::mutex> lock(s.mu);
+        auto it = s.choice.find(key);
+        if (it != s.choice.end()) return mine[key] = it->second;
+    }
+    std::lock_guard<std::mutex> one(s.calibrating);
+    {
+        std::lock_guard<std::mutex> lock(s.mu);  // another thread may have just done it
+        auto it = s.choice.find(key);
+        if (it != s.choice.end()) return mine[key] = it->second;
+    }
+    Record rec = calibrate(g, batch, A, sa, B, sb, C, sc);
+    rec.shape = describe(g, batch, threads);
+    std::lock_guard<std::mutex> lock(s.mu);
+    s.choice.emplace(key, rec.choice);
+    s.records.push_back(rec);
+    return mine[key] = rec.choice;
+}
+
+Backend auto_known(const Gemm &g, int64_t batch) {
+    if (g.type == GemmType::BF16 && onednn_bf16_active()) return Backend::OneDNN;
+    if (!openblas_exclusion().empty()) return Backend::OneDNN;
+    State &s = state();
+    std::lock_guard<std::mutex> lock(s.mu);
+    auto it = s.choice.find(class_key(g, batch, calling_threads()));
+    return it == s.choice.end() ? Backend::Auto : it->second;
+}
+
+void auto_forget() {
+    State &s = state();
+    std::lock_guard<std::mutex> one(s.calibrating);
+    std::lock_guard<std::mutex> lock(s.mu);
+    s.choice.clear();
+    s.records.clear();
+    s.generation.fetch_add(1, std::memory_order_acq_rel);
+}
+
+double auto_calibration_seconds() {
+    return static_cast<double>(g_calibration_ns.load(std::memory_order_relaxed)) * 1e-9;
+}
+
+std::string auto_policy() {
+    const std::string ex = openblas_exclusion();
+    if (!ex.empty()) return "gemm_auto=onednn for every f32 product: " + ex;
+    return "gemm_auto=per shape class, the faster of onednn and openblas (core " + openblas_core() +
+           ") timed at the class's first product" + (onednn_bf16_active() ? "; bf16 on onednn" : "");
+}
+
+std::string auto_report() {
+    std::string out = auto_policy() + "\n";
+    if (!openblas_exclusion().empty()) return out;
+    State &s = state();
+    std::lock_guard<std::mutex> lock(s.mu);
+    for (const Record &r : s.records) {
+        char t[96];
+        std::snprintf(t, sizeof t, ": onednn %.3f ms, openblas %.3f ms -> ", r.onednn_s * 1e3, r.openblas_s * 1e3);
+        out += "gemm_auto_class=" + r.shape + t + backend_name(r.choice) + " (" + r.why + ")\n";
+    }
+    return out;
+}
+
+}  // namespace mos
