@@ -358,7 +358,7 @@ EvalData read_eval_data(const Tokenizer &tok, const std::string &data_dir, const
 }
 
 // Corpus BLEU of the model's beam-search translations of the split's sources.
-double eval_bleu(const DenseModel &model, const Tokenizer &tok, const ParallelText &raw, int bleu_beam) {
+double eval_bleu(const ServeModel &model, const Tokenizer &tok, const ParallelText &raw, int bleu_beam) {
     DecodeOptions o;
     o.beam = bleu_beam;
     const std::vector<std::string> hyps = translate_texts(model, tok, raw.src, o, kEvalTranslateGroup);
@@ -382,7 +382,7 @@ EvalResult evaluate_split(const SupernetBundle &b, const Arch &arch, const std::
     r.loss = ml.loss;
     r.nll = ml.nll;
     r.tokens = ml.tokens;
-    if (bleu_beam > 0) r.bleu = eval_bleu(route(*b.net, dims), tok, d.raw, bleu_beam);
+    if (bleu_beam > 0) r.bleu = eval_bleu(ServeModel::from_dense(route(*b.net, dims)), tok, d.raw, bleu_beam);
     return r;
 }
 
@@ -393,7 +393,8 @@ EvalResult evaluate_model_split(const ModelBundle &m, const Tokenizer &tok, cons
     const EvalData d = read_eval_data(tok, data_dir, split, src_lang, tgt_lang, max_sentences);
     EvalResult r;
     r.sentences = static_cast<int64_t>(d.pairs.pairs.size());
-    const MeanLoss ml = mean_loss(*m.model, m.label_smoothing, d.batches);
+    // The loss of the f32 model (a bf16 or int8 model's weights widened exactly).
+    const MeanLoss ml = mean_loss(m.model->to_dense(), m.label_smoothing, d.batches);
     r.loss = ml.loss;
     r.nll = ml.nll;
     r.tokens = ml.tokens;

@@ -22,6 +22,7 @@
 #include "backend/threads.hpp"
 #include "core/error.hpp"
 #include "decode/beam.hpp"
+#include "decode/search.hpp"
 #include "model/bundle.hpp"
 #include "train/trainer.hpp"
 
@@ -266,7 +267,8 @@ void decoding(void **) {
     n.vocab = 40;
     mos::SupernetBundle b = mos::make_supernet(space, n);
     const mos::ModelBundle mb = mos::route_bundle(b, mos::arch_sample(space, 9));
-    const mos::DenseModel &m = *mb.model;
+    const mos::ServeModel &m = *mb.model;          // the decoding engine's model
+    const mos::DenseModel dm = m.to_dense();       // the reference decoder's
     const std::vector<std::vector<int32_t>> srcs = {{5, 6, 7, 8, 9, 10}, {11, 12}, {20, 21, 22, 23}};
     mos::DecodeOptions o;
     o.beam = 1;
@@ -278,12 +280,12 @@ void decoding(void **) {
         std::vector<int32_t> src = srcs[i];
         src.push_back(mos::kEos);
         const int64_t limit = static_cast<int64_t>(src.size()) + 3;
-        mos::DecodeState st(m, 1, static_cast<int64_t>(src.size()), limit);
-        mos::dense_encode(st, m, src.data(), 1, static_cast<int64_t>(src.size()));
+        mos::DecodeState st(dm, 1, static_cast<int64_t>(src.size()), limit);
+        mos::dense_encode(st, dm, src.data(), 1, static_cast<int64_t>(src.size()));
         std::vector<int32_t> out;
         int32_t tok = mos::kEos;
         for (int64_t t = 0; t < limit; t++) {
-            const float *lg = mos::dense_step(st, m, &tok);
+            const float *lg = mos::dense_step(st, dm, &tok);
             int32_t best = -1;
             for (int32_t v = 0; v < m.vocab(); v++) {
                 if (v == m.pad_id() || v == mos::kBos) continue;
