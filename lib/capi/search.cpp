@@ -115,7 +115,7 @@ MOS_API mos_status mos_latency_measure(mos_latency_result *out, const mos_model 
         const mos_latency_options o = latency_public(options);
         const mos::LatencyOptions l = latency_options(o);
         const mos::ThreadScope threads(o.threads);
-        const mos::LatencyResult r = mos::measure_latency(model->bundle.model->to_dense(), l);
+        const mos::LatencyResult r = mos::measure_latency(*model->bundle.model, l);
         out->mean_ms = r.mean_ms;
         out->p10_ms = r.p10_ms;
         out->p50_ms = r.p50_ms;
