@@ -512,6 +512,11 @@ std::string model_meta(const ModelBundle &m, const std::string &key) {
         return m.model != nullptr && m.model->stored_precision() != Precision::F32 ? "2" : "1";
     if (key == kSrcLangKey) return m.src_lang;
     if (key == kTgtLangKey) return m.tgt_lang;
+    if (m.model != nullptr) {
+        if (key == kDTypeKey) return precision_name(m.model->stored_precision());
+        if (key == "compute_dtype") return precision_name(m.model->precision());
+        if (key == "warning") return m.model->warning();
+    }
     return std::string();
 }
 

@@ -127,8 +127,9 @@ ModelBundle model_from_bytes(const void *data, size_t size, const std::string &s
 // mos_model_get_meta), "" when the bundle has none under that key: "format"
 // and "format_version" (the file format the bundle is saved as, e.g.
 // "mos-model" and "1"), the corpus languages "src_lang" and "tgt_lang" (""
-// when unknown), and for a supernet every other string field it carries
-// (the trainer's "train_state").
+// when unknown), for a model "dtype", "compute_dtype" and "warning" (its
+// precision, what it computes in, why they differ), and for a supernet every
+// other string field it carries (the trainer's "train_state").
 std::string supernet_meta(const SupernetBundle &b, const std::string &key);
 std::string model_meta(const ModelBundle &m, const std::string &key);
 
