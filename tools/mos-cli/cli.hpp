@@ -92,8 +92,10 @@ ArchPtr resolve_arch(const mos_space *space, const ArchSpec &spec);
 SupernetPtr open_supernet(const std::string &path_or_builtin);
 
 // Loads a supernet checkpoint and routes the arch `spec` names on `threads`
-// threads (0 = all cores); *ms (if given) receives the routing time.
-ModelPtr route_from(const std::string &supernet_path, const ArchSpec &spec, double *ms, int32_t threads);
+// threads (0 = all cores) into a model of precision `dtype`; *ms (if given)
+// receives the routing time.
+ModelPtr route_from(const std::string &supernet_path, const ArchSpec &spec, double *ms, int32_t threads,
+                    mos_dtype dtype = MOS_DTYPE_F32);
 
 // --- output locations (util.cpp) ---
 
