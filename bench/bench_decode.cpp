@@ -5,13 +5,19 @@
 //
 //   mos-bench-decode (--model FILE | --builtin [--arch largest|SEED])
 //                    [--dtype f32|bf16|int8] [--threads N] [--runs N]
-//                    [--corpus DIR --sentences N]
+//                    [--corpus DIR --sentences N] [--side both|engine|reference]
+//                    [--beam 1|5]
 //
 // Prints JSON lines:
-//  * {"bench": "hat", "beam", "engine_ms", "reference_ms", "speedup"}: HAT's
+//  * {"bench": "hat", "beam", "engine_ms", "reference_ms", "speedup",
+//    "engine_cpu_ms", "reference_cpu_ms"} (minima of wall and of process CPU
+//    time per run): HAT's
 //    latency protocol (batch 1, a fixed 30-token source, 30 decoder steps,
 //    the output layer's log-softmax and top-k every step, a beam reorder every
 //    step), greedy and beam 5. The reference is the f32 dense decoder.
+//    --side engine|reference runs one side only (its column is then 0), so
+//    that `perf stat -e instructions` counts one side's work, which the load
+//    of a shared machine does not change.
 //  * {"bench": "sent", ...}: mean latency per sentence, batch 1, beam 5, over
 //    the first N test sentences of --corpus (en -> es), engine only;
 //  * {"bench": "thru", ...}: the same sentences in batches of up to 32,
@@ -22,6 +28,7 @@
 #include <cstdio>
 #include <cstdlib>
 #include <cstring>
+#include <ctime>
 #include <limits>
 #include <string>
 #include <vector>
@@ -39,6 +46,14 @@
 namespace {
 
 constexpr int kSrcLen = 30, kSteps = 30;
+
+// CPU time of the process (all its threads): on a shared, loaded machine the
+// time a run actually computed, which wall time is not.
+double cpu_ms() {
+    timespec ts{};
+    clock_gettime(CLOCK_PROCESS_CPUTIME_ID, &ts);
+    return static_cast<double>(ts.tv_sec) * 1e3 + static_cast<double>(ts.tv_nsec) * 1e-6;
+}
 
 double now_ms() {
     return std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now().time_since_epoch()).count();
@@ -110,16 +125,17 @@ void reference_hat(mos::DecodeState &st, const mos::DenseModel &m, const std::ve
 int usage() {
     std::fprintf(stderr,
                  "usage: mos-bench-decode (--model FILE | --builtin [--arch largest|SEED]) [--dtype f32|bf16|int8]\n"
-                 "                        [--threads N] [--runs N] [--corpus DIR --sentences N]\n");
+                 "                        [--threads N] [--runs N] [--corpus DIR --sentences N]\n"
+                 "                        [--side both|engine|reference] [--beam 1|5]\n");
     return 2;
 }
 
 }  // namespace
 
 int main(int argc, char **argv) {
-    std::string model_path, arch = "largest", dtype = "f32", corpus;
+    std::string model_path, arch = "largest", dtype = "f32", corpus, side = "both";
     bool builtin = false;
-    int threads = 1, runs = 10;
+    int threads = 1, runs = 10, only_beam = 0;
     int64_t sentences = 0;
     for (int i = 1; i < argc; i++) {
         const std::string a = argv[i];
@@ -132,9 +148,14 @@ int main(int argc, char **argv) {
         else if (a == "--runs" && has) runs = std::atoi(argv[++i]);
         else if (a == "--corpus" && has) corpus = argv[++i];
         else if (a == "--sentences" && has) sentences = std::atoll(argv[++i]);
+        else if (a == "--side" && has) side = argv[++i];
+        else if (a == "--beam" && has) only_beam = std::atoi(argv[++i]);
         else return usage();
     }
-    if (builtin == !model_path.empty() || threads < 1 || runs < 1 || sentences < 0) return usage();
+    if (builtin == !model_path.empty() || threads < 1 || runs < 1 || sentences < 0 ||
+        (side != "both" && side != "engine" && side != "reference"))
+        return usage();
+    const bool run_engine = side != "reference", run_reference = side != "engine";
     try {
         const mos::ThreadScope scope(threads);
         mos::PrecisionOptions po;
@@ -153,24 +174,34 @@ int main(int argc, char **argv) {
         const mos::DenseModel dense = m.to_dense();
         const std::vector<int32_t> src = hat_source(m.vocab());
         for (int64_t k : {1, 5}) {
+            if (only_beam != 0 && k != only_beam) continue;
             mos::EngineState est;
             est.reserve(m, 1, k, kSrcLen, kSteps);
             mos::DecodeState dst(dense, k, kSrcLen, kSteps);
-            engine_hat(est, m, src, k);  // warm-up
-            reference_hat(dst, dense, src, k);
-            double be = 1e300, br = 1e300;
+            if (run_engine) engine_hat(est, m, src, k);  // warm-up
+            if (run_reference) reference_hat(dst, dense, src, k);
+            double be = run_engine ? 1e300 : 0.0, br = run_reference ? 1e300 : 0.0;
+            double ce = run_engine ? 1e300 : 0.0, cr = run_reference ? 1e300 : 0.0;
             for (int r = 0; r < runs; r++) {
-                double t0 = now_ms();
-                engine_hat(est, m, src, k);
-                be = std::min(be, now_ms() - t0);
+                double t0 = now_ms(), c0 = cpu_ms();
+                if (run_engine) {
+                    engine_hat(est, m, src, k);
+                    be = std::min(be, now_ms() - t0);
+                    ce = std::min(ce, cpu_ms() - c0);
+                }
                 t0 = now_ms();
-                reference_hat(dst, dense, src, k);
-                br = std::min(br, now_ms() - t0);
+                c0 = cpu_ms();
+                if (run_reference) {
+                    reference_hat(dst, dense, src, k);
+                    br = std::min(br, now_ms() - t0);
+                    cr = std::min(cr, cpu_ms() - c0);
+                }
             }
             std::printf("{\"bench\": \"hat\", \"dtype\": \"%s\", \"compute\": \"%s\", \"threads\": %d, \"beam\": %lld, "
-                        "\"engine_ms\": %.3f, \"reference_ms\": %.3f, \"speedup\": %.2f}\n",
+                        "\"engine_ms\": %.3f, \"reference_ms\": %.3f, \"speedup\": %.2f, \"engine_cpu_ms\": %.3f, "
+                        "\"reference_cpu_ms\": %.3f}\n",
                         dtype.c_str(), mos::precision_name(m.precision()), threads, static_cast<long long>(k), be, br,
-                        br / be);
+                        be > 0.0 ? br / be : 0.0, ce, cr);
             std::fflush(stdout);
         }
         if (sentences > 0) {
