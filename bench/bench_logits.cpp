@@ -8,7 +8,7 @@
 // decoder input ids (starting with EOS), each space-separated, the two parts
 // separated by a tab. The pairs are padded (pad id) into one batch [B, S] and
 // [B, T] and decoded step by step through the key/value cache exactly as
-// translation does (dense_teacher_forced_logits). LOGITS receives the raw
+// translation does (engine_teacher_forced_logits: the decoding engine at the model's precision). LOGITS receives the raw
 // little-endian float32 array [B, T, V]; stdout one JSON line with B, S, T, V.
 #include <algorithm>
 #include <cstdio>
@@ -20,6 +20,7 @@
 #include <vector>
 
 #include "backend/threads.hpp"
+#include "decode/engine.hpp"
 #include "core/error.hpp"
 #include "model/bundle.hpp"
 #include "model/dense.hpp"
@@ -94,7 +95,7 @@ int main(int argc, char **argv) {
         batch.src = src.data();
         batch.tgt_in = tgt.data();
         batch.tgt_out = tgt.data();  // not read: logits only
-        const std::vector<float> logits = mos::dense_teacher_forced_logits(*bundle.model, batch);
+        const std::vector<float> logits = mos::engine_teacher_forced_logits(*bundle.model, batch);
         std::FILE *f = std::fopen(out_path.c_str(), "wb");
         mos::check(f != nullptr, MOS_IO, "cannot write ", out_path);
         const size_t wrote = std::fwrite(logits.data(), sizeof(float), logits.size(), f);

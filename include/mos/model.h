@@ -56,6 +56,30 @@ MOS_API mos_status mos_model_save(const mos_model *model, const char *path);
 /* Destroying NULL does nothing. @since 0.1 */
 MOS_API void mos_model_destroy(mos_model *model);
 
+#define MOS_CONVERT_OPTIONS_VERSION 1u
+
+/* Options of mos_model_convert. NULL options mean the defaults shown.
+ * @since 0.2 */
+typedef struct mos_convert_options {
+    uint32_t version;  /* MOS_CONVERT_OPTIONS_VERSION */
+    mos_dtype dtype;   /* the new model's precision: F32, BF16 or INT8 (MOS_DTYPE_F32) */
+    int32_t emulate;   /* as mos_route_options.emulate (0) */
+} mos_convert_options;
+
+#define MOS_CONVERT_OPTIONS_INIT {MOS_CONVERT_OPTIONS_VERSION, MOS_DTYPE_F32, 0}
+
+/* Function twin of MOS_CONVERT_OPTIONS_INIT. Thread-safe. @since 0.2 */
+MOS_API mos_status mos_convert_options_init(mos_convert_options *options);
+
+/* A new model *out: `model` at precision options->dtype (docs/serving.md).
+ * f32 -> bf16 rounds every weight matrix to nearest even, -> int8 quantises
+ * each per output channel; bf16 and int8 widen exactly to f32 (converting a
+ * reduced model back does not restore the original weights). The new model
+ * is saved (mos_model_save) with its precision and loads in it. Returns
+ * MOS_VERSION, MOS_INVALID_ARGUMENT (a dtype or emulate value outside the enum
+ * or 0|1). On failure *out is NULL. Thread-safe. @since 0.2 */
+MOS_API mos_status mos_model_convert(mos_model **out, const mos_model *model, const mos_convert_options *options);
+
 /* A new handle to the model's arch (destroy with mos_arch_destroy). On
  * failure *out is NULL. Thread-safe. @since 0.1 */
 MOS_API mos_status mos_model_arch(mos_arch **out, const mos_model *model);
@@ -69,8 +93,11 @@ MOS_API bool mos_model_has_tokenizer(const mos_model *model);
 
 /* String metadata the model carries, NUL-terminated, into buf[0..cap)
  * (buffer rules as mos_space_to_json). Keys: "format" ("mos-model") and
- * "format_version" ("1"), the file format it is saved in; "src_lang" and
- * "tgt_lang", the corpus languages of the supernet it was routed from. A key
+ * "format_version" ("1"; "2" for a bf16 or int8 model), the file format it is
+ * saved in; "src_lang" and "tgt_lang", the corpus languages of the supernet it
+ * was routed from; "dtype" ("f32", "bf16" or "int8": its precision, @since
+ * 0.2), "compute_dtype" (what it computes in on this CPU, @since 0.2) and
+ * "warning" (why the two differ, "" when they do not, @since 0.2). A key
  * the model does not carry (languages of a supernet trained outside mos_train,
  * an unknown key) gives "" (an empty string, MOS_OK): an absent key is not an
  * error. Returns MOS_INVALID_ARGUMENT for a NULL model or key. Thread-safe.

@@ -99,10 +99,14 @@ MOS_API mos_status mos_supernet_load(mos_supernet **out, const char *path);
  * @since 0.1 */
 MOS_API mos_status mos_supernet_save(const mos_supernet *net, const char *path);
 
-/* How stored float weights are kept in a file. @since 0.1 */
+/* How float weights are kept: in a file (mos_supernet_export: F32, BF16) and
+ * in a model, which also computes in that precision (mos_route_options.dtype,
+ * mos_model_convert: every value; docs/serving.md). @since 0.1 */
 typedef enum mos_dtype {
     MOS_DTYPE_F32 = 0,  /* 32-bit IEEE float, exact */
-    MOS_DTYPE_BF16 = 1  /* bfloat16, rounded to nearest even: half the size; loads as f32 */
+    MOS_DTYPE_BF16 = 1, /* bfloat16, rounded to nearest even: half the size; a supernet loads it as f32 */
+    MOS_DTYPE_INT8 = 2  /* models only: int8 weights with one f32 scale per output channel,
+                           about a quarter of f32's size. @since 0.2 */
 } mos_dtype;
 
 #define MOS_EXPORT_OPTIONS_VERSION 1u
@@ -188,26 +192,36 @@ MOS_API bool mos_supernet_has_tokenizer(const mos_supernet *net);
  * MOS_FORMAT, MOS_INVALID_ARGUMENT (vocabulary mismatch). @since 0.1 */
 MOS_API mos_status mos_supernet_set_tokenizer(mos_supernet *net, const char *path);
 
-#define MOS_ROUTE_OPTIONS_VERSION 1u
+#define MOS_ROUTE_OPTIONS_VERSION 2u
 
-/* Options of mos_route. NULL options mean the defaults shown. */
+/* Options of mos_route. NULL options mean the defaults shown. Version 1 (the
+ * first two fields) is still accepted. */
 typedef struct mos_route_options {
     uint32_t version;  /* MOS_ROUTE_OPTIONS_VERSION */
     int32_t threads;   /* threads of this call, 0..1024; 0 = all cores (0) */
+    /* Version 2, @since 0.2: */
+    mos_dtype dtype;   /* the model's precision: F32, BF16 or INT8 (MOS_DTYPE_F32) */
+    int32_t emulate;   /* 0: where the CPU lacks the instructions of dtype (bf16:
+                          avx512_bf16, int8: AVX2) the model computes in f32 and
+                          says why (mos_model_get_meta "warning"); 1: compute in
+                          dtype with slower emulated kernels (0) */
 } mos_route_options;
 
-#define MOS_ROUTE_OPTIONS_INIT {MOS_ROUTE_OPTIONS_VERSION, 0}
+#define MOS_ROUTE_OPTIONS_INIT {MOS_ROUTE_OPTIONS_VERSION, 0, MOS_DTYPE_F32, 0}
 
 /* Function twin of MOS_ROUTE_OPTIONS_INIT. Thread-safe. @since 0.1 */
 MOS_API mos_status mos_route_options_init(mos_route_options *options);
 
 /* Specialise subnet `arch` of `net` into a standalone dense model *out: every
  * expert mix is computed for the arch and every weight is sliced to the arch's
- * sizes. Its outputs equal the supernet's for that arch (to float tolerance).
+ * sizes. Its outputs equal the supernet's for that arch (to float tolerance)
+ * at MOS_DTYPE_F32; options->dtype BF16 rounds every weight matrix to bf16,
+ * INT8 quantises it per output channel (docs/serving.md gives the tolerances).
  * The arch must belong to the supernet's space (MOS_OUT_OF_RANGE naming the
  * field otherwise). Runs with options->threads threads and restores the
  * caller's thread counts (docs/threading.md). Returns MOS_VERSION
- * (options->version), MOS_INVALID_ARGUMENT (threads outside 0..1024). On
+ * (options->version), MOS_INVALID_ARGUMENT (threads outside 0..1024, a dtype
+ * or emulate value outside the enum or 0|1). On
  * failure *out is NULL. Thread-safe on a supernet that is not being trained.
  * @since 0.1 */
 MOS_API mos_status mos_route(mos_model **out, const mos_supernet *net, const mos_arch *arch,

@@ -33,6 +33,19 @@ mos::DType to_dtype(const mos_dtype &field) {
     mos::fail(MOS_INVALID_ARGUMENT, "dtype ", d, " is not MOS_DTYPE_F32 or MOS_DTYPE_BF16");
 }
 
+mos::Precision to_precision(const mos_dtype &field, const char *what) {
+    const int d = enum_value(field);
+    if (d == MOS_DTYPE_F32) return mos::Precision::F32;
+    if (d == MOS_DTYPE_BF16) return mos::Precision::BF16;
+    if (d == MOS_DTYPE_INT8) return mos::Precision::I8;
+    mos::fail(MOS_INVALID_ARGUMENT, what, " ", d, " is not MOS_DTYPE_F32, MOS_DTYPE_BF16 or MOS_DTYPE_INT8");
+}
+
+bool to_flag(int32_t v, const char *what) {
+    mos::check(v == 0 || v == 1, MOS_INVALID_ARGUMENT, what, " is ", v, "; allowed 0|1");
+    return v == 1;
+}
+
 mos::SupernetConfig supernet_config(const mos_supernet_options *options) {
     const mos_supernet_options o = versioned(options, mos_supernet_options MOS_SUPERNET_OPTIONS_INIT,
                                              MOS_SUPERNET_OPTIONS_VERSION, "supernet options");

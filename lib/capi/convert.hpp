@@ -12,6 +12,7 @@
 #include "capi/enums.hpp"
 #include "core/error.hpp"
 #include "io/safetensors.hpp"
+#include "kernels/packed.hpp"
 #include "model/params.hpp"
 #include "model/supernet.hpp"
 #include "mos/supernet.h"
@@ -63,6 +64,12 @@ inline void check_threads(int32_t threads) {
 mos::Routing to_routing(const mos_routing &field);
 mos_routing from_routing(mos::Routing r);
 mos::DType to_dtype(const mos_dtype &field);
+// A model's precision (mos_route_options.dtype, mos_convert_options.dtype):
+// F32, BF16 or INT8; MOS_INVALID_ARGUMENT naming `what` otherwise (read as
+// an int, as to_dtype).
+mos::Precision to_precision(const mos_dtype &field, const char *what);
+// A 0|1 flag of an options struct; MOS_INVALID_ARGUMENT naming `what` otherwise.
+bool to_flag(int32_t v, const char *what);
 
 // The core configuration of mos_supernet_options (NULL = the defaults; a
 // wrong version is MOS_VERSION). vocab is the options' vocab_size (0 = the

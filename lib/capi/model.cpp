@@ -78,6 +78,30 @@ MOS_API mos_status mos_model_save(const mos_model *model, const char *path) {
 
 MOS_API void mos_model_destroy(mos_model *model) { delete model; }
 
+MOS_API mos_status mos_convert_options_init(mos_convert_options *options) {
+    return guard("mos_convert_options_init", [&] {
+        static const mos_convert_options k = MOS_CONVERT_OPTIONS_INIT;
+        mos::capi::init_from(options, k, "options");
+    });
+}
+
+MOS_API mos_status mos_model_convert(mos_model **out, const mos_model *model, const mos_convert_options *options) {
+    if (out) *out = nullptr;
+    return guard("mos_model_convert", [&] {
+        MOS_REQUIRE_NONNULL(out);
+        MOS_REQUIRE_NONNULL(model);
+        const mos_convert_options o = mos::capi::versioned(options, mos_convert_options MOS_CONVERT_OPTIONS_INIT,
+                                                           MOS_CONVERT_OPTIONS_VERSION, "options");
+        mos::PrecisionOptions p;
+        p.precision = mos::capi::to_precision(o.dtype, "options->dtype");
+        p.allow_emulation = mos::capi::to_flag(o.emulate, "options->emulate");
+        auto h = std::make_unique<mos_model>();
+        h->bundle = mos::convert_model(model->bundle, p);
+        h->init_tokenizer();
+        *out = h.release();
+    });
+}
+
 MOS_API mos_status mos_model_arch(mos_arch **out, const mos_model *model) {
     if (out) *out = nullptr;
     return guard("mos_model_arch", [&] {

@@ -199,12 +199,24 @@ MOS_API mos_status mos_route(mos_model **out, const mos_supernet *net, const mos
         MOS_REQUIRE_NONNULL(out);
         MOS_REQUIRE_NONNULL(net);
         MOS_REQUIRE_NONNULL(arch);
-        const mos_route_options o = mos::capi::versioned(options, mos_route_options MOS_ROUTE_OPTIONS_INIT,
-                                                         MOS_ROUTE_OPTIONS_VERSION, "options");
+        // Version 1 (threads only) is still read: its callers' structs end
+        // before dtype, so only its fields are copied.
+        mos_route_options o = MOS_ROUTE_OPTIONS_INIT;
+        if (options != nullptr) {
+            mos::check(options->version == 1 || options->version == MOS_ROUTE_OPTIONS_VERSION, MOS_VERSION,
+                       "options version ", options->version, " is not 1 or ", MOS_ROUTE_OPTIONS_VERSION);
+            if (options->version == 1)
+                o.threads = options->threads;
+            else
+                o = *options;
+        }
         mos::capi::check_threads(o.threads);
+        mos::PrecisionOptions p;
+        p.precision = mos::capi::to_precision(o.dtype, "options->dtype");
+        p.allow_emulation = mos::capi::to_flag(o.emulate, "options->emulate");
         const mos::ThreadScope threads(o.threads);
         auto h = std::make_unique<mos_model>();
-        h->bundle = mos::route_bundle(net->bundle, arch->arch);
+        h->bundle = mos::route_bundle(net->bundle, arch->arch, p);
         h->init_tokenizer();
         *out = h.release();
     });

@@ -43,9 +43,10 @@ mos::TrainConfig to_config(const mos_train_options &o) {
     c.valid_sentences = o.valid_sentences;
     c.seed = o.seed;
     c.distill = o.distill;
-    require(o.precision == MOS_PRECISION_F32 || o.precision == MOS_PRECISION_BF16 || o.precision == MOS_PRECISION_AUTO,
+    const int precision = mos::capi::enum_value(o.precision);
+    require(precision == MOS_PRECISION_F32 || precision == MOS_PRECISION_BF16 || precision == MOS_PRECISION_AUTO,
             "precision must be MOS_PRECISION_F32, MOS_PRECISION_BF16 or MOS_PRECISION_AUTO");
-    c.precision = static_cast<mos::Precision>(o.precision);
+    c.precision = static_cast<mos::TrainPrecision>(precision);
     return c;
 }
 

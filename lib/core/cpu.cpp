@@ -20,10 +20,13 @@ const CpuFeatures &cpu_features() {
         r.avx512 = __builtin_cpu_supports("avx512f") && __builtin_cpu_supports("avx512bw") &&
                    __builtin_cpu_supports("avx512vl") && __builtin_cpu_supports("avx512dq");
         // gcc 12's __builtin_cpu_supports has no "avx512bf16": read cpuid leaf 7
-        // sub-leaf 1, EAX bit 5.
+        // sub-leaf 1, EAX bit 5 (and sub-leaf 0 for VNNI, the same way).
         unsigned a = 0, b = 0, c = 0, d = 0;
         __asm__ volatile("cpuid" : "=a"(a), "=b"(b), "=c"(c), "=d"(d) : "a"(0));
         if (a >= 7) {
+            // Leaf 7 sub-leaf 0, ECX bit 11: AVX512_VNNI.
+            __asm__ volatile("cpuid" : "=a"(a), "=b"(b), "=c"(c), "=d"(d) : "a"(7), "c"(0));
+            r.vnni = r.avx512 && ((c >> 11) & 1u);
             __asm__ volatile("cpuid" : "=a"(a), "=b"(b), "=c"(c), "=d"(d) : "a"(7), "c"(1));
             r.bf16 = r.avx512 && ((a >> 5) & 1u);
         }

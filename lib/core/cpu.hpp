@@ -13,6 +13,7 @@ struct CpuFeatures {
     bool avx2 = false;     // AVX2 + FMA
     bool avx512 = false;   // AVX-512 F, BW, VL, DQ
     bool bf16 = false;     // AVX-512 BF16 (vdpbf16ps)
+    bool vnni = false;     // AVX-512 VNNI (vpdpbusd)
 };
 
 // Detected once, thread-safe.

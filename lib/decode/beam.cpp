@@ -1,6 +1,6 @@
-// lib/decode/beam.cpp: greedy and beam search over a DecodeState (see
-// beam.hpp for the conventions). All sentences of a batch decode together:
-// row r of the state is beam r % k of sentence r / k.
+// lib/decode/beam.cpp: the decoding options and the reference greedy and beam
+// search over a DecodeState (see beam.hpp for the conventions). All sentences
+// of a batch decode together: row r of the state is beam r % k of sentence r / k.
 #include "decode/beam.hpp"
 
 #include <algorithm>
@@ -15,13 +15,20 @@ void check_decode_options(const DecodeOptions &o) {
     check(o.beam >= 1 && o.beam <= 64, MOS_INVALID_ARGUMENT, "beam ", o.beam, " outside 1..64");
     check(std::isfinite(o.length_penalty) && o.length_penalty >= 0.0f && o.length_penalty <= 10.0f,
           MOS_INVALID_ARGUMENT, "length penalty ", o.length_penalty, " outside [0, 10]");
-    check(o.max_len_a >= 0 && o.max_len_a <= 16, MOS_INVALID_ARGUMENT, "max_len_a ", o.max_len_a,
-          " outside 0..16");
+    check(std::isfinite(o.max_len_a) && o.max_len_a >= 0.0f && o.max_len_a <= 16.0f, MOS_INVALID_ARGUMENT,
+          "max_len_a ", o.max_len_a, " outside [0, 16]");
     check(o.max_len_b >= 0 && o.max_len_b <= 4096, MOS_INVALID_ARGUMENT, "max_len_b ", o.max_len_b,
           " outside 0..4096");
-    check(o.max_len_a > 0 || o.max_len_b > 0, MOS_INVALID_ARGUMENT, "max_len_a and max_len_b are both 0");
+    check(o.max_len_a > 0.0f || o.max_len_b > 0, MOS_INVALID_ARGUMENT, "max_len_a and max_len_b are both 0");
+    check(o.nbest >= 1 && o.nbest <= o.beam, MOS_INVALID_ARGUMENT, "nbest ", o.nbest, " outside 1..beam (",
+          o.beam, ")");
     check(o.max_src_len >= 1 && o.max_src_len <= 4096, MOS_INVALID_ARGUMENT, "max_src_len ", o.max_src_len,
           " outside 1..4096");
+}
+
+int64_t output_limit(const DecodeOptions &o, int64_t n) {
+    const int64_t a = static_cast<int64_t>(std::floor(static_cast<double>(o.max_len_a) * static_cast<double>(n)));
+    return std::max<int64_t>(1, a + o.max_len_b);
 }
 
 namespace {
@@ -40,6 +47,8 @@ struct Finished {
 };
 
 }  // namespace
+
+namespace ref {
 
 std::vector<std::vector<int32_t>> translate_batch(const DenseModel &m, const std::vector<std::vector<int32_t>> &srcs,
                                                   const DecodeOptions &opt) {
@@ -65,7 +74,7 @@ std::vector<std::vector<int32_t>> translate_batch(const DenseModel &m, const std
             src[b * S + i] = s[i];
         }
         src[b * S + n] = kEos;
-        limit[b] = std::max<int64_t>(1, opt.max_len_a * (n + 1) + opt.max_len_b);
+        limit[b] = output_limit(opt, n + 1);
         steps = std::max(steps, limit[b]);
     }
 
@@ -175,5 +184,7 @@ std::vector<std::vector<int32_t>> translate_batch(const DenseModel &m, const std
     }
     return out;
 }
+
+}  // namespace ref
 
 }  // namespace mos

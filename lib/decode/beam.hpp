@@ -1,5 +1,8 @@
-// lib/decode/beam.hpp: greedy and beam-search decoding of a routed dense
-// model with its key/value cache (docs/supernet.md, "Routing into a dense model").
+// lib/decode/beam.hpp: the rules of greedy and beam-search decoding, their
+// options, and the reference decoder that follows them on the f32 dense model
+// step by step (docs/supernet.md, "Routing into a dense model"). Serving runs
+// the same rules on the decoding engine (decode/search.hpp); tests hold the
+// two to each other.
 //
 // Token conventions (data/tokens.hpp, docs/data.md): pad = 0, unk = 1, bos = 2, eos = 3. A source
 // is its ids followed by EOS; the decoder starts from EOS (fairseq) and a
@@ -22,18 +25,25 @@ namespace mos {
 struct DecodeOptions {
     int beam = 4;                // 1 = greedy
     float length_penalty = 0.6f;
-    int max_len_a = 1;           // output limit a * source tokens + b
-    int max_len_b = 10;
+    float max_len_a = 1.0f;      // output limit: floor(a * source tokens) + b (fairseq's max_len_a/b);
+    int max_len_b = 10;          // source tokens count the EOS, the limit counts the output's EOS
     int max_src_len = 256;       // longer sources are cut
+    int nbest = 1;               // hypotheses kept per sentence (1..beam), best first
 };
 
 // Throws MOS_INVALID_ARGUMENT naming a bad option.
 void check_decode_options(const DecodeOptions &o);
 
-// Translates a batch of token-id sources (each without EOS; the decoder adds it).
-// Returns one id sequence per source, without EOS. Reads the model only.
-std::vector<std::vector<int32_t>> translate_batch(const DenseModel &m,
-                                                  const std::vector<std::vector<int32_t>> &srcs,
+// The output limit (tokens, EOS included) of a source of n tokens (EOS included).
+int64_t output_limit(const DecodeOptions &o, int64_t n);
+
+namespace ref {
+// The reference decoder: the f32 dense model step by step (dense_step), the
+// rules above in their plainest form. Translates a batch of token-id sources
+// (each without EOS; the decoder adds it) and returns the best id sequence of
+// each, without EOS. Reads the model only.
+std::vector<std::vector<int32_t>> translate_batch(const DenseModel &m, const std::vector<std::vector<int32_t>> &srcs,
                                                   const DecodeOptions &opt);
+}  // namespace ref
 
 }  // namespace mos

@@ -37,7 +37,7 @@ struct DTypeName {
 };
 const DTypeName kDTypes[] = {
     {DType::F32, "F32", 4}, {DType::BF16, "BF16", 2}, {DType::U8, "U8", 1},
-    {DType::I32, "I32", 4}, {DType::I64, "I64", 8},
+    {DType::I32, "I32", 4}, {DType::I64, "I64", 8}, {DType::I8, "I8", 1},
 };
 
 // The deepest nesting a valid header has: top object > tensor object > shape array.
@@ -345,7 +345,7 @@ SafeTensors SafeTensors::parse_owned(std::vector<uint8_t> image, const std::stri
         for (const auto &d : kDTypes)
             if (dts == d.name) t.stored = d.type, known = true;
         check(known, MOS_FORMAT, src, ": ", what, " has unsupported dtype '", dts,
-              "'; allowed F32|BF16|U8|I32|I64");
+              "'; allowed F32|BF16|U8|I8|I32|I64");
         // BF16 is widened to F32 in memory (see the header comment).
         t.dtype = t.stored == DType::BF16 ? DType::F32 : t.stored;
 

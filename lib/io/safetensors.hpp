@@ -41,7 +41,7 @@
 
 namespace mos {
 
-enum class DType { F32, BF16, U8, I32, I64 };
+enum class DType { F32, BF16, U8, I32, I64, I8 };
 
 const char *dtype_name(DType t);
 size_t dtype_size(DType t);

@@ -74,6 +74,22 @@ void copy_finite(float *dst, const SafeTensors &f, const TensorInfo &t, const st
     }
 }
 
+// The same test on F32 data read in place (a model's tensors are packed
+// straight from the file's bytes, never copied to an f32 arena first).
+void check_finite(const float *d, size_t n, const std::string &name, const std::string &source) {
+    constexpr uint32_t kExp = 0x7f800000u;
+    uint32_t bad = 0;
+    for (size_t i = 0; i < n; i++) {
+        uint32_t u;
+        std::memcpy(&u, d + i, sizeof u);
+        bad |= (u & kExp) == kExp;
+    }
+    if (bad == 0) return;
+    for (size_t k = 0; k < n; k++)
+        check(std::isfinite(d[k]), MOS_FORMAT, source, ": tensor '", name, "' holds ", d[k], " at element ", k,
+              "; weights must be finite");
+}
+
 // Every tensor a file must hold, checked (name, F32, shape) before the network
 // is allocated: the configuration in a small file can ask for gigabytes, which
 // must not be allocated (and zeroed) only to find that the file holds a few
@@ -82,29 +98,6 @@ using Layout = std::vector<std::pair<std::string, std::vector<int64_t>>>;
 
 void require_layout(const SafeTensors &f, const Layout &layout, const char *prefix = "") {
     for (const auto &t : layout) f.require(prefix + t.first, DType::F32, to_u64(t.second));
-}
-
-// The dense model's tensors for an arch, laid out as DenseModel lays them out
-// (model/params.hpp add_model_tensors with two dense linears per FFN) but
-// without allocating anything. DenseModel's own names are checked again after
-// the allocation, so a divergence fails loudly rather than loading wrongly.
-Layout dense_layout(const ArchDims &a, int64_t vocab, int64_t qkv) {
-    Layout out;
-    const AddTensor put = [&out](const std::string &n, std::vector<int64_t> sh) {
-        out.emplace_back(n, std::move(sh));
-        return size_t{0};
-    };
-    const AddFfn ffn = [&](const std::string &p, int64_t d, bool decoder, size_t l) {
-        const int64_t F = decoder ? a.dec[l].ffn : a.enc[l].ffn;
-        put(p + ".fc1.weight", {F, d});
-        put(p + ".fc1.bias", {F});
-        put(p + ".fc2.weight", {d, F});
-        put(p + ".fc2.bias", {d});
-        return FfnTensors{};
-    };
-    add_model_tensors(put, ffn, vocab, std::max(a.enc_embed, a.dec_embed), qkv, a.enc_embed, a.dec_embed,
-                      a.enc.size(), a.dec.size());
-    return out;
 }
 
 float json_float(const nlohmann::json &o, const char *key, float lo, float hi) {
@@ -311,13 +304,49 @@ SupernetBundle supernet_from_bytes(const void *data, size_t size, const std::str
 
 // ---- model --------------------------------------------------------------------
 
-ModelBundle route_bundle(const SupernetBundle &sb, const Arch &arch) {
+namespace {
+
+constexpr const char *kDTypeKey = "dtype";
+
+// The precision a model computes in for options p, and the warning if that is
+// not its stored precision.
+std::unique_ptr<ServeModel> make_serve(const ArchDims &dims, int64_t vocab, int64_t qkv, int32_t pad,
+                                       Precision stored, bool allow_emulation, const TensorLookup &get) {
+    std::string warning;
+    const Precision compute = resolve_precision(stored, allow_emulation, &warning);
+    auto m = std::make_unique<ServeModel>(dims, vocab, qkv, pad, stored, compute, get);
+    m->set_warning(warning);
+    return m;
+}
+
+// Reads a model's tensors back from its stored form.
+TensorLookup lookup_stored(const std::vector<ServeModel::Stored> &st) {
+    return [&st](const std::string &name, const std::vector<int64_t> &, bool) {
+        for (const ServeModel::Stored &s : st)
+            if (s.spec->name == name) {
+                TensorView v;
+                v.type = s.type;
+                v.data = s.data.data();
+                v.scale = s.scale.empty() ? nullptr : s.scale.data();
+                return v;
+            }
+        fail(MOS_INTERNAL, "stored model has no tensor '", name, "'");
+    };
+}
+
+}  // namespace
+
+ModelBundle route_bundle(const SupernetBundle &sb, const Arch &arch, const PrecisionOptions &p) {
     check(sb.net != nullptr, MOS_INVALID_ARGUMENT, "supernet bundle has no supernet");
     ModelBundle m;
     m.space = sb.space;
     m.arch = arch;
     const ArchDims dims = arch_dims(sb.space, arch);
-    m.model = std::make_unique<DenseModel>(route(*sb.net, dims));
+    const DenseModel dense = route(*sb.net, dims);
+    std::string warning;
+    const Precision compute = resolve_precision(p.precision, p.allow_emulation, &warning);
+    m.model = std::make_unique<ServeModel>(ServeModel::from_dense(dense, p.precision, compute));
+    m.model->set_warning(warning);
     m.tokenizer = sb.tokenizer;
     const auto src = sb.meta.find(kSrcLangKey), tgt = sb.meta.find(kTgtLangKey);
     if (src != sb.meta.end()) m.src_lang = src->second;
@@ -326,13 +355,30 @@ ModelBundle route_bundle(const SupernetBundle &sb, const Arch &arch) {
     return m;
 }
 
+ModelBundle convert_model(const ModelBundle &in, const PrecisionOptions &p) {
+    check(in.model != nullptr, MOS_INVALID_ARGUMENT, "model bundle has no model");
+    const ServeModel &s = *in.model;
+    ModelBundle m;
+    m.space = in.space;
+    m.arch = in.arch;
+    m.tokenizer = in.tokenizer;
+    m.src_lang = in.src_lang;
+    m.tgt_lang = in.tgt_lang;
+    m.label_smoothing = in.label_smoothing;
+    const std::vector<ServeModel::Stored> stored = s.export_tensors();
+    m.model = make_serve(s.arch(), s.vocab(), s.qkv(), s.pad_id(), p.precision, p.allow_emulation,
+                         lookup_stored(stored));
+    return m;
+}
+
 namespace {
 
-SafeTensorsWriter model_writer(const ModelBundle &m) {
+SafeTensorsWriter model_writer(const ModelBundle &m, std::vector<ServeModel::Stored> &stored) {
     check(m.model != nullptr, MOS_INVALID_ARGUMENT, "model bundle has no model");
-    const DenseModel &d = *m.model;
+    const ServeModel &d = *m.model;
+    const Precision p = d.stored_precision();
     SafeTensorsWriter w;
-    w.set_format(kModelFormat, kModelFormatVersion);
+    w.set_format(kModelFormat, p == Precision::F32 ? 1 : 2);
     w.set_metadata("space", space_to_json(m.space));
     w.set_metadata("arch", arch_to_json(m.arch));
     nlohmann::ordered_json cfg;
@@ -340,19 +386,28 @@ SafeTensorsWriter model_writer(const ModelBundle &m) {
     cfg["pad_id"] = d.pad_id();
     cfg["label_smoothing"] = m.label_smoothing;
     w.set_metadata("config", cfg.dump());
+    if (p != Precision::F32) w.set_metadata(kDTypeKey, precision_name(p));
     if (!m.src_lang.empty()) w.set_metadata(kSrcLangKey, m.src_lang);
     if (!m.tgt_lang.empty()) w.set_metadata(kTgtLangKey, m.tgt_lang);
-    for (const std::string &name : d.names()) {
-        const DenseModel::Tensor &t = d.tensor(name);
-        w.add(name, DType::F32, to_u64(t.shape), d.data(name), t.numel * sizeof(float));
+    stored = d.export_tensors();
+    for (const ServeModel::Stored &s : stored) {
+        const std::vector<uint64_t> shape = to_u64(s.spec->shape);
+        switch (s.type) {
+        case Precision::F32: w.add(s.spec->name, DType::F32, shape, s.data.data(), s.data.size()); break;
+        case Precision::BF16: w.add(s.spec->name, DType::BF16, shape, s.data.data(), s.data.size()); break;
+        case Precision::I8:
+            w.add(s.spec->name, DType::I8, shape, s.data.data(), s.data.size());
+            w.add(s.spec->name + ".scale", DType::F32, {shape[0]}, s.scale.data(), s.scale.size() * sizeof(float));
+            break;
+        }
     }
     if (!m.tokenizer.empty())
         w.add(kTokenizerTensor, DType::U8, {m.tokenizer.size()}, m.tokenizer.data(), m.tokenizer.size());
     return w;
 }
 
-ModelBundle model_from(const SafeTensors &f, const std::string &source) {
-    f.check_format(kModelFormat, kModelFormatVersion);
+ModelBundle model_from(const SafeTensors &f, const std::string &source, const PrecisionOptions &opt) {
+    const int version = f.check_format(kModelFormat, kModelFormatVersion);
     ModelBundle m;
     try {
         m.space = space_from_json(require_meta(f, source, "space"));
@@ -366,43 +421,80 @@ ModelBundle model_from(const SafeTensors &f, const std::string &source) {
     const int vocab = json_int(cfg, "config", "vocab", 4, 1 << 22);
     const int pad = json_int(cfg, "config", "pad_id", 0, vocab - 1);
     if (cfg.contains("label_smoothing")) m.label_smoothing = json_float(cfg, "label_smoothing", 0.0f, 1.0f);
-    const ArchDims dims = arch_dims(m.space, m.arch);
-    // Names and shapes first, without allocating the model.
-    const Layout layout = dense_layout(dims, vocab, m.space.qkv_dim);
-    require_layout(f, layout);
+    // The stored precision: version 1 files are f32; version 2 names it.
+    Precision stored = Precision::F32;
+    if (const std::string *dt = f.meta(kDTypeKey)) {
+        check(version >= 2, MOS_FORMAT, source, ": metadata 'dtype' needs format_version 2");
+        check(*dt == "f32" || *dt == "bf16" || *dt == "int8", MOS_FORMAT, source, ": metadata 'dtype' is '", *dt,
+              "'; allowed f32|bf16|int8");
+        stored = parse_precision(*dt);
+    }
+    size_t matrices = 0;
+    const TensorLookup get = [&](const std::string &name, const std::vector<int64_t> &shape, bool matrix) {
+        const TensorInfo *t = f.find(name);
+        check(t != nullptr, MOS_FORMAT, source, ": tensor '", name, "' is missing");
+        TensorView v;
+        if (!matrix || stored == Precision::F32) {
+            f.require(name, DType::F32, to_u64(shape));
+            check_finite(reinterpret_cast<const float *>(f.bytes(*t)), t->nbytes() / sizeof(float), name, source);
+        } else if (stored == Precision::BF16) {
+            // BF16, or F32 from a reader that widens BF16 (the values are bf16's).
+            check(t->dtype == DType::BF16 || t->dtype == DType::F32, MOS_FORMAT, source, ": tensor '", name,
+                  "' has dtype ", dtype_name(t->dtype), "; expected BF16");
+            f.require(name, t->dtype, to_u64(shape));
+            v.type = t->dtype == DType::BF16 ? Precision::BF16 : Precision::F32;
+            if (v.type == Precision::F32)
+                check_finite(reinterpret_cast<const float *>(f.bytes(*t)), t->nbytes() / sizeof(float), name, source);
+        } else {
+            f.require(name, DType::I8, to_u64(shape));
+            const TensorInfo &sc = f.require(name + ".scale", DType::F32, {static_cast<uint64_t>(shape[0])});
+            v.type = Precision::I8;
+            v.scale = reinterpret_cast<const float *>(f.bytes(sc));
+            for (int64_t i = 0; i < shape[0]; i++)
+                check(std::isfinite(v.scale[i]) && v.scale[i] >= 0.0f, MOS_FORMAT, source, ": tensor '", name,
+                      ".scale' holds ", v.scale[i], " at ", i, "; scales are finite and >= 0");
+            const auto *q = reinterpret_cast<const int8_t *>(f.bytes(*t));
+            for (uint64_t i = 0; i < t->nbytes(); i++)
+                check(q[i] != -128, MOS_FORMAT, source, ": tensor '", name, "' holds -128; int8 weights lie in [-127, 127]");
+            matrices++;
+        }
+        v.data = f.bytes(*t);
+        return v;
+    };
+    m.model = make_serve(arch_dims(m.space, m.arch), vocab, m.space.qkv_dim, pad, stored, opt.allow_emulation, get);
     m.tokenizer = read_tokenizer(f);
-    const size_t expected = layout.size() + (m.tokenizer.empty() ? 0 : 1);
+    if (const std::string *v = f.meta(kSrcLangKey)) m.src_lang = *v;
+    if (const std::string *v = f.meta(kTgtLangKey)) m.tgt_lang = *v;
+    const size_t expected = m.model->tensor_specs().size() + matrices + (m.tokenizer.empty() ? 0 : 1);
     if (f.tensors().size() != expected) {
         for (const TensorInfo &t : f.tensors()) {
             bool known = t.name == kTokenizerTensor;
-            for (const auto &e : layout) known = known || e.first == t.name;
+            for (const ServeModel::TensorSpec &s : m.model->tensor_specs())
+                known = known || s.name == t.name || (stored == Precision::I8 && s.matrix && s.name + ".scale" == t.name);
             check(known, MOS_FORMAT, source, ": unexpected tensor '", t.name, "' for this arch");
         }
     }
-    // Every tensor is written below: no need to zero the arena first.
-    m.model = std::make_unique<DenseModel>(dims, vocab, m.space.qkv_dim, pad, /*zero=*/false);
-    DenseModel &d = *m.model;
-    check(d.names().size() == layout.size(), MOS_INTERNAL, "dense model has ", d.names().size(),
-          " tensors; its layout for loading has ", layout.size());
-    for (const std::string &name : d.names()) {
-        const DenseModel::Tensor &t = d.tensor(name);
-        copy_finite(d.data(name), f, f.require(name, DType::F32, to_u64(t.shape)), source);
-    }
-    if (const std::string *v = f.meta(kSrcLangKey)) m.src_lang = *v;
-    if (const std::string *v = f.meta(kTgtLangKey)) m.tgt_lang = *v;
     return m;
 }
 
 }  // namespace
 
-void save_model(const std::string &path, const ModelBundle &m) { model_writer(m).write_file(path); }
+void save_model(const std::string &path, const ModelBundle &m) {
+    std::vector<ServeModel::Stored> stored;
+    model_writer(m, stored).write_file(path);
+}
 
-std::vector<uint8_t> model_to_bytes(const ModelBundle &m) { return model_writer(m).to_bytes(); }
+std::vector<uint8_t> model_to_bytes(const ModelBundle &m) {
+    std::vector<ServeModel::Stored> stored;
+    return model_writer(m, stored).to_bytes();
+}
 
-ModelBundle load_model(const std::string &path) { return model_from(SafeTensors::read_file(path), path); }
+ModelBundle load_model(const std::string &path, const PrecisionOptions &p) {
+    return model_from(SafeTensors::read_file(path), path, p);
+}
 
-ModelBundle model_from_bytes(const void *data, size_t size, const std::string &source) {
-    return model_from(SafeTensors::parse(data, size, source), source);
+ModelBundle model_from_bytes(const void *data, size_t size, const std::string &source, const PrecisionOptions &p) {
+    return model_from(SafeTensors::parse(data, size, source), source, p);
 }
 
 // ---- metadata -----------------------------------------------------------------
@@ -416,9 +508,15 @@ std::string supernet_meta(const SupernetBundle &b, const std::string &key) {
 
 std::string model_meta(const ModelBundle &m, const std::string &key) {
     if (key == "format") return kModelFormat;
-    if (key == "format_version") return std::to_string(kModelFormatVersion);
+    if (key == "format_version")
+        return m.model != nullptr && m.model->stored_precision() != Precision::F32 ? "2" : "1";
     if (key == kSrcLangKey) return m.src_lang;
     if (key == kTgtLangKey) return m.tgt_lang;
+    if (m.model != nullptr) {
+        if (key == kDTypeKey) return precision_name(m.model->stored_precision());
+        if (key == "compute_dtype") return precision_name(m.model->precision());
+        if (key == "warning") return m.model->warning();
+    }
     return std::string();
 }
 

@@ -17,6 +17,7 @@
 #include "core/error.hpp"
 #include "core/json_util.hpp"
 #include "data/tokens.hpp"
+#include "decode/engine.hpp"
 #include "io/safetensors.hpp"
 #include "kernels/activation.hpp"
 #include "kernels/adam.hpp"
@@ -39,6 +40,7 @@ nlohmann::ordered_json latency_protocol_json(const LatencyOptions &o) {
     j["beam"] = o.beam;
     j["warmup"] = o.warmup;
     j["runs"] = o.runs;
+    if (o.precision != Precision::F32) j["dtype"] = precision_name(o.precision);
     return j;
 }
 
@@ -50,45 +52,50 @@ LatencyOptions latency_protocol_from_json(const nlohmann::json &j, const std::st
     o.beam = json_int(j, where, "beam", 1, 64);
     o.warmup = json_int(j, where, "warmup", 0, 1000);
     o.runs = json_int(j, where, "runs", 1, 100000);
+    if (j.contains("dtype")) {
+        check(j["dtype"].is_string(), MOS_FORMAT, where, ".dtype is not a string");
+        const std::string d = j["dtype"].get<std::string>();
+        check(d == "f32" || d == "bf16" || d == "int8", MOS_FORMAT, where, ".dtype '", d, "'; allowed f32|bf16|int8");
+        o.precision = parse_precision(d);
+    }
     return o;
 }
 
-LatencyResult measure_latency(const DenseModel &m, const LatencyOptions &o) {
+LatencyResult measure_latency(const ServeModel &m, const LatencyOptions &o) {
     check_latency_options(o);
     const int64_t V = m.vocab(), k = o.beam;
     check(V > 8, MOS_INVALID_ARGUMENT, "vocabulary of ", V, " is too small to time");
-    DecodeState st(m, k, o.src_len, o.steps);
+    EngineState st;
+    st.reserve(m, 1, k, o.src_len, o.steps);
     std::vector<int32_t> src(o.src_len);
     for (int i = 0; i < o.src_len; i++)
         src[i] = static_cast<int32_t>(kSpecialTokens + (i * 7919) % (V - kSpecialTokens));
     src.back() = kEos;
     std::vector<int64_t> rows(k, 0), from(k);
     std::vector<int32_t> tok(k, kEos);
-    std::vector<float> best(k);
+    const int topk = static_cast<int>(std::min<int64_t>(2 * k, kMaxTopK));
     auto one_run = [&] {
-        dense_encode(st, m, src.data(), 1, o.src_len);
-        dense_expand_rows(st, m, rows.data(), k);
+        engine_encode(st, m, src.data(), 1, o.src_len);
+        engine_set_rows(st, rows.data(), k);
         std::fill(tok.begin(), tok.end(), kEos);
         for (int t = 0; t < o.steps; t++) {
-            const float *lg = dense_step(st, m, tok.data());
-            // What beam search does per step: log-softmax and the best token per row.
+            // What beam search does per step: the decoder over k rows, the
+            // fused output layer (log-sum-exp and the best 2k tokens of each
+            // row), then the reorder of the hypotheses.
+            const VocabRowStats *stats = engine_step_topk(st, m, tok.data(), topk);
             for (int64_t r = 0; r < k; r++) {
-                const float *z = lg + r * V;
-                float mx = -std::numeric_limits<float>::infinity();
-                int32_t arg = kSpecialTokens;
-                for (int64_t v = 0; v < V; v++)
-                    if (z[v] > mx) {
-                        mx = z[v];
-                        arg = static_cast<int32_t>(v);
+                int32_t best = kSpecialTokens;
+                for (int i = 0; i < stats[r].n; i++)
+                    if (stats[r].tok[i] != kEos) {  // keep decoding for the full number of steps
+                        best = stats[r].tok[i];
+                        break;
                     }
-                double sum = 0;
-                for (int64_t v = 0; v < V; v++) sum += std::exp(static_cast<double>(z[v] - mx));
-                best[r] = -static_cast<float>(std::log(sum));
-                tok[r] = arg == kEos ? kSpecialTokens : arg;  // keep decoding for the full 30 steps
+                tok[r] = best;
             }
             if (k > 1 && t + 1 < o.steps) {
                 for (int64_t r = 0; r < k; r++) from[r] = (r + 1) % k;
-                dense_reorder(st, m, from.data(), k);
+                engine_reorder(st, from.data(), k);
+                std::rotate(tok.begin(), tok.begin() + 1, tok.end());
             }
         }
     };
@@ -117,6 +124,12 @@ LatencyResult measure_latency(const DenseModel &m, const LatencyOptions &o) {
     r.mean_ms = s / n;
     r.stdev_ms = std::sqrt(std::max(0.0, s2 / n - r.mean_ms * r.mean_ms));
     return r;
+}
+
+LatencyResult measure_latency(const DenseModel &m, const LatencyOptions &o) {
+    check_latency_options(o);
+    const Precision compute = resolve_precision(o.precision, false, nullptr);
+    return measure_latency(ServeModel::from_dense(m, o.precision, compute), o);
 }
 
 // ---- predictor ------------------------------------------------------------------

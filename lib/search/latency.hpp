@@ -5,8 +5,10 @@
 // at beam 5 (each step: the decoder over 5 rows with the key/value cache,
 // log-softmax and top-k over the vocabulary, and the cache reorder of beam
 // search), `warmup` untimed runs, then `runs` timed runs; the latency is the
-// mean of the runs between the 10th and 90th percentiles. Only dense models
-// are timed, never the supernet.
+// mean of the runs between the 10th and 90th percentiles. Only routed models
+// are timed, never the supernet, on the decoding engine that serves them
+// (decode/engine.hpp) at the precision they are served in, so a budget means
+// what a user of the model gets.
 #pragma once
 
 #include <cstdint>
@@ -16,6 +18,7 @@
 #include <nlohmann/json.hpp>
 
 #include "model/arch.hpp"
+#include "decode/serve_model.hpp"
 #include "model/dense.hpp"
 #include "model/space.hpp"
 
@@ -27,6 +30,10 @@ struct LatencyOptions {
     int beam = 5;      // 1 = greedy
     int warmup = 3;
     int runs = 20;
+    // The precision a routed f32 model is served in while timed (the
+    // DenseModel overload; a ServeModel is timed in its own). Computed in f32
+    // where the CPU lacks the instructions, as serving would.
+    Precision precision = Precision::F32;
 };
 
 struct LatencyResult {
@@ -39,11 +46,15 @@ struct LatencyResult {
 void check_latency_options(const LatencyOptions &o);
 
 // The protocol as stored in predictor and latency-dataset files:
-// {"src_len", "steps", "beam", "warmup", "runs"} in that order.
+// {"src_len", "steps", "beam", "warmup", "runs"} in that order, then "dtype"
+// when the precision is not f32 (files without it are f32).
 nlohmann::ordered_json latency_protocol_json(const LatencyOptions &o);
 // Reads it back; a missing, non-integer or out-of-range field is MOS_FORMAT
 // naming `where`.field.
 LatencyOptions latency_protocol_from_json(const nlohmann::json &j, const std::string &where);
+// Times model m as served (its own precision; o.precision is not read).
+LatencyResult measure_latency(const ServeModel &m, const LatencyOptions &o);
+// Times routed model m served at o.precision.
 LatencyResult measure_latency(const DenseModel &m, const LatencyOptions &o);
 
 // HAT's latency predictor: features -> 3 x (Linear 400, ReLU) -> Linear 1,

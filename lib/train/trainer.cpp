@@ -65,7 +65,7 @@ std::string state_to_json(const TrainState &s, const TrainConfig &c) {
     j["clip"] = c.adam.clip_norm;
     j["max_tokens"] = c.max_tokens;
     j["max_len"] = c.max_len;
-    j["precision"] = resolve_precision(c.precision, nullptr) == GemmType::BF16 ? "bf16" : "f32";
+    j["precision"] = resolve_train_precision(c.precision, nullptr) == GemmType::BF16 ? "bf16" : "f32";
     return j.dump();
 }
 
@@ -98,9 +98,9 @@ void adopt_run_options(const std::string &text, TrainConfig &c) {
         if (j.contains("precision")) {  // older checkpoints: f32
             const std::string p = j.at("precision").get<std::string>();
             check(p == "f32" || p == "bf16", MOS_FORMAT, "train_state.precision '", p, "' is not f32 or bf16");
-            c.precision = p == "bf16" ? Precision::BF16 : Precision::F32;
+            c.precision = p == "bf16" ? TrainPrecision::BF16 : TrainPrecision::F32;
         } else {
-            c.precision = Precision::F32;
+            c.precision = TrainPrecision::F32;
         }
     } catch (const nlohmann::json::exception &e) {
         fail(MOS_FORMAT, "train_state: ", e.what());
@@ -154,19 +154,19 @@ SupernetBundle make_trainable(const Space &space, SupernetConfig net, const Trai
     return b;
 }
 
-GemmType resolve_precision(Precision p, std::string *why) {
+GemmType resolve_train_precision(TrainPrecision p, std::string *why) {
     // Native bf16 products: what a BF16 GEMM of the default backend really runs in.
     const bool native = bf16_active(default_backend());
     GemmType t = GemmType::F32;
     std::string w;
     switch (p) {
-    case Precision::F32: w = "precision f32"; break;
-    case Precision::BF16:
+    case TrainPrecision::F32: w = "precision f32"; break;
+    case TrainPrecision::BF16:
         t = GemmType::BF16;
         w = native ? "precision bf16 (bf16 products, f32 accumulation and weights)"
                    : "precision bf16 requested, products run in f32 (no native bf16 products here)";
         break;
-    case Precision::Auto:
+    case TrainPrecision::Auto:
         t = native ? GemmType::BF16 : GemmType::F32;
         w = native ? "precision auto: bf16 (native bf16 products)" : "precision auto: f32 (no native bf16 products)";
         break;
@@ -177,7 +177,7 @@ GemmType resolve_precision(Precision p, std::string *why) {
 }
 
 void check_train_config(const TrainConfig &cfg) {
-    check(cfg.precision == Precision::F32 || cfg.precision == Precision::BF16 || cfg.precision == Precision::Auto,
+    check(cfg.precision == TrainPrecision::F32 || cfg.precision == TrainPrecision::BF16 || cfg.precision == TrainPrecision::Auto,
           MOS_INVALID_ARGUMENT, "unknown precision ", static_cast<int>(cfg.precision));
     check(!cfg.data_dir.empty() && !cfg.src_lang.empty() && !cfg.tgt_lang.empty(), MOS_INVALID_ARGUMENT,
           "data directory and both languages are required");
@@ -261,7 +261,7 @@ bool train(SupernetBundle &b, const TrainConfig &cfg_in, const TrainCallback &cb
 
     Workspace ws(*b.net, cfg.max_tokens, cfg.max_tokens, cfg.max_len);
     std::string precision_why;
-    const GemmType mm = resolve_precision(cfg.precision, &precision_why);
+    const GemmType mm = resolve_train_precision(cfg.precision, &precision_why);
     ws.set_matmul_type(mm);
     Rng rng(0);
     rng = Rng(st.rng);
@@ -396,7 +396,7 @@ EvalData read_eval_data(const Tokenizer &tok, const std::string &data_dir, const
 }
 
 // Corpus BLEU of the model's beam-search translations of the split's sources.
-double eval_bleu(const DenseModel &model, const Tokenizer &tok, const ParallelText &raw, int bleu_beam) {
+double eval_bleu(const ServeModel &model, const Tokenizer &tok, const ParallelText &raw, int bleu_beam) {
     DecodeOptions o;
     o.beam = bleu_beam;
     const std::vector<std::string> hyps = translate_texts(model, tok, raw.src, o, kEvalTranslateGroup);
@@ -420,7 +420,7 @@ EvalResult evaluate_split(const SupernetBundle &b, const Arch &arch, const std::
     r.loss = ml.loss;
     r.nll = ml.nll;
     r.tokens = ml.tokens;
-    if (bleu_beam > 0) r.bleu = eval_bleu(route(*b.net, dims), tok, d.raw, bleu_beam);
+    if (bleu_beam > 0) r.bleu = eval_bleu(ServeModel::from_dense(route(*b.net, dims)), tok, d.raw, bleu_beam);
     return r;
 }
 
@@ -431,7 +431,8 @@ EvalResult evaluate_model_split(const ModelBundle &m, const Tokenizer &tok, cons
     const EvalData d = read_eval_data(tok, data_dir, split, src_lang, tgt_lang, max_sentences);
     EvalResult r;
     r.sentences = static_cast<int64_t>(d.pairs.pairs.size());
-    const MeanLoss ml = mean_loss(*m.model, m.label_smoothing, d.batches);
+    // The loss of the f32 model (a bf16 or int8 model's weights widened exactly).
+    const MeanLoss ml = mean_loss(m.model->to_dense(), m.label_smoothing, d.batches);
     r.loss = ml.loss;
     r.nll = ml.nll;
     r.tokens = ml.tokens;

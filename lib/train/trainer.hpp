@@ -19,8 +19,8 @@
 namespace mos {
 
 // Precision of the matrix products (mos_precision): Auto = BF16 where the CPU
-// has native bf16 products, else F32 (resolve_precision).
-enum class Precision : int { F32 = 0, BF16 = 1, Auto = 2 };
+// has native bf16 products, else F32 (resolve_train_precision).
+enum class TrainPrecision : int { F32 = 0, BF16 = 1, Auto = 2 };
 
 struct TrainConfig {
     std::string data_dir, src_lang, tgt_lang;
@@ -37,12 +37,12 @@ struct TrainConfig {
     int64_t valid_every = 500;
     int64_t valid_sentences = 500;
     uint64_t seed = 1;
-    Precision precision = Precision::F32;  // a resumed run keeps its checkpoint's
+    TrainPrecision precision = TrainPrecision::F32;  // a resumed run keeps its checkpoint's
 };
 
 // The products' type for a precision: BF16 for BF16, and for Auto where bf16
 // products run natively here; `why` (if not NULL) gets a phrase for the log.
-GemmType resolve_precision(Precision p, std::string *why);
+GemmType resolve_train_precision(TrainPrecision p, std::string *why);
 
 enum class TrainEvent : int { Setup = 0, Step = 1, Valid = 2, Checkpoint = 3 };
 

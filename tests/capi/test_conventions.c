@@ -83,6 +83,7 @@ static void init_twins(void **state) {
     CHECK_INIT(mos_supernet_options, MOS_SUPERNET_OPTIONS_INIT, mos_supernet_options_init, supernet_strings);
     CHECK_INIT(mos_export_options, MOS_EXPORT_OPTIONS_INIT, mos_export_options_init, no_strings);
     CHECK_INIT(mos_route_options, MOS_ROUTE_OPTIONS_INIT, mos_route_options_init, no_strings);
+    CHECK_INIT(mos_convert_options, MOS_CONVERT_OPTIONS_INIT, mos_convert_options_init, no_strings);
     CHECK_INIT(mos_translate_options, MOS_TRANSLATE_OPTIONS_INIT, mos_translate_options_init, no_strings);
     CHECK_INIT(mos_latency_options, MOS_LATENCY_OPTIONS_INIT, mos_latency_options_init, no_strings);
     CHECK_INIT(mos_latency_result, MOS_LATENCY_RESULT_INIT, mos_latency_result_init, no_strings);
@@ -106,6 +107,11 @@ static void versions_first(void **state) {
     const mos_predictor_train_options pt = MOS_PREDICTOR_TRAIN_OPTIONS_INIT;
     assert_int_equal(r.version, MOS_ROUTE_OPTIONS_VERSION);
     assert_int_equal(r.threads, 0);
+    assert_int_equal(r.dtype, MOS_DTYPE_F32);
+    assert_int_equal(r.emulate, 0);
+    const mos_convert_options c = MOS_CONVERT_OPTIONS_INIT;
+    assert_int_equal(c.version, MOS_CONVERT_OPTIONS_VERSION);
+    assert_int_equal(c.dtype, MOS_DTYPE_F32);
     assert_int_equal(e.version, MOS_EVAL_OPTIONS_VERSION);
     assert_string_equal(e.split, "valid");
     assert_int_equal(er.version, MOS_EVAL_RESULT_VERSION);

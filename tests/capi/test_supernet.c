@@ -2,7 +2,8 @@
  * creating supernets in every routing mode, routing archs into models, saving
  * and loading both, decoding token ids, per-call thread counts that leave the
  * caller's as they were, and every error path (NULL arguments, bad options,
- * archs of another space, missing and corrupt files). */
+ * archs of another space, missing and corrupt files); models at every
+ * precision (f32, bf16, int8) routed, converted, saved and loaded. */
 #define _DEFAULT_SOURCE /* mkdtemp */
 #include <stdarg.h>
 #include <stddef.h>
@@ -167,7 +168,7 @@ static void route_errors(void **state) {
     assert_non_null(strstr(mos_last_error(), "mos_route"));
     /* Options of an unknown version, a thread count outside 0..1024. */
     mos_route_options ro = MOS_ROUTE_OPTIONS_INIT;
-    ro.version = 2;
+    ro.version = 3;
     assert_int_equal(mos_route(&model, net, arch, &ro), MOS_VERSION);
     assert_null(model);
     ro.version = MOS_ROUTE_OPTIONS_VERSION;
@@ -180,6 +181,115 @@ static void route_errors(void **state) {
     mos_supernet_destroy(net);
     mos_space_destroy(space);
     mos_space_destroy(other);
+}
+
+static void meta_is(const mos_model *m, const char *key, const char *want) {
+    char buf[256];
+    size_t needed = 0;
+    assert_int_equal(mos_model_get_meta(buf, sizeof buf, &needed, m, key), MOS_OK);
+    assert_string_equal(buf, want);
+}
+
+/* Models at every precision (mos_route_options.dtype, mos_model_convert): their
+ * dtype and file version, files that keep it, the same ids after a round
+ * trip, version-1 route options, and bad dtype, emulate and version values. */
+static void precisions(void **state) {
+    (void)state;
+    char path[300];
+    path_in(path, sizeof path, "int8.model");
+    mos_space *space = small_space();
+    mos_supernet *net = make_net(space, MOS_ROUTING_LAYER, 2);
+    mos_arch *arch = NULL;
+    assert_int_equal(mos_arch_sample(&arch, space, 3), MOS_OK);
+    const int32_t src[] = {5, 9, 11, 7, 30, 4};
+    const mos_dtype dtypes[] = {MOS_DTYPE_F32, MOS_DTYPE_BF16, MOS_DTYPE_INT8};
+    const char *names[] = {"f32", "bf16", "int8"};
+    mos_model *f32 = NULL;
+    for (int i = 0; i < 3; i++) {
+        mos_route_options ro = MOS_ROUTE_OPTIONS_INIT;
+        ro.dtype = dtypes[i];
+        mos_model *m = NULL, *back = NULL, *conv = NULL;
+        assert_int_equal(mos_route(&m, net, arch, &ro), MOS_OK);
+        meta_is(m, "dtype", names[i]);
+        meta_is(m, "format_version", i == 0 ? "1" : "2");
+        /* Computed natively (this CPU has the instructions) or in f32 with a warning. */
+        char compute[16], warning[256];
+        size_t needed = 0;
+        assert_int_equal(mos_model_get_meta(compute, sizeof compute, &needed, m, "compute_dtype"), MOS_OK);
+        assert_int_equal(mos_model_get_meta(warning, sizeof warning, &needed, m, "warning"), MOS_OK);
+        assert_true(strcmp(compute, names[i]) == 0 ? warning[0] == 0 : warning[0] != 0);
+        assert_int_equal(mos_model_save(m, path), MOS_OK);
+        assert_int_equal(mos_model_load(&back, path), MOS_OK);
+        meta_is(back, "dtype", names[i]);
+        assert_int_equal(mos_model_num_params(back), mos_model_num_params(m));
+        int32_t a[64], b[64];
+        size_t na = 0, nb = 0;
+        assert_int_equal(mos_model_translate_ids(a, 64, &na, m, src, 6, NULL), MOS_OK);
+        assert_int_equal(mos_model_translate_ids(b, 64, &nb, back, src, 6, NULL), MOS_OK);
+        assert_int_equal(na, nb);
+        assert_memory_equal(a, b, na * sizeof(int32_t));
+        if (i == 0) {
+            f32 = m;
+        } else {
+            /* Converting the f32 model gives the routed model of that dtype. */
+            mos_convert_options co = MOS_CONVERT_OPTIONS_INIT;
+            co.dtype = dtypes[i];
+            assert_int_equal(mos_model_convert(&conv, f32, &co), MOS_OK);
+            meta_is(conv, "dtype", names[i]);
+            assert_int_equal(mos_model_translate_ids(b, 64, &nb, conv, src, 6, NULL), MOS_OK);
+            assert_int_equal(na, nb);
+            assert_memory_equal(a, b, na * sizeof(int32_t));
+            mos_model_destroy(conv);
+            /* And back to f32 (NULL options): a version-1 file again. */
+            assert_int_equal(mos_model_convert(&conv, m, NULL), MOS_OK);
+            meta_is(conv, "dtype", "f32");
+            meta_is(conv, "format_version", "1");
+            mos_model_destroy(conv);
+            mos_model_destroy(m);
+        }
+        mos_model_destroy(back);
+    }
+    /* Options of version 1 (threads only) are still read. */
+    mos_route_options v1 = MOS_ROUTE_OPTIONS_INIT;
+    v1.version = 1;
+    v1.threads = 1;
+    v1.dtype = (mos_dtype)7; /* beyond a version-1 struct: not read */
+    mos_model *m = NULL;
+    assert_int_equal(mos_route(&m, net, arch, &v1), MOS_OK);
+    meta_is(m, "dtype", "f32");
+    mos_model_destroy(m);
+    /* Bad values. */
+    mos_route_options ro = MOS_ROUTE_OPTIONS_INIT;
+    ro.dtype = (mos_dtype)7;
+    m = (mos_model *)&m;
+    assert_int_equal(mos_route(&m, net, arch, &ro), MOS_INVALID_ARGUMENT);
+    assert_null(m);
+    assert_non_null(strstr(mos_last_error(), "options->dtype 7 is not MOS_DTYPE_F32, MOS_DTYPE_BF16 or MOS_DTYPE_INT8"));
+    ro.dtype = MOS_DTYPE_INT8;
+    ro.emulate = 2;
+    assert_int_equal(mos_route(&m, net, arch, &ro), MOS_INVALID_ARGUMENT);
+    assert_non_null(strstr(mos_last_error(), "options->emulate is 2; allowed 0|1"));
+    mos_convert_options co = MOS_CONVERT_OPTIONS_INIT;
+    co.dtype = (mos_dtype)-1;
+    assert_int_equal(mos_model_convert(&m, f32, &co), MOS_INVALID_ARGUMENT);
+    assert_null(m);
+    assert_non_null(strstr(mos_last_error(), "mos_model_convert"));
+    assert_non_null(strstr(mos_last_error(), "options->dtype -1"));
+    co.dtype = MOS_DTYPE_BF16;
+    co.emulate = -1;
+    assert_int_equal(mos_model_convert(&m, f32, &co), MOS_INVALID_ARGUMENT);
+    co.emulate = 0;
+    co.version = 2;
+    assert_int_equal(mos_model_convert(&m, f32, &co), MOS_VERSION);
+    assert_int_equal(mos_model_convert(NULL, f32, NULL), MOS_INVALID_ARGUMENT);
+    assert_int_equal(mos_model_convert(&m, NULL, NULL), MOS_INVALID_ARGUMENT);
+    assert_null(m);
+    assert_int_equal(mos_convert_options_init(NULL), MOS_INVALID_ARGUMENT);
+    mos_model_destroy(f32);
+    mos_arch_destroy(arch);
+    mos_supernet_destroy(net);
+    mos_space_destroy(space);
+    unlink(path);
 }
 
 /* Save and load a supernet and a model; the reloaded model decodes the same ids. */
@@ -433,7 +543,7 @@ int main(void) {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(options_defaults), cmocka_unit_test(create_errors),
         cmocka_unit_test(route_all_modes),  cmocka_unit_test(route_errors),
-        cmocka_unit_test(save_load_and_decode), cmocka_unit_test(bad_files),
+        cmocka_unit_test(save_load_and_decode), cmocka_unit_test(bad_files), cmocka_unit_test(precisions),
         cmocka_unit_test(thread_counts_restored), cmocka_unit_test(concurrent_route_and_decode),
     };
     const int rc = cmocka_run_group_tests(tests, NULL, NULL);

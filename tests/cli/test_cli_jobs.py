@@ -234,6 +234,32 @@ with tempfile.TemporaryDirectory() as tmp:
            r1.returncode == 0 and r2.returncode == 0 and r1.stdout == r2.stdout and r1.stdout.count("\n") == 2,
            repr(r1.stdout) + repr(r2.stdout) + r1.stderr + r2.stderr)
 
+    # --- precisions: route --dtype, model convert, model show ---
+    r = run("route", "--supernet", ckpt, "--arch", result, "--budget", "2000000", "--dtype", "int8",
+            "--out", f"{tmp}/models/best-int8.model", "--json")
+    j8 = t.json_of(r)
+    expect("route --dtype int8 --json", j8 is not None and j8["dtype"] == "int8" and j8["params"] == jb["params"],
+           r.stdout + r.stderr)
+    r = run("model", "show", f"{tmp}/models/best-int8.model", "--json")
+    m8 = t.json_of(r)
+    expect("model show --json: the dtype", m8 is not None and m8["dtype"] == "int8", r.stdout + r.stderr)
+    r = run("model", "convert", f"{tmp}/models/best.model", "--dtype", "int8", "--out", f"{tmp}/models/conv.model",
+            "--json")
+    jc = t.json_of(r)
+    expect("model convert --json", jc is not None and jc["from"] == "f32" and jc["dtype"] == "int8",
+           r.stdout + r.stderr)
+    with open(f"{tmp}/models/best-int8.model", "rb") as a, open(f"{tmp}/models/conv.model", "rb") as b:
+        expect("converting the f32 model gives the model routed at int8", a.read() == b.read(), "files differ")
+    r = run("model", "show", f"{tmp}/models/conv.model")
+    expect("model show prints the precision", r.returncode == 0 and "precision: int8" in r.stdout,
+           r.stdout + r.stderr)
+    r3 = run("translate", "--model", f"{tmp}/models/conv.model", "--beam", "2", stdin="red cat runs\nbig dog\n")
+    expect("an int8 model translates every line", r3.returncode == 0 and r3.stdout.count("\n") == 2,
+           repr(r3.stdout) + r3.stderr)
+    t.usage_error("model convert --dtype outside f32|bf16|int8",
+                  run("model", "convert", f"{tmp}/models/best.model", "--dtype", "int4", "--out", f"{tmp}/x.model"),
+                  "int4")
+
     # --- route / translate with the other arch forms ---
     arch = f"{tmp}/arch.json"
     with open(arch, "w") as f:

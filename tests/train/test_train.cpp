@@ -23,6 +23,7 @@
 #include "backend/threads.hpp"
 #include "core/error.hpp"
 #include "decode/beam.hpp"
+#include "decode/search.hpp"
 #include "model/bundle.hpp"
 #include "train/trainer.hpp"
 
@@ -113,12 +114,12 @@ void expect_error(mos_status status, const char *part, F f) {
 // N updates equal N/2 + N/2 with a checkpoint and resume in between, bit for
 // bit, in `precision`; the resumed half is given f32 and must take the
 // checkpoint's precision (train_state). Returns the uninterrupted run.
-mos::SupernetBundle check_resume_exact(mos::Precision precision, const char *tag) {
+mos::SupernetBundle check_resume_exact(mos::TrainPrecision precision, const char *tag) {
     mos::set_num_threads(1);
     const std::string a = g_dir + "/a" + tag + ".safetensors", b = g_dir + "/b" + tag + ".safetensors";
     mos::TrainConfig ca = config(a, 8), cb = config(b, 4), cr = config(b, 8);
     ca.precision = cb.precision = precision;
-    cr.precision = mos::Precision::F32;
+    cr.precision = mos::TrainPrecision::F32;
     mos::SupernetBundle one = fresh(ca);
     assert_true(mos::train(one, ca, nullptr));
 
@@ -139,18 +140,18 @@ mos::SupernetBundle check_resume_exact(mos::Precision precision, const char *tag
     return one;
 }
 
-void resume_is_exact(void **) { check_resume_exact(mos::Precision::F32, "f32"); }
+void resume_is_exact(void **) { check_resume_exact(mos::TrainPrecision::F32, "f32"); }
 
 // bf16 mixed precision: checkpoints hold f32 weights and moments and say
 // "precision": "bf16"; resume is exact; where bf16 products are native the run
 // differs from the f32 one (the products really ran in bf16) but stays close.
 void resume_is_exact_bf16(void **) {
-    mos::SupernetBundle b16 = check_resume_exact(mos::Precision::BF16, "bf16");
-    mos::SupernetBundle f32 = check_resume_exact(mos::Precision::F32, "f32b");
+    mos::SupernetBundle b16 = check_resume_exact(mos::TrainPrecision::BF16, "bf16");
+    mos::SupernetBundle f32 = check_resume_exact(mos::TrainPrecision::F32, "f32b");
     const auto state = b16.meta.find("train_state");
     assert_true(state != b16.meta.end());
     std::string why;
-    const bool native = mos::resolve_precision(mos::Precision::Auto, &why) == mos::GemmType::BF16;
+    const bool native = mos::resolve_train_precision(mos::TrainPrecision::Auto, &why) == mos::GemmType::BF16;
     assert_non_null(std::strstr(state->second.c_str(), native ? "\"precision\":\"bf16\"" : "\"precision\":\"f32\""));
     const size_t n = b16.net->param_floats();
     const float *x = b16.net->param_data(), *y = f32.net->param_data();
@@ -300,7 +301,8 @@ void decoding(void **) {
     n.vocab = 40;
     mos::SupernetBundle b = mos::make_supernet(space, n);
     const mos::ModelBundle mb = mos::route_bundle(b, mos::arch_sample(space, 9));
-    const mos::DenseModel &m = *mb.model;
+    const mos::ServeModel &m = *mb.model;          // the decoding engine's model
+    const mos::DenseModel dm = m.to_dense();       // the reference decoder's
     const std::vector<std::vector<int32_t>> srcs = {{5, 6, 7, 8, 9, 10}, {11, 12}, {20, 21, 22, 23}};
     mos::DecodeOptions o;
     o.beam = 1;
@@ -312,12 +314,12 @@ void decoding(void **) {
         std::vector<int32_t> src = srcs[i];
         src.push_back(mos::kEos);
         const int64_t limit = static_cast<int64_t>(src.size()) + 3;
-        mos::DecodeState st(m, 1, static_cast<int64_t>(src.size()), limit);
-        mos::dense_encode(st, m, src.data(), 1, static_cast<int64_t>(src.size()));
+        mos::DecodeState st(dm, 1, static_cast<int64_t>(src.size()), limit);
+        mos::dense_encode(st, dm, src.data(), 1, static_cast<int64_t>(src.size()));
         std::vector<int32_t> out;
         int32_t tok = mos::kEos;
         for (int64_t t = 0; t < limit; t++) {
-            const float *lg = mos::dense_step(st, m, &tok);
+            const float *lg = mos::dense_step(st, dm, &tok);
             int32_t best = -1;
             for (int32_t v = 0; v < m.vocab(); v++) {
                 if (v == m.pad_id() || v == mos::kBos) continue;

@@ -97,8 +97,10 @@ bool builtin_name(const std::string &supernet, std::string *name);
 std::string builtin_manifest_text(const std::string &name);
 
 // Loads a supernet checkpoint and routes the arch `spec` names on `threads`
-// threads (0 = all cores); *ms (if given) receives the routing time.
-ModelPtr route_from(const std::string &supernet_path, const ArchSpec &spec, double *ms, int32_t threads);
+// threads (0 = all cores) into a model of precision `dtype`; *ms (if given)
+// receives the routing time.
+ModelPtr route_from(const std::string &supernet_path, const ArchSpec &spec, double *ms, int32_t threads,
+                    mos_dtype dtype = MOS_DTYPE_F32);
 
 // --- output locations (util.cpp) ---
 

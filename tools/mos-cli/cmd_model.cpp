@@ -1,7 +1,8 @@
 // tools/mos-cli/cmd_model.cpp: `mos-cli route` (specialise a subnet of a
 // supernet checkpoint into a standalone model file), `mos-cli translate`
 // (translate stdin line by line with a model, or with a subnet of a
-// supernet) and `mos-cli model show` (what a model file holds).
+// supernet), `mos-cli model show` (what a model file holds) and `mos-cli
+// model convert` (a model file at another precision).
 #include <cstdio>
 #include <cstdlib>
 #include <iostream>
@@ -17,8 +18,27 @@ namespace mos_cli {
 
 namespace {
 
+// --dtype: a model's precision (docs/serving.md).
+const std::vector<std::string> kDTypes = {"f32", "bf16", "int8"};
+
+mos_dtype dtype_of(const std::string &name) {
+    if (name == "bf16") return MOS_DTYPE_BF16;
+    if (name == "int8") return MOS_DTYPE_INT8;
+    return MOS_DTYPE_F32;
+}
+
+CLI::Option *add_dtype(CLI::App *cmd, std::string &var, const std::string &help) {
+    return cmd->add_option("--dtype", var, help)->capture_default_str()->check(CLI::IsMember(kDTypes));
+}
+
+// Says on stderr why a model computes in f32 on this CPU, if it does.
+void report_fallback(const mos_model *m) {
+    const std::string w = model_meta(m, "warning");
+    if (!w.empty()) std::fprintf(stderr, "warning: %s\n", w.c_str());
+}
+
 struct RouteOpts {
-    std::string supernet, out;
+    std::string supernet, out, dtype = "f32";
     ArchSpec arch;
     mos_route_options r = MOS_ROUTE_OPTIONS_INIT;
     bool json = false;
@@ -28,7 +48,8 @@ void run_route(const RouteOpts &o) {
     o.arch.check_usage();
     prepare_output_file("--out", o.out);
     double ms = 0.0;
-    const ModelPtr model = route_from(o.supernet, o.arch, &ms, o.r.threads);
+    const ModelPtr model = route_from(o.supernet, o.arch, &ms, o.r.threads, dtype_of(o.dtype));
+    report_fallback(model.get());
     check(mos_model_save(model.get(), o.out.c_str()));
     const uint64_t params = mos_model_num_params(model.get());
     if (o.json) {
@@ -37,12 +58,43 @@ void run_route(const RouteOpts &o) {
         j["arch"] = o.arch.describe();
         j["out"] = o.out;
         j["params"] = params;
+        j["dtype"] = o.dtype;
         j["route_ms"] = ms;
         print_json(j);
         return;
     }
-    std::fprintf(stderr, "routed %s (%llu weights) in %.2f ms -> %s\n", o.arch.describe().c_str(),
-                 static_cast<unsigned long long>(params), ms, o.out.c_str());
+    std::fprintf(stderr, "routed %s (%llu weights, %s) in %.2f ms -> %s\n", o.arch.describe().c_str(),
+                 static_cast<unsigned long long>(params), o.dtype.c_str(), ms, o.out.c_str());
+}
+
+struct ConvertOpts {
+    std::string in, out, dtype = "f32";
+    bool json = false;
+};
+
+void run_convert(const ConvertOpts &o) {
+    prepare_output_file("--out", o.out);
+    mos_model *m = nullptr;
+    check(mos_model_load(&m, o.in.c_str()));
+    const ModelPtr in(m);
+    mos_convert_options co = MOS_CONVERT_OPTIONS_INIT;
+    co.dtype = dtype_of(o.dtype);
+    m = nullptr;
+    check(mos_model_convert(&m, in.get(), &co));
+    const ModelPtr out(m);
+    report_fallback(out.get());
+    check(mos_model_save(out.get(), o.out.c_str()));
+    const std::string from = model_meta(in.get(), "dtype");
+    if (o.json) {
+        Json j;
+        j["model"] = o.in;
+        j["out"] = o.out;
+        j["from"] = from;
+        j["dtype"] = o.dtype;
+        print_json(j);
+        return;
+    }
+    std::fprintf(stderr, "converted %s (%s) -> %s (%s)\n", o.in.c_str(), from.c_str(), o.out.c_str(), o.dtype.c_str());
 }
 
 struct TranslateOpts {
@@ -142,10 +194,13 @@ void run_model_show(const ShowOpts &o) {
     // The corpus languages of the supernet it was routed from ("" if unknown).
     const std::string src_lang = model_meta(model.get(), "src_lang");
     const std::string tgt_lang = model_meta(model.get(), "tgt_lang");
+    const std::string dtype = model_meta(model.get(), "dtype"), compute = model_meta(model.get(), "compute_dtype");
     if (o.json) {
         Json j;
         j["model"] = o.path;
         j["space"] = space_name;
+        j["dtype"] = dtype;
+        j["compute_dtype"] = compute;
         j["src_lang"] = src_lang.empty() ? Json(nullptr) : Json(src_lang);
         j["tgt_lang"] = tgt_lang.empty() ? Json(nullptr) : Json(tgt_lang);
         j["tokenizer"] = tokenizer;
@@ -157,6 +212,8 @@ void run_model_show(const ShowOpts &o) {
                 tokenizer ? "yes" : "no, so it translates token ids only");
     std::printf("languages: %s\n",
                 src_lang.empty() || tgt_lang.empty() ? "unknown" : (src_lang + " -> " + tgt_lang).c_str());
+    std::printf("precision: %s%s\n", dtype.c_str(),
+                compute == dtype ? "" : (" (computed in " + compute + " on this CPU)").c_str());
     std::fputs(arch_facts_text(f).c_str(), stdout);
 }
 
@@ -168,6 +225,8 @@ void register_model(CLI::App &app) {
     route->add_option("--supernet", r->supernet, "supernet checkpoint or exported file, or builtin (docs/builtin.md)")->required();
     add_arch_options(route, r->arch, "");
     route->add_option("--out", r->out, "model file to write (missing directories are created)")->required();
+    add_dtype(route, r->dtype, "the model's precision: f32, bf16 (weights rounded) or int8 (weights quantised "
+                               "per output channel); docs/serving.md");
     add_threads(route, r->r.threads);
     add_json_flag(route, r->json);
     route->callback([r] { run_route(*r); });
@@ -201,6 +260,13 @@ void register_model(CLI::App &app) {
     add_int(show, "--tgt-len", s->tgt_len, "target tokens for FLOPs", 1, 1u << 20);
     add_json_flag(show, s->json);
     show->callback([s] { run_model_show(*s); });
+    auto c = std::make_shared<ConvertOpts>();
+    CLI::App *conv = mod->add_subcommand("convert", "write a model file at another precision (f32, bf16, int8)");
+    conv->add_option("MODEL", c->in, "model file (from mos-cli route)")->required();
+    conv->add_option("--out", c->out, "model file to write (missing directories are created)")->required();
+    add_dtype(conv, c->dtype, "the new model's precision: f32, bf16 or int8")->required();
+    add_json_flag(conv, c->json);
+    conv->callback([c] { run_convert(*c); });
 }
 
 }  // namespace mos_cli

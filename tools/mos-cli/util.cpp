@@ -173,7 +173,8 @@ SupernetPtr open_supernet(const std::string &path_or_builtin) {
     return SupernetPtr(raw);
 }
 
-ModelPtr route_from(const std::string &supernet_path, const ArchSpec &spec, double *ms, int32_t threads) {
+ModelPtr route_from(const std::string &supernet_path, const ArchSpec &spec, double *ms, int32_t threads,
+                    mos_dtype dtype) {
     spec.check_usage();
     const SupernetPtr net = open_supernet(supernet_path);
     mos_space *sp = nullptr;
@@ -182,6 +183,7 @@ ModelPtr route_from(const std::string &supernet_path, const ArchSpec &spec, doub
     const ArchPtr arch = resolve_arch(space.get(), spec);
     mos_route_options ro = MOS_ROUTE_OPTIONS_INIT;
     ro.threads = threads;
+    ro.dtype = dtype;
     mos_model *model = nullptr;
     const auto t0 = std::chrono::steady_clock::now();
     check(mos_route(&model, net.get(), arch.get(), &ro));

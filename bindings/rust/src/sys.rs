@@ -13,7 +13,8 @@ pub const MOS_BLEU_SCORE_VERSION: u32 = 1;
 pub const MOS_ARCH_FEATURES: u32 = 10;
 pub const MOS_SUPERNET_OPTIONS_VERSION: u32 = 1;
 pub const MOS_EXPORT_OPTIONS_VERSION: u32 = 1;
-pub const MOS_ROUTE_OPTIONS_VERSION: u32 = 1;
+pub const MOS_ROUTE_OPTIONS_VERSION: u32 = 2;
+pub const MOS_CONVERT_OPTIONS_VERSION: u32 = 1;
 pub const MOS_TRANSLATE_OPTIONS_VERSION: u32 = 1;
 pub const MOS_TRAIN_OPTIONS_VERSION: u32 = 2;
 pub const MOS_EVAL_OPTIONS_VERSION: u32 = 1;
@@ -706,6 +707,7 @@ extern "C" {
 }
 pub const mos_dtype_MOS_DTYPE_F32: mos_dtype = 0;
 pub const mos_dtype_MOS_DTYPE_BF16: mos_dtype = 1;
+pub const mos_dtype_MOS_DTYPE_INT8: mos_dtype = 2;
 pub type mos_dtype = ::std::os::raw::c_uint;
 #[repr(C)]
 #[derive(Debug, Copy, Clone)]
@@ -829,12 +831,14 @@ extern "C" {
 pub struct mos_route_options {
     pub version: u32,
     pub threads: i32,
+    pub dtype: mos_dtype,
+    pub emulate: i32,
 }
 #[test]
 fn bindgen_test_layout_mos_route_options() {
     assert_eq!(
         ::std::mem::size_of::<mos_route_options>(),
-        8usize,
+        16usize,
         concat!("Size of: ", stringify!(mos_route_options))
     );
     assert_eq!(
@@ -876,6 +880,40 @@ fn bindgen_test_layout_mos_route_options() {
         );
     }
     test_field_threads();
+    fn test_field_dtype() {
+        assert_eq!(
+            unsafe {
+                let uninit = ::std::mem::MaybeUninit::<mos_route_options>::uninit();
+                let ptr = uninit.as_ptr();
+                ::std::ptr::addr_of!((*ptr).dtype) as usize - ptr as usize
+            },
+            8usize,
+            concat!(
+                "Offset of field: ",
+                stringify!(mos_route_options),
+                "::",
+                stringify!(dtype)
+            )
+        );
+    }
+    test_field_dtype();
+    fn test_field_emulate() {
+        assert_eq!(
+            unsafe {
+                let uninit = ::std::mem::MaybeUninit::<mos_route_options>::uninit();
+                let ptr = uninit.as_ptr();
+                ::std::ptr::addr_of!((*ptr).emulate) as usize - ptr as usize
+            },
+            12usize,
+            concat!(
+                "Offset of field: ",
+                stringify!(mos_route_options),
+                "::",
+                stringify!(emulate)
+            )
+        );
+    }
+    test_field_emulate();
 }
 extern "C" {
     pub fn mos_route_options_init(options: *mut mos_route_options) -> mos_status;
@@ -916,6 +954,87 @@ extern "C" {
 }
 extern "C" {
     pub fn mos_model_destroy(model: *mut mos_model);
+}
+#[repr(C)]
+#[derive(Debug, Copy, Clone)]
+pub struct mos_convert_options {
+    pub version: u32,
+    pub dtype: mos_dtype,
+    pub emulate: i32,
+}
+#[test]
+fn bindgen_test_layout_mos_convert_options() {
+    assert_eq!(
+        ::std::mem::size_of::<mos_convert_options>(),
+        12usize,
+        concat!("Size of: ", stringify!(mos_convert_options))
+    );
+    assert_eq!(
+        ::std::mem::align_of::<mos_convert_options>(),
+        4usize,
+        concat!("Alignment of ", stringify!(mos_convert_options))
+    );
+    fn test_field_version() {
+        assert_eq!(
+            unsafe {
+                let uninit = ::std::mem::MaybeUninit::<mos_convert_options>::uninit();
+                let ptr = uninit.as_ptr();
+                ::std::ptr::addr_of!((*ptr).version) as usize - ptr as usize
+            },
+            0usize,
+            concat!(
+                "Offset of field: ",
+                stringify!(mos_convert_options),
+                "::",
+                stringify!(version)
+            )
+        );
+    }
+    test_field_version();
+    fn test_field_dtype() {
+        assert_eq!(
+            unsafe {
+                let uninit = ::std::mem::MaybeUninit::<mos_convert_options>::uninit();
+                let ptr = uninit.as_ptr();
+                ::std::ptr::addr_of!((*ptr).dtype) as usize - ptr as usize
+            },
+            4usize,
+            concat!(
+                "Offset of field: ",
+                stringify!(mos_convert_options),
+                "::",
+                stringify!(dtype)
+            )
+        );
+    }
+    test_field_dtype();
+    fn test_field_emulate() {
+        assert_eq!(
+            unsafe {
+                let uninit = ::std::mem::MaybeUninit::<mos_convert_options>::uninit();
+                let ptr = uninit.as_ptr();
+                ::std::ptr::addr_of!((*ptr).emulate) as usize - ptr as usize
+            },
+            8usize,
+            concat!(
+                "Offset of field: ",
+                stringify!(mos_convert_options),
+                "::",
+                stringify!(emulate)
+            )
+        );
+    }
+    test_field_emulate();
+}
+extern "C" {
+    pub fn mos_convert_options_init(options: *mut mos_convert_options) -> mos_status;
+}
+extern "C" {
+    pub fn mos_model_convert(
+        out: *mut *mut mos_model,
+        model: *const mos_model,
+        options: *const mos_convert_options,
+    ) -> mos_status;
 }
 extern "C" {
     pub fn mos_model_arch(out: *mut *mut mos_arch, model: *const mos_model) -> mos_status;

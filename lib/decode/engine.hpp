@@ -1,0 +1,122 @@
+// lib/decode/engine.hpp: the decoding engine (docs/serving.md): the encoder of
+// a batch of sources, then decoder steps for every hypothesis row at once, over
+// a ServeModel's packed weights.
+//
+//   EngineState st;                                  // one per thread; reusable
+//   st.reserve(m, sentences, rows, max_src, max_steps);   // sized once
+//   engine_encode(st, m, src, B, S);                 // + cross-attention keys/values
+//   engine_set_rows(st, src_of, rows);               // beam: k rows per sentence
+//   for each step:
+//       engine_step_topk(st, m, tokens, 2k);         // per row: lse, EOS logit, best 2k tokens
+//       engine_reorder(st, from, rows);              // beam reorder (and dropping rows)
+//
+// A step allocates nothing: every buffer is sized by reserve(). The self-
+// attention cache is laid out [time][slot][Q] and each row keeps a path (the
+// slot of its history at each time), so a beam reorder copies t integers per
+// row rather than t x Q floats per layer; rows of finished sentences can be
+// dropped by the same reorder. Cross-attention keys and values are computed
+// once per sentence at encode time. The output projection, log-softmax and
+// top-k run fused over column blocks of the vocabulary (engine_step_topk), or
+// the full logits come back (engine_step_logits, for teacher forcing and tests).
+//
+// Each row's arithmetic is independent of the other rows and of the batch's
+// composition, so a sentence decodes to the same result alone or in a batch.
+#pragma once
+
+#include <cstdint>
+#include <vector>
+
+#include "data/batch.hpp"
+#include "decode/serve_model.hpp"
+#include "kernels/packed.hpp"
+#include "kernels/step_attention.hpp"
+
+namespace mos {
+
+class EngineState {
+public:
+    EngineState() = default;
+    EngineState(const EngineState &) = delete;
+    EngineState &operator=(const EngineState &) = delete;
+
+    // Makes room for `sentences` sources of up to max_src tokens, up to `rows`
+    // decoder rows and max_steps steps of model m, on up to `threads` threads
+    // (0: the calling thread's OpenMP count). Buffers only grow, so a state
+    // reused for smaller calls allocates nothing.
+    void reserve(const ServeModel &m, int64_t sentences, int64_t rows, int64_t max_src, int64_t max_steps,
+                 int threads = 0);
+
+    int64_t rows() const { return R_; }
+    int64_t step() const { return t_; }
+    int64_t sentences() const { return B_; }
+    const int64_t *src_of() const { return src_of_.data(); }
+
+    // One decoder layer's cross-attention memory: sentence b's k * len[b]
+    // keys (transposed, [Q][ld]) and values ([ld][Q] rows), compact per
+    // sentence so its result never depends on the batch's padding.
+    struct Cross {
+        std::vector<float> kt, v;     // [B][Q][ld], [B][ld][Q]
+        std::vector<uint8_t> mask;    // [B][ld]
+        std::vector<int64_t> len;     // [B]
+        int64_t ld = 0;
+    };
+
+private:
+    friend void engine_encode(EngineState &, const ServeModel &, const int32_t *, int64_t, int64_t);
+    friend void engine_set_rows(EngineState &, const int64_t *, int64_t);
+    friend void engine_reorder(EngineState &, const int64_t *, int64_t);
+    friend struct EngineStep;
+
+    // Capacities.
+    int64_t cap_B_ = 0, cap_S_ = 0, cap_R_ = 0, cap_T_ = 0;
+    int cap_threads_ = 0;
+    std::vector<int64_t> key_;  // the widths of the model it is sized for
+    // Current call.
+    int64_t B_ = 0, S_ = 0, R_ = 0, t_ = 0;
+    std::vector<uint8_t> src_mask_;  // [B, S]
+    std::vector<int64_t> src_len_;   // [B]: up to the last non-pad token
+    std::vector<int64_t> enc_row_;   // [B * S]: row -> sentence
+    std::vector<float> pos_enc_, pos_dec_;
+    // Encoder scratch.
+    std::vector<float> ex_, eqkv_, ekt_, eo_, eh_, emean_, erstd_, mem_, ckv_;
+    std::vector<std::vector<float>> enc_out_;
+    std::vector<Cross> cross_;  // per decoder layer
+    // Decoder.
+    std::vector<float> x_, qkv_, q_, o_, h_, mean_, rstd_, logits_, scores_;
+    std::vector<std::vector<float>> kc_, vc_;  // per layer [T][cap_R][Q]
+    std::vector<int32_t> path_, path_next_;    // [cap_R][cap_T]
+    std::vector<int64_t> src_of_, src_of_next_;
+    // Per thread: product scratch, vocabulary tile, row statistics.
+    std::vector<PackedScratch> scratch_;
+    std::vector<std::vector<float>> tile_;
+    std::vector<std::vector<VocabRowStats>> stats_;
+};
+
+// Encodes B sources [B, S] (padded with the model's pad id; a source ends with
+// EOS) and computes every decoder layer's cross-attention keys and values. The
+// decoder then has B rows (row b: sentence b) at step 0.
+void engine_encode(EngineState &st, const ServeModel &m, const int32_t *src, int64_t B, int64_t S);
+
+// Before the first step: row r continues sentence src_of[r] (beam search gives
+// each sentence k rows). MOS_OUT_OF_RANGE beyond the state's rows.
+void engine_set_rows(EngineState &st, const int64_t *src_of, int64_t rows);
+
+// One decoder step over every row (token[r] at the next position), returning
+// the logits [rows, V] (borrowed from the state until its next call).
+const float *engine_step_logits(EngineState &st, const ServeModel &m, const int32_t *tokens);
+
+// One decoder step, the output layer fused with the log-softmax statistics and
+// the best `topk` tokens of every row (never pad or BOS): stats[r] for r < rows,
+// borrowed from the state until its next call.
+const VocabRowStats *engine_step_topk(EngineState &st, const ServeModel &m, const int32_t *tokens, int topk);
+
+// After a step: new row r continues old row from[r] (0 <= from[r] < rows());
+// `rows` may be fewer than before (finished sentences dropped) or more, up to
+// the reserved rows (the first step's one row per sentence becoming k beams).
+void engine_reorder(EngineState &st, const int64_t *from, int64_t rows);
+
+// Teacher-forced logits [B*T, V] of a batch, step by step through the cache
+// (checks the engine against the reference decoder and the supernet).
+std::vector<float> engine_teacher_forced_logits(const ServeModel &m, const Batch &b);
+
+}  // namespace mos

@@ -1,0 +1,72 @@
+// lib/decode/search.hpp: greedy and beam search on the decoding engine, and
+// batch translation as services need it (docs/serving.md).
+//
+// The rules are those of decode/beam.hpp (fairseq's: the 2k best extensions of
+// a sentence's k hypotheses, an EOS among the first k finishes one with score
+// logprob / length^lenpen, a sentence is done with k finished hypotheses or at
+// its length limit), so the engine's f32 output equals the reference decoder's.
+// The engine's fused output layer supplies each row's 2k best tokens and its
+// log-sum-exp; the search merges them per sentence. Finished sentences leave
+// the batch (their rows are dropped), and a step allocates nothing.
+#pragma once
+
+#include <cstddef>
+#include <cstdint>
+#include <vector>
+
+#include "decode/beam.hpp"
+#include "decode/engine.hpp"
+#include "decode/serve_model.hpp"
+
+namespace mos {
+
+struct Hypothesis {
+    std::vector<int32_t> tokens;  // without EOS
+    float score = 0.0f;           // logprob / length^lenpen (length counts the EOS)
+    float logprob = 0.0f;         // sum of the tokens' log-probabilities, EOS included
+};
+
+// The hypotheses of one sentence, best first (at most DecodeOptions::nbest).
+struct SearchResult {
+    std::vector<Hypothesis> hyps;
+};
+
+// Search scratch reused across calls on one thread (engine state, histories,
+// candidate lists): sized by the largest call, then no allocation.
+class SearchWorkspace {
+public:
+    EngineState engine;
+    std::vector<int32_t> hist, hist_next;  // [rows][steps]
+    std::vector<int32_t> len, len_next;    // tokens per row
+    std::vector<float> score, score_next;  // cumulative log-probability per row
+    std::vector<int32_t> tok;              // the step's input token per row
+    std::vector<int64_t> from, src_of;
+    std::vector<int32_t> src;              // [B, S]
+};
+
+// Decodes srcs (token ids without EOS; the decoder adds it) as one batch.
+// Results in input order. Reads the model only.
+std::vector<SearchResult> search_batch(const ServeModel &m, const std::vector<const std::vector<int32_t> *> &srcs,
+                                       const DecodeOptions &o, SearchWorkspace &ws);
+
+// Convenience: the best hypothesis of each source, one batch.
+std::vector<std::vector<int32_t>> translate_batch(const ServeModel &m, const std::vector<std::vector<int32_t>> &srcs,
+                                                  const DecodeOptions &o);
+
+// How a list of sentences is cut into batches.
+struct BatchOptions {
+    int64_t max_sentences = 32;  // sentences per batch (>= 1)
+    int64_t max_tokens = 0;      // padded source tokens per batch (sentences x longest), 0 = no limit
+    bool sort_by_length = true;  // batch sentences of similar length together
+    int threads = 0;             // 0: the calling thread's OpenMP count
+};
+void check_batch_options(const BatchOptions &b);
+
+// Translates every source, in batches formed by `b` (sorted by length when
+// asked), and returns the results in input order. With several threads and
+// several batches, batches run in parallel, one thread each; a single batch
+// uses the threads inside its products.
+std::vector<SearchResult> translate_many(const ServeModel &m, const std::vector<std::vector<int32_t>> &srcs,
+                                         const DecodeOptions &o, const BatchOptions &b);
+
+}  // namespace mos

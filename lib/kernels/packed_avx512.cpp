@@ -1,0 +1,371 @@
+// lib/kernels/packed_avx512.cpp: the AVX-512 kernels of the packed products
+// (layout and arithmetic in packed.hpp): f32 FMA, bf16 by `vdpbf16ps`
+// (avx512_bf16) or emulated, int8 by `vpdpbusd` (avx512_vnni) or by
+// `vpmaddubsw` + `vpmaddwd` (AVX-512BW, 7-bit activations).
+//
+// Each function carries its own target attribute and is reached only through
+// the kernel table after a run-time CPU check (packed.cpp); the build itself
+// uses no -march flag. A tile is MR rows x 64 columns: MR x 4 accumulators
+// in zmm registers, four 64-byte weight loads per k-step shared by the MR rows.
+#include <immintrin.h>
+
+#include <cstdint>
+#include <cstring>
+
+#include "kernels/packed_impl.hpp"
+
+#if defined(__x86_64__) && defined(__GNUC__)
+
+// GCC 12's AVX-512 shift intrinsics build their pass-through operand with a
+// self-initialised "undefined" vector, which -Wmaybe-uninitialized reports once
+// inlined; the operand is never read (full mask).
+#pragma GCC diagnostic ignored "-Wmaybe-uninitialized"
+
+#define MOS_T512 __attribute__((target("avx512f,avx512bw,avx512vl,avx512dq,avx2,fma")))
+#define MOS_T512_BF16 __attribute__((target("avx512f,avx512bw,avx512vl,avx512dq,avx2,fma,avx512bf16")))
+#define MOS_T512_VNNI __attribute__((target("avx512f,avx512bw,avx512vl,avx512dq,avx2,fma,avx512vnni")))
+#define MOS_INLINE inline __attribute__((always_inline))
+
+namespace mos {
+namespace packed {
+namespace {
+
+// ---- epilogue -------------------------------------------------------------
+
+MOS_T512 MOS_INLINE __mmask16 lane_mask(int64_t n0, int64_t N) {
+    const int64_t valid = N - n0;
+    return valid >= 16 ? static_cast<__mmask16>(0xffff) : static_cast<__mmask16>((1u << valid) - 1u);
+}
+
+// Bias, ReLU, residual and the store of 16 outputs of row m from column n0.
+MOS_T512 MOS_INLINE void finish16(const Call &c, int64_t m, int64_t n0, __m512 v) {
+    if (n0 >= c.N) return;
+    const __mmask16 k = lane_mask(n0, c.N);
+    const PackedEpilogue &e = c.e;
+    if (e.bias) v = _mm512_add_ps(v, _mm512_maskz_loadu_ps(k, e.bias + n0));
+    if (e.relu) v = _mm512_max_ps(v, _mm512_setzero_ps());
+    if (e.residual) v = _mm512_add_ps(v, _mm512_maskz_loadu_ps(k, e.residual + m * e.ldr + n0));
+    _mm512_mask_storeu_ps(c.y + m * c.ldy + n0 - c.y_col0, k, v);
+}
+
+// int8: (acc - z_m colsum) * (s_m * scale), then the common epilogue.
+MOS_T512 MOS_INLINE void finish16_i8(const Call &c, int64_t m, int64_t n0, __m512i acc) {
+    if (n0 >= c.N) return;
+    const __m512i cs = _mm512_loadu_si512(c.colsum + n0);
+    const __m512i adj = _mm512_sub_epi32(acc, _mm512_mullo_epi32(_mm512_set1_epi32(c.xzero[m]), cs));
+    const __m512 s = _mm512_mul_ps(_mm512_set1_ps(c.xscale[m]), _mm512_loadu_ps(c.W->scale() + n0));
+    finish16(c, m, n0, _mm512_mul_ps(_mm512_cvtepi32_ps(adj), s));
+}
+
+// ---- f32 ------------------------------------------------------------------
+
+template <int MR>
+MOS_T512 MOS_INLINE void f32_tile(const Call &c, int64_t m0, int64_t gi) {
+    const float *w = reinterpret_cast<const float *>(c.W->data() + c.W->step_offset(gi, 0));
+    const float *x = c.xf + m0 * c.ldx;
+    __m512 acc[MR][4];
+#pragma GCC unroll 8
+    for (int i = 0; i < MR; i++)
+#pragma GCC unroll 4
+        for (int j = 0; j < 4; j++) acc[i][j] = _mm512_setzero_ps();
+    for (int64_t k = 0; k < c.K; k++, w += kGroupCols) {
+        const __m512 w0 = _mm512_load_ps(w), w1 = _mm512_load_ps(w + 16);
+        const __m512 w2 = _mm512_load_ps(w + 32), w3 = _mm512_load_ps(w + 48);
+#pragma GCC unroll 8
+        for (int i = 0; i < MR; i++) {
+            const __m512 xb = _mm512_set1_ps(x[i * c.ldx + k]);
+            acc[i][0] = _mm512_fmadd_ps(xb, w0, acc[i][0]);
+            acc[i][1] = _mm512_fmadd_ps(xb, w1, acc[i][1]);
+            acc[i][2] = _mm512_fmadd_ps(xb, w2, acc[i][2]);
+            acc[i][3] = _mm512_fmadd_ps(xb, w3, acc[i][3]);
+        }
+    }
+    const int64_t n0 = gi * kGroupCols;
+#pragma GCC unroll 8
+    for (int i = 0; i < MR; i++)
+#pragma GCC unroll 4
+        for (int j = 0; j < 4; j++) finish16(c, m0 + i, n0 + 16 * j, acc[i][j]);
+}
+
+MOS_T512 void f32_groups(const Call &c, int64_t g0, int64_t g1) {
+    constexpr int64_t kMR = 6;
+    for (int64_t gi = g0; gi < g1; gi++)
+        for (int64_t m0 = 0; m0 < c.M; m0 += kMR) {
+            switch (c.M - m0 >= kMR ? kMR : c.M - m0) {
+            case 1: f32_tile<1>(c, m0, gi); break;
+            case 2: f32_tile<2>(c, m0, gi); break;
+            case 3: f32_tile<3>(c, m0, gi); break;
+            case 4: f32_tile<4>(c, m0, gi); break;
+            case 5: f32_tile<5>(c, m0, gi); break;
+            default: f32_tile<6>(c, m0, gi); break;
+            }
+        }
+}
+
+// ---- bf16, native ---------------------------------------------------------
+
+template <int MR>
+MOS_T512_BF16 MOS_INLINE void bf16_tile(const Call &c, int64_t m0, int64_t gi) {
+    const uint8_t *w = c.W->data() + c.W->step_offset(gi, 0);
+    const uint16_t *x = c.xb + m0 * c.ldq;
+    __m512 acc[MR][4];
+#pragma GCC unroll 8
+    for (int i = 0; i < MR; i++)
+#pragma GCC unroll 4
+        for (int j = 0; j < 4; j++) acc[i][j] = _mm512_setzero_ps();
+    for (int64_t s = 0; s < c.steps; s++, w += kGroupBytes) {
+        const __m512bh w0 = (__m512bh)_mm512_load_si512(w), w1 = (__m512bh)_mm512_load_si512(w + 64);
+        const __m512bh w2 = (__m512bh)_mm512_load_si512(w + 128), w3 = (__m512bh)_mm512_load_si512(w + 192);
+#pragma GCC unroll 8
+        for (int i = 0; i < MR; i++) {
+            int32_t pair;
+            std::memcpy(&pair, x + i * c.ldq + 2 * s, 4);
+            const __m512bh xb = (__m512bh)_mm512_set1_epi32(pair);
+            acc[i][0] = _mm512_dpbf16_ps(acc[i][0], xb, w0);
+            acc[i][1] = _mm512_dpbf16_ps(acc[i][1], xb, w1);
+            acc[i][2] = _mm512_dpbf16_ps(acc[i][2], xb, w2);
+            acc[i][3] = _mm512_dpbf16_ps(acc[i][3], xb, w3);
+        }
+    }
+    const int64_t n0 = gi * kGroupCols;
+#pragma GCC unroll 8
+    for (int i = 0; i < MR; i++)
+#pragma GCC unroll 4
+        for (int j = 0; j < 4; j++) finish16(c, m0 + i, n0 + 16 * j, acc[i][j]);
+}
+
+MOS_T512_BF16 void bf16_groups_native(const Call &c, int64_t g0, int64_t g1) {
+    constexpr int64_t kMR = 6;
+    for (int64_t gi = g0; gi < g1; gi++)
+        for (int64_t m0 = 0; m0 < c.M; m0 += kMR) {
+            switch (c.M - m0 >= kMR ? kMR : c.M - m0) {
+            case 1: bf16_tile<1>(c, m0, gi); break;
+            case 2: bf16_tile<2>(c, m0, gi); break;
+            case 3: bf16_tile<3>(c, m0, gi); break;
+            case 4: bf16_tile<4>(c, m0, gi); break;
+            case 5: bf16_tile<5>(c, m0, gi); break;
+            default: bf16_tile<6>(c, m0, gi); break;
+            }
+        }
+}
+
+// ---- bf16, emulated (bf16 widened to f32 by a shift) ------------------------
+
+template <int MR>
+MOS_T512 MOS_INLINE void bf16e_tile(const Call &c, int64_t m0, int64_t gi) {
+    const uint8_t *w = c.W->data() + c.W->step_offset(gi, 0);
+    const uint16_t *x = c.xb + m0 * c.ldq;
+    const __m512i hi_mask = _mm512_set1_epi32(static_cast<int32_t>(0xffff0000u));
+    __m512 acc[MR][4];
+#pragma GCC unroll 8
+    for (int i = 0; i < MR; i++)
+#pragma GCC unroll 4
+        for (int j = 0; j < 4; j++) acc[i][j] = _mm512_setzero_ps();
+    for (int64_t s = 0; s < c.steps; s++, w += kGroupBytes) {
+        __m512 lo[4], hi[4];
+#pragma GCC unroll 4
+        for (int j = 0; j < 4; j++) {
+            const __m512i v = _mm512_load_si512(w + 64 * j);
+            lo[j] = _mm512_castsi512_ps(_mm512_slli_epi32(v, 16));
+            hi[j] = _mm512_castsi512_ps(_mm512_and_si512(v, hi_mask));
+        }
+#pragma GCC unroll 8
+        for (int i = 0; i < MR; i++) {
+            uint32_t pair;
+            std::memcpy(&pair, x + i * c.ldq + 2 * s, 4);
+            const __m512 x0 = _mm512_castsi512_ps(_mm512_set1_epi32(static_cast<int32_t>(pair << 16)));
+            const __m512 x1 = _mm512_castsi512_ps(_mm512_set1_epi32(static_cast<int32_t>(pair & 0xffff0000u)));
+#pragma GCC unroll 4
+            for (int j = 0; j < 4; j++) acc[i][j] = _mm512_fmadd_ps(x1, hi[j], _mm512_fmadd_ps(x0, lo[j], acc[i][j]));
+        }
+    }
+    const int64_t n0 = gi * kGroupCols;
+#pragma GCC unroll 8
+    for (int i = 0; i < MR; i++)
+#pragma GCC unroll 4
+        for (int j = 0; j < 4; j++) finish16(c, m0 + i, n0 + 16 * j, acc[i][j]);
+}
+
+MOS_T512 void bf16_groups_emulated(const Call &c, int64_t g0, int64_t g1) {
+    constexpr int64_t kMR = 4;
+    for (int64_t gi = g0; gi < g1; gi++)
+        for (int64_t m0 = 0; m0 < c.M; m0 += kMR) {
+            switch (c.M - m0 >= kMR ? kMR : c.M - m0) {
+            case 1: bf16e_tile<1>(c, m0, gi); break;
+            case 2: bf16e_tile<2>(c, m0, gi); break;
+            case 3: bf16e_tile<3>(c, m0, gi); break;
+            default: bf16e_tile<4>(c, m0, gi); break;
+            }
+        }
+}
+
+// ---- int8, vpdpbusd --------------------------------------------------------
+
+template <int MR>
+MOS_T512_VNNI MOS_INLINE void vnni_tile(const Call &c, int64_t m0, int64_t gi) {
+    const uint8_t *w = c.W->data() + c.W->step_offset(gi, 0);
+    const uint8_t *x = c.xu + m0 * c.ldq;
+    __m512i acc[MR][4];
+#pragma GCC unroll 8
+    for (int i = 0; i < MR; i++)
+#pragma GCC unroll 4
+        for (int j = 0; j < 4; j++) acc[i][j] = _mm512_setzero_si512();
+    for (int64_t s = 0; s < c.steps; s++, w += kGroupBytes) {
+        const __m512i w0 = _mm512_load_si512(w), w1 = _mm512_load_si512(w + 64);
+        const __m512i w2 = _mm512_load_si512(w + 128), w3 = _mm512_load_si512(w + 192);
+#pragma GCC unroll 8
+        for (int i = 0; i < MR; i++) {
+            int32_t quad;
+            std::memcpy(&quad, x + i * c.ldq + 4 * s, 4);
+            const __m512i xb = _mm512_set1_epi32(quad);
+            acc[i][0] = _mm512_dpbusd_epi32(acc[i][0], xb, w0);
+            acc[i][1] = _mm512_dpbusd_epi32(acc[i][1], xb, w1);
+            acc[i][2] = _mm512_dpbusd_epi32(acc[i][2], xb, w2);
+            acc[i][3] = _mm512_dpbusd_epi32(acc[i][3], xb, w3);
+        }
+    }
+    const int64_t n0 = gi * kGroupCols;
+#pragma GCC unroll 8
+    for (int i = 0; i < MR; i++)
+#pragma GCC unroll 4
+        for (int j = 0; j < 4; j++) finish16_i8(c, m0 + i, n0 + 16 * j, acc[i][j]);
+}
+
+MOS_T512_VNNI void i8_groups_vnni(const Call &c, int64_t g0, int64_t g1) {
+    constexpr int64_t kMR = 6;
+    for (int64_t gi = g0; gi < g1; gi++)
+        for (int64_t m0 = 0; m0 < c.M; m0 += kMR) {
+            switch (c.M - m0 >= kMR ? kMR : c.M - m0) {
+            case 1: vnni_tile<1>(c, m0, gi); break;
+            case 2: vnni_tile<2>(c, m0, gi); break;
+            case 3: vnni_tile<3>(c, m0, gi); break;
+            case 4: vnni_tile<4>(c, m0, gi); break;
+            case 5: vnni_tile<5>(c, m0, gi); break;
+            default: vnni_tile<6>(c, m0, gi); break;
+            }
+        }
+}
+
+// ---- int8, vpmaddubsw + vpmaddwd (activations <= 127: no saturation) --------
+
+template <int MR>
+MOS_T512 MOS_INLINE void bw_tile(const Call &c, int64_t m0, int64_t gi) {
+    const uint8_t *w = c.W->data() + c.W->step_offset(gi, 0);
+    const uint8_t *x = c.xu + m0 * c.ldq;
+    const __m512i ones = _mm512_set1_epi16(1);
+    __m512i acc[MR][4];
+#pragma GCC unroll 8
+    for (int i = 0; i < MR; i++)
+#pragma GCC unroll 4
+        for (int j = 0; j < 4; j++) acc[i][j] = _mm512_setzero_si512();
+    for (int64_t s = 0; s < c.steps; s++, w += kGroupBytes) {
+        const __m512i w0 = _mm512_load_si512(w), w1 = _mm512_load_si512(w + 64);
+        const __m512i w2 = _mm512_load_si512(w + 128), w3 = _mm512_load_si512(w + 192);
+#pragma GCC unroll 8
+        for (int i = 0; i < MR; i++) {
+            int32_t quad;
+            std::memcpy(&quad, x + i * c.ldq + 4 * s, 4);
+            const __m512i xb = _mm512_set1_epi32(quad);
+            acc[i][0] = _mm512_add_epi32(acc[i][0], _mm512_madd_epi16(_mm512_maddubs_epi16(xb, w0), ones));
+            acc[i][1] = _mm512_add_epi32(acc[i][1], _mm512_madd_epi16(_mm512_maddubs_epi16(xb, w1), ones));
+            acc[i][2] = _mm512_add_epi32(acc[i][2], _mm512_madd_epi16(_mm512_maddubs_epi16(xb, w2), ones));
+            acc[i][3] = _mm512_add_epi32(acc[i][3], _mm512_madd_epi16(_mm512_maddubs_epi16(xb, w3), ones));
+        }
+    }
+    const int64_t n0 = gi * kGroupCols;
+#pragma GCC unroll 8
+    for (int i = 0; i < MR; i++)
+#pragma GCC unroll 4
+        for (int j = 0; j < 4; j++) finish16_i8(c, m0 + i, n0 + 16 * j, acc[i][j]);
+}
+
+MOS_T512 void i8_groups_bw(const Call &c, int64_t g0, int64_t g1) {
+    constexpr int64_t kMR = 4;
+    for (int64_t gi = g0; gi < g1; gi++)
+        for (int64_t m0 = 0; m0 < c.M; m0 += kMR) {
+            switch (c.M - m0 >= kMR ? kMR : c.M - m0) {
+            case 1: bw_tile<1>(c, m0, gi); break;
+            case 2: bw_tile<2>(c, m0, gi); break;
+            case 3: bw_tile<3>(c, m0, gi); break;
+            default: bw_tile<4>(c, m0, gi); break;
+            }
+        }
+}
+
+// ---- activation preparation ----------------------------------------------------
+
+MOS_T512 void quant_rows(uint8_t *u, float *scale, int32_t *zero, const float *x, int64_t ldx, int64_t M, int64_t K,
+                         int64_t Kp, int qmax) {
+    for (int64_t m = 0; m < M; m++) {
+        const float *r = x + m * ldx;
+        __m512 lo = _mm512_setzero_ps(), hi = _mm512_setzero_ps();
+        for (int64_t k = 0; k < K; k += 16) {
+            const __mmask16 km = lane_mask(k, K);
+            const __m512 v = _mm512_maskz_loadu_ps(km, r + k);  // masked lanes read 0: lo <= 0 <= hi anyway
+            lo = _mm512_min_ps(lo, v);
+            hi = _mm512_max_ps(hi, v);
+        }
+        float inv;
+        quant_params(_mm512_reduce_min_ps(lo), _mm512_reduce_max_ps(hi), qmax, &scale[m], &inv, &zero[m]);
+        const __m512 vinv = _mm512_set1_ps(inv);
+        const __m512i vz = _mm512_set1_epi32(zero[m]), vmax = _mm512_set1_epi32(qmax), v0 = _mm512_setzero_si512();
+        uint8_t *o = u + m * Kp;
+        for (int64_t k = 0; k < Kp; k += 16) {
+            const __mmask16 km = lane_mask(k, K), ko = lane_mask(k, Kp);
+            __m512i q = _mm512_add_epi32(_mm512_cvtps_epi32(_mm512_mul_ps(_mm512_maskz_loadu_ps(km, r + k), vinv)), vz);
+            q = _mm512_min_epi32(_mm512_max_epi32(q, v0), vmax);
+            q = _mm512_maskz_mov_epi32(km, q);  // inputs past K are zero
+            _mm_mask_storeu_epi8(o + k, ko, _mm512_cvtepi32_epi8(q));
+        }
+    }
+}
+
+MOS_T512 void bf16_rows(uint16_t *out, const float *x, int64_t ldx, int64_t M, int64_t K, int64_t Kp) {
+    const __m512i one = _mm512_set1_epi32(1), round = _mm512_set1_epi32(0x7fff), quiet = _mm512_set1_epi32(0x40);
+    for (int64_t m = 0; m < M; m++) {
+        const float *r = x + m * ldx;
+        uint16_t *o = out + m * Kp;
+        for (int64_t k = 0; k < Kp; k += 16) {
+            const __mmask16 km = lane_mask(k, K), ko = lane_mask(k, Kp);
+            const __m512 v = _mm512_maskz_loadu_ps(km, r + k);
+            const __m512i b = _mm512_castps_si512(v);
+            __m512i h = _mm512_srli_epi32(
+                _mm512_add_epi32(b, _mm512_add_epi32(round, _mm512_and_si512(_mm512_srli_epi32(b, 16), one))), 16);
+            const __mmask16 nan = _mm512_cmp_ps_mask(v, v, _CMP_UNORD_Q);
+            h = _mm512_mask_mov_epi32(h, nan, _mm512_or_si512(_mm512_srli_epi32(b, 16), quiet));
+            _mm256_mask_storeu_epi16(o + k, ko, _mm512_cvtepi32_epi16(h));
+        }
+    }
+}
+
+}  // namespace
+
+const KernelSet &avx512_kernels() {
+    static const KernelSet k{f32_groups, bf16_groups_emulated, i8_groups_bw, quant_rows, bf16_rows, 127};
+    return k;
+}
+
+const KernelSet &avx512_bf16_kernels() {
+    static const KernelSet k{f32_groups, bf16_groups_native, nullptr, quant_rows, bf16_rows, 127};
+    return k;
+}
+
+const KernelSet &avx512_vnni_kernels() {
+    static const KernelSet k{f32_groups, nullptr, i8_groups_vnni, quant_rows, bf16_rows, 255};
+    return k;
+}
+
+}  // namespace packed
+}  // namespace mos
+
+#else  // not x86-64 GCC/Clang: no AVX-512 kernels (packed_isa_supported says so)
+
+namespace mos {
+namespace packed {
+const KernelSet &avx512_kernels() { return scalar_kernels(); }
+const KernelSet &avx512_bf16_kernels() { return scalar_kernels(); }
+const KernelSet &avx512_vnni_kernels() { return scalar_kernels(); }
+}  // namespace packed
+}  // namespace mos
+
+#endif
