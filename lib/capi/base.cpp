@@ -4,7 +4,6 @@
 #include <string>
 
 #include "backend/info.hpp"
-#include "capi/enums.hpp"
 #include "capi/guard.hpp"
 #include "core/cpu.hpp"
 #include "mos/base.h"
@@ -30,7 +29,7 @@ void clear_error() { t_last_error.clear(); }
 extern "C" {
 
 MOS_API const char *mos_status_str(mos_status status) {
-    switch (mos::capi::enum_value(status)) {
+    switch (status) {
     case MOS_OK: return "MOS_OK: success";
     case MOS_INVALID_ARGUMENT: return "MOS_INVALID_ARGUMENT: invalid argument";
     case MOS_OUT_OF_MEMORY: return "MOS_OUT_OF_MEMORY: out of memory";
@@ -56,7 +55,7 @@ MOS_API uint32_t mos_version_number(void) { return MOS_VERSION_NUMBER; }
 
 MOS_API int mos_has_feature(mos_feature feature) {
     const mos::CpuFeatures &f = mos::cpu_features();
-    switch (mos::capi::enum_value(feature)) {
+    switch (feature) {
     case MOS_FEATURE_AVX2: return f.avx2;
     case MOS_FEATURE_AVX512: return f.avx512;
     case MOS_FEATURE_BF16: return f.bf16;

@@ -7,14 +7,13 @@
 
 namespace mos::capi {
 
-mos::Routing to_routing(const mos_routing &field) {
-    const int r = enum_value(field);
+mos::Routing to_routing(mos_routing r) {
     switch (r) {
     case MOS_ROUTING_NONE: return mos::Routing::None;
     case MOS_ROUTING_LAYER: return mos::Routing::Layer;
     case MOS_ROUTING_NEURON: return mos::Routing::Neuron;
     }
-    mos::fail(MOS_INVALID_ARGUMENT, "routing ", r, " is not one of 0 (none), 1 (layer), 2 (neuron)");
+    mos::fail(MOS_INVALID_ARGUMENT, "routing ", static_cast<int>(r), " is not one of 0 (none), 1 (layer), 2 (neuron)");
 }
 
 mos_routing from_routing(mos::Routing r) {
@@ -26,8 +25,10 @@ mos_routing from_routing(mos::Routing r) {
     return MOS_ROUTING_NEURON;
 }
 
-mos::DType to_dtype(const mos_dtype &field) {
-    const int d = enum_value(field);
+mos::DType to_dtype(const mos_dtype *field) {
+    int d = 0;
+    static_assert(sizeof(mos_dtype) == sizeof(int), "mos_dtype is stored as an int");
+    std::memcpy(&d, field, sizeof d);
     if (d == MOS_DTYPE_F32) return mos::DType::F32;
     if (d == MOS_DTYPE_BF16) return mos::DType::BF16;
     mos::fail(MOS_INVALID_ARGUMENT, "dtype ", d, " is not MOS_DTYPE_F32 or MOS_DTYPE_BF16");

@@ -9,7 +9,6 @@
 #include <cstring>
 
 #include "backend/threads.hpp"
-#include "capi/enums.hpp"
 #include "core/error.hpp"
 #include "io/safetensors.hpp"
 #include "model/params.hpp"
@@ -58,11 +57,13 @@ inline void check_threads(int32_t threads) {
     mos::check(threads >= 0 && threads <= 1024, MOS_INVALID_ARGUMENT, "threads ", threads, " outside 0..1024");
 }
 
-// MOS_INVALID_ARGUMENT for a value outside the enum; the field is read as
-// an int (capi/enums.hpp), so any value a C caller stored there is safe.
-mos::Routing to_routing(const mos_routing &field);
+// MOS_INVALID_ARGUMENT for a value outside the enum.
+mos::Routing to_routing(mos_routing r);
 mos_routing from_routing(mos::Routing r);
-mos::DType to_dtype(const mos_dtype &field);
+// MOS_INVALID_ARGUMENT for a value outside the enum. Takes the field's
+// address: a C caller may store any int there, and loading an out-of-range
+// value as the enum type would be undefined in C++.
+mos::DType to_dtype(const mos_dtype *field);
 
 // The core configuration of mos_supernet_options (NULL = the defaults; a
 // wrong version is MOS_VERSION). vocab is the options' vocab_size (0 = the

@@ -1,6 +1,5 @@
 // lib/capi/space.cpp: the C API of search spaces (mos/space.h).
 #include "capi/buffer.hpp"
-#include "capi/enums.hpp"
 #include "capi/guard.hpp"
 #include "capi/handles.hpp"
 #include "model/space.hpp"
@@ -17,7 +16,7 @@ mos_space *make(mos::Space s) {
 }
 
 const std::vector<int> &choices_of(const mos::Space &s, mos_space_dim dim) {
-    switch (mos::capi::enum_value(dim)) {
+    switch (dim) {
     case MOS_SPACE_ENCODER_EMBED_DIM: return s.enc_embed;
     case MOS_SPACE_ENCODER_LAYERS: return s.enc_layers;
     case MOS_SPACE_ENCODER_FFN_DIM: return s.enc_ffn;

@@ -26,7 +26,7 @@ MOS_API mos_status mos_route_options_init(mos_route_options *options) {
 }
 
 MOS_API const char *mos_routing_name(mos_routing routing) {
-    switch (mos::capi::enum_value(routing)) {
+    switch (routing) {
     case MOS_ROUTING_NONE: return "none";
     case MOS_ROUTING_LAYER: return "layer";
     case MOS_ROUTING_NEURON: return "neuron";
@@ -91,7 +91,7 @@ MOS_API mos_status mos_supernet_export(const mos_supernet *net, const char *path
                                                           MOS_EXPORT_OPTIONS_VERSION, "export options");
         mos::SupernetSaveOptions how;
         how.weights_only = true;
-        how.weights = mos::capi::to_dtype(o.weights);
+        how.weights = mos::capi::to_dtype(&o.weights);
         mos::save_supernet(path, net->bundle, how);
     });
 }

@@ -13,10 +13,9 @@ namespace {
 mos::TrainConfig to_config(const mos_train_options &o) {
     require(o.data_dir && o.src_lang && o.tgt_lang, "data_dir, src_lang and tgt_lang are required");
     require(o.out_path != nullptr, "out_path is required");
-    const int sampling = mos::capi::enum_value(o.sampling), schedule = mos::capi::enum_value(o.schedule);
-    require(sampling == MOS_SAMPLING_UNIFORM || sampling == MOS_SAMPLING_SANDWICH,
+    require(o.sampling == MOS_SAMPLING_UNIFORM || o.sampling == MOS_SAMPLING_SANDWICH,
             "sampling must be MOS_SAMPLING_UNIFORM or MOS_SAMPLING_SANDWICH");
-    require(schedule == MOS_SCHEDULE_INVERSE_SQRT || schedule == MOS_SCHEDULE_COSINE,
+    require(o.schedule == MOS_SCHEDULE_INVERSE_SQRT || o.schedule == MOS_SCHEDULE_COSINE,
             "schedule must be MOS_SCHEDULE_INVERSE_SQRT or MOS_SCHEDULE_COSINE");
     mos::capi::check_threads(o.threads);
     mos::TrainConfig c;
@@ -29,8 +28,8 @@ mos::TrainConfig to_config(const mos_train_options &o) {
     c.max_len = o.max_len;
     c.max_steps = o.max_steps;
     c.max_seconds = o.max_seconds;
-    c.sampling = sampling == MOS_SAMPLING_UNIFORM ? mos::Sampling::Uniform : mos::Sampling::Sandwich;
-    c.schedule.kind = schedule == MOS_SCHEDULE_COSINE ? mos::Schedule::Cosine : mos::Schedule::InverseSqrt;
+    c.sampling = o.sampling == MOS_SAMPLING_UNIFORM ? mos::Sampling::Uniform : mos::Sampling::Sandwich;
+    c.schedule.kind = o.schedule == MOS_SCHEDULE_COSINE ? mos::Schedule::Cosine : mos::Schedule::InverseSqrt;
     c.schedule.lr = o.lr;
     c.schedule.min_lr = o.min_lr;
     c.schedule.warmup = o.warmup;

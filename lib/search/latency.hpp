@@ -1,15 +1,20 @@
 // lib/search/latency.hpp: measuring the latency of a routed model with HAT's
-// protocol, and the latency predictor (an MLP on the 10 arch features).
+// protocol, and the robust statistics of timed runs (docs/search.md).
 //
-// Measurement (docs/search.md): batch 1, a source of 30 tokens, 30 decoder steps
-// at beam 5 (each step: the decoder over 5 rows with the key/value cache,
-// log-softmax and top-k over the vocabulary, and the cache reorder of beam
-// search), `warmup` untimed runs, then `runs` timed runs; the latency is the
-// mean of the runs between the 10th and 90th percentiles. Only dense models
-// are timed, never the supernet.
+// Protocol: batch 1, a source of 30 tokens, 30 decoder steps at beam 5 (each
+// step: the decoder over 5 rows with the key/value cache, log-softmax and the
+// best token over the vocabulary, and the cache reorder of beam search).
+// Only dense models are timed, never the supernet.
+//
+// DecodeRun is the one place that runs the protocol's decoding: a single
+// measurement, interleaved dataset collection (latency_data.hpp) and the
+// per-operation cost model (latency_model.hpp) all time what it runs, so
+// moving the measurement to another decoding engine or precision is a change
+// of this class (and of latency_precision()).
 #pragma once
 
 #include <cstdint>
+#include <memory>
 #include <string>
 #include <vector>
 
@@ -30,10 +35,11 @@ struct LatencyOptions {
 };
 
 struct LatencyResult {
-    double mean_ms = 0;     // trimmed mean (10th..90th percentile)
+    double mean_ms = 0;     // the robust latency (RunStats::ms)
     double p10_ms = 0, p50_ms = 0, p90_ms = 0;
-    double stdev_ms = 0;    // of the trimmed runs
-    int runs = 0;
+    double stdev_ms = 0;    // of the runs kept
+    int runs = 0;           // timed runs, disturbed ones included
+    int disturbed = 0;      // runs left out as disturbed by other load
 };
 
 void check_latency_options(const LatencyOptions &o);
@@ -44,48 +50,59 @@ nlohmann::ordered_json latency_protocol_json(const LatencyOptions &o);
 // Reads it back; a missing, non-integer or out-of-range field is MOS_FORMAT
 // naming `where`.field.
 LatencyOptions latency_protocol_from_json(const nlohmann::json &j, const std::string &where);
+
+// The precision the timed decoding computes in ("f32": DenseModel's decode
+// path). Datasets and predictors record it; a search warns when serving would
+// use another.
+std::string latency_precision(const LatencyOptions &o);
+
+// One run of the protocol on model m, repeatable: the decoding state is built
+// once, each call to run_ms() encodes the source and decodes every step.
+class DecodeRun {
+public:
+    DecodeRun(const DenseModel &m, const LatencyOptions &o);
+    ~DecodeRun();
+    DecodeRun(const DecodeRun &) = delete;
+    DecodeRun &operator=(const DecodeRun &) = delete;
+    // Runs the protocol once; milliseconds of wall time.
+    double run_ms();
+
+    struct Impl;
+
+private:
+    std::unique_ptr<Impl> impl_;
+};
+
+// What beam search does per decoder step after the logits: the log-softmax
+// normaliser and the best token of each of `rows` rows of logits [rows, V]
+// into tok (the end of sentence is skipped so that decoding runs every step).
+void beam_step_scores(int32_t *tok, float *best, const float *logits, int64_t rows, int64_t V);
+
+// Robust statistics of the timed runs of one model. A run is disturbed (other
+// load took the CPU during it) when `excluded` (may be NULL) flags it, or when
+// it exceeds the median of the others by more than `tolerance` (a fraction; a
+// positive outlier only: load never makes a run faster). The latency is the
+// median of the runs kept (of all runs if every one was excluded).
+struct RunStats {
+    double ms = 0;                 // median of the runs kept
+    double p10_ms = 0, p50_ms = 0, p90_ms = 0;  // of all runs
+    double stdev_ms = 0;           // of the runs kept
+    double spread = 0;             // (p75 - p25) / median of the runs kept
+    int runs = 0, kept = 0;
+};
+RunStats run_stats(const std::vector<double> &ms, double tolerance, const std::vector<char> *excluded = nullptr);
+
+// Disturbance tolerance of single measurements: 10% above the median.
+constexpr double kDisturbedTolerance = 0.10;
+
+// Times model m: `warmup` untimed runs, then `runs` timed runs; the latency
+// is the median of the runs not disturbed by other load (run_stats).
 LatencyResult measure_latency(const DenseModel &m, const LatencyOptions &o);
-
-// HAT's latency predictor: features -> 3 x (Linear 400, ReLU) -> Linear 1,
-// trained with MSE and Adam on latencies scaled by their mean.
-struct LatencyPredictor {
-    int hidden = 400;
-    int layers = 3;
-    std::vector<std::vector<float>> W, b;  // per linear: [out, in], [out]
-    float y_scale = 1.0f;                  // ms per model output unit
-    // Where it was measured: a predictor is only valid there.
-    std::string machine;                   // CPU model name
-    int threads = 1;
-    std::string space_json;                // the space whose features it reads
-    LatencyOptions protocol;
-
-    float predict(const std::vector<float> &features) const;
-};
-
-struct PredictorTrainOptions {
-    int epochs = 2000;        // full-batch Adam steps
-    float lr = 1e-3f;
-    uint64_t seed = 1;
-    double holdout = 0.2;     // fraction of the samples kept for the error report
-};
-
-struct PredictorReport {
-    double mape = 0;          // mean absolute percentage error on held-out samples (%)
-    double rmse_ms = 0;       // root mean squared error (ms)
-    double kendall_tau = 0;   // rank agreement of predicted and measured latency
-    int train_samples = 0, heldout_samples = 0;
-};
-
-// Trains a predictor on (features, latency ms) samples.
-LatencyPredictor train_predictor(const std::vector<std::vector<float>> &x, const std::vector<double> &y_ms,
-                                 const PredictorTrainOptions &o, PredictorReport *report);
-
-void save_predictor(const std::string &path, const LatencyPredictor &p, const PredictorReport &r);
-LatencyPredictor load_predictor(const std::string &path, PredictorReport *report);
 
 // This machine's CPU model name ("unknown" if not found).
 std::string machine_name();
 
+// Kendall's tau-a of two equally long series (0 for fewer than 2 values).
 double kendall_tau(const std::vector<double> &a, const std::vector<double> &b);
 
 }  // namespace mos

@@ -60,8 +60,7 @@ SearchReport run_search(const SupernetBundle &b, const SearchConfig &cfg, const 
     EvalCache::LatencyFn latency;
     if (!cfg.predictor_path.empty()) {
         pred = load_predictor(cfg.predictor_path, nullptr);
-        const Space ps = space_from_json(pred.space_json);
-        check(ps == b.space, MOS_INVALID_ARGUMENT, "the latency predictor '", cfg.predictor_path,
+        check(pred.space == b.space, MOS_INVALID_ARGUMENT, "the latency predictor '", cfg.predictor_path,
               "' was trained for another search space");
         const std::string here = machine_name();
         const int threads = num_threads();
@@ -71,8 +70,14 @@ SearchReport run_search(const SupernetBundle &b, const SearchConfig &cfg, const 
         if (pred.threads != threads)
             rep.warnings.push_back("latency predictor measured with " + std::to_string(pred.threads) +
                                    " threads, searching with " + std::to_string(threads));
+        if (pred.vocab != 0 && pred.vocab != static_cast<int64_t>(vocab))
+            rep.warnings.push_back("latency predictor measured with a vocabulary of " + std::to_string(pred.vocab) +
+                                   ", the supernet has " + std::to_string(vocab));
+        if (pred.precision != latency_precision(cfg.latency))
+            rep.warnings.push_back("latency predictor measured in " + pred.precision + ", serving decodes in " +
+                                   latency_precision(cfg.latency));
         latency = [&](const Arch &a) {
-            return static_cast<double>(pred.predict(arch_encode(b.space, a)));
+            return pred.predict(a);
         };
         rep.latency_source = "predictor " + cfg.predictor_path;
     } else if (cfg.measure) {

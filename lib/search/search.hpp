@@ -13,6 +13,7 @@
 #include "model/bundle.hpp"
 #include "search/evolution.hpp"
 #include "search/latency.hpp"
+#include "search/predictor.hpp"
 
 namespace mos {
 

@@ -19,10 +19,28 @@
 
 #include <nlohmann/json.hpp>
 
-#include "bench_timing.hpp"
 #include "io/safetensors.hpp"
 
 namespace {
+
+// Wall and CPU seconds of the fastest of three runs. On a shared machine the
+// CPU time is the steadier figure.
+struct Time {
+    double wall = 1e30, cpu = 1e30;
+};
+
+Time best_of_3(const std::function<void()> &f) {
+    Time best;
+    for (int i = 0; i < 3; ++i) {
+        const auto t0 = std::chrono::steady_clock::now();
+        const std::clock_t c0 = std::clock();
+        f();
+        const double cpu = static_cast<double>(std::clock() - c0) / CLOCKS_PER_SEC;
+        const double wall = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+        if (wall < best.wall) best = {wall, cpu};
+    }
+    return best;
+}
 
 // The image without its checksum field, as files written before it existed.
 std::vector<uint8_t> without_checksum(const std::vector<uint8_t> &img) {

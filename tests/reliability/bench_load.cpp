@@ -17,9 +17,29 @@
 #include <functional>
 #include <string>
 
-#include "bench_timing.hpp"
 #include "io/safetensors.hpp"
 #include "model/bundle.hpp"
+
+namespace {
+
+struct Time {
+    double wall = 1e30, cpu = 1e30;
+};
+
+Time best_of_3(const std::function<void()> &f) {
+    Time best;
+    for (int i = 0; i < 3; ++i) {
+        const auto t0 = std::chrono::steady_clock::now();
+        const std::clock_t c0 = std::clock();
+        f();
+        const double cpu = static_cast<double>(std::clock() - c0) / CLOCKS_PER_SEC;
+        const double wall = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+        if (cpu < best.cpu) best = {wall, cpu};
+    }
+    return best;
+}
+
+}  // namespace
 
 int main(int argc, char **argv) {
     const std::string preset = argc > 1 ? argv[1] : "hat-wmt";

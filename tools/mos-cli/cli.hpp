@@ -90,11 +90,6 @@ ArchPtr resolve_arch(const mos_space *space, const ArchSpec &spec);
 // The supernet a --supernet value names: a checkpoint or exported file, or
 // "builtin" / "builtin:NAME" for a built-in supernet (docs/builtin.md).
 SupernetPtr open_supernet(const std::string &path_or_builtin);
-// Whether a --supernet value names a built-in supernet; if so *name gets its
-// name ("" for the default one).
-bool builtin_name(const std::string &supernet, std::string *name);
-// The manifest text (JSON) of the built-in supernet `name` ("" = the default).
-std::string builtin_manifest_text(const std::string &name);
 
 // Loads a supernet checkpoint and routes the arch `spec` names on `threads`
 // threads (0 = all cores); *ms (if given) receives the routing time.

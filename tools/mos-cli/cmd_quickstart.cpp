@@ -134,9 +134,14 @@ DemoWatch demo_training(const QuickOpts &o, const mos_space *space, Progress &pr
 
 // The manifest of a built-in supernet, or an empty object for a file.
 Json builtin_manifest(const std::string &supernet) {
-    std::string name;
-    if (!builtin_name(supernet, &name)) return Json::object();
-    const Json j = Json::parse(builtin_manifest_text(name), nullptr, false);
+    if (supernet != "builtin" && supernet.rfind("builtin:", 0) != 0) return Json::object();
+    const std::string name = supernet == "builtin" ? std::string() : supernet.substr(8);
+    size_t needed = 0;
+    check(mos_builtin_manifest(nullptr, 0, &needed, name.empty() ? nullptr : name.c_str()));
+    std::string text(needed, '\0');
+    check(mos_builtin_manifest(&text[0], text.size(), &needed, name.empty() ? nullptr : name.c_str()));
+    text.resize(needed - 1);
+    const Json j = Json::parse(text, nullptr, false);
     return j.is_object() ? j : Json::object();
 }
 

@@ -67,7 +67,15 @@ struct BuiltinOpts {
     std::string name;
 };
 
-void run_builtin(const BuiltinOpts &o) { std::printf("%s\n", builtin_manifest_text(o.name).c_str()); }
+void run_builtin(const BuiltinOpts &o) {
+    const char *name = o.name.empty() ? nullptr : o.name.c_str();
+    size_t needed = 0;
+    check(mos_builtin_manifest(nullptr, 0, &needed, name));
+    std::string text(needed, '\0');
+    check(mos_builtin_manifest(&text[0], text.size(), &needed, name));
+    text.resize(needed - 1);
+    std::printf("%s\n", text.c_str());
+}
 
 }  // namespace
 

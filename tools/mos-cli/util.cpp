@@ -142,34 +142,15 @@ ArchPtr resolve_arch(const mos_space *space, const ArchSpec &spec) {
     return ArchPtr(arch);
 }
 
-bool builtin_name(const std::string &supernet, std::string *name) {
-    static const std::string prefix = "builtin:";
-    if (supernet == "builtin") {
-        name->clear();
-        return true;
-    }
-    if (supernet.compare(0, prefix.size(), prefix) != 0) return false;
-    *name = supernet.substr(prefix.size());
-    return true;
-}
-
-std::string builtin_manifest_text(const std::string &name) {
-    const char *n = name.empty() ? nullptr : name.c_str();
-    size_t needed = 0;
-    check(mos_builtin_manifest(nullptr, 0, &needed, n));
-    std::string text(needed, '\0');
-    check(mos_builtin_manifest(&text[0], text.size(), &needed, n));
-    text.resize(needed > 0 ? needed - 1 : 0);
-    return text;
-}
-
 SupernetPtr open_supernet(const std::string &path_or_builtin) {
     mos_supernet *raw = nullptr;
-    std::string name;
-    if (builtin_name(path_or_builtin, &name))
-        check(mos_supernet_load_builtin(&raw, name.empty() ? nullptr : name.c_str()));
-    else
+    if (path_or_builtin == "builtin") {
+        check(mos_supernet_load_builtin(&raw, nullptr));
+    } else if (path_or_builtin.rfind("builtin:", 0) == 0) {
+        check(mos_supernet_load_builtin(&raw, path_or_builtin.c_str() + 8));
+    } else {
         check(mos_supernet_load(&raw, path_or_builtin.c_str()));
+    }
     return SupernetPtr(raw);
 }
 
