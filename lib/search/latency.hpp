@@ -80,9 +80,11 @@ void beam_step_scores(int32_t *tok, float *best, const float *logits, int64_t ro
 
 // Robust statistics of the timed runs of one model. A run is disturbed (other
 // load took the CPU during it) when `excluded` (may be NULL) flags it, or when
-// it exceeds the median of the others by more than `tolerance` (a fraction; a
-// positive outlier only: load never makes a run faster). The latency is the
-// median of the runs kept (of all runs if every one was excluded).
+// it exceeds the fast end of the runs (their 10th percentile) by more than
+// `tolerance` (a fraction): load never makes a run faster, so on a busy
+// machine the median itself is disturbed while the fast end is not. The
+// latency is the median of the runs kept (of all runs if every one was
+// excluded).
 struct RunStats {
     double ms = 0;                 // median of the runs kept
     double p10_ms = 0, p50_ms = 0, p90_ms = 0;  // of all runs
@@ -92,11 +94,13 @@ struct RunStats {
 };
 RunStats run_stats(const std::vector<double> &ms, double tolerance, const std::vector<char> *excluded = nullptr);
 
-// Disturbance tolerance of single measurements: 10% above the median.
+// Disturbance tolerance: 10% above the fast end of the runs.
 constexpr double kDisturbedTolerance = 0.10;
 
 // Times model m: `warmup` untimed runs, then `runs` timed runs; the latency
-// is the median of the runs not disturbed by other load (run_stats).
+// is the median of the runs not disturbed by other load (run_stats). The one
+// function that times a model: a new decoding engine or precision changes
+// DecodeRun and latency_precision only.
 LatencyResult measure_latency(const DenseModel &m, const LatencyOptions &o);
 
 // This machine's CPU model name ("unknown" if not found).

@@ -163,12 +163,13 @@ double median(std::vector<double> v) { return quantile(std::move(v), 0.5); }
 
 // Each member's statistics, leaving out the runs of disturbed rounds: a round
 // in which the members ran, at the median, more than `tol` above their own
-// medians was slowed down for all of them (judged when at least 3 ran in it).
+// fast ends (10th percentiles) was slowed down for all of them (judged when
+// at least 3 ran in it).
 void judge(std::vector<Timed> &g, double tol) {
     std::map<int, std::vector<double>> ratios;
     std::vector<double> med(g.size());
     for (size_t i = 0; i < g.size(); i++) {
-        med[i] = median(g[i].ms);
+        med[i] = quantile(g[i].ms, 0.1);
         for (size_t j = 0; j < g[i].ms.size(); j++) ratios[g[i].round[j]].push_back(g[i].ms[j] / med[i]);
     }
     std::map<int, bool> slow;
@@ -205,7 +206,7 @@ NoiseReport collect_latency_data(const std::string &path, const Space &space, in
     const size_t big = arch_params(arch_largest(space), static_cast<uint64_t>(vocab)).total() * sizeof(float);
     const int64_t group =
         std::max<int64_t>(1, std::min<int64_t>(co.group, static_cast<int64_t>(kGroupBytes / std::max<size_t>(big, 1))));
-    const int need = (protocol.runs + 1) / 2;  // runs an arch must keep
+    const int need = (protocol.runs + 2) / 3;  // runs an arch must keep
 
     NoiseReport noise;
     std::vector<double> spreads;
@@ -226,13 +227,13 @@ NoiseReport collect_latency_data(const std::string &path, const Space &space, in
         int round_no = 0;
         rounds_over(g, all, protocol.warmup, false, round_no, order_rng);
         rounds_over(g, all, protocol.runs, true, round_no, order_rng);
-        // Redo archs that kept too few runs or whose kept runs still spread
-        // widely, interleaved among themselves, at most max_redo times.
+        // Redo archs that kept too few runs (a third), interleaved among
+        // themselves, at most max_redo times.
         judge(g, co.tolerance);
         for (int redo = 0; redo < co.max_redo; redo++) {
             std::vector<size_t> again;
             for (size_t i = 0; i < g.size(); i++)
-                if (g[i].stats.kept < need || g[i].stats.spread > co.tolerance / 2) again.push_back(i);
+                if (g[i].stats.kept < need) again.push_back(i);
             if (again.empty()) break;
             rounds_over(g, again, protocol.runs, true, round_no, order_rng);
             for (size_t i : again)

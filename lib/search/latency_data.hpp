@@ -17,8 +17,9 @@
 //     so a burst of other load costs each arch at most a run or two instead
 //     of the whole of one arch's measurement;
 //   * robust: an arch's latency is the median of its runs that are not
-//     disturbed (run_stats: more than `tolerance` above its median);
-//   * redone: an arch with fewer than half its runs kept gets up to
+//     disturbed (run_stats: more than `tolerance` above the fast end of its
+//     runs, or in a round that slowed the whole group down);
+//   * redone: an arch with fewer than a third of its runs kept gets up to
 //     `max_redo` more rounds (interleaved with the others that need them);
 //   * reported: a fixed reference arch runs in every group, and the header
 //     says how many runs were disturbed and redone, the spread of the archs'
