@@ -8,8 +8,9 @@
 // the archs were timed ("collection") and how noisy the machine was
 // ("noise"), and the operation table of the cost model ("operations": key ->
 // microseconds, latency_model.hpp). Every further non-empty line is one timed
-// arch: latency_ms (median of the runs not disturbed), p10_ms, p90_ms,
-// spread, runs, disturbed, and arch (arch JSON).
+// arch: latency_ms (median of the runs not disturbed, corrected for drift),
+// raw_ms (uncorrected), drift (the factor), p10_ms, p90_ms, spread, runs,
+// disturbed, and arch (arch JSON).
 //
 // Timing (collect_latency_data), built for a machine shared with other work:
 //   * interleaved: archs are timed in groups of `group` models held at once;
@@ -21,7 +22,12 @@
 //     runs, or in a round that slowed the whole group down);
 //   * redone: an arch with fewer than a third of its runs kept gets up to
 //     `max_redo` more rounds (interleaved with the others that need them);
-//   * reported: a fixed reference arch runs in every group, and the header
+//   * drift-corrected: sustained load slows a whole group down alike, which
+//     no statistic inside the group sees; a fixed reference arch runs in
+//     every group, and each group's latencies are scaled by the reference's
+//     fast-end latency (10th percentile over the groups) over its latency in
+//     that group (the line keeps the uncorrected raw_ms and the factor);
+//   * reported: the header
 //     says how many runs were disturbed and redone, the spread of the archs'
 //     runs, and how much the reference drifted from group to group.
 #pragma once
@@ -43,6 +49,7 @@ struct CollectOptions {
     double tolerance = kDisturbedTolerance;
     int max_redo = 3;           // extra rounds of `runs` runs for an arch with too few runs kept
     int op_rounds = 7;          // rounds of the operation microbenchmarks; 0 = no operation table
+    bool correct_drift = true;  // scale each group by the reference arch (see above)
 };
 
 // How noisy the machine was while a dataset was timed.
