@@ -181,6 +181,37 @@ void judge(std::vector<Timed> &g, double tol) {
     }
 }
 
+// Each member's latency relative to the group's reference (its last member),
+// from a two-way fit of log run time = member effect + round effect by
+// median polish (Tukey): a round in which other load slowed every member
+// down is absorbed by its round effect, a run disturbed alone is outvoted by
+// the member's other runs. Rounds with fewer than 3 members (redone rounds of
+// one or two archs) get no round effect of their own.
+std::vector<double> relative_to_reference(const std::vector<Timed> &g) {
+    std::map<int, std::vector<std::pair<size_t, double>>> by_round;
+    for (size_t i = 0; i < g.size(); i++)
+        for (size_t j = 0; j < g[i].ms.size(); j++)
+            by_round[g[i].round[j]].push_back({i, std::log(std::max(g[i].ms[j], 1e-9))});
+    std::vector<double> a(g.size(), 0.0);
+    std::map<int, double> b;
+    for (int it = 0; it < 4; it++) {
+        std::vector<std::vector<double>> res(g.size());
+        for (const auto &kv : by_round)
+            for (const auto &e : kv.second) res[e.first].push_back(e.second - b[kv.first]);
+        for (size_t i = 0; i < g.size(); i++)
+            if (!res[i].empty()) a[i] = median(res[i]);
+        for (const auto &kv : by_round) {
+            if (kv.second.size() < 3) continue;
+            std::vector<double> r;
+            for (const auto &e : kv.second) r.push_back(e.second - a[e.first]);
+            b[kv.first] = median(r);
+        }
+    }
+    std::vector<double> rel(g.size());
+    for (size_t i = 0; i < g.size(); i++) rel[i] = std::exp(a[i] - a.back());
+    return rel;
+}
+
 }  // namespace
 
 NoiseReport collect_latency_data(const std::string &path, const Space &space, int64_t vocab, int64_t n, uint64_t seed,
@@ -213,6 +244,7 @@ NoiseReport collect_latency_data(const std::string &path, const Space &space, in
     // Per arch its JSON line (latency_ms filled in at the end) and group.
     std::vector<nlohmann::ordered_json> rows;
     std::vector<size_t> row_group;
+    std::vector<double> row_rel;  // latency relative to the group's reference
     Rng order_rng(splitmix64_mix(seed + 1));
     for (int64_t g0 = 0; g0 < n; g0 += group) {
         const int64_t g1 = std::min(n, g0 + group);
@@ -242,8 +274,10 @@ NoiseReport collect_latency_data(const std::string &path, const Space &space, in
                 if (i + 1 < g.size()) noise.redone += protocol.runs;
             judge(g, co.tolerance);
         }
+        const std::vector<double> rel = relative_to_reference(g);
         for (size_t i = 0; i + 1 < g.size(); i++) {
             const Timed &t = g[i];
+            row_rel.push_back(rel[i]);
             noise.runs += t.stats.runs;
             noise.disturbed += t.stats.runs - t.stats.kept;
             spreads.push_back(t.stats.spread);
@@ -255,6 +289,8 @@ NoiseReport collect_latency_data(const std::string &path, const Space &space, in
             j["spread"] = t.stats.spread;
             j["runs"] = t.stats.runs;
             j["disturbed"] = t.stats.runs - t.stats.kept;
+            j["run_ms"] = t.ms;        // every timed run, in order...
+            j["run_round"] = t.round;  // ...with its round in the group
             j["arch"] = nlohmann::ordered_json::parse(arch_to_json(t.arch));
             rows.push_back(std::move(j));
             row_group.push_back(noise.reference_ms.size());
@@ -273,16 +309,17 @@ NoiseReport collect_latency_data(const std::string &path, const Space &space, in
         }
     }
     // Drift: sustained load slows a whole group down, which no statistic
-    // within the group can see; the reference arch can. Each group's archs are
-    // scaled by the reference's fast-end latency (the 10th percentile over
-    // groups) over its latency in that group.
+    // within the group can see; the reference arch can. An arch's latency is
+    // its ratio to the reference in its group (relative_to_reference) times
+    // the reference's latency in the quietest groups (10th percentile over
+    // the groups).
     const double ref_base = quantile(noise.reference_ms, 0.1);
     std::string lines;
     for (size_t r = 0; r < rows.size(); r++) {
         const double raw = rows[r]["raw_ms"].get<double>();
-        const double f = co.correct_drift ? ref_base / noise.reference_ms[row_group[r]] : 1.0;
-        rows[r]["latency_ms"] = raw * f;
-        rows[r]["drift"] = f;
+        const double ms = co.correct_drift ? row_rel[r] * ref_base : raw;
+        rows[r]["latency_ms"] = ms;
+        rows[r]["drift"] = ms / raw;
         lines += rows[r].dump() + "\n";
     }
     noise.median_spread = quantile(spreads, 0.5);

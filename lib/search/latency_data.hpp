@@ -10,7 +10,8 @@
 // microseconds, latency_model.hpp). Every further non-empty line is one timed
 // arch: latency_ms (median of the runs not disturbed, corrected for drift),
 // raw_ms (uncorrected), drift (the factor), p10_ms, p90_ms, spread, runs,
-// disturbed, and arch (arch JSON).
+// disturbed, run_ms and run_round (every timed run and its round in the
+// group), and arch (arch JSON).
 //
 // Timing (collect_latency_data), built for a machine shared with other work:
 //   * interleaved: archs are timed in groups of `group` models held at once;
@@ -24,9 +25,11 @@
 //     `max_redo` more rounds (interleaved with the others that need them);
 //   * drift-corrected: sustained load slows a whole group down alike, which
 //     no statistic inside the group sees; a fixed reference arch runs in
-//     every group, and each group's latencies are scaled by the reference's
-//     fast-end latency (10th percentile over the groups) over its latency in
-//     that group (the line keeps the uncorrected raw_ms and the factor);
+//     every group, each arch's ratio to it is fitted from all their rounds
+//     (log time = arch effect + round effect, by median polish), and its
+//     latency is that ratio times the reference's latency in the quietest
+//     groups (10th percentile over the groups); the line keeps the
+//     uncorrected raw_ms and the factor;
 //   * reported: the header
 //     says how many runs were disturbed and redone, the spread of the archs'
 //     runs, and how much the reference drifted from group to group.
