@@ -181,37 +181,6 @@ void judge(std::vector<Timed> &g, double tol) {
     }
 }
 
-// Each member's latency relative to the group's reference (its last member),
-// from a two-way fit of log run time = member effect + round effect by
-// median polish (Tukey): a round in which other load slowed every member
-// down is absorbed by its round effect, a run disturbed alone is outvoted by
-// the member's other runs. Rounds with fewer than 3 members (redone rounds of
-// one or two archs) get no round effect of their own.
-std::vector<double> relative_to_reference(const std::vector<Timed> &g) {
-    std::map<int, std::vector<std::pair<size_t, double>>> by_round;
-    for (size_t i = 0; i < g.size(); i++)
-        for (size_t j = 0; j < g[i].ms.size(); j++)
-            by_round[g[i].round[j]].push_back({i, std::log(std::max(g[i].ms[j], 1e-9))});
-    std::vector<double> a(g.size(), 0.0);
-    std::map<int, double> b;
-    for (int it = 0; it < 4; it++) {
-        std::vector<std::vector<double>> res(g.size());
-        for (const auto &kv : by_round)
-            for (const auto &e : kv.second) res[e.first].push_back(e.second - b[kv.first]);
-        for (size_t i = 0; i < g.size(); i++)
-            if (!res[i].empty()) a[i] = median(res[i]);
-        for (const auto &kv : by_round) {
-            if (kv.second.size() < 3) continue;
-            std::vector<double> r;
-            for (const auto &e : kv.second) r.push_back(e.second - a[e.first]);
-            b[kv.first] = median(r);
-        }
-    }
-    std::vector<double> rel(g.size());
-    for (size_t i = 0; i < g.size(); i++) rel[i] = std::exp(a[i] - a.back());
-    return rel;
-}
-
 }  // namespace
 
 NoiseReport collect_latency_data(const std::string &path, const Space &space, int64_t vocab, int64_t n, uint64_t seed,
@@ -274,10 +243,9 @@ NoiseReport collect_latency_data(const std::string &path, const Space &space, in
                 if (i + 1 < g.size()) noise.redone += protocol.runs;
             judge(g, co.tolerance);
         }
-        const std::vector<double> rel = relative_to_reference(g);
         for (size_t i = 0; i + 1 < g.size(); i++) {
             const Timed &t = g[i];
-            row_rel.push_back(rel[i]);
+            row_rel.push_back(t.stats.ms / g.back().stats.ms);
             noise.runs += t.stats.runs;
             noise.disturbed += t.stats.runs - t.stats.kept;
             spreads.push_back(t.stats.spread);
@@ -310,9 +278,10 @@ NoiseReport collect_latency_data(const std::string &path, const Space &space, in
     }
     // Drift: sustained load slows a whole group down, which no statistic
     // within the group can see; the reference arch can. An arch's latency is
-    // its ratio to the reference in its group (relative_to_reference) times
-    // the reference's latency in the quietest groups (10th percentile over
-    // the groups).
+    // its ratio to the reference in its group times the reference's latency
+    // in the quietest groups (10th percentile over the groups). (A two-way
+    // median polish of log run times over archs and rounds fitted the ratios
+    // worse on this project's machine: docs/search.md.)
     const double ref_base = quantile(noise.reference_ms, 0.1);
     std::string lines;
     for (size_t r = 0; r < rows.size(); r++) {

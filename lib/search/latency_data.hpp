@@ -25,11 +25,10 @@
 //     `max_redo` more rounds (interleaved with the others that need them);
 //   * drift-corrected: sustained load slows a whole group down alike, which
 //     no statistic inside the group sees; a fixed reference arch runs in
-//     every group, each arch's ratio to it is fitted from all their rounds
-//     (log time = arch effect + round effect, by median polish), and its
-//     latency is that ratio times the reference's latency in the quietest
-//     groups (10th percentile over the groups); the line keeps the
-//     uncorrected raw_ms and the factor;
+//     every group, and an arch's latency is its ratio to the reference in
+//     its group times the reference's latency in the quietest groups (10th
+//     percentile over the groups); the line keeps the uncorrected raw_ms and
+//     the factor;
 //   * reported: the header
 //     says how many runs were disturbed and redone, the spread of the archs'
 //     runs, and how much the reference drifted from group to group.
