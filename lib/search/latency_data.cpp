@@ -215,6 +215,14 @@ NoiseReport collect_latency_data(const std::string &path, const Space &space, in
     std::vector<size_t> row_group;
     std::vector<double> row_rel;  // latency relative to the group's reference
     Rng order_rng(splitmix64_mix(seed + 1));
+    // A first report before any arch is timed: the first group may take a while.
+    if (progress) {
+        Progress p;
+        p.done = 0;
+        p.total = static_cast<uint64_t>(n);
+        p.what = "archs timed";
+        check(progress(p), MOS_ABORTED, "stopped by the progress callback before any arch was timed; nothing written");
+    }
     for (int64_t g0 = 0; g0 < n; g0 += group) {
         const int64_t g1 = std::min(n, g0 + group);
         std::vector<Timed> g(static_cast<size_t>(g1 - g0 + 1));

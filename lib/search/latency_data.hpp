@@ -85,9 +85,10 @@ struct LatencyDataset {
 // above, times the space's operations, and writes the dataset to `path`
 // atomically. The models' weights are small seeded values: latency does not
 // depend on them. vocab outside 16..1000000, n outside 1..1000000 or bad
-// options are MOS_INVALID_ARGUMENT. `progress` (may be empty) hears of every
-// group of archs timed; when it returns false nothing is written and the call
-// fails with MOS_ABORTED. Returns the noise report.
+// options are MOS_INVALID_ARGUMENT. `progress` (may be empty) hears once
+// before the first arch (done 0) and after every group of archs timed; when
+// it returns false nothing is written and the call fails with MOS_ABORTED.
+// Returns the noise report.
 NoiseReport collect_latency_data(const std::string &path, const Space &space, int64_t vocab, int64_t n, uint64_t seed,
                                  const LatencyOptions &protocol, const ProgressFn &progress,
                                  const CollectOptions &co = CollectOptions());

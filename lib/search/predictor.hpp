@@ -62,8 +62,10 @@ struct LatencyPredictor {
     int hidden = 400, layers = 3;
     std::vector<std::vector<float>> W, b;
     float y_scale = 1.0f;
-    // linear: latency = bias + sum coef_i * standardised x_i.
+    // linear: latency = bias + sum coef_i * standardised x_i, fitted with
+    // ridge penalty `ridge`.
     std::vector<double> coef;
+    double ridge = 0;
     double bias = 0;
     // cost: microseconds per operation (the dataset's table) and the
     // calibration latency = cost_scale * sum(count x us) / 1000 + cost_offset.
@@ -79,7 +81,10 @@ struct PredictorTrainOptions {
     std::optional<FeatureSet> features;  // default_features(kind) when unset
     int epochs = 2000;        // mlp: full-batch Adam steps
     float lr = 1e-3f;         // mlp
-    double ridge = 1e-4;      // linear: L2 penalty on the standardised coefficients
+    // linear: L2 penalty on the standardised coefficients (relative to the
+    // data term); unset = chosen from 1e-7..1e-1 by 5-fold cross-validation
+    // on the training archs.
+    std::optional<double> ridge;
     uint64_t seed = 1;
     double holdout = 0.2;     // fraction of the samples kept for the error report
 };

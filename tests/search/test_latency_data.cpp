@@ -82,8 +82,9 @@ void collect_and_read(void **) {
             return true;
         },
         co);
-    // Groups of 3: progress after 3, 6 and 7 archs.
-    assert_int_equal(seen.size(), 3);
+    // Groups of 3: progress before the first and after 3, 6 and 7 archs.
+    assert_int_equal(seen.size(), 4);
+    assert_int_equal(seen.front(), 0);
     assert_int_equal(seen.back(), 7);
     assert_int_equal(noise.reference_ms.size(), 3);
     assert_true(noise.runs >= 7 * 3);
