@@ -106,9 +106,14 @@ SearchReport run_search(const SupernetBundle &b, const SearchConfig &cfg, const 
                 Progress sp;
                 sp.done = static_cast<uint64_t>(i) * its + static_cast<uint64_t>(p.iteration);
                 sp.total = static_cast<uint64_t>(budgets.size()) * its;
-                char what[160];
-                std::snprintf(what, sizeof what, "iterations; best validation loss %.4f; %lld archs evaluated",
-                              p.best_fitness, static_cast<long long>(p.evaluations));
+                // The best arch in brief: embedding width x layers of each side.
+                const Arch &a = p.best.arch;
+                char what[200];
+                std::snprintf(what, sizeof what,
+                              "iterations; best validation loss %.4f (enc %dx%zu, dec %dx%zu, %.1f ms); %lld archs "
+                              "evaluated",
+                              p.best_fitness, a.enc_embed, a.enc.size(), a.dec_embed, a.dec.size(),
+                              p.best.latency_ms, static_cast<long long>(p.evaluations));
                 sp.what = what;
                 return progress(sp);
             };
