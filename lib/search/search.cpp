@@ -1,7 +1,8 @@
 // lib/search/search.cpp: a whole search (see search.hpp): fitness on a
-// fixed validation subset through the supernet's forward pass (equal to the
-// routed model's, see tests/golden), latency from a predictor or a timing, and
-// the per-budget evolutions.
+// fixed validation subset through the inference-only forward of the routed
+// subnet (eval/forward.hpp; equal to the supernet's forward to float
+// tolerance), latency from a predictor or a timing, and the per-budget
+// evolutions.
 #include "search/search.hpp"
 
 #include <chrono>
@@ -20,6 +21,12 @@
 #include "model/size.hpp"
 
 namespace mos {
+
+MeanLoss subnet_fitness(const Supernet &net, const ArchDims &dims, EvalWorkspace &ws,
+                        const std::vector<TokenBatch> &batches) {
+    const DenseModel m = route(net, dims);
+    return mean_loss(m, ws, batches, net.config().label_smoothing, EvalPrecision::F32);
+}
 
 SearchReport run_search(const SupernetBundle &b, const SearchConfig &cfg, const ProgressFn &progress) {
     check(b.net != nullptr, MOS_INVALID_ARGUMENT, "no supernet");
@@ -48,11 +55,11 @@ SearchReport run_search(const SupernetBundle &b, const SearchConfig &cfg, const 
         rep.valid_tgt_tokens += static_cast<int64_t>(p.tgt.size());
     }
     const uint64_t vocab = static_cast<uint64_t>(b.net->config().vocab);
-    Workspace ws(*b.net, kEvalBatchTokens, kEvalBatchTokens, kEvalMaxLen);
+    EvalWorkspace ws;
     auto fitness = [&](const Arch &a) {
         for (const TokenPair &p : pairs.pairs)
             rep.fitness_flops += static_cast<double>(arch_flops(a, vocab, p.src.size(), p.tgt.size()).total());
-        return mean_loss(*b.net, ws, arch_dims(b.space, a), batches).loss;
+        return subnet_fitness(*b.net, arch_dims(b.space, a), ws, batches).loss;
     };
 
     // Latency: predictor, measurement, or none.
