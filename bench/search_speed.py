@@ -88,9 +88,9 @@ def main():
             lat = [json.loads(l)["latency_ms"] for l in f.readlines()[1:]]
         budget = statistics.median(lat)
     else:
-        p, _ = run([cli, "latency", "--supernet", supernet, "--arch", "largest", "--runs", "5"], env,
+        p, _ = run([cli, "latency", "--supernet", supernet, "--arch", "largest", "--runs", "5", "--json"], env,
                    capture_output=True)
-        budget = 0.6 * json.loads(p.stdout)["mean_ms"]
+        budget = 0.6 * json.loads(p.stdout)["latency_ms"]
 
     out = os.path.join(work, "search.json")
     print(f"# searching: population 125, {a.iterations} iterations, {a.valid_sentences} validation sentences, "

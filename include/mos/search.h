@@ -61,9 +61,10 @@ MOS_API mos_status mos_latency_options_init(mos_latency_options *options);
  * declares. Fields are only ever appended. */
 typedef struct mos_latency_result {
     uint32_t version;  /* MOS_LATENCY_RESULT_VERSION */
-    double mean_ms;    /* mean of the runs between the 10th and 90th percentiles */
-    double p10_ms, p50_ms, p90_ms;
-    double stdev_ms;   /* of those runs */
+    double mean_ms;    /* the latency: median of the runs not disturbed by other load
+                          (more than 10% above the median; docs/search.md) */
+    double p10_ms, p50_ms, p90_ms;  /* of all timed runs */
+    double stdev_ms;   /* of the runs kept */
     uint32_t runs;
 } mos_latency_result;
 
@@ -90,8 +91,11 @@ typedef int (*mos_progress_fn)(uint64_t done, uint64_t total, const char *what, 
  * weights and a vocabulary of `vocab` (weights do not change the time) with
  * the protocol and thread count of `options` (NULL = defaults), and write the
  * latency dataset as JSON lines to out_path: a header (machine, thread count,
- * protocol, space), then one object per arch with its features, arch and
- * latency. `progress` (may be NULL) hears of every arch timed. Returns MOS_IO,
+ * precision, vocabulary, protocol, space, how noisy the machine was, the
+ * per-operation timings of the cost model), then one object per arch with its
+ * arch and latency. Archs are timed interleaved in groups, disturbed runs left
+ * out and redone (docs/search.md). `progress` (may be NULL) hears of every
+ * group of archs timed. Returns MOS_IO,
  * MOS_ABORTED, MOS_VERSION, MOS_INVALID_ARGUMENT. Thread-safe. @since 0.1 */
 MOS_API mos_status mos_latency_collect(const mos_space *space, uint32_t vocab, uint32_t n, uint64_t seed,
                                        const mos_latency_options *options, const char *out_path,
@@ -99,16 +103,27 @@ MOS_API mos_status mos_latency_collect(const mos_space *space, uint32_t vocab, u
 
 typedef struct mos_predictor mos_predictor;
 
-#define MOS_PREDICTOR_TRAIN_OPTIONS_VERSION 1u
+#define MOS_PREDICTOR_TRAIN_OPTIONS_VERSION 2u
 
-/* Options of mos_predictor_train. NULL options mean the defaults shown. */
+/* Kinds of latency predictor (docs/search.md, "Latency predictor"). Values
+ * are stable and only appended. @since 0.2 */
+typedef enum mos_predictor_kind {
+    MOS_PREDICTOR_DEFAULT = 0, /* the kind that measured best: MOS_PREDICTOR_LINEAR */
+    MOS_PREDICTOR_LINEAR = 1,  /* ridge regression on the rich features */
+    MOS_PREDICTOR_MLP = 2,     /* HAT's MLP (3 x 400) on its 10 features */
+    MOS_PREDICTOR_COST = 3     /* sum of per-operation timings, calibrated */
+} mos_predictor_kind;
+
+/* Options of mos_predictor_train. NULL options mean the defaults shown.
+ * Version 1 (without `kind`) is still accepted and trains the default kind. */
 typedef struct mos_predictor_train_options {
     uint32_t version;  /* MOS_PREDICTOR_TRAIN_OPTIONS_VERSION */
     double holdout;    /* fraction of the samples held out to measure the error, [0, 0.9) (0.2) */
     uint64_t seed;     /* hold-out split and weight initialisation (1) */
+    int32_t kind;      /* a mos_predictor_kind (MOS_PREDICTOR_DEFAULT); @since 0.2 */
 } mos_predictor_train_options;
 
-#define MOS_PREDICTOR_TRAIN_OPTIONS_INIT {MOS_PREDICTOR_TRAIN_OPTIONS_VERSION, 0.2, 1u}
+#define MOS_PREDICTOR_TRAIN_OPTIONS_INIT {MOS_PREDICTOR_TRAIN_OPTIONS_VERSION, 0.2, 1u, 0}
 
 /* Function twin of MOS_PREDICTOR_TRAIN_OPTIONS_INIT. Thread-safe. @since 0.1 */
 MOS_API mos_status mos_predictor_train_options_init(mos_predictor_train_options *options);
@@ -133,14 +148,17 @@ typedef struct mos_predictor_report {
  * included) and sets its version. Thread-safe. @since 0.1 */
 MOS_API mos_status mos_predictor_report_init(mos_predictor_report *report);
 
-/* Train HAT's latency predictor (MLP 3 x 400 on the 10 arch features) on a
- * dataset written by mos_latency_collect (dataset_path), holding out
+/* Train a latency predictor of options->kind (by default the linear model on
+ * the rich features; HAT's MLP and the per-operation cost model on request)
+ * on a dataset written by mos_latency_collect (dataset_path), holding out
  * options->holdout of the samples to report its error in *report (may be
  * NULL; its version set by the caller), and save it to out_path
- * (safetensors, with the machine and thread count the dataset was measured
- * on). The errors are 0 when no sample is held out (heldout_samples 0).
- * Returns MOS_IO, MOS_FORMAT (dataset), MOS_VERSION (report or options),
- * MOS_INVALID_ARGUMENT. Thread-safe. @since 0.1 */
+ * (safetensors, with the machine, thread count, precision and vocabulary
+ * the dataset was measured with). With nothing held out (heldout_samples 0)
+ * the report is the training error. Returns MOS_IO, MOS_FORMAT (dataset),
+ * MOS_VERSION (report or options), MOS_INVALID_ARGUMENT (an option out of
+ * range, an unknown kind, the cost model on a dataset without an operation
+ * table). Thread-safe. @since 0.1 */
 MOS_API mos_status mos_predictor_train(mos_predictor_report *report, const char *dataset_path, const char *out_path,
                                        const mos_predictor_train_options *options);
 

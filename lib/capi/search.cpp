@@ -158,12 +158,27 @@ MOS_API mos_status mos_predictor_train(mos_predictor_report *report, const char 
         if (report) mos::capi::begin_result(report, MOS_PREDICTOR_REPORT_VERSION, "report");
         MOS_REQUIRE_NONNULL(dataset_path);
         MOS_REQUIRE_NONNULL(out_path);
-        const mos_predictor_train_options po =
-            mos::capi::versioned(options, mos_predictor_train_options MOS_PREDICTOR_TRAIN_OPTIONS_INIT,
-                                 MOS_PREDICTOR_TRAIN_OPTIONS_VERSION, "options");
+        // Version 1 ends before `kind`: only its fields are read.
+        mos_predictor_train_options po = MOS_PREDICTOR_TRAIN_OPTIONS_INIT;
+        if (options) {
+            mos::check(options->version == 1 || options->version == MOS_PREDICTOR_TRAIN_OPTIONS_VERSION, MOS_VERSION,
+                       "options version ", options->version, " is not 1 or ", MOS_PREDICTOR_TRAIN_OPTIONS_VERSION);
+            po.holdout = options->holdout;
+            po.seed = options->seed;
+            if (options->version >= 2) po.kind = options->kind;
+        }
         mos::PredictorTrainOptions o;
         o.holdout = po.holdout;
         o.seed = po.seed;
+        switch (po.kind) {
+        case MOS_PREDICTOR_DEFAULT: o.kind = mos::kDefaultPredictorKind; break;
+        case MOS_PREDICTOR_LINEAR: o.kind = mos::PredictorKind::Linear; break;
+        case MOS_PREDICTOR_MLP: o.kind = mos::PredictorKind::Mlp; break;
+        case MOS_PREDICTOR_COST: o.kind = mos::PredictorKind::Cost; break;
+        default:
+            mos::fail(MOS_INVALID_ARGUMENT, "options->kind ", po.kind,
+                      " is unknown; allowed 0 (default), 1 (linear), 2 (mlp), 3 (cost)");
+        }
         const mos::PredictorReport r = mos::train_predictor_file(dataset_path, o, out_path);
         if (report) report_out(report, r);
     });
@@ -178,7 +193,7 @@ MOS_API mos_status mos_predictor_load(mos_predictor **out, mos_predictor_report 
         auto h = std::make_unique<mos_predictor>();
         mos::PredictorReport r;
         h->p = mos::load_predictor(path, &r);
-        h->space = std::make_shared<const mos::Space>(mos::space_from_json(h->p.space_json));
+        h->space = std::make_shared<const mos::Space>(h->p.space);
         if (report) report_out(report, r);
         *out = h.release();
     });
@@ -191,7 +206,7 @@ MOS_API mos_status mos_predictor_predict(double *ms, const mos_predictor *p, con
         MOS_REQUIRE_NONNULL(arch);
         mos::check(*arch->space == *p->space, MOS_INVALID_ARGUMENT,
                    "the arch belongs to another search space than the predictor's");
-        *ms = p->p.predict(mos::arch_encode(*p->space, arch->arch));
+        *ms = p->p.predict(arch->arch);
     });
 }
 

@@ -33,4 +33,9 @@ MeanLoss mean_loss(const DenseModel &model, float label_smoothing, const std::ve
     return mean_over(batches, [&](const Batch &b) { return dense_teacher_forced_loss(model, b, label_smoothing); });
 }
 
+MeanLoss mean_loss(const DenseModel &m, EvalWorkspace &ws, const std::vector<TokenBatch> &batches, float eps,
+                   EvalPrecision p) {
+    return mean_over(batches, [&](const Batch &b) { return eval_forward(m, ws, b, eps, p); });
+}
+
 }  // namespace mos

@@ -1,9 +1,9 @@
-// lib/eval/loss.hpp: the validation loss of a subnet, one loop for the
-// trainer's validation (docs/training.md), mos_evaluate and the search's
-// fitness (docs/search.md): the supernet's forward pass without dropout over
-// fixed, length-ordered batches, summed over target tokens; and the same loss
-// of a routed dense model (mos_model_evaluate), teacher-forced through its
-// decoding cache.
+// lib/eval/loss.hpp: the validation loss of a subnet over fixed,
+// length-ordered batches, summed over target tokens: through the supernet's
+// forward pass without dropout (the trainer's validation, docs/training.md,
+// and mos_evaluate), or through the inference-only forward of the routed
+// model (eval/forward.hpp; the search's fitness, docs/search.md), or
+// teacher-forced through the routed model's decoding cache (mos_model_evaluate).
 #pragma once
 
 #include <cstddef>
@@ -11,6 +11,7 @@
 #include <vector>
 
 #include "data/batcher.hpp"
+#include "eval/forward.hpp"
 #include "model/dense.hpp"
 #include "model/supernet.hpp"
 
@@ -40,5 +41,10 @@ MeanLoss mean_loss(const Supernet &net, Workspace &ws, const ArchDims &dims, con
 // (dense_teacher_forced_loss). For a model routed from `net` this equals the
 // supernet's mean_loss of the same arch to float tolerance. Reads the model only.
 MeanLoss mean_loss(const DenseModel &model, float label_smoothing, const std::vector<TokenBatch> &batches);
+
+// The routed model `m` on every batch, in order, with the inference-only
+// forward (label smoothing eps, products in precision p).
+MeanLoss mean_loss(const DenseModel &m, EvalWorkspace &ws, const std::vector<TokenBatch> &batches, float eps,
+                   EvalPrecision p);
 
 }  // namespace mos

@@ -269,7 +269,8 @@ void add_norm(const DenseModel &m, const LayerNormTensors &t, float *x, const fl
     layernorm_forward(x, mean, rstd, r, m.data_at(t.w), m.data_at(t.b), N, d);
 }
 
-// Single-query attention of row r over n cached keys/values [n, Q] per head.
+}  // namespace
+
 void attend_one(float *o, const float *q, const float *K, const float *Vv, const uint8_t *mask, int64_t n,
                 int64_t Q, int64_t heads, float *scores) {
     const int64_t hd = Q / heads;
@@ -306,8 +307,6 @@ void attend_one(float *o, const float *q, const float *K, const float *Vv, const
         }
     }
 }
-
-}  // namespace
 
 void dense_encode(DecodeState &ds, const DenseModel &m, const int32_t *src, int64_t B, int64_t S) {
     DecodeState::Impl &s = ds.impl();

@@ -111,6 +111,13 @@ const float *dense_step(DecodeState &st, const DenseModel &m, const int32_t *tok
 // Keep cache rows: new row r takes the history of old row from[r] (beam reorder).
 void dense_reorder(DecodeState &st, const DenseModel &m, const int64_t *from, int64_t rows);
 
+// The attention of one decoder row at a step: query q [Q] over n cached
+// keys/values K, V [n, Q] (mask [n] 1 = skip, or NULL), `heads` heads, into
+// o [Q]; scores [n] is scratch. A row whose every key is masked gets o = 0.
+// (The latency cost model times it on its own, search/latency_model.hpp.)
+void attend_one(float *o, const float *q, const float *K, const float *V, const uint8_t *mask, int64_t n, int64_t Q,
+                int64_t heads, float *scores);
+
 // Teacher-forced logits [B*T, V] for a batch, step by step through the cache
 // (used to check route() against the supernet).
 std::vector<float> dense_teacher_forced_logits(const DenseModel &m, const Batch &b);

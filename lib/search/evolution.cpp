@@ -126,6 +126,7 @@ Evaluated evolve(const Space &space, const Constraints &c, const EvolutionOption
             p.iteration = it + 1;
             p.iterations = o.iterations;
             p.best_fitness = best.fitness;
+            p.best = best;
             p.evaluations = cache.fitness_evals();
             p.seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
             check(cb(p), MOS_ABORTED, "search stopped by the progress callback after iteration ", it + 1);

@@ -82,6 +82,7 @@ private:
 struct EvolutionProgress {
     int iteration = 0, iterations = 0;
     double best_fitness = 0;
+    Evaluated best;          // the best feasible arch so far
     int64_t evaluations = 0;
     double seconds = 0;
 };

@@ -1,5 +1,5 @@
-// lib/search/latency.cpp: HAT-protocol latency measurement of dense models and
-// the MLP latency predictor (training, error report, file format).
+// lib/search/latency.cpp: HAT-protocol latency measurement of dense models
+// and the robust statistics of timed runs (see latency.hpp).
 #include "search/latency.hpp"
 
 #include <algorithm>
@@ -18,10 +18,6 @@
 #include "core/json_util.hpp"
 #include "data/tokens.hpp"
 #include "decode/engine.hpp"
-#include "io/safetensors.hpp"
-#include "kernels/activation.hpp"
-#include "kernels/adam.hpp"
-#include "kernels/linear.hpp"
 
 namespace mos {
 
@@ -61,91 +57,176 @@ LatencyOptions latency_protocol_from_json(const nlohmann::json &j, const std::st
     return o;
 }
 
-LatencyResult measure_latency(const ServeModel &m, const LatencyOptions &o) {
-    check_latency_options(o);
+std::string latency_precision(const LatencyOptions &o) {
+    return precision_name(resolve_precision(o.precision, false, nullptr));
+}
+
+void beam_step_scores(int32_t *tok, float *best, const float *logits, int64_t rows, int64_t V) {
+    for (int64_t r = 0; r < rows; r++) {
+        const float *z = logits + r * V;
+        float mx = -std::numeric_limits<float>::infinity();
+        int32_t arg = kSpecialTokens;
+        for (int64_t v = 0; v < V; v++)
+            if (z[v] > mx) {
+                mx = z[v];
+                arg = static_cast<int32_t>(v);
+            }
+        double sum = 0;
+        for (int64_t v = 0; v < V; v++) sum += std::exp(static_cast<double>(z[v] - mx));
+        best[r] = -static_cast<float>(std::log(sum));
+        tok[r] = arg == kEos ? kSpecialTokens : arg;  // keep decoding for every step
+    }
+}
+
+struct DecodeRun::Impl {
+    std::unique_ptr<ServeModel> owned;  // a DenseModel packed at o.precision
+    const ServeModel *m = nullptr;
+    LatencyOptions o;
+    EngineState st;
+    std::vector<int32_t> src, tok;
+    std::vector<int64_t> rows, from;
+    int topk = 1;
+};
+
+namespace {
+void start_run(DecodeRun::Impl &s, const ServeModel &m, const LatencyOptions &o) {
     const int64_t V = m.vocab(), k = o.beam;
     check(V > 8, MOS_INVALID_ARGUMENT, "vocabulary of ", V, " is too small to time");
-    EngineState st;
-    st.reserve(m, 1, k, o.src_len, o.steps);
-    std::vector<int32_t> src(o.src_len);
+    s.m = &m;
+    s.o = o;
+    s.st.reserve(m, 1, k, o.src_len, o.steps);
+    s.src.resize(o.src_len);
     for (int i = 0; i < o.src_len; i++)
-        src[i] = static_cast<int32_t>(kSpecialTokens + (i * 7919) % (V - kSpecialTokens));
-    src.back() = kEos;
-    std::vector<int64_t> rows(k, 0), from(k);
-    std::vector<int32_t> tok(k, kEos);
-    const int topk = static_cast<int>(std::min<int64_t>(2 * k, kMaxTopK));
-    auto one_run = [&] {
-        engine_encode(st, m, src.data(), 1, o.src_len);
-        engine_set_rows(st, rows.data(), k);
-        std::fill(tok.begin(), tok.end(), kEos);
-        for (int t = 0; t < o.steps; t++) {
-            // What beam search does per step: the decoder over k rows, the
-            // fused output layer (log-sum-exp and the best 2k tokens of each
-            // row), then the reorder of the hypotheses.
-            const VocabRowStats *stats = engine_step_topk(st, m, tok.data(), topk);
-            for (int64_t r = 0; r < k; r++) {
-                int32_t best = kSpecialTokens;
-                for (int i = 0; i < stats[r].n; i++)
-                    if (stats[r].tok[i] != kEos) {  // keep decoding for the full number of steps
-                        best = stats[r].tok[i];
-                        break;
-                    }
-                tok[r] = best;
-            }
-            if (k > 1 && t + 1 < o.steps) {
-                for (int64_t r = 0; r < k; r++) from[r] = (r + 1) % k;
-                engine_reorder(st, from.data(), k);
-                std::rotate(tok.begin(), tok.begin() + 1, tok.end());
-            }
+        s.src[i] = static_cast<int32_t>(kSpecialTokens + (i * 7919) % (V - kSpecialTokens));
+    s.src.back() = kEos;
+    s.tok.assign(k, kEos);
+    s.rows.assign(k, 0);
+    s.from.assign(k, 0);
+    s.topk = static_cast<int>(std::min<int64_t>(2 * k, kMaxTopK));
+}
+}  // namespace
+
+DecodeRun::DecodeRun(const DenseModel &m, const LatencyOptions &o) : impl_(std::make_unique<Impl>()) {
+    check_latency_options(o);
+    const Precision compute = resolve_precision(o.precision, false, nullptr);
+    impl_->owned = std::make_unique<ServeModel>(ServeModel::from_dense(m, o.precision, compute));
+    start_run(*impl_, *impl_->owned, o);
+}
+
+DecodeRun::DecodeRun(const ServeModel &m, const LatencyOptions &o) : impl_(std::make_unique<Impl>()) {
+    check_latency_options(o);
+    start_run(*impl_, m, o);
+}
+
+DecodeRun::~DecodeRun() = default;
+
+double DecodeRun::run_ms() {
+    Impl &s = *impl_;
+    const int64_t k = s.o.beam;
+    const auto t0 = std::chrono::steady_clock::now();
+    engine_encode(s.st, *s.m, s.src.data(), 1, s.o.src_len);
+    engine_set_rows(s.st, s.rows.data(), k);
+    std::fill(s.tok.begin(), s.tok.end(), kEos);
+    for (int t = 0; t < s.o.steps; t++) {
+        // What beam search does per step: the decoder over k rows, the fused
+        // output layer (log-sum-exp and the best 2k tokens of each row), then
+        // the reorder of the hypotheses.
+        const VocabRowStats *stats = engine_step_topk(s.st, *s.m, s.tok.data(), s.topk);
+        for (int64_t r = 0; r < k; r++) {
+            int32_t best = kSpecialTokens;
+            for (int i = 0; i < stats[r].n; i++)
+                if (stats[r].tok[i] != kEos) {  // keep decoding for every step
+                    best = stats[r].tok[i];
+                    break;
+                }
+            s.tok[r] = best;
         }
-    };
-    for (int i = 0; i < o.warmup; i++) one_run();
-    std::vector<double> ms(o.runs);
-    for (int i = 0; i < o.runs; i++) {
-        const auto t0 = std::chrono::steady_clock::now();
-        one_run();
-        ms[i] = std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - t0).count();
+        if (k > 1 && t + 1 < s.o.steps) {
+            for (int64_t r = 0; r < k; r++) s.from[r] = (r + 1) % k;
+            engine_reorder(s.st, s.from.data(), k);
+            std::rotate(s.tok.begin(), s.tok.begin() + 1, s.tok.end());
+        }
     }
-    std::sort(ms.begin(), ms.end());
-    auto pct = [&](double p) { return ms[static_cast<size_t>(std::floor(p * (ms.size() - 1) + 0.5))]; };
-    LatencyResult r;
-    r.runs = o.runs;
-    r.p10_ms = pct(0.1);
-    r.p50_ms = pct(0.5);
-    r.p90_ms = pct(0.9);
+    return std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - t0).count();
+}
+
+namespace {
+// Quantile p of sorted values (nearest rank).
+double quantile(const std::vector<double> &sorted, double p) {
+    return sorted[static_cast<size_t>(std::floor(p * (sorted.size() - 1) + 0.5))];
+}
+double median_of(std::vector<double> v) {
+    std::sort(v.begin(), v.end());
+    const size_t n = v.size();
+    return n % 2 ? v[n / 2] : 0.5 * (v[n / 2 - 1] + v[n / 2]);
+}
+}  // namespace
+
+RunStats run_stats(const std::vector<double> &ms, double tolerance, const std::vector<char> *excluded) {
+    check(!ms.empty(), MOS_INVALID_ARGUMENT, "no timed runs");
+    check(tolerance > 0, MOS_INVALID_ARGUMENT, "disturbance tolerance ", tolerance, " is not positive");
+    check(!excluded || excluded->size() == ms.size(), MOS_INVALID_ARGUMENT, "disturbance flags for ",
+          excluded ? excluded->size() : 0, " of ", ms.size(), " runs");
+    std::vector<double> all(ms), candidates;
+    std::sort(all.begin(), all.end());
+    RunStats r;
+    r.runs = static_cast<int>(all.size());
+    r.p10_ms = quantile(all, 0.1);
+    r.p50_ms = quantile(all, 0.5);
+    r.p90_ms = quantile(all, 0.9);
+    for (size_t i = 0; i < ms.size(); i++)
+        if (!excluded || !(*excluded)[i]) candidates.push_back(ms[i]);
+    if (candidates.empty()) candidates = ms;
+    // Other load only ever slows a run down: the fast end of the runs is the
+    // undisturbed latency. The anchor is the 10th percentile (the second
+    // fastest of 6..15 runs), not the minimum, so that one run timed across a
+    // clock quirk cannot set it.
+    std::vector<double> sorted(candidates);
+    std::sort(sorted.begin(), sorted.end());
+    const double limit = quantile(sorted, 0.1) * (1.0 + tolerance);
+    std::vector<double> kept;
+    for (double x : candidates)
+        if (x <= limit) kept.push_back(x);
+    std::sort(kept.begin(), kept.end());
+    r.kept = static_cast<int>(kept.size());
+    r.ms = median_of(kept);
     double s = 0, s2 = 0;
-    int n = 0;
-    for (double x : ms)
-        if (x >= r.p10_ms && x <= r.p90_ms) {
-            s += x;
-            s2 += x * x;
-            n++;
-        }
-    r.mean_ms = s / n;
-    r.stdev_ms = std::sqrt(std::max(0.0, s2 / n - r.mean_ms * r.mean_ms));
+    for (double x : kept) {
+        s += x;
+        s2 += x * x;
+    }
+    const double mean = s / kept.size();
+    r.stdev_ms = std::sqrt(std::max(0.0, s2 / kept.size() - mean * mean));
+    r.spread = r.ms > 0 ? (quantile(kept, 0.75) - quantile(kept, 0.25)) / r.ms : 0.0;
     return r;
 }
 
+namespace {
+LatencyResult time_runs(DecodeRun &run, const LatencyOptions &o) {
+    for (int i = 0; i < o.warmup; i++) run.run_ms();
+    std::vector<double> ms(o.runs);
+    for (int i = 0; i < o.runs; i++) ms[i] = run.run_ms();
+    const RunStats st = run_stats(ms, kDisturbedTolerance);
+    LatencyResult r;
+    r.mean_ms = st.ms;
+    r.p10_ms = st.p10_ms;
+    r.p50_ms = st.p50_ms;
+    r.p90_ms = st.p90_ms;
+    r.stdev_ms = st.stdev_ms;
+    r.runs = st.runs;
+    r.disturbed = st.runs - st.kept;
+    return r;
+}
+}  // namespace
+
 LatencyResult measure_latency(const DenseModel &m, const LatencyOptions &o) {
-    check_latency_options(o);
-    const Precision compute = resolve_precision(o.precision, false, nullptr);
-    return measure_latency(ServeModel::from_dense(m, o.precision, compute), o);
+    DecodeRun run(m, o);
+    return time_runs(run, o);
 }
 
-// ---- predictor ------------------------------------------------------------------
-
-float LatencyPredictor::predict(const std::vector<float> &f) const {
-    check(!W.empty() && !f.empty() && W[0].size() == b[0].size() * f.size(), MOS_INVALID_ARGUMENT,
-          "predictor expects ", W.empty() ? 0 : W[0].size() / b[0].size(), " features, got ", f.size());
-    std::vector<float> x(f), y;
-    for (size_t l = 0; l < W.size(); l++) {
-        const int64_t out = static_cast<int64_t>(b[l].size()), in = static_cast<int64_t>(x.size());
-        y.resize(static_cast<size_t>(out));
-        linear_forward(y.data(), x.data(), W[l].data(), b[l].data(), 1, in, out, in);
-        if (l + 1 < W.size()) relu_forward(y.data(), y.data(), out);
-        x.swap(y);
-    }
-    return x[0] * y_scale;
+LatencyResult measure_latency(const ServeModel &m, const LatencyOptions &o) {
+    DecodeRun run(m, o);
+    return time_runs(run, o);
 }
 
 double kendall_tau(const std::vector<double> &a, const std::vector<double> &b) {
@@ -162,119 +243,6 @@ double kendall_tau(const std::vector<double> &a, const std::vector<double> &b) {
     return (conc - disc) / tot;
 }
 
-LatencyPredictor train_predictor(const std::vector<std::vector<float>> &x, const std::vector<double> &y_ms,
-                                 const PredictorTrainOptions &o, PredictorReport *report) {
-    const size_t n = x.size();
-    check(n >= 5 && y_ms.size() == n, MOS_INVALID_ARGUMENT, "need at least 5 (features, latency) samples, got ", n,
-          " and ", y_ms.size());
-    check(o.holdout >= 0.0 && o.holdout < 0.9, MOS_INVALID_ARGUMENT, "holdout fraction ", o.holdout,
-          " outside [0, 0.9)");
-    check(o.epochs >= 1 && o.lr > 0.0f, MOS_INVALID_ARGUMENT, "epochs and learning rate must be positive");
-    const int64_t F = static_cast<int64_t>(x[0].size());
-    for (const auto &r : x) check(static_cast<int64_t>(r.size()) == F, MOS_INVALID_ARGUMENT, "ragged features");
-    // The predictor's products are tiny (a batch of samples times a few dozen
-    // features): a second thread only adds a fork and a join to each of the
-    // thousands of steps, and on a busy machine a wait for a core.
-    const ThreadScope one_thread(1);
-    for (double v : y_ms) check(std::isfinite(v) && v > 0, MOS_INVALID_ARGUMENT, "latency ", v, " is not positive");
-
-    // Deterministic split: a seeded shuffle, the last `holdout` part held out.
-    std::vector<size_t> idx(n);
-    std::iota(idx.begin(), idx.end(), 0);
-    Rng rng(o.seed);
-    for (size_t i = n - 1; i > 0; i--) std::swap(idx[i], idx[rng.below(i + 1)]);
-    const size_t n_hold = static_cast<size_t>(std::floor(o.holdout * n));
-    const size_t n_train = n - n_hold;
-
-    LatencyPredictor p;
-    double mean = 0;
-    for (size_t i = 0; i < n_train; i++) mean += y_ms[idx[i]];
-    p.y_scale = static_cast<float>(mean / n_train);
-    const int H = p.hidden, L = p.layers;
-    std::vector<int64_t> dims{F};
-    for (int l = 0; l < L; l++) dims.push_back(H);
-    dims.push_back(1);
-    const size_t nl = dims.size() - 1;
-    p.W.resize(nl);
-    p.b.resize(nl);
-    // Adam moments of every weight and bias (kernels/adam.hpp, beta2 = 0.999 as
-    // PyTorch's default, no clipping).
-    std::vector<std::vector<float>> mw(nl), vw(nl), mb(nl), vb(nl);
-    for (size_t l = 0; l < nl; l++) {
-        const int64_t in = dims[l], out = dims[l + 1];
-        const float bound = std::sqrt(6.0f / static_cast<float>(in + out));
-        p.W[l].resize(in * out);
-        for (float &w : p.W[l]) w = static_cast<float>((rng.uniform() * 2 - 1) * bound);
-        p.b[l].assign(out, 0.0f);
-        mw[l].assign(in * out, 0.0f);
-        vw[l].assign(in * out, 0.0f);
-        mb[l].assign(out, 0.0f);
-        vb[l].assign(out, 0.0f);
-    }
-    AdamConfig adam;
-    adam.beta2 = 0.999f;
-    // Full-batch training: activations [N, dims[l]].
-    const int64_t N = static_cast<int64_t>(n_train);
-    std::vector<std::vector<float>> act(nl + 1);
-    act[0].resize(N * F);
-    std::vector<float> target(N);
-    for (int64_t i = 0; i < N; i++) {
-        std::memcpy(act[0].data() + i * F, x[idx[i]].data(), F * sizeof(float));
-        target[i] = static_cast<float>(y_ms[idx[i]] / p.y_scale);
-    }
-    for (size_t l = 1; l <= nl; l++) act[l].resize(N * dims[l]);
-    std::vector<float> dW, db, dcur, dprev, dpre;
-    for (int e = 1; e <= o.epochs; e++) {
-        for (size_t l = 0; l < nl; l++) {
-            linear_forward(act[l + 1].data(), act[l].data(), p.W[l].data(), p.b[l].data(), N, dims[l], dims[l + 1],
-                           dims[l]);
-            if (l + 1 < nl) relu_forward(act[l + 1].data(), act[l + 1].data(), N * dims[l + 1]);
-        }
-        // d(mean squared error) / d(output).
-        dcur.assign(N, 0.0f);
-        for (int64_t i = 0; i < N; i++) dcur[i] = 2.0f * (act[nl][i] - target[i]) / N;
-        for (size_t l = nl; l-- > 0;) {
-            const int64_t in = dims[l], out = dims[l + 1];
-            dW.assign(in * out, 0.0f);
-            db.assign(out, 0.0f);
-            if (l > 0) dprev.assign(N * in, 0.0f);
-            // dW = dcur^T act[l], db = column sums of dcur, dprev = dcur W (before W steps).
-            linear_backward(l > 0 ? dprev.data() : nullptr, dW.data(), db.data(), dcur.data(), act[l].data(),
-                            p.W[l].data(), N, in, out, in);
-            adam_update(p.W[l].data(), dW.data(), mw[l].data(), vw[l].data(), dW.size(), e, o.lr, adam);
-            adam_update(p.b[l].data(), db.data(), mb[l].data(), vb[l].data(), db.size(), e, o.lr, adam);
-            if (l > 0) {
-                // Through the ReLU of layer l's input (act[l] is its output).
-                dpre.assign(N * in, 0.0f);
-                relu_backward(dpre.data(), dprev.data(), act[l].data(), N * in);
-                dcur.swap(dpre);
-            }
-        }
-    }
-    if (report) {
-        PredictorReport r;
-        r.train_samples = static_cast<int>(n_train);
-        r.heldout_samples = static_cast<int>(n_hold);
-        // With nothing held out, report the training error (said so by heldout_samples = 0).
-        const size_t lo = n_hold > 0 ? n_train : 0;
-        std::vector<double> pred, meas;
-        double ape = 0, se = 0;
-        for (size_t i = lo; i < n; i++) {
-            const double yh = p.predict(x[idx[i]]), y = y_ms[idx[i]];
-            pred.push_back(yh);
-            meas.push_back(y);
-            ape += std::fabs(yh - y) / y;
-            se += (yh - y) * (yh - y);
-        }
-        const double m = static_cast<double>(pred.size());
-        r.mape = 100.0 * ape / m;
-        r.rmse_ms = std::sqrt(se / m);
-        r.kendall_tau = kendall_tau(pred, meas);
-        *report = r;
-    }
-    return p;
-}
-
 std::string machine_name() {
     std::ifstream in("/proc/cpuinfo");
     std::string line;
@@ -288,92 +256,6 @@ std::string machine_name() {
             }
         }
     return "unknown";
-}
-
-void save_predictor(const std::string &path, const LatencyPredictor &p, const PredictorReport &r) {
-    SafeTensorsWriter w;
-    w.set_format("mos-latency-predictor", 1);
-    nlohmann::ordered_json j;
-    j["machine"] = p.machine;
-    j["threads"] = p.threads;
-    j["y_scale_ms"] = p.y_scale;
-    j["hidden"] = p.hidden;
-    j["layers"] = p.layers;
-    j["protocol"] = latency_protocol_json(p.protocol);
-    j["report"] = {{"mape", r.mape}, {"rmse_ms", r.rmse_ms}, {"kendall_tau", r.kendall_tau},
-                   {"train_samples", r.train_samples}, {"heldout_samples", r.heldout_samples}};
-    w.set_metadata("predictor", j.dump());
-    w.set_metadata("space", p.space_json);
-    for (size_t l = 0; l < p.W.size(); l++) {
-        const uint64_t out = p.b[l].size(), in = p.W[l].size() / out;
-        w.add("layers." + std::to_string(l) + ".weight", DType::F32, {out, in}, p.W[l].data(),
-              p.W[l].size() * sizeof(float));
-        w.add("layers." + std::to_string(l) + ".bias", DType::F32, {out}, p.b[l].data(), out * sizeof(float));
-    }
-    w.write_file(path);
-}
-
-LatencyPredictor load_predictor(const std::string &path, PredictorReport *report) {
-    const SafeTensors f = SafeTensors::read_file(path);
-    f.check_format("mos-latency-predictor", 1);
-    const std::string *meta = f.meta("predictor");
-    const std::string *space = f.meta("space");
-    check(meta && space, MOS_FORMAT, path, ": metadata 'predictor' or 'space' is missing");
-    const nlohmann::json j = parse_json(*meta, path + ": metadata 'predictor'");
-    LatencyPredictor p;
-    // Integers through json_int: nlohmann's get<int>() of a JSON float is a
-    // static_cast, undefined for "threads": 1e300 and silently truncating for
-    // 4294967296000. Errors name the field and its allowed range.
-    const std::string where = path + ": metadata 'predictor'";
-    try {
-        check(j.is_object(), MOS_FORMAT, "not a JSON object");
-        const nlohmann::json &machine = j.at("machine");
-        check(machine.is_string(), MOS_FORMAT, "machine: expected a string, got ", json_brief(machine));
-        p.machine = machine.get<std::string>();
-        p.threads = json_int(j, "", "threads", 1, 1 << 20);
-        const nlohmann::json &ys = j.at("y_scale_ms");
-        check(ys.is_number() && ys.get<double>() > 0 &&
-                  ys.get<double>() <= std::numeric_limits<float>::max(),
-              MOS_FORMAT, "y_scale_ms = ", json_brief(ys), "; allowed a positive float");
-        p.y_scale = static_cast<float>(ys.get<double>());
-        p.hidden = json_int(j, "", "hidden", 1, 4096);
-        p.layers = json_int(j, "", "layers", 1, 8);
-        p.protocol = latency_protocol_from_json(j.at("protocol"), "protocol");
-        if (report) {
-            const nlohmann::json &r = json_object(j, "", "report");
-            const auto real = [&r](const char *key) {
-                const nlohmann::json &v = r.at(key);
-                check(v.is_number(), MOS_FORMAT, "report.", key, ": expected a number, got ", json_brief(v));
-                return v.get<double>();
-            };
-            report->mape = real("mape");
-            report->rmse_ms = real("rmse_ms");
-            report->kendall_tau = real("kendall_tau");
-            report->train_samples = json_int(r, "report", "train_samples", 0, INT_MAX);
-            report->heldout_samples = json_int(r, "report", "heldout_samples", 0, INT_MAX);
-        }
-    } catch (const nlohmann::json::exception &e) {
-        fail(MOS_FORMAT, where, ": ", e.what());
-    } catch (const Error &e) {
-        fail(e.status(), where, ": ", e.what());
-    }
-    p.space_json = *space;
-    const size_t nl = static_cast<size_t>(p.layers) + 1;
-    p.W.resize(nl);
-    p.b.resize(nl);
-    uint64_t in = kArchFeatures;
-    for (size_t l = 0; l < nl; l++) {
-        const uint64_t out = l + 1 < nl ? static_cast<uint64_t>(p.hidden) : 1;
-        const TensorInfo &w = f.require("layers." + std::to_string(l) + ".weight", DType::F32, {out, in});
-        const TensorInfo &b = f.require("layers." + std::to_string(l) + ".bias", DType::F32, {out});
-        p.W[l].resize(out * in);
-        p.b[l].resize(out);
-        std::memcpy(p.W[l].data(), f.bytes(w), w.nbytes());
-        std::memcpy(p.b[l].data(), f.bytes(b), b.nbytes());
-        in = out;
-    }
-    check(f.tensors().size() == 2 * nl, MOS_FORMAT, path, ": ", f.tensors().size(), " tensors, expected ", 2 * nl);
-    return p;
 }
 
 }  // namespace mos

@@ -1,24 +1,29 @@
 // lib/search/latency.hpp: measuring the latency of a routed model with HAT's
-// protocol, and the latency predictor (an MLP on the 10 arch features).
+// protocol, and the robust statistics of timed runs (docs/search.md).
 //
-// Measurement (docs/search.md): batch 1, a source of 30 tokens, 30 decoder steps
-// at beam 5 (each step: the decoder over 5 rows with the key/value cache,
-// log-softmax and top-k over the vocabulary, and the cache reorder of beam
-// search), `warmup` untimed runs, then `runs` timed runs; the latency is the
-// mean of the runs between the 10th and 90th percentiles. Only routed models
-// are timed, never the supernet, on the decoding engine that serves them
-// (decode/engine.hpp) at the precision they are served in, so a budget means
-// what a user of the model gets.
+// Protocol: batch 1, a source of 30 tokens, 30 decoder steps at beam 5 (each
+// step: the decoder over 5 rows with the key/value cache, the fused output
+// layer (log-sum-exp and the best tokens of each row over the vocabulary),
+// and the cache reorder of beam search). Only routed models are timed, never
+// the supernet, on the decoding engine that serves them (decode/engine.hpp)
+// at the precision they are served in, so a budget means what a user of the
+// model gets.
+//
+// DecodeRun is the one place that runs the protocol's decoding: a single
+// measurement and interleaved dataset collection (latency_data.hpp) time
+// what it runs. The per-operation cost model (latency_model.hpp) times the
+// operations of the reference decoder (model/dense.hpp) instead.
 #pragma once
 
 #include <cstdint>
+#include <memory>
 #include <string>
 #include <vector>
 
 #include <nlohmann/json.hpp>
 
-#include "model/arch.hpp"
 #include "decode/serve_model.hpp"
+#include "model/arch.hpp"
 #include "model/dense.hpp"
 #include "model/space.hpp"
 
@@ -31,16 +36,17 @@ struct LatencyOptions {
     int warmup = 3;
     int runs = 20;
     // The precision a routed f32 model is served in while timed (the
-    // DenseModel overload; a ServeModel is timed in its own). Computed in f32
+    // DenseModel overloads; a ServeModel is timed in its own). Computed in f32
     // where the CPU lacks the instructions, as serving would.
     Precision precision = Precision::F32;
 };
 
 struct LatencyResult {
-    double mean_ms = 0;     // trimmed mean (10th..90th percentile)
+    double mean_ms = 0;     // the robust latency (RunStats::ms)
     double p10_ms = 0, p50_ms = 0, p90_ms = 0;
-    double stdev_ms = 0;    // of the trimmed runs
-    int runs = 0;
+    double stdev_ms = 0;    // of the runs kept
+    int runs = 0;           // timed runs, disturbed ones included
+    int disturbed = 0;      // runs left out as disturbed by other load
 };
 
 void check_latency_options(const LatencyOptions &o);
@@ -52,51 +58,68 @@ nlohmann::ordered_json latency_protocol_json(const LatencyOptions &o);
 // Reads it back; a missing, non-integer or out-of-range field is MOS_FORMAT
 // naming `where`.field.
 LatencyOptions latency_protocol_from_json(const nlohmann::json &j, const std::string &where);
-// Times model m as served (its own precision; o.precision is not read).
-LatencyResult measure_latency(const ServeModel &m, const LatencyOptions &o);
-// Times routed model m served at o.precision.
+
+// The precision the timed decoding of a routed f32 model computes in under
+// `o` ("f32", "bf16" or "int8"; f32 where the CPU lacks the instructions).
+// Datasets and predictors record it; a search warns when serving would use
+// another.
+std::string latency_precision(const LatencyOptions &o);
+
+// One run of the protocol on model m, repeatable: the decoding state is built
+// once, each call to run_ms() encodes the source and decodes every step.
+class DecodeRun {
+public:
+    // m served at o.precision (packed once here).
+    DecodeRun(const DenseModel &m, const LatencyOptions &o);
+    // m served as it is (its own precision; o.precision is not read). m must
+    // outlive the run.
+    DecodeRun(const ServeModel &m, const LatencyOptions &o);
+    ~DecodeRun();
+    DecodeRun(const DecodeRun &) = delete;
+    DecodeRun &operator=(const DecodeRun &) = delete;
+    // Runs the protocol once; milliseconds of wall time.
+    double run_ms();
+
+    struct Impl;
+
+private:
+    std::unique_ptr<Impl> impl_;
+};
+
+// What beam search does per decoder step after the logits: the log-softmax
+// normaliser and the best token of each of `rows` rows of logits [rows, V]
+// into tok (the end of sentence is skipped so that decoding runs every step).
+void beam_step_scores(int32_t *tok, float *best, const float *logits, int64_t rows, int64_t V);
+
+// Robust statistics of the timed runs of one model. A run is disturbed (other
+// load took the CPU during it) when `excluded` (may be NULL) flags it, or when
+// it exceeds the fast end of the runs (their 10th percentile) by more than
+// `tolerance` (a fraction): load never makes a run faster, so on a busy
+// machine the median itself is disturbed while the fast end is not. The
+// latency is the median of the runs kept (of all runs if every one was
+// excluded).
+struct RunStats {
+    double ms = 0;                 // median of the runs kept
+    double p10_ms = 0, p50_ms = 0, p90_ms = 0;  // of all runs
+    double stdev_ms = 0;           // of the runs kept
+    double spread = 0;             // (p75 - p25) / median of the runs kept
+    int runs = 0, kept = 0;
+};
+RunStats run_stats(const std::vector<double> &ms, double tolerance, const std::vector<char> *excluded = nullptr);
+
+// Disturbance tolerance: 10% above the fast end of the runs.
+constexpr double kDisturbedTolerance = 0.10;
+
+// Times model m: `warmup` untimed runs, then `runs` timed runs; the latency
+// is the median of the runs not disturbed by other load (run_stats). A
+// routed f32 model is served at o.precision; a ServeModel in its own.
 LatencyResult measure_latency(const DenseModel &m, const LatencyOptions &o);
-
-// HAT's latency predictor: features -> 3 x (Linear 400, ReLU) -> Linear 1,
-// trained with MSE and Adam on latencies scaled by their mean.
-struct LatencyPredictor {
-    int hidden = 400;
-    int layers = 3;
-    std::vector<std::vector<float>> W, b;  // per linear: [out, in], [out]
-    float y_scale = 1.0f;                  // ms per model output unit
-    // Where it was measured: a predictor is only valid there.
-    std::string machine;                   // CPU model name
-    int threads = 1;
-    std::string space_json;                // the space whose features it reads
-    LatencyOptions protocol;
-
-    float predict(const std::vector<float> &features) const;
-};
-
-struct PredictorTrainOptions {
-    int epochs = 2000;        // full-batch Adam steps
-    float lr = 1e-3f;
-    uint64_t seed = 1;
-    double holdout = 0.2;     // fraction of the samples kept for the error report
-};
-
-struct PredictorReport {
-    double mape = 0;          // mean absolute percentage error on held-out samples (%)
-    double rmse_ms = 0;       // root mean squared error (ms)
-    double kendall_tau = 0;   // rank agreement of predicted and measured latency
-    int train_samples = 0, heldout_samples = 0;
-};
-
-// Trains a predictor on (features, latency ms) samples.
-LatencyPredictor train_predictor(const std::vector<std::vector<float>> &x, const std::vector<double> &y_ms,
-                                 const PredictorTrainOptions &o, PredictorReport *report);
-
-void save_predictor(const std::string &path, const LatencyPredictor &p, const PredictorReport &r);
-LatencyPredictor load_predictor(const std::string &path, PredictorReport *report);
+LatencyResult measure_latency(const ServeModel &m, const LatencyOptions &o);
 
 // This machine's CPU model name ("unknown" if not found).
 std::string machine_name();
 
+// Kendall's tau-a of two equally long series (0 for fewer than 2 values).
 double kendall_tau(const std::vector<double> &a, const std::vector<double> &b);
 
 }  // namespace mos

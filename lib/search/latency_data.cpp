@@ -1,8 +1,12 @@
 // lib/search/latency_data.cpp: latency datasets (see latency_data.hpp).
 #include "search/latency_data.hpp"
 
+#include <algorithm>
+#include <chrono>
 #include <cmath>
-#include <limits>
+#include <cstdio>
+#include <map>
+#include <memory>
 #include <sstream>
 
 #include <nlohmann/json.hpp>
@@ -11,17 +15,20 @@
 #include "core/error.hpp"
 #include "core/json_util.hpp"
 #include "core/rng.hpp"
-#include "data/tokens.hpp"
 #include "io/safetensors.hpp"
+#include "data/tokens.hpp"
 #include "model/arch.hpp"
 #include "model/dense.hpp"
+#include "model/size.hpp"
 
 namespace mos {
 
 namespace {
 
 constexpr const char *kFormat = "mos-latency-data";
-constexpr int kVersion = 1;
+constexpr int kVersion = 2;
+// Models held at once in a group are capped at about this many bytes.
+constexpr size_t kGroupBytes = size_t{512} << 20;
 
 // Weights of a timed model: uniform in [-0.02, 0.02) from a stream of its own.
 void fill_weights(DenseModel &m, uint64_t seed) {
@@ -40,17 +47,41 @@ const nlohmann::json &field(const nlohmann::json &j, const char *key) {
     return *it;
 }
 
+double number(const nlohmann::json &j, const char *key, double lo, double hi) {
+    const nlohmann::json &v = field(j, key);
+    check(v.is_number(), MOS_FORMAT, "field '", key, "': ", json_brief(v), " is not a number");
+    const double x = v.get<double>();
+    check(std::isfinite(x) && x >= lo && x <= hi, MOS_FORMAT, "field '", key, "': ", x, " outside ", lo, "..", hi);
+    return x;
+}
+
+std::string text(const nlohmann::json &j, const char *key) {
+    const nlohmann::json &v = field(j, key);
+    check(v.is_string(), MOS_FORMAT, "field '", key, "' is not a string");
+    return v.get<std::string>();
+}
+
+double quantile(std::vector<double> v, double p) {
+    if (v.empty()) return 0.0;
+    std::sort(v.begin(), v.end());
+    return v[static_cast<size_t>(std::floor(p * (v.size() - 1) + 0.5))];
+}
+
 void read_header(const nlohmann::json &h, LatencyDataset &d) {
     check(h.is_object() && h.contains("format") && h["format"].is_string() &&
               h["format"].get<std::string>() == kFormat,
           MOS_FORMAT, "not a ", kFormat, " header");
     const nlohmann::json &v = field(h, "version");
     check(v.is_number_integer(), MOS_FORMAT, "field 'version' is not an integer");
+    check(v != 1, MOS_VERSION, "version 1 (archs timed one after another, without the vocabulary); this libmos reads "
+          "version ", kVersion, ": collect the dataset again");
     check(v == kVersion, MOS_VERSION, "version ", json_brief(v), "; this libmos reads version ", kVersion);
-    const nlohmann::json &machine = field(h, "machine");
-    check(machine.is_string(), MOS_FORMAT, "field 'machine' is not a string");
-    d.machine = machine.get<std::string>();
+    d.machine = text(h, "machine");
     d.threads = json_int(h, "", "threads", 1, 1 << 20);
+    d.precision = text(h, "precision");
+    check(d.precision == "f32" || d.precision == "bf16" || d.precision == "int8", MOS_FORMAT, "field 'precision': '",
+          d.precision, "'; allowed f32|bf16|int8");
+    d.vocab = json_int(h, "", "vocab", 16, 1000000);
     d.protocol = latency_protocol_from_json(field(h, "protocol"), "protocol");
     const nlohmann::json &space = field(h, "space");
     check(space.is_object(), MOS_FORMAT, "field 'space' is not an object");
@@ -59,71 +90,255 @@ void read_header(const nlohmann::json &h, LatencyDataset &d) {
     } catch (const Error &e) {
         fail(e.status(), "field 'space': ", e.what());
     }
+    if (h.contains("operations")) {
+        const nlohmann::json &ops = h["operations"];
+        check(ops.is_object(), MOS_FORMAT, "field 'operations' is not an object");
+        for (auto it = ops.begin(); it != ops.end(); ++it) {
+            try {
+                parse_decode_op(it.key());
+            } catch (const Error &e) {
+                fail(MOS_FORMAT, "field 'operations': ", e.what());
+            }
+            check(it.value().is_number() && it.value().get<double>() >= 0 && std::isfinite(it.value().get<double>()),
+                  MOS_FORMAT, "field 'operations': '", it.key(), "' has time ", json_brief(it.value()));
+            d.op_us[it.key()] = it.value().get<double>();
+        }
+    }
+    if (h.contains("noise")) {
+        const nlohmann::json &n = h["noise"];
+        check(n.is_object(), MOS_FORMAT, "field 'noise' is not an object");
+        d.noise.runs = static_cast<int64_t>(number(n, "runs", 0, 1e15));
+        d.noise.disturbed = static_cast<int64_t>(number(n, "disturbed", 0, 1e15));
+        d.noise.redone = static_cast<int64_t>(number(n, "redone", 0, 1e15));
+        d.noise.median_spread = number(n, "median_spread", 0, 1e9);
+        d.noise.p90_spread = number(n, "p90_spread", 0, 1e9);
+        d.noise.reference_cv = number(n, "reference_cv", 0, 1e9);
+        d.noise.seconds = number(n, "seconds", 0, 1e12);
+    }
 }
 
 void read_sample(const nlohmann::json &j, LatencyDataset &d) {
     check(j.is_object(), MOS_FORMAT, "not a JSON object");
-    const nlohmann::json &f = field(j, "features");
-    check(f.is_array() && f.size() == kArchFeatures, MOS_FORMAT, "field 'features': expected an array of ",
-          kArchFeatures, " numbers, got ", json_brief(f));
-    std::vector<float> x;
-    for (const nlohmann::json &e : f) {
-        check(e.is_number(), MOS_FORMAT, "field 'features': ", json_brief(e), " is not a number");
-        // A JSON number such as 1e300 parses as a double; narrowing it to float
-        // would be undefined behaviour (and an infinite feature poisons training).
-        const double v = e.get<double>();
-        check(std::fabs(v) <= std::numeric_limits<float>::max(), MOS_FORMAT, "field 'features': ", json_brief(e),
-              " is outside the range of a float");
-        x.push_back(static_cast<float>(v));
+    const double ms = number(j, "latency_ms", 0, 1e12);
+    check(ms > 0, MOS_FORMAT, "field 'latency_ms': ", ms, " is not positive");
+    const nlohmann::json &a = field(j, "arch");
+    check(a.is_object(), MOS_FORMAT, "field 'arch' is not an object");
+    try {
+        d.archs.push_back(arch_from_json(d.space, a.dump()));
+    } catch (const Error &e) {
+        fail(MOS_FORMAT, "field 'arch': ", e.what());
     }
-    const nlohmann::json &ms = field(j, "latency_ms");
-    check(ms.is_number(), MOS_FORMAT, "field 'latency_ms': ", json_brief(ms), " is not a number");
-    const double latency = ms.get<double>();
-    check(std::isfinite(latency) && latency >= 0.0, MOS_FORMAT, "field 'latency_ms': ", json_brief(ms),
-          "; allowed a finite number >= 0");
-    d.features.push_back(std::move(x));
-    d.latency_ms.push_back(latency);
+    d.latency_ms.push_back(ms);
+}
+
+// One arch of a group being timed: its runs and the round of each.
+struct Timed {
+    Arch arch;
+    std::unique_ptr<DenseModel> model;
+    std::unique_ptr<DecodeRun> run;
+    std::vector<double> ms;
+    std::vector<int> round;
+    RunStats stats;
+};
+
+// `rounds` rounds over the members `who` of a group, each round in a fresh
+// random order; timed runs are appended with their round number (untimed ones
+// are warm-up).
+void rounds_over(std::vector<Timed> &g, const std::vector<size_t> &who, int rounds, bool timed, int &round_no,
+                 Rng &rng) {
+    std::vector<size_t> order(who);
+    for (int r = 0; r < rounds; r++, round_no++) {
+        for (size_t i = order.size(); i > 1; i--) std::swap(order[i - 1], order[rng.below(i)]);
+        for (size_t i : order) {
+            const double ms = g[i].run->run_ms();
+            if (timed) {
+                g[i].ms.push_back(ms);
+                g[i].round.push_back(round_no);
+            }
+        }
+    }
+}
+
+double median(std::vector<double> v) { return quantile(std::move(v), 0.5); }
+
+// Each member's statistics, leaving out the runs of disturbed rounds: a round
+// in which the members ran, at the median, more than `tol` above their own
+// fast ends (10th percentiles) was slowed down for all of them (judged when
+// at least 3 ran in it).
+void judge(std::vector<Timed> &g, double tol) {
+    std::map<int, std::vector<double>> ratios;
+    std::vector<double> med(g.size());
+    for (size_t i = 0; i < g.size(); i++) {
+        med[i] = quantile(g[i].ms, 0.1);
+        for (size_t j = 0; j < g[i].ms.size(); j++) ratios[g[i].round[j]].push_back(g[i].ms[j] / med[i]);
+    }
+    std::map<int, bool> slow;
+    for (const auto &kv : ratios) slow[kv.first] = kv.second.size() >= 3 && median(kv.second) > 1.0 + tol;
+    for (Timed &t : g) {
+        std::vector<char> excluded(t.ms.size());
+        for (size_t j = 0; j < t.ms.size(); j++) excluded[j] = slow[t.round[j]];
+        t.stats = run_stats(t.ms, tol, &excluded);
+    }
 }
 
 }  // namespace
 
-void collect_latency_data(const std::string &path, const Space &space, int64_t vocab, int64_t n, uint64_t seed,
-                          const LatencyOptions &protocol, const ProgressFn &progress) {
+NoiseReport collect_latency_data(const std::string &path, const Space &space, int64_t vocab, int64_t n, uint64_t seed,
+                                 const LatencyOptions &protocol, const ProgressFn &progress, const CollectOptions &co) {
     check(vocab >= 16 && vocab <= 1000000, MOS_INVALID_ARGUMENT, "vocab ", vocab, " outside 16..1000000");
     check(n >= 1 && n <= 1000000, MOS_INVALID_ARGUMENT, "n ", n, " outside 1..1000000");
+    check(co.group >= 1 && co.group <= 64, MOS_INVALID_ARGUMENT, "group ", co.group, " outside 1..64");
+    check(co.tolerance > 0 && co.tolerance <= 10, MOS_INVALID_ARGUMENT, "tolerance ", co.tolerance,
+          " outside (0, 10]");
+    check(co.max_redo >= 0 && co.max_redo <= 100, MOS_INVALID_ARGUMENT, "max_redo ", co.max_redo, " outside 0..100");
+    check(co.op_rounds >= 0 && co.op_rounds <= 1000, MOS_INVALID_ARGUMENT, "op_rounds ", co.op_rounds,
+          " outside 0..1000");
     check_latency_options(protocol);
+    const auto t0 = std::chrono::steady_clock::now();
+    Rng rng(seed);
+    std::vector<Arch> archs;
+    for (int64_t i = 0; i < n; i++)
+        // The first two are the extremes, so the predictor sees the whole range.
+        archs.push_back(i == 0 ? arch_largest(space) : i == 1 ? arch_smallest(space) : arch_sample(space, rng));
+    // The reference: an arch of its own stream, timed in every group.
+    const Arch reference = arch_sample(space, splitmix64_mix(seed ^ 0x7265666572656e63ull));
+    // Group size: at most co.group models of the largest arch's size in kGroupBytes.
+    const size_t big = arch_params(arch_largest(space), static_cast<uint64_t>(vocab)).total() * sizeof(float);
+    const int64_t group =
+        std::max<int64_t>(1, std::min<int64_t>(co.group, static_cast<int64_t>(kGroupBytes / std::max<size_t>(big, 1))));
+    const int need = (protocol.runs + 2) / 3;  // runs an arch must keep
+
+    NoiseReport noise;
+    std::vector<double> spreads;
+    // Per arch its JSON line (latency_ms filled in at the end) and group.
+    std::vector<nlohmann::ordered_json> rows;
+    std::vector<size_t> row_group;
+    std::vector<double> row_rel;  // latency relative to the group's reference
+    Rng order_rng(splitmix64_mix(seed + 1));
+    // A first report before any arch is timed: the first group may take a while.
+    if (progress) {
+        Progress p;
+        p.done = 0;
+        p.total = static_cast<uint64_t>(n);
+        p.what = "archs timed";
+        check(progress(p), MOS_ABORTED, "stopped by the progress callback before any arch was timed; nothing written");
+    }
+    for (int64_t g0 = 0; g0 < n; g0 += group) {
+        const int64_t g1 = std::min(n, g0 + group);
+        std::vector<Timed> g(static_cast<size_t>(g1 - g0 + 1));
+        for (int64_t i = g0; i <= g1; i++) {
+            Timed &t = g[static_cast<size_t>(i - g0)];
+            t.arch = i < g1 ? archs[static_cast<size_t>(i)] : reference;
+            t.model = std::make_unique<DenseModel>(arch_dims(space, t.arch), vocab, space.qkv_dim, kPad);
+            fill_weights(*t.model, seed * kSplitMixGamma + static_cast<uint64_t>(i < g1 ? i : -1));
+            t.run = std::make_unique<DecodeRun>(*t.model, protocol);
+        }
+        std::vector<size_t> all(g.size());
+        for (size_t i = 0; i < all.size(); i++) all[i] = i;
+        int round_no = 0;
+        rounds_over(g, all, protocol.warmup, false, round_no, order_rng);
+        rounds_over(g, all, protocol.runs, true, round_no, order_rng);
+        // Redo archs that kept too few runs (a third), interleaved among
+        // themselves, at most max_redo times.
+        judge(g, co.tolerance);
+        for (int redo = 0; redo < co.max_redo; redo++) {
+            std::vector<size_t> again;
+            for (size_t i = 0; i < g.size(); i++)
+                if (g[i].stats.kept < need) again.push_back(i);
+            if (again.empty()) break;
+            rounds_over(g, again, protocol.runs, true, round_no, order_rng);
+            for (size_t i : again)
+                if (i + 1 < g.size()) noise.redone += protocol.runs;
+            judge(g, co.tolerance);
+        }
+        for (size_t i = 0; i + 1 < g.size(); i++) {
+            const Timed &t = g[i];
+            row_rel.push_back(t.stats.ms / g.back().stats.ms);
+            noise.runs += t.stats.runs;
+            noise.disturbed += t.stats.runs - t.stats.kept;
+            spreads.push_back(t.stats.spread);
+            nlohmann::ordered_json j;
+            j["latency_ms"] = t.stats.ms;  // corrected for drift below
+            j["raw_ms"] = t.stats.ms;
+            j["p10_ms"] = t.stats.p10_ms;
+            j["p90_ms"] = t.stats.p90_ms;
+            j["spread"] = t.stats.spread;
+            j["runs"] = t.stats.runs;
+            j["disturbed"] = t.stats.runs - t.stats.kept;
+            j["run_ms"] = t.ms;        // every timed run, in order...
+            j["run_round"] = t.round;  // ...with its round in the group
+            j["arch"] = nlohmann::ordered_json::parse(arch_to_json(t.arch));
+            rows.push_back(std::move(j));
+            row_group.push_back(noise.reference_ms.size());
+        }
+        noise.reference_ms.push_back(g.back().stats.ms);
+        if (progress) {
+            Progress p;
+            p.done = static_cast<uint64_t>(g1);
+            p.total = static_cast<uint64_t>(n);
+            char what[160];
+            std::snprintf(what, sizeof what, "archs timed; %.1f%% of runs disturbed so far",
+                          noise.runs ? 100.0 * noise.disturbed / noise.runs : 0.0);
+            p.what = what;
+            check(progress(p), MOS_ABORTED, "stopped by the progress callback after ", g1, " of ", n,
+                  " archs; nothing written");
+        }
+    }
+    // Drift: sustained load slows a whole group down, which no statistic
+    // within the group can see; the reference arch can. An arch's latency is
+    // its ratio to the reference in its group times the reference's latency
+    // in the quietest groups (10th percentile over the groups). (A two-way
+    // median polish of log run times over archs and rounds fitted the ratios
+    // worse on this project's machine: docs/search.md.)
+    const double ref_base = quantile(noise.reference_ms, 0.1);
+    std::string lines;
+    for (size_t r = 0; r < rows.size(); r++) {
+        const double raw = rows[r]["raw_ms"].get<double>();
+        const double ms = co.correct_drift ? row_rel[r] * ref_base : raw;
+        rows[r]["latency_ms"] = ms;
+        rows[r]["drift"] = ms / raw;
+        lines += rows[r].dump() + "\n";
+    }
+    noise.median_spread = quantile(spreads, 0.5);
+    noise.p90_spread = quantile(spreads, 0.9);
+    double s = 0, s2 = 0;
+    for (double x : noise.reference_ms) {
+        s += x;
+        s2 += x * x;
+    }
+    const double m = s / noise.reference_ms.size();
+    noise.reference_cv = m > 0 ? std::sqrt(std::max(0.0, s2 / noise.reference_ms.size() - m * m)) / m : 0.0;
+
+    std::map<std::string, double> ops;
+    if (co.op_rounds > 0) ops = time_decode_ops(space_decode_ops(space, vocab, protocol), co.op_rounds, seed);
+    noise.seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+
     nlohmann::ordered_json head;
     head["format"] = kFormat;
     head["version"] = kVersion;
     head["machine"] = machine_name();
     head["threads"] = num_threads();
+    head["precision"] = latency_precision(protocol);
+    head["vocab"] = vocab;
     head["protocol"] = latency_protocol_json(protocol);
     head["space"] = nlohmann::ordered_json::parse(space_to_json(space));
-    std::string text = head.dump() + "\n";
-    Rng rng(seed);
-    for (int64_t i = 0; i < n; i++) {
-        // The first two samples are the extremes, so the predictor sees the whole range.
-        const Arch a = i == 0 ? arch_largest(space) : i == 1 ? arch_smallest(space) : arch_sample(space, rng);
-        DenseModel m(arch_dims(space, a), vocab, space.qkv_dim, kPad);
-        fill_weights(m, seed * kSplitMixGamma + static_cast<uint64_t>(i));
-        const LatencyResult r = measure_latency(m, protocol);
-        nlohmann::ordered_json j;
-        j["features"] = arch_encode(space, a);
-        j["latency_ms"] = r.mean_ms;
-        j["p10_ms"] = r.p10_ms;
-        j["p90_ms"] = r.p90_ms;
-        j["arch"] = nlohmann::ordered_json::parse(arch_to_json(a));
-        text += j.dump() + "\n";
-        if (progress) {
-            Progress p;
-            p.done = static_cast<uint64_t>(i + 1);
-            p.total = static_cast<uint64_t>(n);
-            p.what = "archs timed";
-            check(progress(p), MOS_ABORTED, "stopped by the progress callback after ", i + 1, " of ", n,
-                  " archs; nothing written");
-        }
-    }
-    write_file_atomic(path, text.data(), text.size());
+    head["collection"] = {{"order", "interleaved"}, {"group", group}, {"tolerance", co.tolerance},
+                          {"max_redo", co.max_redo}, {"drift_correction", co.correct_drift ? "reference" : "none"},
+                          {"reference", nlohmann::ordered_json::parse(arch_to_json(reference))}};
+    head["noise"] = {{"runs", noise.runs},
+                     {"disturbed", noise.disturbed},
+                     {"redone", noise.redone},
+                     {"median_spread", noise.median_spread},
+                     {"p90_spread", noise.p90_spread},
+                     {"reference_cv", noise.reference_cv},
+                     {"reference_ms", noise.reference_ms},
+                     {"seconds", noise.seconds}};
+    nlohmann::ordered_json jops = nlohmann::ordered_json::object();
+    for (const auto &kv : ops) jops[kv.first] = kv.second;
+    head["operations"] = jops;
+    const std::string out = head.dump() + "\n" + lines;
+    write_file_atomic(path, out.data(), out.size());
+    return noise;
 }
 
 LatencyDataset read_latency_data(const std::string &path) {
@@ -149,11 +364,7 @@ PredictorReport train_predictor_file(const std::string &dataset_path, const Pred
                                      const std::string &out_path) {
     const LatencyDataset d = read_latency_data(dataset_path);
     PredictorReport r;
-    LatencyPredictor p = train_predictor(d.features, d.latency_ms, opt, &r);
-    p.machine = d.machine;
-    p.threads = d.threads;
-    p.protocol = d.protocol;
-    p.space_json = space_to_json(d.space);
+    const LatencyPredictor p = train_predictor(d, opt, &r);
     save_predictor(out_path, p, r);
     return r;
 }

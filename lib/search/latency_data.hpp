@@ -1,50 +1,105 @@
 // lib/search/latency_data.hpp: latency datasets, the JSON-lines files
-// ("mos-latency-data", version 1; docs/search.md) from which latency
+// ("mos-latency-data", version 2; docs/search.md) from which latency
 // predictors are trained: timing archs of a space into such a file, reading
 // one back, and fitting and saving a predictor from one.
 //
 // Line 1 is a header object: format, version, machine (CPU model), threads,
-// protocol (latency_protocol_json) and space (space JSON). Every further
-// non-empty line is one timed arch: features (the kArchFeatures encoding),
-// latency_ms (trimmed mean), p10_ms, p90_ms and arch (arch JSON).
+// precision, vocab, protocol (latency_protocol_json), space (space JSON), how
+// the archs were timed ("collection") and how noisy the machine was
+// ("noise"), and the operation table of the cost model ("operations": key ->
+// microseconds, latency_model.hpp). Every further non-empty line is one timed
+// arch: latency_ms (median of the runs not disturbed, corrected for drift),
+// raw_ms (uncorrected), drift (the factor), p10_ms, p90_ms, spread, runs,
+// disturbed, run_ms and run_round (every timed run and its round in the
+// group), and arch (arch JSON).
+//
+// Timing (collect_latency_data), built for a machine shared with other work:
+//   * interleaved: archs are timed in groups of `group` models held at once;
+//     each round runs every model of the group once, in a fresh random order,
+//     so a burst of other load costs each arch at most a run or two instead
+//     of the whole of one arch's measurement;
+//   * robust: an arch's latency is the median of its runs that are not
+//     disturbed (run_stats: more than `tolerance` above the fast end of its
+//     runs, or in a round that slowed the whole group down);
+//   * redone: an arch with fewer than a third of its runs kept gets up to
+//     `max_redo` more rounds (interleaved with the others that need them);
+//   * drift-corrected: sustained load slows a whole group down alike, which
+//     no statistic inside the group sees; a fixed reference arch runs in
+//     every group, and an arch's latency is its ratio to the reference in
+//     its group times the reference's latency in the quietest groups (10th
+//     percentile over the groups); the line keeps the uncorrected raw_ms and
+//     the factor;
+//   * reported: the header
+//     says how many runs were disturbed and redone, the spread of the archs'
+//     runs, and how much the reference drifted from group to group.
 #pragma once
 
 #include <cstdint>
+#include <map>
 #include <string>
 #include <vector>
 
 #include "core/progress.hpp"
 #include "model/space.hpp"
 #include "search/latency.hpp"
+#include "search/predictor.hpp"
 
 namespace mos {
 
+struct CollectOptions {
+    int group = 8;              // archs timed together (fewer when their models are large)
+    double tolerance = kDisturbedTolerance;
+    int max_redo = 3;           // extra rounds of `runs` runs for an arch with too few runs kept
+    int op_rounds = 7;          // rounds of the operation microbenchmarks; 0 = no operation table
+    bool correct_drift = true;  // scale each group by the reference arch (see above)
+};
+
+// How noisy the machine was while a dataset was timed.
+struct NoiseReport {
+    int64_t runs = 0;           // timed runs of the archs (the reference's not counted)
+    int64_t disturbed = 0;      // runs left out as disturbed
+    int64_t redone = 0;         // runs added for archs with too few runs kept
+    double median_spread = 0;   // the archs' (p75 - p25) / median of kept runs: median over archs
+    double p90_spread = 0;      // ... and its 90th percentile
+    double reference_cv = 0;    // the reference arch's latency across groups: stdev / mean
+    std::vector<double> reference_ms;  // ... per group
+    double seconds = 0;         // wall time of the collection
+};
+
 struct LatencyDataset {
-    std::string machine;                        // where the archs were timed
-    int threads = 1;                            // with this many threads
-    LatencyOptions protocol;                    // and this protocol
-    Space space;                                // whose archs they are
-    std::vector<std::vector<float>> features;   // per arch: kArchFeatures values
-    std::vector<double> latency_ms;             // per arch: trimmed mean
+    std::string machine;        // where the archs were timed
+    int threads = 1;            // with this many threads
+    std::string precision;      // in this precision
+    int64_t vocab = 0;          // with this vocabulary
+    LatencyOptions protocol;    // and this protocol
+    Space space;                // whose archs they are
+    std::vector<Arch> archs;
+    std::vector<double> latency_ms;  // per arch
+    std::map<std::string, double> op_us;  // operation table (empty: none)
+    NoiseReport noise;
 };
 
 // Times n archs of `space` (the largest, the smallest, then archs sampled from
-// `seed`) as dense models of vocabulary `vocab` with the given protocol, and
-// writes the dataset to `path` atomically. The models' weights are small
-// seeded values: latency does not depend on them. vocab outside 16..1000000 or
-// n outside 1..1000000 is MOS_INVALID_ARGUMENT. `progress` (may be empty)
-// hears of every arch timed; when it returns false nothing is written and the
-// call fails with MOS_ABORTED.
-void collect_latency_data(const std::string &path, const Space &space, int64_t vocab, int64_t n, uint64_t seed,
-                          const LatencyOptions &protocol, const ProgressFn &progress);
+// `seed`) as dense models of vocabulary `vocab` with the given protocol (its
+// `warmup` untimed and `runs` timed runs per arch), interleaved as described
+// above, times the space's operations, and writes the dataset to `path`
+// atomically. The models' weights are small seeded values: latency does not
+// depend on them. vocab outside 16..1000000, n outside 1..1000000 or bad
+// options are MOS_INVALID_ARGUMENT. `progress` (may be empty) hears once
+// before the first arch (done 0) and after every group of archs timed; when
+// it returns false nothing is written and the call fails with MOS_ABORTED.
+// Returns the noise report.
+NoiseReport collect_latency_data(const std::string &path, const Space &space, int64_t vocab, int64_t n, uint64_t seed,
+                                 const LatencyOptions &protocol, const ProgressFn &progress,
+                                 const CollectOptions &co = CollectOptions());
 
 // Reads a dataset. MOS_IO if unreadable; MOS_FORMAT naming the line and the
-// field for anything malformed; MOS_VERSION for an unknown version.
+// field for anything malformed; MOS_VERSION for another version (version 1
+// files: collect again).
 LatencyDataset read_latency_data(const std::string &path);
 
 // Fits a predictor (train_predictor) to the dataset at `dataset_path` and
-// saves it (save_predictor) with the dataset's machine, threads, protocol and
-// space at `out_path`. Returns its error report.
+// saves it (save_predictor) at `out_path`. Returns its error report.
 PredictorReport train_predictor_file(const std::string &dataset_path, const PredictorTrainOptions &opt,
                                      const std::string &out_path);
 

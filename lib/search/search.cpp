@@ -1,7 +1,8 @@
 // lib/search/search.cpp: a whole search (see search.hpp): fitness on a
-// fixed validation subset through the supernet's forward pass (equal to the
-// routed model's, see tests/golden), latency from a predictor or a timing, and
-// the per-budget evolutions.
+// fixed validation subset through the inference-only forward of the routed
+// subnet (eval/forward.hpp; equal to the supernet's forward to float
+// tolerance), latency from a predictor or a timing, and the per-budget
+// evolutions.
 #include "search/search.hpp"
 
 #include <chrono>
@@ -20,6 +21,12 @@
 #include "model/size.hpp"
 
 namespace mos {
+
+MeanLoss subnet_fitness(const Supernet &net, const ArchDims &dims, EvalWorkspace &ws,
+                        const std::vector<TokenBatch> &batches) {
+    const DenseModel m = route(net, dims);
+    return mean_loss(m, ws, batches, net.config().label_smoothing, EvalPrecision::F32);
+}
 
 SearchReport run_search(const SupernetBundle &b, const SearchConfig &cfg, const ProgressFn &progress) {
     check(b.net != nullptr, MOS_INVALID_ARGUMENT, "no supernet");
@@ -48,11 +55,11 @@ SearchReport run_search(const SupernetBundle &b, const SearchConfig &cfg, const 
         rep.valid_tgt_tokens += static_cast<int64_t>(p.tgt.size());
     }
     const uint64_t vocab = static_cast<uint64_t>(b.net->config().vocab);
-    Workspace ws(*b.net, kEvalBatchTokens, kEvalBatchTokens, kEvalMaxLen);
+    EvalWorkspace ws;
     auto fitness = [&](const Arch &a) {
         for (const TokenPair &p : pairs.pairs)
             rep.fitness_flops += static_cast<double>(arch_flops(a, vocab, p.src.size(), p.tgt.size()).total());
-        return mean_loss(*b.net, ws, arch_dims(b.space, a), batches).loss;
+        return subnet_fitness(*b.net, arch_dims(b.space, a), ws, batches).loss;
     };
 
     // Latency: predictor, measurement, or none.
@@ -60,8 +67,7 @@ SearchReport run_search(const SupernetBundle &b, const SearchConfig &cfg, const 
     EvalCache::LatencyFn latency;
     if (!cfg.predictor_path.empty()) {
         pred = load_predictor(cfg.predictor_path, nullptr);
-        const Space ps = space_from_json(pred.space_json);
-        check(ps == b.space, MOS_INVALID_ARGUMENT, "the latency predictor '", cfg.predictor_path,
+        check(pred.space == b.space, MOS_INVALID_ARGUMENT, "the latency predictor '", cfg.predictor_path,
               "' was trained for another search space");
         const std::string here = machine_name();
         const int threads = num_threads();
@@ -71,8 +77,14 @@ SearchReport run_search(const SupernetBundle &b, const SearchConfig &cfg, const 
         if (pred.threads != threads)
             rep.warnings.push_back("latency predictor measured with " + std::to_string(pred.threads) +
                                    " threads, searching with " + std::to_string(threads));
+        if (pred.vocab != 0 && pred.vocab != static_cast<int64_t>(vocab))
+            rep.warnings.push_back("latency predictor measured with a vocabulary of " + std::to_string(pred.vocab) +
+                                   ", the supernet has " + std::to_string(vocab));
+        if (pred.precision != latency_precision(cfg.latency))
+            rep.warnings.push_back("latency predictor measured in " + pred.precision + ", serving decodes in " +
+                                   latency_precision(cfg.latency));
         latency = [&](const Arch &a) {
-            return static_cast<double>(pred.predict(arch_encode(b.space, a)));
+            return pred.predict(a);
         };
         rep.latency_source = "predictor " + cfg.predictor_path;
     } else if (cfg.measure) {
@@ -101,9 +113,14 @@ SearchReport run_search(const SupernetBundle &b, const SearchConfig &cfg, const 
                 Progress sp;
                 sp.done = static_cast<uint64_t>(i) * its + static_cast<uint64_t>(p.iteration);
                 sp.total = static_cast<uint64_t>(budgets.size()) * its;
-                char what[160];
-                std::snprintf(what, sizeof what, "iterations; best validation loss %.4f; %lld archs evaluated",
-                              p.best_fitness, static_cast<long long>(p.evaluations));
+                // The best arch in brief: embedding width x layers of each side.
+                const Arch &a = p.best.arch;
+                char what[200];
+                std::snprintf(what, sizeof what,
+                              "iterations; best validation loss %.4f (enc %dx%zu, dec %dx%zu, %.1f ms); %lld archs "
+                              "evaluated",
+                              p.best_fitness, a.enc_embed, a.enc.size(), a.dec_embed, a.dec.size(),
+                              p.best.latency_ms, static_cast<long long>(p.evaluations));
                 sp.what = what;
                 return progress(sp);
             };

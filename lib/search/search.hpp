@@ -10,9 +10,11 @@
 #include <vector>
 
 #include "core/progress.hpp"
+#include "eval/loss.hpp"
 #include "model/bundle.hpp"
 #include "search/evolution.hpp"
 #include "search/latency.hpp"
+#include "search/predictor.hpp"
 
 namespace mos {
 
@@ -45,6 +47,13 @@ struct SearchReport {
     std::string latency_source;        // "predictor FILE" | "measured" | "none"
     std::vector<std::string> warnings;
 };
+
+// The fitness of subnet `dims`: its mean loss on `batches` through the
+// inference-only forward of the model route() makes of it (nothing kept for
+// backward; f32, so it equals mean_loss through the supernet's forward to
+// float tolerance). `ws` is reused across calls; one thread at a time.
+MeanLoss subnet_fitness(const Supernet &net, const ArchDims &dims, EvalWorkspace &ws,
+                        const std::vector<TokenBatch> &batches);
 
 // Runs the search. `progress` (may be empty) hears after every iteration of
 // every budget's evolution: done and total iterations over all budgets, and

@@ -430,7 +430,23 @@ static void latency_predictor(void **state) {
     po.holdout = 0.95;
     assert_int_equal(mos_predictor_train(NULL, data, pred, &po), MOS_INVALID_ARGUMENT);
     po.holdout = 0.2;
-    po.version = 2;
+    /* Every kind trains; an unknown one is refused; version 1 options (no
+     * kind) still train the default kind. */
+    for (int32_t kind = MOS_PREDICTOR_DEFAULT; kind <= MOS_PREDICTOR_COST; kind++) {
+        po.kind = kind;
+        assert_int_equal(mos_predictor_train(&rep, data, pred, &po), MOS_OK);
+        assert_true(isfinite(rep.mape) && rep.mape >= 0);
+    }
+    po.kind = 4;
+    assert_int_equal(mos_predictor_train(NULL, data, pred, &po), MOS_INVALID_ARGUMENT);
+    assert_non_null(strstr(mos_last_error(), "kind 4"));
+    po.kind = -1;
+    assert_int_equal(mos_predictor_train(NULL, data, pred, &po), MOS_INVALID_ARGUMENT);
+    po.version = 1;
+    po.kind = 4; /* not read in version 1 */
+    assert_int_equal(mos_predictor_train(NULL, data, pred, &po), MOS_OK);
+    po.kind = MOS_PREDICTOR_DEFAULT;
+    po.version = 3;
     assert_int_equal(mos_predictor_train(NULL, data, pred, &po), MOS_VERSION);
     rep.version = 2;
     assert_int_equal(mos_predictor_train(&rep, data, pred, NULL), MOS_VERSION);

@@ -236,8 +236,8 @@ co = {
 }
 
 # corpus/latency_data: JSON lines as mos_latency_collect writes them.
-lat_head = {"format": "mos-latency-data", "version": 1, "machine": "seed", "threads": 1,
-            "protocol": {"src_len": 30, "steps": 30, "beam": 4, "warmup": 1, "runs": 3},
+lat_head = {"format": "mos-latency-data", "version": 2, "machine": "seed", "threads": 1, "precision": "f32",
+            "vocab": 40, "protocol": {"src_len": 30, "steps": 30, "beam": 4, "warmup": 1, "runs": 3},
             "space": dict(tiny_space, format="mos-space", version=1)}
 
 
@@ -245,19 +245,26 @@ def lat(head, samples):
     return b"".join(json.dumps(x, separators=(",", ":")).encode() + b"\n" for x in [head] + samples)
 
 
-samples = [{"features": [round(0.25 + 0.05 * ((i * k) % 7), 3) for k in range(10)], "latency_ms": 1.0 + i,
-            "p10_ms": 0.9 + i, "p90_ms": 1.1 + i} for i in range(4)]
+def lat_arch(dec_embed, dec_layers, enc_ffn=8):
+    return {"format": "mos-arch", "version": 1, "qkv_dim": 4,
+            "encoder": {"embed_dim": 4, "layers": [{"ffn_dim": enc_ffn, "heads": 2}]},
+            "decoder": {"embed_dim": dec_embed,
+                        "layers": [{"ffn_dim": 6, "self_heads": 1, "cross_heads": 2, "cross_k": 1}] * dec_layers}}
+
+
+samples = [{"latency_ms": 1.0 + i, "p10_ms": 0.9 + i, "p90_ms": 1.1 + i, "arch": lat_arch(2 + 2 * (i % 2), 1 + i // 2)}
+           for i in range(4)]
 ld = {
     "valid": lat(lat_head, samples),
     "valid_blank_lines": lat(lat_head, samples[:2]).replace(b"\n", b"\n\n"),
-    "bad_version": lat(dict(lat_head, version=2), samples),
+    "bad_version": lat(dict(lat_head, version=3), samples),
     "bad_format": lat(dict(lat_head, format="mos-space"), samples),
-    "bad_features": lat(lat_head, [dict(samples[0], features=[0.5] * 9)]),
+    "bad_arch": lat(lat_head, [dict(samples[0], arch=lat_arch(2, 1, enc_ffn=16))]),
     "bad_latency_type": lat(lat_head, [dict(samples[0], latency_ms="fast")]),
     "bad_threads_type": lat(dict(lat_head, threads="two"), samples),
     "bad_space": lat(dict(lat_head, space=with_(tiny_space, ["qkv_dim"], 3)), samples),
     "bad_protocol": lat(dict(lat_head, protocol={"src_len": 30}), samples),
-    "bad_not_json": lat(lat_head, []) + b"{\"features\": [\n",
+    "bad_not_json": lat(lat_head, []) + b"{\"latency_ms\": [\n",
     # A float where an int is read: undefined behaviour before the fix (docs/reliability.md).
     "bad_threads_float": lat(dict(lat_head, threads=1e300), samples),
     "empty": b"",

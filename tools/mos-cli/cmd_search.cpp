@@ -17,14 +17,14 @@ namespace mos_cli {
 namespace {
 
 struct LatencyOpts {
-    std::string model, supernet, space = "small", out, train_predictor;
+    std::string model, supernet, space = "small", out, train_predictor, kind = "linear";
     ArchSpec arch;
     mos_latency_options lo = MOS_LATENCY_OPTIONS_INIT;
     uint32_t collect = 0, vocab;
     uint64_t seed;
     double holdout = 0.2, progress_every = kDefaultLogEvery;
     bool greedy = false, json = false;
-    CLI::Option *out_opt = nullptr;
+    CLI::Option *out_opt = nullptr, *runs_opt = nullptr, *warmup_opt = nullptr;
     LatencyOpts() {
         // The vocabulary of a new supernet and the library's default seed.
         const mos_train_options t = MOS_TRAIN_OPTIONS_INIT;
@@ -70,12 +70,19 @@ void measure_latency(const LatencyOpts &o) {
                 static_cast<unsigned long long>(params));
 }
 
+// Runs per arch of --collect unless --runs / --warmup say otherwise.
+constexpr uint32_t kCollectRuns = 6, kCollectWarmup = 1;
+
 void collect_latency(const LatencyOpts &o) {
     if (o.out.empty()) throw UsageError("--collect needs --out DATASET");
     prepare_output_file("--out", o.out);
     const SpacePtr space = open_space(o.space);
     mos_latency_options lo = o.lo;
     if (o.greedy) lo.beam = 1;
+    // Archs are timed interleaved, so every run is already a fresh start:
+    // fewer runs per arch than a single measurement (docs/search.md).
+    if (o.runs_opt->count() == 0) lo.runs = kCollectRuns;
+    if (o.warmup_opt->count() == 0) lo.warmup = kCollectWarmup;
     Progress progress("latency collect", o.progress_every);
     check(mos_latency_collect(space.get(), o.vocab, o.collect, o.seed, &lo, o.out.c_str(), on_count_progress,
                               &progress));
@@ -88,6 +95,7 @@ void train_predictor(const LatencyOpts &o) {
     mos_predictor_train_options po = MOS_PREDICTOR_TRAIN_OPTIONS_INIT;
     po.holdout = o.holdout;
     po.seed = o.seed;
+    po.kind = o.kind == "mlp" ? MOS_PREDICTOR_MLP : o.kind == "cost" ? MOS_PREDICTOR_COST : MOS_PREDICTOR_LINEAR;
     mos_predictor_report r = MOS_PREDICTOR_REPORT_INIT;
     check(mos_predictor_train(&r, o.train_predictor.c_str(), o.out.c_str(), &po));
     // A tiny dataset can leave no sample out: its error is then unknown, not 0.
@@ -95,6 +103,7 @@ void train_predictor(const LatencyOpts &o) {
     if (o.json) {
         Json j;
         j["predictor"] = o.out;
+        j["kind"] = o.kind;
         j["train_samples"] = r.train_samples;
         j["heldout_samples"] = r.heldout_samples;
         j["mape"] = number_or_null(r.mape, measured);
@@ -104,8 +113,9 @@ void train_predictor(const LatencyOpts &o) {
         return;
     }
     if (measured)
-        std::printf("predictor %s: held-out MAPE %.2f%%, RMSE %.3f ms, Kendall tau %.3f (%u train / %u held out)\n",
-                    o.out.c_str(), r.mape, r.rmse_ms, r.kendall_tau, r.train_samples, r.heldout_samples);
+        std::printf("predictor %s (%s): held-out MAPE %.2f%%, RMSE %.3f ms, Kendall tau %.3f (%u train / %u held "
+                    "out)\n",
+                    o.out.c_str(), o.kind.c_str(), r.mape, r.rmse_ms, r.kendall_tau, r.train_samples, r.heldout_samples);
     else
         std::printf("predictor %s: trained on %u samples; no held-out samples, so its error is unknown "
                     "(collect more archs or raise --holdout)\n",
@@ -201,14 +211,19 @@ void register_search(CLI::App &app) {
     add_real(lat, "--holdout", l->holdout,
              "--train-predictor: fraction of the samples held out to measure its error",
              Bounds{0.0, 0.9, true, true});
+    lat->add_option("--predictor-kind", l->kind,
+                    "--train-predictor: linear (ridge regression on the rich features; the default, most accurate "
+                    "here), mlp (HAT's MLP on its 10 features) or cost (per-operation timings, calibrated)")
+        ->check(CLI::IsMember({"linear", "mlp", "cost"}))
+        ->capture_default_str();
     add_int(lat, "--seed", l->seed, "--collect: sampling seed; --train-predictor: hold-out and init seed");
     l->out_opt = lat->add_option("--out", l->out, "--collect / --train-predictor: file to write");
     CLI::Option *beam = add_int(lat, "--beam", l->lo.beam, "beam size of the timed decoding", 1, 64);
     lat->add_flag("--greedy", l->greedy, "time greedy decoding (beam 1)")->excludes(beam);
     add_int(lat, "--src-len", l->lo.src_len, "source tokens of the timed sentence", 1, 1024);
     add_int(lat, "--steps", l->lo.steps, "decoder steps timed", 1, 1024);
-    add_int(lat, "--runs", l->lo.runs, "timed runs", 1, 100000);
-    add_int(lat, "--warmup", l->lo.warmup, "untimed warm-up runs", 0, 1000);
+    l->runs_opt = add_int(lat, "--runs", l->lo.runs, "timed runs (--collect: 6 per arch)", 1, 100000);
+    l->warmup_opt = add_int(lat, "--warmup", l->lo.warmup, "untimed warm-up runs (--collect: 1 per arch)", 0, 1000);
     CLI::Option *threads = add_threads(lat, l->lo.threads);
     threads->description("modes 1 and 2: threads of the timed decoding (0 = all cores)");
     train->excludes(threads);

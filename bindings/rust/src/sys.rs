@@ -21,7 +21,7 @@ pub const MOS_EVAL_OPTIONS_VERSION: u32 = 1;
 pub const MOS_EVAL_RESULT_VERSION: u32 = 1;
 pub const MOS_LATENCY_OPTIONS_VERSION: u32 = 1;
 pub const MOS_LATENCY_RESULT_VERSION: u32 = 1;
-pub const MOS_PREDICTOR_TRAIN_OPTIONS_VERSION: u32 = 1;
+pub const MOS_PREDICTOR_TRAIN_OPTIONS_VERSION: u32 = 2;
 pub const MOS_PREDICTOR_REPORT_VERSION: u32 = 1;
 pub const MOS_SEARCH_OPTIONS_VERSION: u32 = 1;
 pub type __int32_t = ::std::os::raw::c_int;
@@ -2536,18 +2536,24 @@ extern "C" {
 pub struct mos_predictor {
     _unused: [u8; 0],
 }
+pub const mos_predictor_kind_MOS_PREDICTOR_DEFAULT: mos_predictor_kind = 0;
+pub const mos_predictor_kind_MOS_PREDICTOR_LINEAR: mos_predictor_kind = 1;
+pub const mos_predictor_kind_MOS_PREDICTOR_MLP: mos_predictor_kind = 2;
+pub const mos_predictor_kind_MOS_PREDICTOR_COST: mos_predictor_kind = 3;
+pub type mos_predictor_kind = ::std::os::raw::c_uint;
 #[repr(C)]
 #[derive(Debug, Copy, Clone)]
 pub struct mos_predictor_train_options {
     pub version: u32,
     pub holdout: f64,
     pub seed: u64,
+    pub kind: i32,
 }
 #[test]
 fn bindgen_test_layout_mos_predictor_train_options() {
     assert_eq!(
         ::std::mem::size_of::<mos_predictor_train_options>(),
-        24usize,
+        32usize,
         concat!("Size of: ", stringify!(mos_predictor_train_options))
     );
     assert_eq!(
@@ -2606,6 +2612,23 @@ fn bindgen_test_layout_mos_predictor_train_options() {
         );
     }
     test_field_seed();
+    fn test_field_kind() {
+        assert_eq!(
+            unsafe {
+                let uninit = ::std::mem::MaybeUninit::<mos_predictor_train_options>::uninit();
+                let ptr = uninit.as_ptr();
+                ::std::ptr::addr_of!((*ptr).kind) as usize - ptr as usize
+            },
+            24usize,
+            concat!(
+                "Offset of field: ",
+                stringify!(mos_predictor_train_options),
+                "::",
+                stringify!(kind)
+            )
+        );
+    }
+    test_field_kind();
 }
 extern "C" {
     pub fn mos_predictor_train_options_init(
