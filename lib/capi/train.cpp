@@ -1,4 +1,7 @@
 // lib/capi/train.cpp: the C API of training and evaluation (mos/train.h).
+#include <cstddef>
+#include <cstring>
+
 #include "backend/threads.hpp"
 #include "capi/convert.hpp"
 #include "capi/model_handles.hpp"
@@ -39,7 +42,20 @@ mos::TrainConfig to_config(const mos_train_options &o) {
     c.valid_sentences = o.valid_sentences;
     c.seed = o.seed;
     c.distill = o.distill;
+    c.mpi_comm = o.mpi_comm;
     return c;
+}
+
+// The caller's options as version 2: a version 1 struct (which ends before
+// mpi_comm) is read only up to its end, and gets mpi_comm = NULL.
+mos_train_options train_options(const mos_train_options *options) {
+    mos::check(options->version == 1u || options->version == MOS_TRAIN_OPTIONS_VERSION, MOS_VERSION,
+               "options version ", options->version, " is not 1 or ", MOS_TRAIN_OPTIONS_VERSION);
+    mos_train_options o = MOS_TRAIN_OPTIONS_INIT;
+    const size_t size = options->version == 1u ? offsetof(mos_train_options, mpi_comm) : sizeof o;
+    std::memcpy(static_cast<void *>(&o), options, size);
+    o.version = MOS_TRAIN_OPTIONS_VERSION;
+    return o;
 }
 
 mos::TrainCallback train_callback(mos_train_progress_fn progress, void *user) {
@@ -101,10 +117,9 @@ MOS_API mos_status mos_train(mos_supernet **out, const mos_space *space, const m
     const mos_status s = guard("mos_train", [&] {
         MOS_REQUIRE_NONNULL(out);
         MOS_REQUIRE_NONNULL(options);
-        mos::check(options->version == MOS_TRAIN_OPTIONS_VERSION, MOS_VERSION, "options version ",
-                   options->version, " is not ", MOS_TRAIN_OPTIONS_VERSION);
-        const mos::TrainConfig cfg = to_config(*options);
-        const std::string resume = options->resume_path ? options->resume_path : "";
+        const mos_train_options opts = train_options(options);
+        const mos::TrainConfig cfg = to_config(opts);
+        const std::string resume = opts.resume_path ? opts.resume_path : "";
         mos::SupernetConfig net;
         if (!resume.empty()) {
             require(space == nullptr && net_options == nullptr,
@@ -116,7 +131,7 @@ MOS_API mos_status mos_train(mos_supernet **out, const mos_space *space, const m
                     "net_options.tokenizer_path is not supported by mos_train yet: it trains its own tokenizer");
         }
         // The thread count holds for this call only (0: all cores).
-        const mos::ThreadScope threads(options->threads);
+        const mos::ThreadScope threads(opts.threads);
         mos::TrainRun run = mos::run_training(cfg, resume.empty() ? space->space.get() : nullptr,
                                               resume.empty() ? &net : nullptr, resume, train_callback(progress, user));
         h = std::make_unique<mos_supernet>();

@@ -70,8 +70,9 @@ public:
     // (agree): the other ranks do not wait forever for a root that gave up.
     void on_root(const std::function<void()> &f, const char *what);
 
-    // Seconds spent in sum() since the communicator was made or the last
-    // reset (communication plus waiting for the slowest rank).
+    // Seconds spent in sum() of floats (the gradients of training) since the
+    // communicator was made or the last reset: communication plus waiting for
+    // the slowest rank to finish its backward pass.
     double sum_seconds() const { return sum_seconds_; }
     void reset_sum_seconds() { sum_seconds_ = 0.0; }
 
