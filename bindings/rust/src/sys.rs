@@ -15,7 +15,7 @@ pub const MOS_SUPERNET_OPTIONS_VERSION: u32 = 1;
 pub const MOS_EXPORT_OPTIONS_VERSION: u32 = 1;
 pub const MOS_ROUTE_OPTIONS_VERSION: u32 = 1;
 pub const MOS_TRANSLATE_OPTIONS_VERSION: u32 = 1;
-pub const MOS_TRAIN_OPTIONS_VERSION: u32 = 1;
+pub const MOS_TRAIN_OPTIONS_VERSION: u32 = 2;
 pub const MOS_EVAL_OPTIONS_VERSION: u32 = 1;
 pub const MOS_EVAL_RESULT_VERSION: u32 = 1;
 pub const MOS_LATENCY_OPTIONS_VERSION: u32 = 1;
@@ -1135,12 +1135,13 @@ pub struct mos_train_options {
     pub seed: u64,
     pub threads: i32,
     pub distill: bool,
+    pub mpi_comm: *mut ::std::os::raw::c_void,
 }
 #[test]
 fn bindgen_test_layout_mos_train_options() {
     assert_eq!(
         ::std::mem::size_of::<mos_train_options>(),
-        128usize,
+        136usize,
         concat!("Size of: ", stringify!(mos_train_options))
     );
     assert_eq!(
@@ -1522,6 +1523,23 @@ fn bindgen_test_layout_mos_train_options() {
         );
     }
     test_field_distill();
+    fn test_field_mpi_comm() {
+        assert_eq!(
+            unsafe {
+                let uninit = ::std::mem::MaybeUninit::<mos_train_options>::uninit();
+                let ptr = uninit.as_ptr();
+                ::std::ptr::addr_of!((*ptr).mpi_comm) as usize - ptr as usize
+            },
+            128usize,
+            concat!(
+                "Offset of field: ",
+                stringify!(mos_train_options),
+                "::",
+                stringify!(mpi_comm)
+            )
+        );
+    }
+    test_field_mpi_comm();
 }
 extern "C" {
     pub fn mos_train_options_init(options: *mut mos_train_options) -> mos_status;
