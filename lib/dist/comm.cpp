@@ -110,6 +110,13 @@ void Comm::sum(double *data, size_t n) {
     sum_pieces(impl_->comm, data, n, MPI_DOUBLE);
 }
 
+void Comm::wait_for_all() {
+    if (size_ <= 1) return;
+    const auto t0 = Clock::now();
+    mpi_check(MPI_Barrier(impl_->comm), "MPI_Barrier");
+    wait_seconds_ += std::chrono::duration<double>(Clock::now() - t0).count();
+}
+
 void Comm::broadcast(int64_t &value, int from) {
     if (size_ <= 1) return;
     mpi_check(MPI_Bcast(&value, 1, MPI_INT64_T, from, impl_->comm), "MPI_Bcast");
@@ -175,6 +182,7 @@ Comm Comm::attach(const void *mpi_comm) {
 }
 
 void Comm::sum(float *, size_t) {}
+void Comm::wait_for_all() {}
 void Comm::sum(double *, size_t) {}
 void Comm::broadcast(int64_t &, int) {}
 void Comm::broadcast(std::string &, int) {}

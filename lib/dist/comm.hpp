@@ -70,17 +70,22 @@ public:
     // (agree): the other ranks do not wait forever for a root that gave up.
     void on_root(const std::function<void()> &f, const char *what);
 
-    // Seconds spent in sum() of floats (the gradients of training) since the
-    // communicator was made or the last reset: communication plus waiting for
-    // the slowest rank to finish its backward pass.
+    // Waits until every rank got here (MPI_Barrier), timed as wait_seconds():
+    // called before the gradient sum, it keeps the time the ranks wait for
+    // the slowest one apart from the time the sum itself takes.
+    void wait_for_all();
+
+    // Seconds spent in sum() of floats (the gradients of training), and in
+    // wait_for_all(), since the communicator was made or the last reset.
     double sum_seconds() const { return sum_seconds_; }
-    void reset_sum_seconds() { sum_seconds_ = 0.0; }
+    double wait_seconds() const { return wait_seconds_; }
+    void reset_seconds() { sum_seconds_ = wait_seconds_ = 0.0; }
 
 private:
     struct Impl;
     std::unique_ptr<Impl> impl_;
     int rank_ = 0, size_ = 1;
-    double sum_seconds_ = 0.0;
+    double sum_seconds_ = 0.0, wait_seconds_ = 0.0;
 };
 
 }  // namespace mos::dist

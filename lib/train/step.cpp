@@ -65,7 +65,9 @@ StepStats train_step(SupernetBundle &b, Workspace &ws, const std::vector<Arch> &
         st.tokens = ls.tokens;
     }
     if (dist) {
-        // The gradient of the update is complete on this rank: sum the shards.
+        // The gradient of the update is complete on this rank: sum the shards
+        // (the wait for the slowest rank first, timed apart from the sum).
+        comm->wait_for_all();
         comm->sum(net.grad_data(), n);
         double sums[2] = {st.loss_sum, st.nll_sum};
         comm->sum(sums, 2);

@@ -327,8 +327,9 @@ bool train_on(SupernetBundle &b, const TrainConfig &cfg_in, const TrainCallback 
             p.valid_largest = mean_loss(*b.net, ws, largest_dims, valid).loss;
             p.valid_smallest = mean_loss(*b.net, ws, smallest_dims, valid).loss;
         }
-        const double comm_ms = 1e3 * comm.sum_seconds() / static_cast<double>(std::max<int64_t>(1, st.step - last_saved));
-        comm.reset_sum_seconds();
+        const double updates = static_cast<double>(std::max<int64_t>(1, st.step - last_saved));
+        const double sum_ms = 1e3 * comm.sum_seconds() / updates, wait_ms = 1e3 * comm.wait_seconds() / updates;
+        comm.reset_seconds();
         st.elapsed = elapsed;
         st.data = batcher.position();
         st.rng = rng.state();
@@ -342,7 +343,8 @@ bool train_on(SupernetBundle &b, const TrainConfig &cfg_in, const TrainCallback 
                                    (best ? " (best)" : "") + "; saved " + cfg.out_path
                              : "saved " + cfg.out_path;
         if (comm.distributed())
-            p.message += fmt("; all-reduce %.2f ms per update on rank 0 (%.0f ranks)", comm_ms, comm.size());
+            p.message += fmt("; all-reduce %.2f ms per update on rank 0 (%.0f ranks), and %.2f ms waiting for the "
+                             "slowest rank", sum_ms, comm.size(), wait_ms);
         return p;
     };
 
