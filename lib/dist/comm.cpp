@@ -16,6 +16,8 @@
 
 namespace mos::dist {
 
+#ifdef MOS_HAVE_MPI
+
 namespace {
 
 using Clock = std::chrono::steady_clock;
@@ -40,8 +42,6 @@ void describe(const std::exception_ptr &e, int &status, std::string &message) {
 }
 
 }  // namespace
-
-#ifdef MOS_HAVE_MPI
 
 struct Comm::Impl {
     MPI_Comm comm = MPI_COMM_NULL;
