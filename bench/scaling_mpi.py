@@ -23,7 +23,8 @@ interference from other load on a shared machine.
 mpirun gets OMP_NUM_THREADS=T, OMP_WAIT_POLICY=passive, and the permission to
 run as root when the script runs as root. The default `--bind-to none` suits a
 shared or small machine; on a dedicated one, bind each rank to its own cores:
---mpirun-args "--map-by slot:PE=T --bind-to core" (with one T per invocation).
+--mpirun-args "--map-by slot:PE={threads} --bind-to core" ({threads} becomes T of
+each run). --max-cores C skips the runs with N x T above C.
 """
 import argparse
 import json
@@ -50,7 +51,7 @@ def run_train(args, np_, threads, base, out):
         env["OMPI_ALLOW_RUN_AS_ROOT"] = "1"
         env["OMPI_ALLOW_RUN_AS_ROOT_CONFIRM"] = "1"
     total = 1 + args.steps
-    cmd = ([args.mpirun, "-np", str(np_)] + shlex.split(args.mpirun_args) +
+    cmd = ([args.mpirun, "-np", str(np_)] + shlex.split(args.mpirun_args.replace("{threads}", str(threads))) +
            [args.mos_cli, "train", "--resume", base, "--out", out, "--data", args.data, "--src", args.src,
             "--tgt", args.tgt, "--max-steps", str(total), "--valid-every", str(total), "--max-sentences",
             str(args.valid_sentences), "--threads", str(threads), "--progress-every", "0"])
@@ -73,6 +74,7 @@ def main():
     ap.add_argument("--mpirun-args", default="--bind-to none")
     ap.add_argument("--np", type=ints, default=[1, 2])
     ap.add_argument("--threads", type=ints, default=[1])
+    ap.add_argument("--max-cores", type=int, default=0, help="skip runs with ranks x threads above this (0: none)")
     ap.add_argument("--space", default="small")
     ap.add_argument("--data", default=os.path.join(ROOT, "data", "bible-en-es"))
     ap.add_argument("--src", default="en")
@@ -98,6 +100,8 @@ def main():
         for _ in range(args.repeat):
             for t in args.threads:
                 for n in args.np:
+                    if args.max_cores and n * t > args.max_cores:
+                        continue
                     r = run_train(args, n, t, base, os.path.join(tmp, "run-%d-%d.safetensors" % (n, t)))
                     key = (n, t)
                     if key not in best or r["tokens_per_second"] > best[key]["tokens_per_second"]:
