@@ -7,10 +7,11 @@ docs/training.md, "Training on many machines"), TAP:
   * a rank without the corpus makes the job fail, rank 0's message naming
     rank 1 and the file it could not read;
   * a rank killed mid-run stops the whole job (mpirun names it) and the last
-    checkpoint on disk is intact: it resumes.
+    checkpoint on disk is intact: it resumes;
+  * SIGTERM to rank 0 stops every rank after the same update with a checkpoint.
 Usage: test_mpi_cli.py MPIRUN MOS_CLI (environment: the mpi suite's)."""
-import json
 import os
+import signal
 import subprocess
 import sys
 import tempfile
@@ -82,6 +83,32 @@ def main():
                   *again)
         c.expect("the last checkpoint is intact and resumes", r.returncode == 0 and "resuming at step" in r.stderr,
                  f"rc={r.returncode}\n{r.stderr}")
+
+        # SIGTERM to rank 0 (its wrapper leaves its pid, then becomes mos-cli).
+        pidfile, stopped = f"{d}/rank0.pid", f"{d}/run/s.safetensors"
+        rank0 = f"{d}/rank0-pid.sh"
+        with open(rank0, "w") as f:
+            f.write('#!/bin/sh\nif [ "$OMPI_COMM_WORLD_RANK" = 0 ]; then echo $$ > "%s.tmp"; mv "%s.tmp" "%s"; fi\n'
+                    'exec "$@"\n' % (pidfile, pidfile, pidfile))
+        os.chmod(rank0, 0o755)
+        p = subprocess.Popen(MPI + [rank0, CLI, "train", "--space", space, "--out", stopped, "--max-steps", "1000000",
+                                    "--valid-every", "2", *base], stdout=subprocess.PIPE,
+                             stderr=subprocess.PIPE, text=True)
+        err = ""
+        try:
+            # Once the first checkpoint exists, rank 0 is training (its handler is set).
+            waited = 0.0
+            while not (os.path.exists(pidfile) and os.path.exists(stopped)) and waited < 120 and p.poll() is None:
+                subprocess.run(["sleep", "0.1"])
+                waited += 0.1
+            os.kill(int(open(pidfile).read()), signal.SIGTERM)
+            _, err = p.communicate(timeout=120)
+        finally:
+            if p.poll() is None:
+                p.kill()
+                p.communicate()
+        c.expect("SIGTERM to rank 0 stops every rank with a checkpoint", p.returncode == 0
+                 and "stopped by SIGTERM" in err and os.path.exists(stopped), f"rc={p.returncode}\n{err}")
     return c.finish()
 
 
