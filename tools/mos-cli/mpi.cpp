@@ -4,6 +4,8 @@
 // mos_train (and the other commands that take the job's ranks) run on
 // MPI_COMM_WORLD; rank 0 alone prints progress and results. Without MPI in
 // the build, or started without a launcher, nothing changes.
+#include <unistd.h>
+
 #include <cstdio>
 #include <cstdlib>
 
@@ -19,11 +21,17 @@ namespace {
 int g_rank = 0, g_size = 1;
 std::string g_prefix = "mos-cli";
 
+#ifdef MOS_HAVE_MPI
 // Open MPI's mpirun sets OMPI_COMM_WORLD_SIZE; MPICH's Hydra and Slurm's PMI set PMI_SIZE.
 bool launched_by_mpi() {
     return std::getenv("OMPI_COMM_WORLD_SIZE") != nullptr || std::getenv("PMI_SIZE") != nullptr ||
            std::getenv("PMIX_RANK") != nullptr;
 }
+// How long a failed rank other than 0 waits before it ends the job: when
+// every rank failed together (the library's agreed errors), rank 0 prints the
+// message that names the failing rank and ends the job first.
+constexpr unsigned kAbortGraceSeconds = 5;
+#endif
 }  // namespace
 
 int cli_rank() { return g_rank; }
@@ -57,7 +65,10 @@ int MpiSession::finish(int status) {
     std::fflush(stderr);
     // A failed rank takes the whole job down, so that no rank is left waiting
     // in a collective for it; its message was printed first.
-    if (status != 0 && g_size > 1) MPI_Abort(MPI_COMM_WORLD, status);
+    if (status != 0 && g_size > 1) {
+        if (g_rank > 0) sleep(kAbortGraceSeconds);
+        MPI_Abort(MPI_COMM_WORLD, status);
+    }
     MPI_Finalize();
 #endif
     return status;
