@@ -104,12 +104,12 @@ ModelPtr route_from(const std::string &supernet_path, const ArchSpec &spec, doub
 // MPI (mpi.cpp): under mpirun, MPI is initialized for the whole run (a
 // launched rank that cannot start MPI runs alone); rank 0 prints, the others
 // only report errors, prefixed with their rank (error_prefix()).
-class MpiSession {
+class MpiScope {
 public:
-    MpiSession();
-    ~MpiSession();
-    MpiSession(const MpiSession &) = delete;
-    MpiSession &operator=(const MpiSession &) = delete;
+    MpiScope();
+    ~MpiScope();
+    MpiScope(const MpiScope &) = delete;
+    MpiScope &operator=(const MpiScope &) = delete;
     // Ends MPI: MPI_Abort when status != 0 and the job has other ranks.
     int finish(int status);
 

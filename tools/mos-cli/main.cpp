@@ -90,6 +90,6 @@ int run(int argc, char **argv) {
 
 int main(int argc, char **argv) {
     // Under mpirun: MPI for the whole run, ended (or aborted on failure) last.
-    mos_cli::MpiSession mpi;
+    mos_cli::MpiScope mpi;
     return mpi.finish(run(argc, argv));
 }

@@ -38,7 +38,7 @@ int cli_rank() { return g_rank; }
 int cli_ranks() { return g_size; }
 const char *error_prefix() { return g_prefix.c_str(); }
 
-MpiSession::MpiSession() {
+MpiScope::MpiScope() {
 #ifdef MOS_HAVE_MPI
     if (!launched_by_mpi()) return;
     int provided = 0;
@@ -57,7 +57,7 @@ MpiSession::MpiSession() {
 #endif
 }
 
-int MpiSession::finish(int status) {
+int MpiScope::finish(int status) {
 #ifdef MOS_HAVE_MPI
     if (!active_) return status;
     active_ = false;
@@ -74,6 +74,6 @@ int MpiSession::finish(int status) {
     return status;
 }
 
-MpiSession::~MpiSession() { finish(0); }
+MpiScope::~MpiScope() { finish(0); }
 
 }  // namespace mos_cli
