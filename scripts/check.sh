@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # scripts/check.sh: install what is needed, build libmos and run its tests
 # (the README's second command; .ci/run calls it). One build folder per mode:
-#   scripts/check.sh [meson test args]   every default suite                 (build)
+#   scripts/check.sh [meson test args]   every default suite, with mpi (two
+#       ranks under mpirun, shared memory only) when Open MPI is installed (build)
 #   scripts/check.sh --sanitize [args]   AddressSanitizer + UndefinedBehavior-
 #       Sanitizer (and LeakSanitizer): suites unit, golden, cli, grad and
 #       reliability                                                         (build-asan)

@@ -21,6 +21,8 @@ packages=(
   # compute and data libraries
   libdnnl-dev libopenblas-dev libopenblas0-openmp
   libsentencepiece-dev zlib1g-dev nlohmann-json3-dev libcli11-dev
+  # data-parallel training over MPI (the optional mpi feature; docs/training.md)
+  libopenmpi-dev openmpi-bin
   # tests, ABI checks, fuzzing
   libcmocka-dev abigail-tools binutils clang libclang-rt-14-dev
   # bindings

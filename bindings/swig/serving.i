@@ -534,6 +534,9 @@ static char *mos_swig_strdup(const char *s) {
 /* The budgets of mos_search_options are set as a whole (Go: set_budgets). */
 %ignore mos_search_options::budgets_ms;
 %immutable mos_search_options::n_budgets;
+/* An MPI_Comm pointer means nothing to Java or Go: their runs use the
+ * default, MPI_COMM_WORLD when MPI is initialized (docs/training.md). */
+%ignore mos_train_options::mpi_comm;
 
 %extend mos_search_options {
   mos_search_options() {

@@ -7,7 +7,10 @@
  * tokenizer trained on the training text. Every update samples subnets
  * (uniform or sandwich), averages their gradients and steps Adam; the largest
  * and smallest subnets are validated periodically, and the last and best
- * checkpoints are written atomically.
+ * checkpoints are written atomically. Under MPI (a libmos built with the mpi
+ * feature, in a program that initialized MPI) every rank calls mos_train with
+ * the same options and the run is data-parallel (docs/training.md); this
+ * header never needs mpi.h.
  *
  *     mos_train_options o = MOS_TRAIN_OPTIONS_INIT;
  *     o.data_dir = "data/bible-en-es"; o.src_lang = "en"; o.tgt_lang = "es";
@@ -52,8 +55,8 @@ typedef enum mos_precision {
                                else f32 */
 } mos_precision;
 
-/* 2: `precision` appended (@since 0.2). Version 1 structs are still accepted
- * (precision f32). */
+/* 2: `precision` and `mpi_comm` appended (@since 0.2). Version 1 structs are
+ * still accepted (precision f32, mpi_comm NULL). */
 #define MOS_TRAIN_OPTIONS_VERSION 2u
 
 typedef struct mos_train_options {
@@ -80,16 +83,21 @@ typedef struct mos_train_options {
     int32_t threads;           /* threads of this call, 0..1024; 0 = all cores (0) */
     bool distill;              /* in-place distillation: with sandwich sampling the smaller
                                   subnets learn from the largest's outputs (false) */
+    /* Version 2. */
     mos_precision precision;   /* products in f32, bf16 or auto; a resumed run keeps its
                                   checkpoint's (MOS_PRECISION_F32) @since 0.2 */
+    void *mpi_comm;            /* the ranks to train on: a pointer to an MPI_Comm (duplicated;
+                                  every rank of it calls mos_train with the same options), or
+                                  NULL: MPI_COMM_WORLD when MPI is initialized, else this process
+                                  alone (NULL). @since 0.2 */
 } mos_train_options;
 
 #define MOS_TRAIN_OPTIONS_INIT                                                                         \
     {MOS_TRAIN_OPTIONS_VERSION, NULL, NULL, NULL, NULL, NULL, 8000u, 4096u, 128u, 0, 0.0,            \
      MOS_SAMPLING_SANDWICH, MOS_SCHEDULE_INVERSE_SQRT, 5e-4f, 1e-6f, 4000u, 0.0f, 500u, 500u, 1u, 0, false, \
-     MOS_PRECISION_F32}
+     MOS_PRECISION_F32, NULL}
 
-/* Function twin of MOS_TRAIN_OPTIONS_INIT. Thread-safe. @since 0.1 */
+/* Function twin of MOS_TRAIN_OPTIONS_INIT (version 2 since 0.2). Thread-safe. @since 0.1 */
 MOS_API mos_status mos_train_options_init(mos_train_options *options);
 
 /* What a progress report is about. */
@@ -130,9 +138,19 @@ typedef int (*mos_train_progress_fn)(const mos_train_progress *progress, void *u
  * threads and restores the caller's thread counts (docs/threading.md). On
  * MOS_OK or MOS_ABORTED *out receives the trained supernet (the state of the
  * last checkpoint); on other errors *out is NULL.
+ * Options of version 1 (without mpi_comm) are still accepted.
+ * Data-parallel over MPI (options->mpi_comm, or MPI_COMM_WORLD once MPI is
+ * initialized): every rank reads the corpus, the batches are formed over the
+ * whole corpus and each rank computes its share of every batch; gradients are
+ * summed over ranks, so the run gives the weights of one process (to float
+ * rounding). Rank 0 reads the resume checkpoint, calls `progress` and writes
+ * the checkpoints; the other ranks get no callback. Every rank returns the
+ * same status; a rank that fails (say, a corpus file it cannot read) makes
+ * every rank return its status, with a message naming the rank and the file.
  * Returns MOS_IO / MOS_FORMAT (data or checkpoint), MOS_INVALID_ARGUMENT,
- * MOS_ABORTED, MOS_VERSION. The progress callback runs on the calling thread.
- * @since 0.1 */
+ * MOS_ABORTED, MOS_VERSION, MOS_UNSUPPORTED (mpi_comm set in a library built
+ * without MPI), MOS_BACKEND (an MPI call failed). The progress callback runs on
+ * the calling thread. @since 0.1 */
 MOS_API mos_status mos_train(mos_supernet **out, const mos_space *space, const mos_supernet_options *net_options,
                              const mos_train_options *options, mos_train_progress_fn progress, void *user);
 

@@ -47,7 +47,20 @@ mos::TrainConfig to_config(const mos_train_options &o) {
     require(precision == MOS_PRECISION_F32 || precision == MOS_PRECISION_BF16 || precision == MOS_PRECISION_AUTO,
             "precision must be MOS_PRECISION_F32, MOS_PRECISION_BF16 or MOS_PRECISION_AUTO");
     c.precision = static_cast<mos::TrainPrecision>(precision);
+    c.mpi_comm = o.mpi_comm;
     return c;
+}
+
+// The caller's options as version 2: a version 1 struct (which ends before
+// mpi_comm) is read only up to its end, and gets mpi_comm = NULL.
+mos_train_options train_options(const mos_train_options *options) {
+    mos::check(options->version == 1u || options->version == MOS_TRAIN_OPTIONS_VERSION, MOS_VERSION,
+               "options version ", options->version, " is not 1 or ", MOS_TRAIN_OPTIONS_VERSION);
+    mos_train_options o = MOS_TRAIN_OPTIONS_INIT;
+    const size_t size = options->version == 1u ? offsetof(mos_train_options, precision) : sizeof o;
+    std::memcpy(static_cast<void *>(&o), options, size);
+    o.version = MOS_TRAIN_OPTIONS_VERSION;
+    return o;
 }
 
 mos::TrainCallback train_callback(mos_train_progress_fn progress, void *user) {
@@ -109,17 +122,9 @@ MOS_API mos_status mos_train(mos_supernet **out, const mos_space *space, const m
     const mos_status s = guard("mos_train", [&] {
         MOS_REQUIRE_NONNULL(out);
         MOS_REQUIRE_NONNULL(options);
-        // Version 1 ends before `precision` (read only the fields it declares).
-        mos::check(options->version == 1u || options->version == MOS_TRAIN_OPTIONS_VERSION, MOS_VERSION,
-                   "options version ", options->version, " is not 1 or ", MOS_TRAIN_OPTIONS_VERSION);
-        mos_train_options o = MOS_TRAIN_OPTIONS_INIT;
-        if (options->version == 1u)
-            std::memcpy(static_cast<void *>(&o), options, offsetof(mos_train_options, precision));
-        else
-            o = *options;
-        o.version = MOS_TRAIN_OPTIONS_VERSION;
-        const mos::TrainConfig cfg = to_config(o);
-        const std::string resume = options->resume_path ? options->resume_path : "";
+        const mos_train_options opts = train_options(options);
+        const mos::TrainConfig cfg = to_config(opts);
+        const std::string resume = opts.resume_path ? opts.resume_path : "";
         mos::SupernetConfig net;
         if (!resume.empty()) {
             require(space == nullptr && net_options == nullptr,
@@ -131,7 +136,7 @@ MOS_API mos_status mos_train(mos_supernet **out, const mos_space *space, const m
                     "net_options.tokenizer_path is not supported by mos_train yet: it trains its own tokenizer");
         }
         // The thread count holds for this call only (0: all cores).
-        const mos::ThreadScope threads(options->threads);
+        const mos::ThreadScope threads(opts.threads);
         mos::TrainRun run = mos::run_training(cfg, resume.empty() ? space->space.get() : nullptr,
                                               resume.empty() ? &net : nullptr, resume, train_callback(progress, user));
         h = std::make_unique<mos_supernet>();

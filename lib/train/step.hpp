@@ -15,6 +15,10 @@
 
 namespace mos {
 
+namespace dist {
+class Comm;
+}
+
 enum class Sampling : int { Uniform = 0, Sandwich = 1 };
 const char *sampling_name(Sampling s);
 Sampling parse_sampling(const std::string &s);  // "uniform" | "sandwich"
@@ -26,7 +30,7 @@ std::vector<Arch> sample_update_archs(const Space &space, Sampling s, Rng &rng);
 struct StepStats {
     double loss_sum = 0.0;  // label-smoothed loss summed over tokens, averaged over subnets
     double nll_sum = 0.0;
-    int64_t tokens = 0;     // target tokens of the batch
+    int64_t tokens = 0;     // target tokens of the batch (of every rank's shard)
     double grad_norm = 0.0;
     float lr = 0.0f;
 };
@@ -37,8 +41,14 @@ struct StepStats {
 // With `teacher` (a buffer of at least B*T*V floats), the first arch is the
 // teacher: the others learn from its output distribution (in-place
 // distillation) instead of the labels.
+// With a distributed `comm`, `batch` is this rank's shard of the update's batch
+// (it may have no rows): the target tokens are summed over ranks first so that
+// every shard's gradient is divided by the whole batch's token count, the
+// gradients are summed over ranks (MPI_Allreduce) once the last subnet's
+// backward is done, and every rank takes the same Adam step. The loss sums of
+// the result are then those of the whole batch.
 StepStats train_step(SupernetBundle &b, Workspace &ws, const std::vector<Arch> &archs, const Batch &batch,
                      int64_t step, float lr, const AdamConfig &adam, uint64_t dropout_seed,
-                     float *teacher = nullptr);
+                     float *teacher = nullptr, dist::Comm *comm = nullptr);
 
 }  // namespace mos

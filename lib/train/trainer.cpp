@@ -19,6 +19,7 @@
 #include "data/tokenizer.hpp"
 #include "data/tokens.hpp"
 #include "decode/translate.hpp"
+#include "dist/comm.hpp"
 #include "eval/bleu.hpp"
 #include "eval/loss.hpp"
 
@@ -129,6 +130,40 @@ TrainState state_from_json(const std::string &text) {
     return s;
 }
 
+// This rank's shard of an update's batch: rows rank, rank + size, ... (the
+// batch is sorted by length, so every shard gets a like mix of lengths), cut
+// to the shard's own longest source and target. The batch is formed over the
+// whole corpus first, so the update is the one a single process makes.
+Batch shard_batch(const TokenBatch &tb, const TokenizedData &data, int rank, int size, TokenBatch &out) {
+    size_t B = 0, S = 0, T = 0;
+    for (size_t r = static_cast<size_t>(rank); r < tb.B; r += static_cast<size_t>(size)) {
+        const TokenPair &p = data.pairs[tb.pair[r]];
+        B++;
+        S = std::max(S, p.src.size());
+        T = std::max(T, p.tgt.size());
+    }
+    out.B = B;
+    out.S = S;
+    out.T = T;
+    out.src.resize(B * S);
+    out.tgt_in.resize(B * T);
+    out.tgt_out.resize(B * T);
+    out.pair.resize(B);
+    size_t row = 0;
+    for (size_t r = static_cast<size_t>(rank); r < tb.B; r += static_cast<size_t>(size), row++) {
+        // Rows are right-padded with pad = 0, so a prefix of a row is the row.
+        std::copy_n(tb.src.begin() + static_cast<std::ptrdiff_t>(r * tb.S), S, out.src.begin() + static_cast<std::ptrdiff_t>(row * S));
+        std::copy_n(tb.tgt_in.begin() + static_cast<std::ptrdiff_t>(r * tb.T), T,
+                    out.tgt_in.begin() + static_cast<std::ptrdiff_t>(row * T));
+        std::copy_n(tb.tgt_out.begin() + static_cast<std::ptrdiff_t>(r * tb.T), T,
+                    out.tgt_out.begin() + static_cast<std::ptrdiff_t>(row * T));
+        out.pair[row] = tb.pair[r];
+    }
+    return batch_view(out);
+}
+
+bool train_on(SupernetBundle &b, const TrainConfig &cfg_in, const TrainCallback &cb, dist::Comm &comm);
+
 }  // namespace
 
 SupernetBundle make_trainable(const Space &space, SupernetConfig net, const TrainConfig &cfg,
@@ -202,14 +237,19 @@ void check_train_config(const TrainConfig &cfg) {
 TrainRun run_training(const TrainConfig &cfg, const Space *fresh_space, const SupernetConfig *fresh_cfg,
                       const std::string &resume_path, const TrainCallback &cb) {
     check_train_config(cfg);
+    dist::Comm comm = dist::Comm::attach(cfg.mpi_comm);
     TrainRun run;
+    // With ranks, rank 0 reads the checkpoint or makes the new supernet (its
+    // tokenizer trained once) and train_on hands it to the others.
     if (!resume_path.empty()) {
         check(fresh_space == nullptr && fresh_cfg == nullptr, MOS_INVALID_ARGUMENT,
               "resuming from '", resume_path, "': the checkpoint holds the space and the supernet options, "
               "so none may be given");
-        run.bundle = load_supernet(resume_path);
-        check(run.bundle.meta.count("train_state") == 1, MOS_FORMAT, "'", resume_path,
-              "' has no training state to resume from");
+        comm.on_root([&] {
+            run.bundle = load_supernet(resume_path);
+            check(run.bundle.meta.count("train_state") == 1, MOS_FORMAT, "'", resume_path,
+                  "' has no training state to resume from");
+        }, "reading the checkpoint to resume from");
     } else {
         check(fresh_space != nullptr, MOS_INVALID_ARGUMENT, "a new supernet needs a search space");
         const SupernetConfig net = fresh_cfg ? *fresh_cfg : SupernetConfig{};
@@ -217,13 +257,30 @@ TrainRun run_training(const TrainConfig &cfg, const Space *fresh_space, const Su
         // A vocabulary asked of the supernet is the tokenizer's size.
         if (net.vocab != 0) tcfg.vocab_size = net.vocab;
         check_train_config(tcfg);
-        run.bundle = make_trainable(*fresh_space, net, tcfg, cb);
+        comm.on_root([&] { run.bundle = make_trainable(*fresh_space, net, tcfg, cb); },
+                     "making the supernet (reading the corpus, training the tokenizer)");
     }
-    run.stopped = !train(run.bundle, cfg, cb);
+    run.stopped = !train_on(run.bundle, cfg, cb, comm);
     return run;
 }
 
-bool train(SupernetBundle &b, const TrainConfig &cfg_in, const TrainCallback &cb) {
+bool train(SupernetBundle &b, const TrainConfig &cfg, const TrainCallback &cb) {
+    dist::Comm comm = dist::Comm::attach(cfg.mpi_comm);
+    return train_on(b, cfg, cb, comm);
+}
+
+namespace {
+
+bool train_on(SupernetBundle &b, const TrainConfig &cfg_in, const TrainCallback &cb_in, dist::Comm &comm) {
+    // Every rank starts from rank 0's supernet, Adam moments and training
+    // state (bit for bit: F32 tensors), and only rank 0 reports.
+    if (comm.distributed()) {
+        std::vector<uint8_t> bytes;
+        comm.on_root([&] { bytes = supernet_to_bytes(b); }, "serializing the supernet");
+        comm.broadcast(bytes);
+        if (!comm.root()) b = supernet_from_bytes(bytes.data(), bytes.size(), "the supernet of rank 0");
+    }
+    const TrainCallback cb = comm.root() ? cb_in : TrainCallback();
     TrainConfig cfg = cfg_in;
     const auto saved = b.meta.find("train_state");
     if (saved != b.meta.end()) adopt_run_options(saved->second, cfg);
@@ -243,19 +300,29 @@ bool train(SupernetBundle &b, const TrainConfig &cfg_in, const TrainCallback &cb
     st.rng = cfg.seed * kSplitMixGamma + 1;
     if (saved != b.meta.end()) st = state_from_json(saved->second);
 
-    const TokenizedData train_pairs =
-        read_tokenized_split(tok, cfg.data_dir, "train", cfg.src_lang, cfg.tgt_lang, 0, cfg.max_len);
-    const TokenizedData valid_pairs =
-        read_tokenized_split(tok, cfg.data_dir, "valid", cfg.src_lang, cfg.tgt_lang, cfg.valid_sentences, cfg.max_len);
-    check(!train_pairs.pairs.empty(), MOS_FORMAT, "no training pair of at most ", cfg.max_len, " tokens in ",
-          cfg.data_dir);
+    // Every rank reads the corpus itself; one that cannot stops them all, and
+    // every rank reports which rank and which file.
+    TokenizedData train_pairs, valid_pairs;
+    {
+        std::exception_ptr error;
+        try {
+            train_pairs = read_tokenized_split(tok, cfg.data_dir, "train", cfg.src_lang, cfg.tgt_lang, 0, cfg.max_len);
+            valid_pairs = read_tokenized_split(tok, cfg.data_dir, "valid", cfg.src_lang, cfg.tgt_lang,
+                                               cfg.valid_sentences, cfg.max_len);
+            check(!train_pairs.pairs.empty(), MOS_FORMAT, "no training pair of at most ", cfg.max_len,
+                  " tokens in ", cfg.data_dir);
+        } catch (...) {
+            error = std::current_exception();
+        }
+        comm.agree(error, "reading the corpus");
+    }
     BatcherOptions bo;
     bo.max_tokens = static_cast<size_t>(cfg.max_tokens);
     bo.seed = cfg.seed;
     Batcher batcher(train_pairs, bo);
     const std::vector<TokenBatch> valid = fixed_batches(valid_pairs, cfg.max_tokens);
     batcher.set_position(st.data);
-    TokenBatch tb;
+    TokenBatch tb, shard;  // the update's batch, and this rank's rows of it
     // The teacher's distribution for in-place distillation, allocated once.
     std::vector<float> teacher(cfg.distill ? static_cast<size_t>(cfg.max_tokens * b.net->config().vocab) : 0);
 
@@ -278,11 +345,14 @@ bool train(SupernetBundle &b, const TrainConfig &cfg_in, const TrainCallback &cb
                     std::to_string(b.net->param_floats()) + " supernet weights; setup " +
                     fmt("%.1f s", seconds_since(setup0)) + "; " + precision_why +
                     (st.step > 0 ? "; resuming at step " + std::to_string(st.step) : std::string());
+        if (comm.distributed())
+            p.message += "; " + std::to_string(comm.size()) + " ranks, each computing its share of every batch";
         cb(p);
     }
 
     const ArchDims largest_dims = arch_dims(b.space, arch_largest(b.space));
     const ArchDims smallest_dims = arch_dims(b.space, arch_smallest(b.space));
+    int64_t last_saved = st.step;
     auto checkpoint = [&](bool validate, double elapsed) -> TrainProgress {
         TrainProgress p;
         p.step = st.step;
@@ -295,6 +365,9 @@ bool train(SupernetBundle &b, const TrainConfig &cfg_in, const TrainCallback &cb
             p.valid_smallest = mean_loss(*b.net, ws, smallest_dims, valid).loss;
             ws.set_matmul_type(mm);
         }
+        const double updates = static_cast<double>(std::max<int64_t>(1, st.step - last_saved));
+        const double sum_ms = 1e3 * comm.sum_seconds() / updates, wait_ms = 1e3 * comm.wait_seconds() / updates;
+        comm.reset_seconds();
         st.elapsed = elapsed;
         st.data = batcher.position();
         st.rng = rng.state();
@@ -307,6 +380,9 @@ bool train(SupernetBundle &b, const TrainConfig &cfg_in, const TrainCallback &cb
         p.message = validate ? fmt("valid loss: largest %.4f, smallest %.4f", p.valid_largest, p.valid_smallest) +
                                    (best ? " (best)" : "") + "; saved " + cfg.out_path
                              : "saved " + cfg.out_path;
+        if (comm.distributed())
+            p.message += fmt("; all-reduce %.2f ms per update on rank 0 (%.0f ranks), and %.2f ms waiting for the "
+                             "slowest rank", sum_ms, comm.size(), wait_ms);
         return p;
     };
 
@@ -314,20 +390,24 @@ bool train(SupernetBundle &b, const TrainConfig &cfg_in, const TrainCallback &cb
     const double elapsed0 = st.elapsed;
     std::deque<std::pair<double, int64_t>> recent;  // (time, tokens) of the last updates
     int64_t recent_tokens = 0;
-    int64_t last_saved = st.step;
     while (true) {
-        const double elapsed = elapsed0 + seconds_since(t0);
         if (cfg.max_steps > 0 && st.step >= cfg.max_steps) break;
-        if (cfg.max_seconds > 0 && elapsed >= cfg.max_seconds) break;
+        if (cfg.max_seconds > 0) {
+            // Rank 0's clock decides, so that every rank stops at the same update.
+            int64_t time_up = elapsed0 + seconds_since(t0) >= cfg.max_seconds;
+            comm.broadcast(time_up);
+            if (time_up) break;
+        }
         batcher.next(tb);
-        const Batch batch = batch_view(tb);
+        const Batch batch =
+            comm.distributed() ? shard_batch(tb, train_pairs, comm.rank(), comm.size(), shard) : batch_view(tb);
         const std::vector<Arch> archs = sample_update_archs(b.space, cfg.sampling, rng);
         const int64_t step = st.step + 1;
         const float lr = schedule_lr(cfg.schedule, step);
         const auto s0 = Clock::now();
         const StepStats ss = train_step(b, ws, archs, batch, step, lr, cfg.adam,
                                         cfg.seed * 0x2545F4914F6CDD1Dull + static_cast<uint64_t>(step),
-                                        cfg.distill ? teacher.data() : nullptr);
+                                        cfg.distill ? teacher.data() : nullptr, &comm);
         st.step = step;
         check(std::isfinite(ss.loss_sum), MOS_INTERNAL, "loss is not finite at step ", step,
               " (learning rate ", lr, " too high?)");
@@ -358,24 +438,37 @@ bool train(SupernetBundle &b, const TrainConfig &cfg_in, const TrainCallback &cb
             eta = eta < 0 ? left : std::min(eta, left);
         }
         p.eta = eta;
-        const bool go_on = !cb || cb(p);
+        // Rank 0's callback decides for every rank; only rank 0 writes.
+        int64_t go_on = !cb || cb(p);
+        comm.broadcast(go_on);
         if (!go_on) {
-            const TrainProgress c = checkpoint(false, elapsed0 + seconds_since(t0));
-            if (cb) cb(c);
+            comm.on_root([&] {
+                const TrainProgress c = checkpoint(false, elapsed0 + seconds_since(t0));
+                if (cb) cb(c);
+            }, "writing the checkpoint");
             return false;
         }
         if (step % cfg.valid_every == 0) {
-            const TrainProgress v = checkpoint(true, elapsed0 + seconds_since(t0));
+            int64_t more = 1;
+            comm.on_root([&] {
+                const TrainProgress v = checkpoint(true, elapsed0 + seconds_since(t0));
+                more = !cb || cb(v);
+            }, "validating and writing the checkpoint");
             last_saved = step;
-            if (cb && !cb(v)) return false;
+            comm.broadcast(more);
+            if (!more) return false;
         }
     }
     if (last_saved != st.step || st.step == 0) {
-        const TrainProgress v = checkpoint(true, elapsed0 + seconds_since(t0));
-        if (cb) cb(v);
+        comm.on_root([&] {
+            const TrainProgress v = checkpoint(true, elapsed0 + seconds_since(t0));
+            if (cb) cb(v);
+        }, "validating and writing the checkpoint");
     }
     return true;
 }
+
+}  // namespace
 
 namespace {
 

@@ -3,7 +3,8 @@
 // schedule, periodic validation of the largest and smallest subnets, last and
 // best checkpoints, time/step limits, progress reports that may abort, and an
 // exact resume (the checkpoint holds weights, Adam moments, step, sampling RNG
-// and data position).
+// and data position). Under MPI the same loop runs data-parallel on every rank
+// (docs/training.md, "Training on many machines").
 #pragma once
 
 #include <cstdint>
@@ -38,6 +39,13 @@ struct TrainConfig {
     int64_t valid_sentences = 500;
     uint64_t seed = 1;
     TrainPrecision precision = TrainPrecision::F32;  // a resumed run keeps its checkpoint's
+    // The ranks to train on: a pointer to the caller's MPI_Comm, or NULL for
+    // MPI_COMM_WORLD when MPI is initialized and one process otherwise
+    // (dist::Comm::attach). Every rank runs the same call with the same
+    // options; each reads the corpus, samples the same subnets, computes its
+    // shard of every batch, and the gradients are summed; only rank 0 calls
+    // the callback and writes checkpoints.
+    const void *mpi_comm = nullptr;
 };
 
 // The products' type for a precision: BF16 for BF16, and for Auto where bf16

@@ -108,6 +108,25 @@ ModelPtr route_from(const std::string &supernet_path, const ArchSpec &spec, doub
 // missing parent directories and rejects a directory, a parent that is not a
 // directory, or a location this process cannot write; the message names the
 // option, the path and the reason (CliError).
+// MPI (mpi.cpp): under mpirun, MPI is initialized for the whole run (a
+// launched rank that cannot start MPI runs alone); rank 0 prints, the others
+// only report errors, prefixed with their rank (error_prefix()).
+class MpiScope {
+public:
+    MpiScope();
+    ~MpiScope();
+    MpiScope(const MpiScope &) = delete;
+    MpiScope &operator=(const MpiScope &) = delete;
+    // Ends MPI: MPI_Abort when status != 0 and the job has other ranks.
+    int finish(int status);
+
+private:
+    bool active_ = false;
+};
+int cli_rank();
+int cli_ranks();
+const char *error_prefix();
+
 void prepare_output_file(const std::string &option, const std::string &path);
 // The same for a directory that will receive several files (created if missing).
 void prepare_output_dir(const std::string &option, const std::string &path);

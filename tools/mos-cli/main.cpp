@@ -33,7 +33,7 @@ int usage_error(CLI::App &app, const char *message) {
 
 }  // namespace
 
-int main(int argc, char **argv) {
+int run(int argc, char **argv) {
     CLI::App app{"mos-cli: train, search, route and serve Mixture-of-Supernets translation models", "mos-cli"};
     app.require_subcommand(0, 1);
     app.fallthrough(false);
@@ -65,13 +65,13 @@ int main(int argc, char **argv) {
     } catch (const mos_cli::UsageError &e) {
         return usage_error(app, e.what());
     } catch (const mos_cli::CliError &e) {
-        std::fprintf(stderr, "mos-cli: %s\n", e.what());
+        std::fprintf(stderr, "%s: %s\n", mos_cli::error_prefix(), e.what());
         return 1;
     } catch (const std::bad_alloc &) {
-        std::fprintf(stderr, "mos-cli: out of memory\n");
+        std::fprintf(stderr, "%s: out of memory\n", mos_cli::error_prefix());
         return 1;
     } catch (const std::exception &e) {
-        std::fprintf(stderr, "mos-cli: %s\n", e.what());
+        std::fprintf(stderr, "%s: %s\n", mos_cli::error_prefix(), e.what());
         return 1;
     }
     if (show_version) {
@@ -86,4 +86,10 @@ int main(int argc, char **argv) {
         return 2;
     }
     return 0;
+}
+
+int main(int argc, char **argv) {
+    // Under mpirun: MPI for the whole run, ended (or aborted on failure) last.
+    mos_cli::MpiScope mpi;
+    return mpi.finish(run(argc, argv));
 }

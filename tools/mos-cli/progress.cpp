@@ -5,6 +5,7 @@
 
 #include <cstdio>
 
+#include "cli.hpp"
 #include "options.hpp"
 
 namespace mos_cli {
@@ -73,6 +74,7 @@ void Progress::update(uint64_t done, uint64_t total, const std::string &what, do
 }
 
 void Progress::emit(const std::string &line) {
+    if (cli_rank() > 0) return;  // under mpirun only rank 0 reports
     std::fprintf(stderr, "%s%s%s", tty_ ? "\r\033[K" : "", line.c_str(), tty_ ? "" : "\n");
     line_open_ = tty_;
     printed_ = true;
@@ -82,6 +84,7 @@ void Progress::emit(const std::string &line) {
 
 void Progress::note(const std::string &text) {
     finish();
+    if (cli_rank() > 0) return;
     std::fprintf(stderr, "[%s] %s\n", stage_.c_str(), text.c_str());
     std::fflush(stderr);
 }

@@ -1259,12 +1259,13 @@ pub struct mos_train_options {
     pub threads: i32,
     pub distill: bool,
     pub precision: mos_precision,
+    pub mpi_comm: *mut ::std::os::raw::c_void,
 }
 #[test]
 fn bindgen_test_layout_mos_train_options() {
     assert_eq!(
         ::std::mem::size_of::<mos_train_options>(),
-        136usize,
+        144usize,
         concat!("Size of: ", stringify!(mos_train_options))
     );
     assert_eq!(
@@ -1663,6 +1664,23 @@ fn bindgen_test_layout_mos_train_options() {
         );
     }
     test_field_precision();
+    fn test_field_mpi_comm() {
+        assert_eq!(
+            unsafe {
+                let uninit = ::std::mem::MaybeUninit::<mos_train_options>::uninit();
+                let ptr = uninit.as_ptr();
+                ::std::ptr::addr_of!((*ptr).mpi_comm) as usize - ptr as usize
+            },
+            136usize,
+            concat!(
+                "Offset of field: ",
+                stringify!(mos_train_options),
+                "::",
+                stringify!(mpi_comm)
+            )
+        );
+    }
+    test_field_mpi_comm();
 }
 extern "C" {
     pub fn mos_train_options_init(options: *mut mos_train_options) -> mos_status;
