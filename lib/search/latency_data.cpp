@@ -28,7 +28,7 @@ namespace {
 constexpr const char *kFormat = "mos-latency-data";
 constexpr int kVersion = 2;
 // Models held at once in a group are capped at about this many bytes.
-constexpr size_t kGroupBytes = size_t{512} << 20;
+constexpr size_t kGroupModelBytes = size_t{512} << 20;
 
 // Weights of a timed model: uniform in [-0.02, 0.02) from a stream of its own.
 void fill_weights(DenseModel &m, uint64_t seed) {
@@ -202,10 +202,10 @@ NoiseReport collect_latency_data(const std::string &path, const Space &space, in
         archs.push_back(i == 0 ? arch_largest(space) : i == 1 ? arch_smallest(space) : arch_sample(space, rng));
     // The reference: an arch of its own stream, timed in every group.
     const Arch reference = arch_sample(space, splitmix64_mix(seed ^ 0x7265666572656e63ull));
-    // Group size: at most co.group models of the largest arch's size in kGroupBytes.
+    // Group size: at most co.group models of the largest arch's size in kGroupModelBytes.
     const size_t big = arch_params(arch_largest(space), static_cast<uint64_t>(vocab)).total() * sizeof(float);
     const int64_t group =
-        std::max<int64_t>(1, std::min<int64_t>(co.group, static_cast<int64_t>(kGroupBytes / std::max<size_t>(big, 1))));
+        std::max<int64_t>(1, std::min<int64_t>(co.group, static_cast<int64_t>(kGroupModelBytes / std::max<size_t>(big, 1))));
     const int need = (protocol.runs + 2) / 3;  // runs an arch must keep
 
     NoiseReport noise;
