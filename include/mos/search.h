@@ -213,15 +213,21 @@ typedef struct mos_search_result mos_search_result;
  * on the first valid_sentences pairs of data_dir's split. Deterministic for a
  * seed (given the same latencies). Runs with options->threads threads and
  * restores the caller's thread counts. `progress` (may be NULL) is called
- * after every iteration with done/total iterations over all budgets. Returns
- * MOS_OUT_OF_RANGE when no arch meets a budget (naming the smallest achievable
- * latency), MOS_IO / MOS_FORMAT (data, predictor), MOS_ABORTED, MOS_VERSION,
- * MOS_INVALID_ARGUMENT. Thread-safe on a supernet that is not being trained.
+ * after every iteration with done/total iterations over all budgets; when it
+ * returns non-zero the search stops there and returns MOS_ABORTED with *out
+ * holding the best archs found so far: the current budget's best, and each
+ * later budget's best already evaluated arch that meets it, if any (so
+ * mos_search_result_count may be smaller; its JSON says "stopped": true and
+ * "complete": false per such budget). Returns MOS_OUT_OF_RANGE when no arch
+ * meets a budget (naming the smallest achievable latency), MOS_IO /
+ * MOS_FORMAT (data, predictor), MOS_VERSION, MOS_INVALID_ARGUMENT (*out NULL
+ * for all of these). Thread-safe on a supernet that is not being trained.
  * @since 0.1 */
 MOS_API mos_status mos_search(mos_search_result **out, const mos_supernet *net, const char *data_dir,
                               const mos_search_options *options, mos_progress_fn progress, void *user);
 
-/* Number of budgets in the result (1 when none was given). Returns 0 and sets
+/* Number of budgets in the result (1 when none was given; fewer when the
+ * search was stopped early, see mos_search). Returns 0 and sets
  * mos_last_error() if r is NULL; otherwise clears it. Thread-safe. @since 0.1 */
 MOS_API size_t mos_search_result_count(const mos_search_result *r);
 /* The best arch for budget i (a new handle; NULL on failure). Returns

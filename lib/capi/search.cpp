@@ -222,7 +222,8 @@ MOS_API mos_status mos_search_options_init(mos_search_options *options) {
 MOS_API mos_status mos_search(mos_search_result **out, const mos_supernet *net, const char *data_dir,
                               const mos_search_options *options, mos_progress_fn progress, void *user) {
     if (out) *out = nullptr;
-    return guard("mos_search", [&] {
+    std::unique_ptr<mos_search_result> h;
+    const mos_status s = guard("mos_search", [&] {
         MOS_REQUIRE_NONNULL(out);
         MOS_REQUIRE_NONNULL(net);
         MOS_REQUIRE_NONNULL(data_dir);
@@ -230,11 +231,16 @@ MOS_API mos_status mos_search(mos_search_result **out, const mos_supernet *net, 
                                                           MOS_SEARCH_OPTIONS_VERSION, "options");
         const mos::SearchConfig c = search_config(o, data_dir);
         const mos::ThreadScope threads(o.threads);
-        auto h = std::make_unique<mos_search_result>();
+        h = std::make_unique<mos_search_result>();
         h->report = mos::run_search(net->bundle, c, progress_fn(progress, user));
         h->space = std::make_shared<const mos::Space>(net->bundle.space);
-        *out = h.release();
+        if (h->report.stopped)
+            mos::fail(MOS_ABORTED, "search stopped by the progress callback after ", h->report.fitness_evals,
+                      " archs evaluated; *out holds the best archs found so far");
     });
+    // Stopped early: the status says so and *out still gets the best so far.
+    if (out && h && (s == MOS_OK || (s == MOS_ABORTED && h->report.stopped))) *out = h.release();
+    return s;
 }
 
 MOS_API size_t mos_search_result_count(const mos_search_result *r) {

@@ -96,7 +96,8 @@ Arch feasible_child(EvalCache &cache, const Constraints &c, int max_tries, Gen g
 }  // namespace
 
 Evaluated evolve(const Space &space, const Constraints &c, const EvolutionOptions &o, EvalCache &cache,
-                 const EvolutionCallback &cb) {
+                 const EvolutionCallback &cb, bool *stopped) {
+    if (stopped) *stopped = false;
     check_evolution_options(o);
     check_achievable(space, c, cache);
     const auto t0 = std::chrono::steady_clock::now();
@@ -129,7 +130,12 @@ Evaluated evolve(const Space &space, const Constraints &c, const EvolutionOption
             p.best = best;
             p.evaluations = cache.fitness_evals();
             p.seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
-            check(cb(p), MOS_ABORTED, "search stopped by the progress callback after iteration ", it + 1);
+            if (!cb(p)) {
+                check(stopped != nullptr, MOS_ABORTED, "search stopped by the progress callback after iteration ",
+                      it + 1);
+                *stopped = true;
+                return best;
+            }
         }
         if (it + 1 == o.iterations) break;
         std::vector<Arch> parents;

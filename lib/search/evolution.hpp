@@ -86,14 +86,17 @@ struct EvolutionProgress {
     int64_t evaluations = 0;
     double seconds = 0;
 };
-// Return false to stop (the search then fails with MOS_ABORTED).
+// Return false to stop (see evolve).
 using EvolutionCallback = std::function<bool(const EvolutionProgress &)>;
 
 // The best feasible arch found. Throws MOS_OUT_OF_RANGE when even the space's
 // cheapest archs break the constraints, naming the smallest achievable
-// latency / params / FLOPs.
+// latency / params / FLOPs. When `cb` returns false: with `stopped` non-null,
+// sets *stopped and returns the best feasible arch found so far (the callback
+// runs after each iteration's population is scored, so there is one);
+// otherwise throws MOS_ABORTED.
 Evaluated evolve(const Space &space, const Constraints &c, const EvolutionOptions &o, EvalCache &cache,
-                 const EvolutionCallback &cb);
+                 const EvolutionCallback &cb, bool *stopped = nullptr);
 
 // The Pareto front (latency ascending, fitness strictly decreasing).
 std::vector<Evaluated> pareto_front(std::vector<Evaluated> all);

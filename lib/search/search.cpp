@@ -126,8 +126,26 @@ SearchReport run_search(const SupernetBundle &b, const SearchConfig &cfg, const 
             };
         BudgetResult r;
         r.budget_ms = budgets[i];
-        r.best = evolve(b.space, c, cfg.evolution, cache, ecb);
+        r.best = evolve(b.space, c, cfg.evolution, cache, ecb, &rep.stopped);
+        r.complete = !rep.stopped;
         rep.results.push_back(r);
+        if (!rep.stopped) continue;
+        // Stopped: the later budgets get the best arch already evaluated that meets them.
+        const std::vector<Evaluated> seen = cache.evaluated();
+        for (size_t k = i + 1; k < budgets.size(); k++) {
+            Constraints ck = c;
+            ck.latency_ms = budgets[k];
+            const Evaluated *pick = nullptr;
+            for (const Evaluated &e : seen)
+                if (cache.feasible(e.arch, ck) && (pick == nullptr || e.fitness < pick->fitness)) pick = &e;
+            if (pick == nullptr) continue;
+            BudgetResult rk;
+            rk.budget_ms = budgets[k];
+            rk.best = *pick;
+            rk.complete = false;
+            rep.results.push_back(rk);
+        }
+        break;
     }
     rep.evaluated = cache.evaluated();
     rep.pareto = pareto_front(rep.evaluated);
@@ -163,10 +181,12 @@ std::string search_report_json(const SearchReport &r) {
     j["version"] = 1;
     j["fitness"] = "validation loss per token (nats)";
     j["latency_source"] = r.latency_source;
+    j["stopped"] = r.stopped;
     j["results"] = nlohmann::ordered_json::array();
     for (const BudgetResult &b : r.results) {
         nlohmann::ordered_json e = eval_json(b.best);
         e["budget_ms"] = b.budget_ms;
+        e["complete"] = b.complete;
         j["results"].push_back(e);
     }
     j["pareto"] = nlohmann::ordered_json::array();

@@ -32,6 +32,7 @@ struct SearchConfig {
 struct BudgetResult {
     double budget_ms = 0;  // 0 = none
     Evaluated best;
+    bool complete = true;  // false: the search was stopped before this budget's evolution ended
 };
 
 struct SearchReport {
@@ -45,6 +46,7 @@ struct SearchReport {
     int64_t valid_pairs = 0, valid_src_tokens = 0, valid_tgt_tokens = 0;  // the fitness subset
     double seconds = 0;
     std::string latency_source;        // "predictor FILE" | "measured" | "none"
+    bool stopped = false;              // the progress callback stopped the search early
     std::vector<std::string> warnings;
 };
 
@@ -58,7 +60,9 @@ MeanLoss subnet_fitness(const Supernet &net, const ArchDims &dims, EvalWorkspace
 // Runs the search. `progress` (may be empty) hears after every iteration of
 // every budget's evolution: done and total iterations over all budgets, and
 // the best validation loss and archs evaluated so far in `what`; returning
-// false stops the search with MOS_ABORTED.
+// false stops the search early: the report then has `stopped` set and, for
+// the budget being searched, the best arch found so far, and for each later
+// budget the best evaluated arch that meets it, if any (results not complete).
 SearchReport run_search(const SupernetBundle &b, const SearchConfig &cfg, const ProgressFn &progress);
 
 // JSON of a report (docs/search.md): budgets with their best arch, fitness,

@@ -3,7 +3,8 @@
  * checkpoint, resume), evaluation of a supernet's subnet and of the routed
  * model (equal losses), model and supernet metadata, translation of text,
  * latency measurement, latency collection and predictor training, and
- * mos_search (determinism, budgets, impossible budgets, JSON and SVG results)
+ * mos_search (determinism, budgets, impossible budgets, JSON and SVG results,
+ * a callback that stops it early and still gets the best archs so far)
  * with their error paths. Every call that takes a thread count leaves the
  * caller's OpenMP and OpenBLAS counts as they were (thread_counts.h). */
 #define _DEFAULT_SOURCE /* mkdtemp */
@@ -471,6 +472,13 @@ static char *result_json(const mos_search_result *r) {
     return s;
 }
 
+/* Progress callback that asks to stop once `*(uint64_t *)user` iterations are done. */
+static int stop_after(uint64_t done, uint64_t total, const char *what, void *user) {
+    (void)total;
+    assert_non_null(what);
+    return done >= *(const uint64_t *)user ? 1 : 0;
+}
+
 static void search(void **state) {
     (void)state;
     char pred[320];
@@ -530,6 +538,41 @@ static void search(void **state) {
     assert_caller_threads(caller);
     assert_int_equal(mos_search_result_count(r3), 2);
     o.threads = 1;
+    /* Stopped by the callback after the first of 3 iterations of budget 1:
+     * MOS_ABORTED, and the result holds the best so far for both budgets
+     * (the second one from the archs already evaluated), marked as stopped. */
+    const uint64_t one = 1;
+    mos_search_result *rs = NULL;
+    assert_int_equal(mos_search(&rs, net, g_dir, &o, stop_after, (void *)&one), MOS_ABORTED);
+    assert_non_null(strstr(mos_last_error(), "best archs found so far"));
+    assert_non_null(rs);
+    assert_int_equal(mos_search_result_count(rs), 2);
+    double sfit = 0, slat = 0;
+    assert_int_equal(mos_search_result_scores(&sfit, &slat, rs, 0), MOS_OK);
+    assert_true(sfit > 0 && isfinite(sfit) && slat > 0 && slat <= budgets[0]);
+    assert_int_equal(mos_search_result_scores(&sfit, &slat, rs, 1), MOS_OK);
+    assert_true(sfit > 0 && isfinite(sfit) && slat <= budgets[1]);
+    mos_arch *sbest = NULL;
+    assert_int_equal(mos_search_result_arch(&sbest, rs, 0), MOS_OK);
+    mos_arch_destroy(sbest);
+    char *js = result_json(rs), *j3 = result_json(r3);
+    assert_non_null(strstr(js, "\"stopped\": true"));
+    assert_non_null(strstr(js, "\"complete\": false"));
+    assert_non_null(strstr(j3, "\"stopped\": false"));
+    /* Fewer archs evaluated than the whole search (10 initial ones only). */
+    const char *ne = strstr(js, "\"archs_evaluated\": "), *n3 = strstr(j3, "\"archs_evaluated\": ");
+    assert_non_null(ne);
+    assert_non_null(n3);
+    const size_t key = strlen("\"archs_evaluated\": ");
+    assert_true(atol(ne + key) >= 1 && atol(ne + key) < atol(n3 + key));
+    free(js);
+    free(j3);
+    mos_search_result_destroy(rs);
+    /* A callback that never stops changes nothing. */
+    const uint64_t never = UINT64_MAX;
+    assert_int_equal(mos_search(&rs, net, g_dir, &o, stop_after, (void *)&never), MOS_OK);
+    assert_int_equal(mos_search_result_count(rs), 2);
+    mos_search_result_destroy(rs);
     /* An impossible budget names the smallest achievable latency. */
     double tiny[1] = {1e-9};
     o.budgets_ms = tiny;

@@ -3,10 +3,12 @@ Docker, systemd and Kubernetes stop a job (SIGTERM) or a person does
 (SIGINT): it writes the checkpoint, prints the resume command and exits 0;
 further signals while it stops (a burst of them, sent until it has exited)
 neither kill it nor corrupt the checkpoint, and the run resumes from the step
-where it stopped. Real training runs on a tiny corpus.
+where it stopped. `mos-cli search` stopped by SIGINT writes the best archs
+found so far, says so and exits 0. Real training runs on a tiny corpus.
 
 usage: test_cli_signals.py MOS_CLI
 """
+import json
 import os
 import re
 import signal
@@ -65,6 +67,30 @@ def train_until_signalled(common, out, first, burst):
     return p.returncode, "".join(lines)
 
 
+def search_until_signalled(args):
+    """Starts a search that would run for long, sends SIGINT after its first
+    progress line; returns (exit status, stderr)."""
+    p = subprocess.Popen([t.cli, "search", *args], stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    lines = []
+
+    def read():
+        for line in p.stderr:
+            lines.append(line)
+            if re.match(r"^\[search\] 1/10000 iterations", line):
+                p.send_signal(signal.SIGINT)
+
+    reader = threading.Thread(target=read)
+    reader.start()
+    try:
+        p.wait(timeout=120)
+    except subprocess.TimeoutExpired:
+        p.kill()
+        p.wait()
+    reader.join()
+    p.stdout.close()
+    return p.returncode, "".join(lines)
+
+
 def stopped_step(stderr):
     m = re.search(r"stopped by SIG(?:TERM|INT) at step (\d+); checkpoint", stderr)
     return int(m.group(1)) if m else None
@@ -105,5 +131,25 @@ with tempfile.TemporaryDirectory() as tmp:
         j = t.json_of(r)
         expect("... and resumes at its step", r.returncode == 0 and f"resuming at step {step}" in r.stderr
                and j is not None and j["step"] == step + 1, r.stdout + r.stderr)
+
+    # search: SIGINT after the first iteration of 10,000 (each evaluating about
+    # 200 new random archs) writes the best archs so far and exits 0.
+    result = f"{tmp}/search/result.json"
+    rc, err = search_until_signalled(["--supernet", ckpt, *common, "--max-sentences", "20", "--population", "200",
+                                      "--parents", "2", "--mutations", "3", "--crossovers", "3", "--iterations",
+                                      "10000", "--threads", "1", "--progress-every", "0", "--out", result])
+    res = None
+    if os.path.exists(result):
+        with open(result) as f:
+            res = json.load(f)
+    expect("SIGINT: search exits 0 and says it wrote the best archs so far",
+           rc == 0 and "stopped by SIGINT" in err and f"written to {result}" in err, f"rc={rc}\n{err}")
+    expect("... and the result holds them, marked as stopped early",
+           res is not None and res["stopped"] is True and len(res["results"]) == 1
+           and res["results"][0]["complete"] is False and res["results"][0]["fitness"] > 0
+           and 0 < res["stats"]["archs_evaluated"] < 1000, str(res))
+    if res is not None:
+        r = run("route", "--supernet", ckpt, "--arch", result, "--out", f"{tmp}/searched.model")
+        expect("... which mos-cli route reads", r.returncode == 0, r.stderr)
 
 sys.exit(t.finish())

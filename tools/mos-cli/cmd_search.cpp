@@ -1,6 +1,8 @@
 // tools/mos-cli/cmd_search.cpp: `mos-cli latency` (time a model or a subnet
 // with HAT's protocol; collect a latency dataset; train a latency predictor)
-// and `mos-cli search` (evolutionary search of a supernet under budgets).
+// and `mos-cli search` (evolutionary search of a supernet under budgets;
+// SIGINT or SIGTERM stops it after the current iteration and still writes the
+// best archs found so far).
 #include <cmath>
 #include <cstdio>
 #include <memory>
@@ -151,9 +153,24 @@ void run_search(SearchOpts o) {
     o.s.n_budgets = budgets.size();
     o.s.predictor_path = o.predictor.empty() ? nullptr : o.predictor.c_str();
     mos_search_result *res = nullptr;
+    bool stopped = false;
     {
         Progress progress("search", o.progress_every);
-        check(mos_search(&res, net.get(), o.data.c_str(), &o.s, on_count_progress, &progress));
+        StopSignals signals("writing the best archs found so far after this iteration",
+                            "waiting for the result to be written");
+        // A signal stops the search at its next report (after an iteration);
+        // mos_search then returns MOS_ABORTED with the best archs so far.
+        auto on_progress = [](uint64_t done, uint64_t total, const char *what, void *user) -> int {
+            on_count_progress(done, total, what, user);
+            return StopSignals::requested() ? 1 : 0;
+        };
+        const mos_status s = mos_search(&res, net.get(), o.data.c_str(), &o.s, on_progress, &progress);
+        stopped = s == MOS_ABORTED && res != nullptr;
+        progress.finish();
+        if (!stopped) check(s);
+        if (stopped)
+            progress.note(std::string("stopped by ") + StopSignals::name() + "; the result holds the best archs found "
+                          "so far" + (o.out.empty() ? "" : ", written to " + o.out));
     }
     const SearchResultPtr result(res);
     const std::string text = api_string(mos_search_result_to_json, result.get());

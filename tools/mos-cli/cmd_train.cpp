@@ -22,61 +22,6 @@ namespace mos_cli {
 
 namespace {
 
-// --- stopping on SIGINT / SIGTERM ---
-//
-// The first signal asks the trainer (through the progress callback) to stop
-// after the current update; it then writes the checkpoint atomically and
-// mos_train returns MOS_ABORTED. Further signals only print a line: the save
-// is never cut short, and once a stop was asked the signals stay ignored
-// until the process exits, so a supervisor that repeats SIGTERM cannot kill
-// it between the save and the resume hint.
-
-std::atomic<int> g_stop_signal{0};
-std::atomic<int> g_signal_count{0};
-
-extern "C" void on_stop_signal(int sig) {
-    const int n = g_signal_count.fetch_add(1) + 1;
-    if (n == 1) {
-        g_stop_signal.store(sig);
-        static const char msg[] = "\nmos-cli: stop requested; writing a checkpoint after this update\n";
-        (void)!write(STDERR_FILENO, msg, sizeof msg - 1);
-    } else if (n == 2) {
-        static const char msg[] = "mos-cli: already stopping; waiting for the checkpoint to be written\n";
-        (void)!write(STDERR_FILENO, msg, sizeof msg - 1);
-    }
-}
-
-class StopSignals {
-public:
-    StopSignals() {
-        struct sigaction sa {};
-        sa.sa_handler = on_stop_signal;
-        sigemptyset(&sa.sa_mask);
-        sa.sa_flags = SA_RESTART;
-        sigaction(SIGINT, &sa, &old_int_);
-        sigaction(SIGTERM, &sa, &old_term_);
-    }
-    ~StopSignals() {
-        if (requested()) {
-            struct sigaction ign {};
-            ign.sa_handler = SIG_IGN;
-            sigemptyset(&ign.sa_mask);
-            sigaction(SIGINT, &ign, nullptr);
-            sigaction(SIGTERM, &ign, nullptr);
-        } else {
-            sigaction(SIGINT, &old_int_, nullptr);
-            sigaction(SIGTERM, &old_term_, nullptr);
-        }
-    }
-    StopSignals(const StopSignals &) = delete;
-    StopSignals &operator=(const StopSignals &) = delete;
-    static bool requested() { return g_stop_signal.load() != 0; }
-    static const char *name() { return g_stop_signal.load() == SIGTERM ? "SIGTERM" : "SIGINT"; }
-
-private:
-    struct sigaction old_int_ {}, old_term_ {};
-};
-
 // --- train ---
 
 struct TrainOpts {
@@ -150,7 +95,7 @@ void run_train(TrainOpts o) {
     watch.stop_reason = [] { return StopSignals::requested() ? std::string(StopSignals::name()) : std::string(); };
     mos_status s;
     {
-        StopSignals signals;
+        StopSignals signals("writing a checkpoint after this update", "waiting for the checkpoint to be written");
         mos_supernet *net = nullptr;
         s = mos_train(&net, resume ? nullptr : space.get(), resume ? nullptr : &o.n, &o.t, on_train_progress, &watch);
         mos_supernet_destroy(net);

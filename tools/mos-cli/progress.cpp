@@ -1,9 +1,12 @@
 // tools/mos-cli/progress.cpp: the progress printer (progress.hpp).
 #include "progress.hpp"
 
+#include <signal.h>
 #include <unistd.h>
 
+#include <atomic>
 #include <cstdio>
+#include <cstring>
 
 #include "cli.hpp"
 #include "options.hpp"
@@ -140,5 +143,64 @@ void Progress::finish() {
     }
     line_open_ = false;
 }
+
+// --- stopping on SIGINT / SIGTERM ---
+
+namespace {
+
+std::atomic<int> g_stop_signal{0};
+std::atomic<int> g_signal_count{0};
+std::atomic<const char *> g_doing{""}, g_waiting{""};
+
+// Only async-signal-safe calls: write(2) of fixed strings.
+void say(const char *a, const char *b) {
+    (void)!write(STDERR_FILENO, a, std::strlen(a));
+    (void)!write(STDERR_FILENO, b, std::strlen(b));
+    (void)!write(STDERR_FILENO, "\n", 1);
+}
+
+extern "C" void on_stop_signal(int sig) {
+    const int n = g_signal_count.fetch_add(1) + 1;
+    if (n == 1) {
+        g_stop_signal.store(sig);
+        say("\nmos-cli: stop requested; ", g_doing.load());
+    } else if (n == 2) {
+        say("mos-cli: already stopping; ", g_waiting.load());
+    }
+}
+
+}  // namespace
+
+struct StopSignals::Saved {
+    struct sigaction old_int {}, old_term {};
+};
+
+StopSignals::StopSignals(const char *doing, const char *waiting) : saved_(new Saved) {
+    g_doing.store(doing);
+    g_waiting.store(waiting);
+    struct sigaction sa {};
+    sa.sa_handler = on_stop_signal;
+    sigemptyset(&sa.sa_mask);
+    sa.sa_flags = SA_RESTART;
+    sigaction(SIGINT, &sa, &saved_->old_int);
+    sigaction(SIGTERM, &sa, &saved_->old_term);
+}
+
+StopSignals::~StopSignals() {
+    if (requested()) {
+        struct sigaction ign {};
+        ign.sa_handler = SIG_IGN;
+        sigemptyset(&ign.sa_mask);
+        sigaction(SIGINT, &ign, nullptr);
+        sigaction(SIGTERM, &ign, nullptr);
+    } else {
+        sigaction(SIGINT, &saved_->old_int, nullptr);
+        sigaction(SIGTERM, &saved_->old_term, nullptr);
+    }
+    delete saved_;
+}
+
+bool StopSignals::requested() { return g_stop_signal.load() != 0; }
+const char *StopSignals::name() { return g_stop_signal.load() == SIGTERM ? "SIGTERM" : "SIGINT"; }
 
 }  // namespace mos_cli

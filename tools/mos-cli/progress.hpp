@@ -1,5 +1,6 @@
 // tools/mos-cli/progress.hpp: the one progress printer of the long-running
-// commands (train, search, latency --collect, quickstart).
+// commands (train, search, latency --collect, quickstart), and the SIGINT /
+// SIGTERM handling of those that stop cleanly (train, search).
 //
 // Every report names the stage, done/total, the elapsed time and an ETA:
 //     [search] 12/60 iterations; best validation loss 4.1234; 310 archs evaluated  elapsed 0:01:02  eta 0:04:08
@@ -89,5 +90,29 @@ int on_count_progress(uint64_t done, uint64_t total, const char *what, void *pro
 
 // Seconds as H:MM:SS ("?" when negative, i.e. unknown).
 std::string hms(double seconds);
+
+// --- stopping on SIGINT / SIGTERM (train, search) ---
+//
+// While a StopSignals lives, the first SIGINT or SIGTERM asks the running job
+// (through its progress callback, which polls requested()) to stop at its next
+// report and write what it has; the handler prints "stop requested; <doing>".
+// Further signals only print "already stopping; <waiting>": the write is never
+// cut short, and once a stop was asked the signals stay ignored until the
+// process exits, so a supervisor that repeats SIGTERM cannot kill it between
+// the write and the final lines. `doing` and `waiting` must be string
+// literals (the handler reads them).
+class StopSignals {
+public:
+    StopSignals(const char *doing, const char *waiting);
+    ~StopSignals();
+    StopSignals(const StopSignals &) = delete;
+    StopSignals &operator=(const StopSignals &) = delete;
+    static bool requested();
+    static const char *name();  // "SIGTERM" | "SIGINT"
+
+private:
+    struct Saved;
+    Saved *saved_;
+};
 
 }  // namespace mos_cli
