@@ -6,9 +6,11 @@
 #include <chrono>
 #include <cmath>
 #include <cstdio>
+#include <exception>
 #include <limits>
 
 #include "core/error.hpp"
+#include "dist/comm.hpp"
 #include "model/size.hpp"
 
 namespace mos {
@@ -28,8 +30,51 @@ void check_evolution_options(const EvolutionOptions &o) {
     check(o.max_tries >= 1, MOS_INVALID_ARGUMENT, "max_tries must be >= 1");
 }
 
-EvalCache::EvalCache(const Space &space, uint64_t vocab, FitnessFn fitness, LatencyFn latency)
-    : space_(space), vocab_(vocab), fitness_(std::move(fitness)), latency_(std::move(latency)) {}
+EvalCache::EvalCache(const Space &space, uint64_t vocab, FitnessFn fitness, LatencyFn latency, dist::Comm *comm)
+    : space_(space), vocab_(vocab), fitness_(std::move(fitness)), latency_(std::move(latency)), comm_(comm) {}
+
+void EvalCache::fill(const std::vector<Arch> &archs) {
+    // The archs without fitness, first occurrence first: the same list on
+    // every rank, since every rank's cache holds the same archs.
+    std::vector<Entry *> todo;
+    for (const Arch &a : archs) {
+        facts(a);
+        Entry &en = cache_.at(arch_to_json(a));
+        if (!en.has_fitness && std::find(todo.begin(), todo.end(), &en) == todo.end()) todo.push_back(&en);
+    }
+    const int rank = comm_ ? comm_->rank() : 0, size = comm_ ? comm_->size() : 1;
+    if (size <= 1) {
+        for (Entry *en : todo) full(en->e.arch);
+        return;
+    }
+    if (todo.empty()) return;
+    std::vector<double> values(todo.size(), 0.0);
+    std::exception_ptr error;
+    try {
+        for (size_t i = static_cast<size_t>(rank); i < todo.size(); i += static_cast<size_t>(size)) {
+            const auto t0 = std::chrono::steady_clock::now();
+            values[i] = fitness_(todo[i]->e.arch);
+            fitness_seconds_ += std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+            local_evals_++;
+        }
+    } catch (...) {
+        error = std::current_exception();
+    }
+    comm_->agree(error, "evaluating fitness");
+    comm_->sum(values.data(), values.size());
+    for (size_t i = 0; i < todo.size(); i++) {
+        todo[i]->e.fitness = values[i];
+        todo[i]->has_fitness = true;
+        fitness_evals_++;
+    }
+}
+
+bool EvalCache::all_continue(bool go) {
+    if (comm_ == nullptr || !comm_->distributed()) return go;
+    double stops = go ? 0.0 : 1.0;
+    comm_->sum(&stops, 1);
+    return stops == 0.0;
+}
 
 const Evaluated &EvalCache::facts(const Arch &a) {
     const std::string key = arch_to_json(a);
@@ -52,6 +97,7 @@ const Evaluated &EvalCache::full(const Arch &a) {
         fitness_seconds_ += std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
         en.has_fitness = true;
         fitness_evals_++;
+        local_evals_++;
     }
     return en.e;
 }
@@ -113,6 +159,9 @@ Evaluated evolve(const Space &space, const Constraints &c, const EvolutionOption
     Evaluated best;
     bool have_best = false;
     for (int it = 0; it < o.iterations; it++) {
+        // Every new arch of the generation at once (spread over the ranks of
+        // a distributed search), then ranked as before from the cache.
+        cache.fill(pop);
         std::vector<const Evaluated *> scored;
         scored.reserve(pop.size());
         for (const Arch &a : pop) scored.push_back(&cache.full(a));
@@ -130,7 +179,7 @@ Evaluated evolve(const Space &space, const Constraints &c, const EvolutionOption
             p.best = best;
             p.evaluations = cache.fitness_evals();
             p.seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
-            if (!cb(p)) {
+            if (!cache.all_continue(cb(p))) {
                 check(stopped != nullptr, MOS_ABORTED, "search stopped by the progress callback after iteration ",
                       it + 1);
                 *stopped = true;

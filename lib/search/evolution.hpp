@@ -20,6 +20,10 @@
 
 namespace mos {
 
+namespace dist {
+class Comm;
+}
+
 struct EvolutionOptions {
     int population = 125;
     int parents = 25;
@@ -48,11 +52,29 @@ struct Evaluated {
 
 // Evaluations shared by every budget of one search: fitness and latency of an
 // arch are computed at most once (keyed by its canonical JSON).
+//
+// With a communicator of several ranks (docs/search.md, "Searching on many
+// machines"), every rank runs the same search and calls the cache in the same
+// order; fill() spreads the fitness of a generation's new archs over the ranks
+// and sums the values, so every rank holds every fitness and the search goes
+// on identically everywhere. With one process fill() evaluates in order, as
+// full() would.
 class EvalCache {
 public:
     using FitnessFn = std::function<double(const Arch &)>;
     using LatencyFn = std::function<double(const Arch &)>;
-    EvalCache(const Space &space, uint64_t vocab, FitnessFn fitness, LatencyFn latency);
+    // `comm` (may be null: one process) must outlive the cache.
+    EvalCache(const Space &space, uint64_t vocab, FitnessFn fitness, LatencyFn latency,
+              dist::Comm *comm = nullptr);
+
+    // Computes the fitness of every arch of `archs` not yet evaluated: the
+    // new archs in the order of `archs` (duplicates once), the i-th on rank
+    // i % size, the values summed over the ranks. Every rank must call it with
+    // the same archs; a failure on any rank throws on every rank.
+    void fill(const std::vector<Arch> &archs);
+    // Whether every rank wants to go on (each passes its own wish): the
+    // search stops everywhere when any rank asks to stop.
+    bool all_continue(bool go);
 
     // Cheap facts (latency from the latency function, params, FLOPs).
     const Evaluated &facts(const Arch &a);
@@ -60,7 +82,10 @@ public:
     const Evaluated &full(const Arch &a);
     bool feasible(const Arch &a, const Constraints &c);
 
+    // Archs whose fitness was computed, over every rank.
     int64_t fitness_evals() const { return fitness_evals_; }
+    // Of those, the ones this rank computed, and the seconds it took.
+    int64_t local_fitness_evals() const { return local_evals_; }
     double fitness_seconds() const { return fitness_seconds_; }
     // Every arch whose fitness was computed.
     std::vector<Evaluated> evaluated() const;
@@ -74,8 +99,9 @@ private:
     uint64_t vocab_;
     FitnessFn fitness_;
     LatencyFn latency_;
+    dist::Comm *comm_;
     std::map<std::string, Entry> cache_;
-    int64_t fitness_evals_ = 0;
+    int64_t fitness_evals_ = 0, local_evals_ = 0;
     double fitness_seconds_ = 0;
 };
 

@@ -8,6 +8,7 @@
 #include <chrono>
 #include <cmath>
 #include <cstdio>
+#include <cstring>
 
 #include <nlohmann/json.hpp>
 
@@ -17,6 +18,7 @@
 #include "data/batcher.hpp"
 #include "data/corpus.hpp"
 #include "data/tokenizer.hpp"
+#include "dist/comm.hpp"
 #include "eval/loss.hpp"
 #include "model/size.hpp"
 
@@ -28,20 +30,16 @@ MeanLoss subnet_fitness(const Supernet &net, const ArchDims &dims, EvalWorkspace
     return mean_loss(m, ws, batches, net.config().label_smoothing, EvalPrecision::F32);
 }
 
-SearchReport run_search(const SupernetBundle &b, const SearchConfig &cfg, const ProgressFn &progress) {
-    check(b.net != nullptr, MOS_INVALID_ARGUMENT, "no supernet");
-    check(!b.tokenizer.empty(), MOS_UNSUPPORTED, "the supernet has no tokenizer, so it cannot read validation text");
-    check(cfg.valid_sentences >= 1, MOS_INVALID_ARGUMENT, "valid_sentences must be >= 1");
-    check(cfg.predictor_path.empty() || !cfg.measure, MOS_INVALID_ARGUMENT,
-          "give a latency predictor or ask to measure, not both");
-    for (double x : cfg.budgets_ms)
-        check(std::isfinite(x) && x > 0, MOS_INVALID_ARGUMENT, "latency budget ", x, " ms is not positive");
-    check(cfg.budgets_ms.empty() || !cfg.predictor_path.empty() || cfg.measure, MOS_INVALID_ARGUMENT,
-          "a latency budget needs a latency predictor or measuring");
-    check_evolution_options(cfg.evolution);
-    check_latency_options(cfg.latency);
+namespace {
+
+// The search on `comm`'s ranks; sets `prepared` once the data and the latency
+// source are ready on this rank (errors after that are agreed on by the ranks
+// where they happen).
+SearchReport search_on(const SupernetBundle &b, const SearchConfig &cfg, const ProgressFn &progress,
+                       dist::Comm &comm, bool &prepared) {
     const auto t0 = std::chrono::steady_clock::now();
     SearchReport rep;
+    rep.ranks = comm.size();
 
     // Fitness: validation loss per token of the subnet on the fixed subset.
     const Tokenizer tok = Tokenizer::load(b.tokenizer);
@@ -88,16 +86,33 @@ SearchReport run_search(const SupernetBundle &b, const SearchConfig &cfg, const 
         };
         rep.latency_source = "predictor " + cfg.predictor_path;
     } else if (cfg.measure) {
+        // Measured on rank 0 and sent to the others: timings differ between
+        // machines, and every rank must see the same latencies to run the
+        // same search (every rank asks for the same archs in the same order).
         latency = [&](const Arch &a) {
-            const DenseModel m = route(*b.net, arch_dims(b.space, a));
-            return measure_latency(m, cfg.latency).mean_ms;
+            double ms = 0;
+            comm.on_root([&] {
+                const DenseModel m = route(*b.net, arch_dims(b.space, a));
+                ms = measure_latency(m, cfg.latency).mean_ms;
+            }, "measuring latency");
+            if (comm.distributed()) {
+                int64_t bits = 0;
+                std::memcpy(&bits, &ms, sizeof ms);
+                comm.broadcast(bits, 0);
+                std::memcpy(&ms, &bits, sizeof ms);
+            }
+            return ms;
         };
         rep.latency_source = "measured";
     } else {
         rep.latency_source = "none";
     }
 
-    EvalCache cache(b.space, static_cast<uint64_t>(b.net->config().vocab), fitness, latency);
+    // Every rank read the data and has its latency source (or all fail here,
+    // a rank that failed before joining this agreement from run_search).
+    prepared = true;
+    if (comm.distributed()) comm.agree(nullptr, "preparing the search");
+    EvalCache cache(b.space, static_cast<uint64_t>(b.net->config().vocab), fitness, latency, &comm);
     rep.budgets_ms = cfg.budgets_ms;
     std::vector<double> budgets = cfg.budgets_ms;
     if (budgets.empty()) budgets.push_back(0.0);
@@ -150,9 +165,40 @@ SearchReport run_search(const SupernetBundle &b, const SearchConfig &cfg, const 
     rep.evaluated = cache.evaluated();
     rep.pareto = pareto_front(rep.evaluated);
     rep.fitness_evals = cache.fitness_evals();
-    rep.fitness_seconds = cache.fitness_seconds();
+    rep.rank_fitness_evals = cache.local_fitness_evals();
+    // Each rank counted the FLOPs and seconds of its own evaluations.
+    double spent[2] = {rep.fitness_flops, cache.fitness_seconds()};
+    comm.sum(spent, 2);
+    rep.fitness_flops = spent[0];
+    rep.fitness_seconds = spent[1];
     rep.seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
     return rep;
+}
+
+}  // namespace
+
+SearchReport run_search(const SupernetBundle &b, const SearchConfig &cfg, const ProgressFn &progress) {
+    check(b.net != nullptr, MOS_INVALID_ARGUMENT, "no supernet");
+    check(!b.tokenizer.empty(), MOS_UNSUPPORTED, "the supernet has no tokenizer, so it cannot read validation text");
+    check(cfg.valid_sentences >= 1, MOS_INVALID_ARGUMENT, "valid_sentences must be >= 1");
+    check(cfg.predictor_path.empty() || !cfg.measure, MOS_INVALID_ARGUMENT,
+          "give a latency predictor or ask to measure, not both");
+    for (double x : cfg.budgets_ms)
+        check(std::isfinite(x) && x > 0, MOS_INVALID_ARGUMENT, "latency budget ", x, " ms is not positive");
+    check(cfg.budgets_ms.empty() || !cfg.predictor_path.empty() || cfg.measure, MOS_INVALID_ARGUMENT,
+          "a latency budget needs a latency predictor or measuring");
+    check_evolution_options(cfg.evolution);
+    check_latency_options(cfg.latency);
+    dist::Comm comm = dist::Comm::attach(cfg.mpi_comm);
+    bool prepared = false;
+    try {
+        return search_on(b, cfg, progress, comm, prepared);
+    } catch (...) {
+        // A rank that fails before the search starts tells the others, which
+        // wait for it in agree() after their own preparation.
+        if (!prepared && comm.distributed()) comm.agree(std::current_exception(), "preparing the search");
+        throw;
+    }
 }
 
 namespace {
@@ -192,6 +238,8 @@ std::string search_report_json(const SearchReport &r) {
     j["pareto"] = nlohmann::ordered_json::array();
     for (const Evaluated &e : r.pareto) j["pareto"].push_back(eval_json(e));
     j["stats"] = {{"archs_evaluated", r.fitness_evals},
+                  {"ranks", r.ranks},
+                  {"archs_evaluated_by_this_rank", r.rank_fitness_evals},
                   {"seconds", r.seconds},
                   {"fitness_seconds", r.fitness_seconds},
                   {"seconds_per_evaluation", r.fitness_evals ? r.fitness_seconds / r.fitness_evals : 0.0},

@@ -27,6 +27,11 @@ struct SearchConfig {
     bool measure = false;            // ...or measured here (slow)
     LatencyOptions latency;          // protocol when measuring
     EvolutionOptions evolution;
+    // The ranks to search on (docs/search.md, "Searching on many machines"):
+    // a pointer to an MPI_Comm, or null: MPI_COMM_WORLD when MPI is running,
+    // else this process alone. Every rank runs the search with the same
+    // config and gets the same report; the fitness evaluations are spread.
+    const void *mpi_comm = nullptr;
 };
 
 struct BudgetResult {
@@ -40,8 +45,10 @@ struct SearchReport {
     std::vector<BudgetResult> results;
     std::vector<Evaluated> evaluated;  // every arch whose fitness was computed
     std::vector<Evaluated> pareto;
-    int64_t fitness_evals = 0;
-    double fitness_seconds = 0;
+    int64_t fitness_evals = 0;         // over every rank
+    int ranks = 1;                     // processes the search ran on
+    int64_t rank_fitness_evals = 0;    // of fitness_evals, the ones this rank computed
+    double fitness_seconds = 0;        // summed over the ranks
     double fitness_flops = 0;          // forward FLOPs of all fitness evaluations (unpadded)
     int64_t valid_pairs = 0, valid_src_tokens = 0, valid_tgt_tokens = 0;  // the fitness subset
     double seconds = 0;

@@ -141,9 +141,12 @@ void run_search(SearchOpts o) {
     if (o.budgets_opt->count() > 0) budgets = parse_budget_list("--budgets", o.budgets);
     if (!budgets.empty() && o.predictor.empty() && !o.s.measure)
         throw UsageError("a latency budget needs --predictor FILE (mos-cli latency --train-predictor) or --measure");
+    // Under mpirun every rank searches (the fitness evaluations are spread
+    // over the ranks) and gets the same result; rank 0 alone writes it.
+    const bool writer = cli_rank() == 0;
     // Every output location is checked before the search runs.
-    if (!o.out.empty()) prepare_output_file("--out", o.out);
-    if (!o.plot.empty()) prepare_output_file("--plot", o.plot);
+    if (writer && !o.out.empty()) prepare_output_file("--out", o.out);
+    if (writer && !o.plot.empty()) prepare_output_file("--plot", o.plot);
 
     const SupernetPtr net = open_supernet(o.supernet);
     o.s.split = o.split.c_str();
@@ -174,6 +177,7 @@ void run_search(SearchOpts o) {
     }
     const SearchResultPtr result(res);
     const std::string text = api_string(mos_search_result_to_json, result.get());
+    if (!writer) return;
     if (!o.out.empty()) write_text_file(o.out, text);
     if (!o.plot.empty()) write_text_file(o.plot, api_string(mos_search_result_to_svg, result.get()));
     const Json doc = Json::parse(text);

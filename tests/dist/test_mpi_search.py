@@ -1,0 +1,56 @@
+"""tests/dist/test_mpi_search.py: `mpirun -np 2 mos-cli search` (suite mpi;
+docs/search.md, "Searching on many machines"), TAP:
+  * two ranks find the same archs with the same fitness (result and Pareto
+    front) as one process for the same seed, and rank 0 alone writes and
+    prints;
+  * each rank evaluates about half of the archs.
+Usage: test_mpi_search.py MPIRUN MOS_CLI (environment: the mpi suite's)."""
+import json
+import os
+import subprocess
+import sys
+import tempfile
+
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "cli"))
+from cli_common import TINY_TRAIN, Checks, write_corpus  # noqa: E402
+
+MPIRUN, CLI = sys.argv[1], sys.argv[2]
+MPI = [MPIRUN, "-np", "2", "--oversubscribe", "--bind-to", "none"]
+
+
+def main():
+    c = Checks(CLI)
+    with tempfile.TemporaryDirectory(prefix="mos-mpi-search-") as d:
+        space = write_corpus(d)
+        corpus = ["--data", d, "--src", "xx", "--tgt", "yy"]
+        net = f"{d}/net.safetensors"
+        r = c.run("train", *corpus, "--space", space, "--out", net, *TINY_TRAIN, "--max-steps", "3",
+                  "--valid-every", "3", "--progress-every", "0")
+        c.expect("a tiny supernet trains", r.returncode == 0 and os.path.exists(net), r.stderr)
+        iterations = 3
+        search = ["search", "--supernet", net, *corpus, "--max-sentences", "10", "--population", "8",
+                  "--parents", "2", "--mutations", "3", "--crossovers", "3", "--iterations", str(iterations),
+                  "--seed", "7", "--threads", "1", "--progress-every", "0"]
+        one, two = f"{d}/one.json", f"{d}/two.json"
+        r1 = c.run(*search, "--out", one)
+        r2 = subprocess.run(MPI + [CLI, *search, "--out", two], capture_output=True, text=True, timeout=240)
+        ok = r1.returncode == 0 and r2.returncode == 0 and os.path.exists(one) and os.path.exists(two)
+        c.expect("one process and two ranks search", ok, f"{r1.stderr}\n{r2.stderr}")
+        if not ok:
+            return c.finish()
+        a, b = json.load(open(one)), json.load(open(two))
+        c.expect("the same archs and fitness as one process",
+                 a["results"] == b["results"] and a["pareto"] == b["pareto"]
+                 and a["stats"]["archs_evaluated"] == b["stats"]["archs_evaluated"],
+                 json.dumps(a["results"]) + "\n" + json.dumps(b["results"]))
+        c.expect("rank 0 alone prints", r2.stdout.count("budget ms") == 1, r2.stdout)
+        total, mine = b["stats"]["archs_evaluated"], b["stats"]["archs_evaluated_by_this_rank"]
+        c.expect("each rank evaluates about half of the archs",
+                 b["stats"]["ranks"] == 2 and a["stats"]["ranks"] == 1
+                 and a["stats"]["archs_evaluated_by_this_rank"] == total
+                 and total / 2 <= mine <= total / 2 + iterations, f"{mine} of {total}")
+    return c.finish()
+
+
+if __name__ == "__main__":
+    sys.exit(main())
