@@ -537,6 +537,7 @@ static char *mos_swig_strdup(const char *s) {
 /* An MPI_Comm pointer means nothing to Java or Go: their runs use the
  * default, MPI_COMM_WORLD when MPI is initialized (docs/training.md). */
 %ignore mos_train_options::mpi_comm;
+%ignore mos_search_options::mpi_comm;
 
 %extend mos_search_options {
   mos_search_options() {

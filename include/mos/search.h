@@ -172,7 +172,9 @@ MOS_API mos_status mos_predictor_predict(double *ms, const mos_predictor *p, con
 /* Destroying NULL does nothing. @since 0.1 */
 MOS_API void mos_predictor_destroy(mos_predictor *p);
 
-#define MOS_SEARCH_OPTIONS_VERSION 1u
+/* 2: `mpi_comm` appended (@since 0.2). Version 1 structs are still accepted
+ * (mpi_comm NULL). */
+#define MOS_SEARCH_OPTIONS_VERSION 2u
 
 /* Options of mos_search. NULL options mean the defaults shown, which lack the
  * required languages. */
@@ -197,13 +199,19 @@ typedef struct mos_search_options {
     uint64_t seed;               /* 1 */
     int32_t threads;             /* threads of the search (fitness, measured latency), 0..1024;
                                     0 = all cores (0) */
+    /* Version 2. */
+    void *mpi_comm;              /* the ranks to search on: a pointer to an MPI_Comm (duplicated;
+                                    every rank of it calls mos_search with the same arguments and
+                                    gets the same result; the fitness evaluations are spread over
+                                    the ranks), or NULL: MPI_COMM_WORLD when MPI is initialized,
+                                    else this process alone (NULL). @since 0.2 */
 } mos_search_options;
 
 #define MOS_SEARCH_OPTIONS_INIT                                                                  \
     {MOS_SEARCH_OPTIONS_VERSION, "valid", NULL, NULL, 500u, NULL, 0u, 0u, 0u, NULL, false, 125u, \
-     25u, 50u, 50u, 30u, 0.3, 1u, 0}
+     25u, 50u, 50u, 30u, 0.3, 1u, 0, NULL}
 
-/* Function twin of MOS_SEARCH_OPTIONS_INIT. Thread-safe. @since 0.1 */
+/* Function twin of MOS_SEARCH_OPTIONS_INIT (version 2 since 0.2). Thread-safe. @since 0.1 */
 MOS_API mos_status mos_search_options_init(mos_search_options *options);
 
 typedef struct mos_search_result mos_search_result;
@@ -221,8 +229,13 @@ typedef struct mos_search_result mos_search_result;
  * "complete": false per such budget). Returns MOS_OUT_OF_RANGE when no arch
  * meets a budget (naming the smallest achievable latency), MOS_IO /
  * MOS_FORMAT (data, predictor), MOS_VERSION, MOS_INVALID_ARGUMENT (*out NULL
- * for all of these). Thread-safe on a supernet that is not being trained.
- * @since 0.1 */
+ * for all of these), MOS_UNSUPPORTED (mpi_comm set in a library built without
+ * MPI), MOS_BACKEND (an MPI call failed). Under MPI (options->mpi_comm, or
+ * MPI_COMM_WORLD once MPI is initialized) every rank calls mos_search with the
+ * same arguments; each evaluates its share of every generation's new archs and
+ * all get the same result, equal to one process's for the same seed; an error
+ * or a stop on one rank is returned on every rank. Thread-safe on a supernet
+ * that is not being trained. @since 0.1 */
 MOS_API mos_status mos_search(mos_search_result **out, const mos_supernet *net, const char *data_dir,
                               const mos_search_options *options, mos_progress_fn progress, void *user);
 

@@ -1,5 +1,8 @@
 // lib/capi/search.cpp: the C API of latency measurement, the latency predictor
 // and mos_search (mos/search.h).
+#include <cstddef>
+#include <cstring>
+
 #include "capi/convert.hpp"
 #include "capi/model_handles.hpp"
 #include "mos/search.h"
@@ -59,6 +62,20 @@ mos::ProgressFn progress_fn(mos_progress_fn progress, void *user) {
     return [progress, user](const mos::Progress &p) { return progress(p.done, p.total, p.what.c_str(), user) == 0; };
 }
 
+// The caller's options as version 2 (NULL: the defaults): a version 1 struct
+// (which ends before mpi_comm) is read only up to its end, and gets
+// mpi_comm = NULL.
+mos_search_options search_options(const mos_search_options *options) {
+    mos_search_options o = MOS_SEARCH_OPTIONS_INIT;
+    if (options == nullptr) return o;
+    mos::check(options->version == 1u || options->version == MOS_SEARCH_OPTIONS_VERSION, MOS_VERSION,
+               "options version ", options->version, " is not 1 or ", MOS_SEARCH_OPTIONS_VERSION);
+    const size_t size = options->version == 1u ? offsetof(mos_search_options, mpi_comm) : sizeof o;
+    std::memcpy(static_cast<void *>(&o), options, size);
+    o.version = MOS_SEARCH_OPTIONS_VERSION;
+    return o;
+}
+
 // The core configuration of mos_search's options (checked, converted).
 mos::SearchConfig search_config(const mos_search_options &o, const char *data_dir) {
     require(o.src_lang && o.tgt_lang, "src_lang and tgt_lang are required");
@@ -86,6 +103,7 @@ mos::SearchConfig search_config(const mos_search_options &o, const char *data_di
     c.evolution.iterations = static_cast<int>(o.iterations);
     c.evolution.mutation_prob = o.mutation_prob;
     c.evolution.seed = o.seed;
+    c.mpi_comm = o.mpi_comm;
     return c;
 }
 
@@ -227,8 +245,7 @@ MOS_API mos_status mos_search(mos_search_result **out, const mos_supernet *net, 
         MOS_REQUIRE_NONNULL(out);
         MOS_REQUIRE_NONNULL(net);
         MOS_REQUIRE_NONNULL(data_dir);
-        const mos_search_options o = mos::capi::versioned(options, mos_search_options MOS_SEARCH_OPTIONS_INIT,
-                                                          MOS_SEARCH_OPTIONS_VERSION, "options");
+        const mos_search_options o = search_options(options);
         const mos::SearchConfig c = search_config(o, data_dir);
         const mos::ThreadScope threads(o.threads);
         h = std::make_unique<mos_search_result>();

@@ -595,6 +595,11 @@ static void search(void **state) {
     o.threads = 1025;
     assert_int_equal(mos_search(&r4, net, g_dir, &o, NULL, NULL), MOS_INVALID_ARGUMENT);
     assert_non_null(strstr(mos_last_error(), "threads 1025"));
+    /* A version 1 struct (before mpi_comm) is still read. */
+    o.version = 1u;
+    assert_int_equal(mos_search(&r4, net, g_dir, &o, NULL, NULL), MOS_INVALID_ARGUMENT);
+    assert_non_null(strstr(mos_last_error(), "threads 1025"));
+    o.version = MOS_SEARCH_OPTIONS_VERSION;
     o.threads = 1;
     assert_int_equal(mos_search(&r4, NULL, g_dir, &o, NULL, NULL), MOS_INVALID_ARGUMENT);
     assert_int_equal(mos_search(NULL, net, g_dir, &o, NULL, NULL), MOS_INVALID_ARGUMENT);

@@ -23,7 +23,7 @@ pub const MOS_LATENCY_OPTIONS_VERSION: u32 = 1;
 pub const MOS_LATENCY_RESULT_VERSION: u32 = 1;
 pub const MOS_PREDICTOR_TRAIN_OPTIONS_VERSION: u32 = 2;
 pub const MOS_PREDICTOR_REPORT_VERSION: u32 = 1;
-pub const MOS_SEARCH_OPTIONS_VERSION: u32 = 1;
+pub const MOS_SEARCH_OPTIONS_VERSION: u32 = 2;
 pub type __int32_t = ::std::os::raw::c_int;
 pub type __uint32_t = ::std::os::raw::c_uint;
 pub type __int64_t = ::std::os::raw::c_long;
@@ -2828,12 +2828,13 @@ pub struct mos_search_options {
     pub mutation_prob: f64,
     pub seed: u64,
     pub threads: i32,
+    pub mpi_comm: *mut ::std::os::raw::c_void,
 }
 #[test]
 fn bindgen_test_layout_mos_search_options() {
     assert_eq!(
         ::std::mem::size_of::<mos_search_options>(),
-        128usize,
+        136usize,
         concat!("Size of: ", stringify!(mos_search_options))
     );
     assert_eq!(
@@ -3164,6 +3165,23 @@ fn bindgen_test_layout_mos_search_options() {
         );
     }
     test_field_threads();
+    fn test_field_mpi_comm() {
+        assert_eq!(
+            unsafe {
+                let uninit = ::std::mem::MaybeUninit::<mos_search_options>::uninit();
+                let ptr = uninit.as_ptr();
+                ::std::ptr::addr_of!((*ptr).mpi_comm) as usize - ptr as usize
+            },
+            128usize,
+            concat!(
+                "Offset of field: ",
+                stringify!(mos_search_options),
+                "::",
+                stringify!(mpi_comm)
+            )
+        );
+    }
+    test_field_mpi_comm();
 }
 extern "C" {
     pub fn mos_search_options_init(options: *mut mos_search_options) -> mos_status;
