@@ -1,8 +1,8 @@
 """tests/dist/test_mpi_search.py: `mpirun -np 2 mos-cli search` (suite mpi;
 docs/search.md, "Searching on many machines"), TAP:
   * two ranks find the same archs with the same fitness (result and Pareto
-    front) as one process for the same seed, and rank 0 alone writes and
-    prints;
+    front) as one process for the same seed and GEMM library, and rank 0
+    alone writes and prints;
   * each rank evaluates about half of the archs.
 Usage: test_mpi_search.py MPIRUN MOS_CLI (environment: the mpi suite's)."""
 import json
@@ -15,6 +15,10 @@ sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), ".."
 from cli_common import TINY_TRAIN, Checks, write_corpus  # noqa: E402
 
 MPIRUN, CLI = sys.argv[1], sys.argv[2]
+# One GEMM library for every process: under `auto` each process calibrates on
+# its own (lib/backend/auto.cpp), and on a loaded machine two processes may pick
+# different libraries for a shape, whose sums differ in the last bits.
+os.environ["MOS_BACKEND"] = "onednn"
 MPI = [MPIRUN, "-np", "2", "--oversubscribe", "--bind-to", "none"]
 
 

@@ -25,6 +25,8 @@
 #include "model/bundle.hpp"
 #include "train/trainer.hpp"
 
+#include "../common/toy_corpus.hpp"
+
 // cmocka (through the data tests' helpers: TempDir) last: it defines a fail() macro.
 #include "../data/test_common.hpp"
 
@@ -33,55 +35,13 @@ namespace {
 std::string g_dir;
 int g_rank = 0, g_size = 1;
 
-const char *kSpace = R"({"format": "mos-space", "version": 1, "name": "test-tiny", "qkv_dim": 16,
-  "encoder": {"embed_dim": [12, 16], "layers": [1, 2], "ffn_dim": [8, 16], "heads": [2, 4]},
-  "decoder": {"embed_dim": [12, 16], "layers": [1, 2], "ffn_dim": [8, 16], "self_heads": [2, 4],
-              "cross_heads": [2, 4], "cross_k": [1]}})";
-
-// A toy "translation": target = source words mapped through a fixed dictionary.
-void write_corpus(const std::string &dir) {
-    const char *src_words[] = {"red", "blue", "green", "cat", "dog", "bird", "runs", "sleeps", "eats", "big", "small"};
-    const char *tgt_words[] = {"rojo", "azul", "verde", "gato", "perro", "pajaro", "corre", "duerme", "come", "grande",
-                               "chico"};
-    uint64_t h = 42;
-    auto rnd = [&](int n) {
-        h = h * 6364136223846793005ull + 1442695040888963407ull;
-        return static_cast<int>((h >> 33) % n);
-    };
-    for (const char *split : {"train", "valid"}) {
-        const int lines = std::strcmp(split, "train") == 0 ? 300 : 40;
-        std::ofstream s(dir + "/" + split + ".xx"), t(dir + "/" + split + ".yy");
-        for (int i = 0; i < lines; i++) {
-            const int len = 2 + rnd(9);
-            for (int j = 0; j < len; j++) {
-                const int w = rnd(11);
-                s << (j ? " " : "") << src_words[w];
-                t << (j ? " " : "") << tgt_words[w];
-            }
-            s << "\n";
-            t << "\n";
-        }
-    }
-}
+const char *kSpace = kToySpace;
 
 MPI_Comm g_world = MPI_COMM_WORLD, g_self = MPI_COMM_SELF;
 
 mos::TrainConfig config(const std::string &out, int64_t steps, MPI_Comm *comm) {
-    mos::TrainConfig c;
-    c.data_dir = g_dir;
-    c.src_lang = "xx";
-    c.tgt_lang = "yy";
-    c.out_path = out;
-    c.vocab_size = 40;
-    c.max_tokens = 256;
-    c.max_len = 32;
-    c.max_steps = steps;
-    c.schedule.lr = 3e-3f;
-    c.schedule.warmup = 4;
+    mos::TrainConfig c = toy_train_config(g_dir, out, steps);
     c.adam.clip_norm = 1.0f;
-    c.valid_every = 1000;
-    c.valid_sentences = 20;
-    c.seed = 5;
     c.mpi_comm = comm;
     return c;
 }
@@ -235,7 +195,7 @@ int main(int argc, char **argv) {
     d.resize(static_cast<size_t>(n));
     MPI_Bcast(&d[0], static_cast<int>(n), MPI_CHAR, 0, MPI_COMM_WORLD);
     g_dir = d;
-    if (g_rank == 0) write_corpus(g_dir);
+    if (g_rank == 0) write_toy_corpus(g_dir, 10);
     MPI_Barrier(MPI_COMM_WORLD);
 
     const struct CMUnitTest tests[] = {

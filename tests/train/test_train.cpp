@@ -27,6 +27,8 @@
 #include "model/bundle.hpp"
 #include "train/trainer.hpp"
 
+#include "../common/toy_corpus.hpp"
+
 // cmocka (through the data tests' helpers: TempDir) last: it defines a fail() macro.
 #include "../data/test_common.hpp"
 
@@ -34,55 +36,9 @@ namespace {
 
 std::string g_dir;
 
-const char *kSpace = R"({"format": "mos-space", "version": 1, "name": "test-tiny", "qkv_dim": 16,
-  "encoder": {"embed_dim": [12, 16], "layers": [1, 2], "ffn_dim": [8, 16], "heads": [2, 4]},
-  "decoder": {"embed_dim": [12, 16], "layers": [1, 2], "ffn_dim": [8, 16], "self_heads": [2, 4],
-              "cross_heads": [2, 4], "cross_k": [1]}})";
+const char *kSpace = kToySpace;
 
-// A toy "translation": target = source words mapped through a fixed dictionary.
-void write_corpus(const std::string &dir) {
-    const char *src_words[] = {"red", "blue", "green", "cat", "dog", "bird", "runs", "sleeps", "eats", "big", "small"};
-    const char *tgt_words[] = {"rojo", "azul", "verde", "gato", "perro", "pajaro", "corre", "duerme", "come", "grande",
-                               "chico"};
-    const int n_words = 11;
-    uint64_t h = 42;
-    auto rnd = [&](int n) {
-        h = h * 6364136223846793005ull + 1442695040888963407ull;
-        return static_cast<int>((h >> 33) % n);
-    };
-    for (const char *split : {"train", "valid"}) {
-        const int lines = std::strcmp(split, "train") == 0 ? 300 : 40;
-        std::ofstream s(dir + "/" + split + ".xx"), t(dir + "/" + split + ".yy");
-        for (int i = 0; i < lines; i++) {
-            const int len = 2 + rnd(5);
-            for (int j = 0; j < len; j++) {
-                const int w = rnd(n_words);
-                s << (j ? " " : "") << src_words[w];
-                t << (j ? " " : "") << tgt_words[w];
-            }
-            s << "\n";
-            t << "\n";
-        }
-    }
-}
-
-mos::TrainConfig config(const std::string &out, int64_t steps) {
-    mos::TrainConfig c;
-    c.data_dir = g_dir;
-    c.src_lang = "xx";
-    c.tgt_lang = "yy";
-    c.out_path = out;
-    c.vocab_size = 40;
-    c.max_tokens = 256;
-    c.max_len = 32;
-    c.max_steps = steps;
-    c.schedule.lr = 3e-3f;
-    c.schedule.warmup = 4;
-    c.valid_every = 1000;
-    c.valid_sentences = 20;
-    c.seed = 5;
-    return c;
-}
+mos::TrainConfig config(const std::string &out, int64_t steps) { return toy_train_config(g_dir, out, steps); }
 
 mos::SupernetConfig net_config() {
     mos::SupernetConfig n;
@@ -362,7 +318,7 @@ void decoding(void **) {
 int main() {
     const TempDir dir;  // under $TMPDIR (or /tmp), never in the working directory; removed at exit
     g_dir = dir.path;
-    write_corpus(g_dir);
+    write_toy_corpus(g_dir, 6);
     const CMUnitTest tests[] = {
         cmocka_unit_test(schedules),
         cmocka_unit_test(decoding),
