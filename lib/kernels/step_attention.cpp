@@ -218,15 +218,15 @@ MOS_V_INLINE void cross_scores_rows(float *sc, int64_t ld, const float *const *q
                                     int64_t hd, float scale) {
     for (int64_t j = 0; j < np; j += kL) {
         v16 a[G];
-#pragma GCC unroll 4
+#pragma GCC unroll 8
         for (int g = 0; g < G; g++) a[g] = vsplat(0.0f);
         const float *kd = kt + j;
         for (int64_t d = 0; d < hd; d++) {
             const v16 kv = vload(kd + d * ld);
-#pragma GCC unroll 4
+#pragma GCC unroll 8
             for (int g = 0; g < G; g++) a[g] += vsplat(qh[g][d]) * kv;
         }
-#pragma GCC unroll 4
+#pragma GCC unroll 8
         for (int g = 0; g < G; g++) vstore(sc + g * ld + j, a[g] * vsplat(scale));
     }
 }
@@ -298,6 +298,8 @@ MOS_HOT_CLONES void cross_rows(float *o, int64_t ldo, const float *q, int64_t ld
             case 1: cross_scores_row(sc, ld, qh[0], kh, np, hd, scale); break;
             case 2: cross_scores_rows<2>(sc, ld, qh, kh, np, hd, scale); break;
             case 3: cross_scores_rows<3>(sc, ld, qh, kh, np, hd, scale); break;
+            case 4: cross_scores_rows<4>(sc, ld, qh, kh, np, hd, scale); break;
+            case 5: cross_scores_rows<5>(sc, ld, qh, kh, np, hd, scale); break;
             default: cross_scores_rows<kCrossRows>(sc, ld, qh, kh, np, hd, scale); break;
             }
             for (int64_t g = 0; g < G; g++) {
@@ -335,41 +337,57 @@ MOS_V_INLINE void topk_insert(VocabRowStats &s, float v, int32_t t) {
 MOS_HOT_CLONES void tile_rows(VocabRowStats *stats, const float *tile, int64_t ld, int64_t M, int64_t n0, int64_t n1,
                               int32_t skip_a, int32_t skip_b, int32_t eos) {
     const int64_t w = n1 - n0, wv = w / kL * kL;
-    for (int64_t m = 0; m < M; m++) {
-        VocabRowStats &s = stats[m];
-        const float *v = tile + m * ld;
-        // Block maximum.
-        v16 vm = vsplat(kNegInf);
-        for (int64_t j = 0; j < wv; j += kL) vm = vmax(vm, vload(v + j));
-        float bm = vhmax(vm);
-        for (int64_t j = wv; j < w; j++) bm = v[j] > bm ? v[j] : bm;
-        // Running sum rescaled to the new maximum.
-        if (!s.any) {
-            s.max = bm;
-            s.sum = 0.0f;
-            s.any = true;
-        } else if (bm > s.max) {
-            s.sum *= kern::exp_nonpos(s.max - bm);
-            s.max = bm;
-        }
-        const v16 mx = vsplat(s.max);
-        v16 acc = vsplat(0.0f);
-        for (int64_t j = 0; j < wv; j += kL) acc += vexp_nonpos(vload(v + j) - mx);
-        float sum = vsum(acc);
-        for (int64_t j = wv; j < w; j++) sum += kern::exp_nonpos(v[j] - s.max);
-        s.sum += sum;
-        if (eos >= n0 && eos < n1) {
-            s.eos = v[eos - n0];
-            s.has_eos = true;
-        }
-        // Candidates: only blocks whose maximum beats the current cut-off.
-        const float cut = s.n < s.cap ? kNegInf : s.val[s.n - 1];
-        if (s.cap > 0 && (bm > cut || s.n < s.cap))
-            for (int64_t j = 0; j < w; j++) {
-                const int32_t t = static_cast<int32_t>(n0 + j);
-                if (t == skip_a || t == skip_b) continue;
-                if (s.n < s.cap || v[j] > s.val[s.n - 1]) topk_insert(s, v[j], t);
+    // Rows in groups of 16: each row's vector of exp sums is reduced together
+    // with the other 15 (vsum16, vsum's order), then finished row by row.
+    for (int64_t m0 = 0; m0 < M; m0 += kL) {
+        const int64_t mc = M - m0 < kL ? M - m0 : kL;
+        v16 accs[kL];
+        float bms[kL];
+        for (int64_t i = 0; i < mc; i++) {
+            VocabRowStats &s = stats[m0 + i];
+            const float *v = tile + (m0 + i) * ld;
+            // Block maximum.
+            v16 vm = vsplat(kNegInf);
+            for (int64_t j = 0; j < wv; j += kL) vm = vmax(vm, vload(v + j));
+            float bm = vhmax(vm);
+            for (int64_t j = wv; j < w; j++) bm = v[j] > bm ? v[j] : bm;
+            bms[i] = bm;
+            // Running sum rescaled to the new maximum.
+            if (!s.any) {
+                s.max = bm;
+                s.sum = 0.0f;
+                s.any = true;
+            } else if (bm > s.max) {
+                s.sum *= kern::exp_nonpos(s.max - bm);
+                s.max = bm;
             }
+            const v16 mx = vsplat(s.max);
+            v16 acc = vsplat(0.0f);
+            for (int64_t j = 0; j < wv; j += kL) acc += vexp_nonpos(vload(v + j) - mx);
+            accs[i] = acc;
+        }
+        for (int64_t i = mc; i < kL; i++) accs[i] = vsplat(0.0f);
+        float sums[kL];
+        vstore(sums, vsum16(accs));
+        for (int64_t i = 0; i < mc; i++) {
+            VocabRowStats &s = stats[m0 + i];
+            const float *v = tile + (m0 + i) * ld;
+            float sum = sums[i];
+            for (int64_t j = wv; j < w; j++) sum += kern::exp_nonpos(v[j] - s.max);
+            s.sum += sum;
+            if (eos >= n0 && eos < n1) {
+                s.eos = v[eos - n0];
+                s.has_eos = true;
+            }
+            // Candidates: only blocks whose maximum beats the current cut-off.
+            const float cut = s.n < s.cap ? kNegInf : s.val[s.n - 1];
+            if (s.cap > 0 && (bms[i] > cut || s.n < s.cap))
+                for (int64_t j = 0; j < w; j++) {
+                    const int32_t t = static_cast<int32_t>(n0 + j);
+                    if (t == skip_a || t == skip_b) continue;
+                    if (s.n < s.cap || v[j] > s.val[s.n - 1]) topk_insert(s, v[j], t);
+                }
+        }
     }
 }
 

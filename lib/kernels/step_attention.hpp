@@ -45,8 +45,8 @@ struct StepMemory {
 };
 
 // Rows that attend over the same sentence are taken up to this many at a time
-// (each key vector loaded once for all of them).
-constexpr int kCrossRows = 4;
+// (each key vector loaded once for all of them; 6 covers beam 5).
+constexpr int kCrossRows = 6;
 
 // o[r, :] attends over sentence src_of[r]'s memory. A row whose keys are all
 // masked gets o = 0. scratch: kCrossRows * kt_ld floats.
