@@ -213,9 +213,11 @@ MOS_HOT_CLONES void self_rows(float *o, int64_t ldo, const float *q, int64_t ldq
 // sentence sit next to each other), 16 keys per vector: each key vector is
 // loaded once for the G rows, whose sums over d run as G independent chains,
 // each lane in the same order as one row at a time. sc + g * ld gets row g.
+// pf: the keys read next (the next head's, or the next sentence's), fetched
+// ahead one vector per vector read: the key rows lie ld floats apart.
 template <int G>
 MOS_V_INLINE void cross_scores_rows(float *sc, int64_t ld, const float *const *qh, const float *kt, int64_t np,
-                                    int64_t hd, float scale) {
+                                    int64_t hd, float scale, const float *pf) {
     for (int64_t j = 0; j < np; j += kL) {
         v16 a[G];
 #pragma GCC unroll 8
@@ -223,6 +225,7 @@ MOS_V_INLINE void cross_scores_rows(float *sc, int64_t ld, const float *const *q
         const float *kd = kt + j;
         for (int64_t d = 0; d < hd; d++) {
             const v16 kv = vload(kd + d * ld);
+            __builtin_prefetch(pf + j + d * ld);
 #pragma GCC unroll 8
             for (int g = 0; g < G; g++) a[g] += vsplat(qh[g][d]) * kv;
         }
@@ -235,7 +238,7 @@ MOS_V_INLINE void cross_scores_rows(float *sc, int64_t ld, const float *const *q
 // q[d] * Kt[d][j..j+16), up to four blocks of keys at a time (independent
 // chains over d, each lane summed in the same order as one block at a time).
 MOS_V_INLINE void cross_scores_row(float *sc, int64_t ld, const float *qh, const float *kt, int64_t np, int64_t hd,
-                                   float scale) {
+                                   float scale, const float *pf) {
     int64_t j = 0;
     for (; j + 4 * kL <= np; j += 4 * kL) {
         v16 a0 = vsplat(0.0f), a1 = a0, a2 = a0, a3 = a0;
@@ -243,6 +246,7 @@ MOS_V_INLINE void cross_scores_row(float *sc, int64_t ld, const float *qh, const
         for (int64_t d = 0; d < hd; d++) {
             const v16 qd = vsplat(qh[d]);
             const float *kr = kd + d * ld;
+            for (int64_t b = 0; b < 4; b++) __builtin_prefetch(pf + j + d * ld + b * kL);
             a0 += qd * vload(kr);
             a1 += qd * vload(kr + kL);
             a2 += qd * vload(kr + 2 * kL);
@@ -259,6 +263,8 @@ MOS_V_INLINE void cross_scores_row(float *sc, int64_t ld, const float *qh, const
         const float *kd = kt + j;
         for (int64_t d = 0; d < hd; d++) {
             const v16 qd = vsplat(qh[d]);
+            __builtin_prefetch(pf + j + d * ld);
+            __builtin_prefetch(pf + j + d * ld + kL);
             a0 += qd * vload(kd + d * ld);
             a1 += qd * vload(kd + d * ld + kL);
         }
@@ -269,7 +275,10 @@ MOS_V_INLINE void cross_scores_row(float *sc, int64_t ld, const float *qh, const
     for (; j < np; j += kL) {
         v16 acc = vsplat(0.0f);
         const float *kd = kt + j;
-        for (int64_t d = 0; d < hd; d++) acc += vsplat(qh[d]) * vload(kd + d * ld);
+        for (int64_t d = 0; d < hd; d++) {
+            __builtin_prefetch(pf + j + d * ld);
+            acc += vsplat(qh[d]) * vload(kd + d * ld);
+        }
         vstore(sc + j, acc * vsplat(scale));
     }
 }
@@ -294,13 +303,18 @@ MOS_HOT_CLONES void cross_rows(float *o, int64_t ldo, const float *q, int64_t ld
                 continue;
             }
             const float *kh = kt + h * hd * ld;
+            // Keys to fetch ahead: the next head's, after the last head the
+            // next row's sentence's first head (the same block shape or less).
+            const float *pf = kh;
+            if (h + 1 < heads) pf = kh + hd * ld;
+            else if (r + G < R) pf = mem.kt + src_of[r + G] * mem.kt_sentence;  // a hint: never faults
             switch (G) {
-            case 1: cross_scores_row(sc, ld, qh[0], kh, np, hd, scale); break;
-            case 2: cross_scores_rows<2>(sc, ld, qh, kh, np, hd, scale); break;
-            case 3: cross_scores_rows<3>(sc, ld, qh, kh, np, hd, scale); break;
-            case 4: cross_scores_rows<4>(sc, ld, qh, kh, np, hd, scale); break;
-            case 5: cross_scores_rows<5>(sc, ld, qh, kh, np, hd, scale); break;
-            default: cross_scores_rows<kCrossRows>(sc, ld, qh, kh, np, hd, scale); break;
+            case 1: cross_scores_row(sc, ld, qh[0], kh, np, hd, scale, pf); break;
+            case 2: cross_scores_rows<2>(sc, ld, qh, kh, np, hd, scale, pf); break;
+            case 3: cross_scores_rows<3>(sc, ld, qh, kh, np, hd, scale, pf); break;
+            case 4: cross_scores_rows<4>(sc, ld, qh, kh, np, hd, scale, pf); break;
+            case 5: cross_scores_rows<5>(sc, ld, qh, kh, np, hd, scale, pf); break;
+            default: cross_scores_rows<kCrossRows>(sc, ld, qh, kh, np, hd, scale, pf); break;
             }
             for (int64_t g = 0; g < G; g++) {
                 float *sg = sc + g * ld, *oh = o + (r + g) * ldo + h * hd;
