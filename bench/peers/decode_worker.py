@@ -21,8 +21,9 @@ A job is a JSON object:
   untimed first; then every batch is timed, tokenization and detokenization
   included (libmos's times include them too). Returns the seconds.
 * task "rss": the resident memory the loaded model holds: the peer's module is
-  imported first, then VmRSS is read before and after the model is loaded
-  (freed heap returned with malloc_trim). Returns {"rss_mb": after - before}.
+  imported and the model loaded and dropped once first, then VmRSS is read
+  before and after the model is loaded again (freed heap returned with
+  malloc_trim). Returns {"rss_mb": after - before}.
 """
 import json
 import os
@@ -62,6 +63,8 @@ def model_rss_mb(make, job):
         import torch  # noqa: F401
         import torch_model  # noqa: F401
     libc = ctypes.CDLL("libc.so.6")
+    first = make(job)  # first use of the library (thread pools, probes) is not the model's
+    del first
     gc.collect()
     libc.malloc_trim(0)
     before = vm_rss_kb()
