@@ -24,9 +24,9 @@ CTranslate2 offers it on this CPU) it prints:
 * BLEU of each side on those 1,000 sentences (sacreBLEU, 13a, beam 5), or on
   the first --bleu-sentences N sentences (translated once more, untimed, at the
   first thread count, when N differs from the throughput count);
-* rss: the resident memory each side's loaded model holds (MB), measured in a
-  fresh process per model: VmRSS after loading minus before, the library
-  already loaded (libmos: bench/peers/mos_rss.py through the libmos.so that
+* rss: the resident memory each side's loaded model holds (MiB), measured in a
+  fresh process per model: VmRSS after a second load minus before it, the
+  library already loaded and used (libmos: bench/peers/mos_rss.py through the libmos.so that
   mos-cli uses, or --libmos-so; peers: the worker's "rss" task).
 
 libmos's translation times come from whole `mos-cli translate` commands:
@@ -163,7 +163,7 @@ def libmos_rss(a, model):
                        capture_output=True, text=True)
     if r.returncode != 0:
         raise RuntimeError(f"mos_rss: {r.stderr.strip()[-400:]}")
-    return json.loads(r.stdout.strip().splitlines()[-1])["rss_mb"]
+    return json.loads(r.stdout.strip().splitlines()[-1])["rss_mib"]
 
 
 def libmos_translate_once(cli, model, t, beam, lines, order, batch):
@@ -207,7 +207,7 @@ def peer_hat(a, peer, t, beam, tmp):
 
 
 def peer_rss(a, peer, tmp):
-    return run_worker(a, dict(peer["job"], threads=1, task="rss"), tmp)["rss_mb"]
+    return run_worker(a, dict(peer["job"], threads=1, task="rss"), tmp)["rss_mib"]
 
 
 def peer_translate(a, peer, t, beam, lines_file, batches, warm_batches, n, tmp):
@@ -557,13 +557,13 @@ def main():
               f" {r['precision']:>12} {pv:>16} {fmt(r['ratio'], '.2f'):>6} {fmt(r['libmos_pct'], '.1f'):>10}"
               f" {fmt(r['peer_pct'], '.1f'):>8}")
     if rss:
-        print("\nrss: resident memory of the loaded model, MB (VmRSS after loading minus before, fresh process; "
+        print("\nrss: resident memory of the loaded model, MiB (VmRSS after a second load minus before, fresh process; "
               "share of the same side's f32 / float32 model in brackets):")
         for (side, prec), mb in rss.items():
             base = rss.get((side, "f32" if side != "ctranslate2" else "float32"))
-            pct = f" ({100.0 * mb / base:.0f}% of f32)" if base and base > 0 and prec not in ("f32", "float32") else ""
+            pct = f" ({100.0 * mb / base:.1f}% of f32)" if base and base > 0 and prec not in ("f32", "float32") else ""
             print(f"  {side:>11} {prec:>12}: {mb:8.1f}{pct}")
-            rows.append(dict(metric="rss", unit="MB", side=side, precision=prec, rss_mb=round(mb, 2),
+            rows.append(dict(metric="rss", unit="MiB", side=side, precision=prec, rss_mib=round(mb, 2),
                              pct_of_f32=round(100.0 * mb / base, 1) if base and base > 0 else None))
     print(f"\nBLEU (sacreBLEU 13a, beam {a.bleu_beam}, first {n_bleu} {a.split} sentences):")
     for (side, prec), hyps in bleu.items():

@@ -23,7 +23,7 @@ A job is a JSON object:
 * task "rss": the resident memory the loaded model holds: the peer's module is
   imported and the model loaded and dropped once first, then VmRSS is read
   before and after the model is loaded again (freed heap returned with
-  malloc_trim). Returns {"rss_mb": after - before}.
+  malloc_trim). Returns {"rss_mib": after - before}.
 """
 import json
 import os
@@ -53,7 +53,7 @@ def vm_rss_kb():
     raise RuntimeError("no VmRSS in /proc/self/status")
 
 
-def model_rss_mb(make, job):
+def model_rss_mib(make, job):
     """Resident memory that constructing the peer (loading its model) adds."""
     import ctypes
     import gc
@@ -73,7 +73,7 @@ def model_rss_mb(make, job):
     libc.malloc_trim(0)
     after = vm_rss_kb()
     del peer
-    return {"rss_mb": (after - before) / 1024.0}
+    return {"rss_mib": (after - before) / 1024.0}
 
 
 def trimmed_stats(ms):
@@ -164,7 +164,7 @@ def main():
         job["pieces"] = [sp.id_to_piece(i) for i in range(job["vocab"])]
     make = {"torch": TorchPeer, "ct2": CT2Peer}[job["peer"]]
     if job["task"] == "rss":
-        print(json.dumps(model_rss_mb(make, job)))
+        print(json.dumps(model_rss_mib(make, job)))
         return
     peer = make(job)
     if job["task"] == "hat":

@@ -7,7 +7,7 @@ Loads the shared library, loads and destroys the model once (what the library
 sets up on first use, thread pools and CPU probes, is not the model's), reads
 the process's resident set (VmRSS), loads the model again with mos_model_load,
 returns freed heap to the system (malloc_trim) and reads VmRSS again:
-{"rss_mb": after - before} is the memory the loaded model holds (packed
+{"rss_mib": after - before} is the memory the loaded model holds (packed
 weights, biases, norms, tokenizer), not what loading passed through.
 """
 import ctypes
@@ -46,7 +46,7 @@ def main():
     libc.malloc_trim(0)
     after = vm_rss_kb()
     lib.mos_model_destroy(m)
-    print(json.dumps({"rss_mb": (after - before) / 1024.0}))
+    print(json.dumps({"rss_mib": (after - before) / 1024.0}))
 
 
 if __name__ == "__main__":
