@@ -21,7 +21,13 @@ CTranslate2 offers it on this CPU) it prints:
 * thru: throughput translating the first 1,000 test sentences in batches of at
   most 32 sentences or 1,024 source tokens, formed by length (sentences/s and
   target tokens/s; target tokens are the SentencePiece pieces of the output);
-* BLEU of each side on those 1,000 sentences (sacreBLEU, 13a, beam 5).
+* BLEU of each side on those 1,000 sentences (sacreBLEU, 13a, beam 5), or on
+  the first --bleu-sentences N sentences (translated once more, untimed, at the
+  first thread count, when N differs from the throughput count);
+* rss: the resident memory each side's loaded model holds (MiB), measured in a
+  fresh process per model: VmRSS after a second load minus before it, the
+  library already loaded and used (libmos: bench/peers/mos_rss.py through the libmos.so that
+  mos-cli uses, or --libmos-so; peers: the worker's "rss" task).
 
 libmos's translation times come from whole `mos-cli translate` commands:
 the time of a run over warm-up sentences plus the measured ones, minus the
@@ -140,6 +146,42 @@ def libmos_translate(a, cli, model, t, beam, lines, order, batch, warm):
     return max(best_full - best_warm, 1e-9), hyps
 
 
+def libmos_so(a):
+    """The libmos.so that --mos-cli runs with (--libmos-so, else ldd's answer)."""
+    if a.libmos_so:
+        return a.libmos_so
+    r = subprocess.run(["ldd", a.mos_cli], capture_output=True, text=True)
+    for line in r.stdout.splitlines():
+        parts = line.split()
+        if parts and parts[0].startswith("libmos.so") and "=>" in parts and len(parts) >= 3 and parts[2] != "not":
+            return parts[2]
+    raise RuntimeError(f"no libmos.so found for {a.mos_cli} (ldd); give --libmos-so")
+
+
+def libmos_rss(a, model):
+    r = subprocess.run([sys.executable, os.path.join(HERE, "peers", "mos_rss.py"), libmos_so(a), model],
+                       capture_output=True, text=True)
+    if r.returncode != 0:
+        raise RuntimeError(f"mos_rss: {r.stderr.strip()[-400:]}")
+    return json.loads(r.stdout.strip().splitlines()[-1])["rss_mib"]
+
+
+def libmos_translate_once(cli, model, t, beam, lines, order, batch):
+    """The translations of `lines` (in line order) from one untimed mos-cli
+    translate run over the lines in `order`."""
+    env = dict(cli.env, OMP_NUM_THREADS=str(t))
+    args = ["translate", "--model", model, "--beam", str(beam), "--batch", str(batch),
+            *cli.threads_args("translate", t)]
+    out = cli.run(args, env, stdin="".join(lines[i] + "\n" for i in order))
+    got = out.split("\n")[:len(order)]
+    if len(got) != len(order):
+        raise RuntimeError(f"mos-cli translate returned {len(got)} lines for {len(order)}")
+    hyps = [None] * len(lines)
+    for i, h in zip(order, got):
+        hyps[i] = h
+    return hyps
+
+
 # ---- peers in worker processes --------------------------------------------------
 
 def run_worker(a, job, tmp):
@@ -162,6 +204,10 @@ def peer_hat(a, peer, t, beam, tmp):
                    warmup=a.warmup, runs=a.runs)
         best = min(best, run_worker(a, job, tmp)["latency_ms"])
     return best
+
+
+def peer_rss(a, peer, tmp):
+    return run_worker(a, dict(peer["job"], threads=1, task="rss"), tmp)["rss_mib"]
 
 
 def peer_translate(a, peer, t, beam, lines_file, batches, warm_batches, n, tmp):
@@ -281,7 +327,7 @@ def main():
                     help="folder of mos-bench-gemm (a build's bench/, or a packed build's bin/)")
     ap.add_argument("--peer-python", default=sys.executable, help="Python with torch and ctranslate2")
     ap.add_argument("--peers", default="torch,ct2", help="comma list of torch, ct2")
-    ap.add_argument("--threads", default="1,2")
+    ap.add_argument("--threads", help="comma list of thread counts (default 1,2; 1 with --quick)")
     ap.add_argument("--libmos-dtype", default="f32", help="comma list; f32 today")
     ap.add_argument("--torch-precisions",
                     help="comma list of f32, bf16 (default: f32, and bf16 with avx512_bf16 or amx_bf16)")
@@ -292,6 +338,11 @@ def main():
     ap.add_argument("--lenpen", type=float, default=0.6)
     ap.add_argument("--latency-sentences", type=int, default=100)
     ap.add_argument("--throughput-sentences", type=int, default=1000)
+    ap.add_argument("--bleu-sentences", type=int,
+                    help="BLEU on the first N test sentences (default: the throughput sentences); when N differs, "
+                         "each side translates them once more, untimed, at the first thread count")
+    ap.add_argument("--libmos-so", help="libmos.so for the resident-memory rows (default: the one mos-cli uses)")
+    ap.add_argument("--no-rss", action="store_true", help="skip the resident-memory rows")
     ap.add_argument("--max-batch-sentences", type=int, default=32)
     ap.add_argument("--max-batch-tokens", type=int, default=1024)
     ap.add_argument("--warm-sentences", type=int, default=8, help="untimed sentences before the timed ones")
@@ -305,8 +356,12 @@ def main():
     ap.add_argument("--json-out", help="also write every row as a JSON line to this file")
     a = ap.parse_args()
     if a.quick:
-        a.threads, a.latency_sentences, a.throughput_sentences = "1", 5, 40
+        a.latency_sentences, a.throughput_sentences = 5, 40
         a.runs, a.warmup, a.warm_sentences = 3, 1, 2
+    if a.threads is None:
+        a.threads = "1" if a.quick else "1,2"
+    if a.bleu_sentences is not None and a.bleu_sentences < 1:
+        ap.error("--bleu-sentences must be positive")
     if bool(a.model) == bool(a.supernet):
         ap.error("give --model MODEL or --supernet CKPT [--arch A]")
     for p, what in ((a.mos_cli, "--mos-cli"), (os.path.join(a.bench_dir, "mos-bench-gemm"), "--bench-dir")):
@@ -341,8 +396,9 @@ def main():
         import sentencepiece as spm
         sp = spm.SentencePieceProcessor(model_proto=m.tokenizer)
         n_lat, n_thr = a.latency_sentences, a.throughput_sentences
-        src = read_split(a.data, a.split, a.src, max(n_lat, n_thr))
-        ref = read_split(a.data, a.split, a.tgt, n_thr)[:n_thr]
+        n_bleu = a.bleu_sentences or n_thr
+        src = read_split(a.data, a.split, a.src, max(n_lat, n_thr, n_bleu))
+        ref = read_split(a.data, a.split, a.tgt, n_bleu)[:n_bleu]
         lines_file = os.path.join(tmp, "src.txt")
         with open(lines_file, "w", encoding="utf-8") as f:
             f.writelines(l + "\n" for l in src)
@@ -430,12 +486,13 @@ def main():
                     thr_src = src[:n_thr]
                     r = safe(f"libmos {dtype} thru", lambda: libmos_translate(
                         a, cli, model, t, beam, thr_src, order, a.max_batch_sentences, warm_thr[0]))
-                    if r and beam == a.bleu_beam and ("libmos", dtype) not in bleu:
+                    if r and beam == a.bleu_beam and n_bleu == n_thr and ("libmos", dtype) not in bleu:
                         bleu[("libmos", dtype)] = r[1]
                     for peer in peers:
                         p = safe(f"{peer['name']} {peer['precision']} thru", lambda: peer_translate(
                             a, peer, t, beam, lines_file, thr_batches, warm_thr, len(src), tmp))
-                        if p and beam == a.bleu_beam and (peer["name"], peer["precision"]) not in bleu:
+                        if (p and beam == a.bleu_beam and n_bleu == n_thr
+                                and (peer["name"], peer["precision"]) not in bleu):
                             bleu[(peer["name"], peer["precision"])] = p[1][:n_thr]
                         toks = lambda h: sum(len(sp.encode(h[i])) for i in idx)
                         rows.append(dict(metric="thru", unit="sent/s", threads=t, beam=beam, libmos_dtype=dtype,
@@ -447,6 +504,34 @@ def main():
                                          libmos_pct=share(flops_of(r[1], idx, beam), r[0], t, dtype) if r else None,
                                          peer_pct=share(flops_of(p[1], idx, beam), p[0], t, peer["precision"])
                                          if p else None))
+
+        # BLEU on a sentence count of its own: one untimed translation per side.
+        if n_bleu != n_thr:
+            t0, bidx = threads[0], list(range(n_bleu))
+            b_batches = length_batches(src_len[:n_bleu], a.max_batch_sentences, a.max_batch_tokens)
+            b_order = [i for b in b_batches for i in b]
+            for dtype, model in libmos_models.items():
+                h = safe(f"libmos {dtype} bleu", lambda: libmos_translate_once(
+                    cli, model, t0, a.bleu_beam, src, b_order, a.max_batch_sentences))
+                if h:
+                    bleu[("libmos", dtype)] = [h[i] for i in bidx]
+            for peer in peers:
+                p = safe(f"{peer['name']} {peer['precision']} bleu", lambda: peer_translate(
+                    a, peer, t0, a.bleu_beam, lines_file, b_batches, [], len(src), tmp))
+                if p:
+                    bleu[(peer["name"], peer["precision"])] = p[1][:n_bleu]
+
+        # Resident memory of each loaded model, each in a fresh process.
+        rss = {}
+        if not a.no_rss:
+            for dtype, model in libmos_models.items():
+                v = safe(f"libmos {dtype} rss", lambda: libmos_rss(a, model))
+                if v is not None:
+                    rss[("libmos", dtype)] = v
+            for peer in peers:
+                v = safe(f"{peer['name']} {peer['precision']} rss", lambda: peer_rss(a, peer, tmp))
+                if v is not None:
+                    rss[(peer["name"], peer["precision"])] = v
 
     import sacrebleu
     fmt = lambda x, f: "-" if x is None else format(x, f)
@@ -471,7 +556,16 @@ def main():
         print(f"{r['metric']:>6} {r['threads']:>3} {r['beam']:>4} {r['libmos_dtype']:>7} {lv:>16} {r['peer']:>11}"
               f" {r['precision']:>12} {pv:>16} {fmt(r['ratio'], '.2f'):>6} {fmt(r['libmos_pct'], '.1f'):>10}"
               f" {fmt(r['peer_pct'], '.1f'):>8}")
-    print(f"\nBLEU (sacreBLEU 13a, beam {a.bleu_beam}, first {n_thr} {a.split} sentences):")
+    if rss:
+        print("\nrss: resident memory of the loaded model, MiB (VmRSS after a second load minus before, fresh process; "
+              "share of the same side's f32 / float32 model in brackets):")
+        for (side, prec), mb in rss.items():
+            base = rss.get((side, "f32" if side != "ctranslate2" else "float32"))
+            pct = f" ({100.0 * mb / base:.1f}% of f32)" if base and base > 0 and prec not in ("f32", "float32") else ""
+            print(f"  {side:>11} {prec:>12}: {mb:8.1f}{pct}")
+            rows.append(dict(metric="rss", unit="MiB", side=side, precision=prec, rss_mib=round(mb, 2),
+                             pct_of_f32=round(100.0 * mb / base, 1) if base and base > 0 else None))
+    print(f"\nBLEU (sacreBLEU 13a, beam {a.bleu_beam}, first {n_bleu} {a.split} sentences):")
     for (side, prec), hyps in bleu.items():
         score = sacrebleu.corpus_bleu(hyps, [ref])
         print(f"  {side:>11} {prec:>12}: {score.score:.2f}")

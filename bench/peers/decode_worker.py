@@ -20,6 +20,10 @@ A job is a JSON object:
   it). The warm-up batches are translated
   untimed first; then every batch is timed, tokenization and detokenization
   included (libmos's times include them too). Returns the seconds.
+* task "rss": the resident memory the loaded model holds: the peer's module is
+  imported and the model loaded and dropped once first, then VmRSS is read
+  before and after the model is loaded again (freed heap returned with
+  malloc_trim). Returns {"rss_mib": after - before}.
 """
 import json
 import os
@@ -39,6 +43,37 @@ def hat_source(vocab, n):
     ids = [4 + (i * 7919) % (vocab - 4) for i in range(n)]
     ids[-1] = mos_model_file.EOS
     return ids
+
+
+def vm_rss_kb():
+    with open("/proc/self/status") as f:
+        for line in f:
+            if line.startswith("VmRSS:"):
+                return int(line.split()[1])
+    raise RuntimeError("no VmRSS in /proc/self/status")
+
+
+def model_rss_mib(make, job):
+    """Resident memory that constructing the peer (loading its model) adds."""
+    import ctypes
+    import gc
+    if job["peer"] == "ct2":
+        import ctranslate2  # noqa: F401  (the library itself is not the model)
+    else:
+        import torch  # noqa: F401
+        import torch_model  # noqa: F401
+    libc = ctypes.CDLL("libc.so.6")
+    first = make(job)  # first use of the library (thread pools, probes) is not the model's
+    del first
+    gc.collect()
+    libc.malloc_trim(0)
+    before = vm_rss_kb()
+    peer = make(job)
+    gc.collect()
+    libc.malloc_trim(0)
+    after = vm_rss_kb()
+    del peer
+    return {"rss_mib": (after - before) / 1024.0}
 
 
 def trimmed_stats(ms):
@@ -127,7 +162,11 @@ def main():
     if job["peer"] == "ct2":
         job["vocab"] = sp.get_piece_size()
         job["pieces"] = [sp.id_to_piece(i) for i in range(job["vocab"])]
-    peer = {"torch": TorchPeer, "ct2": CT2Peer}[job["peer"]](job)
+    make = {"torch": TorchPeer, "ct2": CT2Peer}[job["peer"]]
+    if job["task"] == "rss":
+        print(json.dumps(model_rss_mib(make, job)))
+        return
+    peer = make(job)
     if job["task"] == "hat":
         out = peer.hat(job)
     else:

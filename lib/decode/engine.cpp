@@ -19,9 +19,10 @@ namespace mos {
 namespace {
 
 constexpr int64_t kVec = 16;  // the cross-attention memory is padded to this many keys
+constexpr int64_t kGrowStep = 32;  // source and step capacities grow in multiples of this
 
-template <class T>
-void grow(std::vector<T> &v, int64_t n) {
+template <class V>
+void grow(V &v, int64_t n) {
     if (static_cast<int64_t>(v.size()) < n) v.resize(static_cast<size_t>(n));
 }
 
@@ -86,6 +87,7 @@ void EngineState::reserve(const ServeModel &m, int64_t sentences, int64_t rows, 
     if (key != key_) {
         // A model of other widths: start from nothing.
         cap_B_ = cap_S_ = cap_R_ = cap_T_ = 0;
+        lim_S_ = lim_T_ = 0;
         cap_threads_ = 0;
         enc_out_.clear();
         cross_.clear();
@@ -93,11 +95,18 @@ void EngineState::reserve(const ServeModel &m, int64_t sentences, int64_t rows, 
         vc_.clear();
         key_ = std::move(key);
     }
+    lim_S_ = std::max(lim_S_, max_src);
+    lim_T_ = std::max(lim_T_, max_steps);
     const bool rebuild = sentences > cap_B_ || rows > cap_R_ || max_src > cap_S_ || max_steps > cap_T_ ||
                          threads > cap_threads_;
     if (!rebuild) return;
-    const int64_t B = std::max(sentences, cap_B_), R = std::max(rows, cap_R_), S = std::max(max_src, cap_S_),
-                  T = std::max(max_steps, cap_T_);
+    // Source and step capacities grow in steps of kGrowStep: batches sorted by
+    // length ask for a little more every call, and re-laying every buffer
+    // (page faults on fresh memory included) each time cost more than the
+    // decode of a short batch.
+    const int64_t B = std::max(sentences, cap_B_), R = std::max(rows, cap_R_),
+                  S = std::max((max_src + kGrowStep - 1) / kGrowStep * kGrowStep, cap_S_),
+                  T = std::max((max_steps + kGrowStep - 1) / kGrowStep * kGrowStep, cap_T_);
     const int nt = std::max(threads, cap_threads_);
     const ArchDims &a = m.arch();
     const int64_t Q = m.qkv(), de = a.enc_embed, dd = a.dec_embed, V = m.vocab();
@@ -139,7 +148,7 @@ void EngineState::reserve(const ServeModel &m, int64_t sentences, int64_t rows, 
     grow(o_, R * Q);
     grow(h_, R * F);
     grow(logits_, R * V);
-    grow(scores_, std::max({T, kSp_max, Sp}));
+    grow(scores_, kCrossRows * std::max({T, kSp_max, Sp}));  // step_attention.hpp: scratch sizes
     // The cache is indexed [time][slot]: growing the slot count re-lays it, so
     // a state only grows between calls (encode starts a new call).
     kc_.resize(a.dec.size());
@@ -171,8 +180,8 @@ void engine_encode(EngineState &st, const ServeModel &m, const int32_t *src, int
     check(src != nullptr, MOS_INVALID_ARGUMENT, "source tokens are NULL");
     check(B > 0 && S > 0, MOS_INVALID_ARGUMENT, "empty source batch (B=", B, " S=", S, ")");
     check(st.key_ == shape_key(m), MOS_INVALID_ARGUMENT, "engine state was not reserved for this model");
-    check(B <= st.cap_B_ && B <= st.cap_R_ && S <= st.cap_S_, MOS_OUT_OF_RANGE, "source batch ", B, "x", S,
-          " exceeds the engine state's ", st.cap_B_, "x", st.cap_S_);
+    check(B <= st.cap_B_ && B <= st.cap_R_ && S <= st.lim_S_, MOS_OUT_OF_RANGE, "source batch ", B, "x", S,
+          " exceeds the engine state's ", st.cap_B_, "x", st.lim_S_);
     const ArchDims &a = m.arch();
     const int64_t de = a.enc_embed, Q = m.qkv(), N = B * S, V = m.vocab();
     for (int64_t i = 0; i < N; i++)
@@ -295,8 +304,8 @@ struct EngineStep {
     static void layers(EngineState &st, const ServeModel &m, const int32_t *tokens) {
         check(st.B_ > 0, MOS_INVALID_ARGUMENT, "decoder step before encoding a source");
         check(tokens != nullptr, MOS_INVALID_ARGUMENT, "tokens are NULL");
-        check(st.t_ < st.cap_T_, MOS_OUT_OF_RANGE, "decoder step ", st.t_ + 1, " exceeds the engine state's ",
-              st.cap_T_, " steps");
+        check(st.t_ < st.lim_T_, MOS_OUT_OF_RANGE, "decoder step ", st.t_ + 1, " exceeds the engine state's ",
+              st.lim_T_, " steps");
         const ArchDims &a = m.arch();
         const int64_t R = st.R_, dd = a.dec_embed, Q = m.qkv(), t = st.t_, T = st.cap_T_, Rc = st.cap_R_;
         PackedScratch &ps = st.scratch_[0];

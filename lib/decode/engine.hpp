@@ -24,6 +24,8 @@
 #pragma once
 
 #include <cstdint>
+#include <memory>
+#include <utility>
 #include <vector>
 
 #include "data/batch.hpp"
@@ -32,6 +34,31 @@
 #include "kernels/step_attention.hpp"
 
 namespace mos {
+
+// The engine's float buffers grow with resize() but are never value-
+// initialised: a state is sized for the longest source, steps and rows a call
+// may need, and the part a call does not reach (most of the key/value cache for
+// short batches) is then never touched, so its pages are never faulted in.
+// Every element is written before it is read.
+template <class T>
+struct UninitAllocator : std::allocator<T> {
+    template <class U>
+    struct rebind {
+        using other = UninitAllocator<U>;
+    };
+    UninitAllocator() = default;
+    template <class U>
+    UninitAllocator(const UninitAllocator<U> &) noexcept {}
+    template <class U>
+    void construct(U *p) noexcept {
+        ::new (static_cast<void *>(p)) U;
+    }
+    template <class U, class... A>
+    void construct(U *p, A &&...a) {
+        ::new (static_cast<void *>(p)) U(std::forward<A>(a)...);
+    }
+};
+using EngineBuffer = std::vector<float, UninitAllocator<float>>;
 
 class EngineState {
 public:
@@ -55,7 +82,7 @@ public:
     // keys (transposed, [Q][ld]) and values ([ld][Q] rows), compact per
     // sentence so its result never depends on the batch's padding.
     struct Cross {
-        std::vector<float> kt, v;     // [B][Q][ld], [B][ld][Q]
+        EngineBuffer kt, v;     // [B][Q][ld], [B][ld][Q]
         std::vector<uint8_t> mask;    // [B][ld]
         std::vector<int64_t> len;     // [B]
         int64_t ld = 0;
@@ -68,7 +95,8 @@ private:
     friend struct EngineStep;
 
     // Capacities.
-    int64_t cap_B_ = 0, cap_S_ = 0, cap_R_ = 0, cap_T_ = 0;
+    int64_t cap_B_ = 0, cap_S_ = 0, cap_R_ = 0, cap_T_ = 0;  // allocated (S, T rounded up)
+    int64_t lim_S_ = 0, lim_T_ = 0;                          // the largest source and steps asked for
     int cap_threads_ = 0;
     std::vector<int64_t> key_;  // the widths of the model it is sized for
     // Current call.
@@ -76,19 +104,19 @@ private:
     std::vector<uint8_t> src_mask_;  // [B, S]
     std::vector<int64_t> src_len_;   // [B]: up to the last non-pad token
     std::vector<int64_t> enc_row_;   // [B * S]: row -> sentence
-    std::vector<float> pos_enc_, pos_dec_;
+    EngineBuffer pos_enc_, pos_dec_;
     // Encoder scratch.
-    std::vector<float> ex_, eqkv_, ekt_, eo_, eh_, emean_, erstd_, mem_, ckv_;
-    std::vector<std::vector<float>> enc_out_;
+    EngineBuffer ex_, eqkv_, ekt_, eo_, eh_, emean_, erstd_, mem_, ckv_;
+    std::vector<EngineBuffer> enc_out_;
     std::vector<Cross> cross_;  // per decoder layer
     // Decoder.
-    std::vector<float> x_, qkv_, q_, o_, h_, mean_, rstd_, logits_, scores_;
-    std::vector<std::vector<float>> kc_, vc_;  // per layer [T][cap_R][Q]
+    EngineBuffer x_, qkv_, q_, o_, h_, mean_, rstd_, logits_, scores_;
+    std::vector<EngineBuffer> kc_, vc_;  // per layer [T][cap_R][Q]
     std::vector<int32_t> path_, path_next_;    // [cap_R][cap_T]
     std::vector<int64_t> src_of_, src_of_next_;
     // Per thread: product scratch, vocabulary tile, row statistics.
     std::vector<PackedScratch> scratch_;
-    std::vector<std::vector<float>> tile_;
+    std::vector<EngineBuffer> tile_;
     std::vector<std::vector<VocabRowStats>> stats_;
 };
 

@@ -44,8 +44,12 @@ struct StepMemory {
     const int64_t *len = nullptr;
 };
 
+// Rows that attend over the same sentence are taken up to this many at a time
+// (each key vector loaded once for all of them; 6 covers beam 5).
+constexpr int kCrossRows = 6;
+
 // o[r, :] attends over sentence src_of[r]'s memory. A row whose keys are all
-// masked gets o = 0. scratch: kt_ld floats.
+// masked gets o = 0. scratch: kCrossRows * kt_ld floats.
 void step_cross_attention(float *o, int64_t ldo, const float *q, int64_t ldq, const StepMemory &mem,
                           const int64_t *src_of, int64_t R, int64_t Q, int64_t heads, float *scratch);
 
