@@ -48,6 +48,8 @@
 %rename(CLatencyOptions) mos_latency_options;
 %rename(CLatencyResult) mos_latency_result;
 %rename(CRouteOptions) mos_route_options;
+%rename(CConvertOptions) mos_convert_options;
+%rename(CTranslations) mos_translations;
 #endif
 %rename(CSearchOptions) mos_search_options;
 %rename(CTrainOptions) mos_train_options;
@@ -167,6 +169,11 @@ MOS_GO_OUT(mos_supernet, CSupernet)
 MOS_GO_OUT(mos_model, CModel)
 MOS_GO_OUT(mos_texts, CTexts)
 MOS_GO_OUT(mos_search_result, CSearchResult)
+MOS_GO_OUT(mos_translations, CTranslations)
+
+/* The scores of mos_translations_score: Go *float32 (nil -> NULL). */
+%typemap(gotype) float *score, float *logprob "*float32"
+%typemap(in) float *score, float *logprob %{ $1 = ($1_ltype)$input; %}
 
 /* Scalar outputs: a Go pointer to the same type (nil -> NULL) that C writes. */
 %typemap(gotype) uint64_t *out "*uint64"
@@ -229,6 +236,9 @@ MOS_HANDLE(mos_supernet, mos_supernet_destroy)
 MOS_HANDLE(mos_model, mos_model_destroy)
 MOS_HANDLE(mos_texts, mos_texts_destroy)
 MOS_HANDLE(mos_search_result, mos_search_result_destroy)
+#if defined(SWIGGO)
+MOS_HANDLE(mos_translations, mos_translations_destroy)
+#endif
 
 /* ------------------------------------------------------------------------- */
 /* 4. Java: the methods of the handle classes. */
@@ -636,6 +646,17 @@ static char *mos_swig_strdup(const char *s) {
     return o;
   }
   ~mos_route_options() { free($self); }
+  /* The enum field as a plain int (the library checks the value). */
+  void set_precision(int dtype) { $self->dtype = (mos_dtype)dtype; }
+}
+%extend mos_convert_options {
+  mos_convert_options() {
+    mos_convert_options *o = (mos_convert_options *)calloc(1, sizeof *o);
+    if (o) mos_convert_options_init(o);
+    return o;
+  }
+  ~mos_convert_options() { free($self); }
+  void set_precision(int dtype) { $self->dtype = (mos_dtype)dtype; }
 }
 /* A result struct the library fills: its constructor sets the version. */
 %extend mos_latency_result {
@@ -692,6 +713,13 @@ MOS_GO_WRAP(model_translate)
 MOS_GO_WRAP(model_translate_ids)
 MOS_GO_WRAP(texts_count)
 MOS_GO_WRAP(texts_get)
+MOS_GO_WRAP(model_translate_batch)
+MOS_GO_WRAP(translations_count)
+MOS_GO_WRAP(translations_nbest)
+MOS_GO_WRAP(translations_text)
+MOS_GO_WRAP(translations_num_tokens)
+MOS_GO_WRAP(translations_score)
+MOS_GO_WRAP(model_convert)
 MOS_GO_WRAP(latency_measure)
 MOS_GO_WRAP(search_result_count)
 MOS_GO_WRAP(search_result_arch)
