@@ -6,7 +6,7 @@
 # resident memory and whether identical inputs gave identical outputs. Prints a table
 # and a final JSON line; exits non-zero if a target is missed. Standard library only.
 #
-#   bench/soak_server.py --model M --server BIN [--requests 10000] [--clients 16]
+#   bench/soak_server.py --model M --server BIN [--requests 10000] [--clients 16] [--batch-window 5ms]
 #   bench/soak_server.py --model M --build-dir build   # builds the server first
 import argparse
 import http.client
@@ -201,6 +201,8 @@ def main():
     ap.add_argument("--requests", type=int, default=10000)
     ap.add_argument("--clients", type=int, default=16)
     ap.add_argument("--workers", type=int, default=os.cpu_count() or 1)
+    ap.add_argument("--batch-window", default="0",
+                    help="the server's -batch-window (a Go duration, e.g. 5ms; 0 = no batching)")
     ap.add_argument("--beam", type=int, default=4)
     ap.add_argument("--max-body", type=int, default=1 << 20, help="server's -max-body")
     ap.add_argument("--max-sentences", type=int, default=64)
@@ -221,7 +223,8 @@ def main():
     proc = subprocess.Popen([server, "-model", args.model, "-addr", f"127.0.0.1:{port}",
                              "-workers", str(args.workers), "-max-body", str(args.max_body),
                              "-max-sentences", str(args.max_sentences),
-                             "-max-chars", str(args.max_chars)], stderr=log, env=env)
+                             "-max-chars", str(args.max_chars), "-batch-window", args.batch_window],
+                            stderr=log, env=env)
     try:
         return run(args, proc, port)
     finally:
@@ -383,6 +386,7 @@ def run(args, proc, port):
     }
     result = {
         "requests": args.requests, "clients": args.clients, "workers": args.workers,
+        "batch_window": args.batch_window,
         "beam": args.beam, "wall_s": round(wall, 2),
         "counts": counts, "failures": fails,
         "valid_p50_ms": round(percentile(lat, 50) * 1000, 2),

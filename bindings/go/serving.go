@@ -16,6 +16,7 @@ package mos
 
 import (
 	"fmt"
+	"math"
 	"runtime"
 	"strings"
 )
@@ -345,7 +346,25 @@ func (n *Supernet) Route(a *Arch) (*Model, error) { return n.RouteThreads(a, 0) 
 
 // RouteThreads is Route on `threads` threads for this call only (0 = all
 // cores; docs/threading.md).
-func (n *Supernet) RouteThreads(a *Arch, threads int32) (m *Model, err error) {
+func (n *Supernet) RouteThreads(a *Arch, threads int32) (*Model, error) {
+	return n.RouteDType(a, DTypeF32, threads)
+}
+
+// DType is a model's precision (mos_dtype): an integer, so that a value of a
+// newer library stays representable.
+type DType int32
+
+// The precisions of mos_dtype.
+const (
+	DTypeF32  DType = 0
+	DTypeBF16 DType = 1
+	DTypeINT8 DType = 2
+)
+
+// RouteDType is RouteThreads into a model of precision dtype (docs/serving.md:
+// where the CPU lacks its instructions the model computes in f32 and
+// Meta("warning") says why).
+func (n *Supernet) RouteDType(a *Arch, dtype DType, threads int32) (m *Model, err error) {
 	err = n.h().use(func(p CSupernet) error {
 		return a.h().use(func(q CArch) error {
 			o := NewCRouteOptions()
@@ -354,6 +373,7 @@ func (n *Supernet) RouteThreads(a *Arch, threads int32) (m *Model, err error) {
 			}
 			defer DeleteCRouteOptions(o)
 			o.SetThreads(int(threads))
+			o.Set_precision(int(dtype))
 			var out SwigcptrCModel
 			if e := Route(&out, p, q, o); e != nil {
 				return e
@@ -408,17 +428,32 @@ func (m *Model) NumParams() (v uint64) {
 	return
 }
 
-// TranslateOptions are the decoding options of TranslateWith and
-// TranslateIDsWith: the beam width (1 = greedy) and the threads of the call
-// (0 = all cores; a service translating from many goroutines passes 1,
-// docs/threading.md).
+// TranslateOptions are the decoding options of TranslateWith,
+// TranslateIDsWith and TranslateBatch: the beam width (1 = greedy) and the
+// threads of the call (0 = all cores; a service translating from many
+// goroutines passes 1, docs/threading.md), and the batch options of
+// mos_translate_options (docs/serving.md). A zero field other than Beam and
+// Threads means the library's default.
 type TranslateOptions struct {
 	Beam    int
 	Threads int32
+	// MaxBatchSentences: at most this many sentences per batch (0: 32).
+	MaxBatchSentences int
+	// MaxBatchTokens: at most this many padded source tokens per batch (0: no limit).
+	MaxBatchTokens int
+	// InputOrder: batches in input order instead of sorted by length (false:
+	// sorted). Results are in input order either way.
+	InputOrder bool
+	// MaxLenA, MaxLenB: output limit floor(MaxLenA * source tokens) + MaxLenB
+	// (fairseq's max_len_a/b; 0: the library's 1 and 10).
+	MaxLenA float32
+	MaxLenB int
+	// NBest: hypotheses per sentence returned by TranslateBatch, 1..Beam (0: 1).
+	NBest int
 }
 
-// translateOptions are the library's decoding defaults with o's beam width and
-// thread count (the caller deletes them with DeleteCTranslateOptions).
+// translateOptions are the library's decoding defaults with o's fields (the
+// caller deletes them with DeleteCTranslateOptions).
 func translateOptions(o TranslateOptions) (CTranslateOptions, error) {
 	c := NewCTranslateOptions()
 	if err := allocated(c, "translate options"); err != nil {
@@ -426,6 +461,30 @@ func translateOptions(o TranslateOptions) (CTranslateOptions, error) {
 	}
 	c.SetBeam(uint(uint32(o.Beam)))
 	c.SetThreads(int(o.Threads))
+	for _, f := range []struct {
+		name string
+		v    int
+		set  func(uint)
+	}{
+		{"MaxBatchSentences", o.MaxBatchSentences, c.SetMax_batch_sentences},
+		{"MaxBatchTokens", o.MaxBatchTokens, c.SetMax_batch_tokens},
+		{"MaxLenB", o.MaxLenB, c.SetMax_len_b},
+		{"NBest", o.NBest, c.SetNbest},
+	} {
+		if f.v < 0 || f.v > math.MaxUint32 {
+			DeleteCTranslateOptions(c)
+			return nil, argErr("TranslateOptions.%s %d is negative or too large", f.name, f.v)
+		}
+		if f.v > 0 {
+			f.set(uint(f.v))
+		}
+	}
+	if o.InputOrder {
+		c.SetSort_by_length(0)
+	}
+	if o.MaxLenA != 0 {
+		c.SetMax_len_factor(o.MaxLenA)
+	}
 	return c, nil
 }
 
@@ -465,6 +524,89 @@ func (m *Model) TranslateWith(sentences []string, opt TranslateOptions) (out []s
 	})
 	return
 }
+
+// Hypothesis is one translation of TranslateBatch.
+type Hypothesis struct {
+	Text string
+	// NumTokens: target tokens (tokenizer pieces), without EOS.
+	NumTokens int
+	// Score: the beam's length-penalised score, LogProb / (NumTokens +
+	// 1)^length_penalty, by which hypotheses are ranked.
+	Score float32
+	// LogProb: the sum of the natural-log probabilities of the tokens and EOS.
+	LogProb float32
+}
+
+// TranslateBatch translates sentences as TranslateWith, returning for each
+// sentence, in input order, its opt.NBest best hypotheses, best first, with
+// scores (mos_model_translate_batch). The sentences are cut into batches by
+// the options' limits. Safe from many goroutines on one model.
+func (m *Model) TranslateBatch(sentences []string, opt TranslateOptions) (out [][]Hypothesis, err error) {
+	if opt.Beam < 1 {
+		return nil, argErr("TranslateBatch: beam must be >= 1, got %d", opt.Beam)
+	}
+	for i, s := range sentences {
+		if strings.IndexByte(s, 0) >= 0 {
+			return nil, argErr("TranslateBatch: sentence %d contains a NUL byte", i)
+		}
+	}
+	err = m.h().use(func(p CModel) error {
+		o, e := translateOptions(opt)
+		if e != nil {
+			return e
+		}
+		defer DeleteCTranslateOptions(o)
+		var t SwigcptrCTranslations
+		if e := Model_translate_batch(&t, p, sentences, o); e != nil {
+			return e
+		}
+		defer DeleteCTranslations(t)
+		out = make([][]Hypothesis, Translations_count(t))
+		for i := range out {
+			nb := Translations_nbest(t, int64(i))
+			out[i] = make([]Hypothesis, nb)
+			for k := range out[i] {
+				h := &out[i][k]
+				// Locals, not &h.Score: cgo refuses a pointer into a struct
+				// that holds Go pointers (the text).
+				var score, logprob float32
+				if e := Translations_score(&score, &logprob, t, int64(i), int64(k)); e != nil {
+					return e
+				}
+				h.Score, h.LogProb = score, logprob
+				h.Text = Translations_text(t, int64(i), int64(k))
+				h.NumTokens = int(Translations_num_tokens(t, int64(i), int64(k)))
+			}
+		}
+		return nil
+	})
+	return
+}
+
+// Convert is a new model: m at precision dtype (mos_model_convert).
+func (m *Model) Convert(dtype DType) (c *Model, err error) {
+	err = m.h().use(func(p CModel) error {
+		o := NewCConvertOptions()
+		if e := allocated(o, "convert options"); e != nil {
+			return e
+		}
+		defer DeleteCConvertOptions(o)
+		o.Set_precision(int(dtype))
+		var out SwigcptrCModel
+		if e := Model_convert(&out, p, o); e != nil {
+			return e
+		}
+		c = newModel(out)
+		return nil
+	})
+	return
+}
+
+// DType is the model's precision, "f32", "bf16" or "int8" (Meta("dtype")).
+func (m *Model) DType() (string, error) { return m.Meta("dtype") }
+
+// ComputeDType is what the model computes in on this CPU (Meta("compute_dtype")).
+func (m *Model) ComputeDType() (string, error) { return m.Meta("compute_dtype") }
 
 // TranslateIDs translates one sentence of token ids (without EOS) on all cores.
 func (m *Model) TranslateIDs(ids []int32, beam int) ([]int32, error) {

@@ -582,4 +582,74 @@ func TestBuiltinSupernet(t *testing.T) {
 	if _, err := LoadBuiltinSupernet("no-such-model"); !errors.Is(err, &Error{Status: StatusIO}) {
 		t.Fatalf("unknown built-in: %v", err)
 	}
+
+	// Batch translation with n-best lists and scores, in input order whatever
+	// the batch limits (docs/serving.md).
+	sentences := []string{"Jesus wept.", "The waters rose fifteen cubits higher, and the mountains were covered.",
+		"Love one another.", "In the beginning God created the heaven and the earth."}
+	opt := TranslateOptions{Beam: 4, NBest: 3, Threads: 1}
+	best, err := model.TranslateWith(sentences, opt)
+	if err != nil {
+		t.Fatal(err)
+	}
+	batch, err := model.TranslateBatch(sentences, opt)
+	if err != nil || len(batch) != len(sentences) {
+		t.Fatalf("TranslateBatch: %v %v", batch, err)
+	}
+	for i, hyps := range batch {
+		if len(hyps) < 1 || len(hyps) > 3 || hyps[0].Text != best[i] {
+			t.Fatalf("sentence %d: %+v, best %q", i, hyps, best[i])
+		}
+		for k, h := range hyps {
+			if h.Score > 0 || h.LogProb > 0 || h.NumTokens < 1 || (k > 0 && h.Score > hyps[k-1].Score) {
+				t.Fatalf("sentence %d hypothesis %d: %+v", i, k, hyps)
+			}
+		}
+	}
+	small1 := TranslateOptions{Beam: 4, NBest: 3, Threads: 2, MaxBatchSentences: 1, MaxBatchTokens: 8, InputOrder: true}
+	again, err := model.TranslateBatch(sentences, small1)
+	if err != nil || !reflect.DeepEqual(again, batch) {
+		t.Fatalf("batches of one sentence: %+v %v", again, err)
+	}
+	cut, err := model.TranslateBatch(sentences, TranslateOptions{Beam: 2, MaxLenA: 0.01, MaxLenB: 1})
+	if err != nil || cut[0][0].NumTokens != 0 || cut[0][0].Text != "" {
+		t.Fatalf("MaxLenB 1 leaves EOS only: %+v %v", cut, err)
+	}
+	if _, err := model.TranslateBatch(sentences, TranslateOptions{Beam: 2, NBest: 3}); !errors.Is(err,
+		&Error{Status: StatusInvalidArgument}) || !strings.Contains(err.Error(), "nbest 3") {
+		t.Fatalf("NBest above Beam: %v", err)
+	}
+	if _, err := model.TranslateBatch(sentences, TranslateOptions{Beam: 2, MaxBatchTokens: -1}); err == nil {
+		t.Fatal("MaxBatchTokens -1 accepted")
+	}
+
+	// Precision: routed or converted, with its meta.
+	if d, _ := model.DType(); d != "f32" {
+		t.Fatalf("dtype %q", d)
+	}
+	int8m, err := net.RouteDType(small, DTypeINT8, 1)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer int8m.Close()
+	if d, _ := int8m.DType(); d != "int8" {
+		t.Fatalf("routed int8: dtype %q", d)
+	}
+	if c, _ := int8m.ComputeDType(); c != "int8" && c != "f32" {
+		t.Fatalf("compute dtype %q", c)
+	}
+	bf, err := model.Convert(DTypeBF16)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer bf.Close()
+	if d, _ := bf.DType(); d != "bf16" {
+		t.Fatalf("converted: dtype %q", d)
+	}
+	if out, err := bf.Translate(sentences[:1], 1); err != nil || len(out) != 1 {
+		t.Fatalf("bf16 translate: %v %v", out, err)
+	}
+	if _, err := model.Convert(DType(7)); !errors.Is(err, &Error{Status: StatusInvalidArgument}) {
+		t.Fatalf("dtype 7: %v", err)
+	}
 }

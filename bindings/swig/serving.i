@@ -36,6 +36,8 @@
 %rename(Model) mos_model;
 %rename(Texts) mos_texts;
 %rename(SearchResult) mos_search_result;
+%rename(Translations) mos_translations;
+%rename(CTranslateOptions) mos_translate_options;
 #elif defined(SWIGGO)
 %rename(CSpace) mos_space;
 %rename(CArch) mos_arch;
@@ -48,6 +50,8 @@
 %rename(CLatencyOptions) mos_latency_options;
 %rename(CLatencyResult) mos_latency_result;
 %rename(CRouteOptions) mos_route_options;
+%rename(CConvertOptions) mos_convert_options;
+%rename(CTranslations) mos_translations;
 #endif
 %rename(CSearchOptions) mos_search_options;
 %rename(CTrainOptions) mos_train_options;
@@ -167,6 +171,11 @@ MOS_GO_OUT(mos_supernet, CSupernet)
 MOS_GO_OUT(mos_model, CModel)
 MOS_GO_OUT(mos_texts, CTexts)
 MOS_GO_OUT(mos_search_result, CSearchResult)
+MOS_GO_OUT(mos_translations, CTranslations)
+
+/* The scores of mos_translations_score: Go *float32 (nil -> NULL). */
+%typemap(gotype) float *score, float *logprob "*float32"
+%typemap(in) float *score, float *logprob %{ $1 = ($1_ltype)$input; %}
 
 /* Scalar outputs: a Go pointer to the same type (nil -> NULL) that C writes. */
 %typemap(gotype) uint64_t *out "*uint64"
@@ -229,6 +238,7 @@ MOS_HANDLE(mos_supernet, mos_supernet_destroy)
 MOS_HANDLE(mos_model, mos_model_destroy)
 MOS_HANDLE(mos_texts, mos_texts_destroy)
 MOS_HANDLE(mos_search_result, mos_search_result_destroy)
+MOS_HANDLE(mos_translations, mos_translations_destroy)
 
 /* ------------------------------------------------------------------------- */
 /* 4. Java: the methods of the handle classes. */
@@ -313,12 +323,25 @@ MOS_HANDLE(mos_search_result, mos_search_result_destroy)
     MOSJ_CALL(mos_route(&m, $self, arch, &o));
     return m;
   }
+  /** As route(arch, threads), into a model of precision dtype (DType.F32, BF16, INT8). */
+  mos_model *j_route(const mos_arch *arch, int32_t threads, int dtype) {
+    mos_route_options o = MOS_ROUTE_OPTIONS_INIT;
+    o.threads = threads;
+    o.dtype = (mos_dtype)dtype;
+    mos_model *m = NULL;
+    MOSJ_CALL(mos_route(&m, $self, arch, &o));
+    return m;
+  }
 }
 
 %newobject mos_model::j_load;
 %newobject mos_model::j_arch;
 %newobject mos_model::j_translateTexts;
+%newobject mos_model::j_translateBatchRaw;
+%newobject mos_model::j_convert;
+%newobject mos_model::j_meta;
 %javamethodmodifiers mos_model::j_translateTexts "private";
+%javamethodmodifiers mos_model::j_translateBatchRaw "private";
 %javamethodmodifiers mos_model::j_translateIdsWith "private";
 %extend mos_model {
   static mos_model *j_load(const char *path) { mos_model *m = NULL; MOSJ_CALL(mos_model_load(&m, path)); return m; }
@@ -349,6 +372,30 @@ MOS_HANDLE(mos_search_result, mos_search_result_destroy)
     if (st != MOS_OK) { mos_swig_pending = st; free(r.v); r.v = NULL; r.n = 0; }
     return r;
   }
+  mos_translations *j_translateBatchRaw(const char *const *src, size_t n, const mos_translate_options *o) {
+    mos_translations *t = NULL;
+    MOSJ_CALL(mos_model_translate_batch(&t, $self, src, n, o));
+    return t;
+  }
+  /** A new model: this one at precision dtype (DType.F32, BF16, INT8; mos_model_convert). */
+  mos_model *j_convert(int dtype) {
+    mos_convert_options o = MOS_CONVERT_OPTIONS_INIT;
+    o.dtype = (mos_dtype)dtype;
+    mos_model *m = NULL;
+    MOSJ_CALL(mos_model_convert(&m, $self, &o));
+    return m;
+  }
+  /** String metadata ("dtype", "compute_dtype", "warning", "src_lang", ...); "" when absent. */
+  char *j_meta(const char *key) {
+    size_t needed = 0;
+    mos_status st = mos_model_get_meta(NULL, 0, &needed, $self, key);
+    if (st != MOS_OK && st != MOS_OUT_OF_RANGE) { mos_swig_pending = st; return NULL; }
+    char *buf = (char *)malloc(needed ? needed : 1);
+    if (!buf) { mos_swig_pending = MOS_OUT_OF_MEMORY; mos_swig_pending_msg = "out of memory"; return NULL; }
+    st = mos_model_get_meta(buf, needed ? needed : 1, NULL, $self, key);
+    if (st != MOS_OK) { free(buf); mos_swig_pending = st; return NULL; }
+    return buf;
+  }
   /** Mean latency in ms of HAT's protocol with these settings (mos_latency_measure). */
   double j_latencyMs(uint32_t src_len, uint32_t steps, uint32_t beam, uint32_t warmup, uint32_t runs) {
     mos_latency_options o = MOS_LATENCY_OPTIONS_INIT;
@@ -375,6 +422,24 @@ MOS_HANDLE(mos_search_result, mos_search_result_destroy)
       return out;
     }
   }
+  /** Translates a batch of sentences with options o (batch limits, n-best,
+   *  threads; docs/serving.md): for each sentence, in input order, its
+   *  o.nbest best hypotheses with scores. Close the result. Safe from many
+   *  threads on one model. */
+  public Translations translateBatch(String[] sentences, TranslateOptions o) {
+    if (sentences == null || o == null)
+      throw new MosException(Status.MOS_INVALID_ARGUMENT, "Model.translateBatch: sentences and options must not be null");
+    CTranslateOptions c = o.toNative();
+    try {
+      return translateBatchRaw(sentences, c);
+    } finally {
+      c.delete();
+    }
+  }
+  /** The model's precision: "f32", "bf16" or "int8". */
+  public String dtype() { return meta("dtype"); }
+  /** What the model computes in on this CPU (differs from dtype() where the CPU lacks the instructions). */
+  public String computeDtype() { return meta("compute_dtype"); }
   /** Translates one sentence of token ids (without EOS) into token ids, on all cores. */
   public int[] translateIds(int[] ids, int beam) {
     return translateIdsWith(ids, beam, 0);
@@ -384,6 +449,30 @@ MOS_HANDLE(mos_search_result, mos_search_result_destroy)
     return translateIdsWith(ids, beam, threads);
   }
   %}
+}
+
+%extend mos_translations {
+  /** Number of sentences. */
+  size_t j_count() { return mos_translations_count($self); }
+  /** Number of hypotheses of sentence i (1..nbest). */
+  size_t j_nbest(size_t i) {
+    MOSJ_CALL(mos_translations_score(NULL, NULL, $self, i, 0)); /* checks the handle and i */
+    return mos_swig_pending == MOS_OK ? mos_translations_nbest($self, i) : 0;
+  }
+  /** Hypothesis k of sentence i; k = 0 is the best. */
+  const char *j_text(size_t i, size_t k) {
+    MOSJ_CALL(mos_translations_score(NULL, NULL, $self, i, k));
+    return mos_swig_pending == MOS_OK ? mos_translations_text($self, i, k) : NULL;
+  }
+  /** Target tokens of hypothesis k of sentence i, without EOS. */
+  size_t j_numTokens(size_t i, size_t k) {
+    MOSJ_CALL(mos_translations_score(NULL, NULL, $self, i, k));
+    return mos_swig_pending == MOS_OK ? mos_translations_num_tokens($self, i, k) : 0;
+  }
+  /** The beam's length-penalised score, logprob / (tokens + 1)^length_penalty. */
+  float j_score(size_t i, size_t k) { float s = 0; MOSJ_CALL(mos_translations_score(&s, NULL, $self, i, k)); return s; }
+  /** The sum of the natural-log probabilities of the tokens and EOS. */
+  float j_logprob(size_t i, size_t k) { float l = 0; MOSJ_CALL(mos_translations_score(NULL, &l, $self, i, k)); return l; }
 }
 
 %extend mos_texts {
@@ -577,10 +666,19 @@ static char *mos_swig_strdup(const char *s) {
     free($self);
   }
 }
+%extend mos_translate_options {
+  mos_translate_options() {
+    mos_translate_options *o = (mos_translate_options *)calloc(1, sizeof *o);
+    if (o) mos_translate_options_init(o);
+    return o;
+  }
+  ~mos_translate_options() { free($self); }
+}
 #if defined(SWIGJAVA)
-/* Read only by SearchOptions / TrainOptions, for their initial values. */
+/* Read only by SearchOptions / TrainOptions / TranslateOptions, for their
+ * initial values (and, for translation, the struct passed to the library). */
 %typemap(javaclassmodifiers) struct mos_search_options, mos_search_options, struct mos_train_options,
-                              mos_train_options "final class";
+                              mos_train_options, struct mos_translate_options, mos_translate_options "final class";
 #endif
 
 #if defined(SWIGGO)
@@ -613,14 +711,6 @@ static char *mos_swig_strdup(const char *s) {
     free($self);
   }
 }
-%extend mos_translate_options {
-  mos_translate_options() {
-    mos_translate_options *o = (mos_translate_options *)calloc(1, sizeof *o);
-    if (o) mos_translate_options_init(o);
-    return o;
-  }
-  ~mos_translate_options() { free($self); }
-}
 %extend mos_latency_options {
   mos_latency_options() {
     mos_latency_options *o = (mos_latency_options *)calloc(1, sizeof *o);
@@ -636,6 +726,17 @@ static char *mos_swig_strdup(const char *s) {
     return o;
   }
   ~mos_route_options() { free($self); }
+  /* The enum field as a plain int (the library checks the value). */
+  void set_precision(int dtype) { $self->dtype = (mos_dtype)dtype; }
+}
+%extend mos_convert_options {
+  mos_convert_options() {
+    mos_convert_options *o = (mos_convert_options *)calloc(1, sizeof *o);
+    if (o) mos_convert_options_init(o);
+    return o;
+  }
+  ~mos_convert_options() { free($self); }
+  void set_precision(int dtype) { $self->dtype = (mos_dtype)dtype; }
 }
 /* A result struct the library fills: its constructor sets the version. */
 %extend mos_latency_result {
@@ -692,6 +793,13 @@ MOS_GO_WRAP(model_translate)
 MOS_GO_WRAP(model_translate_ids)
 MOS_GO_WRAP(texts_count)
 MOS_GO_WRAP(texts_get)
+MOS_GO_WRAP(model_translate_batch)
+MOS_GO_WRAP(translations_count)
+MOS_GO_WRAP(translations_nbest)
+MOS_GO_WRAP(translations_text)
+MOS_GO_WRAP(translations_num_tokens)
+MOS_GO_WRAP(translations_score)
+MOS_GO_WRAP(model_convert)
 MOS_GO_WRAP(latency_measure)
 MOS_GO_WRAP(search_result_count)
 MOS_GO_WRAP(search_result_arch)

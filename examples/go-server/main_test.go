@@ -7,7 +7,10 @@
 // body), trailing data, repeated keys, invalid UTF-8 and lone surrogates (400),
 // empty sentences answered at once, text in many scripts accepted; and the
 // server's resident memory and thread count over a few thousand concurrent
-// requests (they must level off once the workers are warm).
+// requests (they must level off once the workers are warm). A second test
+// runs the server with a batch window under concurrent load and holds merged
+// answers to each request translated alone; a third (on demand) measures
+// throughput with batching on and off.
 package main
 
 import (
@@ -21,6 +24,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"runtime"
 	"strconv"
 	"strings"
 	"sync"
@@ -349,4 +353,205 @@ func TestServer(t *testing.T) {
 	if threads1 > threads0+4 || threads1 > threadsStart+2*4+8 {
 		t.Errorf("threads: %d at start, %d after 300 requests, %d after 3300", threadsStart, threads0, threads1)
 	}
+}
+
+// startServer builds nothing: it runs bin on a free port with args and waits
+// until it is healthy; the caller kills it.
+func startServer(t *testing.T, bin string, args ...string) (*exec.Cmd, string) {
+	addr := freePort(t)
+	srv := exec.Command(bin, append([]string{"-addr", addr}, args...)...)
+	srv.Stderr = os.Stderr
+	if err := srv.Start(); err != nil {
+		t.Fatal(err)
+	}
+	base := "http://" + addr
+	for deadline := time.Now().Add(20 * time.Second); ; {
+		resp, err := http.Get(base + "/healthz")
+		if err == nil {
+			resp.Body.Close()
+			if resp.StatusCode == 200 {
+				break
+			}
+		}
+		if time.Now().After(deadline) {
+			srv.Process.Kill()
+			srv.Wait()
+			t.Fatalf("server did not become healthy: %v", err)
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+	return srv, base + "/translate"
+}
+
+// Batching under concurrent load: 16 clients send distinct requests of mixed
+// beam widths to a server with a long window, so that requests are merged;
+// every answer must equal what the model gives that request alone, in order.
+func TestBatchingUnderConcurrentLoad(t *testing.T) {
+	dir := t.TempDir()
+	bin := filepath.Join(dir, "go-server")
+	build := exec.Command(os.Getenv("GO"), "build", "-o", bin, ".")
+	build.Stderr = os.Stderr
+	if err := build.Run(); err != nil {
+		t.Fatalf("go build: %v", err)
+	}
+	modelPath := makeModel(t, dir)
+	srv, url := startServer(t, bin, "-model", modelPath, "-workers", "2", "-batch-window", "20ms",
+		"-batch-sentences", "24")
+	defer func() { srv.Process.Kill(); srv.Wait() }()
+	model, err := mos.LoadModel(modelPath)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer model.Close()
+	words := strings.Fields("red blue green cat dog bird sees likes big small the")
+	request := func(i int) ([]string, int) {
+		n := 1 + i%3
+		var ss []string
+		for k := 0; k < n; k++ {
+			var w []string
+			for m := 0; m < 2+(i+k)%5; m++ {
+				w = append(w, words[(i*7+k*3+m)%len(words)])
+			}
+			ss = append(ss, strings.Join(w, " "))
+		}
+		return ss, 1 + i%3
+	}
+	var wg sync.WaitGroup
+	next := make(chan int)
+	var mu sync.Mutex
+	merged := 0
+	for c := 0; c < 16; c++ {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for i := range next {
+				ss, beam := request(i)
+				body, _ := json.Marshal(map[string]any{"sentences": ss, "beam": beam})
+				t0 := time.Now()
+				code, v := post(t, url, string(body))
+				if time.Since(t0) >= 15*time.Millisecond {
+					mu.Lock()
+					merged++ // waited in a window with others
+					mu.Unlock()
+				}
+				want, err := model.TranslateWith(ss, mos.TranslateOptions{Beam: beam, Threads: 1})
+				if err != nil {
+					t.Errorf("request %d alone: %v", i, err)
+					continue
+				}
+				got, _ := v["translations"].([]any)
+				if code != 200 || len(got) != len(want) {
+					t.Errorf("request %d: %d %v", i, code, v)
+					continue
+				}
+				for k := range want {
+					if got[k] != want[k] {
+						t.Errorf("request %d sentence %d: %q, alone %q", i, k, got[k], want[k])
+					}
+				}
+			}
+		}()
+	}
+	for i := 0; i < 400; i++ {
+		next <- i
+	}
+	close(next)
+	wg.Wait()
+	t.Logf("%d of 400 requests waited in a batch window", merged)
+	if merged == 0 {
+		t.Errorf("no request waited in a window: batching is not on")
+	}
+}
+
+// Throughput of concurrent clients with batching on and off, on the built-in
+// supernet's smallest subnet (MOS_SERVER_BENCH_ARCH=largest: its largest),
+// real sentences. Run on demand, it prints
+// requests/s: MOS_SERVER_BENCH=1 (and optionally MOS_SERVER_BENCH_CLIENTS,
+// _REQUESTS, _ROUNDS; examples/README.md has the figures).
+func TestBatchingThroughput(t *testing.T) {
+	if os.Getenv("MOS_SERVER_BENCH") == "" {
+		t.Skip("set MOS_SERVER_BENCH=1 to measure")
+	}
+	dir := t.TempDir()
+	bin := filepath.Join(dir, "go-server")
+	build := exec.Command(os.Getenv("GO"), "build", "-o", bin, ".")
+	build.Stderr = os.Stderr
+	if err := build.Run(); err != nil {
+		t.Fatalf("go build: %v", err)
+	}
+	net, err := mos.LoadBuiltinSupernet("")
+	if err != nil {
+		t.Fatal(err)
+	}
+	space, _ := net.Space()
+	arch, _ := mos.ArchSmallest(space)
+	if os.Getenv("MOS_SERVER_BENCH_ARCH") == "largest" {
+		arch.Close()
+		arch, _ = mos.ArchLargest(space)
+	}
+	model, err := net.Route(arch)
+	if err != nil {
+		t.Fatal(err)
+	}
+	modelPath := filepath.Join(dir, "builtin-smallest.mos")
+	if err := model.Save(modelPath); err != nil {
+		t.Fatal(err)
+	}
+	model.Close()
+	arch.Close()
+	space.Close()
+	net.Close()
+	sentences := []string{"And God said, Let there be light: and there was light.", "Jesus wept.",
+		"The Lord is my shepherd; I shall not want.", "Love one another.",
+		"In the beginning God created the heaven and the earth.", "Blessed are the meek: for they shall inherit the earth.",
+		"And the evening and the morning were the first day.", "He said unto them, Go ye into all the world."}
+	clients, requests := 32, 400
+	if v, err := strconv.Atoi(os.Getenv("MOS_SERVER_BENCH_CLIENTS")); err == nil && v > 0 {
+		clients = v
+	}
+	if v, err := strconv.Atoi(os.Getenv("MOS_SERVER_BENCH_REQUESTS")); err == nil && v > 0 {
+		requests = v
+	}
+	rounds := 3
+	if v, err := strconv.Atoi(os.Getenv("MOS_SERVER_BENCH_ROUNDS")); err == nil && v > 0 {
+		rounds = v
+	}
+	run := func(window string) float64 {
+		srv, url := startServer(t, bin, "-model", modelPath, "-batch-window", window, "-workers",
+			strconv.Itoa(runtime.NumCPU()))
+		defer func() { srv.Process.Kill(); srv.Wait() }()
+		next := make(chan int)
+		var wg sync.WaitGroup
+		t0 := time.Now()
+		for c := 0; c < clients; c++ {
+			wg.Add(1)
+			go func() {
+				defer wg.Done()
+				for i := range next {
+					body, _ := json.Marshal(map[string]any{"sentences": []string{sentences[i%len(sentences)]}, "beam": 4})
+					if code, v := post(t, url, string(body)); code != 200 {
+						t.Errorf("request %d: %d %v", i, code, v)
+					}
+				}
+			}()
+		}
+		for i := 0; i < requests; i++ {
+			next <- i
+		}
+		close(next)
+		wg.Wait()
+		return float64(requests) / time.Since(t0).Seconds()
+	}
+	best := map[string]float64{}
+	for round := 0; round < rounds; round++ {
+		for _, w := range []string{"0", "5ms"} {
+			r := run(w)
+			t.Logf("round %d, batch window %s: %.1f requests/s", round, w, r)
+			if r > best[w] {
+				best[w] = r
+			}
+		}
+	}
+	t.Logf("%d clients, %d one-sentence requests, beam 4, best of %d: window 0 (off) %.1f requests/s, "+
+		"window 5ms %.1f requests/s", clients, requests, rounds, best["0"], best["5ms"])
 }

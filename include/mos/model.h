@@ -105,42 +105,113 @@ MOS_API bool mos_model_has_tokenizer(const mos_model *model);
 MOS_API mos_status mos_model_get_meta(char *buf, size_t cap, size_t *needed, const mos_model *model,
                                       const char *key);
 
-#define MOS_TRANSLATE_OPTIONS_VERSION 1u
+#define MOS_TRANSLATE_OPTIONS_VERSION 2u
 
-/* Decoding options. NULL options mean the defaults shown. */
+/* Decoding options. NULL options mean the defaults shown. Version 1 structs
+ * (which end before max_batch_sentences) are still accepted: their fields
+ * mean what they meant and the later ones take the defaults shown
+ * (docs/api-conventions.md, "Options"). */
 typedef struct mos_translate_options {
     uint32_t version;       /* MOS_TRANSLATE_OPTIONS_VERSION */
     uint32_t beam;          /* 1 = greedy, 2..64 = beam search (4) */
     float length_penalty;   /* beam score = logprob / length^lp (0.6) */
-    uint32_t max_len_a;     /* output length limit = a * source tokens + b (1) */
-    uint32_t max_len_b;     /* (10) */
-    uint32_t max_src_len;   /* longer sources are cut to this many tokens (256) */
+    uint32_t max_len_a;     /* output length limit = a * source tokens + b, 0..16 (1);
+                               max_len_factor, when set, takes its place */
+    uint32_t max_len_b;     /* 0..4096 (10) */
+    uint32_t max_src_len;   /* longer sources are cut to this many tokens, 1..4096 (256) */
     int32_t threads;        /* threads of this call, 0..1024; 0 = all cores (0). A service
                                translating from many threads at once should pass 1
                                (docs/threading.md) */
+    /* Version 2, @since 0.3 (docs/serving.md, "Batch translation"): */
+    uint32_t max_batch_sentences; /* sentences per batch, 1..4096 (32) */
+    uint32_t max_batch_tokens;    /* padded source tokens per batch (sentences x the longest,
+                                     EOS included), 0..16777216; 0 = no token limit (0). A
+                                     sentence longer than the limit gets a batch of its own */
+    int32_t sort_by_length;       /* 1: batches of sentences of similar length; 0: batches in
+                                     input order. Results are in input order either way (1) */
+    float max_len_factor;         /* the float form of max_len_a (fairseq's max_len_a): when it
+                                     is not -1 it replaces max_len_a and the limit is
+                                     floor(max_len_factor * source tokens) + max_len_b;
+                                     -1 or 0..16 (-1: use max_len_a) */
+    uint32_t nbest;               /* hypotheses returned per sentence by
+                                     mos_model_translate_batch, 1..beam (1); greedy gives 1 */
 } mos_translate_options;
 
-#define MOS_TRANSLATE_OPTIONS_INIT {MOS_TRANSLATE_OPTIONS_VERSION, 4u, 0.6f, 1u, 10u, 256u, 0}
+#define MOS_TRANSLATE_OPTIONS_INIT {MOS_TRANSLATE_OPTIONS_VERSION, 4u, 0.6f, 1u, 10u, 256u, 0, 32u, 0u, 1, -1.0f, 1u}
 
 /* Function twin of MOS_TRANSLATE_OPTIONS_INIT. Thread-safe. @since 0.1 */
 MOS_API mos_status mos_translate_options_init(mos_translate_options *options);
 
 /* Translate n sentences (UTF-8, NUL-terminated, read during the call only) with
  * greedy or beam search and a key/value cache. *out receives n translations in
- * order (on failure *out is NULL). Runs with options->threads threads and
- * restores the caller's thread counts (docs/threading.md). Returns
- * MOS_UNSUPPORTED if the model has no tokenizer, MOS_INVALID_ARGUMENT (bad
- * options, invalid UTF-8 naming the sentence), MOS_VERSION. Thread-safe: any
- * number of threads may share one model. @since 0.1 */
+ * order (on failure *out is NULL): the best hypothesis of each. Sentences are
+ * decoded in batches as mos_model_translate_batch does (a sentence's
+ * translation does not depend on the batch it lands in). Runs with
+ * options->threads threads and restores the caller's thread counts
+ * (docs/threading.md). Returns MOS_UNSUPPORTED if the model has no tokenizer,
+ * MOS_INVALID_ARGUMENT (bad options, invalid UTF-8 naming the sentence),
+ * MOS_VERSION. Thread-safe: any number of threads may share one model.
+ * @since 0.1 */
 MOS_API mos_status mos_model_translate(mos_texts **out, const mos_model *model, const char *const *src, size_t n,
                                        const mos_translate_options *options);
+
+/* The translations of a batch call (mos_model_translate_batch): for each
+ * sentence, in input order, its options->nbest best hypotheses, best first
+ * (fewer when the beam finished fewer), each with its text, its number of
+ * target tokens and its scores. Immutable: any number of threads may read
+ * one at once. @since 0.3 */
+typedef struct mos_translations mos_translations;
+
+/* Number of sentences. Returns 0 and sets mos_last_error() if t is NULL;
+ * otherwise clears it. Thread-safe. @since 0.3 */
+MOS_API size_t mos_translations_count(const mos_translations *t);
+/* Number of hypotheses of sentence i: nbest, or fewer when the beam finished
+ * fewer (at least 1: the length limit finishes one). Returns 0 and sets mos_last_error() if t is
+ * NULL or i is out of range; otherwise clears it. Thread-safe. @since 0.3 */
+MOS_API size_t mos_translations_nbest(const mos_translations *t, size_t i);
+/* The text of hypothesis k of sentence i (NUL-terminated UTF-8), borrowed
+ * until mos_translations_destroy; k = 0 is the best, equal to what
+ * mos_model_translate returns with the same options. Returns NULL and sets
+ * mos_last_error() if t is NULL or i or k is out of range; otherwise clears
+ * it. Thread-safe. @since 0.3 */
+MOS_API const char *mos_translations_text(const mos_translations *t, size_t i, size_t k);
+/* The number of target tokens (tokenizer pieces, without EOS) of hypothesis k
+ * of sentence i. Returns 0 and sets mos_last_error() if t is NULL or i or k
+ * is out of range; otherwise clears it. Thread-safe. @since 0.3 */
+MOS_API size_t mos_translations_num_tokens(const mos_translations *t, size_t i, size_t k);
+/* The scores of hypothesis k of sentence i into *score and *logprob (either
+ * may be NULL when not wanted): score is the beam's final, length-penalised
+ * score, logprob / length^length_penalty with length the target tokens plus
+ * EOS (greedy: the same formula), by which hypotheses are ranked; logprob is
+ * the sum of the natural-log probabilities of the target tokens and EOS. Both
+ * are <= 0. Returns MOS_INVALID_ARGUMENT for a NULL t, MOS_OUT_OF_RANGE naming
+ * i or k; on failure the outputs are untouched. Thread-safe. @since 0.3 */
+MOS_API mos_status mos_translations_score(float *score, float *logprob, const mos_translations *t, size_t i,
+                                          size_t k);
+/* Destroying NULL does nothing. @since 0.3 */
+MOS_API void mos_translations_destroy(mos_translations *t);
+
+/* Translate n sentences as mos_model_translate does, returning for each its
+ * options->nbest best hypotheses with scores (*out, destroy with
+ * mos_translations_destroy; NULL on failure). The sentences are cut into
+ * batches of at most options->max_batch_sentences sentences and
+ * options->max_batch_tokens padded source tokens, sorted by length first when
+ * options->sort_by_length is 1; with several threads and several batches the
+ * batches run in parallel, one thread each (docs/serving.md). Results come
+ * back in input order. Returns MOS_UNSUPPORTED if the model has no tokenizer,
+ * MOS_INVALID_ARGUMENT (a NULL sentence or invalid UTF-8 naming its index, an
+ * option out of range naming it), MOS_VERSION. Thread-safe: any number of
+ * threads may share one model. @since 0.3 */
+MOS_API mos_status mos_model_translate_batch(mos_translations **out, const mos_model *model, const char *const *src,
+                                             size_t n, const mos_translate_options *options);
 
 /* Translate one sentence given as token ids (without EOS; the library appends
  * it). The output ids (without EOS) go into out[0..cap); *len receives their
  * number. If cap is too small, returns MOS_OUT_OF_RANGE with *len set and out
  * untouched (decoding is deterministic, so calling again with a larger buffer
  * gives the same ids; out = NULL, cap = 0 asks for the length). Ids must lie
- * in [0, vocab). Threads as mos_model_translate. Thread-safe. @since 0.1 */
+ * in [0, vocab). Threads as mos_model_translate; the batch and nbest options do
+ * not apply (one sentence, its best hypothesis). Thread-safe. @since 0.1 */
 MOS_API mos_status mos_model_translate_ids(int32_t *out, size_t cap, size_t *len, const mos_model *model,
                                            const int32_t *src, size_t n, const mos_translate_options *options);
 

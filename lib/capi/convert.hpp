@@ -7,6 +7,7 @@
 
 #include <cstdint>
 #include <cstring>
+#include <initializer_list>
 
 #include "backend/threads.hpp"
 #include "capi/enums.hpp"
@@ -26,6 +27,30 @@ T versioned(const T *options, const T &defaults, uint32_t version, const char *w
     if (!options) return defaults;
     mos::check(options->version == version, MOS_VERSION, what, " version ", options->version, " is not ", version);
     return *options;
+}
+
+// *options read as the newest version of an options struct that grew by
+// appending fields (docs/api-conventions.md, "Options"): `sizes` holds the
+// size of each version, sizes[0] the size of version 1 (`offsetof` the first
+// field version 2 added) and the last sizeof(T). A struct of an older version
+// is read only up to its own end, since its caller's struct ends there; the
+// fields it lacks keep their `defaults`. NULL options are the defaults.
+// MOS_VERSION naming `what` for a version outside 1..sizes.size(). The result
+// carries the newest version number.
+template <typename T>
+T versioned(const T *options, const T &defaults, std::initializer_list<size_t> sizes, const char *what) {
+    const auto newest = static_cast<uint32_t>(sizes.size());
+    T o = defaults;
+    o.version = newest;
+    if (!options) return o;
+    mos::check(options->version >= 1u && options->version <= newest, MOS_VERSION, what, " version ",
+               options->version, " is not one of 1..", newest);
+    const size_t size = sizes.begin()[options->version - 1u];
+    mos::check(size <= sizeof(T), MOS_INTERNAL, what, ": version ", options->version, " size ", size, " exceeds ",
+               sizeof(T));
+    std::memcpy(static_cast<void *>(&o), options, size);
+    o.version = newest;
+    return o;
 }
 
 // The body of every mos_x_init(): *p = the INIT macro's value byte for byte.

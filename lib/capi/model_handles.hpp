@@ -1,5 +1,5 @@
-// lib/capi/model_handles.hpp: the C++ structs behind mos_supernet, mos_model and
-// mos_texts (see handles.hpp for mos_space and mos_arch).
+// lib/capi/model_handles.hpp: the C++ structs behind mos_supernet, mos_model,
+// mos_texts and mos_translations (see handles.hpp for mos_space and mos_arch).
 //
 // A mos_supernet owns its bundle (weights, tokenizer, optimiser state); the
 // trainer mutates it in place. A mos_model is immutable after creation, so its
@@ -14,6 +14,7 @@
 #include "capi/guard.hpp"
 #include "capi/handles.hpp"
 #include "data/tokenizer.hpp"
+#include "decode/translate.hpp"
 #include "model/bundle.hpp"
 #include "mos/model.h"
 #include "mos/supernet.h"
@@ -34,4 +35,8 @@ struct mos_model {
 
 struct mos_texts {
     std::vector<std::string> items;
+};
+
+struct mos_translations {
+    std::vector<mos::TextResult> items;  // one per sentence, in input order
 };

@@ -66,14 +66,8 @@ mos::ProgressFn progress_fn(mos_progress_fn progress, void *user) {
 // (which ends before mpi_comm) is read only up to its end, and gets
 // mpi_comm = NULL.
 mos_search_options search_options(const mos_search_options *options) {
-    mos_search_options o = MOS_SEARCH_OPTIONS_INIT;
-    if (options == nullptr) return o;
-    mos::check(options->version == 1u || options->version == MOS_SEARCH_OPTIONS_VERSION, MOS_VERSION,
-               "options version ", options->version, " is not 1 or ", MOS_SEARCH_OPTIONS_VERSION);
-    const size_t size = options->version == 1u ? offsetof(mos_search_options, mpi_comm) : sizeof o;
-    std::memcpy(static_cast<void *>(&o), options, size);
-    o.version = MOS_SEARCH_OPTIONS_VERSION;
-    return o;
+    return mos::capi::versioned(options, mos_search_options MOS_SEARCH_OPTIONS_INIT,
+                                {offsetof(mos_search_options, mpi_comm), sizeof(mos_search_options)}, "options");
 }
 
 // The core configuration of mos_search's options (checked, converted).

@@ -201,15 +201,9 @@ MOS_API mos_status mos_route(mos_model **out, const mos_supernet *net, const mos
         MOS_REQUIRE_NONNULL(arch);
         // Version 1 (threads only) is still read: its callers' structs end
         // before dtype, so only its fields are copied.
-        mos_route_options o = MOS_ROUTE_OPTIONS_INIT;
-        if (options != nullptr) {
-            mos::check(options->version == 1 || options->version == MOS_ROUTE_OPTIONS_VERSION, MOS_VERSION,
-                       "options version ", options->version, " is not 1 or ", MOS_ROUTE_OPTIONS_VERSION);
-            if (options->version == 1)
-                o.threads = options->threads;
-            else
-                o = *options;
-        }
+        const mos_route_options o = mos::capi::versioned(
+            options, mos_route_options MOS_ROUTE_OPTIONS_INIT,
+            {offsetof(mos_route_options, dtype), sizeof(mos_route_options)}, "options");
         mos::capi::check_threads(o.threads);
         mos::PrecisionOptions p;
         p.precision = mos::capi::to_precision(o.dtype, "options->dtype");

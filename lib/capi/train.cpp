@@ -52,15 +52,10 @@ mos::TrainConfig to_config(const mos_train_options &o) {
 }
 
 // The caller's options as version 2: a version 1 struct (which ends before
-// mpi_comm) is read only up to its end, and gets mpi_comm = NULL.
+// precision) is read only up to its end, and gets the later fields' defaults.
 mos_train_options train_options(const mos_train_options *options) {
-    mos::check(options->version == 1u || options->version == MOS_TRAIN_OPTIONS_VERSION, MOS_VERSION,
-               "options version ", options->version, " is not 1 or ", MOS_TRAIN_OPTIONS_VERSION);
-    mos_train_options o = MOS_TRAIN_OPTIONS_INIT;
-    const size_t size = options->version == 1u ? offsetof(mos_train_options, precision) : sizeof o;
-    std::memcpy(static_cast<void *>(&o), options, size);
-    o.version = MOS_TRAIN_OPTIONS_VERSION;
-    return o;
+    return mos::capi::versioned(options, mos_train_options MOS_TRAIN_OPTIONS_INIT,
+                                {offsetof(mos_train_options, precision), sizeof(mos_train_options)}, "options");
 }
 
 mos::TrainCallback train_callback(mos_train_progress_fn progress, void *user) {

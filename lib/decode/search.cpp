@@ -235,6 +235,35 @@ void check_batch_options(const BatchOptions &b) {
     check(b.threads >= 0 && b.threads <= 4096, MOS_INVALID_ARGUMENT, "threads ", b.threads, " outside 0..4096");
 }
 
+BatchPlan plan_batches(const std::vector<int64_t> &lengths, const BatchOptions &bo) {
+    check_batch_options(bo);
+    const size_t n = lengths.size();
+    BatchPlan p;
+    p.order.resize(n);
+    std::iota(p.order.begin(), p.order.end(), 0);
+    if (n == 0) return p;
+    if (bo.sort_by_length)
+        std::stable_sort(p.order.begin(), p.order.end(),
+                         [&](size_t a, size_t b) { return lengths[a] < lengths[b]; });
+    // Consecutive runs of `order` within both limits (a sentence longer than the
+    // token limit still gets a batch of its own).
+    size_t first = 0;
+    int64_t longest = 0;
+    for (size_t i = 0; i < n; i++) {
+        const int64_t l = lengths[p.order[i]], count = static_cast<int64_t>(i - first);
+        const int64_t w = std::max(longest, l);
+        if (count > 0 && (count + 1 > bo.max_sentences || (bo.max_tokens > 0 && (count + 1) * w > bo.max_tokens))) {
+            p.batches.emplace_back(first, i);
+            first = i;
+            longest = l;
+        } else {
+            longest = w;
+        }
+    }
+    p.batches.emplace_back(first, n);
+    return p;
+}
+
 std::vector<SearchResult> translate_many(const ServeModel &m, const std::vector<std::vector<int32_t>> &srcs,
                                          const DecodeOptions &o, const BatchOptions &bo) {
     check_decode_options(o);
@@ -243,28 +272,12 @@ std::vector<SearchResult> translate_many(const ServeModel &m, const std::vector<
     std::vector<SearchResult> out(n);
     if (n == 0) return out;
     // Source length as the decoder sees it (cut, plus EOS).
-    auto len = [&](size_t i) { return std::min<int64_t>(static_cast<int64_t>(srcs[i].size()), o.max_src_len - 1) + 1; };
-    std::vector<size_t> order(n);
-    std::iota(order.begin(), order.end(), 0);
-    if (bo.sort_by_length)
-        std::stable_sort(order.begin(), order.end(), [&](size_t a, size_t b) { return len(a) < len(b); });
-    // Consecutive runs of `order` within both limits (a sentence longer than the
-    // token limit still gets a batch of its own).
-    std::vector<std::pair<size_t, size_t>> batches;
-    size_t first = 0;
-    int64_t longest = 0;
-    for (size_t i = 0; i < n; i++) {
-        const int64_t l = len(order[i]), count = static_cast<int64_t>(i - first);
-        const int64_t w = std::max(longest, l);
-        if (count > 0 && (count + 1 > bo.max_sentences || (bo.max_tokens > 0 && (count + 1) * w > bo.max_tokens))) {
-            batches.emplace_back(first, i);
-            first = i;
-            longest = l;
-        } else {
-            longest = w;
-        }
-    }
-    batches.emplace_back(first, n);
+    std::vector<int64_t> lengths(n);
+    for (size_t i = 0; i < n; i++)
+        lengths[i] = std::min<int64_t>(static_cast<int64_t>(srcs[i].size()), o.max_src_len - 1) + 1;
+    const BatchPlan plan = plan_batches(lengths, bo);
+    const std::vector<size_t> &order = plan.order;
+    const std::vector<std::pair<size_t, size_t>> &batches = plan.batches;
 
     auto run = [&](size_t bi, SearchWorkspace &ws) {
         std::vector<const std::vector<int32_t> *> part;

@@ -12,6 +12,7 @@
 
 #include <cstddef>
 #include <cstdint>
+#include <utility>
 #include <vector>
 
 #include "decode/beam.hpp"
@@ -61,6 +62,19 @@ struct BatchOptions {
     int threads = 0;             // 0: the calling thread's OpenMP count
 };
 void check_batch_options(const BatchOptions &b);
+
+// How translate_many cuts sentences of the given source lengths (as the
+// decoder sees them: cut to max_src_len, EOS included) into batches: `order`
+// lists the sentence indices (sorted by length, stably, when asked; input
+// order otherwise) and each batch is a run [first, last) of it with at most
+// b.max_sentences sentences and, when b.max_tokens > 0, at most b.max_tokens
+// padded tokens (sentences x the longest), except that a sentence longer than
+// the token limit gets a batch of its own.
+struct BatchPlan {
+    std::vector<size_t> order;
+    std::vector<std::pair<size_t, size_t>> batches;
+};
+BatchPlan plan_batches(const std::vector<int64_t> &lengths, const BatchOptions &b);
 
 // Translates every source, in batches formed by `b` (sorted by length when
 // asked), and returns the results in input order. With several threads and

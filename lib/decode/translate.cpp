@@ -27,7 +27,7 @@ std::vector<TextResult> translate_views(const ServeModel &model, const Tokenizer
     std::vector<TextResult> out(n);
     const std::vector<SearchResult> res = translate_many(model, ids, opt, batch);
     for (size_t i = 0; i < n; i++)
-        for (const Hypothesis &h : res[i].hyps) out[i].hyps.push_back({tok.decode(h.tokens), h.score, h.logprob});
+        for (const Hypothesis &h : res[i].hyps) out[i].hyps.push_back({tok.decode(h.tokens), h.score, h.logprob, h.tokens.size()});
     return out;
 }
 

@@ -18,6 +18,7 @@ struct TextResult {
     struct Hyp {
         std::string text;
         float score = 0.0f, logprob = 0.0f;  // as Hypothesis
+        size_t tokens = 0;                   // target tokens, without EOS
     };
     std::vector<Hyp> hyps;
 };

@@ -122,6 +122,14 @@ usage_error("translate --beam 65", run("translate", "--model", "m", "--beam", "6
 usage_error("translate --lenpen nan", run("translate", "--model", "m", "--lenpen", "nan"), "--lenpen",
             "not a number")
 usage_error("translate --max-len 0,0", run("translate", "--model", "m", "--max-len", "0,0"), "--max-len")
+usage_error("translate --n-best 5 with beam 4", run("translate", "--model", "m", "--n-best", "5"), "--n-best",
+            "--beam")
+usage_error("translate --batch-sentences 0", run("translate", "--model", "m", "--batch-sentences", "0"),
+            "--batch-sentences")
+usage_error("translate --batch-tokens -1", run("translate", "--model", "m", "--batch-tokens", "-1"),
+            "--batch-tokens")
+usage_error("translate --max-len-a nan", run("translate", "--model", "m", "--max-len-a", "nan"), "--max-len-a")
+usage_error("translate --max-len-a 17", run("translate", "--model", "m", "--max-len-a", "17"), "--max-len-a")
 usage_error("translate --max-len 17,0 (A is at most 16)", run("translate", "--model", "m", "--max-len", "17,0"),
             "--max-len")
 usage_error("eval --no-bleu with --beam", run("eval", "--supernet", "s", "--data", "d", "--src", "xx", "--tgt", "yy",

@@ -291,6 +291,23 @@ with tempfile.TemporaryDirectory() as tmp:
     expect("translate --max-len N limits the output to N tokens",
            r.returncode == 0 and r.stdout.count("\n") == 2 and all(len(l.split()) <= 2 for l in r.stdout.splitlines()),
            repr(r.stdout) + r.stderr)
+    r = run("translate", "--model", model, "--beam", "3", "--batch-sentences", "1", "--batch-tokens", "4",
+            stdin="red cat runs\nbig dog\n\n")
+    expect("translate in batches of one sentence prints what one batch prints", r.returncode == 0 and
+           r.stdout == r2.stdout, repr(r.stdout) + r.stderr)
+    r = run("translate", "--model", model, "--beam", "3", "--n-best", "3", "--scores",
+            stdin="red cat runs\nbig dog\n")
+    rows = [l.split("\t") for l in r.stdout.splitlines()]
+    expect("translate --n-best 3 --scores prints INDEX, SCORE, LOGPROB, TEXT, best first, lines in order",
+           r.returncode == 0 and 2 <= len(rows) <= 6 and all(len(x) == 4 for x in rows) and
+           [x[0] for x in rows] == sorted(x[0] for x in rows) and {x[0] for x in rows} == {"0", "1"} and
+           all(float(a[1]) >= float(b[1]) for a, b in zip(rows, rows[1:]) if a[0] == b[0]) and
+           [x[3] for x in rows if x[0] == "0"][0] == r2.stdout.splitlines()[0], repr(r.stdout) + r.stderr)
+    r = run("translate", "--model", model, "--max-len", "16,1", "--max-len-a", "0", "--scores",
+            stdin="red cat runs big dog sleeps\n")
+    expect("translate --max-len-a 0 replaces A = 16: a limit of 1 token (EOS) leaves an empty text, with scores",
+           r.returncode == 0 and r.stdout.endswith("\t\n") and len(r.stdout.split("\t")) == 3,
+           repr(r.stdout) + r.stderr)
     t.one_line_error("translate with a supernet file as model", run("translate", "--model", ckpt, stdin="a\n"),
                      "mos-model")
 

@@ -7,6 +7,7 @@
 //  * bf16 and int8: logits within stated tolerances of f32, outputs valid;
 //  * beam reorder by path equals reordering by copying (dense_reorder);
 //    dropping rows leaves the other rows' results unchanged;
+//  * batch plans honour the sentence and token limits;
 //  * a batch decodes as each sentence alone; translate_many returns results
 //    in input order for any batch limits and thread count; n-best lists are
 //    ordered and their scores are the hypotheses' teacher-forced scores;
@@ -232,6 +233,65 @@ void dropping_rows(void **) {
     assert_memory_equal(lb, want.data(), want.size() * sizeof(float));
 }
 
+// The batches translate_many forms honour both limits: every sentence exactly
+// once, at most max_sentences per batch, at most max_tokens padded tokens
+// unless the batch is one sentence longer than the limit, sorted by length
+// (stably) when asked and in input order otherwise, and no batch could have
+// taken the next sentence (the cut is greedy).
+void batch_plans_honour_the_limits(void **) {
+    uint64_t seed = 11;
+    auto next = [&] {
+        seed = seed * 6364136223846793005ull + 1442695040888963407ull;
+        return static_cast<int64_t>(seed >> 33);
+    };
+    for (int trial = 0; trial < 200; trial++) {
+        std::vector<int64_t> lengths(static_cast<size_t>(next() % 60));
+        for (int64_t &l : lengths) l = 1 + next() % (trial % 2 ? 257 : 12);
+        mos::BatchOptions b;
+        b.max_sentences = 1 + next() % 40;
+        b.max_tokens = trial % 3 == 0 ? 0 : next() % 300;
+        b.sort_by_length = trial % 4 != 1;
+        const mos::BatchPlan p = mos::plan_batches(lengths, b);
+        std::vector<int> seen(lengths.size(), 0);
+        for (size_t i : p.order) seen[i]++;
+        for (int c : seen) assert_int_equal(c, 1);
+        for (size_t i = 1; i < p.order.size(); i++) {
+            if (b.sort_by_length) {
+                assert_true(lengths[p.order[i - 1]] <= lengths[p.order[i]]);
+                if (lengths[p.order[i - 1]] == lengths[p.order[i]]) assert_true(p.order[i - 1] < p.order[i]);
+            } else {
+                assert_int_equal(p.order[i], i);
+            }
+        }
+        if (lengths.empty()) continue;
+        size_t expect_first = 0;
+        for (const auto &[first, last] : p.batches) {
+            assert_int_equal(first, expect_first);
+            assert_true(last > first);
+            expect_first = last;
+            const int64_t count = static_cast<int64_t>(last - first);
+            int64_t longest = 0;
+            for (size_t i = first; i < last; i++) longest = std::max(longest, lengths[p.order[i]]);
+            assert_true(count <= b.max_sentences);
+            if (b.max_tokens > 0 && count > 1) assert_true(count * longest <= b.max_tokens);
+            if (last < lengths.size()) {
+                const int64_t w = std::max(longest, lengths[p.order[last]]);
+                assert_true(count + 1 > b.max_sentences || (b.max_tokens > 0 && (count + 1) * w > b.max_tokens));
+            }
+        }
+        assert_int_equal(expect_first, lengths.size());
+    }
+    mos::BatchOptions bad;
+    bad.max_sentences = 0;
+    bool refused = false;
+    try {
+        mos::plan_batches({3, 4}, bad);
+    } catch (const mos::Error &e) {
+        refused = e.status() == MOS_INVALID_ARGUMENT && std::strstr(e.what(), "max_batch_sentences") != nullptr;
+    }
+    assert_true(refused);
+}
+
 void nbest_and_batches(void **) {
     const mos::ModelBundle mb = mos::route_bundle(g_net, mos::arch_sample(g_space, 3));
     const mos::ServeModel &m = *mb.model;
@@ -441,6 +501,7 @@ int main() {
         cmocka_unit_test(f32_logits_equal_reference), cmocka_unit_test(reduced_precision_logits),
         cmocka_unit_test(search_equals_reference),    cmocka_unit_test(reorder_by_path),
         cmocka_unit_test(dropping_rows),              cmocka_unit_test(nbest_and_batches),
+        cmocka_unit_test(batch_plans_honour_the_limits),
         cmocka_unit_test(files_and_conversions),      cmocka_unit_test(errors),
     };
     return cmocka_run_group_tests(tests, setup, nullptr);

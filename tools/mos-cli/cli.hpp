@@ -49,6 +49,7 @@ using ArchPtr = std::unique_ptr<mos_arch, HandleDeleter<mos_arch, mos_arch_destr
 using SupernetPtr = std::unique_ptr<mos_supernet, HandleDeleter<mos_supernet, mos_supernet_destroy>>;
 using ModelPtr = std::unique_ptr<mos_model, HandleDeleter<mos_model, mos_model_destroy>>;
 using TextsPtr = std::unique_ptr<mos_texts, HandleDeleter<mos_texts, mos_texts_destroy>>;
+using TranslationsPtr = std::unique_ptr<mos_translations, HandleDeleter<mos_translations, mos_translations_destroy>>;
 using PredictorPtr = std::unique_ptr<mos_predictor, HandleDeleter<mos_predictor, mos_predictor_destroy>>;
 using SearchResultPtr =
     std::unique_ptr<mos_search_result, HandleDeleter<mos_search_result, mos_search_result_destroy>>;

@@ -102,7 +102,9 @@ struct TranslateOpts {
     ArchSpec arch;
     mos_translate_options t = MOS_TRANSLATE_OPTIONS_INIT;
     std::string max_len;
-    uint32_t batch = 16;
+    uint32_t batch = 256;         // lines read from stdin per library call
+    float max_len_a = -1.0f;      // --max-len-a; -1 = not given (A of --max-len holds)
+    bool scores = false;
     TranslateOpts() { max_len = std::to_string(t.max_len_a) + "," + std::to_string(t.max_len_b); }
 };
 
@@ -126,6 +128,8 @@ CLI::Validator max_len_check() {
 }
 
 void run_translate(TranslateOpts o) {
+    if (o.t.nbest > o.t.beam)
+        throw UsageError("--n-best " + std::to_string(o.t.nbest) + " exceeds --beam " + std::to_string(o.t.beam));
     ModelPtr model;
     if (!o.model.empty()) {
         mos_model *m = nullptr;
@@ -139,17 +143,41 @@ void run_translate(TranslateOpts o) {
     const size_t comma = o.max_len.find(',');
     o.t.max_len_a = static_cast<uint32_t>(std::strtoul(o.max_len.substr(0, comma).c_str(), nullptr, 10));
     o.t.max_len_b = static_cast<uint32_t>(std::strtoul(o.max_len.substr(comma + 1).c_str(), nullptr, 10));
+    // --max-len-a, when given, replaces A of --max-len (mos_translate_options.max_len_factor).
+    o.t.max_len_factor = o.max_len_a;
+    // One line per sentence, as before, unless n-best lists or scores are asked for.
+    const bool plain = o.t.nbest == 1 && !o.scores;
     std::vector<std::string> lines;
     std::string line;
+    size_t first_line = 0;  // input line index of lines[0]
     auto flush = [&] {
         if (lines.empty()) return;
         std::vector<const char *> src(lines.size());
         for (size_t i = 0; i < lines.size(); i++) src[i] = lines[i].c_str();
-        mos_texts *raw = nullptr;
-        check(mos_model_translate(&raw, model.get(), src.data(), src.size(), &o.t));
-        const TextsPtr out(raw);
-        for (size_t i = 0; i < mos_texts_count(out.get()); i++) std::printf("%s\n", mos_texts_get(out.get(), i));
+        if (plain) {
+            mos_texts *raw = nullptr;
+            check(mos_model_translate(&raw, model.get(), src.data(), src.size(), &o.t));
+            const TextsPtr out(raw);
+            for (size_t i = 0; i < mos_texts_count(out.get()); i++) std::printf("%s\n", mos_texts_get(out.get(), i));
+        } else {
+            mos_translations *raw = nullptr;
+            check(mos_model_translate_batch(&raw, model.get(), src.data(), src.size(), &o.t));
+            const TranslationsPtr out(raw);
+            for (size_t i = 0; i < mos_translations_count(out.get()); i++) {
+                const size_t nb = o.t.nbest == 1 ? 1 : mos_translations_nbest(out.get(), i);
+                for (size_t k = 0; k < nb; k++) {
+                    if (o.t.nbest > 1) std::printf("%zu\t", first_line + i);
+                    if (o.scores) {
+                        float score = 0.0f, logprob = 0.0f;
+                        check(mos_translations_score(&score, &logprob, out.get(), i, k));
+                        std::printf("%.4f\t%.4f\t", static_cast<double>(score), static_cast<double>(logprob));
+                    }
+                    std::printf("%s\n", mos_translations_text(out.get(), i, k));
+                }
+            }
+        }
         std::fflush(stdout);
+        first_line += lines.size();
         lines.clear();
     };
     size_t line_no = 0;
@@ -246,7 +274,23 @@ void register_model(CLI::App &app) {
         ->capture_default_str()
         ->check(max_len_check());
     add_int(tr, "--max-src-len", t->t.max_src_len, "longer sources are cut to this many tokens", 1, 4096);
-    add_int(tr, "--batch", t->batch, "sentences translated together", 1, 1024);
+    add_int(tr, "--batch", t->batch,
+            "sentences read from stdin per translation call (each call is cut into batches by --batch-sentences "
+            "and --batch-tokens)",
+            1, 65536);
+    add_int(tr, "--batch-sentences", t->t.max_batch_sentences, "at most N sentences per batch", 1, 4096);
+    add_int(tr, "--batch-tokens", t->t.max_batch_tokens,
+            "at most N padded source tokens per batch (sentences x the longest); 0 = no token limit", 0, 1u << 24);
+    tr->add_option("--max-len-a", t->max_len_a,
+                   "a float factor replacing A of --max-len: at most floor(F * source tokens) + B tokens")
+        ->check(real_check(Bounds{0.0, 16.0}));
+    add_int(tr, "--n-best", t->t.nbest,
+            "print the N best hypotheses of each sentence, best first, as INDEX<TAB>TEXT lines (INDEX: the "
+            "input line, from 0); N <= --beam",
+            1, 64);
+    tr->add_flag("--scores", t->scores,
+                 "print SCORE<TAB>LOGPROB<TAB> before each translation: the length-penalised beam score and the "
+                 "sum of the token log-probabilities");
     add_threads(tr, t->t.threads);
     tr->callback([t] { run_translate(*t); });
 

@@ -553,11 +553,18 @@ impl Supernet {
     /// As `route`, on `threads` threads for this call only (0 = all cores;
     /// docs/threading.md).
     pub fn route_threads(&self, arch: &Arch, threads: i32) -> Result<Model> {
+        self.route_dtype(arch, DType::F32, threads)
+    }
+    /// As `route_threads`, into a model of precision `dtype` (docs/serving.md:
+    /// where the CPU lacks its instructions the model computes in f32 and
+    /// `Model::meta("warning")` says why).
+    pub fn route_dtype(&self, arch: &Arch, dtype: DType, threads: i32) -> Result<Model> {
         let mut o = std::mem::MaybeUninit::<sys::mos_route_options>::zeroed();
         // SAFETY: a valid pointer; cannot fail for a non-NULL pointer.
         unsafe { sys::mos_route_options_init(o.as_mut_ptr()) };
         let mut o = unsafe { o.assume_init() };
         o.threads = threads;
+        o.dtype = dtype.0;
         Ok(Model { ptr: create(|out| unsafe { sys::mos_route(out, self.ptr, arch.ptr, &o) })? })
     }
 }
@@ -579,6 +586,66 @@ impl TranslateOptions {
         self.0.threads = threads;
         self
     }
+    /// Beam score = logprob / length^`lp` (0.6).
+    pub fn length_penalty(mut self, lp: f32) -> TranslateOptions {
+        self.0.length_penalty = lp;
+        self
+    }
+    /// Output length limit floor(`a` * source tokens) + `b` (fairseq's
+    /// max_len_a/b; `a` in 0..=16, the float `max_len_factor` field).
+    pub fn max_len(mut self, a: f32, b: u32) -> TranslateOptions {
+        self.0.max_len_factor = a;
+        self.0.max_len_b = b;
+        self
+    }
+    /// Longer sources are cut to `n` tokens (256).
+    pub fn max_src_len(mut self, n: u32) -> TranslateOptions {
+        self.0.max_src_len = n;
+        self
+    }
+    /// At most `n` sentences per batch (32; docs/serving.md).
+    pub fn max_batch_sentences(mut self, n: u32) -> TranslateOptions {
+        self.0.max_batch_sentences = n;
+        self
+    }
+    /// At most `n` padded source tokens per batch (0 = no token limit, the default).
+    pub fn max_batch_tokens(mut self, n: u32) -> TranslateOptions {
+        self.0.max_batch_tokens = n;
+        self
+    }
+    /// Batches of sentences of similar length (true, the default) or in input order.
+    pub fn sort_by_length(mut self, on: bool) -> TranslateOptions {
+        self.0.sort_by_length = on as i32;
+        self
+    }
+    /// Hypotheses per sentence returned by `Model::translate_batch` (1..=beam; 1).
+    pub fn nbest(mut self, n: u32) -> TranslateOptions {
+        self.0.nbest = n;
+        self
+    }
+}
+
+/// One hypothesis of `Model::translate_batch`.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Hypothesis {
+    pub text: String,
+    /// Target tokens (tokenizer pieces), without EOS.
+    pub num_tokens: usize,
+    /// The beam's length-penalised score, logprob / (num_tokens + 1)^length_penalty;
+    /// hypotheses are ranked by it.
+    pub score: f32,
+    /// Sum of the natural-log probabilities of the tokens and EOS.
+    pub logprob: f32,
+}
+
+/// A model's precision (`mos_dtype`): an integer constant, not a Rust enum,
+/// so that a value from a newer library stays representable.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct DType(pub u32);
+impl DType {
+    pub const F32: DType = DType(sys::mos_dtype_MOS_DTYPE_F32);
+    pub const BF16: DType = DType(sys::mos_dtype_MOS_DTYPE_BF16);
+    pub const INT8: DType = DType(sys::mos_dtype_MOS_DTYPE_INT8);
 }
 
 impl Default for TranslateOptions {
@@ -614,7 +681,8 @@ impl Model {
         unsafe { sys::mos_model_has_tokenizer(self.ptr) }
     }
     /// String metadata `key` ("format", "format_version", "src_lang",
-    /// "tgt_lang"); "" when the model does not carry it.
+    /// "tgt_lang", "dtype", "compute_dtype", "warning"); "" when the model
+    /// does not carry it.
     pub fn meta(&self, key: &str) -> Result<String> {
         let k = c_string("Model::meta: key", key)?;
         read_text(|b, c, n| unsafe { sys::mos_model_get_meta(b, c, n, self.ptr, k.as_ptr()) })
@@ -636,6 +704,67 @@ impl Model {
         };
         unsafe { sys::mos_texts_destroy(texts) };
         Ok(result)
+    }
+    /// Translates a batch of sentences as `translate`, returning for each
+    /// sentence, in input order, its `options.nbest` best hypotheses, best
+    /// first, with scores (`mos_model_translate_batch`). The sentences are cut
+    /// into batches by the options' limits; thread-safe on a shared model.
+    pub fn translate_batch<S: AsRef<str>>(
+        &self,
+        sentences: &[S],
+        options: &TranslateOptions,
+    ) -> Result<Vec<Vec<Hypothesis>>> {
+        let cs = sentences
+            .iter()
+            .enumerate()
+            .map(|(i, s)| c_string(&format!("Model::translate_batch: sentence {i}"), s.as_ref()))
+            .collect::<Result<Vec<CString>>>()?;
+        let ps: Vec<*const c_char> = cs.iter().map(|c| c.as_ptr()).collect();
+        let t = create(|out| unsafe {
+            sys::mos_model_translate_batch(out, self.ptr, ps.as_ptr(), ps.len(), &options.0)
+        })?;
+        // SAFETY: t is a live mos_translations, read with in-range indices and
+        // then destroyed once.
+        let result = (|| {
+            let n = unsafe { sys::mos_translations_count(t) };
+            let mut all = Vec::with_capacity(n);
+            for i in 0..n {
+                let nb = unsafe { sys::mos_translations_nbest(t, i) };
+                let mut hyps = Vec::with_capacity(nb);
+                for k in 0..nb {
+                    let (mut score, mut logprob) = (0f32, 0f32);
+                    check(unsafe { sys::mos_translations_score(&mut score, &mut logprob, t, i, k) })?;
+                    hyps.push(Hypothesis {
+                        text: unsafe { cstr(sys::mos_translations_text(t, i, k)) },
+                        num_tokens: unsafe { sys::mos_translations_num_tokens(t, i, k) },
+                        score,
+                        logprob,
+                    });
+                }
+                all.push(hyps);
+            }
+            Ok(all)
+        })();
+        unsafe { sys::mos_translations_destroy(t) };
+        result
+    }
+    /// A new model: this one at precision `dtype` (`mos_model_convert`).
+    pub fn convert(&self, dtype: DType) -> Result<Model> {
+        let mut o = std::mem::MaybeUninit::<sys::mos_convert_options>::zeroed();
+        // SAFETY: a valid pointer; cannot fail for a non-NULL pointer.
+        unsafe { sys::mos_convert_options_init(o.as_mut_ptr()) };
+        let mut o = unsafe { o.assume_init() };
+        o.dtype = dtype.0;
+        Ok(Model { ptr: create(|out| unsafe { sys::mos_model_convert(out, self.ptr, &o) })? })
+    }
+    /// The model's precision, "f32", "bf16" or "int8" (meta "dtype").
+    pub fn dtype(&self) -> Result<String> {
+        self.meta("dtype")
+    }
+    /// What it computes in on this CPU (meta "compute_dtype"); differs from
+    /// `dtype` where the CPU lacks the instructions (meta "warning" says why).
+    pub fn compute_dtype(&self) -> Result<String> {
+        self.meta("compute_dtype")
     }
     /// Translates one sentence of token ids (without EOS) into token ids.
     pub fn translate_ids(&self, ids: &[i32], options: &TranslateOptions) -> Result<Vec<i32>> {

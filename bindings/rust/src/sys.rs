@@ -15,7 +15,7 @@ pub const MOS_SUPERNET_OPTIONS_VERSION: u32 = 1;
 pub const MOS_EXPORT_OPTIONS_VERSION: u32 = 1;
 pub const MOS_ROUTE_OPTIONS_VERSION: u32 = 2;
 pub const MOS_CONVERT_OPTIONS_VERSION: u32 = 1;
-pub const MOS_TRANSLATE_OPTIONS_VERSION: u32 = 1;
+pub const MOS_TRANSLATE_OPTIONS_VERSION: u32 = 2;
 pub const MOS_TRAIN_OPTIONS_VERSION: u32 = 2;
 pub const MOS_EVAL_OPTIONS_VERSION: u32 = 1;
 pub const MOS_EVAL_RESULT_VERSION: u32 = 1;
@@ -1067,12 +1067,17 @@ pub struct mos_translate_options {
     pub max_len_b: u32,
     pub max_src_len: u32,
     pub threads: i32,
+    pub max_batch_sentences: u32,
+    pub max_batch_tokens: u32,
+    pub sort_by_length: i32,
+    pub max_len_factor: f32,
+    pub nbest: u32,
 }
 #[test]
 fn bindgen_test_layout_mos_translate_options() {
     assert_eq!(
         ::std::mem::size_of::<mos_translate_options>(),
-        28usize,
+        48usize,
         concat!("Size of: ", stringify!(mos_translate_options))
     );
     assert_eq!(
@@ -1199,6 +1204,91 @@ fn bindgen_test_layout_mos_translate_options() {
         );
     }
     test_field_threads();
+    fn test_field_max_batch_sentences() {
+        assert_eq!(
+            unsafe {
+                let uninit = ::std::mem::MaybeUninit::<mos_translate_options>::uninit();
+                let ptr = uninit.as_ptr();
+                ::std::ptr::addr_of!((*ptr).max_batch_sentences) as usize - ptr as usize
+            },
+            28usize,
+            concat!(
+                "Offset of field: ",
+                stringify!(mos_translate_options),
+                "::",
+                stringify!(max_batch_sentences)
+            )
+        );
+    }
+    test_field_max_batch_sentences();
+    fn test_field_max_batch_tokens() {
+        assert_eq!(
+            unsafe {
+                let uninit = ::std::mem::MaybeUninit::<mos_translate_options>::uninit();
+                let ptr = uninit.as_ptr();
+                ::std::ptr::addr_of!((*ptr).max_batch_tokens) as usize - ptr as usize
+            },
+            32usize,
+            concat!(
+                "Offset of field: ",
+                stringify!(mos_translate_options),
+                "::",
+                stringify!(max_batch_tokens)
+            )
+        );
+    }
+    test_field_max_batch_tokens();
+    fn test_field_sort_by_length() {
+        assert_eq!(
+            unsafe {
+                let uninit = ::std::mem::MaybeUninit::<mos_translate_options>::uninit();
+                let ptr = uninit.as_ptr();
+                ::std::ptr::addr_of!((*ptr).sort_by_length) as usize - ptr as usize
+            },
+            36usize,
+            concat!(
+                "Offset of field: ",
+                stringify!(mos_translate_options),
+                "::",
+                stringify!(sort_by_length)
+            )
+        );
+    }
+    test_field_sort_by_length();
+    fn test_field_max_len_factor() {
+        assert_eq!(
+            unsafe {
+                let uninit = ::std::mem::MaybeUninit::<mos_translate_options>::uninit();
+                let ptr = uninit.as_ptr();
+                ::std::ptr::addr_of!((*ptr).max_len_factor) as usize - ptr as usize
+            },
+            40usize,
+            concat!(
+                "Offset of field: ",
+                stringify!(mos_translate_options),
+                "::",
+                stringify!(max_len_factor)
+            )
+        );
+    }
+    test_field_max_len_factor();
+    fn test_field_nbest() {
+        assert_eq!(
+            unsafe {
+                let uninit = ::std::mem::MaybeUninit::<mos_translate_options>::uninit();
+                let ptr = uninit.as_ptr();
+                ::std::ptr::addr_of!((*ptr).nbest) as usize - ptr as usize
+            },
+            44usize,
+            concat!(
+                "Offset of field: ",
+                stringify!(mos_translate_options),
+                "::",
+                stringify!(nbest)
+            )
+        );
+    }
+    test_field_nbest();
 }
 extern "C" {
     pub fn mos_translate_options_init(options: *mut mos_translate_options) -> mos_status;
@@ -1206,6 +1296,48 @@ extern "C" {
 extern "C" {
     pub fn mos_model_translate(
         out: *mut *mut mos_texts,
+        model: *const mos_model,
+        src: *const *const ::std::os::raw::c_char,
+        n: usize,
+        options: *const mos_translate_options,
+    ) -> mos_status;
+}
+#[repr(C)]
+#[derive(Debug, Copy, Clone)]
+pub struct mos_translations {
+    _unused: [u8; 0],
+}
+extern "C" {
+    pub fn mos_translations_count(t: *const mos_translations) -> usize;
+}
+extern "C" {
+    pub fn mos_translations_nbest(t: *const mos_translations, i: usize) -> usize;
+}
+extern "C" {
+    pub fn mos_translations_text(
+        t: *const mos_translations,
+        i: usize,
+        k: usize,
+    ) -> *const ::std::os::raw::c_char;
+}
+extern "C" {
+    pub fn mos_translations_num_tokens(t: *const mos_translations, i: usize, k: usize) -> usize;
+}
+extern "C" {
+    pub fn mos_translations_score(
+        score: *mut f32,
+        logprob: *mut f32,
+        t: *const mos_translations,
+        i: usize,
+        k: usize,
+    ) -> mos_status;
+}
+extern "C" {
+    pub fn mos_translations_destroy(t: *mut mos_translations);
+}
+extern "C" {
+    pub fn mos_model_translate_batch(
+        out: *mut *mut mos_translations,
         model: *const mos_model,
         src: *const *const ::std::os::raw::c_char,
         n: usize,

@@ -205,4 +205,44 @@ fn builtin_supernet() {
         .expect("translate");
     assert!(out[0].contains("montes"), "{:?}", out);
     assert!(Supernet::load_builtin("no-such-model").is_err());
+
+    // Batch translation with n-best lists and scores, in input order
+    // whatever the batch limits (docs/serving.md).
+    let sentences = [
+        "Jesus wept.",
+        "The waters rose fifteen cubits higher, and the mountains were covered.",
+        "Love one another.",
+        "In the beginning God created the heaven and the earth.",
+    ];
+    let o = TranslateOptions::beam(4).nbest(3).threads(1);
+    let best = model.translate(&sentences, &o).unwrap();
+    let batch = model.translate_batch(&sentences, &o).unwrap();
+    assert_eq!(batch.len(), sentences.len());
+    for (i, hyps) in batch.iter().enumerate() {
+        assert!(!hyps.is_empty() && hyps.len() <= 3, "{hyps:?}");
+        assert_eq!(hyps[0].text, best[i]);
+        assert!(hyps.windows(2).all(|w| w[0].score >= w[1].score), "{hyps:?}");
+        assert!(hyps.iter().all(|h| h.score <= 0.0 && h.logprob <= 0.0 && h.num_tokens > 0));
+    }
+    let small_batches = o.max_batch_sentences(1).max_batch_tokens(8).sort_by_length(false).threads(2);
+    assert_eq!(model.translate_batch(&sentences, &small_batches).unwrap(), batch);
+    // max_len(0, 1): one token, the EOS, so empty texts.
+    let cut = model.translate_batch(&sentences, &TranslateOptions::beam(2).max_len(0.0, 1)).unwrap();
+    assert!(cut.iter().all(|h| h[0].num_tokens == 0 && h[0].text.is_empty()), "{cut:?}");
+    let e = model.translate_batch(&sentences, &TranslateOptions::beam(2).nbest(3)).err().expect("nbest > beam");
+    assert_eq!(e.status, Status::INVALID_ARGUMENT);
+    assert!(e.message.contains("nbest 3"), "{}", e.message);
+    let e = model.translate_batch(&sentences, &o.max_batch_sentences(0)).err().expect("no sentences per batch");
+    assert!(e.message.contains("max_batch_sentences 0"), "{}", e.message);
+
+    // Precision: routed or converted, with its meta.
+    assert_eq!(model.dtype().unwrap(), "f32");
+    let int8 = net.route_dtype(&small, mos::DType::INT8, 1).expect("route int8");
+    assert_eq!(int8.dtype().unwrap(), "int8");
+    assert!(["int8", "f32"].contains(&int8.compute_dtype().unwrap().as_str()));
+    let conv = model.convert(mos::DType::BF16).expect("convert to bf16");
+    assert_eq!(conv.dtype().unwrap(), "bf16");
+    assert_eq!(conv.translate(&sentences[..1], &TranslateOptions::beam(1)).unwrap().len(), 1);
+    let e = model.convert(mos::DType(7)).err().expect("dtype 7");
+    assert_eq!(e.status, Status::INVALID_ARGUMENT);
 }

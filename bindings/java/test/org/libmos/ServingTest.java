@@ -156,11 +156,71 @@ public final class ServingTest {
          Model model = net.route(small)) {
       String[] out = model.translate(new String[] {"The waters rose fifteen cubits higher, and the mountains were covered."}, 1);
       check(out.length == 1 && out[0].contains("montes"), "built-in translation: " + Arrays.toString(out));
+      batch(net, small, model);
     }
     try (Supernet none = Supernet.loadBuiltin("no-such-model")) {
       check(false, "an unknown built-in loads");
     } catch (MosException e) {
       check(e.getMessage().contains("not installed"), "unknown built-in: " + e.getMessage());
+    }
+  }
+
+  /** Batch translation with n-best lists and scores, and model precision (docs/serving.md). */
+  static void batch(Supernet net, Arch small, Model model) {
+    String[] sentences = {"Jesus wept.", "The waters rose fifteen cubits higher, and the mountains were covered.",
+                          "Love one another.", "In the beginning God created the heaven and the earth."};
+    TranslateOptions o = new TranslateOptions().beam(4).nbest(3).threads(1);
+    check(new TranslateOptions().maxBatchSentences() == 32 && new TranslateOptions().nbest() == 1,
+          "TranslateOptions start at the library's defaults");
+    String[] best = model.translate(sentences, 4, 1);
+    String[][] firstRun = new String[sentences.length][];
+    try (Translations t = model.translateBatch(sentences, o)) {
+      check(t.count() == sentences.length, "one result per sentence");
+      for (int i = 0; i < sentences.length; i++) {
+        int nb = (int) t.nbest(i);
+        check(nb >= 1 && nb <= 3, "n-best count " + nb);
+        check(t.text(i, 0).equals(best[i]), "first hypothesis equals translate: " + t.text(i, 0));
+        firstRun[i] = new String[nb];
+        for (int k = 0; k < nb; k++) {
+          firstRun[i][k] = t.text(i, k);
+          check(t.score(i, k) <= 0 && t.logprob(i, k) <= 0 && t.numTokens(i, k) > 0, "scores of " + i + "," + k);
+          if (k > 0) check(t.score(i, k) <= t.score(i, k - 1), "n-best sorted by score");
+        }
+      }
+      try {
+        t.text(9, 0);
+        check(false, "sentence index 9 accepted");
+      } catch (MosException e) {
+        check(e.getMessage().contains("sentence index 9"), "index error: " + e.getMessage());
+      }
+    }
+    TranslateOptions small1 = new TranslateOptions().beam(4).nbest(3).threads(2).maxBatchSentences(1)
+        .maxBatchTokens(8).sortByLength(false);
+    try (Translations t = model.translateBatch(sentences, small1)) {
+      boolean same = true;
+      for (int i = 0; i < sentences.length; i++)
+        for (int k = 0; k < firstRun[i].length; k++) same &= t.text(i, k).equals(firstRun[i][k]);
+      check(same, "batches of one sentence give the same n-best lists, in input order");
+    }
+    try (Translations t = model.translateBatch(sentences, new TranslateOptions().beam(2).maxLen(0f, 1))) {
+      check(t.numTokens(0, 0) == 0 && t.text(0, 0).isEmpty(), "maxLen(0, 1) leaves the EOS only");
+    }
+    try (Translations t = model.translateBatch(sentences, new TranslateOptions().beam(2).nbest(3))) {
+      check(false, "nbest above beam accepted");
+    } catch (MosException e) {
+      check(e.getMessage().contains("nbest 3"), "nbest error: " + e.getMessage());
+    }
+    check(model.dtype().equals("f32"), "routed model is f32");
+    try (Model int8 = net.route(small, 1, DType.INT8); Model bf = model.convert(DType.BF16)) {
+      check(int8.dtype().equals("int8"), "routed int8: " + int8.dtype());
+      check(int8.computeDtype().equals("int8") || int8.computeDtype().equals("f32"), "compute dtype");
+      check(bf.dtype().equals("bf16"), "converted to bf16: " + bf.dtype());
+      check(bf.translate(new String[] {sentences[0]}, 1).length == 1, "bf16 model translates");
+    }
+    try (Model bad = model.convert(7)) {
+      check(false, "dtype 7 accepted");
+    } catch (MosException e) {
+      check(e.status() == Status.MOS_INVALID_ARGUMENT, "dtype 7: " + e.getMessage());
     }
   }
 

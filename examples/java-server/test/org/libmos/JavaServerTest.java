@@ -2,7 +2,9 @@
  * libmos (ServingTest.train: toy corpus, 5 training steps of a tiny space; then
  * route of the largest arch and save), starts TranslateServer in a child JVM on
  * a free loopback port, and talks HTTP to it: translations, concurrent requests,
- * malformed JSON and missing fields (400, server still answering), then stops it. */
+ * malformed JSON and missing fields (400, server still answering), then stops it;
+ * then a second server with a batch window under concurrent requests of mixed
+ * beam widths, each answer compared with that request translated alone. */
 package org.libmos;
 
 import java.net.ServerSocket;
@@ -33,6 +35,72 @@ public final class JavaServerTest {
     HttpRequest r = HttpRequest.newBuilder(URI.create(url)).timeout(Duration.ofSeconds(30))
         .header("Content-Type", "application/json").POST(HttpRequest.BodyPublishers.ofString(body)).build();
     return c.send(r, HttpResponse.BodyHandlers.ofString());
+  }
+
+  static String expectedJson(String[] want) {
+    StringBuilder b = new StringBuilder("{\"translations\": [");
+    for (int k = 0; k < want.length; k++)
+      b.append(k > 0 ? ", " : "").append('"').append(want[k].replace("\\", "\\\\").replace("\"", "\\\"")).append('"');
+    return b.append("]}").toString();
+  }
+
+  /** A server with a 20 ms batch window under 48 concurrent requests of mixed beam widths:
+   *  every answer equals that request translated alone. */
+  static void batched(String javaCmd, Path modelPath) throws Exception {
+    int port;
+    try (ServerSocket s = new ServerSocket(0, 1, java.net.InetAddress.getLoopbackAddress())) {
+      port = s.getLocalPort();
+    }
+    Process server = new ProcessBuilder(javaCmd, "-Djava.library.path=" + System.getProperty("java.library.path"),
+        "-cp", System.getProperty("java.class.path"), "org.libmos.examples.TranslateServer",
+        "--model", modelPath.toString(), "--port", Integer.toString(port), "--batch-window-ms", "20",
+        "--batch-sentences", "24", "--threads", "16")
+        .redirectErrorStream(true).redirectOutput(ProcessBuilder.Redirect.INHERIT).start();
+    try {
+      HttpClient c = HttpClient.newBuilder().connectTimeout(Duration.ofSeconds(5)).build();
+      String base = "http://127.0.0.1:" + port;
+      long deadline = System.nanoTime() + 30_000_000_000L;
+      while (true) {
+        try {
+          if (c.send(HttpRequest.newBuilder(URI.create(base + "/healthz")).build(),
+                     HttpResponse.BodyHandlers.ofString()).statusCode() == 200) break;
+        } catch (java.io.IOException e) {
+          // not listening yet
+        }
+        if (System.nanoTime() > deadline || !server.isAlive()) throw new AssertionError("batching server did not start");
+        Thread.sleep(50);
+      }
+      String[] words = "red blue green cat dog bird sees likes big small the".split(" ");
+      List<String[]> sent = new ArrayList<>();
+      List<Integer> beams = new ArrayList<>();
+      List<CompletableFuture<HttpResponse<String>>> jobs = new ArrayList<>();
+      for (int i = 0; i < 48; i++) {
+        String[] ss = new String[1 + i % 3];
+        for (int k = 0; k < ss.length; k++) {
+          StringBuilder w = new StringBuilder();
+          for (int m = 0; m < 2 + (i + k) % 5; m++) w.append(m > 0 ? " " : "").append(words[(i * 7 + k * 3 + m) % words.length]);
+          ss[k] = w.toString();
+        }
+        int beam = 1 + i % 3;
+        StringBuilder body = new StringBuilder("{\"sentences\": [");
+        for (int k = 0; k < ss.length; k++) body.append(k > 0 ? ", " : "").append('"').append(ss[k]).append('"');
+        body.append("], \"beam\": ").append(beam).append('}');
+        sent.add(ss);
+        beams.add(beam);
+        jobs.add(c.sendAsync(HttpRequest.newBuilder(URI.create(base + "/translate"))
+            .POST(HttpRequest.BodyPublishers.ofString(body.toString())).build(), HttpResponse.BodyHandlers.ofString()));
+      }
+      try (Model m = Model.load(modelPath.toString())) {
+        for (int i = 0; i < jobs.size(); i++) {
+          HttpResponse<String> x = jobs.get(i).get();
+          String want = expectedJson(m.translate(sent.get(i), beams.get(i), 1));
+          check(x.statusCode() == 200 && x.body().equals(want), "batched request " + i + ": " + x.body() + " want " + want);
+        }
+      }
+    } finally {
+      server.destroy();
+      server.waitFor();
+    }
   }
 
   public static void main(String[] args) throws Exception {
@@ -95,6 +163,7 @@ public final class JavaServerTest {
       server.destroy();
       server.waitFor();
     }
+    batched(java, modelPath);
     try (var files = Files.list(dir)) {
       for (Path p : (Iterable<Path>) files::iterator) Files.deleteIfExists(p);
     }

@@ -7,8 +7,13 @@
  * request threads; translations run concurrently on the one model unless --serial is given,
  * because libmos 0.1 can give wrong outputs for concurrent translations
  * (docs/bindings.md, "Known library problem").
+ * With --batch-window-ms N (0, the default, is off) requests arriving within N ms of the
+ * first waiting one (or until --batch-sentences are waiting) are translated in one
+ * Model.translateBatch call per beam width and answered each with its own
+ * translations (examples/README.md).
  *   java -Djava.library.path=DIR -cp mos.jar:java-server.jar \
- *        org.libmos.examples.TranslateServer --model PATH [--port N] [--threads N] [--serial] */
+ *        org.libmos.examples.TranslateServer --model PATH [--port N] [--threads N] [--serial]
+ *        [--batch-window-ms N] [--batch-sentences N] */
 package org.libmos.examples;
 
 import com.sun.net.httpserver.HttpExchange;
@@ -19,13 +24,20 @@ import java.net.InetAddress;
 import java.net.InetSocketAddress;
 import java.nio.charset.StandardCharsets;
 import java.util.ArrayList;
+import java.util.Arrays;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.ExecutionException;
 import java.util.concurrent.Executors;
+import java.util.concurrent.LinkedBlockingQueue;
+import java.util.concurrent.TimeUnit;
 import org.libmos.Model;
 import org.libmos.MosException;
 import org.libmos.Status;
+import org.libmos.TranslateOptions;
+import org.libmos.Translations;
 
 public final class TranslateServer {
   /** A malformed request: becomes HTTP 400. */
@@ -139,16 +151,105 @@ public final class TranslateServer {
     }
   }
 
-  private final Model model;
-  private final boolean parallel;
-  private final Object lock = new Object();
+  /** Merges the requests of one window into one call per beam width, on its own thread. */
+  static final class Batcher {
+    private static final class Req {
+      final String[] sentences;
+      final int beam;
+      final CompletableFuture<String[]> done = new CompletableFuture<>();
 
-  TranslateServer(Model model, boolean parallel) {
-    this.model = model;
-    this.parallel = parallel;
+      Req(String[] sentences, int beam) {
+        this.sentences = sentences;
+        this.beam = beam;
+      }
+    }
+
+    private final Model model;
+    private final long windowNanos;
+    private final int maxSentences;
+    private final LinkedBlockingQueue<Req> queue = new LinkedBlockingQueue<>();
+
+    Batcher(Model model, long windowMs, int maxSentences) {
+      this.model = model;
+      this.windowNanos = TimeUnit.MILLISECONDS.toNanos(windowMs);
+      this.maxSentences = maxSentences;
+      Thread t = new Thread(this::loop, "mos-batcher");
+      t.setDaemon(true);
+      t.start();
+    }
+
+    String[] translate(String[] sentences, int beam) throws InterruptedException {
+      Req r = new Req(sentences, beam);
+      queue.add(r);
+      try {
+        return r.done.get();
+      } catch (ExecutionException e) {
+        if (e.getCause() instanceof RuntimeException) throw (RuntimeException) e.getCause();
+        throw new IllegalStateException(e.getCause());
+      }
+    }
+
+    private void loop() {
+      while (true) {
+        List<Req> pending = new ArrayList<>();
+        try {
+          Req first = queue.take();
+          pending.add(first);
+          int n = first.sentences.length;
+          long deadline = System.nanoTime() + windowNanos;
+          while (n < maxSentences) {
+            long left = deadline - System.nanoTime();
+            Req r = left > 0 ? queue.poll(left, TimeUnit.NANOSECONDS) : null;
+            if (r == null) break;
+            pending.add(r);
+            n += r.sentences.length;
+          }
+        } catch (InterruptedException e) {
+          return;
+        }
+        Map<Integer, List<Req>> byBeam = new LinkedHashMap<>();
+        for (Req r : pending) byBeam.computeIfAbsent(r.beam, b -> new ArrayList<>()).add(r);
+        for (Map.Entry<Integer, List<Req>> g : byBeam.entrySet()) run(g.getKey(), g.getValue());
+      }
+    }
+
+    private void run(int beam, List<Req> reqs) {
+      List<String> all = new ArrayList<>();
+      for (Req r : reqs) all.addAll(Arrays.asList(r.sentences));
+      TranslateOptions o = new TranslateOptions().beam(beam).maxBatchSentences(Math.min(maxSentences, 4096));
+      try (Translations t = model.translateBatch(all.toArray(new String[0]), o)) {
+        int k = 0;
+        for (Req r : reqs) {
+          String[] out = new String[r.sentences.length];
+          for (int i = 0; i < out.length; i++) out[i] = t.text(k++, 0);
+          r.done.complete(out);
+        }
+      } catch (RuntimeException e) {
+        // One request must not fail the others: answer each on its own.
+        for (Req r : reqs) {
+          try {
+            r.done.complete(model.translate(r.sentences, r.beam));
+          } catch (RuntimeException x) {
+            r.done.completeExceptionally(x);
+          }
+        }
+      }
+    }
   }
 
-  String[] translate(String[] sentences, int beam) {
+  private final Model model;
+  private final boolean parallel;
+  private final Batcher batcher; // null: no batching
+  private final Object lock = new Object();
+
+  TranslateServer(Model model, boolean parallel, long batchWindowMs, int batchSentences) {
+    this.model = model;
+    this.parallel = parallel;
+    this.batcher = batchWindowMs > 0 ? new Batcher(model, batchWindowMs, batchSentences) : null;
+  }
+
+  String[] translate(String[] sentences, int beam) throws InterruptedException {
+    if (batcher != null) return batcher.translate(sentences, beam);
     // Many request threads at once: one compute thread per call, so that the
     // calls do not fight over the cores (docs/threading.md).
     if (parallel) return model.translate(sentences, beam, 1);
@@ -212,12 +313,16 @@ public final class TranslateServer {
       send(ex, 400, error(e.getMessage()));
     } catch (MosException e) {
       send(ex, e.status() == Status.MOS_INVALID_ARGUMENT ? 400 : 500, error(e.getMessage()));
+    } catch (InterruptedException e) {
+      Thread.currentThread().interrupt();
+      send(ex, 503, error("interrupted while waiting for a batch"));
     }
   }
 
   public static void main(String[] args) throws Exception {
     String modelPath = null;
-    int port = 8080, threads = 4;
+    int port = 8080, threads = 4, batchSentences = 32;
+    long batchWindowMs = 0;
     boolean parallel = true;
     for (int k = 0; k < args.length; k++) {
       String a = args[k];
@@ -230,11 +335,14 @@ public final class TranslateServer {
         case "--model": modelPath = args[++k]; break;
         case "--port": port = Integer.parseInt(args[++k]); break;
         case "--threads": threads = Integer.parseInt(args[++k]); break;
+        case "--batch-window-ms": batchWindowMs = Long.parseLong(args[++k]); break;
+        case "--batch-sentences": batchSentences = Integer.parseInt(args[++k]); break;
         default: System.err.println("unknown argument " + a); System.exit(2);
       }
     }
-    if (modelPath == null) {
-      System.err.println("usage: TranslateServer --model PATH [--port N] [--threads N] [--serial]");
+    if (modelPath == null || batchWindowMs < 0 || batchSentences < 1) {
+      System.err.println("usage: TranslateServer --model PATH [--port N] [--threads N] [--serial] "
+          + "[--batch-window-ms N >= 0] [--batch-sentences N >= 1]");
       System.exit(2);
     }
     Model model;
@@ -245,7 +353,7 @@ public final class TranslateServer {
       System.exit(1);
       return;
     }
-    TranslateServer s = new TranslateServer(model, parallel);
+    TranslateServer s = new TranslateServer(model, parallel, batchWindowMs, batchSentences);
     HttpServer http = HttpServer.create(new InetSocketAddress(InetAddress.getLoopbackAddress(), port), 64);
     http.createContext("/healthz", s::healthz);
     http.createContext("/translate", s::translate);
