@@ -219,7 +219,7 @@ typedef struct mos_search_options {
     uint32_t screen_sentences;   /* racing: every new arch is first scored on the first
                                     screen_sentences pairs of the subset and only the promising
                                     ones on all valid_sentences; 0 = off, every arch fully scored
-                                    (100). @since 0.2 */
+                                    (50). @since 0.2 */
     double promote_fraction;     /* racing: the fraction of each generation's screened archs, best
                                     screened loss first, that are fully scored, (0, 1] (0.25); archs
                                     whose calibrated estimate beats the generation's best are
@@ -230,7 +230,7 @@ typedef struct mos_search_options {
 
 #define MOS_SEARCH_OPTIONS_INIT                                                                  \
     {MOS_SEARCH_OPTIONS_VERSION, "valid", NULL, NULL, 500u, NULL, 0u, 0u, 0u, NULL, false, 125u, \
-     25u, 50u, 50u, 30u, 0.3, 1u, 0, NULL, 100u, 0.25, MOS_FITNESS_AUTO}
+     25u, 50u, 50u, 30u, 0.3, 1u, 0, NULL, 50u, 0.25, MOS_FITNESS_AUTO}
 
 /* Function twin of MOS_SEARCH_OPTIONS_INIT (version 3 since 0.2). Thread-safe. @since 0.1 */
 MOS_API mos_status mos_search_options_init(mos_search_options *options);

@@ -517,7 +517,7 @@ static void search(void **state) {
      * promoted; deterministic for a seed, fewer archs fully scored. A version
      * 2 struct ignores the racing and precision fields: exactly the search
      * without racing in f32 (r1, whose options had no racing: 20 pairs are
-     * fewer than the default screen of 100). */
+     * fewer than the default screen of 50). */
     o.screen_sentences = 8;
     o.promote_fraction = 0.3;
     o.fitness_precision = MOS_FITNESS_F32;
