@@ -172,9 +172,19 @@ MOS_API mos_status mos_predictor_predict(double *ms, const mos_predictor *p, con
 /* Destroying NULL does nothing. @since 0.1 */
 MOS_API void mos_predictor_destroy(mos_predictor *p);
 
-/* 2: `mpi_comm` appended (@since 0.2). Version 1 structs are still accepted
- * (mpi_comm NULL). */
-#define MOS_SEARCH_OPTIONS_VERSION 2u
+/* 2: `mpi_comm` appended (@since 0.2). 3: `screen_sentences`,
+ * `promote_fraction` and `fitness_precision` appended (@since 0.2). Version 1
+ * and 2 structs are still accepted and search as before: mpi_comm NULL
+ * (version 1), no racing and f32 fitness. */
+#define MOS_SEARCH_OPTIONS_VERSION 3u
+
+/* Precision of the search's fitness products (docs/search.md, "Racing and
+ * precision"). Values are stable and only appended. @since 0.2 */
+typedef enum mos_fitness_precision {
+    MOS_FITNESS_F32 = 0,  /* f32 products */
+    MOS_FITNESS_BF16 = 1, /* bf16 inputs, f32 accumulation; f32 where the CPU has no native bf16 */
+    MOS_FITNESS_AUTO = 2  /* bf16 where the CPU has native bf16 products (avx512_bf16 or AMX), else f32 */
+} mos_fitness_precision;
 
 /* Options of mos_search. NULL options mean the defaults shown, which lack the
  * required languages. */
@@ -205,21 +215,34 @@ typedef struct mos_search_options {
                                     gets the same result; the fitness evaluations are spread over
                                     the ranks), or NULL: MPI_COMM_WORLD when MPI is initialized,
                                     else this process alone (NULL). @since 0.2 */
+    /* Version 3. */
+    uint32_t screen_sentences;   /* racing: every new arch is first scored on the first
+                                    screen_sentences pairs of the subset and only the promising
+                                    ones on all valid_sentences; 0 = off, every arch fully scored
+                                    (50). @since 0.2 */
+    double promote_fraction;     /* racing: the fraction of each generation's screened archs, best
+                                    screened loss first, that are fully scored, (0, 1] (0.25); archs
+                                    whose calibrated estimate beats the generation's best are
+                                    fully scored too. @since 0.2 */
+    int32_t fitness_precision;   /* a mos_fitness_precision (MOS_FITNESS_AUTO); each budget's best
+                                    arch is re-scored in f32, so reported fitness is f32. @since 0.2 */
 } mos_search_options;
 
 #define MOS_SEARCH_OPTIONS_INIT                                                                  \
     {MOS_SEARCH_OPTIONS_VERSION, "valid", NULL, NULL, 500u, NULL, 0u, 0u, 0u, NULL, false, 125u, \
-     25u, 50u, 50u, 30u, 0.3, 1u, 0, NULL}
+     25u, 50u, 50u, 30u, 0.3, 1u, 0, NULL, 50u, 0.25, MOS_FITNESS_AUTO}
 
-/* Function twin of MOS_SEARCH_OPTIONS_INIT (version 2 since 0.2). Thread-safe. @since 0.1 */
+/* Function twin of MOS_SEARCH_OPTIONS_INIT (version 3 since 0.2). Thread-safe. @since 0.1 */
 MOS_API mos_status mos_search_options_init(mos_search_options *options);
 
 typedef struct mos_search_result mos_search_result;
 
 /* Evolutionary search (HAT) of `net`'s space for the best arch per budget,
  * into *out (NULL on failure); fitness = validation loss of the routed subnet
- * on the first valid_sentences pairs of data_dir's split. Deterministic for a
- * seed (given the same latencies). Runs with options->threads threads and
+ * on the first valid_sentences pairs of data_dir's split (with racing, only
+ * the promising archs are scored on all of them; the best arch of every
+ * budget always is). Deterministic for a seed (given the same latencies and
+ * precision). Runs with options->threads threads and
  * restores the caller's thread counts. `progress` (may be NULL) is called
  * after every iteration with done/total iterations over all budgets; when it
  * returns non-zero the search stops there and returns MOS_ABORTED with *out

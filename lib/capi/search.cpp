@@ -62,12 +62,20 @@ mos::ProgressFn progress_fn(mos_progress_fn progress, void *user) {
     return [progress, user](const mos::Progress &p) { return progress(p.done, p.total, p.what.c_str(), user) == 0; };
 }
 
-// The caller's options as version 2 (NULL: the defaults): a version 1 struct
-// (which ends before mpi_comm) is read only up to its end, and gets
-// mpi_comm = NULL.
+// The caller's options as version 3 (NULL: the defaults): a version 1 or 2
+// struct is read only up to its end (version 1 ends before mpi_comm, version
+// 2 before screen_sentences) and searches as those versions did: mpi_comm
+// NULL (version 1), no racing and f32 fitness.
 mos_search_options search_options(const mos_search_options *options) {
-    return mos::capi::versioned(options, mos_search_options MOS_SEARCH_OPTIONS_INIT,
-                                {offsetof(mos_search_options, mpi_comm), sizeof(mos_search_options)}, "options");
+    mos_search_options o = mos::capi::versioned(options, mos_search_options MOS_SEARCH_OPTIONS_INIT,
+                                                {offsetof(mos_search_options, mpi_comm),
+                                                 offsetof(mos_search_options, screen_sentences), sizeof(mos_search_options)},
+                                                "options");
+    if (options != nullptr && options->version < 3u) {
+        o.screen_sentences = 0;
+        o.fitness_precision = MOS_FITNESS_F32;
+    }
+    return o;
 }
 
 // The core configuration of mos_search's options (checked, converted).
@@ -97,6 +105,17 @@ mos::SearchConfig search_config(const mos_search_options &o, const char *data_di
     c.evolution.iterations = static_cast<int>(o.iterations);
     c.evolution.mutation_prob = o.mutation_prob;
     c.evolution.seed = o.seed;
+    mos::check(o.promote_fraction > 0.0 && o.promote_fraction <= 1.0, MOS_INVALID_ARGUMENT, "promote_fraction ",
+               o.promote_fraction, " outside (0, 1]");
+    c.evolution.promote = o.promote_fraction;
+    c.screen_sentences = o.screen_sentences;
+    switch (o.fitness_precision) {
+    case MOS_FITNESS_F32: c.precision = mos::SearchConfig::Precision::F32; break;
+    case MOS_FITNESS_BF16: c.precision = mos::SearchConfig::Precision::BF16; break;
+    case MOS_FITNESS_AUTO: c.precision = mos::SearchConfig::Precision::AUTO; break;
+    default:
+        mos::fail(MOS_INVALID_ARGUMENT, "fitness_precision ", o.fitness_precision, " is not a mos_fitness_precision");
+    }
     c.mpi_comm = o.mpi_comm;
     return c;
 }

@@ -28,10 +28,35 @@ void check_evolution_options(const EvolutionOptions &o) {
     check(o.mutation_prob >= 0.0 && o.mutation_prob <= 1.0, MOS_INVALID_ARGUMENT, "mutation probability ",
           o.mutation_prob, " outside [0, 1]");
     check(o.max_tries >= 1, MOS_INVALID_ARGUMENT, "max_tries must be >= 1");
+    check(o.promote > 0.0 && o.promote <= 1.0, MOS_INVALID_ARGUMENT, "promote fraction ", o.promote,
+          " outside (0, 1]");
 }
 
 EvalCache::EvalCache(const Space &space, uint64_t vocab, FitnessFn fitness, LatencyFn latency, dist::Comm *comm)
     : space_(space), vocab_(vocab), fitness_(std::move(fitness)), latency_(std::move(latency)), comm_(comm) {}
+
+void EvalCache::spread(const std::vector<Entry *> &todo, const FitnessFn &fn, std::vector<double> &values,
+                       int64_t &local, double &seconds) {
+    const int rank = comm_ ? comm_->rank() : 0, size = comm_ ? comm_->size() : 1;
+    values.assign(todo.size(), 0.0);
+    std::exception_ptr error;
+    try {
+        for (size_t i = static_cast<size_t>(rank); i < todo.size(); i += static_cast<size_t>(size)) {
+            const auto t0 = std::chrono::steady_clock::now();
+            values[i] = fn(todo[i]->e.arch);
+            seconds += std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+            local++;
+        }
+    } catch (...) {
+        error = std::current_exception();
+    }
+    if (size <= 1) {
+        if (error) std::rethrow_exception(error);
+        return;
+    }
+    comm_->agree(error, "evaluating fitness");
+    comm_->sum(values.data(), values.size());
+}
 
 void EvalCache::fill(const std::vector<Arch> &archs) {
     // The archs without fitness, first occurrence first: the same list on
@@ -42,31 +67,88 @@ void EvalCache::fill(const std::vector<Arch> &archs) {
         Entry &en = cache_.at(arch_to_json(a));
         if (!en.has_fitness && std::find(todo.begin(), todo.end(), &en) == todo.end()) todo.push_back(&en);
     }
-    const int rank = comm_ ? comm_->rank() : 0, size = comm_ ? comm_->size() : 1;
+    const int size = comm_ ? comm_->size() : 1;
     if (size <= 1) {
         for (Entry *en : todo) full(en->e.arch);
-        return;
+    } else if (!todo.empty()) {
+        std::vector<double> values;
+        spread(todo, fitness_, values, local_evals_, fitness_seconds_);
+        for (size_t i = 0; i < todo.size(); i++) {
+            todo[i]->e.fitness = values[i];
+            todo[i]->has_fitness = true;
+            fitness_evals_++;
+        }
+    }
+    if (racing() && !todo.empty()) calibrate();
+}
+
+void EvalCache::fill_screen(const std::vector<Arch> &archs) {
+    check(racing(), MOS_INTERNAL, "fill_screen without a screening function");
+    std::vector<Entry *> todo;
+    for (const Arch &a : archs) {
+        facts(a);
+        Entry &en = cache_.at(arch_to_json(a));
+        if (!en.has_fitness && !en.has_screen && std::find(todo.begin(), todo.end(), &en) == todo.end())
+            todo.push_back(&en);
     }
     if (todo.empty()) return;
-    std::vector<double> values(todo.size(), 0.0);
-    std::exception_ptr error;
-    try {
-        for (size_t i = static_cast<size_t>(rank); i < todo.size(); i += static_cast<size_t>(size)) {
-            const auto t0 = std::chrono::steady_clock::now();
-            values[i] = fitness_(todo[i]->e.arch);
-            fitness_seconds_ += std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
-            local_evals_++;
-        }
-    } catch (...) {
-        error = std::current_exception();
-    }
-    comm_->agree(error, "evaluating fitness");
-    comm_->sum(values.data(), values.size());
+    std::vector<double> values;
+    spread(todo, screen_, values, local_screens_, screen_seconds_);
     for (size_t i = 0; i < todo.size(); i++) {
-        todo[i]->e.fitness = values[i];
-        todo[i]->has_fitness = true;
-        fitness_evals_++;
+        todo[i]->screen = values[i];
+        todo[i]->has_screen = true;
+        screen_evals_++;
     }
+}
+
+void EvalCache::calibrate() {
+    // Full against screened loss over every arch with both (map order: the
+    // same on every rank).
+    double n = 0, sx = 0, sy = 0;
+    for (const auto &kv : cache_)
+        if (kv.second.has_fitness && kv.second.has_screen) {
+            n += 1;
+            sx += kv.second.screen;
+            sy += kv.second.e.fitness;
+        }
+    calib_a_ = 0;
+    calib_b_ = 1;
+    if (n == 0) return;
+    const double mx = sx / n, my = sy / n;
+    double sxx = 0, sxy = 0;
+    for (const auto &kv : cache_)
+        if (kv.second.has_fitness && kv.second.has_screen) {
+            const double dx = kv.second.screen - mx;
+            sxx += dx * dx;
+            sxy += dx * (kv.second.e.fitness - my);
+        }
+    // A line needs a few points spread apart; a slope that is not positive
+    // would invert the screened order, so fall back to the mean offset.
+    if (n >= 3 && sxx > 1e-12 * n && sxy > 0) {
+        calib_b_ = sxy / sxx;
+        calib_a_ = my - calib_b_ * mx;
+    } else {
+        calib_a_ = my - mx;
+    }
+}
+
+bool EvalCache::has_fitness(const Arch &a) {
+    facts(a);
+    return cache_.at(arch_to_json(a)).has_fitness;
+}
+
+double EvalCache::screened(const Arch &a) {
+    facts(a);
+    const Entry &en = cache_.at(arch_to_json(a));
+    return en.has_screen ? en.screen : std::numeric_limits<double>::quiet_NaN();
+}
+
+double EvalCache::rank_value(const Arch &a) {
+    facts(a);
+    const Entry &en = cache_.at(arch_to_json(a));
+    if (en.has_fitness) return en.e.fitness;
+    check(en.has_screen, MOS_INTERNAL, "rank_value of an arch neither scored nor screened");
+    return calibrated(en.screen);
 }
 
 bool EvalCache::all_continue(bool go) {
@@ -139,6 +221,56 @@ Arch feasible_child(EvalCache &cache, const Constraints &c, int max_tries, Gen g
          " tries; the constraints leave almost no arch of the space");
 }
 
+// One racing generation: screen the archs of `pop` with no fitness yet,
+// give the full fitness to the promising ones (the best o.promote fraction
+// by screened loss, and any whose calibrated estimate beats the generation's
+// best full fitness), then rank `pop` into `ranked` by full fitness where
+// there is one and the calibrated estimate otherwise. `gen_best` is the best
+// member with a full fitness (the promotions guarantee one).
+void race_generation(const std::vector<Arch> &pop, const EvolutionOptions &o, EvalCache &cache,
+                     std::vector<const Evaluated *> &ranked, const Evaluated *&gen_best) {
+    cache.fill_screen(pop);
+    std::vector<Arch> cand;
+    std::vector<std::string> keys;
+    double best_full = std::numeric_limits<double>::infinity();
+    for (const Arch &a : pop) {
+        if (cache.has_fitness(a)) {
+            best_full = std::min(best_full, cache.full(a).fitness);
+            continue;
+        }
+        const std::string key = arch_to_json(a);
+        if (std::find(keys.begin(), keys.end(), key) != keys.end()) continue;
+        keys.push_back(key);
+        cand.push_back(a);
+    }
+    std::vector<size_t> order(cand.size());
+    for (size_t i = 0; i < order.size(); i++) order[i] = i;
+    std::vector<double> sc(cand.size());
+    for (size_t i = 0; i < cand.size(); i++) sc[i] = cache.screened(cand[i]);
+    std::stable_sort(order.begin(), order.end(), [&](size_t x, size_t y) { return sc[x] < sc[y]; });
+    const size_t k = cand.empty() ? 0
+                                  : std::max<size_t>(1, static_cast<size_t>(std::ceil(
+                                                            o.promote * static_cast<double>(cand.size()) - 1e-9)));
+    std::vector<Arch> promote;
+    for (size_t r = 0; r < order.size(); r++)
+        if (r < k || (std::isfinite(best_full) && cache.calibrated(sc[order[r]]) < best_full)) promote.push_back(cand[order[r]]);
+    cache.fill(promote);
+    std::vector<std::pair<double, const Evaluated *>> v;
+    v.reserve(pop.size());
+    for (const Arch &a : pop) v.emplace_back(cache.rank_value(a), &cache.facts(a));
+    std::stable_sort(v.begin(), v.end(), [](const std::pair<double, const Evaluated *> &x,
+                                            const std::pair<double, const Evaluated *> &y) {
+        return x.first < y.first;
+    });
+    ranked.clear();
+    gen_best = nullptr;
+    for (const auto &e : v) {
+        ranked.push_back(e.second);
+        if (gen_best == nullptr && cache.has_fitness(e.second->arch)) gen_best = e.second;
+    }
+    check(gen_best != nullptr, MOS_INTERNAL, "racing generation without a fully scored arch");
+}
+
 }  // namespace
 
 Evaluated evolve(const Space &space, const Constraints &c, const EvolutionOptions &o, EvalCache &cache,
@@ -160,15 +292,21 @@ Evaluated evolve(const Space &space, const Constraints &c, const EvolutionOption
     bool have_best = false;
     for (int it = 0; it < o.iterations; it++) {
         // Every new arch of the generation at once (spread over the ranks of
-        // a distributed search), then ranked as before from the cache.
-        cache.fill(pop);
+        // a distributed search), then ranked from the cache.
         std::vector<const Evaluated *> scored;
-        scored.reserve(pop.size());
-        for (const Arch &a : pop) scored.push_back(&cache.full(a));
-        std::stable_sort(scored.begin(), scored.end(),
-                         [](const Evaluated *x, const Evaluated *y) { return x->fitness < y->fitness; });
-        if (!have_best || scored[0]->fitness < best.fitness) {
-            best = *scored[0];
+        const Evaluated *gen_best = nullptr;
+        if (cache.racing()) {
+            race_generation(pop, o, cache, scored, gen_best);
+        } else {
+            cache.fill(pop);
+            scored.reserve(pop.size());
+            for (const Arch &a : pop) scored.push_back(&cache.full(a));
+            std::stable_sort(scored.begin(), scored.end(),
+                             [](const Evaluated *x, const Evaluated *y) { return x->fitness < y->fitness; });
+            gen_best = scored[0];
+        }
+        if (!have_best || gen_best->fitness < best.fitness) {
+            best = *gen_best;
             have_best = true;
         }
         if (cb) {
@@ -178,6 +316,7 @@ Evaluated evolve(const Space &space, const Constraints &c, const EvolutionOption
             p.best_fitness = best.fitness;
             p.best = best;
             p.evaluations = cache.fitness_evals();
+            p.screened = cache.screen_evals();
             p.seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
             if (!cache.all_continue(cb(p))) {
                 check(stopped != nullptr, MOS_ABORTED, "search stopped by the progress callback after iteration ",

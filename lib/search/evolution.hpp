@@ -7,6 +7,15 @@
 // that breaks a constraint is regenerated. Fitness (validation loss, lower is
 // better) and latency are evaluated once per arch and cached across iterations
 // and across budgets, so searching several budgets costs little more than one.
+//
+// Racing (docs/search.md, "Racing"): when the cache has a screening function
+// (the loss on a small first part of the validation subset), each generation's
+// archs without a fitness are first screened, and only the promising ones get
+// the full fitness: the best `promote` fraction by screened loss, plus any
+// whose calibrated estimate beats the best full fitness of the generation.
+// The others are ranked by that estimate (a least-squares line from screened
+// to full loss over every arch that has both). The reported best arch always
+// has a full fitness.
 #pragma once
 
 #include <cstdint>
@@ -33,6 +42,10 @@ struct EvolutionOptions {
     double mutation_prob = 0.3;
     uint64_t seed = 1;
     int max_tries = 10000;  // attempts to find one feasible child before giving up
+    // Racing only (a cache with a screening function): the fraction of a
+    // generation's screened-only archs, best screened loss first, that get the
+    // full fitness (at least one), in (0, 1].
+    double promote = 0.25;
 };
 
 void check_evolution_options(const EvolutionOptions &o);
@@ -67,11 +80,31 @@ public:
     EvalCache(const Space &space, uint64_t vocab, FitnessFn fitness, LatencyFn latency,
               dist::Comm *comm = nullptr);
 
+    // Racing: `screen` is a cheaper estimate of the fitness (the loss on the
+    // first part of the validation subset); empty turns racing off.
+    void set_screen(FitnessFn screen) { screen_ = std::move(screen); }
+    bool racing() const { return static_cast<bool>(screen_); }
+
     // Computes the fitness of every arch of `archs` not yet evaluated: the
     // new archs in the order of `archs` (duplicates once), the i-th on rank
     // i % size, the values summed over the ranks. Every rank must call it with
     // the same archs; a failure on any rank throws on every rank.
     void fill(const std::vector<Arch> &archs);
+    // Racing: screens every arch of `archs` that has neither a fitness nor a
+    // screened loss, spread over the ranks as fill(), then refits the
+    // calibration.
+    void fill_screen(const std::vector<Arch> &archs);
+    bool has_fitness(const Arch &a);
+    // The screened loss (NaN when the arch was not screened).
+    double screened(const Arch &a);
+    // The full fitness when there is one, else the calibrated estimate from
+    // the screened loss (calibrated(); the arch must have been screened).
+    double rank_value(const Arch &a);
+    // The full-fitness estimate of a screened loss: a + b * screened, the
+    // least-squares line over every arch with both values (at least 3 and
+    // distinct screened losses; with fewer, the mean difference; with none,
+    // the screened loss itself).
+    double calibrated(double screened_loss) const { return calib_a_ + calib_b_ * screened_loss; }
     // Whether every rank wants to go on (each passes its own wish): the
     // search stops everywhere when any rank asks to stop.
     bool all_continue(bool go);
@@ -87,6 +120,11 @@ public:
     // Of those, the ones this rank computed, and the seconds it took.
     int64_t local_fitness_evals() const { return local_evals_; }
     double fitness_seconds() const { return fitness_seconds_; }
+    // Racing: archs screened (over every rank), the ones this rank screened
+    // and its seconds screening.
+    int64_t screen_evals() const { return screen_evals_; }
+    int64_t local_screen_evals() const { return local_screens_; }
+    double screen_seconds() const { return screen_seconds_; }
     // Every arch whose fitness was computed.
     std::vector<Evaluated> evaluated() const;
 
@@ -94,28 +132,39 @@ private:
     struct Entry {
         Evaluated e;
         bool has_fitness = false;
+        bool has_screen = false;
+        double screen = 0;
     };
+    // Computes fn for `todo` (spread over the ranks) into `values`; adds to
+    // the given counters.
+    void spread(const std::vector<Entry *> &todo, const FitnessFn &fn, std::vector<double> &values,
+                int64_t &local, double &seconds);
+    void calibrate();
     Space space_;
     uint64_t vocab_;
-    FitnessFn fitness_;
+    FitnessFn fitness_, screen_;
     LatencyFn latency_;
     dist::Comm *comm_;
     std::map<std::string, Entry> cache_;
     int64_t fitness_evals_ = 0, local_evals_ = 0;
     double fitness_seconds_ = 0;
+    int64_t screen_evals_ = 0, local_screens_ = 0;
+    double screen_seconds_ = 0;
+    double calib_a_ = 0, calib_b_ = 1;
 };
 
 struct EvolutionProgress {
     int iteration = 0, iterations = 0;
     double best_fitness = 0;
     Evaluated best;          // the best feasible arch so far
-    int64_t evaluations = 0;
+    int64_t evaluations = 0;  // archs with a full fitness
+    int64_t screened = 0;     // archs screened (racing)
     double seconds = 0;
 };
 // Return false to stop (see evolve).
 using EvolutionCallback = std::function<bool(const EvolutionProgress &)>;
 
-// The best feasible arch found. Throws MOS_OUT_OF_RANGE when even the space's
+// The best feasible arch found (with a full fitness, racing or not). Throws MOS_OUT_OF_RANGE when even the space's
 // cheapest archs break the constraints, naming the smallest achievable
 // latency / params / FLOPs. When `cb` returns false: with `stopped` non-null,
 // sets *stopped and returns the best feasible arch found so far (the callback

@@ -25,9 +25,25 @@
 namespace mos {
 
 MeanLoss subnet_fitness(const Supernet &net, const ArchDims &dims, EvalWorkspace &ws,
-                        const std::vector<TokenBatch> &batches) {
+                        const std::vector<TokenBatch> &batches, EvalPrecision p) {
     const DenseModel m = route(net, dims);
-    return mean_loss(m, ws, batches, net.config().label_smoothing, EvalPrecision::F32);
+    return mean_loss(m, ws, batches, net.config().label_smoothing, p);
+}
+
+const char *search_precision_name(SearchConfig::Precision p) {
+    switch (p) {
+    case SearchConfig::Precision::F32: return "f32";
+    case SearchConfig::Precision::BF16: return "bf16";
+    case SearchConfig::Precision::AUTO: return "auto";
+    }
+    return "?";
+}
+
+SearchConfig::Precision parse_search_precision(const std::string &name) {
+    if (name == "f32") return SearchConfig::Precision::F32;
+    if (name == "bf16") return SearchConfig::Precision::BF16;
+    if (name == "auto") return SearchConfig::Precision::AUTO;
+    fail(MOS_INVALID_ARGUMENT, "fitness precision '", name, "' is not f32, bf16 or auto");
 }
 
 namespace {
@@ -53,11 +69,33 @@ SearchReport search_on(const SupernetBundle &b, const SearchConfig &cfg, const P
         rep.valid_tgt_tokens += static_cast<int64_t>(p.tgt.size());
     }
     const uint64_t vocab = static_cast<uint64_t>(b.net->config().vocab);
+    // Precision: AUTO and BF16 both mean bf16 products where they are native.
+    const EvalPrecision prec = effective_precision(cfg.precision == SearchConfig::Precision::F32
+                                                       ? EvalPrecision::F32
+                                                       : EvalPrecision::BF16);
+    rep.precision = eval_precision_name(prec);
+    if (cfg.precision == SearchConfig::Precision::BF16 && prec != EvalPrecision::BF16)
+        rep.warnings.push_back("bf16 fitness asked for, but this CPU has no native bf16 products: ran in f32");
     EvalWorkspace ws;
     auto fitness = [&](const Arch &a) {
         for (const TokenPair &p : pairs.pairs)
             rep.fitness_flops += static_cast<double>(arch_flops(a, vocab, p.src.size(), p.tgt.size()).total());
-        return subnet_fitness(*b.net, arch_dims(b.space, a), ws, batches).loss;
+        return subnet_fitness(*b.net, arch_dims(b.space, a), ws, batches, prec).loss;
+    };
+    // Racing: the screening subset is the first screen_sentences pairs (none
+    // when that is the whole subset: racing is then off).
+    TokenizedData screen_pairs;
+    std::vector<TokenBatch> screen_batches;
+    if (cfg.screen_sentences > 0 && cfg.screen_sentences < static_cast<int64_t>(pairs.pairs.size())) {
+        screen_pairs.pairs.assign(pairs.pairs.begin(), pairs.pairs.begin() + cfg.screen_sentences);
+        screen_batches = fixed_batches(screen_pairs, kEvalBatchTokens);
+        rep.screen_pairs = cfg.screen_sentences;
+        rep.promote = cfg.evolution.promote;
+    }
+    auto screen = [&](const Arch &a) {
+        for (const TokenPair &p : screen_pairs.pairs)
+            rep.fitness_flops += static_cast<double>(arch_flops(a, vocab, p.src.size(), p.tgt.size()).total());
+        return subnet_fitness(*b.net, arch_dims(b.space, a), ws, screen_batches, prec).loss;
     };
 
     // Latency: predictor, measurement, or none.
@@ -113,6 +151,7 @@ SearchReport search_on(const SupernetBundle &b, const SearchConfig &cfg, const P
     prepared = true;
     if (comm.distributed()) comm.agree(nullptr, "preparing the search");
     EvalCache cache(b.space, static_cast<uint64_t>(b.net->config().vocab), fitness, latency, &comm);
+    if (rep.screen_pairs > 0) cache.set_screen(screen);
     rep.budgets_ms = cfg.budgets_ms;
     std::vector<double> budgets = cfg.budgets_ms;
     if (budgets.empty()) budgets.push_back(0.0);
@@ -133,9 +172,10 @@ SearchReport search_on(const SupernetBundle &b, const SearchConfig &cfg, const P
                 char what[200];
                 std::snprintf(what, sizeof what,
                               "iterations; best validation loss %.4f (enc %dx%zu, dec %dx%zu, %.1f ms); %lld archs "
-                              "evaluated",
+                              "evaluated%s",
                               p.best_fitness, a.enc_embed, a.enc.size(), a.dec_embed, a.dec.size(),
-                              p.best.latency_ms, static_cast<long long>(p.evaluations));
+                              p.best.latency_ms, static_cast<long long>(p.evaluations),
+                              p.screened > 0 ? (", " + std::to_string(p.screened) + " screened").c_str() : "");
                 sp.what = what;
                 return progress(sp);
             };
@@ -162,15 +202,37 @@ SearchReport search_on(const SupernetBundle &b, const SearchConfig &cfg, const P
         }
         break;
     }
+    for (BudgetResult &r : rep.results) r.search_fitness = r.best.fitness;
+    if (prec != EvalPrecision::F32) {
+        // The winners in f32, so that results compare across precisions:
+        // computed on rank 0 and sent to the others (one value per winner).
+        const auto tr = std::chrono::steady_clock::now();
+        EvalWorkspace ws32;
+        for (BudgetResult &r : rep.results) {
+            double loss = 0;
+            comm.on_root([&] { loss = subnet_fitness(*b.net, arch_dims(b.space, r.best.arch), ws32, batches).loss; },
+                         "re-scoring a winner in f32");
+            if (comm.distributed()) {
+                int64_t bits = 0;
+                std::memcpy(&bits, &loss, sizeof loss);
+                comm.broadcast(bits, 0);
+                std::memcpy(&loss, &bits, sizeof loss);
+            }
+            r.best.fitness = loss;
+        }
+        rep.rescore_seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - tr).count();
+    }
     rep.evaluated = cache.evaluated();
     rep.pareto = pareto_front(rep.evaluated);
     rep.fitness_evals = cache.fitness_evals();
     rep.rank_fitness_evals = cache.local_fitness_evals();
+    rep.screen_evals = cache.screen_evals();
     // Each rank counted the FLOPs and seconds of its own evaluations.
-    double spent[2] = {rep.fitness_flops, cache.fitness_seconds()};
-    comm.sum(spent, 2);
+    double spent[3] = {rep.fitness_flops, cache.fitness_seconds(), cache.screen_seconds()};
+    comm.sum(spent, 3);
     rep.fitness_flops = spent[0];
     rep.fitness_seconds = spent[1];
+    rep.screen_seconds = spent[2];
     rep.seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
     return rep;
 }
@@ -233,6 +295,7 @@ std::string search_report_json(const SearchReport &r) {
         nlohmann::ordered_json e = eval_json(b.best);
         e["budget_ms"] = b.budget_ms;
         e["complete"] = b.complete;
+        e["search_fitness"] = b.search_fitness;
         j["results"].push_back(e);
     }
     j["pareto"] = nlohmann::ordered_json::array();
@@ -244,6 +307,14 @@ std::string search_report_json(const SearchReport &r) {
                   {"fitness_seconds", r.fitness_seconds},
                   {"seconds_per_evaluation", r.fitness_evals ? r.fitness_seconds / r.fitness_evals : 0.0},
                   {"fitness_gflop", r.fitness_flops / 1e9},
+                  {"fitness_precision", r.precision},
+                  {"screen_pairs", r.screen_pairs},
+                  {"promote", r.promote},
+                  {"archs_screened", r.screen_evals},
+                  {"archs_fully_scored", r.fitness_evals},
+                  {"screen_seconds", r.screen_seconds},
+                  {"seconds_per_screen", r.screen_evals ? r.screen_seconds / r.screen_evals : 0.0},
+                  {"rescore_seconds", r.rescore_seconds},
                   {"valid_pairs", r.valid_pairs},
                   {"valid_src_tokens", r.valid_src_tokens},
                   {"valid_tgt_tokens", r.valid_tgt_tokens}};

@@ -27,6 +27,16 @@ struct SearchConfig {
     bool measure = false;            // ...or measured here (slow)
     LatencyOptions latency;          // protocol when measuring
     EvolutionOptions evolution;
+    // Racing (docs/search.md, "Racing"): every new arch is first scored on
+    // the first `screen_sentences` pairs of the subset, and only the promising
+    // ones (evolution.promote) on all of it; 0 (or a subset no larger than
+    // the screen) = every arch scored on the whole subset.
+    int64_t screen_sentences = 0;
+    // Products of the fitness forward: F32, BF16 (bf16 inputs, f32
+    // accumulation; f32 where the CPU lacks native bf16), or AUTO (BF16 where
+    // native, else F32). Each budget's winner is re-scored in f32 when the
+    // search ran in bf16, so reported fitness is always f32.
+    enum class Precision { F32 = 0, BF16 = 1, AUTO = 2 } precision = Precision::F32;
     // The ranks to search on (docs/search.md, "Searching on many machines"):
     // a pointer to an MPI_Comm, or null: MPI_COMM_WORLD when MPI is running,
     // else this process alone. Every rank runs the search with the same
@@ -38,6 +48,7 @@ struct BudgetResult {
     double budget_ms = 0;  // 0 = none
     Evaluated best;
     bool complete = true;  // false: the search was stopped before this budget's evolution ended
+    double search_fitness = 0;  // best.fitness as the search computed it (in the search's precision)
 };
 
 struct SearchReport {
@@ -51,6 +62,12 @@ struct SearchReport {
     double fitness_seconds = 0;        // summed over the ranks
     double fitness_flops = 0;          // forward FLOPs of all fitness evaluations (unpadded)
     int64_t valid_pairs = 0, valid_src_tokens = 0, valid_tgt_tokens = 0;  // the fitness subset
+    int64_t screen_pairs = 0;          // racing: pairs of the screening subset (0: racing off)
+    double promote = 0;                // racing: the promoted fraction
+    int64_t screen_evals = 0;          // racing: archs screened, over every rank
+    double screen_seconds = 0;         // racing: summed over the ranks
+    std::string precision = "f32";     // the precision the fitness products ran in
+    double rescore_seconds = 0;        // f32 re-scoring of the winners (bf16 searches)
     double seconds = 0;
     std::string latency_source;        // "predictor FILE" | "measured" | "none"
     bool stopped = false;              // the progress callback stopped the search early
@@ -59,10 +76,14 @@ struct SearchReport {
 
 // The fitness of subnet `dims`: its mean loss on `batches` through the
 // inference-only forward of the model route() makes of it (nothing kept for
-// backward; f32, so it equals mean_loss through the supernet's forward to
+// backward; in f32 it equals mean_loss through the supernet's forward to
 // float tolerance). `ws` is reused across calls; one thread at a time.
 MeanLoss subnet_fitness(const Supernet &net, const ArchDims &dims, EvalWorkspace &ws,
-                        const std::vector<TokenBatch> &batches);
+                        const std::vector<TokenBatch> &batches, EvalPrecision p = EvalPrecision::F32);
+
+// "f32" | "bf16" | "auto", and back (MOS_INVALID_ARGUMENT for another name).
+const char *search_precision_name(SearchConfig::Precision p);
+SearchConfig::Precision parse_search_precision(const std::string &name);
 
 // Runs the search. `progress` (may be empty) hears after every iteration of
 // every budget's evolution: done and total iterations over all budgets, and

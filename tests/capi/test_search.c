@@ -495,6 +495,7 @@ static void search(void **state) {
     o.crossovers = 4;
     o.iterations = 3;
     o.threads = 1;
+    o.fitness_precision = MOS_FITNESS_F32; /* as a version 2 struct searches */
     const int caller = caller_threads();
     set_caller_threads(caller);
     mos_search_result *r1 = NULL, *r2 = NULL;
@@ -511,8 +512,69 @@ static void search(void **state) {
     assert_non_null(a1);
     assert_int_equal(strncmp(j1, j2, (size_t)(a1 - j1)), 0);
     assert_non_null(strstr(j1, "mos-search-result"));
-    free(j1);
     free(j2);
+    /* Racing (docs/search.md): screened on 8 of the 20 pairs, a third
+     * promoted; deterministic for a seed, fewer archs fully scored. A version
+     * 2 struct ignores the racing and precision fields: exactly the search
+     * without racing in f32 (r1, whose options had no racing: 20 pairs are
+     * fewer than the default screen of 50). */
+    o.screen_sentences = 8;
+    o.promote_fraction = 0.3;
+    o.fitness_precision = MOS_FITNESS_F32;
+    mos_search_result *rr1 = NULL, *rr2 = NULL, *rv2 = NULL;
+    assert_int_equal(mos_search(&rr1, net, g_dir, &o, NULL, NULL), MOS_OK);
+    assert_int_equal(mos_search(&rr2, net, g_dir, &o, NULL, NULL), MOS_OK);
+    o.version = 2u;
+    o.fitness_precision = MOS_FITNESS_BF16;
+    assert_int_equal(mos_search(&rv2, net, g_dir, &o, NULL, NULL), MOS_OK);
+    o.version = MOS_SEARCH_OPTIONS_VERSION;
+    char *jr1 = result_json(rr1), *jr2 = result_json(rr2), *jv2 = result_json(rv2);
+    const char *ar1 = strstr(jr1, "\"pareto\""), *av2 = strstr(jv2, "\"pareto\"");
+    assert_non_null(ar1);
+    assert_non_null(av2);
+    assert_int_equal(strncmp(jr1, jr2, (size_t)(ar1 - jr1)), 0);
+    assert_int_equal(av2 - jv2, a1 - j1);
+    assert_int_equal(strncmp(jv2, j1, (size_t)(av2 - jv2)), 0);
+    const char *scr = strstr(jr1, "\"archs_screened\": "), *full = strstr(jr1, "\"archs_fully_scored\": ");
+    const char *full1 = strstr(j1, "\"archs_fully_scored\": ");
+    assert_non_null(scr);
+    assert_non_null(full);
+    assert_non_null(full1);
+    assert_true(atol(scr + strlen("\"archs_screened\": ")) > 0);
+    assert_true(atol(full + strlen("\"archs_fully_scored\": ")) <
+                atol(full1 + strlen("\"archs_fully_scored\": ")));
+    assert_non_null(strstr(jr1, "\"screen_pairs\": 8"));
+    assert_non_null(strstr(jv2, "\"screen_pairs\": 0"));
+    assert_non_null(strstr(jv2, "\"fitness_precision\": \"f32\""));
+    free(jr1);
+    free(jr2);
+    free(jv2);
+    mos_search_result_destroy(rr1);
+    mos_search_result_destroy(rr2);
+    mos_search_result_destroy(rv2);
+    /* bf16 fitness (f32 where not native): the winner is reported in f32. */
+    o.screen_sentences = 0;
+    o.fitness_precision = MOS_FITNESS_BF16;
+    mos_search_result *rb = NULL;
+    assert_int_equal(mos_search(&rb, net, g_dir, &o, NULL, NULL), MOS_OK);
+    char *jb = result_json(rb);
+    assert_true(strstr(jb, "\"fitness_precision\": \"bf16\"") != NULL ||
+                strstr(jb, "\"fitness_precision\": \"f32\"") != NULL);
+    assert_non_null(strstr(jb, "\"search_fitness\": "));
+    free(jb);
+    mos_search_result_destroy(rb);
+    /* Bad racing and precision options. */
+    mos_search_result *rx = (mos_search_result *)&rx;
+    o.promote_fraction = 0.0;
+    assert_int_equal(mos_search(&rx, net, g_dir, &o, NULL, NULL), MOS_INVALID_ARGUMENT);
+    assert_null(rx);
+    assert_non_null(strstr(mos_last_error(), "promote_fraction"));
+    o.promote_fraction = 0.25;
+    o.fitness_precision = 7;
+    assert_int_equal(mos_search(&rx, net, g_dir, &o, NULL, NULL), MOS_INVALID_ARGUMENT);
+    assert_non_null(strstr(mos_last_error(), "fitness_precision 7"));
+    o.fitness_precision = MOS_FITNESS_AUTO;
+    free(j1);
     double fit = 0, lat = 0;
     assert_int_equal(mos_search_result_scores(&fit, &lat, r1, 0), MOS_OK);
     assert_true(fit > 0 && isfinite(fit));

@@ -3,7 +3,9 @@ docs/search.md, "Searching on many machines"), TAP:
   * two ranks find the same archs with the same fitness (result and Pareto
     front) as one process for the same seed and GEMM library, and rank 0
     alone writes and prints;
-  * each rank evaluates about half of the archs.
+  * each rank evaluates about half of the archs;
+  * with racing (screening on 4 of the 10 pairs), two ranks still find what
+    one process finds.
 Usage: test_mpi_search.py MPIRUN MOS_CLI (environment: the mpi suite's)."""
 import json
 import os
@@ -53,6 +55,20 @@ def main():
                  b["stats"]["ranks"] == 2 and a["stats"]["ranks"] == 1
                  and a["stats"]["archs_evaluated_by_this_rank"] == total
                  and total / 2 <= mine <= total / 2 + iterations, f"{mine} of {total}")
+        race = ["--screen-sentences", "4", "--promote", "0.3"]
+        one, two = f"{d}/race-one.json", f"{d}/race-two.json"
+        r1 = c.run(*search, *race, "--out", one)
+        r2 = subprocess.run(MPI + [CLI, *search, *race, "--out", two], capture_output=True, text=True, timeout=240)
+        ok = r1.returncode == 0 and r2.returncode == 0 and os.path.exists(one) and os.path.exists(two)
+        c.expect("one process and two ranks search with racing", ok, f"{r1.stderr}\n{r2.stderr}")
+        if not ok:
+            return c.finish()
+        a, b = json.load(open(one)), json.load(open(two))
+        c.expect("racing: the same archs, fitness and counts as one process",
+                 a["results"] == b["results"] and a["pareto"] == b["pareto"]
+                 and a["stats"]["archs_screened"] == b["stats"]["archs_screened"] > 0
+                 and a["stats"]["archs_evaluated"] == b["stats"]["archs_evaluated"],
+                 json.dumps(a["stats"]) + "\n" + json.dumps(b["stats"]))
     return c.finish()
 
 

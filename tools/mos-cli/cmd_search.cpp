@@ -125,7 +125,7 @@ void train_predictor(const LatencyOpts &o) {
 }
 
 struct SearchOpts {
-    std::string supernet, data, src, tgt, split, predictor, out, plot, budgets;
+    std::string supernet, data, src, tgt, split, predictor, out, plot, budgets, precision = "auto";
     double latency = 0, progress_every = kDefaultLogEvery;
     mos_search_options s = MOS_SEARCH_OPTIONS_INIT;
     bool json = false;
@@ -155,6 +155,8 @@ void run_search(SearchOpts o) {
     o.s.budgets_ms = budgets.empty() ? nullptr : budgets.data();
     o.s.n_budgets = budgets.size();
     o.s.predictor_path = o.predictor.empty() ? nullptr : o.predictor.c_str();
+    o.s.fitness_precision = o.precision == "f32" ? MOS_FITNESS_F32 : o.precision == "bf16" ? MOS_FITNESS_BF16
+                                                                                          : MOS_FITNESS_AUTO;
     mos_search_result *res = nullptr;
     bool stopped = false;
     {
@@ -197,8 +199,12 @@ void run_search(SearchOpts o) {
                     r["flops"].get<double>() / 1e9);
     }
     const Json &st = doc["stats"];
-    std::printf("%llu archs evaluated in %.1f s; latency: %s", st["archs_evaluated"].get<unsigned long long>(),
-                st["seconds"].get<double>(), doc["latency_source"].get<std::string>().c_str());
+    std::printf("%llu archs evaluated", st["archs_evaluated"].get<unsigned long long>());
+    if (st["archs_screened"].get<long long>() > 0)
+        std::printf(" (%llu screened on %lld pairs)", st["archs_screened"].get<unsigned long long>(),
+                    st["screen_pairs"].get<long long>());
+    std::printf(" in %.1f s, fitness in %s; latency: %s", st["seconds"].get<double>(),
+                st["fitness_precision"].get<std::string>().c_str(), doc["latency_source"].get<std::string>().c_str());
     if (!o.out.empty()) std::printf("; result: %s", o.out.c_str());
     if (!o.plot.empty()) std::printf("; plot: %s", o.plot.c_str());
     std::printf("\n");
@@ -284,6 +290,18 @@ void register_search(CLI::App &app) {
     add_int(s, "--max-sentences", o->s.valid_sentences, "use at most N pairs of the split for the fitness", 1u,
             UINT32_MAX);
     add_hidden_alias(s, "--valid-sentences", o->s.valid_sentences, unsigned_check(1, UINT32_MAX));
+    add_int(s, "--screen-sentences", o->s.screen_sentences,
+            "racing: score every new arch on the first N pairs first, and only the promising ones on all of them "
+            "(0 = off; docs/search.md)",
+            0u, UINT32_MAX);
+    add_real(s, "--promote", o->s.promote_fraction,
+             "racing: fraction of each generation's screened archs (best first) scored on all pairs",
+             Bounds{0.0, 1.0, true, false});
+    s->add_option("--fitness-precision", o->precision,
+                  "products of the fitness forward: f32, bf16, or auto (bf16 where the CPU has it natively); the "
+                  "best archs are re-scored in f32")
+        ->check(CLI::IsMember({"f32", "bf16", "auto"}))
+        ->capture_default_str();
     add_int(s, "--population", o->s.population, "population", 2, 100000);
     add_int(s, "--parents", o->s.parents, "parents kept per iteration", 1, 100000);
     add_int(s, "--mutations", o->s.mutations, "mutated children per iteration", 0, 100000);
