@@ -32,9 +32,11 @@ CTranslate2 offers it on this CPU) it prints:
 libmos's translation times come from whole `mos-cli translate` commands:
 the time of a run over warm-up sentences plus the measured ones, minus the
 time of a run over the warm-up sentences only, so that process start, model
-loading and first-call costs cancel. `mos-cli translate` forms batches of
---batch consecutive lines; the harness feeds it the sentences sorted by length
-and --batch 32 (it has no token limit today), and restores the order.
+loading and first-call costs cancel. Each command hands all its lines to one
+translation call, and the library forms the batches as a service's call
+would: sorted by length, at most --batch sentences and --max-batch-tokens
+padded source tokens each (`--batch-sentences`, `--batch-tokens`), results
+in input order.
 
 Every row shows both sides, the speed ratio libmos / peer (above 1: libmos is
 faster), and for each side the share of the machine's arithmetic floor: the
@@ -120,12 +122,22 @@ def libmos_hat(a, cli, model, t, beam):
     return r["latency_ms"]
 
 
+def library_batching(a, batch, n):
+    """mos-cli translate flags that hand all n lines to one call and let the
+    library cut them into batches of at most `batch` sentences and
+    --max-batch-tokens padded source tokens, sorted by length (the public
+    batch options of mos_translate_options, docs/serving.md)."""
+    return ["--batch", str(max(1, min(n, 65536))), "--batch-sentences", str(batch),
+            "--batch-tokens", str(a.max_batch_tokens)]
+
+
 def libmos_translate(a, cli, model, t, beam, lines, order, batch, warm):
     """Seconds of translating `lines` in the order `order` (lists of indices)
-    with --batch `batch`, minus the same command on the warm-up lines alone;
+    in batches of at most `batch` sentences, minus the same command on the
+    warm-up lines alone;
     and the translations in line order."""
     env = dict(cli.env, OMP_NUM_THREADS=str(t))
-    args = ["translate", "--model", model, "--beam", str(beam), "--batch", str(batch),
+    args = ["translate", "--model", model, "--beam", str(beam), *library_batching(a, batch, len(warm) + len(order)),
             *cli.threads_args("translate", t)]
     warm_text = "".join(lines[i] + "\n" for i in warm)
     text = warm_text + "".join(lines[i] + "\n" for i in order)
@@ -166,11 +178,11 @@ def libmos_rss(a, model):
     return json.loads(r.stdout.strip().splitlines()[-1])["rss_mib"]
 
 
-def libmos_translate_once(cli, model, t, beam, lines, order, batch):
+def libmos_translate_once(a, cli, model, t, beam, lines, order, batch):
     """The translations of `lines` (in line order) from one untimed mos-cli
     translate run over the lines in `order`."""
     env = dict(cli.env, OMP_NUM_THREADS=str(t))
-    args = ["translate", "--model", model, "--beam", str(beam), "--batch", str(batch),
+    args = ["translate", "--model", model, "--beam", str(beam), *library_batching(a, batch, len(order)),
             *cli.threads_args("translate", t)]
     out = cli.run(args, env, stdin="".join(lines[i] + "\n" for i in order))
     got = out.split("\n")[:len(order)]
@@ -512,7 +524,7 @@ def main():
             b_order = [i for b in b_batches for i in b]
             for dtype, model in libmos_models.items():
                 h = safe(f"libmos {dtype} bleu", lambda: libmos_translate_once(
-                    cli, model, t0, a.bleu_beam, src, b_order, a.max_batch_sentences))
+                    a, cli, model, t0, a.bleu_beam, src, b_order, a.max_batch_sentences))
                 if h:
                     bleu[("libmos", dtype)] = [h[i] for i in bidx]
             for peer in peers:
@@ -571,8 +583,8 @@ def main():
         print(f"  {side:>11} {prec:>12}: {score.score:.2f}")
         rows.append(dict(metric="bleu", side=side, precision=prec, beam=a.bleu_beam, bleu=round(score.score, 2)))
     print("\nlibmos translation times: whole mos-cli translate commands over warm-up + measured sentences minus "
-          "the same command over the warm-up sentences; mos-cli batches by --batch consecutive lines of "
-          "length-sorted input (no token limit).")
+          "the same command over the warm-up sentences; the library forms the batches (sorted by length, at "
+          f"most {a.max_batch_sentences} sentences and {a.max_batch_tokens} padded source tokens).")
     for n in notes:
         print("note: " + n)
     if a.json_out:
