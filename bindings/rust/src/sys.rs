@@ -23,7 +23,7 @@ pub const MOS_LATENCY_OPTIONS_VERSION: u32 = 1;
 pub const MOS_LATENCY_RESULT_VERSION: u32 = 1;
 pub const MOS_PREDICTOR_TRAIN_OPTIONS_VERSION: u32 = 2;
 pub const MOS_PREDICTOR_REPORT_VERSION: u32 = 1;
-pub const MOS_SEARCH_OPTIONS_VERSION: u32 = 2;
+pub const MOS_SEARCH_OPTIONS_VERSION: u32 = 3;
 pub type __int32_t = ::std::os::raw::c_int;
 pub type __uint32_t = ::std::os::raw::c_uint;
 pub type __int64_t = ::std::os::raw::c_long;
@@ -2938,6 +2938,10 @@ extern "C" {
 extern "C" {
     pub fn mos_predictor_destroy(p: *mut mos_predictor);
 }
+pub const mos_fitness_precision_MOS_FITNESS_F32: mos_fitness_precision = 0;
+pub const mos_fitness_precision_MOS_FITNESS_BF16: mos_fitness_precision = 1;
+pub const mos_fitness_precision_MOS_FITNESS_AUTO: mos_fitness_precision = 2;
+pub type mos_fitness_precision = ::std::os::raw::c_uint;
 #[repr(C)]
 #[derive(Debug, Copy, Clone)]
 pub struct mos_search_options {
@@ -2961,12 +2965,19 @@ pub struct mos_search_options {
     pub seed: u64,
     pub threads: i32,
     pub mpi_comm: *mut ::std::os::raw::c_void,
+    pub screen_sentences: u32,
+    pub promote_fraction: f64,
+    pub fitness_precision: i32,
+    pub patience: u32,
+    pub min_delta: f64,
+    pub seed_archs: u32,
+    pub parent_sigmas: f64,
 }
 #[test]
 fn bindgen_test_layout_mos_search_options() {
     assert_eq!(
         ::std::mem::size_of::<mos_search_options>(),
-        136usize,
+        184usize,
         concat!("Size of: ", stringify!(mos_search_options))
     );
     assert_eq!(
@@ -3314,6 +3325,125 @@ fn bindgen_test_layout_mos_search_options() {
         );
     }
     test_field_mpi_comm();
+    fn test_field_screen_sentences() {
+        assert_eq!(
+            unsafe {
+                let uninit = ::std::mem::MaybeUninit::<mos_search_options>::uninit();
+                let ptr = uninit.as_ptr();
+                ::std::ptr::addr_of!((*ptr).screen_sentences) as usize - ptr as usize
+            },
+            136usize,
+            concat!(
+                "Offset of field: ",
+                stringify!(mos_search_options),
+                "::",
+                stringify!(screen_sentences)
+            )
+        );
+    }
+    test_field_screen_sentences();
+    fn test_field_promote_fraction() {
+        assert_eq!(
+            unsafe {
+                let uninit = ::std::mem::MaybeUninit::<mos_search_options>::uninit();
+                let ptr = uninit.as_ptr();
+                ::std::ptr::addr_of!((*ptr).promote_fraction) as usize - ptr as usize
+            },
+            144usize,
+            concat!(
+                "Offset of field: ",
+                stringify!(mos_search_options),
+                "::",
+                stringify!(promote_fraction)
+            )
+        );
+    }
+    test_field_promote_fraction();
+    fn test_field_fitness_precision() {
+        assert_eq!(
+            unsafe {
+                let uninit = ::std::mem::MaybeUninit::<mos_search_options>::uninit();
+                let ptr = uninit.as_ptr();
+                ::std::ptr::addr_of!((*ptr).fitness_precision) as usize - ptr as usize
+            },
+            152usize,
+            concat!(
+                "Offset of field: ",
+                stringify!(mos_search_options),
+                "::",
+                stringify!(fitness_precision)
+            )
+        );
+    }
+    test_field_fitness_precision();
+    fn test_field_patience() {
+        assert_eq!(
+            unsafe {
+                let uninit = ::std::mem::MaybeUninit::<mos_search_options>::uninit();
+                let ptr = uninit.as_ptr();
+                ::std::ptr::addr_of!((*ptr).patience) as usize - ptr as usize
+            },
+            156usize,
+            concat!(
+                "Offset of field: ",
+                stringify!(mos_search_options),
+                "::",
+                stringify!(patience)
+            )
+        );
+    }
+    test_field_patience();
+    fn test_field_min_delta() {
+        assert_eq!(
+            unsafe {
+                let uninit = ::std::mem::MaybeUninit::<mos_search_options>::uninit();
+                let ptr = uninit.as_ptr();
+                ::std::ptr::addr_of!((*ptr).min_delta) as usize - ptr as usize
+            },
+            160usize,
+            concat!(
+                "Offset of field: ",
+                stringify!(mos_search_options),
+                "::",
+                stringify!(min_delta)
+            )
+        );
+    }
+    test_field_min_delta();
+    fn test_field_seed_archs() {
+        assert_eq!(
+            unsafe {
+                let uninit = ::std::mem::MaybeUninit::<mos_search_options>::uninit();
+                let ptr = uninit.as_ptr();
+                ::std::ptr::addr_of!((*ptr).seed_archs) as usize - ptr as usize
+            },
+            168usize,
+            concat!(
+                "Offset of field: ",
+                stringify!(mos_search_options),
+                "::",
+                stringify!(seed_archs)
+            )
+        );
+    }
+    test_field_seed_archs();
+    fn test_field_parent_sigmas() {
+        assert_eq!(
+            unsafe {
+                let uninit = ::std::mem::MaybeUninit::<mos_search_options>::uninit();
+                let ptr = uninit.as_ptr();
+                ::std::ptr::addr_of!((*ptr).parent_sigmas) as usize - ptr as usize
+            },
+            176usize,
+            concat!(
+                "Offset of field: ",
+                stringify!(mos_search_options),
+                "::",
+                stringify!(parent_sigmas)
+            )
+        );
+    }
+    test_field_parent_sigmas();
 }
 extern "C" {
     pub fn mos_search_options_init(options: *mut mos_search_options) -> mos_status;
