@@ -46,7 +46,7 @@ struct EvolutionOptions {
     // generation's screened-only archs, best screened loss first, that get the
     // full fitness (at least one), in (0, 1].
     double promote = 0.25;
-    // Convergence (docs/search.md, "Convergence"): stop once `patience`
+    // Convergence (docs/search.md, "Convergence and several budgets"): stop once `patience`
     // iterations in a row improved the best full fitness by less than
     // `min_delta` nats; 0 = run every iteration.
     int patience = 0;
@@ -194,7 +194,7 @@ struct EvolutionOutcome {
 // runs after each iteration's population is scored, so there is one);
 // otherwise throws MOS_ABORTED.
 //
-// `seeds` (docs/search.md, "Several budgets") join the first population
+// `seeds` (docs/search.md, "Convergence and several budgets") join the first population
 // after the space's smallest arch, in their order (those that break the
 // constraints are skipped, at most population - 1 are taken); random feasible
 // archs fill the rest. `outcome` (may be null) says how the evolution ended.

@@ -42,7 +42,7 @@ struct SearchConfig {
     // else this process alone. Every rank runs the search with the same
     // config and gets the same report; the fitness evaluations are spread.
     const void *mpi_comm = nullptr;
-    // Several budgets (docs/search.md, "Several budgets"): each later
+    // Several budgets (docs/search.md, "Convergence and several budgets"): each later
     // budget's first population holds up to `seed_archs` of the best fully
     // scored archs that meet it (after the smallest arch), then random ones;
     // 0 = every budget starts from random archs.

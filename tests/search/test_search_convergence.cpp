@@ -1,7 +1,7 @@
 // tests/search/test_search_convergence.cpp: stopping a converged evolution
 // (patience), seeding a later budget with the best archs of earlier ones, and
 // racing's parents' cutoff (lib/search/evolution.cpp; docs/search.md
-// "Convergence", "Several budgets" and "Racing"), on synthetic fitness
+// "Convergence and several budgets"), on synthetic fitness
 // functions of the arch so that it runs in milliseconds.
 #include <cmath>
 #include <exception>
