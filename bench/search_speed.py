@@ -6,7 +6,7 @@ cores (docs/search.md, "Speed").
     /usr/bin/python3 bench/search_speed.py [--build build] [--supernet builtin]
         [--data data/bible-en-es --src en --tgt es] [--predictor FILE | --collect 100]
         [--threads 2] [--budgets-count 1,3] [--protocol default|full]
-        [--reference RESULT.json] [--out RESULT.json] [--mpirun "mpirun -np 16 ..."]
+        [--reference RESULT.json [RESULT.json ...]] [--out RESULT.json] [--mpirun "mpirun -np 16 ..."]
         [--work DIR] [-- EXTRA SEARCH FLAGS]
 
 --protocol default runs the search with mos-cli's defaults (racing, fitness
@@ -23,13 +23,18 @@ time is reported apart: it is not part of the search). The budgets are the
 median), or, with --reference, the reference's budgets (give the predictor the
 reference used).
 
+--reference takes one result or several (e.g. one per budget, each searched on
+its own); their budgets are merged, in ascending order.
+
 With --reference, the arch the search picked for each budget is compared with
 the reference's pick on the full-subset validation loss in f32 (the search
 re-scores each budget's winner in f32 on the whole subset, so both results
 carry that figure), against the target of 0.01 nats.
 
-Prints, per search: wall time, distinct archs screened and fully scored, time
-per screening and per full evaluation, and the precision; then the quality
+Prints the machine's load average before and after, and per search: wall
+time, distinct archs screened and fully scored, time per screening and per
+full evaluation, the precision, and per budget the iterations run and why the
+evolution ended (completed, or converged under --patience); then the quality
 comparison. One JSON object at the end.
 """
 import argparse
@@ -78,7 +83,8 @@ def main():
     ap.add_argument("--threads", type=int, default=2)
     ap.add_argument("--budgets-count", default="1,3", help="searches to run: with 1 and/or 3 budgets")
     ap.add_argument("--protocol", choices=["default", "full"], default="default")
-    ap.add_argument("--reference", help="result of the full protocol to compare the picks with")
+    ap.add_argument("--reference", nargs="+",
+                    help="result(s) of the full protocol to compare the picks with (budgets merged)")
     ap.add_argument("--out", help="write the three-budget search's result here")
     ap.add_argument("--mpirun", default="", help="command put in front of mos-cli, e.g. 'mpirun -np 16'")
     ap.add_argument("--seed", type=int, default=1)
@@ -97,12 +103,16 @@ def main():
 
     ref = None
     if a.reference:
-        with open(a.reference) as f:
-            ref = json.load(f)
+        refs = []
+        for path in a.reference:
+            with open(path) as f:
+                refs.append(json.load(f))
+        ref = dict(refs[0])
+        ref["results"] = sorted((r for x in refs for r in x["results"]), key=lambda r: r["budget_ms"])
         if not a.predictor:
             # The predictor the reference was searched with: saved beside it
             # by --out, or the one its result names.
-            beside = a.reference + ".predictor.safetensors"
+            beside = a.reference[0] + ".predictor.safetensors"
             named = ref.get("latency_source", "").split(" ", 1)[-1]
             a.predictor = beside if os.path.exists(beside) else named
             if not os.path.exists(a.predictor):
@@ -131,6 +141,9 @@ def main():
             sys.exit("search_speed: with --predictor give --reference (its budgets) or use --collect")
         return [percentile(lat, 0.5)] if n == 1 else [percentile(lat, q) for q in (0.25, 0.5, 0.75)]
 
+    load_before = os.getloadavg()
+    print(f"# load average before: {load_before[0]:.2f} {load_before[1]:.2f} {load_before[2]:.2f} "
+          f"on {os.cpu_count()} cores", flush=True)
     counts = [int(x) for x in a.budgets_count.split(",") if x]
     mpirun = shlex.split(a.mpirun)
     searches = []
@@ -158,7 +171,10 @@ def main():
                          "precision": st.get("fitness_precision", "f32"), "ranks": st.get("ranks", 1),
                          "stopped": res.get("stopped", False),
                          "results": [{"budget_ms": r["budget_ms"], "fitness": r["fitness"],
-                                      "latency_ms": r["latency_ms"], "arch": r["arch"]} for r in res["results"]]})
+                                      "latency_ms": r["latency_ms"], "iterations": r.get("iterations"),
+                                      "best_iteration": r.get("best_iteration"), "end": r.get("end"),
+                                      "seed_archs": r.get("seed_archs", 0), "arch": r["arch"]}
+                                     for r in res["results"]]})
 
     if a.out:
         shutil.copyfile(predictor, a.out + ".predictor.safetensors")
@@ -169,12 +185,14 @@ def main():
               f"({s['seconds_per_evaluation']:.3f} s each); fitness in {s['precision']}; {s['ranks']} rank(s)"
               f"{'; STOPPED EARLY (Ctrl-C): not a whole search' if s['stopped'] else ''}")
         for r in s["results"]:
-            print(f"    budget {r['budget_ms']:.2f} ms: loss {r['fitness']:.4f} at {r['latency_ms']:.2f} ms")
+            ends = (f"; {r['iterations']} iterations ({r['end']}), best from iteration {r['best_iteration']}, "
+                    f"{r['seed_archs']} seed archs" if r.get("end") else "")
+            print(f"    budget {r['budget_ms']:.2f} ms: loss {r['fitness']:.4f} at {r['latency_ms']:.2f} ms{ends}")
 
     quality = []
     if ref is not None:
         mine = max(searches, key=lambda s: s["budgets"])["results"]
-        print(f"quality against {a.reference} (full-subset f32 loss; target: within {TARGET_NATS} nats or better)")
+        print(f"quality against {', '.join(a.reference)} (full-subset f32 loss; target: within {TARGET_NATS} nats or better)")
         for r in ref["results"]:
             m = next((x for x in mine if abs(x["budget_ms"] - r["budget_ms"]) < 1e-3), None)
             if m is None:
@@ -186,10 +204,13 @@ def main():
                             "difference": d, "within_target": ok, "same_arch": same})
             print(f"    budget {r['budget_ms']:.2f} ms: fast {m['fitness']:.4f}, reference {r['fitness']:.4f}, "
                   f"difference {d:+.4f} nats ({'ok' if ok else 'OVER TARGET'}{', same arch' if same else ''})")
+    load_after = os.getloadavg()
+    print(f"# load average after: {load_after[0]:.2f} {load_after[1]:.2f} {load_after[2]:.2f}")
     if collect_s:
         print(f"(predictor: {a.collect} archs timed in {collect_s:.0f} s, not part of the search)")
     print(json.dumps({"protocol": a.protocol, "threads": a.threads, "target_s": TARGET_S, "searches": searches,
-                      "quality": quality, "predictor": predictor}))
+                      "quality": quality, "predictor": predictor, "load_before": load_before,
+                      "load_after": load_after}))
 
 
 if __name__ == "__main__":

@@ -173,9 +173,11 @@ MOS_API mos_status mos_predictor_predict(double *ms, const mos_predictor *p, con
 MOS_API void mos_predictor_destroy(mos_predictor *p);
 
 /* 2: `mpi_comm` appended (@since 0.2). 3: `screen_sentences`,
- * `promote_fraction` and `fitness_precision` appended (@since 0.2). Version 1
- * and 2 structs are still accepted and search as before: mpi_comm NULL
- * (version 1), no racing and f32 fitness. */
+ * `promote_fraction`, `fitness_precision`, `patience`, `min_delta`,
+ * `seed_archs` and `parent_sigmas` appended (@since 0.2). Version 1 and 2
+ * structs are still accepted and search as before: mpi_comm NULL (version 1),
+ * no racing, f32 fitness, every iteration run, every budget from random
+ * archs. */
 #define MOS_SEARCH_OPTIONS_VERSION 3u
 
 /* Precision of the search's fitness products (docs/search.md, "Racing and
@@ -226,11 +228,25 @@ typedef struct mos_search_options {
                                     fully scored too. @since 0.2 */
     int32_t fitness_precision;   /* a mos_fitness_precision (MOS_FITNESS_AUTO); each budget's best
                                     arch is re-scored in f32, so reported fitness is f32. @since 0.2 */
+    uint32_t patience;           /* stop a budget's evolution once `patience` iterations in a row
+                                    improved its best fitness by less than min_delta; its result
+                                    then says "converged" (and is complete); 0 = run every
+                                    iteration (4). @since 0.2 */
+    double min_delta;            /* the improvement in nats that resets the patience, >= 0
+                                    (0.002). @since 0.2 */
+    uint32_t seed_archs;         /* several budgets: each later budget's first population holds
+                                    up to seed_archs of the best fully scored archs that meet it,
+                                    then random ones; 0 = random archs only (25). @since 0.2 */
+    double parent_sigmas;        /* racing: once `parents` members of a generation are fully
+                                    scored, fully score only the archs whose calibrated estimate
+                                    less parent_sigmas residual deviations of the calibration
+                                    beats the fitness of the parents-th best; < 0 = off, the
+                                    promote_fraction rule throughout (-1). @since 0.2 */
 } mos_search_options;
 
 #define MOS_SEARCH_OPTIONS_INIT                                                                  \
     {MOS_SEARCH_OPTIONS_VERSION, "valid", NULL, NULL, 500u, NULL, 0u, 0u, 0u, NULL, false, 125u, \
-     25u, 50u, 50u, 30u, 0.3, 1u, 0, NULL, 50u, 0.25, MOS_FITNESS_AUTO}
+     25u, 50u, 50u, 30u, 0.3, 1u, 0, NULL, 50u, 0.25, MOS_FITNESS_AUTO, 4u, 0.002, 25u, -1.0}
 
 /* Function twin of MOS_SEARCH_OPTIONS_INIT (version 3 since 0.2). Thread-safe. @since 0.1 */
 MOS_API mos_status mos_search_options_init(mos_search_options *options);

@@ -1,5 +1,6 @@
 // lib/capi/search.cpp: the C API of latency measurement, the latency predictor
 // and mos_search (mos/search.h).
+#include <cmath>
 #include <cstddef>
 #include <cstring>
 
@@ -65,7 +66,7 @@ mos::ProgressFn progress_fn(mos_progress_fn progress, void *user) {
 // The caller's options as version 3 (NULL: the defaults): a version 1 or 2
 // struct is read only up to its end (version 1 ends before mpi_comm, version
 // 2 before screen_sentences) and searches as those versions did: mpi_comm
-// NULL (version 1), no racing and f32 fitness.
+// NULL (version 1), no racing, f32 fitness, no patience, no seeding.
 mos_search_options search_options(const mos_search_options *options) {
     mos_search_options o = mos::capi::versioned(options, mos_search_options MOS_SEARCH_OPTIONS_INIT,
                                                 {offsetof(mos_search_options, mpi_comm),
@@ -74,6 +75,9 @@ mos_search_options search_options(const mos_search_options *options) {
     if (options != nullptr && options->version < 3u) {
         o.screen_sentences = 0;
         o.fitness_precision = MOS_FITNESS_F32;
+        o.patience = 0;
+        o.seed_archs = 0;
+        o.parent_sigmas = -1.0;
     }
     return o;
 }
@@ -116,6 +120,16 @@ mos::SearchConfig search_config(const mos_search_options &o, const char *data_di
     default:
         mos::fail(MOS_INVALID_ARGUMENT, "fitness_precision ", o.fitness_precision, " is not a mos_fitness_precision");
     }
+    mos::check(o.patience <= 10000, MOS_INVALID_ARGUMENT, "patience ", o.patience, " exceeds 10000");
+    mos::check(std::isfinite(o.min_delta) && o.min_delta >= 0.0, MOS_INVALID_ARGUMENT, "min_delta ", o.min_delta,
+               " is not a finite number >= 0");
+    mos::check(o.seed_archs <= 100000, MOS_INVALID_ARGUMENT, "seed_archs ", o.seed_archs, " exceeds 100000");
+    mos::check(std::isfinite(o.parent_sigmas) && o.parent_sigmas <= 100.0, MOS_INVALID_ARGUMENT, "parent_sigmas ",
+               o.parent_sigmas, " is not a finite number <= 100");
+    c.evolution.patience = static_cast<int>(o.patience);
+    c.evolution.min_delta = o.min_delta;
+    c.evolution.parent_sigmas = o.parent_sigmas;
+    c.seed_archs = static_cast<int>(o.seed_archs);
     c.mpi_comm = o.mpi_comm;
     return c;
 }

@@ -30,6 +30,12 @@ void check_evolution_options(const EvolutionOptions &o) {
     check(o.max_tries >= 1, MOS_INVALID_ARGUMENT, "max_tries must be >= 1");
     check(o.promote > 0.0 && o.promote <= 1.0, MOS_INVALID_ARGUMENT, "promote fraction ", o.promote,
           " outside (0, 1]");
+    check(o.patience >= 0 && o.patience <= 10000, MOS_INVALID_ARGUMENT, "patience ", o.patience,
+          " outside 0..10000");
+    check(std::isfinite(o.min_delta) && o.min_delta >= 0.0, MOS_INVALID_ARGUMENT, "min_delta ", o.min_delta,
+          " is not a finite number >= 0");
+    check(std::isfinite(o.parent_sigmas) && o.parent_sigmas <= 100.0, MOS_INVALID_ARGUMENT, "parent_sigmas ",
+          o.parent_sigmas, " is not a finite number <= 100");
 }
 
 EvalCache::EvalCache(const Space &space, uint64_t vocab, FitnessFn fitness, LatencyFn latency, dist::Comm *comm)
@@ -113,6 +119,7 @@ void EvalCache::calibrate() {
         }
     calib_a_ = 0;
     calib_b_ = 1;
+    calib_sd_ = 0;
     if (n == 0) return;
     const double mx = sx / n, my = sy / n;
     double sxx = 0, sxy = 0;
@@ -129,6 +136,15 @@ void EvalCache::calibrate() {
         calib_a_ = my - calib_b_ * mx;
     } else {
         calib_a_ = my - mx;
+    }
+    if (n >= 3) {
+        double ss = 0;
+        for (const auto &kv : cache_)
+            if (kv.second.has_fitness && kv.second.has_screen) {
+                const double r = kv.second.e.fitness - calibrated(kv.second.screen);
+                ss += r * r;
+            }
+        calib_sd_ = std::sqrt(ss / n);
     }
 }
 
@@ -231,18 +247,40 @@ void race_generation(const std::vector<Arch> &pop, const EvolutionOptions &o, Ev
                      std::vector<const Evaluated *> &ranked, const Evaluated *&gen_best) {
     cache.fill_screen(pop);
     std::vector<Arch> cand;
-    std::vector<std::string> keys;
+    std::vector<std::string> keys, full_keys;
+    std::vector<double> full_fit;  // of the distinct fully scored members
     double best_full = std::numeric_limits<double>::infinity();
     for (const Arch &a : pop) {
+        const std::string key = arch_to_json(a);
         if (cache.has_fitness(a)) {
             best_full = std::min(best_full, cache.full(a).fitness);
+            if (std::find(full_keys.begin(), full_keys.end(), key) == full_keys.end()) {
+                full_keys.push_back(key);
+                full_fit.push_back(cache.full(a).fitness);
+            }
             continue;
         }
-        const std::string key = arch_to_json(a);
         if (std::find(keys.begin(), keys.end(), key) != keys.end()) continue;
         keys.push_back(key);
         cand.push_back(a);
     }
+    // The parents' cutoff (parent_sigmas >= 0, once the generation holds a
+    // fully scored member, so that the calibration has been fitted): the
+    // parents-th best value of the ranking that picks the parents (full
+    // fitness, else calibrated estimate) over the distinct members. An arch
+    // can only become a parent if it reaches it, so only those whose
+    // estimate, less a margin of the calibration's residual spread, does are
+    // fully scored (and, as always, any estimated to beat the best).
+    const bool by_cutoff = o.parent_sigmas >= 0 && !full_fit.empty();
+    double cutoff = std::numeric_limits<double>::infinity();
+    if (by_cutoff) {
+        std::vector<double> values = full_fit;
+        for (const Arch &a : cand) values.push_back(cache.calibrated(cache.screened(a)));
+        const size_t k = std::min(values.size(), static_cast<size_t>(o.parents)) - 1;
+        std::nth_element(values.begin(), values.begin() + static_cast<std::ptrdiff_t>(k), values.end());
+        cutoff = values[k];
+    }
+    const double margin = by_cutoff ? o.parent_sigmas * cache.calibration_spread() : 0.0;
     std::vector<size_t> order(cand.size());
     for (size_t i = 0; i < order.size(); i++) order[i] = i;
     std::vector<double> sc(cand.size());
@@ -252,8 +290,11 @@ void race_generation(const std::vector<Arch> &pop, const EvolutionOptions &o, Ev
                                   : std::max<size_t>(1, static_cast<size_t>(std::ceil(
                                                             o.promote * static_cast<double>(cand.size()) - 1e-9)));
     std::vector<Arch> promote;
-    for (size_t r = 0; r < order.size(); r++)
-        if (r < k || (std::isfinite(best_full) && cache.calibrated(sc[order[r]]) < best_full)) promote.push_back(cand[order[r]]);
+    for (size_t r = 0; r < order.size(); r++) {
+        const double est = cache.calibrated(sc[order[r]]);
+        const bool take = (by_cutoff ? est - margin <= cutoff : r < k) || (std::isfinite(best_full) && est < best_full);
+        if (take) promote.push_back(cand[order[r]]);
+    }
     cache.fill(promote);
     std::vector<std::pair<double, const Evaluated *>> v;
     v.reserve(pop.size());
@@ -273,9 +314,27 @@ void race_generation(const std::vector<Arch> &pop, const EvolutionOptions &o, Ev
 
 }  // namespace
 
+std::vector<Arch> seed_archs(EvalCache &cache, const Constraints &c, int n) {
+    std::vector<Evaluated> all = cache.evaluated();
+    std::vector<const Evaluated *> ok;
+    for (const Evaluated &e : all)
+        if (cache.feasible(e.arch, c)) ok.push_back(&e);
+    std::stable_sort(ok.begin(), ok.end(), [](const Evaluated *x, const Evaluated *y) { return x->fitness < y->fitness; });
+    std::vector<Arch> out;
+    for (const Evaluated *e : ok) {
+        if (static_cast<int>(out.size()) >= n) break;
+        out.push_back(e->arch);
+    }
+    return out;
+}
+
 Evaluated evolve(const Space &space, const Constraints &c, const EvolutionOptions &o, EvalCache &cache,
-                 const EvolutionCallback &cb, bool *stopped) {
+                 const EvolutionCallback &cb, bool *stopped, const std::vector<Arch> &seeds,
+                 EvolutionOutcome *outcome) {
     if (stopped) *stopped = false;
+    EvolutionOutcome local_outcome;
+    EvolutionOutcome &out = outcome ? *outcome : local_outcome;
+    out = EvolutionOutcome();
     check_evolution_options(o);
     check_achievable(space, c, cache);
     const auto t0 = std::chrono::steady_clock::now();
@@ -285,11 +344,15 @@ Evaluated evolve(const Space &space, const Constraints &c, const EvolutionOption
     // The smallest arch is feasible (checked above); seed the population with it
     // so that a tight budget still has one member, then sample the rest.
     pop.push_back(arch_smallest(space));
+    // Seeds (what earlier budgets learned) next, then random archs.
+    for (const Arch &a : seeds)
+        if (static_cast<int>(pop.size()) < o.population && cache.feasible(a, c)) pop.push_back(a);
     while (static_cast<int>(pop.size()) < o.population)
         pop.push_back(feasible_child(cache, c, o.max_tries, [&] { return arch_sample(space, rng); }, "random arch"));
 
     Evaluated best;
     bool have_best = false;
+    int stale = 0;
     for (int it = 0; it < o.iterations; it++) {
         // Every new arch of the generation at once (spread over the ranks of
         // a distributed search), then ranked from the cache.
@@ -305,10 +368,16 @@ Evaluated evolve(const Space &space, const Constraints &c, const EvolutionOption
                              [](const Evaluated *x, const Evaluated *y) { return x->fitness < y->fitness; });
             gen_best = scored[0];
         }
+        out.iterations = it + 1;
+        // Patience: iterations since the best improved by at least min_delta.
+        if (!have_best || gen_best->fitness < best.fitness - o.min_delta) stale = 0;
+        else stale++;
         if (!have_best || gen_best->fitness < best.fitness) {
             best = *gen_best;
             have_best = true;
+            out.best_iteration = it + 1;
         }
+        const bool converged = o.patience > 0 && stale >= o.patience;
         if (cb) {
             EvolutionProgress p;
             p.iteration = it + 1;
@@ -324,6 +393,10 @@ Evaluated evolve(const Space &space, const Constraints &c, const EvolutionOption
                 *stopped = true;
                 return best;
             }
+        }
+        if (converged && it + 1 < o.iterations) {
+            out.converged = true;
+            break;
         }
         if (it + 1 == o.iterations) break;
         std::vector<Arch> parents;

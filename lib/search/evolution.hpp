@@ -46,6 +46,19 @@ struct EvolutionOptions {
     // generation's screened-only archs, best screened loss first, that get the
     // full fitness (at least one), in (0, 1].
     double promote = 0.25;
+    // Convergence (docs/search.md, "Convergence and several budgets"): stop once `patience`
+    // iterations in a row improved the best full fitness by less than
+    // `min_delta` nats; 0 = run every iteration.
+    int patience = 0;
+    double min_delta = 0.001;
+    // Racing only: with parent_sigmas >= 0, once a generation holds a fully
+    // scored member, the archs fully scored are those whose calibrated
+    // estimate minus parent_sigmas times the calibration's residual spread
+    // reaches the parents' cutoff (the parents-th best value of the ranking
+    // that picks the parents), instead of the `promote` fraction (docs/
+    // search.md, "Convergence and several budgets"). Negative = the fraction
+    // always.
+    double parent_sigmas = -1.0;
 };
 
 void check_evolution_options(const EvolutionOptions &o);
@@ -105,6 +118,9 @@ public:
     // distinct screened losses; with fewer, the mean difference; with none,
     // the screened loss itself).
     double calibrated(double screened_loss) const { return calib_a_ + calib_b_ * screened_loss; }
+    // The root mean square residual of the calibration over the archs it was
+    // fitted on (0 with fewer than 3).
+    double calibration_spread() const { return calib_sd_; }
     // Whether every rank wants to go on (each passes its own wish): the
     // search stops everywhere when any rank asks to stop.
     bool all_continue(bool go);
@@ -150,7 +166,7 @@ private:
     double fitness_seconds_ = 0;
     int64_t screen_evals_ = 0, local_screens_ = 0;
     double screen_seconds_ = 0;
-    double calib_a_ = 0, calib_b_ = 1;
+    double calib_a_ = 0, calib_b_ = 1, calib_sd_ = 0;
 };
 
 struct EvolutionProgress {
@@ -164,14 +180,32 @@ struct EvolutionProgress {
 // Return false to stop (see evolve).
 using EvolutionCallback = std::function<bool(const EvolutionProgress &)>;
 
+// How an evolution ended.
+struct EvolutionOutcome {
+    int iterations = 0;       // iterations run
+    bool converged = false;   // stopped by the patience rule
+    int best_iteration = 0;   // the iteration whose generation held the best arch
+};
+
 // The best feasible arch found (with a full fitness, racing or not). Throws MOS_OUT_OF_RANGE when even the space's
 // cheapest archs break the constraints, naming the smallest achievable
 // latency / params / FLOPs. When `cb` returns false: with `stopped` non-null,
 // sets *stopped and returns the best feasible arch found so far (the callback
 // runs after each iteration's population is scored, so there is one);
 // otherwise throws MOS_ABORTED.
+//
+// `seeds` (docs/search.md, "Convergence and several budgets") join the first population
+// after the space's smallest arch, in their order (those that break the
+// constraints are skipped, at most population - 1 are taken); random feasible
+// archs fill the rest. `outcome` (may be null) says how the evolution ended.
 Evaluated evolve(const Space &space, const Constraints &c, const EvolutionOptions &o, EvalCache &cache,
-                 const EvolutionCallback &cb, bool *stopped = nullptr);
+                 const EvolutionCallback &cb, bool *stopped = nullptr, const std::vector<Arch> &seeds = {},
+                 EvolutionOutcome *outcome = nullptr);
+
+// Seeds for a later budget: up to `n` archs with a full fitness in `cache`
+// that meet `c`, best fitness first (ties in the cache's order, the same on
+// every rank).
+std::vector<Arch> seed_archs(EvalCache &cache, const Constraints &c, int n);
 
 // The Pareto front (latency ascending, fitness strictly decreasing).
 std::vector<Evaluated> pareto_front(std::vector<Evaluated> all);

@@ -92,6 +92,9 @@ SearchReport search_on(const SupernetBundle &b, const SearchConfig &cfg, const P
         rep.screen_pairs = cfg.screen_sentences;
         rep.promote = cfg.evolution.promote;
     }
+    rep.patience = cfg.evolution.patience;
+    rep.min_delta = cfg.evolution.min_delta;
+    rep.parent_sigmas = cfg.evolution.parent_sigmas;
     auto screen = [&](const Arch &a) {
         for (const TokenPair &p : screen_pairs.pairs)
             rep.fitness_flops += static_cast<double>(arch_flops(a, vocab, p.src.size(), p.tgt.size()).total());
@@ -181,8 +184,16 @@ SearchReport search_on(const SupernetBundle &b, const SearchConfig &cfg, const P
             };
         BudgetResult r;
         r.budget_ms = budgets[i];
-        r.best = evolve(b.space, c, cfg.evolution, cache, ecb, &rep.stopped);
+        // Later budgets start from the best archs earlier ones scored.
+        const std::vector<Arch> seeds = i > 0 && cfg.seed_archs > 0 ? seed_archs(cache, c, cfg.seed_archs)
+                                                                     : std::vector<Arch>();
+        r.seeds = static_cast<int>(seeds.size());
+        EvolutionOutcome outcome;
+        r.best = evolve(b.space, c, cfg.evolution, cache, ecb, &rep.stopped, seeds, &outcome);
         r.complete = !rep.stopped;
+        r.iterations = outcome.iterations;
+        r.best_iteration = outcome.best_iteration;
+        r.end = rep.stopped ? "stopped" : outcome.converged ? "converged" : "completed";
         rep.results.push_back(r);
         if (!rep.stopped) continue;
         // Stopped: the later budgets get the best arch already evaluated that meets them.
@@ -198,6 +209,7 @@ SearchReport search_on(const SupernetBundle &b, const SearchConfig &cfg, const P
             rk.budget_ms = budgets[k];
             rk.best = *pick;
             rk.complete = false;
+            rk.end = "not searched";
             rep.results.push_back(rk);
         }
         break;
@@ -250,6 +262,8 @@ SearchReport run_search(const SupernetBundle &b, const SearchConfig &cfg, const 
     check(cfg.budgets_ms.empty() || !cfg.predictor_path.empty() || cfg.measure, MOS_INVALID_ARGUMENT,
           "a latency budget needs a latency predictor or measuring");
     check_evolution_options(cfg.evolution);
+    check(cfg.seed_archs >= 0 && cfg.seed_archs <= 100000, MOS_INVALID_ARGUMENT, "seed_archs ", cfg.seed_archs,
+          " outside 0..100000");
     check_latency_options(cfg.latency);
     dist::Comm comm = dist::Comm::attach(cfg.mpi_comm);
     bool prepared = false;
@@ -296,6 +310,10 @@ std::string search_report_json(const SearchReport &r) {
         e["budget_ms"] = b.budget_ms;
         e["complete"] = b.complete;
         e["search_fitness"] = b.search_fitness;
+        e["iterations"] = b.iterations;
+        e["best_iteration"] = b.best_iteration;
+        e["seed_archs"] = b.seeds;
+        e["end"] = b.end;
         j["results"].push_back(e);
     }
     j["pareto"] = nlohmann::ordered_json::array();
@@ -315,6 +333,9 @@ std::string search_report_json(const SearchReport &r) {
                   {"screen_seconds", r.screen_seconds},
                   {"seconds_per_screen", r.screen_evals ? r.screen_seconds / r.screen_evals : 0.0},
                   {"rescore_seconds", r.rescore_seconds},
+                  {"patience", r.patience},
+                  {"min_delta", r.min_delta},
+                  {"parent_sigmas", r.parent_sigmas},
                   {"valid_pairs", r.valid_pairs},
                   {"valid_src_tokens", r.valid_src_tokens},
                   {"valid_tgt_tokens", r.valid_tgt_tokens}};

@@ -42,6 +42,11 @@ struct SearchConfig {
     // else this process alone. Every rank runs the search with the same
     // config and gets the same report; the fitness evaluations are spread.
     const void *mpi_comm = nullptr;
+    // Several budgets (docs/search.md, "Convergence and several budgets"): each later
+    // budget's first population holds up to `seed_archs` of the best fully
+    // scored archs that meet it (after the smallest arch), then random ones;
+    // 0 = every budget starts from random archs.
+    int seed_archs = 0;
 };
 
 struct BudgetResult {
@@ -49,6 +54,12 @@ struct BudgetResult {
     Evaluated best;
     bool complete = true;  // false: the search was stopped before this budget's evolution ended
     double search_fitness = 0;  // best.fitness as the search computed it (in the search's precision)
+    int iterations = 0;         // iterations this budget's evolution ran (0: not searched, stopped before)
+    int best_iteration = 0;     // the iteration that found `best` (0: taken from earlier budgets)
+    int seeds = 0;              // archs of earlier budgets in its first population
+    // "completed" (every iteration), "converged" (patience), "stopped" (the
+    // progress callback), "not searched" (stopped before this budget).
+    std::string end = "completed";
 };
 
 struct SearchReport {
@@ -68,6 +79,9 @@ struct SearchReport {
     double screen_seconds = 0;         // racing: summed over the ranks
     std::string precision = "f32";     // the precision the fitness products ran in
     double rescore_seconds = 0;        // f32 re-scoring of the winners (bf16 searches)
+    int patience = 0;                  // the convergence rule (EvolutionOptions)
+    double min_delta = 0;
+    double parent_sigmas = -1;         // racing: the parents' cutoff margin (< 0: off)
     double seconds = 0;
     std::string latency_source;        // "predictor FILE" | "measured" | "none"
     bool stopped = false;              // the progress callback stopped the search early

@@ -574,6 +574,47 @@ static void search(void **state) {
     assert_int_equal(mos_search(&rx, net, g_dir, &o, NULL, NULL), MOS_INVALID_ARGUMENT);
     assert_non_null(strstr(mos_last_error(), "fitness_precision 7"));
     o.fitness_precision = MOS_FITNESS_AUTO;
+    /* Bad convergence options name the field. */
+    o.min_delta = -1.0;
+    assert_int_equal(mos_search(&rx, net, g_dir, &o, NULL, NULL), MOS_INVALID_ARGUMENT);
+    assert_non_null(strstr(mos_last_error(), "min_delta"));
+    o.min_delta = 0.002;
+    o.parent_sigmas = NAN;
+    assert_int_equal(mos_search(&rx, net, g_dir, &o, NULL, NULL), MOS_INVALID_ARGUMENT);
+    assert_non_null(strstr(mos_last_error(), "parent_sigmas"));
+    o.parent_sigmas = -1.0;
+    o.patience = 20000;
+    assert_int_equal(mos_search(&rx, net, g_dir, &o, NULL, NULL), MOS_INVALID_ARGUMENT);
+    assert_non_null(strstr(mos_last_error(), "patience 20000"));
+    o.patience = 4;
+    o.seed_archs = 200000;
+    assert_int_equal(mos_search(&rx, net, g_dir, &o, NULL, NULL), MOS_INVALID_ARGUMENT);
+    assert_non_null(strstr(mos_last_error(), "seed_archs 200000"));
+    o.seed_archs = 25;
+    /* Patience: any gain under 10 nats counts as none, so the evolution
+     * stops after 1 + 1 of its 3 iterations, converged and complete; a
+     * version 2 struct runs all 3 (r1 above completed them). */
+    o.patience = 1;
+    o.min_delta = 10.0;
+    mos_search_result *rc = NULL;
+    assert_int_equal(mos_search(&rc, net, g_dir, &o, NULL, NULL), MOS_OK);
+    char *jc = result_json(rc);
+    assert_non_null(strstr(jc, "\"end\": \"converged\""));
+    assert_non_null(strstr(jc, "\"iterations\": 2,"));
+    assert_non_null(strstr(jc, "\"complete\": true"));
+    assert_non_null(strstr(j1, "\"end\": \"completed\""));
+    assert_non_null(strstr(j1, "\"iterations\": 3,"));
+    free(jc);
+    mos_search_result_destroy(rc);
+    o.version = 2u;
+    assert_int_equal(mos_search(&rc, net, g_dir, &o, NULL, NULL), MOS_OK);
+    jc = result_json(rc);
+    assert_non_null(strstr(jc, "\"end\": \"completed\""));
+    free(jc);
+    mos_search_result_destroy(rc);
+    o.version = MOS_SEARCH_OPTIONS_VERSION;
+    o.patience = 4;
+    o.min_delta = 0.002;
     free(j1);
     double fit = 0, lat = 0;
     assert_int_equal(mos_search_result_scores(&fit, &lat, r1, 0), MOS_OK);

@@ -5,7 +5,10 @@ docs/search.md, "Searching on many machines"), TAP:
     alone writes and prints;
   * each rank evaluates about half of the archs;
   * with racing (screening on 4 of the 10 pairs), two ranks still find what
-    one process finds.
+    one process finds;
+  * with two budgets (a latency predictor), the second seeded from the
+    first, patience stopping both early and racing's parents' cutoff, two
+    ranks still find what one process finds.
 Usage: test_mpi_search.py MPIRUN MOS_CLI (environment: the mpi suite's)."""
 import json
 import os
@@ -69,6 +72,35 @@ def main():
                  and a["stats"]["archs_screened"] == b["stats"]["archs_screened"] > 0
                  and a["stats"]["archs_evaluated"] == b["stats"]["archs_evaluated"],
                  json.dumps(a["stats"]) + "\n" + json.dumps(b["stats"]))
+        # Two budgets from a predictor: seeding, patience, the parents' cutoff.
+        data, pred = f"{d}/lat.jsonl", f"{d}/lat.safetensors"
+        r = c.run("latency", "--collect", "8", "--space", space, "--vocab", "40", "--runs", "2", "--warmup", "0",
+                  "--steps", "4", "--threads", "1", "--out", data, "--progress-every", "0")
+        r = c.run("latency", "--train-predictor", data, "--out", pred) if r.returncode == 0 else r
+        c.expect("a latency predictor for the budgets", r.returncode == 0 and os.path.exists(pred), r.stderr)
+        conv = ["--predictor", pred, "--budgets", "1000000,2000000", "--patience", "1",
+                "--min-delta", "10", "--seed-archs", "2", "--parent-sigmas", "0.5"]
+        search_b = list(search)
+        search_b[search_b.index("--iterations") + 1] = "6"
+        one, two = f"{d}/conv-one.json", f"{d}/conv-two.json"
+        r1 = c.run(*search_b, *race, *conv, "--out", one)
+        r2 = subprocess.run(MPI + [CLI, *search_b, *race, *conv, "--out", two], capture_output=True, text=True,
+                            timeout=240)
+        ok = r1.returncode == 0 and r2.returncode == 0 and os.path.exists(one) and os.path.exists(two)
+        c.expect("one process and two ranks search two budgets with patience and seeding", ok,
+                 f"{r1.stderr}\n{r2.stderr}")
+        if not ok:
+            return c.finish()
+        a, b = json.load(open(one)), json.load(open(two))
+        c.expect("patience and seeding: the same archs, fitness and counts as one process",
+                 a["results"] == b["results"] and a["pareto"] == b["pareto"]
+                 and a["stats"]["archs_screened"] == b["stats"]["archs_screened"]
+                 and a["stats"]["archs_evaluated"] == b["stats"]["archs_evaluated"],
+                 json.dumps(a["results"]) + "\n" + json.dumps(b["results"]))
+        c.expect("both budgets converged after 2 iterations, the second seeded, both complete",
+                 [(x["end"], x["iterations"], x["complete"]) for x in a["results"]] == [("converged", 2, True)] * 2
+                 and a["results"][0]["seed_archs"] == 0 and a["results"][1]["seed_archs"] == 2,
+                 json.dumps(a["results"]))
     return c.finish()
 
 

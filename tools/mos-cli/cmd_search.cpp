@@ -188,15 +188,16 @@ void run_search(SearchOpts o) {
         print_json(doc);
         return;
     }
-    std::printf("%-10s %11s %11s %12s %12s\n", "budget ms", "latency ms", "valid loss", "params", "GFLOPs");
+    std::printf("%-10s %11s %11s %12s %12s  %s\n", "budget ms", "latency ms", "valid loss", "params", "GFLOPs",
+                "iterations");
     for (const Json &r : doc["results"]) {
         const double lat = r["latency_ms"].is_number() ? r["latency_ms"].get<double>() : NAN;
         char lat_text[32] = "-";
         if (std::isfinite(lat) && doc["latency_source"] != "none")
             std::snprintf(lat_text, sizeof lat_text, "%.2f", lat);
-        std::printf("%-10s %11s %11.4f %12llu %12.3f\n", budget_text(r["budget_ms"].get<double>()).c_str(), lat_text,
-                    r["fitness"].get<double>(), r["params"].get<unsigned long long>(),
-                    r["flops"].get<double>() / 1e9);
+        std::printf("%-10s %11s %11.4f %12llu %12.3f  %d (%s)\n", budget_text(r["budget_ms"].get<double>()).c_str(),
+                    lat_text, r["fitness"].get<double>(), r["params"].get<unsigned long long>(),
+                    r["flops"].get<double>() / 1e9, r["iterations"].get<int>(), r["end"].get<std::string>().c_str());
     }
     const Json &st = doc["stats"];
     std::printf("%llu archs evaluated", st["archs_evaluated"].get<unsigned long long>());
@@ -297,6 +298,20 @@ void register_search(CLI::App &app) {
     add_real(s, "--promote", o->s.promote_fraction,
              "racing: fraction of each generation's screened archs (best first) scored on all pairs",
              Bounds{0.0, 1.0, true, false});
+    add_int(s, "--patience", o->s.patience,
+            "stop a budget once N iterations in a row improved its best loss by less than --min-delta "
+            "(0 = run every iteration; docs/search.md)",
+            0u, 10000u);
+    add_real(s, "--min-delta", o->s.min_delta, "the improvement in nats that resets --patience",
+             Bounds{0.0, 1e9});
+    add_int(s, "--seed-archs", o->s.seed_archs,
+            "several budgets: start each later budget from up to N of the best archs scored so far that meet it "
+            "(0 = random archs)",
+            0u, 100000u);
+    add_real(s, "--parent-sigmas", o->s.parent_sigmas,
+             "racing: fully score only archs whose estimate, less this many residual deviations, beats the "
+             "parents' cutoff (negative = off: --promote throughout)",
+             Bounds{-1e9, 100.0});
     s->add_option("--fitness-precision", o->precision,
                   "products of the fitness forward: f32, bf16, or auto (bf16 where the CPU has it natively); the "
                   "best archs are re-scored in f32")

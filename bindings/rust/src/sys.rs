@@ -2968,12 +2968,16 @@ pub struct mos_search_options {
     pub screen_sentences: u32,
     pub promote_fraction: f64,
     pub fitness_precision: i32,
+    pub patience: u32,
+    pub min_delta: f64,
+    pub seed_archs: u32,
+    pub parent_sigmas: f64,
 }
 #[test]
 fn bindgen_test_layout_mos_search_options() {
     assert_eq!(
         ::std::mem::size_of::<mos_search_options>(),
-        160usize,
+        184usize,
         concat!("Size of: ", stringify!(mos_search_options))
     );
     assert_eq!(
@@ -3372,6 +3376,74 @@ fn bindgen_test_layout_mos_search_options() {
         );
     }
     test_field_fitness_precision();
+    fn test_field_patience() {
+        assert_eq!(
+            unsafe {
+                let uninit = ::std::mem::MaybeUninit::<mos_search_options>::uninit();
+                let ptr = uninit.as_ptr();
+                ::std::ptr::addr_of!((*ptr).patience) as usize - ptr as usize
+            },
+            156usize,
+            concat!(
+                "Offset of field: ",
+                stringify!(mos_search_options),
+                "::",
+                stringify!(patience)
+            )
+        );
+    }
+    test_field_patience();
+    fn test_field_min_delta() {
+        assert_eq!(
+            unsafe {
+                let uninit = ::std::mem::MaybeUninit::<mos_search_options>::uninit();
+                let ptr = uninit.as_ptr();
+                ::std::ptr::addr_of!((*ptr).min_delta) as usize - ptr as usize
+            },
+            160usize,
+            concat!(
+                "Offset of field: ",
+                stringify!(mos_search_options),
+                "::",
+                stringify!(min_delta)
+            )
+        );
+    }
+    test_field_min_delta();
+    fn test_field_seed_archs() {
+        assert_eq!(
+            unsafe {
+                let uninit = ::std::mem::MaybeUninit::<mos_search_options>::uninit();
+                let ptr = uninit.as_ptr();
+                ::std::ptr::addr_of!((*ptr).seed_archs) as usize - ptr as usize
+            },
+            168usize,
+            concat!(
+                "Offset of field: ",
+                stringify!(mos_search_options),
+                "::",
+                stringify!(seed_archs)
+            )
+        );
+    }
+    test_field_seed_archs();
+    fn test_field_parent_sigmas() {
+        assert_eq!(
+            unsafe {
+                let uninit = ::std::mem::MaybeUninit::<mos_search_options>::uninit();
+                let ptr = uninit.as_ptr();
+                ::std::ptr::addr_of!((*ptr).parent_sigmas) as usize - ptr as usize
+            },
+            176usize,
+            concat!(
+                "Offset of field: ",
+                stringify!(mos_search_options),
+                "::",
+                stringify!(parent_sigmas)
+            )
+        );
+    }
+    test_field_parent_sigmas();
 }
 extern "C" {
     pub fn mos_search_options_init(options: *mut mos_search_options) -> mos_status;
