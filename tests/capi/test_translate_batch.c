@@ -235,9 +235,11 @@ static void version_1_options_still_read(void **state) {
     assert_int_equal(mos_model_translate_ids(ids, 64, &n1, g_model, src, 5, as_v1), MOS_OK);
     assert_int_equal(mos_model_translate_ids(ids, 64, &n2, g_model, src, 5, &v2), MOS_OK);
     assert_int_equal(n1, n2);
+    mos_texts_destroy(a);
     /* A version 1 struct's bad values are still refused. */
     v1->beam = 65;
     assert_int_equal(mos_model_translate(&a, g_model, kSentences, 1, as_v1), MOS_INVALID_ARGUMENT);
+    assert_null(a);
     assert_non_null(strstr(mos_last_error(), "beam 65"));
     mos_translations_destroy(t);
     mos_texts_destroy(b);
