@@ -14,13 +14,7 @@ import ctypes
 import json
 import sys
 
-
-def vm_rss_kb():
-    with open("/proc/self/status") as f:
-        for line in f:
-            if line.startswith("VmRSS:"):
-                return int(line.split()[1])
-    raise RuntimeError("no VmRSS in /proc/self/status")
+from decode_worker import vm_rss_kb  # the peers' reading of VmRSS, the same for both sides
 
 
 def main():
