@@ -39,6 +39,17 @@ const tinySpace = `{"format":"mos-space","version":1,"name":"tiny","qkv_dim":16,
  "decoder":{"embed_dim":[12,16],"layers":[1,2],"ffn_dim":[8,16],"self_heads":[2,4],
  "cross_heads":[2,4],"cross_k":[1]}}`
 
+// buildServer builds this example into dir and returns the binary's path.
+func buildServer(t *testing.T, dir string) string {
+	bin := filepath.Join(dir, "go-server")
+	build := exec.Command(os.Getenv("GO"), "build", "-o", bin, ".")
+	build.Stderr = os.Stderr
+	if err := build.Run(); err != nil {
+		t.Fatalf("go build: %v", err)
+	}
+	return bin
+}
+
 func makeModel(t *testing.T, dir string) string {
 	src := strings.Fields("red blue green cat dog bird sees likes big small the")
 	tgt := strings.Fields("rojo azul verde gato perro pajaro ve gusta grande chico el")
@@ -163,12 +174,7 @@ func (e *endless) Read(p []byte) (int, error) {
 
 func TestServer(t *testing.T) {
 	dir := t.TempDir()
-	bin := filepath.Join(dir, "go-server")
-	build := exec.Command(os.Getenv("GO"), "build", "-o", bin, ".")
-	build.Stderr = os.Stderr
-	if err := build.Run(); err != nil {
-		t.Fatalf("go build: %v", err)
-	}
+	bin := buildServer(t, dir)
 	modelPath := makeModel(t, dir)
 	addr := freePort(t)
 	srv := exec.Command(bin, "-model", modelPath, "-addr", addr, "-workers", "2",
@@ -388,12 +394,7 @@ func startServer(t *testing.T, bin string, args ...string) (*exec.Cmd, string) {
 // every answer must equal what the model gives that request alone, in order.
 func TestBatchingUnderConcurrentLoad(t *testing.T) {
 	dir := t.TempDir()
-	bin := filepath.Join(dir, "go-server")
-	build := exec.Command(os.Getenv("GO"), "build", "-o", bin, ".")
-	build.Stderr = os.Stderr
-	if err := build.Run(); err != nil {
-		t.Fatalf("go build: %v", err)
-	}
+	bin := buildServer(t, dir)
 	modelPath := makeModel(t, dir)
 	srv, url := startServer(t, bin, "-model", modelPath, "-workers", "2", "-batch-window", "20ms",
 		"-batch-sentences", "24")
@@ -473,12 +474,7 @@ func TestBatchingThroughput(t *testing.T) {
 		t.Skip("set MOS_SERVER_BENCH=1 to measure")
 	}
 	dir := t.TempDir()
-	bin := filepath.Join(dir, "go-server")
-	build := exec.Command(os.Getenv("GO"), "build", "-o", bin, ".")
-	build.Stderr = os.Stderr
-	if err := build.Run(); err != nil {
-		t.Fatalf("go build: %v", err)
-	}
+	bin := buildServer(t, dir)
 	net, err := mos.LoadBuiltinSupernet("")
 	if err != nil {
 		t.Fatal(err)
