@@ -33,7 +33,7 @@
 extern "C" {
 #endif
 
-#define MOS_LATENCY_OPTIONS_VERSION 1u
+#define MOS_LATENCY_OPTIONS_VERSION 2u
 
 /* HAT's protocol: batch 1, a src_len-token source, `steps` decoder steps at
  * beam `beam`, `warmup` untimed runs, then `runs` timed runs, on `threads`
@@ -46,9 +46,13 @@ typedef struct mos_latency_options {
     uint32_t warmup;   /* 3 */
     uint32_t runs;     /* 20 */
     int32_t threads;   /* threads of the timed decoding, 0..1024; 0 = all cores (0) */
+    /* Version 2 (0.3): */
+    uint32_t passes;   /* mos_latency_collect: times every arch is timed, each time in
+                          other groups, 1..16 (5; a version 1 struct collects in 1 pass);
+                          mos_latency_measure ignores it */
 } mos_latency_options;
 
-#define MOS_LATENCY_OPTIONS_INIT {MOS_LATENCY_OPTIONS_VERSION, 30u, 30u, 5u, 3u, 20u, 0}
+#define MOS_LATENCY_OPTIONS_INIT {MOS_LATENCY_OPTIONS_VERSION, 30u, 30u, 5u, 3u, 20u, 0, 5u}
 
 /* Function twin of MOS_LATENCY_OPTIONS_INIT. Thread-safe. @since 0.1 */
 MOS_API mos_status mos_latency_options_init(mos_latency_options *options);
@@ -76,7 +80,9 @@ MOS_API mos_status mos_latency_result_init(mos_latency_result *result);
 
 /* Time `model` with the protocol of `options` (NULL = defaults) into *out,
  * whose version the caller sets. Runs with options->threads threads and
- * restores the caller's thread counts. Returns MOS_VERSION (out->version or
+ * restores the caller's thread counts; on one thread each run is timed by the
+ * thread's CPU time (equal to wall time on an idle machine, not inflated by
+ * other processes' load), on more by wall time. Returns MOS_VERSION (out->version or
  * options->version unknown), MOS_INVALID_ARGUMENT (an option out of range).
  * On failure *out keeps its version and is otherwise zeroed. Thread-safe (but
  * timings from concurrent calls disturb each other). @since 0.1 */
@@ -93,9 +99,12 @@ typedef int (*mos_progress_fn)(uint64_t done, uint64_t total, const char *what, 
  * latency dataset as JSON lines to out_path: a header (machine, thread count,
  * precision, vocabulary, protocol, space, how noisy the machine was, the
  * per-operation timings of the cost model), then one object per arch with its
- * arch and latency. Archs are timed interleaved in groups, disturbed runs left
- * out and redone (docs/search.md). `progress` (may be NULL) hears of every
- * group of archs timed. Returns MOS_IO,
+ * arch and latency. Archs are timed interleaved in groups, options->passes
+ * times each in other groups, disturbed runs left out and redone, the groups'
+ * drift fitted out (docs/search.md). On one thread runs are timed by the
+ * thread's CPU time, so that other processes' load does not inflate them.
+ * `progress` (may be NULL) hears of every group of archs timed (total: n x
+ * passes). Returns MOS_IO,
  * MOS_ABORTED, MOS_VERSION, MOS_INVALID_ARGUMENT. Thread-safe. @since 0.1 */
 MOS_API mos_status mos_latency_collect(const mos_space *space, uint32_t vocab, uint32_t n, uint64_t seed,
                                        const mos_latency_options *options, const char *out_path,

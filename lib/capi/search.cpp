@@ -27,10 +27,16 @@ namespace {
 
 // The checked options (NULL = defaults); the caller runs under
 // ThreadScope(threads).
+// A version 1 struct (which ends before `passes`) collects in one pass, as
+// version 1 did.
 mos_latency_options latency_public(const mos_latency_options *o) {
-    const mos_latency_options d = mos::capi::versioned(o, mos_latency_options MOS_LATENCY_OPTIONS_INIT,
-                                                       MOS_LATENCY_OPTIONS_VERSION, "latency options");
+    mos_latency_options d = mos::capi::versioned(o, mos_latency_options MOS_LATENCY_OPTIONS_INIT,
+                                                 {offsetof(mos_latency_options, passes), sizeof(mos_latency_options)},
+                                                 "latency options");
+    if (o != nullptr && o->version < 2u) d.passes = 1;
     mos::capi::check_threads(d.threads);
+    mos::check(d.passes >= 1 && d.passes <= 16, MOS_INVALID_ARGUMENT, "latency options: passes ", d.passes,
+               " outside 1..16");
     return d;
 }
 
@@ -179,7 +185,9 @@ MOS_API mos_status mos_latency_collect(const mos_space *space, uint32_t vocab, u
         const mos_latency_options o = latency_public(options);
         const mos::LatencyOptions l = latency_options(o);
         const mos::ThreadScope threads(o.threads);
-        mos::collect_latency_data(out_path, *space->space, vocab, n, seed, l, progress_fn(progress, user));
+        mos::CollectOptions co;
+        co.passes = static_cast<int>(o.passes);
+        mos::collect_latency_data(out_path, *space->space, vocab, n, seed, l, progress_fn(progress, user), co);
     });
 }
 

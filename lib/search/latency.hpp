@@ -77,7 +77,10 @@ public:
     ~DecodeRun();
     DecodeRun(const DecodeRun &) = delete;
     DecodeRun &operator=(const DecodeRun &) = delete;
-    // Runs the protocol once; milliseconds of wall time.
+    // Runs the protocol once; milliseconds. On one thread (run_clock() is
+    // kThreadCpu) the calling thread's CPU time: load from other processes
+    // preempts the run but cannot inflate it, and on an idle machine it equals
+    // the wall time (docs/search.md); on more threads, wall time.
     double run_ms();
 
     struct Impl;
@@ -90,6 +93,11 @@ private:
 // normaliser and the best token of each of `rows` rows of logits [rows, V]
 // into tok (the end of sentence is skipped so that decoding runs every step).
 void beam_step_scores(int32_t *tok, float *best, const float *logits, int64_t rows, int64_t V);
+
+// The clock DecodeRun::run_ms reads with the process's current thread count.
+enum class RunClock { kThreadCpu, kWall };
+RunClock run_clock();
+const char *run_clock_name(RunClock c);  // "thread_cpu" or "wall"
 
 // Robust statistics of the timed runs of one model. A run is disturbed (other
 // load took the CPU during it) when `excluded` (may be NULL) flags it, or when

@@ -26,7 +26,10 @@ namespace mos {
 namespace {
 
 constexpr const char *kFormat = "mos-latency-data";
-constexpr int kVersion = 2;
+constexpr int kVersion = 3;  // 3: per-pass fields (passes); version 2 (one pass) still reads
+// Alternating-means iterations of the drift fit over passes (converged well
+// before this on collections of 300 archs).
+constexpr int kJointIterations = 50;
 // Models held at once in a group are capped at about this many bytes.
 constexpr size_t kGroupModelBytes = size_t{512} << 20;
 
@@ -75,7 +78,8 @@ void read_header(const nlohmann::json &h, LatencyDataset &d) {
     check(v.is_number_integer(), MOS_FORMAT, "field 'version' is not an integer");
     check(v != 1, MOS_VERSION, "version 1 (archs timed one after another, without the vocabulary); this libmos reads "
           "version ", kVersion, ": collect the dataset again");
-    check(v == kVersion, MOS_VERSION, "version ", json_brief(v), "; this libmos reads version ", kVersion);
+    check(v == 2 || v == kVersion, MOS_VERSION, "version ", json_brief(v), "; this libmos reads versions 2 and ",
+          kVersion);
     d.machine = text(h, "machine");
     d.threads = json_int(h, "", "threads", 1, 1 << 20);
     d.precision = text(h, "precision");
@@ -161,6 +165,13 @@ void rounds_over(std::vector<Timed> &g, const std::vector<size_t> &who, int roun
 
 double median(std::vector<double> v) { return quantile(std::move(v), 0.5); }
 
+// An arch's label from its passes' latencies: the median of three or more,
+// the geometric mean of two.
+double combine_passes(const std::vector<double> &v) {
+    if (v.size() == 2) return std::sqrt(v[0] * v[1]);
+    return median(v);
+}
+
 // Each member's statistics, leaving out the runs of disturbed rounds: a round
 // in which the members ran, at the median, more than `tol` above their own
 // fast ends (10th percentiles) was slowed down for all of them (judged when
@@ -183,6 +194,44 @@ void judge(std::vector<Timed> &g, double tol) {
 
 }  // namespace
 
+DriftFit fit_group_drift(const std::vector<GroupTiming> &obs, size_t archs, size_t groups) {
+    check(archs >= 1 && groups >= 1, MOS_INVALID_ARGUMENT, "fit_group_drift: no archs or no groups");
+    std::vector<double> la(archs, 0.0), ld(groups, 0.0), y(obs.size());
+    std::vector<double> na(archs, 0.0), nd(groups, 0.0);
+    for (size_t i = 0; i < obs.size(); i++) {
+        const GroupTiming &o = obs[i];
+        check(o.arch < archs && o.group < groups && std::isfinite(o.ms) && o.ms > 0, MOS_INVALID_ARGUMENT,
+              "fit_group_drift: timing ", i, " (arch ", o.arch, ", group ", o.group, ", ", o.ms, " ms) out of range");
+        y[i] = std::log(o.ms);
+        na[o.arch] += 1;
+        nd[o.group] += 1;
+    }
+    for (size_t a = 0; a < archs; a++) check(na[a] > 0, MOS_INVALID_ARGUMENT, "fit_group_drift: arch ", a, " untimed");
+    for (size_t g = 0; g < groups; g++)
+        check(nd[g] > 0, MOS_INVALID_ARGUMENT, "fit_group_drift: group ", g, " empty");
+    // Alternating means: each arch's level given the drifts, each group's
+    // drift given the levels (block coordinate descent on the squared error,
+    // which converges geometrically when passes connect the groups).
+    for (int it = 0; it < kJointIterations; it++) {
+        std::fill(la.begin(), la.end(), 0.0);
+        for (size_t i = 0; i < obs.size(); i++) la[obs[i].arch] += y[i] - ld[obs[i].group];
+        for (size_t a = 0; a < archs; a++) la[a] /= na[a];
+        std::fill(ld.begin(), ld.end(), 0.0);
+        for (size_t i = 0; i < obs.size(); i++) ld[obs[i].group] += y[i] - la[obs[i].arch];
+        for (size_t g = 0; g < groups; g++) ld[g] /= nd[g];
+        const double base = quantile(ld, 0.1);  // the quietest groups: drift 1
+        for (double &d : ld) d -= base;
+    }
+    for (size_t a = 0; a < archs; a++) la[a] = 0.0;
+    for (size_t i = 0; i < obs.size(); i++) la[obs[i].arch] += y[i] - ld[obs[i].group];
+    DriftFit r;
+    r.latency_ms.resize(archs);
+    r.drift.resize(groups);
+    for (size_t a = 0; a < archs; a++) r.latency_ms[a] = std::exp(la[a] / na[a]);
+    for (size_t g = 0; g < groups; g++) r.drift[g] = std::exp(ld[g]);
+    return r;
+}
+
 NoiseReport collect_latency_data(const std::string &path, const Space &space, int64_t vocab, int64_t n, uint64_t seed,
                                  const LatencyOptions &protocol, const ProgressFn &progress, const CollectOptions &co) {
     check(vocab >= 16 && vocab <= 1000000, MOS_INVALID_ARGUMENT, "vocab ", vocab, " outside 16..1000000");
@@ -193,6 +242,7 @@ NoiseReport collect_latency_data(const std::string &path, const Space &space, in
     check(co.max_redo >= 0 && co.max_redo <= 100, MOS_INVALID_ARGUMENT, "max_redo ", co.max_redo, " outside 0..100");
     check(co.op_rounds >= 0 && co.op_rounds <= 1000, MOS_INVALID_ARGUMENT, "op_rounds ", co.op_rounds,
           " outside 0..1000");
+    check(co.passes >= 1 && co.passes <= 16, MOS_INVALID_ARGUMENT, "passes ", co.passes, " outside 1..16");
     check_latency_options(protocol);
     const auto t0 = std::chrono::steady_clock::now();
     Rng rng(seed);
@@ -210,94 +260,153 @@ NoiseReport collect_latency_data(const std::string &path, const Space &space, in
 
     NoiseReport noise;
     std::vector<double> spreads;
-    // Per arch its JSON line (latency_ms filled in at the end) and group.
-    std::vector<nlohmann::ordered_json> rows;
-    std::vector<size_t> row_group;
-    std::vector<double> row_rel;  // latency relative to the group's reference
+    // Per arch its JSON line (latency_ms filled in at the end) and, per pass,
+    // the index of its group.
+    std::vector<nlohmann::ordered_json> rows(static_cast<size_t>(n));
+    std::vector<std::vector<size_t>> rel_group(static_cast<size_t>(n));
     Rng order_rng(splitmix64_mix(seed + 1));
+    const int64_t total = n * co.passes;
     // A first report before any arch is timed: the first group may take a while.
     if (progress) {
         Progress p;
         p.done = 0;
-        p.total = static_cast<uint64_t>(n);
+        p.total = static_cast<uint64_t>(total);
         p.what = "archs timed";
         check(progress(p), MOS_ABORTED, "stopped by the progress callback before any arch was timed; nothing written");
     }
-    for (int64_t g0 = 0; g0 < n; g0 += group) {
-        const int64_t g1 = std::min(n, g0 + group);
-        std::vector<Timed> g(static_cast<size_t>(g1 - g0 + 1));
-        for (int64_t i = g0; i <= g1; i++) {
-            Timed &t = g[static_cast<size_t>(i - g0)];
-            t.arch = i < g1 ? archs[static_cast<size_t>(i)] : reference;
-            t.model = std::make_unique<DenseModel>(arch_dims(space, t.arch), vocab, space.qkv_dim, kPad);
-            fill_weights(*t.model, seed * kSplitMixGamma + static_cast<uint64_t>(i < g1 ? i : -1));
-            t.run = std::make_unique<DecodeRun>(*t.model, protocol);
-        }
-        std::vector<size_t> all(g.size());
-        for (size_t i = 0; i < all.size(); i++) all[i] = i;
-        int round_no = 0;
-        rounds_over(g, all, protocol.warmup, false, round_no, order_rng);
-        rounds_over(g, all, protocol.runs, true, round_no, order_rng);
-        // Redo archs that kept too few runs (a third), interleaved among
-        // themselves, at most max_redo times.
-        judge(g, co.tolerance);
-        for (int redo = 0; redo < co.max_redo; redo++) {
-            std::vector<size_t> again;
-            for (size_t i = 0; i < g.size(); i++)
-                if (g[i].stats.kept < need) again.push_back(i);
-            if (again.empty()) break;
-            rounds_over(g, again, protocol.runs, true, round_no, order_rng);
-            for (size_t i : again)
-                if (i + 1 < g.size()) noise.redone += protocol.runs;
+    int64_t done = 0;
+    for (int pass = 0; pass < co.passes; pass++) {
+        // Each pass times every arch once more, in other groups at another
+        // time and with freshly allocated models, so that what one group or
+        // one allocation did to an arch does not make its label.
+        std::vector<int64_t> order(static_cast<size_t>(n));
+        for (int64_t i = 0; i < n; i++) order[static_cast<size_t>(i)] = i;
+        if (pass > 0)
+            for (size_t i = order.size(); i > 1; i--) std::swap(order[i - 1], order[order_rng.below(i)]);
+        for (int64_t g0 = 0; g0 < n; g0 += group) {
+            const int64_t g1 = std::min(n, g0 + group);
+            std::vector<Timed> g(static_cast<size_t>(g1 - g0 + 1));
+            for (int64_t i = g0; i <= g1; i++) {
+                Timed &t = g[static_cast<size_t>(i - g0)];
+                const int64_t a = i < g1 ? order[static_cast<size_t>(i)] : -1;
+                t.arch = a >= 0 ? archs[static_cast<size_t>(a)] : reference;
+                t.model = std::make_unique<DenseModel>(arch_dims(space, t.arch), vocab, space.qkv_dim, kPad);
+                fill_weights(*t.model, seed * kSplitMixGamma + static_cast<uint64_t>(a));
+                t.run = std::make_unique<DecodeRun>(*t.model, protocol);
+            }
+            std::vector<size_t> all(g.size());
+            for (size_t i = 0; i < all.size(); i++) all[i] = i;
+            int round_no = 0;
+            rounds_over(g, all, protocol.warmup, false, round_no, order_rng);
+            rounds_over(g, all, protocol.runs, true, round_no, order_rng);
+            // Redo archs that kept too few runs (a third), interleaved among
+            // themselves, at most max_redo times.
             judge(g, co.tolerance);
-        }
-        for (size_t i = 0; i + 1 < g.size(); i++) {
-            const Timed &t = g[i];
-            row_rel.push_back(t.stats.ms / g.back().stats.ms);
-            noise.runs += t.stats.runs;
-            noise.disturbed += t.stats.runs - t.stats.kept;
-            spreads.push_back(t.stats.spread);
-            nlohmann::ordered_json j;
-            j["latency_ms"] = t.stats.ms;  // corrected for drift below
-            j["raw_ms"] = t.stats.ms;
-            j["p10_ms"] = t.stats.p10_ms;
-            j["p90_ms"] = t.stats.p90_ms;
-            j["spread"] = t.stats.spread;
-            j["runs"] = t.stats.runs;
-            j["disturbed"] = t.stats.runs - t.stats.kept;
-            j["run_ms"] = t.ms;        // every timed run, in order...
-            j["run_round"] = t.round;  // ...with its round in the group
-            j["arch"] = nlohmann::ordered_json::parse(arch_to_json(t.arch));
-            rows.push_back(std::move(j));
-            row_group.push_back(noise.reference_ms.size());
-        }
-        noise.reference_ms.push_back(g.back().stats.ms);
-        if (progress) {
-            Progress p;
-            p.done = static_cast<uint64_t>(g1);
-            p.total = static_cast<uint64_t>(n);
-            char what[160];
-            std::snprintf(what, sizeof what, "archs timed; %.1f%% of runs disturbed so far",
-                          noise.runs ? 100.0 * noise.disturbed / noise.runs : 0.0);
-            p.what = what;
-            check(progress(p), MOS_ABORTED, "stopped by the progress callback after ", g1, " of ", n,
-                  " archs; nothing written");
+            for (int redo = 0; redo < co.max_redo; redo++) {
+                std::vector<size_t> again;
+                for (size_t i = 0; i < g.size(); i++)
+                    if (g[i].stats.kept < need) again.push_back(i);
+                if (again.empty()) break;
+                rounds_over(g, again, protocol.runs, true, round_no, order_rng);
+                for (size_t i : again)
+                    if (i + 1 < g.size()) noise.redone += protocol.runs;
+                judge(g, co.tolerance);
+            }
+            for (size_t i = 0; i + 1 < g.size(); i++) {
+                const Timed &t = g[i];
+                const size_t a = static_cast<size_t>(order[static_cast<size_t>(g0) + i]);
+                rel_group[a].push_back(noise.reference_ms.size());
+                noise.runs += t.stats.runs;
+                noise.disturbed += t.stats.runs - t.stats.kept;
+                spreads.push_back(t.stats.spread);
+                nlohmann::ordered_json &j = rows[a];
+                if (j.empty()) {
+                    j["latency_ms"] = 0.0;  // filled in below
+                    j["raw_ms"] = nlohmann::ordered_json::array();
+                    j["p10_ms"] = nlohmann::ordered_json::array();
+                    j["p90_ms"] = nlohmann::ordered_json::array();
+                    j["spread"] = nlohmann::ordered_json::array();
+                    j["runs"] = 0;
+                    j["disturbed"] = 0;
+                    j["run_ms"] = nlohmann::ordered_json::array();
+                    j["run_round"] = nlohmann::ordered_json::array();
+                    j["run_pass"] = nlohmann::ordered_json::array();
+                    j["arch"] = nlohmann::ordered_json::parse(arch_to_json(t.arch));
+                }
+                j["raw_ms"].push_back(t.stats.ms);
+                j["p10_ms"].push_back(t.stats.p10_ms);
+                j["p90_ms"].push_back(t.stats.p90_ms);
+                j["spread"].push_back(t.stats.spread);
+                j["runs"] = j["runs"].get<int64_t>() + t.stats.runs;
+                j["disturbed"] = j["disturbed"].get<int64_t>() + (t.stats.runs - t.stats.kept);
+                for (size_t r = 0; r < t.ms.size(); r++) {
+                    j["run_ms"].push_back(t.ms[r]);
+                    j["run_round"].push_back(t.round[r]);
+                    j["run_pass"].push_back(pass);
+                }
+            }
+            noise.reference_ms.push_back(g.back().stats.ms);
+            done += g1 - g0;
+            if (progress) {
+                Progress p;
+                p.done = static_cast<uint64_t>(done);
+                p.total = static_cast<uint64_t>(total);
+                char what[160];
+                std::snprintf(what, sizeof what, "archs timed (pass %d of %d); %.1f%% of runs disturbed so far",
+                              pass + 1, co.passes, noise.runs ? 100.0 * noise.disturbed / noise.runs : 0.0);
+                p.what = what;
+                check(progress(p), MOS_ABORTED, "stopped by the progress callback after ", done, " of ", total,
+                      " archs timed; nothing written");
+            }
         }
     }
     // Drift: sustained load slows a whole group down, which no statistic
-    // within the group can see; the reference arch can. An arch's latency is
-    // its ratio to the reference in its group times the reference's latency
-    // in the quietest groups (10th percentile over the groups). (A two-way
-    // median polish of log run times over archs and rounds fitted the ratios
-    // worse on this project's machine: docs/search.md.)
-    const double ref_base = quantile(noise.reference_ms, 0.1);
+    // within the group can see. With one pass the reference arch measures it:
+    // an arch's latency is its ratio to the reference in its group times the
+    // reference's latency in the quietest groups (10th percentile over the
+    // groups). With more passes every arch ran in several groups, which ties
+    // the groups together: log run time = log latency of the arch + log drift
+    // of the group, fitted by least squares over all archs, the reference and
+    // all groups (alternating means), the drift measured from the quietest
+    // groups (10th percentile). (A two-way median polish over archs and
+    // rounds inside a group fitted worse on this project's machine; the joint
+    // fit over passes beat the reference's ratio: docs/search.md.)
+    const size_t G = noise.reference_ms.size();
+    std::vector<double> drift(G, 1.0);  // per group
+    std::vector<double> level;          // per arch (with more than one pass)
+    if (co.passes > 1) {
+        std::vector<GroupTiming> obs;
+        for (size_t a = 0; a < rows.size(); a++)
+            for (size_t k = 0; k < rel_group[a].size(); k++)
+                obs.push_back({a, rel_group[a][k], rows[a]["raw_ms"][k].get<double>()});
+        for (size_t g = 0; g < G; g++) obs.push_back({rows.size(), g, noise.reference_ms[g]});
+        DriftFit fit = fit_group_drift(obs, rows.size() + 1, G);
+        drift = std::move(fit.drift);
+        level = std::move(fit.latency_ms);
+    } else {
+        const double ref_base = quantile(noise.reference_ms, 0.1);
+        for (size_t g = 0; g < G; g++) drift[g] = noise.reference_ms[g] / ref_base;
+    }
     std::string lines;
-    for (size_t r = 0; r < rows.size(); r++) {
-        const double raw = rows[r]["raw_ms"].get<double>();
-        const double ms = co.correct_drift ? row_rel[r] * ref_base : raw;
-        rows[r]["latency_ms"] = ms;
-        rows[r]["drift"] = ms / raw;
-        lines += rows[r].dump() + "\n";
+    for (size_t a = 0; a < rows.size(); a++) {
+        std::vector<double> per_pass, raw;
+        for (size_t k = 0; k < rel_group[a].size(); k++) {
+            raw.push_back(rows[a]["raw_ms"][k].get<double>());
+            per_pass.push_back(co.correct_drift ? raw.back() / drift[rel_group[a][k]] : raw.back());
+        }
+        double ms = 0;
+        if (!co.correct_drift) {
+            ms = combine_passes(raw);
+        } else if (co.passes > 1) {
+            ms = level[a];
+        } else {
+            ms = per_pass[0];
+        }
+        rows[a]["latency_ms"] = ms;
+        rows[a]["pass_ms"] = per_pass;
+        rows[a]["pass_group"] = rel_group[a];
+        rows[a]["drift"] = ms / combine_passes(raw);
+        lines += rows[a].dump() + "\n";
     }
     noise.median_spread = quantile(spreads, 0.5);
     noise.p90_spread = quantile(spreads, 0.9);
@@ -322,8 +431,8 @@ NoiseReport collect_latency_data(const std::string &path, const Space &space, in
     head["vocab"] = vocab;
     head["protocol"] = latency_protocol_json(protocol);
     head["space"] = nlohmann::ordered_json::parse(space_to_json(space));
-    head["collection"] = {{"order", "interleaved"}, {"group", group}, {"tolerance", co.tolerance},
-                          {"max_redo", co.max_redo}, {"drift_correction", co.correct_drift ? "reference" : "none"},
+    head["collection"] = {{"order", "interleaved"}, {"clock", run_clock_name(run_clock())}, {"group", group}, {"tolerance", co.tolerance},
+                          {"max_redo", co.max_redo}, {"passes", co.passes}, {"drift_correction", !co.correct_drift ? "none" : co.passes > 1 ? "joint" : "reference"},
                           {"reference", nlohmann::ordered_json::parse(arch_to_json(reference))}};
     head["noise"] = {{"runs", noise.runs},
                      {"disturbed", noise.disturbed},

@@ -1,37 +1,47 @@
 // lib/search/latency_data.hpp: latency datasets, the JSON-lines files
-// ("mos-latency-data", version 2; docs/search.md) from which latency
-// predictors are trained: timing archs of a space into such a file, reading
-// one back, and fitting and saving a predictor from one.
+// ("mos-latency-data", version 3; version 2 still reads; docs/search.md) from
+// which latency predictors are trained: timing archs of a space into such a
+// file, reading one back, and fitting and saving a predictor from one.
 //
 // Line 1 is a header object: format, version, machine (CPU model), threads,
 // precision, vocab, protocol (latency_protocol_json), space (space JSON), how
-// the archs were timed ("collection") and how noisy the machine was
-// ("noise"), and the operation table of the cost model ("operations": key ->
-// microseconds, latency_model.hpp). Every further non-empty line is one timed
-// arch: latency_ms (median of the runs not disturbed, corrected for drift),
-// raw_ms (uncorrected), drift (the factor), p10_ms, p90_ms, spread, runs,
-// disturbed, run_ms and run_round (every timed run and its round in the
-// group), and arch (arch JSON).
+// the archs were timed ("collection": clock, group, passes, drift correction,
+// ...) and how noisy the machine was ("noise"), and the operation table of the
+// cost model ("operations": key -> microseconds, latency_model.hpp). Every
+// further non-empty line is one timed arch: latency_ms (its label, below),
+// drift (label over the geometric mean of raw_ms), per pass raw_ms (median of
+// the runs not disturbed), pass_ms (raw_ms corrected for its group's drift),
+// pass_group (the group's index), p10_ms, p90_ms and spread; runs and
+// disturbed over all passes; run_ms, run_round and run_pass (every timed run,
+// its round in its group and its pass); and arch (arch JSON).
 //
 // Timing (collect_latency_data), built for a machine shared with other work:
+//   * on one thread, by the thread's CPU time (DecodeRun::run_ms): another
+//     process that preempts the run does not lengthen it;
 //   * interleaved: archs are timed in groups of `group` models held at once;
 //     each round runs every model of the group once, in a fresh random order,
 //     so a burst of other load costs each arch at most a run or two instead
 //     of the whole of one arch's measurement;
-//   * robust: an arch's latency is the median of its runs that are not
-//     disturbed (run_stats: more than `tolerance` above the fast end of its
-//     runs, or in a round that slowed the whole group down);
+//   * robust: an arch's time in a group is the median of its runs that are
+//     not disturbed (run_stats: more than `tolerance` above the fast end of
+//     its runs, or in a round that slowed the whole group down);
 //   * redone: an arch with fewer than a third of its runs kept gets up to
 //     `max_redo` more rounds (interleaved with the others that need them);
+//   * in passes: every arch is timed `passes` times, each time in other
+//     groups (a fresh random grouping per pass), at another time and with a
+//     freshly allocated model, so that one group's conditions or one
+//     allocation's cache placement do not make its label;
 //   * drift-corrected: sustained load slows a whole group down alike, which
-//     no statistic inside the group sees; a fixed reference arch runs in
-//     every group, and an arch's latency is its ratio to the reference in
+//     no statistic inside the group sees. A fixed reference arch runs in every
+//     group. With one pass an arch's label is its ratio to the reference in
 //     its group times the reference's latency in the quietest groups (10th
-//     percentile over the groups); the line keeps the uncorrected raw_ms and
-//     the factor;
-//   * reported: the header
-//     says how many runs were disturbed and redone, the spread of the archs'
-//     runs, and how much the reference drifted from group to group.
+//     percentile over the groups). With more passes the label comes from a
+//     least-squares fit of log time = log arch latency + log group drift over
+//     every arch, the reference and every group, the drift counted from the
+//     quietest groups (10th percentile);
+//   * reported: the header says how many runs were disturbed and redone, the
+//     spread of the archs' runs, and how much the reference drifted from
+//     group to group.
 #pragma once
 
 #include <cstdint>
@@ -52,6 +62,7 @@ struct CollectOptions {
     int max_redo = 3;           // extra rounds of `runs` runs for an arch with too few runs kept
     int op_rounds = 7;          // rounds of the operation microbenchmarks; 0 = no operation table
     bool correct_drift = true;  // scale each group by the reference arch (see above)
+    int passes = 5;             // times every arch is timed, each time in other groups (see above)
 };
 
 // How noisy the machine was while a dataset was timed.
@@ -92,6 +103,23 @@ struct LatencyDataset {
 NoiseReport collect_latency_data(const std::string &path, const Space &space, int64_t vocab, int64_t n, uint64_t seed,
                                  const LatencyOptions &protocol, const ProgressFn &progress,
                                  const CollectOptions &co = CollectOptions());
+
+// One timing of an arch in a group (collect_latency_data with passes > 1).
+struct GroupTiming {
+    size_t arch = 0, group = 0;
+    double ms = 0;  // the arch's robust time in that group
+};
+struct DriftFit {
+    std::vector<double> latency_ms;  // per arch, at the drift of the quietest groups
+    std::vector<double> drift;       // per group: its slowdown factor (1 for the quietest tenth)
+};
+// Least-squares fit of log ms = log latency(arch) + log drift(group) over the
+// timings `obs` of `archs` archs in `groups` groups, the drift counted from
+// the quietest groups (10th percentile of the log drifts is 0). Exact when the
+// timings follow that product and the groups are connected through archs
+// timed in several of them. An arch or group without timings, or a timing out
+// of range, is MOS_INVALID_ARGUMENT.
+DriftFit fit_group_drift(const std::vector<GroupTiming> &obs, size_t archs, size_t groups);
 
 // Reads a dataset. MOS_IO if unreadable; MOS_FORMAT naming the line and the
 // field for anything malformed; MOS_VERSION for another version (version 1

@@ -386,9 +386,33 @@ static void latency_predictor(void **state) {
     assert_non_null(fgets(head, sizeof head, f));
     fclose(f);
     assert_non_null(strstr(head, "\"threads\":1"));
+    /* ... timed on one thread by its CPU time, every arch in 5 passes. */
+    assert_non_null(strstr(head, "\"clock\":\"thread_cpu\""));
+    assert_non_null(strstr(head, "\"passes\":5"));
+    assert_non_null(strstr(head, "\"drift_correction\":\"joint\""));
     lo.threads = 2000;
     assert_int_equal(mos_latency_collect(space, 40, 12, 3, &lo, data, NULL, NULL), MOS_INVALID_ARGUMENT);
     lo.threads = 1;
+    for (uint32_t passes = 0; passes <= 17; passes += 17) {
+        lo.passes = passes;
+        assert_int_equal(mos_latency_collect(space, 40, 12, 3, &lo, data, NULL, NULL), MOS_INVALID_ARGUMENT);
+        assert_non_null(strstr(mos_last_error(), "outside 1..16"));
+    }
+    /* A version 1 struct (without passes) collects in one pass, as before. */
+    char v1[320];
+    path_in(v1, sizeof v1, "lat-v1.jsonl");
+    lo.version = 1;
+    lo.passes = 99; /* past a version 1 struct's end: not read */
+    assert_int_equal(mos_latency_collect(space, 40, 4, 3, &lo, v1, NULL, NULL), MOS_OK);
+    f = fopen(v1, "r");
+    assert_non_null(f);
+    assert_non_null(fgets(head, sizeof head, f));
+    fclose(f);
+    assert_non_null(strstr(head, "\"passes\":1"));
+    assert_non_null(strstr(head, "\"drift_correction\":\"reference\""));
+    remove(v1);
+    lo.version = MOS_LATENCY_OPTIONS_VERSION;
+    lo.passes = 5;
     mos_predictor_train_options po = MOS_PREDICTOR_TRAIN_OPTIONS_INIT;
     po.holdout = 0.25;
     mos_predictor_report rep = MOS_PREDICTOR_REPORT_INIT;

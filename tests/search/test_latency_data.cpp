@@ -1,7 +1,8 @@
 // tests/search/test_latency_data.cpp: latency datasets and predictors
 // (lib/search/latency_data, latency_model, predictor): collecting a small
 // dataset interleaved and reading it back (header, noise report, operation
-// table), the progress callback and stopping (nothing written), every
+// table), in one pass and in three (per-pass fields, the drift fit over
+// groups), the progress callback and stopping (nothing written), every
 // MOS_FORMAT / MOS_VERSION rejection of a malformed file naming its line and
 // field, robust run statistics, and the three predictor kinds fitted to
 // synthetic latencies they must recover, saved and loaded back.
@@ -9,6 +10,8 @@
 #include <fstream>
 #include <string>
 #include <vector>
+
+#include <nlohmann/json.hpp>
 
 #include "core/rng.hpp"
 #include "model/arch.hpp"
@@ -73,6 +76,7 @@ void collect_and_read(void **) {
     mos::CollectOptions co;
     co.group = 3;
     co.op_rounds = 1;
+    co.passes = 1;
     const mos::NoiseReport noise = mos::collect_latency_data(
         path, space, 20, 7, 7, quick(),
         [&](const mos::Progress &p) {
@@ -141,6 +145,92 @@ void collect_and_read(void **) {
             assert_int_equal(e.status(), MOS_INVALID_ARGUMENT);
         }
     }
+    for (int passes : {0, 17}) {
+        mos::CollectOptions p = co;
+        p.passes = passes;
+        try {
+            mos::collect_latency_data(stopped, space, 20, 4, 7, quick(), nullptr, p);
+            fail_msg("passes %d accepted", passes);
+        } catch (const mos::Error &e) {
+            assert_int_equal(e.status(), MOS_INVALID_ARGUMENT);
+            assert_non_null(std::strstr(e.what(), "outside 1..16"));
+        }
+    }
+}
+
+// Three passes: every arch timed once per pass, each time in another group,
+// the label fitted over all of them (fit_group_drift).
+void collect_in_passes(void **) {
+    TempDir dir;
+    const mos::Space space = mos::space_from_json(kSpace);
+    const std::string path = dir.file("lat3.jsonl");
+    mos::CollectOptions co;
+    co.group = 3;
+    co.op_rounds = 0;
+    co.passes = 3;
+    uint64_t last = 0, total = 0;
+    const mos::NoiseReport noise = mos::collect_latency_data(path, space, 20, 7, 7, quick(),
+                                                             [&](const mos::Progress &p) {
+                                                                 assert_true(p.done >= last);
+                                                                 last = p.done;
+                                                                 total = p.total;
+                                                                 return true;
+                                                             },
+                                                             co);
+    assert_int_equal(total, 21);
+    assert_int_equal(last, 21);
+    assert_int_equal(noise.reference_ms.size(), 9);  // 3 groups per pass
+    const mos::LatencyDataset d = mos::read_latency_data(path);
+    assert_int_equal(d.archs.size(), 7);
+    std::ifstream in(path);
+    std::string line;
+    std::getline(in, line);
+    const nlohmann::json head = nlohmann::json::parse(line);
+    assert_int_equal(head["version"].get<int>(), 3);
+    assert_int_equal(head["collection"]["passes"].get<int>(), 3);
+    assert_string_equal(head["collection"]["drift_correction"].get<std::string>().c_str(), "joint");
+    size_t a = 0;
+    while (std::getline(in, line)) {
+        const nlohmann::json j = nlohmann::json::parse(line);
+        assert_int_equal(j["raw_ms"].size(), 3);
+        assert_int_equal(j["pass_ms"].size(), 3);
+        assert_int_equal(j["pass_group"].size(), 3);
+        // One group per pass: the three are distinct.
+        const auto g = j["pass_group"].get<std::vector<size_t>>();
+        assert_true(g[0] != g[1] && g[1] != g[2] && g[0] != g[2]);
+        assert_int_equal(j["run_ms"].size(), j["run_pass"].size());
+        assert_true(j["latency_ms"].get<double>() == d.latency_ms[a]);
+        a++;
+    }
+    assert_int_equal(a, 7);
+}
+
+// The drift fit recovers latencies and drifts that follow the product
+// exactly, counts drift from the quietest groups, and refuses holes.
+void group_drift_fit(void **) {
+    const size_t archs = 30, groups = 12;
+    std::vector<double> lat(archs), drift(groups);
+    mos::Rng rng(5);
+    for (double &x : lat) x = 5.0 + 20.0 * rng.uniform();
+    for (double &x : drift) x = 1.0 + 0.5 * rng.uniform();
+    drift[3] = 1.0;  // among the quietest tenth
+    drift[7] = 1.0;
+    std::vector<mos::GroupTiming> obs;
+    for (size_t p = 0; p < 3; p++)
+        for (size_t a = 0; a < archs; a++) obs.push_back({a, (a * (p + 1) + p) % groups, 0.0});
+    for (mos::GroupTiming &o : obs) o.ms = lat[o.arch] * drift[o.group];
+    const mos::DriftFit fit = mos::fit_group_drift(obs, archs, groups);
+    for (size_t a = 0; a < archs; a++) assert_true(std::fabs(fit.latency_ms[a] / lat[a] - 1.0) < 1e-6);
+    for (size_t g = 0; g < groups; g++) assert_true(std::fabs(fit.drift[g] / drift[g] - 1.0) < 1e-6);
+    for (const auto &bad : {std::vector<mos::GroupTiming>{{0, 0, 1.0}, {1, 5, 1.0}},  // arch 2 untimed
+                            std::vector<mos::GroupTiming>{{0, 0, -1.0}, {1, 1, 1.0}, {2, 1, 1.0}}}) {
+        try {
+            mos::fit_group_drift(bad, 3, 2);
+            fail_msg("accepted");
+        } catch (const mos::Error &e) {
+            assert_int_equal(e.status(), MOS_INVALID_ARGUMENT);
+        }
+    }
 }
 
 void run_statistics(void **) {
@@ -189,7 +279,7 @@ void malformed_files(void **) {
     expect_rejected(dir, "not json\n", MOS_FORMAT, {"line 1", "not JSON"});
     expect_rejected(dir, R"({"format": "other"})" "\n", MOS_FORMAT, {"line 1", "not a mos-latency-data header"});
     expect_rejected(dir, good_header(sp, R"("version": 1)"), MOS_VERSION, {"line 1", "version 1", "collect"});
-    expect_rejected(dir, good_header(sp, R"("version": 3)"), MOS_VERSION, {"line 1", "version 3"});
+    expect_rejected(dir, good_header(sp, R"("version": 4)"), MOS_VERSION, {"line 1", "version 4", "versions 2 and 3"});
     expect_rejected(dir, good_header(sp, R"("version": "2")"), MOS_FORMAT, {"line 1", "'version'"});
     expect_rejected(dir, R"({"format": "mos-latency-data", "version": 2})" "\n", MOS_FORMAT,
                     {"line 1", "'machine' is missing"});
@@ -334,6 +424,8 @@ void predictor_kinds(void **) {
 int main() {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(collect_and_read),
+        cmocka_unit_test(collect_in_passes),
+        cmocka_unit_test(group_drift_fit),
         cmocka_unit_test(run_statistics),
         cmocka_unit_test(malformed_files),
         cmocka_unit_test(predictor_kinds),

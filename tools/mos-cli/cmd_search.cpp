@@ -88,7 +88,8 @@ void collect_latency(const LatencyOpts &o) {
     Progress progress("latency collect", o.progress_every);
     check(mos_latency_collect(space.get(), o.vocab, o.collect, o.seed, &lo, o.out.c_str(), on_count_progress,
                               &progress));
-    progress.note("wrote " + std::to_string(o.collect) + " timed archs to " + o.out);
+    progress.note("wrote " + std::to_string(o.collect) + " timed archs (" + std::to_string(lo.passes) +
+                  (lo.passes == 1 ? " pass" : " passes") + ") to " + o.out);
 }
 
 void train_predictor(const LatencyOpts &o) {
@@ -252,6 +253,10 @@ void register_search(CLI::App &app) {
     add_int(lat, "--steps", l->lo.steps, "decoder steps timed", 1, 1024);
     l->runs_opt = add_int(lat, "--runs", l->lo.runs, "timed runs (--collect: 6 per arch)", 1, 100000);
     l->warmup_opt = add_int(lat, "--warmup", l->lo.warmup, "untimed warm-up runs (--collect: 1 per arch)", 0, 1000);
+    add_int(lat, "--passes", l->lo.passes,
+            "--collect: times every arch is timed, each time in other groups (more: steadier labels on a busy "
+            "machine)",
+            1, 16);
     CLI::Option *threads = add_threads(lat, l->lo.threads);
     threads->description("modes 1 and 2: threads of the timed decoding (0 = all cores)");
     train->excludes(threads);

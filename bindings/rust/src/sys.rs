@@ -19,7 +19,7 @@ pub const MOS_TRANSLATE_OPTIONS_VERSION: u32 = 2;
 pub const MOS_TRAIN_OPTIONS_VERSION: u32 = 2;
 pub const MOS_EVAL_OPTIONS_VERSION: u32 = 1;
 pub const MOS_EVAL_RESULT_VERSION: u32 = 1;
-pub const MOS_LATENCY_OPTIONS_VERSION: u32 = 1;
+pub const MOS_LATENCY_OPTIONS_VERSION: u32 = 2;
 pub const MOS_LATENCY_RESULT_VERSION: u32 = 1;
 pub const MOS_PREDICTOR_TRAIN_OPTIONS_VERSION: u32 = 2;
 pub const MOS_PREDICTOR_REPORT_VERSION: u32 = 1;
@@ -2372,12 +2372,13 @@ pub struct mos_latency_options {
     pub warmup: u32,
     pub runs: u32,
     pub threads: i32,
+    pub passes: u32,
 }
 #[test]
 fn bindgen_test_layout_mos_latency_options() {
     assert_eq!(
         ::std::mem::size_of::<mos_latency_options>(),
-        28usize,
+        32usize,
         concat!("Size of: ", stringify!(mos_latency_options))
     );
     assert_eq!(
@@ -2504,6 +2505,23 @@ fn bindgen_test_layout_mos_latency_options() {
         );
     }
     test_field_threads();
+    fn test_field_passes() {
+        assert_eq!(
+            unsafe {
+                let uninit = ::std::mem::MaybeUninit::<mos_latency_options>::uninit();
+                let ptr = uninit.as_ptr();
+                ::std::ptr::addr_of!((*ptr).passes) as usize - ptr as usize
+            },
+            28usize,
+            concat!(
+                "Offset of field: ",
+                stringify!(mos_latency_options),
+                "::",
+                stringify!(passes)
+            )
+        );
+    }
+    test_field_passes();
 }
 extern "C" {
     pub fn mos_latency_options_init(options: *mut mos_latency_options) -> mos_status;
