@@ -47,9 +47,10 @@ typedef struct mos_latency_options {
     uint32_t runs;     /* 20 */
     int32_t threads;   /* threads of the timed decoding, 0..1024; 0 = all cores (0) */
     /* Version 2 (0.3): */
-    uint32_t passes;   /* mos_latency_collect: times every arch is timed, each time in
-                          other groups, 1..16 (5; a version 1 struct collects in 1 pass);
-                          mos_latency_measure ignores it */
+    uint32_t passes;   /* mos_latency_collect: at most this many times every arch is
+                          timed, each time in other groups; fewer once the labels are
+                          steady (docs/search.md); 1..16 (5; a version 1 struct
+                          collects in 1 pass); mos_latency_measure ignores it */
 } mos_latency_options;
 
 #define MOS_LATENCY_OPTIONS_INIT {MOS_LATENCY_OPTIONS_VERSION, 30u, 30u, 5u, 3u, 20u, 0, 5u}

@@ -225,6 +225,13 @@ DriftFit fit_group_drift(const std::vector<GroupTiming> &obs, size_t archs, size
     for (size_t a = 0; a < archs; a++) la[a] = 0.0;
     for (size_t i = 0; i < obs.size(); i++) la[obs[i].arch] += y[i] - ld[obs[i].group];
     DriftFit r;
+    double ss = 0;
+    for (size_t i = 0; i < obs.size(); i++) {
+        const double e = y[i] - la[obs[i].arch] / na[obs[i].arch] - ld[obs[i].group];
+        ss += e * e;
+    }
+    const double dof = static_cast<double>(obs.size()) - static_cast<double>(archs + groups) + 1.0;
+    r.residual = dof > 0 ? std::sqrt(ss / dof) : 0.0;
     r.latency_ms.resize(archs);
     r.drift.resize(groups);
     for (size_t a = 0; a < archs; a++) r.latency_ms[a] = std::exp(la[a] / na[a]);
@@ -243,6 +250,8 @@ NoiseReport collect_latency_data(const std::string &path, const Space &space, in
     check(co.op_rounds >= 0 && co.op_rounds <= 1000, MOS_INVALID_ARGUMENT, "op_rounds ", co.op_rounds,
           " outside 0..1000");
     check(co.passes >= 1 && co.passes <= 16, MOS_INVALID_ARGUMENT, "passes ", co.passes, " outside 1..16");
+    check(co.label_error >= 0 && co.label_error <= 1, MOS_INVALID_ARGUMENT, "label_error ", co.label_error,
+          " outside 0..1");
     check_latency_options(protocol);
     const auto t0 = std::chrono::steady_clock::now();
     Rng rng(seed);
@@ -275,6 +284,17 @@ NoiseReport collect_latency_data(const std::string &path, const Space &space, in
         check(progress(p), MOS_ABORTED, "stopped by the progress callback before any arch was timed; nothing written");
     }
     int64_t done = 0;
+    // The fit over every arch, the reference and every group timed so far.
+    const auto joint_fit = [&] {
+        std::vector<GroupTiming> obs;
+        for (size_t a = 0; a < rows.size(); a++)
+            for (size_t k = 0; k < rel_group[a].size(); k++)
+                obs.push_back({a, rel_group[a][k], rows[a]["raw_ms"][k].get<double>()});
+        for (size_t g = 0; g < noise.reference_ms.size(); g++)
+            obs.push_back({rows.size(), g, noise.reference_ms[g]});
+        return fit_group_drift(obs, rows.size() + 1, noise.reference_ms.size());
+    };
+    DriftFit fit;
     for (int pass = 0; pass < co.passes; pass++) {
         // Each pass times every arch once more, in other groups at another
         // time and with freshly allocated models, so that what one group or
@@ -359,6 +379,26 @@ NoiseReport collect_latency_data(const std::string &path, const Space &space, in
                       " archs timed; nothing written");
             }
         }
+        noise.passes = pass + 1;
+        if (pass == 0) continue;
+        // Enough passes once the labels' estimated error (the fit's residual
+        // over the square root of the passes) is below co.label_error: a
+        // quiet machine stops early, a busy one uses every pass.
+        fit = joint_fit();
+        noise.label_error = fit.residual / std::sqrt(static_cast<double>(pass + 1));
+        if (noise.label_error <= co.label_error && pass + 1 < co.passes) {
+            if (progress) {
+                Progress p;
+                p.done = p.total = static_cast<uint64_t>(total);
+                char what[160];
+                std::snprintf(what, sizeof what, "archs timed; labels steady (%.2f%% estimated error) after %d passes",
+                              100.0 * noise.label_error, pass + 1);
+                p.what = what;
+                check(progress(p), MOS_ABORTED, "stopped by the progress callback after ", pass + 1,
+                      " passes; nothing written");
+            }
+            break;
+        }
     }
     // Drift: sustained load slows a whole group down, which no statistic
     // within the group can see. With one pass the reference arch measures it:
@@ -374,13 +414,7 @@ NoiseReport collect_latency_data(const std::string &path, const Space &space, in
     const size_t G = noise.reference_ms.size();
     std::vector<double> drift(G, 1.0);  // per group
     std::vector<double> level;          // per arch (with more than one pass)
-    if (co.passes > 1) {
-        std::vector<GroupTiming> obs;
-        for (size_t a = 0; a < rows.size(); a++)
-            for (size_t k = 0; k < rel_group[a].size(); k++)
-                obs.push_back({a, rel_group[a][k], rows[a]["raw_ms"][k].get<double>()});
-        for (size_t g = 0; g < G; g++) obs.push_back({rows.size(), g, noise.reference_ms[g]});
-        DriftFit fit = fit_group_drift(obs, rows.size() + 1, G);
+    if (noise.passes > 1) {
         drift = std::move(fit.drift);
         level = std::move(fit.latency_ms);
     } else {
@@ -397,7 +431,7 @@ NoiseReport collect_latency_data(const std::string &path, const Space &space, in
         double ms = 0;
         if (!co.correct_drift) {
             ms = combine_passes(raw);
-        } else if (co.passes > 1) {
+        } else if (noise.passes > 1) {
             ms = level[a];
         } else {
             ms = per_pass[0];
@@ -432,7 +466,8 @@ NoiseReport collect_latency_data(const std::string &path, const Space &space, in
     head["protocol"] = latency_protocol_json(protocol);
     head["space"] = nlohmann::ordered_json::parse(space_to_json(space));
     head["collection"] = {{"order", "interleaved"}, {"clock", run_clock_name(run_clock())}, {"group", group}, {"tolerance", co.tolerance},
-                          {"max_redo", co.max_redo}, {"passes", co.passes}, {"drift_correction", !co.correct_drift ? "none" : co.passes > 1 ? "joint" : "reference"},
+                          {"max_redo", co.max_redo}, {"passes", co.passes}, {"passes_run", noise.passes}, {"label_error_target", co.label_error},
+                          {"drift_correction", !co.correct_drift ? "none" : noise.passes > 1 ? "joint" : "reference"},
                           {"reference", nlohmann::ordered_json::parse(arch_to_json(reference))}};
     head["noise"] = {{"runs", noise.runs},
                      {"disturbed", noise.disturbed},
@@ -440,6 +475,7 @@ NoiseReport collect_latency_data(const std::string &path, const Space &space, in
                      {"median_spread", noise.median_spread},
                      {"p90_spread", noise.p90_spread},
                      {"reference_cv", noise.reference_cv},
+                     {"label_error", noise.label_error},
                      {"reference_ms", noise.reference_ms},
                      {"seconds", noise.seconds}};
     nlohmann::ordered_json jops = nlohmann::ordered_json::object();

@@ -27,10 +27,13 @@
 //     its runs, or in a round that slowed the whole group down);
 //   * redone: an arch with fewer than a third of its runs kept gets up to
 //     `max_redo` more rounds (interleaved with the others that need them);
-//   * in passes: every arch is timed `passes` times, each time in other
+//   * in passes: every arch is timed up to `passes` times, each time in other
 //     groups (a fresh random grouping per pass), at another time and with a
 //     freshly allocated model, so that one group's conditions or one
-//     allocation's cache placement do not make its label;
+//     allocation's cache placement do not make its label; from the second
+//     pass on, collection stops once the labels' estimated error (the drift
+//     fit's residual over the square root of the passes) is below
+//     `label_error`, so a quiet machine stops early;
 //   * drift-corrected: sustained load slows a whole group down alike, which
 //     no statistic inside the group sees. A fixed reference arch runs in every
 //     group. With one pass an arch's label is its ratio to the reference in
@@ -62,7 +65,8 @@ struct CollectOptions {
     int max_redo = 3;           // extra rounds of `runs` runs for an arch with too few runs kept
     int op_rounds = 7;          // rounds of the operation microbenchmarks; 0 = no operation table
     bool correct_drift = true;  // scale each group by the reference arch (see above)
-    int passes = 5;             // times every arch is timed, each time in other groups (see above)
+    int passes = 5;             // at most this many passes (see above)...
+    double label_error = 0.01;  // ...fewer once the labels' estimated error is below this
 };
 
 // How noisy the machine was while a dataset was timed.
@@ -73,6 +77,8 @@ struct NoiseReport {
     double median_spread = 0;   // the archs' (p75 - p25) / median of kept runs: median over archs
     double p90_spread = 0;      // ... and its 90th percentile
     double reference_cv = 0;    // the reference arch's latency across groups: stdev / mean
+    int passes = 0;             // passes run
+    double label_error = 0;     // with 2 or more: the drift fit's residual / sqrt(passes)
     std::vector<double> reference_ms;  // ... per group
     double seconds = 0;         // wall time of the collection
 };
@@ -112,6 +118,7 @@ struct GroupTiming {
 struct DriftFit {
     std::vector<double> latency_ms;  // per arch, at the drift of the quietest groups
     std::vector<double> drift;       // per group: its slowdown factor (1 for the quietest tenth)
+    double residual = 0;             // root mean square of the log residuals (per degree of freedom)
 };
 // Least-squares fit of log ms = log latency(arch) + log drift(group) over the
 // timings `obs` of `archs` archs in `groups` groups, the drift counted from

@@ -168,6 +168,7 @@ void collect_in_passes(void **) {
     co.group = 3;
     co.op_rounds = 0;
     co.passes = 3;
+    co.label_error = 0;  // every pass
     uint64_t last = 0, total = 0;
     const mos::NoiseReport noise = mos::collect_latency_data(path, space, 20, 7, 7, quick(),
                                                              [&](const mos::Progress &p) {
@@ -203,6 +204,28 @@ void collect_in_passes(void **) {
         a++;
     }
     assert_int_equal(a, 7);
+    assert_int_equal(noise.passes, 3);
+    assert_true(noise.label_error > 0);
+
+    // Labels steady enough after two passes: no third.
+    co.label_error = 1.0;
+    last = 0;
+    const mos::NoiseReport two = mos::collect_latency_data(path, space, 20, 7, 7, quick(),
+                                                           [&](const mos::Progress &p) {
+                                                               last = p.done;
+                                                               return true;
+                                                           },
+                                                           co);
+    assert_int_equal(two.passes, 2);
+    assert_int_equal(two.reference_ms.size(), 6);
+    assert_int_equal(last, 21);  // the last report says the collection is done
+    std::ifstream in2(path);
+    std::getline(in2, line);
+    const nlohmann::json head2 = nlohmann::json::parse(line);
+    assert_int_equal(head2["collection"]["passes"].get<int>(), 3);
+    assert_int_equal(head2["collection"]["passes_run"].get<int>(), 2);
+    std::getline(in2, line);
+    assert_int_equal(nlohmann::json::parse(line)["pass_ms"].size(), 2);
 }
 
 // The drift fit recovers latencies and drifts that follow the product

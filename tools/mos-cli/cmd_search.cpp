@@ -88,8 +88,7 @@ void collect_latency(const LatencyOpts &o) {
     Progress progress("latency collect", o.progress_every);
     check(mos_latency_collect(space.get(), o.vocab, o.collect, o.seed, &lo, o.out.c_str(), on_count_progress,
                               &progress));
-    progress.note("wrote " + std::to_string(o.collect) + " timed archs (" + std::to_string(lo.passes) +
-                  (lo.passes == 1 ? " pass" : " passes") + ") to " + o.out);
+    progress.note("wrote " + std::to_string(o.collect) + " timed archs to " + o.out);
 }
 
 void train_predictor(const LatencyOpts &o) {
@@ -254,8 +253,8 @@ void register_search(CLI::App &app) {
     l->runs_opt = add_int(lat, "--runs", l->lo.runs, "timed runs (--collect: 6 per arch)", 1, 100000);
     l->warmup_opt = add_int(lat, "--warmup", l->lo.warmup, "untimed warm-up runs (--collect: 1 per arch)", 0, 1000);
     add_int(lat, "--passes", l->lo.passes,
-            "--collect: times every arch is timed, each time in other groups (more: steadier labels on a busy "
-            "machine)",
+            "--collect: at most this many passes over the archs, each in other groups; fewer once the labels "
+            "are steady (more: steadier labels on a busy machine)",
             1, 16);
     CLI::Option *threads = add_threads(lat, l->lo.threads);
     threads->description("modes 1 and 2: threads of the timed decoding (0 = all cores)");
