@@ -10,6 +10,7 @@
 #include "backend/gemm.hpp"
 #include "core/cpu.hpp"
 #include "core/error.hpp"
+#include "kernels/packed.hpp"
 #include "mos/version.h"
 
 namespace mos {
@@ -36,6 +37,9 @@ std::string build_info() {
     } catch (const Error &e) {
         s += std::string("gemm_backend=invalid: ") + e.what() + "\n";
     }
+    // The bf16 kernel per class of rows, and the rates it was chosen from
+    // (timed at this call when no bf16 product ran before; docs/serving.md).
+    s += "bf16_kernel=" + bf16_kernel_report() + "\n";
     s += "threads=openmp " + std::to_string(_OPENMP) + "\n";
     s += "max_threads=" + std::to_string(max_threads()) + "\n";
     s += std::string("cpu_avx2=") + (f.avx2 ? "1" : "0") + "\n";

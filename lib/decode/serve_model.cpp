@@ -17,7 +17,7 @@ Precision resolve_precision(Precision want, bool allow_emulation, std::string *w
     if (precision_native(want) || allow_emulation) return want;
     if (warning) {
         *warning = std::string(precision_name(want)) + " needs " +
-                   (want == Precision::BF16 ? "avx512_bf16" : "AVX2") +
+                   (want == Precision::BF16 ? "AVX2 (or avx512_bf16)" : "AVX2") +
                    ", which this CPU lacks: the model computes in f32 (its stored precision is kept)";
     }
     return Precision::F32;

@@ -7,8 +7,9 @@
 // Precision: f32, bf16 or int8 weights (int8: per-output-channel scales). The
 // model keeps two precisions: the one it was made or stored in (what files get)
 // and the one it computes in, which differs only when the CPU lacks the
-// instructions and the caller did not insist (resolve_precision: bf16 without
-// avx512_bf16, int8 without AVX2, run in f32 with a warning). Weights are held
+// instructions and the caller did not insist (resolve_precision: bf16 or int8
+// without AVX2, run in f32 with a warning; bf16 without avx512_bf16 computes in
+// bf16 with the widen kernel, kernels/packed.hpp). Weights are held
 // once: an int8 model's resident weights are about a quarter of f32's.
 //
 // Immutable after construction: many threads may decode with one model, each

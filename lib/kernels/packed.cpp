@@ -6,7 +6,9 @@
 #include <omp.h>
 
 #include <algorithm>
+#include <chrono>
 #include <cmath>
+#include <cstdio>
 #include <cstdlib>
 #include <cstring>
 
@@ -69,7 +71,7 @@ PackedIsa packed_isa_for(Precision p) {
 bool precision_native(Precision p) {
     switch (p) {
     case Precision::F32: return true;
-    case Precision::BF16: return packed_isa_supported(PackedIsa::Avx512Bf16);
+    case Precision::BF16: return packed_isa_supported(PackedIsa::Avx2);  // the widen kernel
     case Precision::I8: return packed_isa_supported(PackedIsa::Avx2);
     }
     return false;
@@ -219,6 +221,20 @@ PackedMatrix PackedMatrix::from_i8(const int8_t *W, const float *scale, int64_t 
     return m;
 }
 
+PackedMatrix PackedMatrix::bf16_pattern(int64_t N, int64_t K) {
+    PackedMatrix m;
+    m.init(Precision::BF16, N, K);
+    // bf16 bits 0x3c00..0x3cfa with alternating signs: |w| in [2^-7, 2^-6),
+    // normal numbers (no denormal slow paths). One period of 251 values is
+    // written, then copied along.
+    uint16_t *h = reinterpret_cast<uint16_t *>(m.mut());
+    const size_t n = m.data_bytes_ / 2, period = std::min<size_t>(n, 251);
+    for (size_t i = 0; i < period; i++)
+        h[i] = static_cast<uint16_t>(0x3c00u + i) | static_cast<uint16_t>((i & 1u) << 15);
+    for (size_t i = period; i < n; i += period) std::memcpy(h + i, h, std::min(period, n - i) * 2);
+    return m;
+}
+
 void PackedMatrix::unpack_f32(float *out) const {
     for (int64_t n = 0; n < N_; n++)
         for (int64_t k = 0; k < K_; k++) {
@@ -319,6 +335,25 @@ void bf16_scalar(const Call &c, int64_t g0, int64_t g1) {
             }
 }
 
+// The widen kernels' arithmetic: f32 activations times the widened weights,
+// accumulated in k order.
+void bf16w_scalar(const Call &c, int64_t g0, int64_t g1) {
+    const uint8_t *base = c.W->data();
+    for (int64_t gi = g0; gi < g1; gi++)
+        for (int64_t m = 0; m < c.M; m++)
+            for (int64_t l = 0; l < kGroupCols; l++) {
+                const int64_t n = gi * kGroupCols + l;
+                if (n >= c.N) break;
+                float acc = 0.0f;
+                for (int64_t k = 0; k < c.K; k++) {
+                    uint16_t w;
+                    std::memcpy(&w, base + c.W->step_offset(gi, k / 2) + l * 4 + (k % 2) * 2, 2);
+                    acc += c.xf[m * c.ldx + k] * widen_bf16(w);
+                }
+                store_scalar(c, m, n, acc);
+            }
+}
+
 void i8_scalar(const Call &c, int64_t g0, int64_t g1) {
     const uint8_t *base = c.W->data();
     const float *ws = c.W->scale();
@@ -369,7 +404,7 @@ void bf16_rows_scalar(uint16_t *out, const float *x, int64_t ldx, int64_t M, int
 }  // namespace
 
 const KernelSet &scalar_kernels() {
-    static const KernelSet k{f32_scalar, bf16_scalar, i8_scalar, quant_scalar, bf16_rows_scalar, 255};
+    static const KernelSet k{f32_scalar, bf16_scalar, i8_scalar, quant_scalar, bf16_rows_scalar, 255, bf16w_scalar};
     return k;
 }
 
@@ -399,9 +434,10 @@ void check_call(const float *y, const float *x, int64_t ldx, int64_t M, const Pa
     check(M == 0 || (x != nullptr && y != nullptr), MOS_INVALID_ARGUMENT, "packed_linear: x or y is NULL");
 }
 
-// Prepares the activations and the call for W's precision on kernel set ks.
+// Prepares the activations and the call for W's precision on kernel set ks
+// (bf16: for kernel bk).
 packed::Call prepare(const packed::KernelSet &ks, const float *x, int64_t ldx, int64_t M, const PackedMatrix &W,
-                     int64_t K, PackedScratch &s, const int32_t *colsum) {
+                     int64_t K, PackedScratch &s, const int32_t *colsum, Bf16Kernel bk) {
     packed::Call c;
     c.W = &W;
     c.M = M;
@@ -416,6 +452,11 @@ packed::Call prepare(const packed::KernelSet &ks, const float *x, int64_t ldx, i
         c.ldx = ldx;
         break;
     case Precision::BF16:
+        if (bk == Bf16Kernel::Widen) {  // reads the f32 rows as they are
+            c.xf = x;
+            c.ldx = ldx;
+            break;
+        }
         s.reserve(M, Kq);
         ks.to_bf16(s.bf16.data(), x, ldx, M, K, Kq);
         c.xb = s.bf16.data();
@@ -436,10 +477,10 @@ packed::Call prepare(const packed::KernelSet &ks, const float *x, int64_t ldx, i
     return c;
 }
 
-packed::GroupFn group_fn(const packed::KernelSet &ks, Precision p) {
+packed::GroupFn group_fn(const packed::KernelSet &ks, Precision p, Bf16Kernel bk) {
     switch (p) {
     case Precision::F32: return ks.f32;
-    case Precision::BF16: return ks.bf16;
+    case Precision::BF16: return bk == Bf16Kernel::Widen ? ks.bf16w : ks.bf16;
     case Precision::I8: return ks.i8;
     }
     return nullptr;
@@ -464,34 +505,42 @@ void run_groups(packed::GroupFn fn, const packed::Call &c, int64_t g0, int64_t g
 
 void linear_with(const packed::KernelSet &ks, float *y, int64_t ldy, const float *x, int64_t ldx, int64_t M,
                  const PackedMatrix &W, int64_t K, const PackedEpilogue &e, PackedScratch &s,
-                 const int32_t *colsum) {
-    check_call(y, x, ldx, M, W, K);
-    check(ldy >= W.rows(), MOS_INVALID_ARGUMENT, "packed_linear: ldy ", ldy, " < N = ", W.rows());
-    if (M == 0) return;
-    packed::Call c = prepare(ks, x, ldx, M, W, K, s, colsum);
+                 const int32_t *colsum, Bf16Kernel bk) {
+    packed::Call c = prepare(ks, x, ldx, M, W, K, s, colsum, bk);
     c.e = e;
     c.y = y;
     c.ldy = ldy;
-    const packed::GroupFn fn = group_fn(ks, W.precision());
+    const packed::GroupFn fn = group_fn(ks, W.precision(), bk);
     check(fn != nullptr, MOS_INTERNAL, "packed_linear: no ", precision_name(W.precision()), " kernel");
     run_groups(fn, c, 0, W.groups());
+}
+
+void check_linear(const float *y, int64_t ldy, const float *x, int64_t ldx, int64_t M, const PackedMatrix &W,
+                  int64_t K) {
+    check_call(y, x, ldx, M, W, K);
+    check(ldy >= W.rows(), MOS_INVALID_ARGUMENT, "packed_linear: ldy ", ldy, " < N = ", W.rows());
 }
 
 }  // namespace
 
 void packed_linear(float *y, int64_t ldy, const float *x, int64_t ldx, int64_t M, const PackedMatrix &W, int64_t K,
                    const PackedEpilogue &e, PackedScratch &scratch, const int32_t *colsum) {
-    linear_with(kernels_of(packed_isa_for(W.precision())), y, ldy, x, ldx, M, W, K, e, scratch, colsum);
+    check_linear(y, ldy, x, ldx, M, W, K);
+    if (M == 0) return;
+    const Bf16Kernel bk = W.precision() == Precision::BF16 ? bf16_kernel_for(M, W.cols()) : Bf16Kernel::Dot;
+    linear_with(kernels_of(packed_isa_for(W.precision())), y, ldy, x, ldx, M, W, K, e, scratch, colsum, bk);
 }
 
 void packed_linear_isa(PackedIsa isa, float *y, int64_t ldy, const float *x, int64_t ldx, int64_t M,
                        const PackedMatrix &W, int64_t K, const PackedEpilogue &e, PackedScratch &scratch,
-                       const int32_t *colsum) {
+                       const int32_t *colsum, Bf16Kernel bf16) {
     check(packed_isa_supported(isa), MOS_UNSUPPORTED, "packed kernels: this CPU has no ", packed_isa_name(isa));
     const packed::KernelSet &ks = kernels_of(isa);
-    check(group_fn(ks, W.precision()) != nullptr, MOS_UNSUPPORTED, "packed kernels: ", packed_isa_name(isa),
+    check(group_fn(ks, W.precision(), bf16) != nullptr, MOS_UNSUPPORTED, "packed kernels: ", packed_isa_name(isa),
           " has no ", precision_name(W.precision()), " kernel");
-    linear_with(ks, y, ldy, x, ldx, M, W, K, e, scratch, colsum);
+    check_linear(y, ldy, x, ldx, M, W, K);
+    if (M == 0) return;
+    linear_with(ks, y, ldy, x, ldx, M, W, K, e, scratch, colsum, bf16);
 }
 
 void packed_linear_tiles(PackedTileSink &sink, float *tile_buf, int64_t block, const float *x, int64_t ldx,
@@ -504,11 +553,12 @@ void packed_linear_tiles(PackedTileSink &sink, float *tile_buf, int64_t block, c
           "packed_linear_tiles: columns [", n_begin, ", ", n_end, ") do not fit ", W.rows());
     if (M == 0 || n_begin == n_end) return;
     const packed::KernelSet &ks = kernels_of(packed_isa_for(W.precision()));
-    packed::Call c = prepare(ks, x, ldx, M, W, K, scratch, colsum);
+    const Bf16Kernel bk = W.precision() == Precision::BF16 ? bf16_kernel_for(M, W.cols()) : Bf16Kernel::Dot;
+    packed::Call c = prepare(ks, x, ldx, M, W, K, scratch, colsum, bk);
     c.e.bias = bias;
     c.y = tile_buf;
     c.ldy = block;
-    const packed::GroupFn fn = group_fn(ks, W.precision());
+    const packed::GroupFn fn = group_fn(ks, W.precision(), bk);
     for (int64_t n0 = n_begin; n0 < n_end; n0 += block) {
         const int64_t n1 = std::min(n_end, n0 + block);
         c.N = n1;
@@ -516,6 +566,132 @@ void packed_linear_tiles(PackedTileSink &sink, float *tile_buf, int64_t block, c
         fn(c, n0 / kGroupCols, (n1 + kGroupCols - 1) / kGroupCols);
         sink.tile(n0, n1, tile_buf, block);
     }
+}
+
+// ---------------------------------------------------------------------------
+// The bf16 kernel: timed once per process (packed.hpp, "bf16 kernels")
+
+const char *bf16_kernel_name(Bf16Kernel k) { return k == Bf16Kernel::Widen ? "widen" : "dot"; }
+
+Bf16Kernel parse_bf16_kernel(const std::string &s) {
+    if (s == "dot") return Bf16Kernel::Dot;
+    if (s == "widen") return Bf16Kernel::Widen;
+    fail(MOS_INVALID_ARGUMENT, "MOS_BF16_KERNEL '", s, "'; allowed dot|widen");
+}
+
+int bf16_class(int64_t M) { return M <= 2 ? 0 : (M <= 12 ? 1 : 2); }
+
+namespace {
+
+// About 4 MiB of bf16 weights: more than a core's L2 on the CPUs we know, so
+// the one-row product reads its weights from further out, as a decode step does.
+constexpr int64_t kBf16TimeBytes = int64_t(4) << 20;
+constexpr int kBf16TimeReps = 3;  // timed runs per kernel and class, after one warm-up
+// Widen must beat dot by 3% to be chosen: where both read weights at the same
+// speed (one row), timing noise alone would otherwise flip the choice, and with
+// it a bf16 model's last bits, from one process to the next.
+constexpr double kBf16WidenMargin = 1.03;
+
+// Seconds for one single-threaded product of M rows over groups [0, G) of W
+// with kernel bk (activation preparation included: the dot kernel pays for
+// rounding its rows).
+double time_product(const packed::KernelSet &ks, Bf16Kernel bk, const PackedMatrix &W, int64_t G, const float *x,
+                    int64_t M, float *y, PackedScratch &s) {
+    const auto t0 = std::chrono::steady_clock::now();
+    packed::Call c = prepare(ks, x, W.cols(), M, W, W.cols(), s, nullptr, bk);
+    c.N = G * kGroupCols;
+    c.y = y;
+    c.ldy = c.N;
+    group_fn(ks, Precision::BF16, bk)(c, 0, G);
+    return std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+}
+
+}  // namespace
+
+Bf16Choice time_bf16_kernels(int64_t K) {
+    Bf16Choice r;
+    if (!packed_isa_supported(PackedIsa::Avx512Bf16)) {
+        r.how = packed_isa_supported(PackedIsa::Avx2) ? "widen only: no avx512_bf16"
+                                                      : "widen only: no avx512_bf16 (scalar kernels)";
+        return r;
+    }
+    const auto t0 = std::chrono::steady_clock::now();
+    K = std::min<int64_t>(std::max<int64_t>(K, 64), 8192);
+    K += K & 1;
+    const int64_t N = std::max<int64_t>(kGroupCols, kBf16TimeBytes / (2 * K) / kGroupCols * kGroupCols);
+    const PackedMatrix W = PackedMatrix::bf16_pattern(N, K);
+    const int64_t Mmax = kBf16ClassRows[kBf16Classes - 1];
+    std::vector<float> x(static_cast<size_t>(Mmax * K));
+    for (size_t i = 0; i < x.size(); i++) x[i] = static_cast<float>(static_cast<int>(i % 29) - 14) * 0.0625f;
+    std::vector<float> y(static_cast<size_t>(Mmax * N));
+    PackedScratch s;
+    const packed::KernelSet &ks = kernels_of(PackedIsa::Avx512Bf16);
+    for (int cl = 0; cl < kBf16Classes; cl++) {
+        const int64_t M = kBf16ClassRows[cl];
+        // Many rows are bound by arithmetic, not by the weights' size: a
+        // quarter of the columns keeps the timing short.
+        const int64_t G = M > 2 ? std::max<int64_t>(1, W.groups() / 4) : W.groups();
+        double best[2] = {1e30, 1e30};
+        for (int rep = 0; rep <= kBf16TimeReps; rep++)
+            for (int i = 0; i < 2; i++) {
+                // Alternate which kernel goes first, so neither always runs warm.
+                const Bf16Kernel bk = ((rep + i) & 1) ? Bf16Kernel::Widen : Bf16Kernel::Dot;
+                const double t = time_product(ks, bk, W, G, x.data(), M, y.data(), s);
+                if (rep > 0) best[static_cast<int>(bk)] = std::min(best[static_cast<int>(bk)], t);
+            }
+        const double flop = 2.0 * static_cast<double>(M * G * kGroupCols * K);
+        r.dot_gflops[cl] = flop / best[0] * 1e-9;
+        r.widen_gflops[cl] = flop / best[1] * 1e-9;
+        const bool widen = r.widen_gflops[cl] > r.dot_gflops[cl] * kBf16WidenMargin;
+        r.kernel[cl] = widen ? Bf16Kernel::Widen : Bf16Kernel::Dot;
+    }
+    r.N = N;
+    r.K = K;
+    r.ms = std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - t0).count();
+    r.how = "timed";
+    return r;
+}
+
+Bf16Choice decide_bf16(const char *env, int64_t K) {
+    if (env == nullptr || *env == '\0') return time_bf16_kernels(K);
+    Bf16Choice r;
+    r.how = "MOS_BF16_KERNEL";
+    try {
+        const Bf16Kernel k = parse_bf16_kernel(env);
+        for (Bf16Kernel &c : r.kernel) c = k;
+    } catch (const Error &e) {
+        r.error = e.what();
+    }
+    return r;
+}
+
+const Bf16Choice &bf16_choice(int64_t K) {
+    static const Bf16Choice c = decide_bf16(std::getenv("MOS_BF16_KERNEL"), K);
+    return c;
+}
+
+Bf16Kernel bf16_kernel_for(int64_t M, int64_t K) {
+    const Bf16Choice &c = bf16_choice(K);
+    if (!c.error.empty()) fail(MOS_INVALID_ARGUMENT, c.error);
+    return c.kernel[bf16_class(M)];
+}
+
+std::string bf16_kernel_report() {
+    const Bf16Choice &c = bf16_choice(512);
+    if (!c.error.empty()) return "invalid: " + c.error;
+    std::string s;
+    const char *names[kBf16Classes] = {"rows 1-2 ", ", 3-12 ", ", 13+ "};
+    for (int i = 0; i < kBf16Classes; i++) s += std::string(names[i]) + bf16_kernel_name(c.kernel[i]);
+    s += " (" + c.how;
+    if (c.K > 0) {
+        char buf[256];
+        std::snprintf(buf, sizeof buf,
+                      " at K %lld N %lld in %.1f ms; GFLOP/s at M 1/5/32: dot %.0f/%.0f/%.0f, widen %.0f/%.0f/%.0f",
+                      static_cast<long long>(c.K), static_cast<long long>(c.N), c.ms, c.dot_gflops[0],
+                      c.dot_gflops[1], c.dot_gflops[2], c.widen_gflops[0], c.widen_gflops[1], c.widen_gflops[2]);
+        s += buf;
+    }
+    return s + ")";
 }
 
 }  // namespace mos

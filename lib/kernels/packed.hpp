@@ -16,18 +16,32 @@
 // channel (W ~ scale[n] * q[n, k], q in [-127, 127]) and the column sums of q
 // that the activations' zero point needs.
 //
-// Activations. f32 rows are read as they are; bf16 kernels read rows rounded
-// to bf16 (round to nearest even); int8 kernels read rows quantised per row to
+// Activations. f32 rows are read as they are; the bf16 "dot" kernels read rows
+// rounded to bf16 (round to nearest even), the bf16 "widen" kernels read f32
+// rows as they are (see "bf16 kernels" below); int8 kernels read rows quantised per row to
 // unsigned 8 bits with a scale and a zero point (asymmetric: x ~ s (u - z)),
 // 0..255 where `vpdpbusd` exists and 0..127 for the `vpmaddubsw` fallbacks
 // (whose 16-bit pair sums would otherwise saturate). Then
 //   y[m, n] = s_m * scale[n] * (sum_k u[m, k] q[n, k] - z_m * colsum[n]) + b[n].
 //
 // ISA. Every precision has a scalar reference kernel and AVX2 and AVX-512
-// kernels; bf16 has the native `vdpbf16ps` kernel (avx512_bf16) and an emulation
-// (bf16 widened to f32) elsewhere; int8 has `vpdpbusd` (avx512_vnni) and the
+// kernels; bf16 has two kernels on every ISA (below); int8 has `vpdpbusd` (avx512_vnni) and the
 // `vpmaddubsw` + `vpmaddwd` fallbacks (AVX-512BW, AVX2). The kernel set is chosen
 // at run time from the CPU (core/cpu.hpp), never from the build machine.
+//
+// bf16 kernels. "dot": activations rounded to bf16, pairs multiplied by
+// `vdpbf16ps` (avx512_bf16; emulated by widening both operands elsewhere).
+// "widen": the packed bf16 weights widened to f32 in registers (a 16-bit shift
+// or a mask: the low and high halves of each 32-bit pair), multiplied with the
+// f32 activations by `vfmadd231ps` in the order of the f32 kernel, so a widen
+// product equals the f32 kernel's on the widened weights. Both read the same
+// packed weights. Which one is faster depends on the CPU (vdpbf16ps runs at
+// twice the f32 FMA rate on AMD Zen 5 but at less than half of it on Intel
+// Sapphire Rapids) and on M, so a process times both once, at its first bf16
+// product, on a few shapes, and keeps the faster per class of M
+// (bf16_choice); MOS_BF16_KERNEL=dot|widen overrides the timing. Without
+// avx512_bf16 the widen kernel always serves (the dot emulation only runs when
+// asked for).
 #pragma once
 
 #include <cstddef>
@@ -60,8 +74,9 @@ bool packed_isa_supported(PackedIsa isa);
 // The kernel ISA used for `p` on this CPU: the highest supported one that
 // serves p (Avx512Bf16 only serves bf16, Avx512Vnni only int8).
 PackedIsa packed_isa_for(Precision p);
-// Whether `p` computes natively here: f32 always; bf16 with avx512_bf16; int8
-// with AVX2 or better (integer dot products). Elsewhere the kernels emulate it.
+// Whether `p` computes natively here: f32 always; bf16 with AVX2 or better
+// (the widen kernel; avx512_bf16 adds the dot kernel); int8 with AVX2 or better
+// (integer dot products). Elsewhere the scalar kernels emulate it.
 bool precision_native(Precision p);
 // Upper end of the unsigned activations an int8 kernel of `isa` reads.
 int int8_activation_max(PackedIsa isa);
@@ -101,6 +116,11 @@ public:
     void unpack_f32(float *out) const;
     void unpack_bf16(uint16_t *out) const;
     void unpack_i8(int8_t *out, float *scale) const;
+
+    // A bf16 matrix whose packed bytes hold a fixed pattern of small normal
+    // values, written straight into the layout (no conversion per element):
+    // operands for timing the kernels (time_bf16_kernels).
+    static PackedMatrix bf16_pattern(int64_t N, int64_t K);
 
     // Raw access for the kernels.
     const uint8_t *data() const { return data_.get(); }
@@ -172,12 +192,55 @@ void packed_linear_tiles(PackedTileSink &sink, float *tile_buf, int64_t block, c
                          int64_t M, const PackedMatrix &W, int64_t K, const float *bias, PackedScratch &scratch,
                          const int32_t *colsum, int64_t n_begin, int64_t n_end);
 
+// The two bf16 kernels (see "bf16 kernels" above). Values appear in reports:
+// append only.
+enum class Bf16Kernel : int { Dot = 0, Widen = 1 };
+const char *bf16_kernel_name(Bf16Kernel k);  // "dot" | "widen"
+// "dot" | "widen"; MOS_INVALID_ARGUMENT otherwise.
+Bf16Kernel parse_bf16_kernel(const std::string &name);
+
+// The bf16 kernel is chosen per class of M (rows of a product): rows 1-2 (one
+// sentence, greedy: bound by reading the weights), 3-12 (a beam) and 13+
+// (batches: bound by arithmetic). Each class is timed at the M of
+// kBf16ClassRows; the class bounds are the geometric means of neighbours.
+constexpr int kBf16Classes = 3;
+constexpr int64_t kBf16ClassRows[kBf16Classes] = {1, 5, 32};
+int bf16_class(int64_t M);
+
+struct Bf16Choice {
+    Bf16Kernel kernel[kBf16Classes] = {Bf16Kernel::Widen, Bf16Kernel::Widen, Bf16Kernel::Widen};
+    // Measured rates (GFLOP/s, one thread) per class; 0 where not timed.
+    double dot_gflops[kBf16Classes] = {0.0, 0.0, 0.0};
+    double widen_gflops[kBf16Classes] = {0.0, 0.0, 0.0};
+    int64_t N = 0, K = 0;  // the timed weight's shape; 0 when not timed
+    double ms = 0.0;       // time spent timing
+    std::string how;       // "timed", "MOS_BF16_KERNEL" or why only widen serves
+    std::string error;     // an invalid MOS_BF16_KERNEL (products then fail with it)
+};
+// The choice for an environment value `env` (MOS_BF16_KERNEL; NULL or empty:
+// time both kernels at inputs K, see time_bf16_kernels).
+Bf16Choice decide_bf16(const char *env, int64_t K);
+// Times both kernels on this CPU (one thread, a weight of about 4 MiB with K
+// inputs, each class's M, alternating, best of 3 after a warm-up; a few ms)
+// and keeps the faster per class (widen only when more than 3% faster: a
+// near tie keeps dot, so noise does not flip it). Without avx512_bf16: widen
+// everywhere, no timing.
+Bf16Choice time_bf16_kernels(int64_t K);
+// This process's choice: decide_bf16(getenv("MOS_BF16_KERNEL"), K) made once,
+// at the first call (thread-safe; later calls' K is ignored).
+const Bf16Choice &bf16_choice(int64_t K);
+// The kernel for a product of M rows (fails with the choice's error).
+Bf16Kernel bf16_kernel_for(int64_t M, int64_t K);
+// One line for build_info: "rows 1-2 dot, 3-12 dot, 13+ dot (timed K 512 N 4096
+// ...; GFLOP/s dot ..., widen ...)".
+std::string bf16_kernel_report();
+
 // The same products with an explicit kernel ISA (tests compare every ISA the CPU
-// has against PackedIsa::Scalar); MOS_UNSUPPORTED when the CPU lacks it or it
-// does not serve W's precision.
+// has against PackedIsa::Scalar) and, for bf16 weights, an explicit kernel;
+// MOS_UNSUPPORTED when the CPU lacks the ISA or it does not serve W's precision.
 void packed_linear_isa(PackedIsa isa, float *y, int64_t ldy, const float *x, int64_t ldx, int64_t M,
                        const PackedMatrix &W, int64_t K, const PackedEpilogue &e, PackedScratch &scratch,
-                       const int32_t *colsum = nullptr);
+                       const int32_t *colsum = nullptr, Bf16Kernel bf16 = Bf16Kernel::Dot);
 
 // Quantises rows like the int8 kernels of `isa` do: u[m, :K] (zero-padded to
 // Kp), scale[m], zero[m]. Exposed for tests.

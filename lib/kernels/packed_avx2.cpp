@@ -1,6 +1,7 @@
 // lib/kernels/packed_avx2.cpp: the AVX2 kernels of the packed products (layout
-// and arithmetic in packed.hpp) for CPUs without AVX-512: f32 FMA, bf16
-// emulated (bf16 widened to f32 by a shift), int8 by `vpmaddubsw` + `vpmaddwd`
+// and arithmetic in packed.hpp) for CPUs without AVX-512: f32 FMA, bf16 with
+// weights widened to f32 by a shift, either with f32 activations ("widen") or
+// with activations rounded to bf16 (the "dot" kernel's emulation), int8 by `vpmaddubsw` + `vpmaddwd`
 // with 7-bit activations (so the 16-bit pair sums never saturate).
 //
 // With 16 ymm registers a tile is MR rows x 16 columns (one quarter of a
@@ -104,6 +105,57 @@ MOS_T256 MOS_INLINE void bf16_tile(const Call &c, int64_t m0, int64_t gi, int j)
     }
 }
 
+// Weights widened to f32, f32 activations, FMAs in k order (the AVX-512
+// widen_tile's arithmetic on 16-column panels); an odd K ends with a half step.
+template <int MR>
+MOS_T256 MOS_INLINE void widen_tile(const Call &c, int64_t m0, int64_t gi, int j) {
+    const uint8_t *w = c.W->data() + c.W->step_offset(gi, 0) + 64 * j;
+    const float *x = c.xf + m0 * c.ldx;
+    const __m256i hi_mask = _mm256_set1_epi32(static_cast<int32_t>(0xffff0000u));
+    __m256 a0[MR], a1[MR];
+#pragma GCC unroll 8
+    for (int i = 0; i < MR; i++) a0[i] = a1[i] = _mm256_setzero_ps();
+    const int64_t pairs = c.K / 2;
+    for (int64_t s = 0; s < pairs; s++, w += kGroupBytes) {
+        const __m256i v0 = _mm256_load_si256(reinterpret_cast<const __m256i *>(w));
+        const __m256i v1 = _mm256_load_si256(reinterpret_cast<const __m256i *>(w + 32));
+        const __m256 lo0 = _mm256_castsi256_ps(_mm256_slli_epi32(v0, 16));
+        const __m256 lo1 = _mm256_castsi256_ps(_mm256_slli_epi32(v1, 16));
+#pragma GCC unroll 8
+        for (int i = 0; i < MR; i++) {
+            const __m256 xb = _mm256_broadcast_ss(x + i * c.ldx + 2 * s);
+            a0[i] = _mm256_fmadd_ps(xb, lo0, a0[i]);
+            a1[i] = _mm256_fmadd_ps(xb, lo1, a1[i]);
+        }
+        const __m256 hi0 = _mm256_castsi256_ps(_mm256_and_si256(v0, hi_mask));
+        const __m256 hi1 = _mm256_castsi256_ps(_mm256_and_si256(v1, hi_mask));
+#pragma GCC unroll 8
+        for (int i = 0; i < MR; i++) {
+            const __m256 xb = _mm256_broadcast_ss(x + i * c.ldx + 2 * s + 1);
+            a0[i] = _mm256_fmadd_ps(xb, hi0, a0[i]);
+            a1[i] = _mm256_fmadd_ps(xb, hi1, a1[i]);
+        }
+    }
+    if (c.K & 1) {
+        const __m256i v0 = _mm256_load_si256(reinterpret_cast<const __m256i *>(w));
+        const __m256i v1 = _mm256_load_si256(reinterpret_cast<const __m256i *>(w + 32));
+        const __m256 lo0 = _mm256_castsi256_ps(_mm256_slli_epi32(v0, 16));
+        const __m256 lo1 = _mm256_castsi256_ps(_mm256_slli_epi32(v1, 16));
+#pragma GCC unroll 8
+        for (int i = 0; i < MR; i++) {
+            const __m256 xb = _mm256_broadcast_ss(x + i * c.ldx + c.K - 1);
+            a0[i] = _mm256_fmadd_ps(xb, lo0, a0[i]);
+            a1[i] = _mm256_fmadd_ps(xb, lo1, a1[i]);
+        }
+    }
+    const int64_t n0 = gi * kGroupCols + 16 * j;
+#pragma GCC unroll 8
+    for (int i = 0; i < MR; i++) {
+        finish8(c, m0 + i, n0, a0[i]);
+        finish8(c, m0 + i, n0 + 8, a1[i]);
+    }
+}
+
 template <int MR>
 MOS_T256 MOS_INLINE void i8_tile(const Call &c, int64_t m0, int64_t gi, int j) {
     const uint8_t *w = c.W->data() + c.W->step_offset(gi, 0) + 64 * j;
@@ -150,6 +202,7 @@ MOS_T256 MOS_INLINE void i8_tile(const Call &c, int64_t m0, int64_t gi, int j) {
     }
 MOS_AVX2_GROUPS(f32_groups, f32_tile, 4)
 MOS_AVX2_GROUPS(bf16_groups, bf16_tile, 4)
+MOS_AVX2_GROUPS(bf16_groups_widen, widen_tile, 4)
 MOS_AVX2_GROUPS(i8_groups, i8_tile, 4)
 #undef MOS_AVX2_GROUPS
 
@@ -206,7 +259,7 @@ MOS_T256 void bf16_rows(uint16_t *out, const float *x, int64_t ldx, int64_t M, i
 }  // namespace
 
 const KernelSet &avx2_kernels() {
-    static const KernelSet k{f32_groups, bf16_groups, i8_groups, quant_rows, bf16_rows, 127};
+    static const KernelSet k{f32_groups, bf16_groups, i8_groups, quant_rows, bf16_rows, 127, bf16_groups_widen};
     return k;
 }
 

@@ -1,6 +1,7 @@
 // lib/kernels/packed_avx512.cpp: the AVX-512 kernels of the packed products
 // (layout and arithmetic in packed.hpp): f32 FMA, bf16 by `vdpbf16ps`
-// (avx512_bf16) or emulated, int8 by `vpdpbusd` (avx512_vnni) or by
+// (avx512_bf16) or emulated ("dot") and by weights widened to f32 ("widen"),
+// int8 by `vpdpbusd` (avx512_vnni) or by
 // `vpmaddubsw` + `vpmaddwd` (AVX-512BW, 7-bit activations).
 //
 // Each function carries its own target attribute and is reached only through
@@ -199,6 +200,78 @@ MOS_T512 void bf16_groups_emulated(const Call &c, int64_t g0, int64_t g1) {
         }
 }
 
+// ---- bf16 widen: weights widened to f32, f32 activations ---------------------
+//
+// Each 32-bit slot of a step holds the pair (k = 2s, 2s + 1) of one channel:
+// shifting left by 16 gives the even input's weight as an f32, masking the low
+// half gives the odd one's. The FMAs run in k order, like f32_tile, so the
+// result equals the f32 kernel's on the widened weights. An odd K ends with a
+// half step (the odd half of it may hold weights past a K prefix).
+
+template <int MR>
+MOS_T512 MOS_INLINE void widen_tile(const Call &c, int64_t m0, int64_t gi) {
+    const uint8_t *w = c.W->data() + c.W->step_offset(gi, 0);
+    const float *x = c.xf + m0 * c.ldx;
+    const __m512i hi_mask = _mm512_set1_epi32(static_cast<int32_t>(0xffff0000u));
+    __m512 acc[MR][4];
+#pragma GCC unroll 8
+    for (int i = 0; i < MR; i++)
+#pragma GCC unroll 4
+        for (int j = 0; j < 4; j++) acc[i][j] = _mm512_setzero_ps();
+    const int64_t pairs = c.K / 2;
+    for (int64_t s = 0; s < pairs; s++, w += kGroupBytes) {
+        __m512 wv[4];
+#pragma GCC unroll 4
+        for (int j = 0; j < 4; j++) wv[j] = _mm512_castsi512_ps(_mm512_slli_epi32(_mm512_load_si512(w + 64 * j), 16));
+#pragma GCC unroll 8
+        for (int i = 0; i < MR; i++) {
+            const __m512 xb = _mm512_set1_ps(x[i * c.ldx + 2 * s]);
+#pragma GCC unroll 4
+            for (int j = 0; j < 4; j++) acc[i][j] = _mm512_fmadd_ps(xb, wv[j], acc[i][j]);
+        }
+#pragma GCC unroll 4
+        for (int j = 0; j < 4; j++)
+            wv[j] = _mm512_castsi512_ps(_mm512_and_si512(_mm512_load_si512(w + 64 * j), hi_mask));
+#pragma GCC unroll 8
+        for (int i = 0; i < MR; i++) {
+            const __m512 xb = _mm512_set1_ps(x[i * c.ldx + 2 * s + 1]);
+#pragma GCC unroll 4
+            for (int j = 0; j < 4; j++) acc[i][j] = _mm512_fmadd_ps(xb, wv[j], acc[i][j]);
+        }
+    }
+    if (c.K & 1) {
+        __m512 wv[4];
+#pragma GCC unroll 4
+        for (int j = 0; j < 4; j++) wv[j] = _mm512_castsi512_ps(_mm512_slli_epi32(_mm512_load_si512(w + 64 * j), 16));
+#pragma GCC unroll 8
+        for (int i = 0; i < MR; i++) {
+            const __m512 xb = _mm512_set1_ps(x[i * c.ldx + c.K - 1]);
+#pragma GCC unroll 4
+            for (int j = 0; j < 4; j++) acc[i][j] = _mm512_fmadd_ps(xb, wv[j], acc[i][j]);
+        }
+    }
+    const int64_t n0 = gi * kGroupCols;
+#pragma GCC unroll 8
+    for (int i = 0; i < MR; i++)
+#pragma GCC unroll 4
+        for (int j = 0; j < 4; j++) finish16(c, m0 + i, n0 + 16 * j, acc[i][j]);
+}
+
+MOS_T512 void bf16_groups_widen(const Call &c, int64_t g0, int64_t g1) {
+    constexpr int64_t kMR = 6;
+    for (int64_t gi = g0; gi < g1; gi++)
+        for (int64_t m0 = 0; m0 < c.M; m0 += kMR) {
+            switch (c.M - m0 >= kMR ? kMR : c.M - m0) {
+            case 1: widen_tile<1>(c, m0, gi); break;
+            case 2: widen_tile<2>(c, m0, gi); break;
+            case 3: widen_tile<3>(c, m0, gi); break;
+            case 4: widen_tile<4>(c, m0, gi); break;
+            case 5: widen_tile<5>(c, m0, gi); break;
+            default: widen_tile<6>(c, m0, gi); break;
+            }
+        }
+}
+
 // ---- int8, vpdpbusd --------------------------------------------------------
 
 template <int MR>
@@ -341,12 +414,14 @@ MOS_T512 void bf16_rows(uint16_t *out, const float *x, int64_t ldx, int64_t M, i
 }  // namespace
 
 const KernelSet &avx512_kernels() {
-    static const KernelSet k{f32_groups, bf16_groups_emulated, i8_groups_bw, quant_rows, bf16_rows, 127};
+    static const KernelSet k{f32_groups, bf16_groups_emulated, i8_groups_bw, quant_rows, bf16_rows, 127,
+                             bf16_groups_widen};
     return k;
 }
 
 const KernelSet &avx512_bf16_kernels() {
-    static const KernelSet k{f32_groups, bf16_groups_native, nullptr, quant_rows, bf16_rows, 127};
+    static const KernelSet k{f32_groups, bf16_groups_native, nullptr, quant_rows, bf16_rows, 127,
+                             bf16_groups_widen};
     return k;
 }
 

@@ -18,7 +18,7 @@ struct Call {
     const PackedMatrix *W = nullptr;
     int64_t M = 0, N = 0, K = 0;
     int64_t steps = 0;                 // ceil(K / g)
-    const float *xf = nullptr;         // f32 rows [M, ldx]
+    const float *xf = nullptr;         // f32 rows [M, ldx] (f32 and bf16 widen kernels)
     int64_t ldx = 0;
     const uint16_t *xb = nullptr;      // bf16 rows [M, ldq]
     const uint8_t *xu = nullptr;       // u8 rows [M, ldq]
@@ -38,10 +38,11 @@ using QuantFn = void (*)(uint8_t *u, float *scale, int32_t *zero, const float *x
 using Bf16Fn = void (*)(uint16_t *out, const float *x, int64_t ldx, int64_t M, int64_t K, int64_t Kp);
 
 struct KernelSet {
-    GroupFn f32 = nullptr, bf16 = nullptr, i8 = nullptr;
+    GroupFn f32 = nullptr, bf16 = nullptr, i8 = nullptr;  // bf16: the dot kernel (reads xb)
     QuantFn quant = nullptr;
     Bf16Fn to_bf16 = nullptr;
     int qmax = 255;  // activations' upper end for i8
+    GroupFn bf16w = nullptr;  // bf16 weights widened, f32 activations (reads xf)
 };
 
 // Defined in packed.cpp (scalar), packed_avx2.cpp and packed_avx512.cpp.

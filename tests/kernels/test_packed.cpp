@@ -1,12 +1,14 @@
 // tests/kernels/test_packed.cpp: the packed-weight products of the decoding
-// engine (lib/kernels/packed.hpp) in f32, bf16 and int8, on every kernel ISA
-// this CPU runs, against a double-precision reference computed from the same
+// engine (lib/kernels/packed.hpp) in f32, bf16 (both kernels) and int8, on
+// every kernel ISA this CPU runs, against a double-precision reference computed from the same
 // rounded or quantised operands: odd shapes (N and K not multiples of the
 // group), a K prefix (the tied output projection), every epilogue (bias, ReLU,
 // residual, in place), the tile mode and its column ranges, guard floats after
-// every output. Also: packing round trips, the quantisation of activations
+// every output. Also: the bf16 widen kernel bit for bit against the f32 kernel,
+// the per-process choice between the bf16 kernels, packing round trips, the quantisation of activations
 // (identical on every ISA), and argument errors.
 #include <cmath>
+#include <cstdio>
 #include <cstring>
 #include <random>
 #include <string>
@@ -62,14 +64,15 @@ struct Case {
 };
 
 // y = epilogue(x W^T) in double from W as packed (unpacked back) and x as the
-// kernel of `isa` sees it (bf16-rounded, or quantised and dequantised).
+// kernel of `isa` sees it (bf16-rounded for the dot kernel, f32 for widen, or
+// quantised and dequantised).
 std::vector<double> reference(const Case &c, const PackedMatrix &W, const std::vector<float> &x,
                               const std::vector<float> &b, const std::vector<float> &res, PackedIsa isa,
-                              std::vector<double> *mag) {
+                              mos::Bf16Kernel bk, std::vector<double> *mag) {
     std::vector<float> w(static_cast<size_t>(c.N * c.K));
     W.unpack_f32(w.data());
     std::vector<float> xs = x;  // [M, K] as the kernel reads it (first Kuse columns)
-    if (W.precision() == Precision::BF16)
+    if (W.precision() == Precision::BF16 && bk == mos::Bf16Kernel::Dot)
         for (float &v : xs) v = mos::widen_bf16(mos::round_to_bf16(v));
     if (W.precision() == Precision::I8) {
         const int qmax = mos::int8_activation_max(isa);
@@ -100,16 +103,22 @@ std::vector<double> reference(const Case &c, const PackedMatrix &W, const std::v
     return y;
 }
 
-void run_case(const Case &c, Precision p, uint32_t seed) {
+// The bf16 kernels of `isa` (the VNNI set has none; every other set has both).
+std::vector<mos::Bf16Kernel> bf16_kernels_of(PackedIsa isa) {
+    if (isa == PackedIsa::Avx512Vnni) return {};
+    return {mos::Bf16Kernel::Dot, mos::Bf16Kernel::Widen};
+}
+
+void run_case_with(const Case &c, Precision p, uint32_t seed, PackedIsa isa, mos::Bf16Kernel bk) {
     const std::vector<float> wf = random_vec(static_cast<size_t>(c.N * c.K), seed);
     const std::vector<float> x = random_vec(static_cast<size_t>(c.M * c.K), seed + 1, -2.0f, 3.0f);
     const std::vector<float> b = random_vec(static_cast<size_t>(c.N), seed + 2);
     const std::vector<float> res = random_vec(static_cast<size_t>(c.M * c.N), seed + 3);
     const PackedMatrix W = PackedMatrix::from_f32(wf.data(), c.N, c.K, c.K, p);
     const std::vector<int32_t> cs = p == Precision::I8 ? W.colsum_prefix(c.Kuse) : std::vector<int32_t>();
-    for (PackedIsa isa : isas_for(p)) {
+    {
         std::vector<double> mag;
-        const std::vector<double> want = reference(c, W, x, b, res, isa, &mag);
+        const std::vector<double> want = reference(c, W, x, b, res, isa, bk, &mag);
         std::vector<float> y(static_cast<size_t>(c.M * c.N) + kGuard, kGuardValue);
         if (c.in_place) std::memcpy(y.data(), res.data(), res.size() * sizeof(float));
         mos::PackedEpilogue e;
@@ -119,15 +128,27 @@ void run_case(const Case &c, Precision p, uint32_t seed) {
         e.ldr = c.N;
         mos::PackedScratch s;
         mos::packed_linear_isa(isa, y.data(), c.N, x.data(), c.K, c.M, W, c.Kuse, e, s,
-                               p == Precision::I8 ? cs.data() : nullptr);
+                               p == Precision::I8 ? cs.data() : nullptr, bk);
         for (int64_t i = 0; i < kGuard; i++)
             if (y[c.M * c.N + i] != kGuardValue) fail_msg("%s: guard float %lld overwritten", mos::packed_isa_name(isa), (long long)i);
         const double rtol = p == Precision::F32 ? 2e-6 : 1e-5;
         for (int64_t i = 0; i < c.M * c.N; i++)
             if (!(std::fabs(y[i] - want[i]) <= rtol * mag[i]))
-                fail_msg("%s %s M=%lld N=%lld K=%lld/%lld: y[%lld] = %.8g, reference %.8g", mos::precision_name(p),
+                fail_msg("%s%s%s %s M=%lld N=%lld K=%lld/%lld: y[%lld] = %.8g, reference %.8g", mos::precision_name(p),
+                         p == Precision::BF16 ? " " : "", p == Precision::BF16 ? mos::bf16_kernel_name(bk) : "",
                          mos::packed_isa_name(isa), (long long)c.M, (long long)c.N, (long long)c.Kuse, (long long)c.K,
                          (long long)i, y[i], want[i]);
+    }
+}
+
+// Every ISA serving p, and for bf16 each of its kernels.
+void run_case(const Case &c, Precision p, uint32_t seed) {
+    for (PackedIsa isa : isas_for(p)) {
+        if (p != Precision::BF16) {
+            run_case_with(c, p, seed, isa, mos::Bf16Kernel::Dot);
+            continue;
+        }
+        for (mos::Bf16Kernel bk : bf16_kernels_of(isa)) run_case_with(c, p, seed, isa, bk);
     }
 }
 
@@ -142,6 +163,107 @@ void products(void **) {
     uint32_t seed = 10;
     for (const Case &c : cases)
         for (Precision p : {Precision::F32, Precision::BF16, Precision::I8}) run_case(c, p, seed++);
+}
+
+// The bf16 kernels at the decoder's row counts (one sentence, a beam of 5, a
+// batch, a batch of beams) with odd N and K and a K prefix, on every ISA; and
+// the widen kernel equal, bit for bit, to the f32 kernel of the same ISA on the
+// widened weights (same FMAs in the same order).
+void bf16_kernels(void **) {
+    const Case cases[] = {
+        {1, 131, 77, 77, true, false, false, false},   {5, 200, 129, 129, true, true, false, false},
+        {32, 70, 33, 31, false, false, true, false},   {160, 130, 65, 65, true, false, true, true},
+        {5, 1000, 512, 511, true, false, false, false}, {32, 67, 256, 256, false, true, false, false},
+    };
+    uint32_t seed = 100;
+    for (const Case &c : cases) run_case(c, Precision::BF16, seed++);
+    for (const Case &c : cases) {
+        const std::vector<float> wf = random_vec(static_cast<size_t>(c.N * c.K), seed);
+        const std::vector<float> x = random_vec(static_cast<size_t>(c.M * c.K), seed + 1, -2.0f, 3.0f);
+        const std::vector<float> b = random_vec(static_cast<size_t>(c.N), seed + 2);
+        seed += 3;
+        const PackedMatrix Wb = PackedMatrix::from_f32(wf.data(), c.N, c.K, c.K, Precision::BF16);
+        std::vector<float> widened(wf.size());
+        Wb.unpack_f32(widened.data());
+        const PackedMatrix Wf = PackedMatrix::from_f32(widened.data(), c.N, c.K, c.K, Precision::F32);
+        mos::PackedEpilogue e;
+        e.bias = c.bias ? b.data() : nullptr;
+        e.relu = c.relu;
+        for (PackedIsa isa : isas_for(Precision::F32)) {
+            std::vector<float> yb(static_cast<size_t>(c.M * c.N)), yf(yb.size());
+            mos::PackedScratch s;
+            mos::packed_linear_isa(isa, yb.data(), c.N, x.data(), c.K, c.M, Wb, c.Kuse, e, s, nullptr,
+                                   mos::Bf16Kernel::Widen);
+            mos::packed_linear_isa(isa, yf.data(), c.N, x.data(), c.K, c.M, Wf, c.Kuse, e, s);
+            for (size_t i = 0; i < yb.size(); i++)
+                if (yb[i] != yf[i])
+                    fail_msg("%s widen M=%lld K=%lld: y[%zu] = %.9g, f32 kernel %.9g", mos::packed_isa_name(isa),
+                             (long long)c.M, (long long)c.Kuse, i, yb[i], yf[i]);
+        }
+    }
+}
+
+// The choice between the bf16 kernels: classes of rows, the override, the
+// timing, and packed_linear following the process's choice.
+void bf16_choice(void **) {
+    assert_int_equal(mos::bf16_class(1), 0);
+    assert_int_equal(mos::bf16_class(2), 0);
+    assert_int_equal(mos::bf16_class(3), 1);
+    assert_int_equal(mos::bf16_class(12), 1);
+    assert_int_equal(mos::bf16_class(13), 2);
+    assert_int_equal(mos::bf16_class(160), 2);
+    for (int i = 0; i < mos::kBf16Classes; i++)
+        assert_int_equal(mos::bf16_class(mos::kBf16ClassRows[i]), i);
+    assert_string_equal(mos::bf16_kernel_name(mos::Bf16Kernel::Dot), "dot");
+    assert_string_equal(mos::bf16_kernel_name(mos::Bf16Kernel::Widen), "widen");
+    assert_int_equal(static_cast<int>(mos::parse_bf16_kernel("widen")), static_cast<int>(mos::Bf16Kernel::Widen));
+    for (const char *k : {"dot", "widen"}) {
+        const mos::Bf16Choice c = mos::decide_bf16(k, 512);
+        assert_true(c.error.empty());
+        assert_string_equal(c.how.c_str(), "MOS_BF16_KERNEL");
+        for (mos::Bf16Kernel b : c.kernel) assert_string_equal(mos::bf16_kernel_name(b), k);
+        assert_int_equal(c.K, 0);  // not timed
+    }
+    const mos::Bf16Choice bad = mos::decide_bf16("amx", 512);
+    assert_true(bad.error.find("'amx'") != std::string::npos);
+    assert_true(bad.error.find("dot|widen") != std::string::npos);
+    // Timing: with vdpbf16ps the faster kernel per class (widen by over 3%), from positive rates;
+    // without it the widen kernel everywhere, untimed.
+    const mos::Bf16Choice t = mos::time_bf16_kernels(257);
+    if (mos::packed_isa_supported(PackedIsa::Avx512Bf16)) {
+        assert_string_equal(t.how.c_str(), "timed");
+        assert_int_equal(t.K, 258);
+        assert_true(t.N >= 64 && t.N % 64 == 0);
+        for (int i = 0; i < mos::kBf16Classes; i++) {
+            assert_true(t.dot_gflops[i] > 0.0 && t.widen_gflops[i] > 0.0);
+            const bool dot_faster = t.widen_gflops[i] <= t.dot_gflops[i] * 1.03;
+            assert_int_equal(static_cast<int>(t.kernel[i]),
+                             static_cast<int>(dot_faster ? mos::Bf16Kernel::Dot : mos::Bf16Kernel::Widen));
+        }
+        std::printf("# bf16 GFLOP/s at M 1/5/32: dot %.0f/%.0f/%.0f, widen %.0f/%.0f/%.0f (%.1f ms)\n",
+                    t.dot_gflops[0], t.dot_gflops[1], t.dot_gflops[2], t.widen_gflops[0], t.widen_gflops[1],
+                    t.widen_gflops[2], t.ms);
+    } else {
+        assert_true(t.how.find("avx512_bf16") != std::string::npos);
+        for (mos::Bf16Kernel b : t.kernel)
+            assert_int_equal(static_cast<int>(b), static_cast<int>(mos::Bf16Kernel::Widen));
+    }
+    // packed_linear runs the process's choice for each M, on the CPU's ISA.
+    const int64_t N = 130, K = 97;
+    const std::vector<float> wf = random_vec(static_cast<size_t>(N * K), 41);
+    const PackedMatrix W = PackedMatrix::from_f32(wf.data(), N, K, K, Precision::BF16);
+    for (int64_t M : {int64_t(1), int64_t(5), int64_t(32)}) {
+        const std::vector<float> x = random_vec(static_cast<size_t>(M * K), 42);
+        std::vector<float> ya(static_cast<size_t>(M * N)), yb(ya.size());
+        mos::PackedScratch s;
+        mos::packed_linear(ya.data(), N, x.data(), K, M, W, K, mos::PackedEpilogue(), s);
+        mos::packed_linear_isa(mos::packed_isa_for(Precision::BF16), yb.data(), N, x.data(), K, M, W, K,
+                               mos::PackedEpilogue(), s, nullptr, mos::bf16_kernel_for(M, K));
+        assert_memory_equal(ya.data(), yb.data(), ya.size() * sizeof(float));
+    }
+    const std::string report = mos::bf16_kernel_report();
+    assert_true(report.find("rows 1-2 ") != std::string::npos);
+    assert_true(report.find(mos::bf16_choice(K).how) != std::string::npos);
 }
 
 // Collects tiles into a full matrix, checking their order and bounds.
@@ -342,7 +464,8 @@ void errors(void **) {
 
 int main() {
     const CMUnitTest tests[] = {
-        cmocka_unit_test(products), cmocka_unit_test(tiles),  cmocka_unit_test(packing),
+        cmocka_unit_test(products), cmocka_unit_test(bf16_kernels), cmocka_unit_test(bf16_choice),
+        cmocka_unit_test(tiles),  cmocka_unit_test(packing),
         cmocka_unit_test(quantisation), cmocka_unit_test(errors),
     };
     return cmocka_run_group_tests(tests, nullptr, nullptr);
