@@ -75,7 +75,7 @@ std::vector<mos::TextResult> translate_checked(const mos_model *model, const cha
     mos::check(model->tokenizer != nullptr, MOS_UNSUPPORTED,
                "the model carries no tokenizer; translate token ids with mos_model_translate_ids");
     const mos::ThreadScope threads(o.threads);
-    return mos::translate_texts_ex(*model->bundle.model, *model->tokenizer, src, n, d, b);
+    return mos::translate_texts_ex(*model->bundle.model, *model->tokenizer, src, n, d, b, &model->workspaces);
 }
 
 // Hands the heap that loading passed through (the file image, stacked and
@@ -288,7 +288,7 @@ MOS_API mos_status mos_model_translate_ids(int32_t *out, size_t cap, size_t *len
         (void)batch_options(o);  // checked, though one sentence needs no batching
         const mos::ThreadScope threads(o.threads);
         std::vector<std::vector<int32_t>> ids(1, std::vector<int32_t>(src, src + n));
-        const auto hyps = mos::translate_batch(*model->bundle.model, ids, d);
+        const auto hyps = mos::translate_batch(*model->bundle.model, ids, d, &model->workspaces);
         *len = hyps[0].size();
         mos::check(cap >= hyps[0].size(), MOS_OUT_OF_RANGE, "output buffer of ", cap, " ids is too small; ",
                    hyps[0].size(), " needed");

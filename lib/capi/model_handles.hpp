@@ -30,6 +30,9 @@ struct mos_supernet {
 struct mos_model {
     mos::ModelBundle bundle;                          // bundle.tokenizer is empty once parsed
     std::shared_ptr<const mos::Tokenizer> tokenizer;  // parsed once; NULL if the model has none
+    // Decoding workspaces reused by this model's translate calls, from any
+    // thread (decode/search.hpp); freed with the model.
+    mutable mos::WorkspacePool workspaces;
 
     // Parses bundle.tokenizer (if any), then frees the bytes.
     void init_tokenizer() {
