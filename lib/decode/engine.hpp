@@ -73,6 +73,15 @@ public:
     void reserve(const ServeModel &m, int64_t sentences, int64_t rows, int64_t max_src, int64_t max_steps,
                  int threads = 0);
 
+    // Whether a decoder step of a few rows may run on a team of the call's
+    // threads (engine.cpp, docs/serving.md "Threads for one sentence"): Auto
+    // times both ways as it decodes and keeps the faster, trying the other
+    // again now and then (a team loses on a machine whose cores are busy with
+    // other work); Always and Never force it (tests). Results are the same
+    // bits either way.
+    enum class TeamPolicy { Auto, Always, Never };
+    void set_team_policy(TeamPolicy p) { team_policy_ = p; }
+
     int64_t rows() const { return R_; }
     int64_t step() const { return t_; }
     int64_t sentences() const { return B_; }
@@ -118,6 +127,13 @@ private:
     std::vector<PackedScratch> scratch_;
     std::vector<EngineBuffer> tile_;
     std::vector<std::vector<VocabRowStats>> stats_;
+    // The team choice (TeamPolicy::Auto): averaged milliseconds per step with
+    // and without a team (0: not measured yet), team-eligible steps so far,
+    // and when (and how often) the slower way is tried again.
+    TeamPolicy team_policy_ = TeamPolicy::Auto;
+    int team_n_ = 0;  // the team size the averages are for
+    double team_ms_ = 0.0, solo_ms_ = 0.0;
+    int64_t team_steps_ = 0, team_probe_at_ = 0, team_probe_every_ = 0;
 };
 
 // Encodes B sources [B, S] (padded with the model's pad id; a source ends with
