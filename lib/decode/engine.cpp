@@ -31,6 +31,19 @@ void grow(V &v, int64_t n) {
     if (static_cast<int64_t>(v.size()) < n) v.resize(static_cast<size_t>(n));
 }
 
+// A float buffer grows without keeping its contents: reserve() runs before a
+// call's engine_encode and every element is written before it is read, so
+// moving the old elements (element by element, through the allocator's
+// construct) would only fault in the new buffer's pages for nothing. That copy
+// was most of the page faults left in `mos-cli translate` once workspaces were
+// kept across calls (docs/serving.md).
+void grow(EngineBuffer &v, int64_t n) {
+    if (static_cast<int64_t>(v.size()) >= n) return;
+    EngineBuffer fresh;
+    fresh.resize(static_cast<size_t>(n));  // if this throws, v is left as it was
+    v.swap(fresh);
+}
+
 int64_t max_ffn(const ArchDims &a) {
     int64_t f = 1;
     for (const LayerDims &l : a.enc) f = std::max(f, l.ffn);

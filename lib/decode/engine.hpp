@@ -69,7 +69,8 @@ public:
     // Makes room for `sentences` sources of up to max_src tokens, up to `rows`
     // decoder rows and max_steps steps of model m, on up to `threads` threads
     // (0: the calling thread's OpenMP count). Buffers only grow, so a state
-    // reused for smaller calls allocates nothing.
+    // reused for smaller calls allocates nothing; a buffer that grows does not
+    // keep its contents, so reserve() comes before a call's engine_encode.
     void reserve(const ServeModel &m, int64_t sentences, int64_t rows, int64_t max_src, int64_t max_steps,
                  int threads = 0);
 
