@@ -47,7 +47,7 @@ struct mos_model {
         std::string().swap(bundle.tokenizer);
     }
     // Calls f(const ModelBundle &) with a bundle that carries the serialized
-    // tokenizer, as save_model and convert_model read it; the ServeModel is
+    // tokenizer, as save_model reads it; the ServeModel is
     // the model's own (borrowed for the call, never copied).
     template <class F>
     void with_full_bundle(F &&f) const;
