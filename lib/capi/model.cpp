@@ -1,6 +1,9 @@
 // lib/capi/model.cpp: the C API of routed models and translation (mos/model.h).
 #include <cstddef>
 #include <cstring>
+#ifdef __GLIBC__
+#include <malloc.h>
+#endif
 
 #include "capi/convert.hpp"
 #include "capi/model_handles.hpp"
@@ -72,7 +75,18 @@ std::vector<mos::TextResult> translate_checked(const mos_model *model, const cha
     mos::check(model->tokenizer != nullptr, MOS_UNSUPPORTED,
                "the model carries no tokenizer; translate token ids with mos_model_translate_ids");
     const mos::ThreadScope threads(o.threads);
-    return mos::translate_texts_ex(*model->bundle.model, *model->tokenizer, src, n, d, b);
+    return mos::translate_texts_ex(*model->bundle.model, *model->tokenizer, src, n, d, b, &model->workspaces);
+}
+
+// Hands the heap that loading passed through (the file image, stacked and
+// widened copies) back to the system, so a loaded model's resident memory is
+// what it holds (docs/serving.md, "Memory"). glibc keeps freed blocks below
+// its adaptive mmap threshold (up to 32 MiB) in the heap, where they stay
+// resident until trimmed.
+void release_free_heap() {
+#ifdef __GLIBC__
+    malloc_trim(0);
+#endif
 }
 
 // Hypothesis k of sentence i, or MOS_OUT_OF_RANGE naming the bad index.
@@ -113,6 +127,7 @@ MOS_API mos_status mos_model_load(mos_model **out, const char *path) {
         auto h = std::make_unique<mos_model>();
         h->bundle = mos::load_model(path);
         h->init_tokenizer();
+        release_free_heap();
         *out = h.release();
     });
 }
@@ -121,7 +136,7 @@ MOS_API mos_status mos_model_save(const mos_model *model, const char *path) {
     return guard("mos_model_save", [&] {
         MOS_REQUIRE_NONNULL(model);
         MOS_REQUIRE_NONNULL(path);
-        mos::save_model(path, model->bundle);
+        model->with_full_bundle([&](const mos::ModelBundle &b) { mos::save_model(path, b); });
     });
 }
 
@@ -145,8 +160,9 @@ MOS_API mos_status mos_model_convert(mos_model **out, const mos_model *model, co
         p.precision = mos::capi::to_precision(o.dtype, "options->dtype");
         p.allow_emulation = mos::capi::to_flag(o.emulate, "options->emulate");
         auto h = std::make_unique<mos_model>();
+        // The converted bundle carries no tokenizer bytes: it shares the parsed one.
         h->bundle = mos::convert_model(model->bundle, p);
-        h->init_tokenizer();
+        h->share_tokenizer(*model);
         *out = h.release();
     });
 }
@@ -272,7 +288,7 @@ MOS_API mos_status mos_model_translate_ids(int32_t *out, size_t cap, size_t *len
         (void)batch_options(o);  // checked, though one sentence needs no batching
         const mos::ThreadScope threads(o.threads);
         std::vector<std::vector<int32_t>> ids(1, std::vector<int32_t>(src, src + n));
-        const auto hyps = mos::translate_batch(*model->bundle.model, ids, d);
+        const auto hyps = mos::translate_batch(*model->bundle.model, ids, d, &model->workspaces);
         *len = hyps[0].size();
         mos::check(cap >= hyps[0].size(), MOS_OUT_OF_RANGE, "output buffer of ", cap, " ids is too small; ",
                    hyps[0].size(), " needed");

@@ -23,15 +23,53 @@ struct mos_supernet {
     mos::SupernetBundle bundle;
 };
 
+// The tokenizer is held once, parsed: after init_tokenizer() the bundle's
+// serialized copy is dropped (0.36 MB for the built-in tokenizer, about 1% of
+// an f32 model's resident memory and 4% of an int8 model's, docs/serving.md),
+// and saving writes SentencePiece's re-serialized ModelProto, the same bytes.
 struct mos_model {
-    mos::ModelBundle bundle;
+    mos::ModelBundle bundle;                          // bundle.tokenizer is empty once parsed
     std::shared_ptr<const mos::Tokenizer> tokenizer;  // parsed once; NULL if the model has none
+    // Decoding workspaces reused by this model's translate calls, from any
+    // thread (decode/search.hpp); freed with the model.
+    mutable mos::WorkspacePool workspaces;
 
+    // Parses bundle.tokenizer (if any), then frees the bytes.
     void init_tokenizer() {
         if (!bundle.tokenizer.empty())
             tokenizer = std::make_shared<const mos::Tokenizer>(mos::Tokenizer::load(bundle.tokenizer));
+        std::string().swap(bundle.tokenizer);
     }
+    // Shares another model's parsed tokenizer (a converted copy translates
+    // with the same one).
+    void share_tokenizer(const mos_model &from) {
+        tokenizer = from.tokenizer;
+        std::string().swap(bundle.tokenizer);
+    }
+    // Calls f(const ModelBundle &) with a bundle that carries the serialized
+    // tokenizer, as save_model reads it; the ServeModel is
+    // the model's own (borrowed for the call, never copied).
+    template <class F>
+    void with_full_bundle(F &&f) const;
 };
+
+template <class F>
+void mos_model::with_full_bundle(F &&f) const {
+    // A borrowed view: the unique_ptr is released before it can delete the
+    // model's ServeModel, also when f throws.
+    struct Borrowed {
+        mos::ModelBundle b;
+        ~Borrowed() { (void)b.model.release(); }
+    } v;
+    v.b.space = bundle.space;
+    v.b.arch = bundle.arch;
+    v.b.src_lang = bundle.src_lang;
+    v.b.tgt_lang = bundle.tgt_lang;
+    v.b.label_smoothing = bundle.label_smoothing;
+    if (tokenizer) v.b.tokenizer = tokenizer->serialize();
+    v.b.model.reset(const_cast<mos::ServeModel *>(bundle.model.get()));
+    f(static_cast<const mos::ModelBundle &>(v.b));
+}
 
 struct mos_texts {
     std::vector<std::string> items;

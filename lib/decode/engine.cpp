@@ -6,8 +6,13 @@
 #include <omp.h>
 
 #include <algorithm>
+#include <atomic>
+#include <chrono>
 #include <cmath>
 #include <cstring>
+#include <exception>
+#include <mutex>
+#include <thread>
 
 #include "core/error.hpp"
 #include "data/tokens.hpp"
@@ -24,6 +29,19 @@ constexpr int64_t kGrowStep = 32;  // source and step capacities grow in multipl
 template <class V>
 void grow(V &v, int64_t n) {
     if (static_cast<int64_t>(v.size()) < n) v.resize(static_cast<size_t>(n));
+}
+
+// A float buffer grows without keeping its contents: reserve() runs before a
+// call's engine_encode and every element is written before it is read, so
+// moving the old elements (element by element, through the allocator's
+// construct) would only fault in the new buffer's pages for nothing. That copy
+// was most of the page faults left in `mos-cli translate` once workspaces were
+// kept across calls (docs/serving.md).
+void grow(EngineBuffer &v, int64_t n) {
+    if (static_cast<int64_t>(v.size()) >= n) return;
+    EngineBuffer fresh;
+    fresh.resize(static_cast<size_t>(n));  // if this throws, v is left as it was
+    v.swap(fresh);
 }
 
 int64_t max_ffn(const ArchDims &a) {
@@ -75,6 +93,150 @@ struct StatsSink : PackedTileSink {
     }
 };
 
+// ---- Several threads for a few rows (docs/serving.md, "Threads for one sentence")
+//
+// A decoder step of one sentence (greedy) or one beam is a chain of small
+// products (3Q x d, F x d, ...: well below a million multiply-adds each), too
+// small for a fork/join of the OpenMP team per product. Instead one parallel
+// region runs the whole step: each thread computes its share of the output
+// columns of every product (whole 64-column groups, so every column is
+// computed by the same kernel code as on one thread: bit-identical results),
+// the attention and LayerNorms run on thread 0, and the threads meet at a light
+// spin barrier between dependent phases.
+
+// Products at or above this many multiply-adds already split over the OpenMP
+// team (kernels/packed.cpp), so a step whose products reach it runs unteamed.
+constexpr int64_t kTeamMaxProduct = int64_t(1) << 21;
+
+inline void cpu_relax() {
+#if defined(__x86_64__) || defined(__i386__)
+    __builtin_ia32_pause();
+#endif
+}
+
+// A barrier for the threads of one step: spins with pause for a while, then
+// yields, so a thread waiting for a descheduled partner on a loaded machine
+// gives its core back instead of burning it.
+class SpinBarrier {
+public:
+    void set_count(int n) { n_.store(n, std::memory_order_relaxed); }
+    void wait() {
+        const unsigned g = gen_.load(std::memory_order_acquire);
+        if (count_.fetch_add(1, std::memory_order_acq_rel) + 1 == n_.load(std::memory_order_relaxed)) {
+            count_.store(0, std::memory_order_relaxed);
+            gen_.store(g + 1, std::memory_order_release);
+            return;
+        }
+        for (int i = 0; gen_.load(std::memory_order_acquire) == g; i++) {
+            if (i < kSpins)
+                cpu_relax();
+            else
+                std::this_thread::yield();
+        }
+    }
+
+private:
+    static constexpr int kSpins = 1 << 14;  // about 0.1-0.5 ms of pause before yielding
+    std::atomic<int> n_{1}, count_{0};
+    std::atomic<unsigned> gen_{0};
+};
+
+// Writes the product tiles of one thread's columns into y (row stride ldy)
+// with the rest of the epilogue (ReLU, residual): the same operations, in the
+// same order, as the kernels' fused epilogue (bias, ReLU, residual).
+struct StoreSink : PackedTileSink {
+    float *y;
+    int64_t ldy, M;
+    bool relu;
+    const float *residual;
+    int64_t ldr;
+    void tile(int64_t n0, int64_t n1, const float *t, int64_t ld) override {
+        for (int64_t m = 0; m < M; m++) {
+            float *o = y + m * ldy;
+            const float *r = residual ? residual + m * ldr : nullptr;
+            const float *v = t + m * ld - n0;
+            for (int64_t n = n0; n < n1; n++) {
+                float w = v[n];
+                if (relu) w = w > 0.0f ? w : 0.0f;
+                if (r) w = w + r[n];
+                o[n] = w;
+            }
+        }
+    }
+};
+
+// One thread's part of a step: its index t of n, the shared barrier, and the
+// first error of any thread (the others keep meeting at the barrier, skipping
+// their work, so no thread waits forever).
+struct StepTeam {
+    int t = 0, n = 1;
+    SpinBarrier *bar = nullptr;
+    std::atomic<bool> *failed = nullptr;
+    std::exception_ptr *error = nullptr;
+    std::mutex *error_mu = nullptr;
+
+    template <class F>
+    void guarded(F &&f) {
+        if (n == 1) {
+            f();
+            return;
+        }
+        if (!failed->load(std::memory_order_relaxed)) {
+            try {
+                f();
+            } catch (...) {
+                std::lock_guard<std::mutex> lock(*error_mu);
+                if (!*error) *error = std::current_exception();
+                failed->store(true, std::memory_order_relaxed);
+            }
+        }
+        bar->wait();
+    }
+    // f on thread 0 only, then every thread meets.
+    template <class F>
+    void serial(F &&f) {
+        guarded([&] {
+            if (t == 0) f();
+        });
+    }
+    // y (+)= x W^T + b of `l`: on one thread the packed product itself, in a
+    // team each thread its range of 64-column groups (with its own scratch and
+    // tile), then every thread meets.
+    void product(std::vector<PackedScratch> &scratch, std::vector<EngineBuffer> &tiles, float *y, int64_t ldy,
+                 const float *x, int64_t ldx, int64_t M, const ServeModel::Linear &l, bool relu = false,
+                 const float *residual = nullptr, int64_t ldr = 0) {
+        if (n == 1) {
+            mos::linear(y, ldy, x, ldx, M, l, scratch[0], relu, residual, ldr);
+            return;
+        }
+        guarded([&] {
+            const PackedMatrix &W = l.W;
+            const int64_t G = W.groups(), N = W.rows();
+            const int64_t n0 = G * t / n * kGroupCols, n1 = std::min(N, G * (t + 1) / n * kGroupCols);
+            if (n0 >= n1) return;
+            StoreSink sink;
+            sink.y = y;
+            sink.ldy = ldy;
+            sink.M = M;
+            sink.relu = relu;
+            sink.residual = residual;
+            sink.ldr = ldr;
+            packed_linear_tiles(sink, tiles[static_cast<size_t>(t)].data(), vocab_block(M), x, ldx, M, W, W.cols(),
+                                l.b.data(), scratch[static_cast<size_t>(t)], nullptr, n0, n1);
+        });
+    }
+};
+
+// Copies one thread's tiles of the output projection into the logits [M, ld].
+struct LogitsSink : PackedTileSink {
+    float *logits;
+    int64_t ld, M;
+    void tile(int64_t n0, int64_t n1, const float *t, int64_t tld) override {
+        for (int64_t m = 0; m < M; m++)
+            std::memcpy(logits + m * ld + n0, t + m * tld, static_cast<size_t>(n1 - n0) * sizeof(float));
+    }
+};
+
 }  // namespace
 
 void EngineState::reserve(const ServeModel &m, int64_t sentences, int64_t rows, int64_t max_src, int64_t max_steps,
@@ -94,6 +256,7 @@ void EngineState::reserve(const ServeModel &m, int64_t sentences, int64_t rows, 
         kc_.clear();
         vc_.clear();
         key_ = std::move(key);
+        team_n_ = 0;  // the team's timings were another model's
     }
     lim_S_ = std::max(lim_S_, max_src);
     lim_T_ = std::max(lim_T_, max_steps);
@@ -301,78 +464,186 @@ void engine_reorder(EngineState &st, const int64_t *from, int64_t rows) {
 
 // The decoder layers of one step, leaving the final hidden rows in st.x_.
 struct EngineStep {
-    static void layers(EngineState &st, const ServeModel &m, const int32_t *tokens) {
+    // The threads a step of the current rows runs on: a team of the call's
+    // threads when every decoder product is too small for the kernels' own
+    // split (kTeamMaxProduct: one sentence greedy, a beam of a few rows), else
+    // one (the products split over OpenMP inside the kernels).
+    static int team_size(const EngineState &st, const ServeModel &m) {
+        if (omp_in_parallel()) return 1;
+        const int nt = std::min<int>(omp_get_max_threads(), st.cap_threads_);
+        if (nt <= 1) return 1;
+        const ArchDims &a = m.arch();
+        const int64_t dd = a.dec_embed, Q = m.qkv();
+        int64_t widest = std::max(3 * Q * dd, Q * dd);
+        for (const LayerDims &l : a.dec) widest = std::max(widest, l.ffn * dd);
+        return st.R_ * widest < kTeamMaxProduct ? nt : 1;
+    }
+
+    // Runs f(StepTeam &) on nt threads (1: the calling thread alone); the
+    // first error of any thread is rethrown once all have finished.
+    template <class F>
+    static void run_team(int nt, F &&f) {
+        if (nt <= 1) {
+            StepTeam tm;
+            f(tm);
+            return;
+        }
+        SpinBarrier bar;
+        std::atomic<bool> failed{false};
+        std::exception_ptr error;
+        std::mutex error_mu;
+#pragma omp parallel num_threads(nt)
+        {
+            StepTeam tm;
+            tm.t = omp_get_thread_num();
+            tm.n = omp_get_num_threads();
+            tm.bar = &bar;
+            tm.failed = &failed;
+            tm.error = &error;
+            tm.error_mu = &error_mu;
+            bar.set_count(tm.n);
+            try {
+                f(tm);
+            } catch (...) {  // only a team of one gets here (StepTeam::guarded catches in teams)
+                std::lock_guard<std::mutex> lock(error_mu);
+                if (!error) error = std::current_exception();
+            }
+        }
+        if (error) std::rethrow_exception(error);
+    }
+
+    // Checks, and the embedded input rows of the step.
+    static void begin(EngineState &st, const ServeModel &m, const int32_t *tokens) {
         check(st.B_ > 0, MOS_INVALID_ARGUMENT, "decoder step before encoding a source");
         check(tokens != nullptr, MOS_INVALID_ARGUMENT, "tokens are NULL");
         check(st.t_ < st.lim_T_, MOS_OUT_OF_RANGE, "decoder step ", st.t_ + 1, " exceeds the engine state's ",
               st.lim_T_, " steps");
+        const int64_t R = st.R_, dd = m.arch().dec_embed, t = st.t_, T = st.cap_T_;
+        m.embed_rows(st.x_.data(), tokens, R, dd, st.pos_dec_.data() + t * dd, 0);
+        for (int64_t r = 0; r < R; r++) st.path_[r * T + t] = static_cast<int32_t>(r);
+    }
+
+    // The decoder layers, as thread tm.t of tm.n; the caller advances st.t_.
+    static void layers(EngineState &st, const ServeModel &m, StepTeam &tm) {
         const ArchDims &a = m.arch();
         const int64_t R = st.R_, dd = a.dec_embed, Q = m.qkv(), t = st.t_, T = st.cap_T_, Rc = st.cap_R_;
-        PackedScratch &ps = st.scratch_[0];
+        std::vector<PackedScratch> &sc = st.scratch_;
+        std::vector<EngineBuffer> &tl = st.tile_;
         float *x = st.x_.data();
-        m.embed_rows(x, tokens, R, dd, st.pos_dec_.data() + t * dd, 0);
-        for (int64_t r = 0; r < R; r++) st.path_[r * T + t] = static_cast<int32_t>(r);
         for (size_t l = 0; l < a.dec.size(); l++) {
             const ServeModel::DecoderLayer &D = m.dec(l);
             const LayerDims &L = a.dec[l];
             // Self-attention: q, k, v in one product; k and v of this step go
             // to slot r of time t.
-            linear(st.qkv_.data(), 3 * Q, x, dd, R, D.qkv, ps);
-            float *kc = st.kc_[l].data() + t * Rc * Q, *vc = st.vc_[l].data() + t * Rc * Q;
-            for (int64_t r = 0; r < R; r++) {
-                std::memcpy(kc + r * Q, st.qkv_.data() + r * 3 * Q + Q, Q * sizeof(float));
-                std::memcpy(vc + r * Q, st.qkv_.data() + r * 3 * Q + 2 * Q, Q * sizeof(float));
-            }
-            step_self_attention(st.o_.data(), Q, st.qkv_.data(), 3 * Q, st.kc_[l].data(), st.vc_[l].data(), Rc * Q,
-                                st.path_.data(), T, R, t + 1, Q, L.self_heads, st.scores_.data());
-            linear(x, dd, st.o_.data(), Q, R, D.out, ps, false, x, dd);
-            norm(x, st.mean_.data(), st.rstd_.data(), D.self_ln, R, dd);
+            tm.product(sc, tl, st.qkv_.data(), 3 * Q, x, dd, R, D.qkv);
+            tm.serial([&] {
+                float *kc = st.kc_[l].data() + t * Rc * Q, *vc = st.vc_[l].data() + t * Rc * Q;
+                for (int64_t r = 0; r < R; r++) {
+                    std::memcpy(kc + r * Q, st.qkv_.data() + r * 3 * Q + Q, Q * sizeof(float));
+                    std::memcpy(vc + r * Q, st.qkv_.data() + r * 3 * Q + 2 * Q, Q * sizeof(float));
+                }
+                step_self_attention(st.o_.data(), Q, st.qkv_.data(), 3 * Q, st.kc_[l].data(), st.vc_[l].data(),
+                                    Rc * Q, st.path_.data(), T, R, t + 1, Q, L.self_heads, st.scores_.data());
+            });
+            tm.product(sc, tl, x, dd, st.o_.data(), Q, R, D.out, false, x, dd);
+            tm.serial([&] { norm(x, st.mean_.data(), st.rstd_.data(), D.self_ln, R, dd); });
             // Cross-attention over each row's sentence.
-            linear(st.q_.data(), Q, x, dd, R, D.cross_q, ps);
-            const EngineState::Cross &c = st.cross_[l];
-            StepMemory mem;
-            mem.kt = c.kt.data();
-            mem.kt_ld = c.ld;
-            mem.kt_sentence = Q * c.ld;
-            mem.v = c.v.data();
-            mem.v_ld = Q;
-            mem.v_sentence = c.ld * Q;
-            mem.mask = c.mask.data();
-            mem.mask_sentence = c.ld;
-            mem.len = c.len.data();
-            step_cross_attention(st.o_.data(), Q, st.q_.data(), Q, mem, st.src_of_.data(), R, Q, L.cross_heads,
-                                 st.scores_.data());
-            linear(x, dd, st.o_.data(), Q, R, D.cross_out, ps, false, x, dd);
-            norm(x, st.mean_.data(), st.rstd_.data(), D.cross_ln, R, dd);
+            tm.product(sc, tl, st.q_.data(), Q, x, dd, R, D.cross_q);
+            tm.serial([&] {
+                const EngineState::Cross &c = st.cross_[l];
+                StepMemory mem;
+                mem.kt = c.kt.data();
+                mem.kt_ld = c.ld;
+                mem.kt_sentence = Q * c.ld;
+                mem.v = c.v.data();
+                mem.v_ld = Q;
+                mem.v_sentence = c.ld * Q;
+                mem.mask = c.mask.data();
+                mem.mask_sentence = c.ld;
+                mem.len = c.len.data();
+                step_cross_attention(st.o_.data(), Q, st.q_.data(), Q, mem, st.src_of_.data(), R, Q, L.cross_heads,
+                                     st.scores_.data());
+            });
+            tm.product(sc, tl, x, dd, st.o_.data(), Q, R, D.cross_out, false, x, dd);
+            tm.serial([&] { norm(x, st.mean_.data(), st.rstd_.data(), D.cross_ln, R, dd); });
             // FFN.
-            linear(st.h_.data(), L.ffn, x, dd, R, D.fc1, ps, true);
-            linear(x, dd, st.h_.data(), L.ffn, R, D.fc2, ps, false, x, dd);
-            norm(x, st.mean_.data(), st.rstd_.data(), D.ffn_ln, R, dd);
+            tm.product(sc, tl, st.h_.data(), L.ffn, x, dd, R, D.fc1, true);
+            tm.product(sc, tl, x, dd, st.h_.data(), L.ffn, R, D.fc2, false, x, dd);
+            tm.serial([&] { norm(x, st.mean_.data(), st.rstd_.data(), D.ffn_ln, R, dd); });
         }
-        st.t_++;
     }
 
     static const float *logits(EngineState &st, const ServeModel &m, const int32_t *tokens) {
-        layers(st, m, tokens);
+        begin(st, m, tokens);
+        const int team = st.team_policy_ == EngineState::TeamPolicy::Never ? 1 : team_size(st, m);
+        run_team(team, [&](StepTeam &tm) { layers(st, m, tm); });
+        st.t_++;
         const int64_t dd = m.arch().dec_embed, V = m.vocab();
         packed_linear(st.logits_.data(), V, st.x_.data(), dd, st.R_, m.embed(), dd, PackedEpilogue(),
                       st.scratch_[0], m.embed_colsum());
         return st.logits_.data();
     }
 
+    // Whether this step runs on its team of `team` threads (TeamPolicy::Auto:
+    // the faster way so far; the slower one again after team_probe_every_
+    // steps, an interval that doubles each time it loses, up to kMaxProbe, and
+    // starts again at kMinProbe when the winner changes).
+    static constexpr int64_t kMinProbe = 16, kMaxProbe = 4096;
+    static bool choose_team(const EngineState &st, int team) {
+        if (team <= 1) return false;
+        switch (st.team_policy_) {
+        case EngineState::TeamPolicy::Always: return true;
+        case EngineState::TeamPolicy::Never: return false;
+        case EngineState::TeamPolicy::Auto: break;
+        }
+        if (st.team_ms_ == 0.0) return true;
+        if (st.solo_ms_ == 0.0) return false;
+        const bool team_wins = st.team_ms_ <= st.solo_ms_;
+        return st.team_steps_ >= st.team_probe_at_ ? !team_wins : team_wins;
+    }
+    // Folds the time of a step run with (`teamed`) or without a team into the
+    // averages, and schedules the next try of the slower way.
+    static void record_team(EngineState &st, bool teamed, double ms) {
+        const bool probe = st.team_ms_ > 0.0 && st.solo_ms_ > 0.0 && st.team_steps_ >= st.team_probe_at_;
+        const bool team_won = st.team_ms_ <= st.solo_ms_;
+        double &avg = teamed ? st.team_ms_ : st.solo_ms_;
+        avg = avg == 0.0 ? ms : 0.5 * avg + 0.5 * ms;
+        st.team_steps_++;
+        if (st.team_ms_ == 0.0 || st.solo_ms_ == 0.0) {
+            st.team_probe_every_ = kMinProbe;
+            st.team_probe_at_ = st.team_steps_ + kMinProbe;
+        } else if (probe) {
+            const bool changed = (st.team_ms_ <= st.solo_ms_) != team_won;
+            st.team_probe_every_ = changed ? kMinProbe : std::min(kMaxProbe, 2 * st.team_probe_every_);
+            st.team_probe_at_ = st.team_steps_ + st.team_probe_every_;
+        }
+    }
+
     static const VocabRowStats *topk(EngineState &st, const ServeModel &m, const int32_t *tokens, int k) {
         check(k >= 0 && k <= kMaxTopK, MOS_INVALID_ARGUMENT, "top-k of ", k, " outside 0..", kMaxTopK);
-        layers(st, m, tokens);
+        begin(st, m, tokens);
+        const int eligible = team_size(st, m);
+        if (eligible > 1 && eligible != st.team_n_) {
+            // Another team size (or model, reserve()): measure afresh.
+            st.team_n_ = eligible;
+            st.team_ms_ = st.solo_ms_ = 0.0;
+            st.team_steps_ = st.team_probe_at_ = 0;
+        }
+        const bool teamed = choose_team(st, eligible);
+        const bool timed = eligible > 1 && st.team_policy_ == EngineState::TeamPolicy::Auto;
+        const auto t0 = timed ? std::chrono::steady_clock::now() : std::chrono::steady_clock::time_point();
+        const VocabRowStats *out = topk_run(st, m, k, teamed ? eligible : 1);
+        if (timed)
+            record_team(st, teamed,
+                        std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - t0).count());
+        return out;
+    }
+
+    static const VocabRowStats *topk_run(EngineState &st, const ServeModel &m, int k, int team) {
         const int64_t R = st.R_, dd = m.arch().dec_embed, V = m.vocab();
         const int64_t G = m.embed().groups(), block = vocab_block(R);
-        // Threads take contiguous ranges of 64-column groups, each with its
-        // own statistics, merged below in range order.
-        int nt = std::min<int>(omp_get_max_threads(), st.cap_threads_);
-        if (R * V * dd < (int64_t(1) << 21) || omp_in_parallel()) nt = 1;
-        nt = static_cast<int>(std::min<int64_t>(nt, G));
         const float *x = st.x_.data();
-        auto run = [&](int i, int n) {
-            VocabRowStats *stats = st.stats_[i].data();
+        auto sink_of = [&](VocabRowStats *stats) {
             for (int64_t r = 0; r < R; r++) stats[r].reset(k);
             StatsSink sink;
             sink.stats = stats;
@@ -380,6 +651,43 @@ struct EngineStep {
             sink.skip_a = m.pad_id();
             sink.skip_b = kBos;
             sink.eos = kEos;
+            return sink;
+        };
+        if (team > 1) {
+            // The output projection split over the team by columns into the
+            // logits, then the statistics on thread 0 over the same blocks, in
+            // the same order, as one thread fuses them: the same bits.
+            run_team(team, [&](StepTeam &tm) {
+                layers(st, m, tm);
+                tm.guarded([&] {
+                    const int64_t n0 = G * tm.t / tm.n * kGroupCols,
+                                  n1 = std::min(V, G * (tm.t + 1) / tm.n * kGroupCols);
+                    if (n0 >= n1) return;
+                    LogitsSink sink;
+                    sink.logits = st.logits_.data();
+                    sink.ld = V;
+                    sink.M = R;
+                    packed_linear_tiles(sink, st.tile_[static_cast<size_t>(tm.t)].data(), block, x, dd, R, m.embed(),
+                                        dd, nullptr, st.scratch_[static_cast<size_t>(tm.t)], m.embed_colsum(), n0, n1);
+                });
+                tm.serial([&] {
+                    StatsSink sink = sink_of(st.stats_[0].data());
+                    for (int64_t n0 = 0; n0 < V; n0 += block)
+                        sink.tile(n0, std::min(V, n0 + block), st.logits_.data() + n0, V);
+                });
+            });
+            st.t_++;
+            return st.stats_[0].data();
+        }
+        run_team(1, [&](StepTeam &tm) { layers(st, m, tm); });
+        st.t_++;
+        // Threads take contiguous ranges of 64-column groups, each with its
+        // own statistics, merged below in range order.
+        int nt = std::min<int>(omp_get_max_threads(), st.cap_threads_);
+        if (R * V * dd < (int64_t(1) << 21) || omp_in_parallel()) nt = 1;
+        nt = static_cast<int>(std::min<int64_t>(nt, G));
+        auto run = [&](int i, int n) {
+            StatsSink sink = sink_of(st.stats_[i].data());
             const int64_t n0 = G * i / n * kGroupCols, n1 = std::min(V, G * (i + 1) / n * kGroupCols);
             packed_linear_tiles(sink, st.tile_[i].data(), block, x, dd, R, m.embed(), dd, nullptr, st.scratch_[i],
                                 m.embed_colsum(), n0, n1);

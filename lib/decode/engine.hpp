@@ -69,9 +69,19 @@ public:
     // Makes room for `sentences` sources of up to max_src tokens, up to `rows`
     // decoder rows and max_steps steps of model m, on up to `threads` threads
     // (0: the calling thread's OpenMP count). Buffers only grow, so a state
-    // reused for smaller calls allocates nothing.
+    // reused for smaller calls allocates nothing; a buffer that grows does not
+    // keep its contents, so reserve() comes before a call's engine_encode.
     void reserve(const ServeModel &m, int64_t sentences, int64_t rows, int64_t max_src, int64_t max_steps,
                  int threads = 0);
+
+    // Whether a decoder step of a few rows may run on a team of the call's
+    // threads (engine.cpp, docs/serving.md "Threads for one sentence"): Auto
+    // times both ways as it decodes and keeps the faster, trying the other
+    // again now and then (a team loses on a machine whose cores are busy with
+    // other work); Always and Never force it (tests). Results are the same
+    // bits either way.
+    enum class TeamPolicy { Auto, Always, Never };
+    void set_team_policy(TeamPolicy p) { team_policy_ = p; }
 
     int64_t rows() const { return R_; }
     int64_t step() const { return t_; }
@@ -118,6 +128,13 @@ private:
     std::vector<PackedScratch> scratch_;
     std::vector<EngineBuffer> tile_;
     std::vector<std::vector<VocabRowStats>> stats_;
+    // The team choice (TeamPolicy::Auto): averaged milliseconds per step with
+    // and without a team (0: not measured yet), team-eligible steps so far,
+    // and when (and how often) the slower way is tried again.
+    TeamPolicy team_policy_ = TeamPolicy::Auto;
+    int team_n_ = 0;  // the team size the averages are for
+    double team_ms_ = 0.0, solo_ms_ = 0.0;
+    int64_t team_steps_ = 0, team_probe_at_ = 0, team_probe_every_ = 0;
 };
 
 // Encodes B sources [B, S] (padded with the model's pad id; a source ends with

@@ -214,15 +214,67 @@ std::vector<SearchResult> search_batch(const ServeModel &m, const std::vector<co
     return out;
 }
 
+WorkspacePool::Lease &WorkspacePool::Lease::operator=(Lease &&o) noexcept {
+    if (this != &o) {
+        give_back();
+        pool_ = o.pool_;
+        ws_ = std::move(o.ws_);
+        o.pool_ = nullptr;
+    }
+    return *this;
+}
+
+void WorkspacePool::Lease::give_back() noexcept {
+    if (pool_ != nullptr && ws_ != nullptr) {
+        std::lock_guard<std::mutex> lock(pool_->mu_);
+        // created_ bounds idle_, so the capacity reserved in acquire() makes
+        // this push_back allocation-free (it cannot throw).
+        pool_->idle_.push_back(std::move(ws_));
+    }
+    pool_ = nullptr;
+    ws_.reset();
+}
+
+WorkspacePool::Lease WorkspacePool::acquire() {
+    Lease l;
+    {
+        std::lock_guard<std::mutex> lock(mu_);
+        if (!idle_.empty()) {
+            l.ws_ = std::move(idle_.back());
+            idle_.pop_back();
+        } else {
+            idle_.reserve(created_ + 1);
+            created_++;
+        }
+    }
+    if (l.ws_ == nullptr) {
+        try {
+            l.ws_ = std::make_unique<SearchWorkspace>();
+        } catch (...) {
+            std::lock_guard<std::mutex> lock(mu_);
+            created_--;
+            throw;
+        }
+    }
+    l.pool_ = this;
+    return l;
+}
+
+size_t WorkspacePool::size() const {
+    std::lock_guard<std::mutex> lock(mu_);
+    return created_;
+}
+
 std::vector<std::vector<int32_t>> translate_batch(const ServeModel &m, const std::vector<std::vector<int32_t>> &srcs,
-                                                  const DecodeOptions &o) {
+                                                  const DecodeOptions &o, WorkspacePool *pool) {
     std::vector<const std::vector<int32_t> *> ptrs;
     for (const auto &s : srcs) ptrs.push_back(&s);
     DecodeOptions one = o;
     one.nbest = 1;
-    SearchWorkspace ws;
+    WorkspacePool local;
+    const WorkspacePool::Lease ws = (pool != nullptr ? pool : &local)->acquire();
     std::vector<std::vector<int32_t>> out;
-    for (SearchResult &r : search_batch(m, ptrs, one, ws))
+    for (SearchResult &r : search_batch(m, ptrs, one, *ws))
         out.push_back(r.hyps.empty() ? std::vector<int32_t>() : std::move(r.hyps[0].tokens));
     return out;
 }
@@ -265,7 +317,7 @@ BatchPlan plan_batches(const std::vector<int64_t> &lengths, const BatchOptions &
 }
 
 std::vector<SearchResult> translate_many(const ServeModel &m, const std::vector<std::vector<int32_t>> &srcs,
-                                         const DecodeOptions &o, const BatchOptions &bo) {
+                                         const DecodeOptions &o, const BatchOptions &bo, WorkspacePool *pool) {
     check_decode_options(o);
     check_batch_options(bo);
     const size_t n = srcs.size();
@@ -286,18 +338,21 @@ std::vector<SearchResult> translate_many(const ServeModel &m, const std::vector<
         for (size_t i = 0; i < res.size(); i++) out[order[batches[bi].first + i]] = std::move(res[i]);
     };
     const int threads = bo.threads > 0 ? bo.threads : omp_get_max_threads();
+    WorkspacePool local;
+    if (pool == nullptr) pool = &local;
     if (threads > 1 && batches.size() > 1) {
         // Batches in parallel, one thread each (their products stay serial:
         // they run inside this parallel region).
         const int nt = static_cast<int>(std::min<size_t>(static_cast<size_t>(threads), batches.size()));
-        std::vector<SearchWorkspace> ws(static_cast<size_t>(nt));
+        std::vector<WorkspacePool::Lease> ws;
+        for (int i = 0; i < nt; i++) ws.push_back(pool->acquire());
         bool failed = false;
         mos_status status = MOS_OK;
         std::string message;
 #pragma omp parallel for num_threads(nt) schedule(dynamic, 1)
         for (size_t bi = 0; bi < batches.size(); bi++) {
             try {
-                run(bi, ws[static_cast<size_t>(omp_get_thread_num())]);
+                run(bi, *ws[static_cast<size_t>(omp_get_thread_num())]);
             } catch (const Error &e) {
 #pragma omp critical(mos_translate_many)
                 if (!failed) {
@@ -324,8 +379,8 @@ std::vector<SearchResult> translate_many(const ServeModel &m, const std::vector<
         if (failed) throw Error(status, message);
     } else {
         ThreadScope scope(threads);
-        SearchWorkspace ws;
-        for (size_t bi = 0; bi < batches.size(); bi++) run(bi, ws);
+        const WorkspacePool::Lease ws = pool->acquire();
+        for (size_t bi = 0; bi < batches.size(); bi++) run(bi, *ws);
     }
     return out;
 }

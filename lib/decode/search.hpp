@@ -12,6 +12,8 @@
 
 #include <cstddef>
 #include <cstdint>
+#include <memory>
+#include <mutex>
 #include <utility>
 #include <vector>
 
@@ -45,14 +47,60 @@ public:
     std::vector<int32_t> src;              // [B, S]
 };
 
+// Search workspaces kept across calls: a model handle holds one pool, and each
+// translation takes a workspace from it (one per thread that decodes) and gives
+// it back when done, so repeated calls reuse buffers whose pages are already
+// resident instead of faulting in a new key/value cache every call
+// (docs/serving.md, "Workspaces across calls"). Thread-safe. The pool grows to
+// the most workspaces ever in use at once, each as large as the largest call it
+// served, and frees them when destroyed. A workspace holds no result: a call's
+// output does not depend on which workspace it got.
+class WorkspacePool {
+public:
+    // A workspace taken from the pool, given back when the lease ends.
+    class Lease {
+    public:
+        Lease() = default;
+        Lease(Lease &&o) noexcept : pool_(o.pool_), ws_(std::move(o.ws_)) { o.pool_ = nullptr; }
+        Lease &operator=(Lease &&o) noexcept;
+        Lease(const Lease &) = delete;
+        Lease &operator=(const Lease &) = delete;
+        ~Lease() { give_back(); }
+        SearchWorkspace &operator*() const { return *ws_; }
+        SearchWorkspace *operator->() const { return ws_.get(); }
+
+    private:
+        friend class WorkspacePool;
+        void give_back() noexcept;
+        WorkspacePool *pool_ = nullptr;
+        std::unique_ptr<SearchWorkspace> ws_;
+    };
+
+    WorkspacePool() = default;
+    WorkspacePool(const WorkspacePool &) = delete;
+    WorkspacePool &operator=(const WorkspacePool &) = delete;
+
+    // An idle workspace (the most recently returned: its pages are the
+    // likeliest to be resident), or a new one when every workspace is in use.
+    Lease acquire();
+    // Workspaces created so far (idle and leased).
+    size_t size() const;
+
+private:
+    mutable std::mutex mu_;
+    std::vector<std::unique_ptr<SearchWorkspace>> idle_;
+    size_t created_ = 0;
+};
+
 // Decodes srcs (token ids without EOS; the decoder adds it) as one batch.
 // Results in input order. Reads the model only.
 std::vector<SearchResult> search_batch(const ServeModel &m, const std::vector<const std::vector<int32_t> *> &srcs,
                                        const DecodeOptions &o, SearchWorkspace &ws);
 
-// Convenience: the best hypothesis of each source, one batch.
+// Convenience: the best hypothesis of each source, one batch (its workspace
+// from `pool`; NULL: a fresh one).
 std::vector<std::vector<int32_t>> translate_batch(const ServeModel &m, const std::vector<std::vector<int32_t>> &srcs,
-                                                  const DecodeOptions &o);
+                                                  const DecodeOptions &o, WorkspacePool *pool = nullptr);
 
 // How a list of sentences is cut into batches.
 struct BatchOptions {
@@ -80,7 +128,9 @@ BatchPlan plan_batches(const std::vector<int64_t> &lengths, const BatchOptions &
 // asked), and returns the results in input order. With several threads and
 // several batches, batches run in parallel, one thread each; a single batch
 // uses the threads inside its products.
+// Workspaces come from `pool` (NULL: fresh ones for this call only).
 std::vector<SearchResult> translate_many(const ServeModel &m, const std::vector<std::vector<int32_t>> &srcs,
-                                         const DecodeOptions &o, const BatchOptions &b);
+                                         const DecodeOptions &o, const BatchOptions &b,
+                                         WorkspacePool *pool = nullptr);
 
 }  // namespace mos

@@ -14,7 +14,7 @@ namespace {
 
 std::vector<TextResult> translate_views(const ServeModel &model, const Tokenizer &tok,
                                         const std::vector<std::string_view> &src, const DecodeOptions &opt,
-                                        const BatchOptions &batch) {
+                                        const BatchOptions &batch, WorkspacePool *pool) {
     check_decode_options(opt);
     check_batch_options(batch);
     const size_t n = src.size();
@@ -25,7 +25,7 @@ std::vector<TextResult> translate_views(const ServeModel &model, const Tokenizer
         ids[i] = tok.encode(src[i]);
     }
     std::vector<TextResult> out(n);
-    const std::vector<SearchResult> res = translate_many(model, ids, opt, batch);
+    const std::vector<SearchResult> res = translate_many(model, ids, opt, batch, pool);
     for (size_t i = 0; i < n; i++)
         for (const Hypothesis &h : res[i].hyps) out[i].hyps.push_back({tok.decode(h.tokens), h.score, h.logprob, h.tokens.size()});
     return out;
@@ -57,15 +57,16 @@ std::vector<std::string> best_texts(std::vector<TextResult> r) {
 }  // namespace
 
 std::vector<TextResult> translate_texts_ex(const ServeModel &model, const Tokenizer &tok, const char *const *src,
-                                           size_t n, const DecodeOptions &opt, const BatchOptions &batch) {
-    return translate_views(model, tok, views_of(src, n), opt, batch);
+                                           size_t n, const DecodeOptions &opt, const BatchOptions &batch,
+                                           WorkspacePool *pool) {
+    return translate_views(model, tok, views_of(src, n), opt, batch, pool);
 }
 
 std::vector<std::string> translate_texts(const ServeModel &model, const Tokenizer &tok, const char *const *src,
                                          size_t n, const DecodeOptions &opt, size_t group) {
     DecodeOptions one = opt;
     one.nbest = 1;
-    return best_texts(translate_views(model, tok, views_of(src, n), one, groups_of(group, n)));
+    return best_texts(translate_views(model, tok, views_of(src, n), one, groups_of(group, n), nullptr));
 }
 
 std::vector<std::string> translate_texts(const ServeModel &model, const Tokenizer &tok,
@@ -74,7 +75,7 @@ std::vector<std::string> translate_texts(const ServeModel &model, const Tokenize
     DecodeOptions one = opt;
     one.nbest = 1;
     return best_texts(translate_views(model, tok, std::vector<std::string_view>(src.begin(), src.end()), one,
-                                      groups_of(group, src.size())));
+                                      groups_of(group, src.size()), nullptr));
 }
 
 }  // namespace mos

@@ -28,9 +28,11 @@ struct TextResult {
 // that is not valid UTF-8 is MOS_INVALID_ARGUMENT "src[i] is not valid UTF-8
 // (byte b)". Sentences are batched by `batch` (search.hpp: by length, within
 // the sentence and token limits); results come back in input order. Reads the
-// model and the tokenizer only.
+// model and the tokenizer only. Search workspaces come from `pool` (search.hpp;
+// NULL: fresh ones for this call).
 std::vector<TextResult> translate_texts_ex(const ServeModel &model, const Tokenizer &tok, const char *const *src,
-                                           size_t n, const DecodeOptions &opt, const BatchOptions &batch);
+                                           size_t n, const DecodeOptions &opt, const BatchOptions &batch,
+                                           WorkspacePool *pool = nullptr);
 
 // The best translation of each sentence; `group` sentences per batch (0 = all
 // in one batch).

@@ -7,8 +7,9 @@
  * follow their documented formula; max_len_factor overrides max_len_a; a
  * version 1 options struct is still read (and only up to its end); every bad
  * argument and option is refused with a message naming it; and random option
- * values are accepted exactly when they are valid. MOS_BUILTIN_DIR is set by
- * meson. */
+ * values are accepted exactly when they are valid; repeated and concurrent
+ * calls on one model (which reuse its decoding workspaces) give what a model's
+ * first call gives. MOS_BUILTIN_DIR is set by meson. */
 #include <stdarg.h>
 #include <stddef.h>
 #include <stdint.h>
@@ -16,6 +17,7 @@
 #include <cmocka.h>
 
 #include <math.h>
+#include <pthread.h>
 #include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -454,6 +456,121 @@ static void random_option_values(void **state) {
     assert_true(ok >= 10 && refused_n >= 10);
 }
 
+/* Workspace reuse (docs/serving.md, "Workspaces across calls"): a model keeps
+ * its decoding workspaces across calls, grown by the largest call so far. Three
+ * option sets of different beams, batch sizes and thread counts. */
+enum { kSets = 3, kWorkers = 4, kRounds = 3 };
+
+static mos_translate_options option_set(int i) {
+    mos_translate_options o = MOS_TRANSLATE_OPTIONS_INIT;
+    const uint32_t beam[kSets] = {5, 1, 4}, nbest[kSets] = {2, 1, 4}, batch[kSets] = {32, 3, 1};
+    const int32_t threads[kSets] = {1, 2, 1};
+    o.beam = beam[i];
+    o.nbest = nbest[i];
+    o.max_batch_sentences = batch[i];
+    o.threads = threads[i];
+    return o;
+}
+
+/* What a model's first call gives: the translation by a fresh copy of g_model
+ * (mos_model_convert to f32, which has its own, empty, workspaces). */
+static mos_translations *first_call(const mos_translate_options *o) {
+    mos_model *copy = NULL;
+    assert_int_equal(mos_model_convert(&copy, g_model, NULL), MOS_OK);
+    mos_translations *t = NULL;
+    assert_int_equal(mos_model_translate_batch(&t, copy, kSentences, kN, o), MOS_OK);
+    mos_model_destroy(copy);
+    return t;
+}
+
+/* Whether a and b hold the same hypotheses: texts, token counts and scores
+ * bit for bit. */
+static bool same_translations(const mos_translations *a, const mos_translations *b) {
+    if (mos_translations_count(a) != mos_translations_count(b)) return false;
+    for (size_t i = 0; i < mos_translations_count(a); i++) {
+        if (mos_translations_nbest(a, i) != mos_translations_nbest(b, i)) return false;
+        for (size_t k = 0; k < mos_translations_nbest(a, i); k++) {
+            float sa = 0, la = 0, sb = 0, lb = 0;
+            if (mos_translations_score(&sa, &la, a, i, k) != MOS_OK ||
+                mos_translations_score(&sb, &lb, b, i, k) != MOS_OK)
+                return false;
+            if (strcmp(mos_translations_text(a, i, k), mos_translations_text(b, i, k)) != 0 ||
+                mos_translations_num_tokens(a, i, k) != mos_translations_num_tokens(b, i, k) ||
+                memcmp(&sa, &sb, sizeof sa) != 0 || memcmp(&la, &lb, sizeof la) != 0)
+                return false;
+        }
+    }
+    return true;
+}
+
+static mos_translations *g_first[kSets];
+
+typedef struct worker {
+    int id;
+    int calls, mismatches, failures;
+} worker;
+
+static void *translate_rounds(void *arg) {
+    worker *w = arg;
+    for (int r = 0; r < kRounds; r++) {
+        const int set = (w->id + r) % kSets;
+        const mos_translate_options o = option_set(set);
+        mos_translations *t = NULL;
+        if (mos_model_translate_batch(&t, g_model, kSentences, kN, &o) != MOS_OK) {
+            w->failures++;
+            continue;
+        }
+        w->calls++;
+        if (!same_translations(t, g_first[set])) w->mismatches++;
+        mos_translations_destroy(t);
+    }
+    return NULL;
+}
+
+static void repeated_and_concurrent_calls_equal_first_calls(void **state) {
+    (void)state;
+    for (int i = 0; i < kSets; i++) {
+        const mos_translate_options o = option_set(i);
+        g_first[i] = first_call(&o);
+    }
+    /* One after another, the large beam-5 call first and again after smaller
+     * ones: every call equals a first call. */
+    const int order[] = {0, 1, 2, 0, 2, 1};
+    for (size_t j = 0; j < sizeof order / sizeof order[0]; j++) {
+        const mos_translate_options o = option_set(order[j]);
+        mos_translations *t = NULL;
+        assert_int_equal(mos_model_translate_batch(&t, g_model, kSentences, kN, &o), MOS_OK);
+        assert_true(same_translations(t, g_first[order[j]]));
+        mos_translations_destroy(t);
+    }
+    /* Concurrently from several threads on the one model. */
+    pthread_t th[kWorkers];
+    worker w[kWorkers];
+    for (int i = 0; i < kWorkers; i++) {
+        w[i] = (worker){i, 0, 0, 0};
+        assert_int_equal(pthread_create(&th[i], NULL, translate_rounds, &w[i]), 0);
+    }
+    for (int i = 0; i < kWorkers; i++) assert_int_equal(pthread_join(th[i], NULL), 0);
+    for (int i = 0; i < kWorkers; i++) {
+        assert_int_equal(w[i].failures, 0);
+        assert_int_equal(w[i].calls, kRounds);
+        assert_int_equal(w[i].mismatches, 0);
+    }
+    /* mos_model_translate_ids reuses the same workspaces. */
+    const int32_t ids[] = {40, 17, 99, 250, 8};
+    int32_t a[64], b[64];
+    size_t na = 0, nb = 0;
+    mos_model *copy = NULL;
+    assert_int_equal(mos_model_convert(&copy, g_model, NULL), MOS_OK);
+    const mos_translate_options o = option_set(0);
+    assert_int_equal(mos_model_translate_ids(a, 64, &na, copy, ids, 5, &o), MOS_OK);
+    mos_model_destroy(copy);
+    assert_int_equal(mos_model_translate_ids(b, 64, &nb, g_model, ids, 5, &o), MOS_OK);
+    assert_int_equal(na, nb);
+    assert_memory_equal(a, b, na * sizeof(int32_t));
+    for (int i = 0; i < kSets; i++) mos_translations_destroy(g_first[i]);
+}
+
 int main(void) {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(results_in_input_order_whatever_the_batches),
@@ -462,6 +579,7 @@ int main(void) {
         cmocka_unit_test(version_1_options_still_read),
         cmocka_unit_test(bad_arguments_and_options),
         cmocka_unit_test(random_option_values),
+        cmocka_unit_test(repeated_and_concurrent_calls_equal_first_calls),
     };
     return cmocka_run_group_tests(tests, setup, teardown);
 }

@@ -11,7 +11,9 @@
 //  * a batch decodes as each sentence alone; translate_many returns results
 //    in input order for any batch limits and thread count; n-best lists are
 //    ordered and their scores are the hypotheses' teacher-forced scores;
-//  * model files in every precision round-trip; conversions; argument errors.
+//  * model files in every precision round-trip; conversions; argument errors;
+//  * logits and search results are the same bits on 1, 2 and 3 threads (a
+//    step of a few rows runs on a team of threads, engine.cpp).
 #include <algorithm>
 #include <cmath>
 #include <cstdio>
@@ -496,6 +498,97 @@ int setup(void **) {
 
 }  // namespace
 
+// A step of a few rows runs on a team that splits every product's columns
+// (engine.cpp, docs/serving.md): the logits and every hypothesis and score
+// must be the same bits whatever the thread count, in every precision.
+void threads_give_the_same_bits(void **) {
+    const TestBatch tb = make_batch();
+    const auto srcs = sources();
+    for (const mos::Arch &a : archs()) {
+        for (Precision p : {Precision::F32, Precision::BF16, Precision::I8}) {
+            mos::PrecisionOptions po;
+            po.precision = p;
+            const mos::ModelBundle mb = mos::route_bundle(g_net, a, po);
+            const mos::ServeModel &m = *mb.model;
+            std::vector<float> lg1;
+            {
+                const mos::ThreadScope one(1);
+                lg1 = mos::engine_teacher_forced_logits(m, tb.b);
+            }
+            for (int beam : {1, 5}) {
+                mos::DecodeOptions o;
+                o.beam = beam;
+                o.nbest = beam;
+                mos::BatchOptions bo;
+                bo.threads = 1;
+                const auto want = mos::translate_many(m, srcs, o, bo);
+                for (int threads : {2, 3}) {
+                    if (beam == 1) {
+                        const mos::ThreadScope scope(threads);
+                        const std::vector<float> lg = mos::engine_teacher_forced_logits(m, tb.b);
+                        assert_int_equal(lg.size(), lg1.size());
+                        assert_memory_equal(lg.data(), lg1.data(), lg.size() * sizeof(float));
+                    }
+                    bo.threads = threads;
+                    // One batch (the team inside each step) and one sentence per batch.
+                    for (int64_t ms : {int64_t(32), int64_t(1)}) {
+                        bo.max_sentences = ms;
+                        const auto got = mos::translate_many(m, srcs, o, bo);
+                        for (size_t i = 0; i < srcs.size(); i++) {
+                            assert_int_equal(got[i].hyps.size(), want[i].hyps.size());
+                            for (size_t j = 0; j < got[i].hyps.size(); j++) {
+                                assert_true(got[i].hyps[j].tokens == want[i].hyps[j].tokens);
+                                assert_memory_equal(&got[i].hyps[j].score, &want[i].hyps[j].score, sizeof(float));
+                                assert_memory_equal(&got[i].hyps[j].logprob, &want[i].hyps[j].logprob,
+                                                    sizeof(float));
+                            }
+                        }
+                    }
+                    bo.max_sentences = 32;
+                }
+            }
+        }
+    }
+}
+
+// The step's own team path, forced on and off (EngineState::TeamPolicy): the
+// top-k statistics of every row are the same bits, step after step.
+void team_steps_equal_solo_steps(void **) {
+    const TestBatch tb = make_batch();
+    const mos::ThreadScope scope(2);
+    for (Precision p : {Precision::F32, Precision::I8}) {
+        mos::PrecisionOptions po;
+        po.precision = p;
+        const mos::ModelBundle mb = mos::route_bundle(g_net, mos::arch_largest(g_space), po);
+        const mos::ServeModel &m = *mb.model;
+        mos::EngineState team, solo;
+        team.set_team_policy(mos::EngineState::TeamPolicy::Always);
+        solo.set_team_policy(mos::EngineState::TeamPolicy::Never);
+        const int64_t B = tb.b.B, k = 3;
+        std::vector<int64_t> src_of(static_cast<size_t>(B * k));
+        for (int64_t r = 0; r < B * k; r++) src_of[static_cast<size_t>(r)] = r / k;
+        for (mos::EngineState *st : {&team, &solo}) {
+            st->reserve(m, B, B * k, tb.b.S, tb.b.T, 2);
+            mos::engine_encode(*st, m, tb.b.src, B, tb.b.S);
+            mos::engine_set_rows(*st, src_of.data(), B * k);
+        }
+        std::vector<int32_t> tok(static_cast<size_t>(B * k));
+        for (int64_t t = 0; t < tb.b.T; t++) {
+            for (int64_t r = 0; r < B * k; r++) tok[static_cast<size_t>(r)] = tb.b.tgt_in[(r / k) * tb.b.T + t] + static_cast<int32_t>(r % k);
+            const mos::VocabRowStats *a = mos::engine_step_topk(team, m, tok.data(), 6);
+            const mos::VocabRowStats *b = mos::engine_step_topk(solo, m, tok.data(), 6);
+            for (int64_t r = 0; r < B * k; r++) {
+                assert_memory_equal(&a[r].max, &b[r].max, sizeof(float));
+                assert_memory_equal(&a[r].sum, &b[r].sum, sizeof(float));
+                assert_memory_equal(&a[r].eos, &b[r].eos, sizeof(float));
+                assert_int_equal(a[r].n, b[r].n);
+                assert_memory_equal(a[r].val, b[r].val, static_cast<size_t>(a[r].n) * sizeof(float));
+                assert_memory_equal(a[r].tok, b[r].tok, static_cast<size_t>(a[r].n) * sizeof(int32_t));
+            }
+        }
+    }
+}
+
 int main() {
     const CMUnitTest tests[] = {
         cmocka_unit_test(f32_logits_equal_reference), cmocka_unit_test(reduced_precision_logits),
@@ -503,6 +596,7 @@ int main() {
         cmocka_unit_test(dropping_rows),              cmocka_unit_test(nbest_and_batches),
         cmocka_unit_test(batch_plans_honour_the_limits),
         cmocka_unit_test(files_and_conversions),      cmocka_unit_test(errors),
+        cmocka_unit_test(threads_give_the_same_bits), cmocka_unit_test(team_steps_equal_solo_steps),
     };
     return cmocka_run_group_tests(tests, setup, nullptr);
 }
