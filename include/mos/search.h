@@ -51,9 +51,12 @@ typedef struct mos_latency_options {
                           timed, each time in other groups; fewer once the labels are
                           steady (docs/search.md); 1..16 (5; a version 1 struct
                           collects in 1 pass); mos_latency_measure ignores it */
+    uint32_t max_seconds; /* mos_latency_collect: no pass after the first starts that would
+                             end (judged by the slowest pass so far) past this many seconds
+                             from the start (240); 0 = no limit */
 } mos_latency_options;
 
-#define MOS_LATENCY_OPTIONS_INIT {MOS_LATENCY_OPTIONS_VERSION, 30u, 30u, 5u, 3u, 20u, 0, 5u}
+#define MOS_LATENCY_OPTIONS_INIT {MOS_LATENCY_OPTIONS_VERSION, 30u, 30u, 5u, 3u, 20u, 0, 5u, 240u}
 
 /* Function twin of MOS_LATENCY_OPTIONS_INIT. Thread-safe. @since 0.1 */
 MOS_API mos_status mos_latency_options_init(mos_latency_options *options);

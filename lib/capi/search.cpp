@@ -27,13 +27,16 @@ namespace {
 
 // The checked options (NULL = defaults); the caller runs under
 // ThreadScope(threads).
-// A version 1 struct (which ends before `passes`) collects in one pass, as
-// version 1 did.
+// A version 1 struct (which ends before `passes`) collects in one pass
+// without a time limit, as version 1 did.
 mos_latency_options latency_public(const mos_latency_options *o) {
     mos_latency_options d = mos::capi::versioned(o, mos_latency_options MOS_LATENCY_OPTIONS_INIT,
                                                  {offsetof(mos_latency_options, passes), sizeof(mos_latency_options)},
                                                  "latency options");
-    if (o != nullptr && o->version < 2u) d.passes = 1;
+    if (o != nullptr && o->version < 2u) {
+        d.passes = 1;
+        d.max_seconds = 0;
+    }
     mos::capi::check_threads(d.threads);
     mos::check(d.passes >= 1 && d.passes <= 16, MOS_INVALID_ARGUMENT, "latency options: passes ", d.passes,
                " outside 1..16");
@@ -187,6 +190,7 @@ MOS_API mos_status mos_latency_collect(const mos_space *space, uint32_t vocab, u
         const mos::ThreadScope threads(o.threads);
         mos::CollectOptions co;
         co.passes = static_cast<int>(o.passes);
+        co.max_seconds = o.max_seconds;
         mos::collect_latency_data(out_path, *space->space, vocab, n, seed, l, progress_fn(progress, user), co);
     });
 }

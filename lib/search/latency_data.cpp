@@ -252,6 +252,8 @@ NoiseReport collect_latency_data(const std::string &path, const Space &space, in
     check(co.passes >= 1 && co.passes <= 16, MOS_INVALID_ARGUMENT, "passes ", co.passes, " outside 1..16");
     check(co.label_error >= 0 && co.label_error <= 1, MOS_INVALID_ARGUMENT, "label_error ", co.label_error,
           " outside 0..1");
+    check(co.max_seconds >= 0 && std::isfinite(co.max_seconds), MOS_INVALID_ARGUMENT, "max_seconds ",
+          co.max_seconds, " is negative or not finite");
     check_latency_options(protocol);
     const auto t0 = std::chrono::steady_clock::now();
     Rng rng(seed);
@@ -295,7 +297,10 @@ NoiseReport collect_latency_data(const std::string &path, const Space &space, in
         return fit_group_drift(obs, rows.size() + 1, noise.reference_ms.size());
     };
     DriftFit fit;
+    double slowest_pass = 0;
+    noise.passes_ended = "all";
     for (int pass = 0; pass < co.passes; pass++) {
+        const auto pass_start = std::chrono::steady_clock::now();
         // Each pass times every arch once more, in other groups at another
         // time and with freshly allocated models, so that what one group or
         // one allocation did to an arch does not make its label.
@@ -380,19 +385,35 @@ NoiseReport collect_latency_data(const std::string &path, const Space &space, in
             }
         }
         noise.passes = pass + 1;
-        if (pass == 0) continue;
+        const auto now = std::chrono::steady_clock::now();
+        slowest_pass = std::max(slowest_pass, std::chrono::duration<double>(now - pass_start).count());
+        if (pass > 0) {
+            fit = joint_fit();
+            noise.label_error = fit.residual / std::sqrt(static_cast<double>(pass + 1));
+        }
+        if (pass + 1 == co.passes) break;
         // Enough passes once the labels' estimated error (the fit's residual
         // over the square root of the passes) is below co.label_error: a
-        // quiet machine stops early, a busy one uses every pass.
-        fit = joint_fit();
-        noise.label_error = fit.residual / std::sqrt(static_cast<double>(pass + 1));
-        if (noise.label_error <= co.label_error && pass + 1 < co.passes) {
+        // quiet machine stops early, a busy one uses every pass; or once
+        // another pass would end past co.max_seconds.
+        if (pass > 0 && noise.label_error <= co.label_error) noise.passes_ended = "steady";
+        if (noise.passes_ended == "all" && co.max_seconds > 0 &&
+            std::chrono::duration<double>(now - t0).count() + slowest_pass > co.max_seconds)
+            noise.passes_ended = "time";
+        if (noise.passes_ended != "all") {
             if (progress) {
                 Progress p;
                 p.done = p.total = static_cast<uint64_t>(total);
-                char what[160];
-                std::snprintf(what, sizeof what, "archs timed; labels steady (%.2f%% estimated error) after %d passes",
-                              100.0 * noise.label_error, pass + 1);
+                char what[200];
+                if (noise.passes_ended == "steady")
+                    std::snprintf(what, sizeof what,
+                                  "archs timed; labels steady (%.2f%% estimated error) after %d passes",
+                                  100.0 * noise.label_error, pass + 1);
+                else
+                    std::snprintf(what, sizeof what,
+                                  "archs timed; %d passes (another would end past %.0f s; estimated label "
+                                  "error %.2f%%)",
+                                  pass + 1, co.max_seconds, 100.0 * noise.label_error);
                 p.what = what;
                 check(progress(p), MOS_ABORTED, "stopped by the progress callback after ", pass + 1,
                       " passes; nothing written");
@@ -466,7 +487,8 @@ NoiseReport collect_latency_data(const std::string &path, const Space &space, in
     head["protocol"] = latency_protocol_json(protocol);
     head["space"] = nlohmann::ordered_json::parse(space_to_json(space));
     head["collection"] = {{"order", "interleaved"}, {"clock", run_clock_name(run_clock())}, {"group", group}, {"tolerance", co.tolerance},
-                          {"max_redo", co.max_redo}, {"passes", co.passes}, {"passes_run", noise.passes}, {"label_error_target", co.label_error},
+                          {"max_redo", co.max_redo}, {"passes", co.passes}, {"passes_run", noise.passes}, {"passes_ended", noise.passes_ended},
+                          {"label_error_target", co.label_error}, {"max_seconds", co.max_seconds},
                           {"drift_correction", !co.correct_drift ? "none" : noise.passes > 1 ? "joint" : "reference"},
                           {"reference", nlohmann::ordered_json::parse(arch_to_json(reference))}};
     head["noise"] = {{"runs", noise.runs},

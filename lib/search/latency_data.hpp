@@ -33,7 +33,8 @@
 //     allocation's cache placement do not make its label; from the second
 //     pass on, collection stops once the labels' estimated error (the drift
 //     fit's residual over the square root of the passes) is below
-//     `label_error`, so a quiet machine stops early;
+//     `label_error`, so a quiet machine stops early, or when another pass,
+//     judged by the slowest so far, would end past `max_seconds`;
 //   * drift-corrected: sustained load slows a whole group down alike, which
 //     no statistic inside the group sees. A fixed reference arch runs in every
 //     group. With one pass an arch's label is its ratio to the reference in
@@ -67,6 +68,7 @@ struct CollectOptions {
     bool correct_drift = true;  // scale each group by the reference arch (see above)
     int passes = 5;             // at most this many passes (see above)...
     double label_error = 0.01;  // ...fewer once the labels' estimated error is below this
+    double max_seconds = 0;     // ...or once another pass would end past this (0: no limit)
 };
 
 // How noisy the machine was while a dataset was timed.
@@ -78,6 +80,7 @@ struct NoiseReport {
     double p90_spread = 0;      // ... and its 90th percentile
     double reference_cv = 0;    // the reference arch's latency across groups: stdev / mean
     int passes = 0;             // passes run
+    std::string passes_ended;   // why no more: "all", "steady" or "time"
     double label_error = 0;     // with 2 or more: the drift fit's residual / sqrt(passes)
     std::vector<double> reference_ms;  // ... per group
     double seconds = 0;         // wall time of the collection

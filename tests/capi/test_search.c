@@ -389,6 +389,7 @@ static void latency_predictor(void **state) {
     /* ... timed on one thread by its CPU time, every arch in 5 passes. */
     assert_non_null(strstr(head, "\"clock\":\"thread_cpu\""));
     assert_non_null(strstr(head, "\"passes\":5"));
+    assert_non_null(strstr(head, "\"max_seconds\":240"));
     assert_non_null(strstr(head, "\"drift_correction\":\"joint\""));
     lo.threads = 2000;
     assert_int_equal(mos_latency_collect(space, 40, 12, 3, &lo, data, NULL, NULL), MOS_INVALID_ARGUMENT);
@@ -409,6 +410,7 @@ static void latency_predictor(void **state) {
     assert_non_null(fgets(head, sizeof head, f));
     fclose(f);
     assert_non_null(strstr(head, "\"passes\":1"));
+    assert_non_null(strstr(head, "\"max_seconds\":0"));
     assert_non_null(strstr(head, "\"drift_correction\":\"reference\""));
     remove(v1);
     lo.version = MOS_LATENCY_OPTIONS_VERSION;

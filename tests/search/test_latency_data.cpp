@@ -224,8 +224,28 @@ void collect_in_passes(void **) {
     const nlohmann::json head2 = nlohmann::json::parse(line);
     assert_int_equal(head2["collection"]["passes"].get<int>(), 3);
     assert_int_equal(head2["collection"]["passes_run"].get<int>(), 2);
+    assert_string_equal(head2["collection"]["passes_ended"].get<std::string>().c_str(), "steady");
     std::getline(in2, line);
     assert_int_equal(nlohmann::json::parse(line)["pass_ms"].size(), 2);
+
+    // Out of time after the first pass: one pass, drift from the reference.
+    co.label_error = 0;
+    co.max_seconds = 1e-9;
+    const mos::NoiseReport one = mos::collect_latency_data(path, space, 20, 7, 7, quick(), nullptr, co);
+    assert_int_equal(one.passes, 1);
+    assert_string_equal(one.passes_ended.c_str(), "time");
+    std::ifstream in3(path);
+    std::getline(in3, line);
+    const nlohmann::json head3 = nlohmann::json::parse(line);
+    assert_int_equal(head3["collection"]["passes_run"].get<int>(), 1);
+    assert_string_equal(head3["collection"]["drift_correction"].get<std::string>().c_str(), "reference");
+    co.max_seconds = -1;
+    try {
+        mos::collect_latency_data(path, space, 20, 7, 7, quick(), nullptr, co);
+        fail_msg("max_seconds -1 accepted");
+    } catch (const mos::Error &e) {
+        assert_int_equal(e.status(), MOS_INVALID_ARGUMENT);
+    }
 }
 
 // The drift fit recovers latencies and drifts that follow the product

@@ -256,6 +256,9 @@ void register_search(CLI::App &app) {
             "--collect: at most this many passes over the archs, each in other groups; fewer once the labels "
             "are steady (more: steadier labels on a busy machine)",
             1, 16);
+    add_int(lat, "--max-seconds", l->lo.max_seconds,
+            "--collect: start no pass after the first that would end past this many seconds (0 = no limit)", 0u,
+            1000000u);
     CLI::Option *threads = add_threads(lat, l->lo.threads);
     threads->description("modes 1 and 2: threads of the timed decoding (0 = all cores)");
     train->excludes(threads);

@@ -2373,12 +2373,13 @@ pub struct mos_latency_options {
     pub runs: u32,
     pub threads: i32,
     pub passes: u32,
+    pub max_seconds: u32,
 }
 #[test]
 fn bindgen_test_layout_mos_latency_options() {
     assert_eq!(
         ::std::mem::size_of::<mos_latency_options>(),
-        32usize,
+        36usize,
         concat!("Size of: ", stringify!(mos_latency_options))
     );
     assert_eq!(
@@ -2522,6 +2523,23 @@ fn bindgen_test_layout_mos_latency_options() {
         );
     }
     test_field_passes();
+    fn test_field_max_seconds() {
+        assert_eq!(
+            unsafe {
+                let uninit = ::std::mem::MaybeUninit::<mos_latency_options>::uninit();
+                let ptr = uninit.as_ptr();
+                ::std::ptr::addr_of!((*ptr).max_seconds) as usize - ptr as usize
+            },
+            32usize,
+            concat!(
+                "Offset of field: ",
+                stringify!(mos_latency_options),
+                "::",
+                stringify!(max_seconds)
+            )
+        );
+    }
+    test_field_max_seconds();
 }
 extern "C" {
     pub fn mos_latency_options_init(options: *mut mos_latency_options) -> mos_status;
