@@ -365,7 +365,7 @@ def main():
     ap.add_argument("--quick", action="store_true",
                     help="small settings that only prove the harness works: 1 thread, 5 latency and 40 "
                          "throughput sentences, 3 HAT runs")
-    ap.add_argument("--json-out", help="also write every row as a JSON line to this file")
+    ap.add_argument("--json-out", help="also write every row as a JSON line to this file (rewritten after each precision, so that a run cut short keeps what it measured)")
     a = ap.parse_args()
     if a.quick:
         a.latency_sentences, a.throughput_sentences = 5, 40
@@ -463,8 +463,19 @@ def main():
                 notes.append(f"{what}: {e}")
                 return None
 
+        def partial(what):
+            # Rows so far to --json-out, and a line to stderr: a run cut short
+            # (a time limit) still leaves what it measured.
+            if a.json_out:
+                with open(a.json_out, "w") as f:
+                    for r in rows:
+                        f.write(json.dumps(r) + "\n")
+            print(f"decode_vs_peers: {what} done ({len(rows)} rows)", file=sys.stderr, flush=True)
+
         for t in threads:
             for dtype, model in libmos_models.items():
+                if rows:
+                    partial(f"threads {t}, before libmos {dtype}")
                 for beam in beams:
                     # HAT protocol.
                     hat_flops = decode_flops(m, HAT_SRC_LEN, HAT_STEPS, beam)
