@@ -365,7 +365,8 @@ def main():
     ap.add_argument("--quick", action="store_true",
                     help="small settings that only prove the harness works: 1 thread, 5 latency and 40 "
                          "throughput sentences, 3 HAT runs")
-    ap.add_argument("--json-out", help="also write every row as a JSON line to this file (rewritten after each precision, so that a run cut short keeps what it measured)")
+    ap.add_argument("--json-out", help="also write every row as a JSON line to this file (rewritten after each "
+                    "precision, so that a run cut short keeps what it measured)")
     a = ap.parse_args()
     if a.quick:
         a.latency_sentences, a.throughput_sentences = 5, 40
