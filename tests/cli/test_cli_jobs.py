@@ -121,12 +121,15 @@ with tempfile.TemporaryDirectory() as tmp:
            and "beam 1, 30 source tokens, 5 steps" in r.stdout, r.stdout + r.stderr)
     data = f"{tmp}/lat/lat.jsonl"
     r = run("latency", "--collect", "8", "--space", space, "--vocab", "40", "--runs", "2", "--warmup", "0",
-            "--out", data)
+            "--passes", "2", "--out", data)
     expect("latency --collect writes a dataset in a new directory",
            r.returncode == 0 and os.path.exists(data) and len(open(data).readlines()) == 9, r.stderr)
     lines = progress_lines(r.stderr, "latency collect")
     expect("latency --collect logs progress lines", len(lines) >= 2 and re.match(
-        PROGRESS.format(stage="latency collect", done=8, total=8, what="archs timed"), lines[-1]), r.stderr)
+        PROGRESS.format(stage="latency collect", done=16, total=16, what="archs timed"), lines[-1]), r.stderr)
+    head = json.loads(open(data).readline())
+    expect("latency --collect --passes 2: two passes at most", head["collection"]["passes"] == 2
+           and 1 <= head["collection"]["passes_run"] <= 2, str(head.get("collection")))
     r = run("latency", "--collect", "8", "--space", space, "--out", f"{tmp}/afile/lat.jsonl")
     t.one_line_error("latency --collect --out under a file fails first", r, "afile/lat.jsonl", "not a directory")
     pred = f"{tmp}/lat.safetensors"
