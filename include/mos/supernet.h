@@ -201,8 +201,8 @@ typedef struct mos_route_options {
     int32_t threads;   /* threads of this call, 0..1024; 0 = all cores (0) */
     /* Version 2, @since 0.2: */
     mos_dtype dtype;   /* the model's precision: F32, BF16 or INT8 (MOS_DTYPE_F32) */
-    int32_t emulate;   /* 0: where the CPU lacks the instructions of dtype (bf16:
-                          avx512_bf16, int8: AVX2) the model computes in f32 and
+    int32_t emulate;   /* 0: where the CPU lacks the instructions of dtype (bf16 and
+                          int8: AVX2) the model computes in f32 and
                           says why (mos_model_get_meta "warning"); 1: compute in
                           dtype with slower emulated kernels (0) */
 } mos_route_options;
