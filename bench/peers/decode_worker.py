@@ -96,10 +96,14 @@ def time_runs(run, warmup, runs):
 
 
 class TorchPeer:
+    interop_set = False  # PyTorch takes the interop thread count once per process (the rss task loads twice)
+
     def __init__(self, job):
         import torch
         torch.set_num_threads(job["threads"])
-        torch.set_num_interop_threads(1)
+        if not TorchPeer.interop_set:
+            torch.set_num_interop_threads(1)
+            TorchPeer.interop_set = True
         import torch_model
         self.torch, self.tm = torch, torch_model
         dtype = {"f32": torch.float32, "bf16": torch.bfloat16}[job["precision"]]
