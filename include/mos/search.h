@@ -46,7 +46,7 @@ typedef struct mos_latency_options {
     uint32_t warmup;   /* 3 */
     uint32_t runs;     /* 20 */
     int32_t threads;   /* threads of the timed decoding, 0..1024; 0 = all cores (0) */
-    /* Version 2 (0.3): */
+    /* Version 2, @since 0.3 (docs/search.md, "Latency predictor"): */
     uint32_t passes;   /* mos_latency_collect: at most this many times every arch is
                           timed, each time in other groups; fewer once the labels are
                           steady (docs/search.md); 1..16 (5; a version 1 struct
