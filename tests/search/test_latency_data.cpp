@@ -158,6 +158,16 @@ void collect_and_read(void **) {
     }
 }
 
+// The lines of a dataset file, each parsed (the header first).
+std::vector<nlohmann::json> json_lines(const std::string &path) {
+    std::ifstream in(path);
+    std::vector<nlohmann::json> v;
+    std::string line;
+    while (std::getline(in, line))
+        if (!line.empty()) v.push_back(nlohmann::json::parse(line));
+    return v;
+}
+
 // Three passes: every arch timed once per pass, each time in another group,
 // the label fitted over all of them (fit_group_drift).
 void collect_in_passes(void **) {
@@ -183,16 +193,14 @@ void collect_in_passes(void **) {
     assert_int_equal(noise.reference_ms.size(), 9);  // 3 groups per pass
     const mos::LatencyDataset d = mos::read_latency_data(path);
     assert_int_equal(d.archs.size(), 7);
-    std::ifstream in(path);
-    std::string line;
-    std::getline(in, line);
-    const nlohmann::json head = nlohmann::json::parse(line);
+    const std::vector<nlohmann::json> lines = json_lines(path);
+    const nlohmann::json &head = lines.front();
     assert_int_equal(head["version"].get<int>(), 3);
     assert_int_equal(head["collection"]["passes"].get<int>(), 3);
     assert_string_equal(head["collection"]["drift_correction"].get<std::string>().c_str(), "joint");
     size_t a = 0;
-    while (std::getline(in, line)) {
-        const nlohmann::json j = nlohmann::json::parse(line);
+    for (size_t i = 1; i < lines.size(); i++) {
+        const nlohmann::json &j = lines[i];
         assert_int_equal(j["raw_ms"].size(), 3);
         assert_int_equal(j["pass_ms"].size(), 3);
         assert_int_equal(j["pass_group"].size(), 3);
@@ -219,14 +227,12 @@ void collect_in_passes(void **) {
     assert_int_equal(two.passes, 2);
     assert_int_equal(two.reference_ms.size(), 6);
     assert_int_equal(last, 21);  // the last report says the collection is done
-    std::ifstream in2(path);
-    std::getline(in2, line);
-    const nlohmann::json head2 = nlohmann::json::parse(line);
+    const std::vector<nlohmann::json> lines2 = json_lines(path);
+    const nlohmann::json &head2 = lines2.front();
     assert_int_equal(head2["collection"]["passes"].get<int>(), 3);
     assert_int_equal(head2["collection"]["passes_run"].get<int>(), 2);
     assert_string_equal(head2["collection"]["passes_ended"].get<std::string>().c_str(), "steady");
-    std::getline(in2, line);
-    assert_int_equal(nlohmann::json::parse(line)["pass_ms"].size(), 2);
+    assert_int_equal(lines2[1]["pass_ms"].size(), 2);
 
     // Out of time after the first pass: one pass, drift from the reference.
     co.label_error = 0;
@@ -234,9 +240,7 @@ void collect_in_passes(void **) {
     const mos::NoiseReport one = mos::collect_latency_data(path, space, 20, 7, 7, quick(), nullptr, co);
     assert_int_equal(one.passes, 1);
     assert_string_equal(one.passes_ended.c_str(), "time");
-    std::ifstream in3(path);
-    std::getline(in3, line);
-    const nlohmann::json head3 = nlohmann::json::parse(line);
+    const nlohmann::json head3 = json_lines(path).front();
     assert_int_equal(head3["collection"]["passes_run"].get<int>(), 1);
     assert_string_equal(head3["collection"]["drift_correction"].get<std::string>().c_str(), "reference");
     co.max_seconds = -1;
