@@ -206,6 +206,9 @@ void run_quickstart(QuickOpts o) {
     lo.runs = 8;
     lo.warmup = 2;
     lo.threads = o.threads;
+    // Two passes: the joint drift fit at a fraction of a full collection's
+    // time; a first run should not spend minutes here (docs/search.md).
+    lo.passes = 2;
     check(mos_latency_collect(space.get(), got.vocab_size, o.latency_archs, 7, &lo, lat_data.c_str(),
                               on_count_progress, &progress));
     const mos_predictor_train_options po = MOS_PREDICTOR_TRAIN_OPTIONS_INIT;
