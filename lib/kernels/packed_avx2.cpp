@@ -105,6 +105,19 @@ MOS_T256 MOS_INLINE void bf16_tile(const Call &c, int64_t m0, int64_t gi, int j)
     }
 }
 
+// a0[i] += x[i * ldx + k] * w0, a1[i] += x[i * ldx + k] * w1 for the MR rows:
+// one input column of a step (the even half, the odd half or an odd K's last).
+template <int MR>
+MOS_T256 MOS_INLINE void widen_column(__m256 (&a0)[MR], __m256 (&a1)[MR], const float *x, int64_t ldx, int64_t k,
+                                      __m256 w0, __m256 w1) {
+#pragma GCC unroll 8
+    for (int i = 0; i < MR; i++) {
+        const __m256 xb = _mm256_broadcast_ss(x + i * ldx + k);
+        a0[i] = _mm256_fmadd_ps(xb, w0, a0[i]);
+        a1[i] = _mm256_fmadd_ps(xb, w1, a1[i]);
+    }
+}
+
 // Weights widened to f32, f32 activations, FMAs in k order (the AVX-512
 // widen_tile's arithmetic on 16-column panels); an odd K ends with a half step.
 template <int MR>
@@ -119,34 +132,16 @@ MOS_T256 MOS_INLINE void widen_tile(const Call &c, int64_t m0, int64_t gi, int j
     for (int64_t s = 0; s < pairs; s++, w += kGroupBytes) {
         const __m256i v0 = _mm256_load_si256(reinterpret_cast<const __m256i *>(w));
         const __m256i v1 = _mm256_load_si256(reinterpret_cast<const __m256i *>(w + 32));
-        const __m256 lo0 = _mm256_castsi256_ps(_mm256_slli_epi32(v0, 16));
-        const __m256 lo1 = _mm256_castsi256_ps(_mm256_slli_epi32(v1, 16));
-#pragma GCC unroll 8
-        for (int i = 0; i < MR; i++) {
-            const __m256 xb = _mm256_broadcast_ss(x + i * c.ldx + 2 * s);
-            a0[i] = _mm256_fmadd_ps(xb, lo0, a0[i]);
-            a1[i] = _mm256_fmadd_ps(xb, lo1, a1[i]);
-        }
-        const __m256 hi0 = _mm256_castsi256_ps(_mm256_and_si256(v0, hi_mask));
-        const __m256 hi1 = _mm256_castsi256_ps(_mm256_and_si256(v1, hi_mask));
-#pragma GCC unroll 8
-        for (int i = 0; i < MR; i++) {
-            const __m256 xb = _mm256_broadcast_ss(x + i * c.ldx + 2 * s + 1);
-            a0[i] = _mm256_fmadd_ps(xb, hi0, a0[i]);
-            a1[i] = _mm256_fmadd_ps(xb, hi1, a1[i]);
-        }
+        widen_column<MR>(a0, a1, x, c.ldx, 2 * s, _mm256_castsi256_ps(_mm256_slli_epi32(v0, 16)),
+                         _mm256_castsi256_ps(_mm256_slli_epi32(v1, 16)));
+        widen_column<MR>(a0, a1, x, c.ldx, 2 * s + 1, _mm256_castsi256_ps(_mm256_and_si256(v0, hi_mask)),
+                         _mm256_castsi256_ps(_mm256_and_si256(v1, hi_mask)));
     }
     if (c.K & 1) {
         const __m256i v0 = _mm256_load_si256(reinterpret_cast<const __m256i *>(w));
         const __m256i v1 = _mm256_load_si256(reinterpret_cast<const __m256i *>(w + 32));
-        const __m256 lo0 = _mm256_castsi256_ps(_mm256_slli_epi32(v0, 16));
-        const __m256 lo1 = _mm256_castsi256_ps(_mm256_slli_epi32(v1, 16));
-#pragma GCC unroll 8
-        for (int i = 0; i < MR; i++) {
-            const __m256 xb = _mm256_broadcast_ss(x + i * c.ldx + c.K - 1);
-            a0[i] = _mm256_fmadd_ps(xb, lo0, a0[i]);
-            a1[i] = _mm256_fmadd_ps(xb, lo1, a1[i]);
-        }
+        widen_column<MR>(a0, a1, x, c.ldx, c.K - 1, _mm256_castsi256_ps(_mm256_slli_epi32(v0, 16)),
+                         _mm256_castsi256_ps(_mm256_slli_epi32(v1, 16)));
     }
     const int64_t n0 = gi * kGroupCols + 16 * j;
 #pragma GCC unroll 8

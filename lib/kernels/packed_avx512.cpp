@@ -208,6 +208,19 @@ MOS_T512 void bf16_groups_emulated(const Call &c, int64_t g0, int64_t g1) {
 // result equals the f32 kernel's on the widened weights. An odd K ends with a
 // half step (the odd half of it may hold weights past a K prefix).
 
+// acc[i][j] += x[i * ldx + k] * w[j] for the MR rows: one input column of a
+// step (the even half, the odd half or an odd K's last).
+template <int MR>
+MOS_T512 MOS_INLINE void widen_column(__m512 (&acc)[MR][4], const float *x, int64_t ldx, int64_t k,
+                                      const __m512 (&w)[4]) {
+#pragma GCC unroll 8
+    for (int i = 0; i < MR; i++) {
+        const __m512 xb = _mm512_set1_ps(x[i * ldx + k]);
+#pragma GCC unroll 4
+        for (int j = 0; j < 4; j++) acc[i][j] = _mm512_fmadd_ps(xb, w[j], acc[i][j]);
+    }
+}
+
 template <int MR>
 MOS_T512 MOS_INLINE void widen_tile(const Call &c, int64_t m0, int64_t gi) {
     const uint8_t *w = c.W->data() + c.W->step_offset(gi, 0);
@@ -219,36 +232,20 @@ MOS_T512 MOS_INLINE void widen_tile(const Call &c, int64_t m0, int64_t gi) {
 #pragma GCC unroll 4
         for (int j = 0; j < 4; j++) acc[i][j] = _mm512_setzero_ps();
     const int64_t pairs = c.K / 2;
+    __m512 wv[4];
     for (int64_t s = 0; s < pairs; s++, w += kGroupBytes) {
-        __m512 wv[4];
 #pragma GCC unroll 4
         for (int j = 0; j < 4; j++) wv[j] = _mm512_castsi512_ps(_mm512_slli_epi32(_mm512_load_si512(w + 64 * j), 16));
-#pragma GCC unroll 8
-        for (int i = 0; i < MR; i++) {
-            const __m512 xb = _mm512_set1_ps(x[i * c.ldx + 2 * s]);
-#pragma GCC unroll 4
-            for (int j = 0; j < 4; j++) acc[i][j] = _mm512_fmadd_ps(xb, wv[j], acc[i][j]);
-        }
+        widen_column<MR>(acc, x, c.ldx, 2 * s, wv);
 #pragma GCC unroll 4
         for (int j = 0; j < 4; j++)
             wv[j] = _mm512_castsi512_ps(_mm512_and_si512(_mm512_load_si512(w + 64 * j), hi_mask));
-#pragma GCC unroll 8
-        for (int i = 0; i < MR; i++) {
-            const __m512 xb = _mm512_set1_ps(x[i * c.ldx + 2 * s + 1]);
-#pragma GCC unroll 4
-            for (int j = 0; j < 4; j++) acc[i][j] = _mm512_fmadd_ps(xb, wv[j], acc[i][j]);
-        }
+        widen_column<MR>(acc, x, c.ldx, 2 * s + 1, wv);
     }
     if (c.K & 1) {
-        __m512 wv[4];
 #pragma GCC unroll 4
         for (int j = 0; j < 4; j++) wv[j] = _mm512_castsi512_ps(_mm512_slli_epi32(_mm512_load_si512(w + 64 * j), 16));
-#pragma GCC unroll 8
-        for (int i = 0; i < MR; i++) {
-            const __m512 xb = _mm512_set1_ps(x[i * c.ldx + c.K - 1]);
-#pragma GCC unroll 4
-            for (int j = 0; j < 4; j++) acc[i][j] = _mm512_fmadd_ps(xb, wv[j], acc[i][j]);
-        }
+        widen_column<MR>(acc, x, c.ldx, c.K - 1, wv);
     }
     const int64_t n0 = gi * kGroupCols;
 #pragma GCC unroll 8
