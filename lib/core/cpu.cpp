@@ -3,6 +3,8 @@
 #include "core/cpu.hpp"
 
 #include <omp.h>
+#include <sys/syscall.h>
+#include <unistd.h>
 
 extern "C" {
 // From OpenBLAS (declared here so that only this file depends on its header).
@@ -27,12 +29,28 @@ const CpuFeatures &cpu_features() {
             // Leaf 7 sub-leaf 0, ECX bit 11: AVX512_VNNI.
             __asm__ volatile("cpuid" : "=a"(a), "=b"(b), "=c"(c), "=d"(d) : "a"(7), "c"(0));
             r.vnni = r.avx512 && ((c >> 11) & 1u);
+            // EDX bit 22: AMX-BF16, bit 24: AMX-TILE.
+            r.amx = r.avx512 && ((d >> 22) & 1u) && ((d >> 24) & 1u);
             __asm__ volatile("cpuid" : "=a"(a), "=b"(b), "=c"(c), "=d"(d) : "a"(7), "c"(1));
             r.bf16 = r.avx512 && ((a >> 5) & 1u);
         }
         return r;
     }();
     return f;
+}
+
+bool amx_ready() {
+    static const bool ready = [] {
+        if (!cpu_features().amx) return false;
+#if defined(__linux__) && defined(SYS_arch_prctl)
+        // ARCH_REQ_XCOMP_PERM (0x1023) for XFEATURE_XTILEDATA (18): without it
+        // the first tile instruction faults.
+        return syscall(SYS_arch_prctl, 0x1023, 18) == 0;
+#else
+        return false;
+#endif
+    }();
+    return ready;
 }
 
 int max_threads() { return omp_get_num_procs(); }

@@ -14,10 +14,16 @@ struct CpuFeatures {
     bool avx512 = false;   // AVX-512 F, BW, VL, DQ
     bool bf16 = false;     // AVX-512 BF16 (vdpbf16ps)
     bool vnni = false;     // AVX-512 VNNI (vpdpbusd)
+    bool amx = false;      // AMX-TILE + AMX-BF16 (tile products); a process must still ask the
+                           // kernel for the tile state before using them (amx_ready())
 };
 
 // Detected once, thread-safe.
 const CpuFeatures &cpu_features();
+// Whether this process may run AMX tile instructions: the CPU has them and
+// Linux granted the process the tile state (arch_prctl ARCH_REQ_XCOMP_PERM),
+// asked once, at the first call.
+bool amx_ready();
 
 // Threads: one OpenMP pool serves our kernels, oneDNN and OpenBLAS (OpenMP
 // build). n <= 0 means "all cores" (omp_get_num_procs()).

@@ -480,10 +480,19 @@ packed::Call prepare(const packed::KernelSet &ks, const float *x, int64_t ldx, i
 packed::GroupFn group_fn(const packed::KernelSet &ks, Precision p, Bf16Kernel bk) {
     switch (p) {
     case Precision::F32: return ks.f32;
-    case Precision::BF16: return bk == Bf16Kernel::Widen ? ks.bf16w : ks.bf16;
+    case Precision::BF16:
+        return bk == Bf16Kernel::Widen ? ks.bf16w : (bk == Bf16Kernel::Amx ? ks.bf16amx : ks.bf16);
     case Precision::I8: return ks.i8;
     }
     return nullptr;
+}
+
+// The bf16 kernel that serves a product over K inputs when `bk` was asked for:
+// amx needs whole tiles (K a multiple of 32), the kernel in this set and the
+// tile state; otherwise dot serves.
+Bf16Kernel bf16_usable(const packed::KernelSet &ks, Bf16Kernel bk, int64_t K) {
+    if (bk == Bf16Kernel::Amx && (K % 32 != 0 || ks.bf16amx == nullptr || !amx_ready())) return Bf16Kernel::Dot;
+    return bk;
 }
 
 // Runs groups [g0, g1) of c, split over the calling thread's OpenMP team when
@@ -506,6 +515,7 @@ void run_groups(packed::GroupFn fn, const packed::Call &c, int64_t g0, int64_t g
 void linear_with(const packed::KernelSet &ks, float *y, int64_t ldy, const float *x, int64_t ldx, int64_t M,
                  const PackedMatrix &W, int64_t K, const PackedEpilogue &e, PackedScratch &s,
                  const int32_t *colsum, Bf16Kernel bk) {
+    bk = bf16_usable(ks, bk, K);
     packed::Call c = prepare(ks, x, ldx, M, W, K, s, colsum, bk);
     c.e = e;
     c.y = y;
@@ -538,6 +548,8 @@ void packed_linear_isa(PackedIsa isa, float *y, int64_t ldy, const float *x, int
     const packed::KernelSet &ks = kernels_of(isa);
     check(group_fn(ks, W.precision(), bf16) != nullptr, MOS_UNSUPPORTED, "packed kernels: ", packed_isa_name(isa),
           " has no ", precision_name(W.precision()), " kernel");
+    check(W.precision() != Precision::BF16 || bf16 != Bf16Kernel::Amx || amx_ready(), MOS_UNSUPPORTED,
+          "packed kernels: this CPU (or its OS) gives no AMX tiles");
     check_linear(y, ldy, x, ldx, M, W, K);
     if (M == 0) return;
     linear_with(ks, y, ldy, x, ldx, M, W, K, e, scratch, colsum, bf16);
@@ -553,7 +565,8 @@ void packed_linear_tiles(PackedTileSink &sink, float *tile_buf, int64_t block, c
           "packed_linear_tiles: columns [", n_begin, ", ", n_end, ") do not fit ", W.rows());
     if (M == 0 || n_begin == n_end) return;
     const packed::KernelSet &ks = kernels_of(packed_isa_for(W.precision()));
-    const Bf16Kernel bk = W.precision() == Precision::BF16 ? bf16_kernel_for(M, W.cols()) : Bf16Kernel::Dot;
+    const Bf16Kernel bk =
+        W.precision() == Precision::BF16 ? bf16_usable(ks, bf16_kernel_for(M, W.cols()), K) : Bf16Kernel::Dot;
     packed::Call c = prepare(ks, x, ldx, M, W, K, scratch, colsum, bk);
     c.e.bias = bias;
     c.y = tile_buf;
@@ -571,12 +584,15 @@ void packed_linear_tiles(PackedTileSink &sink, float *tile_buf, int64_t block, c
 // ---------------------------------------------------------------------------
 // The bf16 kernel: timed once per process (packed.hpp, "bf16 kernels")
 
-const char *bf16_kernel_name(Bf16Kernel k) { return k == Bf16Kernel::Widen ? "widen" : "dot"; }
+const char *bf16_kernel_name(Bf16Kernel k) {
+    return k == Bf16Kernel::Widen ? "widen" : (k == Bf16Kernel::Amx ? "amx" : "dot");
+}
 
 Bf16Kernel parse_bf16_kernel(const std::string &s) {
     if (s == "dot") return Bf16Kernel::Dot;
     if (s == "widen") return Bf16Kernel::Widen;
-    fail(MOS_INVALID_ARGUMENT, "MOS_BF16_KERNEL '", s, "'; allowed dot|widen");
+    if (s == "amx") return Bf16Kernel::Amx;
+    fail(MOS_INVALID_ARGUMENT, "MOS_BF16_KERNEL '", s, "'; allowed dot|widen|amx");
 }
 
 int bf16_class(int64_t M) { return M <= 2 ? 0 : (M <= 12 ? 1 : 2); }
@@ -587,9 +603,10 @@ namespace {
 // the one-row product reads its weights from further out, as a decode step does.
 constexpr int64_t kBf16TimeBytes = int64_t(4) << 20;
 constexpr int kBf16TimeReps = 3;  // timed runs per kernel and class, after one warm-up
-// Widen must beat dot by 3% to be chosen: where both read weights at the same
-// speed (one row), timing noise alone would otherwise flip the choice, and with
-// it a bf16 model's last bits, from one process to the next.
+// Widen must beat dot by 3% to be chosen (and amx the better of the two): where
+// both read weights at the same speed (one row), timing noise alone would
+// otherwise flip the choice, and with it a bf16 model's last bits, from one
+// process to the next.
 constexpr double kBf16WidenMargin = 1.03;
 
 // Seconds for one single-threaded product of M rows over groups [0, G) of W
@@ -616,8 +633,9 @@ Bf16Choice time_bf16_kernels(int64_t K) {
         return r;
     }
     const auto t0 = std::chrono::steady_clock::now();
+    const bool amx = amx_ready();
     K = std::min<int64_t>(std::max<int64_t>(K, 64), 8192);
-    K += K & 1;
+    K = (K + 31) / 32 * 32;  // whole AMX tiles, so every kernel is timed on the same shape
     const int64_t N = std::max<int64_t>(kGroupCols, kBf16TimeBytes / (2 * K) / kGroupCols * kGroupCols);
     const PackedMatrix W = PackedMatrix::bf16_pattern(N, K);
     const int64_t Mmax = kBf16ClassRows[kBf16Classes - 1];
@@ -631,19 +649,23 @@ Bf16Choice time_bf16_kernels(int64_t K) {
         // Many rows are bound by arithmetic, not by the weights' size: a
         // quarter of the columns keeps the timing short.
         const int64_t G = M > 2 ? std::max<int64_t>(1, W.groups() / 4) : W.groups();
-        double best[2] = {1e30, 1e30};
+        const int nk = amx ? 3 : 2;
+        double best[3] = {1e30, 1e30, 1e30};
         for (int rep = 0; rep <= kBf16TimeReps; rep++)
-            for (int i = 0; i < 2; i++) {
-                // Alternate which kernel goes first, so neither always runs warm.
-                const Bf16Kernel bk = ((rep + i) & 1) ? Bf16Kernel::Widen : Bf16Kernel::Dot;
+            for (int i = 0; i < nk; i++) {
+                // Rotate which kernel goes first, so none always runs warm.
+                const Bf16Kernel bk = static_cast<Bf16Kernel>((rep + i) % nk);
                 const double t = time_product(ks, bk, W, G, x.data(), M, y.data(), s);
                 if (rep > 0) best[static_cast<int>(bk)] = std::min(best[static_cast<int>(bk)], t);
             }
         const double flop = 2.0 * static_cast<double>(M * G * kGroupCols * K);
         r.dot_gflops[cl] = flop / best[0] * 1e-9;
         r.widen_gflops[cl] = flop / best[1] * 1e-9;
+        r.amx_gflops[cl] = amx ? flop / best[2] * 1e-9 : 0.0;
         const bool widen = r.widen_gflops[cl] > r.dot_gflops[cl] * kBf16WidenMargin;
         r.kernel[cl] = widen ? Bf16Kernel::Widen : Bf16Kernel::Dot;
+        if (r.amx_gflops[cl] > std::max(r.dot_gflops[cl], r.widen_gflops[cl]) * kBf16WidenMargin)
+            r.kernel[cl] = Bf16Kernel::Amx;
     }
     r.N = N;
     r.K = K;
@@ -658,6 +680,8 @@ Bf16Choice decide_bf16(const char *env, int64_t K) {
     r.how = "MOS_BF16_KERNEL";
     try {
         const Bf16Kernel k = parse_bf16_kernel(env);
+        check(k != Bf16Kernel::Amx || amx_ready(), MOS_UNSUPPORTED,
+              "MOS_BF16_KERNEL=amx: this CPU (or its OS) gives no AMX tiles");
         for (Bf16Kernel &c : r.kernel) c = k;
     } catch (const Error &e) {
         r.error = e.what();
@@ -690,6 +714,10 @@ std::string bf16_kernel_report() {
                       static_cast<long long>(c.K), static_cast<long long>(c.N), c.ms, c.dot_gflops[0],
                       c.dot_gflops[1], c.dot_gflops[2], c.widen_gflops[0], c.widen_gflops[1], c.widen_gflops[2]);
         s += buf;
+        if (c.amx_gflops[0] > 0.0) {
+            std::snprintf(buf, sizeof buf, ", amx %.0f/%.0f/%.0f", c.amx_gflops[0], c.amx_gflops[1], c.amx_gflops[2]);
+            s += buf;
+        }
     }
     return s + ")";
 }

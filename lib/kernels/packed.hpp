@@ -34,14 +34,18 @@
 // "widen": the packed bf16 weights widened to f32 in registers (a 16-bit shift
 // or a mask: the low and high halves of each 32-bit pair), multiplied with the
 // f32 activations by `vfmadd231ps` in the order of the f32 kernel, so a widen
-// product equals the f32 kernel's on the widened weights. Both read the same
-// packed weights. Which one is faster depends on the CPU (vdpbf16ps runs at
+// product equals the f32 kernel's on the widened weights. "amx": the dot
+// kernel's bf16 rows multiplied by AMX tiles (`tdpbf16ps`, 16 rows x 16
+// columns x 32 inputs per instruction) where the CPU has AMX and the OS grants
+// the tile state (amx_ready(), core/cpu.hpp); the packed layout is the tile
+// layout, so it too reads the same packed weights; for K a multiple of 32 (other
+// products take dot). Which one is fastest depends on the CPU (vdpbf16ps runs at
 // twice the f32 FMA rate on AMD Zen 5 but at less than half of it on Intel
-// Sapphire Rapids) and on M, so a process times both once, at its first bf16
-// product, on a few shapes, and keeps the faster per class of M
-// (bf16_choice); MOS_BF16_KERNEL=dot|widen overrides the timing. Without
-// avx512_bf16 the widen kernel always serves (the dot emulation only runs when
-// asked for).
+// Sapphire Rapids, whose AMX tiles are faster than either at many rows) and on
+// M, so a process times them once, at its first bf16 product, on a few shapes,
+// and keeps the fastest per class of M (bf16_choice);
+// MOS_BF16_KERNEL=dot|widen|amx overrides the timing. Without avx512_bf16 the
+// widen kernel always serves (the dot emulation only runs when asked for).
 #pragma once
 
 #include <cstddef>
@@ -194,9 +198,9 @@ void packed_linear_tiles(PackedTileSink &sink, float *tile_buf, int64_t block, c
 
 // The two bf16 kernels (see "bf16 kernels" above). Values appear in reports:
 // append only.
-enum class Bf16Kernel : int { Dot = 0, Widen = 1 };
-const char *bf16_kernel_name(Bf16Kernel k);  // "dot" | "widen"
-// "dot" | "widen"; MOS_INVALID_ARGUMENT otherwise.
+enum class Bf16Kernel : int { Dot = 0, Widen = 1, Amx = 2 };
+const char *bf16_kernel_name(Bf16Kernel k);  // "dot" | "widen" | "amx"
+// "dot" | "widen" | "amx"; MOS_INVALID_ARGUMENT otherwise.
 Bf16Kernel parse_bf16_kernel(const std::string &name);
 
 // The bf16 kernel is chosen per class of M (rows of a product): rows 1-2 (one
@@ -212,6 +216,7 @@ struct Bf16Choice {
     // Measured rates (GFLOP/s, one thread) per class; 0 where not timed.
     double dot_gflops[kBf16Classes] = {0.0, 0.0, 0.0};
     double widen_gflops[kBf16Classes] = {0.0, 0.0, 0.0};
+    double amx_gflops[kBf16Classes] = {0.0, 0.0, 0.0};  // 0 without AMX
     int64_t N = 0, K = 0;  // the timed weight's shape; 0 when not timed
     double ms = 0.0;       // time spent timing
     std::string how;       // "timed", "MOS_BF16_KERNEL" or why only widen serves
@@ -220,19 +225,21 @@ struct Bf16Choice {
 // The choice for an environment value `env` (MOS_BF16_KERNEL; NULL or empty:
 // time both kernels at inputs K, see time_bf16_kernels).
 Bf16Choice decide_bf16(const char *env, int64_t K);
-// Times both kernels on this CPU (one thread, a weight of about 4 MiB with K
-// inputs, each class's M, alternating, best of 3 after a warm-up; a few ms)
-// and keeps the faster per class (widen only when more than 3% faster: a
-// near tie keeps dot, so noise does not flip it). Without avx512_bf16: widen
-// everywhere, no timing.
+// Times the kernels on this CPU (one thread, a weight of about 4 MiB with K
+// inputs rounded up to a multiple of 32, each class's M, alternating, best of 3
+// after a warm-up; a few ms) and keeps the fastest per class (widen or amx only
+// when more than 3% faster than the kernels before it: a near tie keeps dot,
+// so noise does not flip it). Without avx512_bf16: widen everywhere, no
+// timing; amx only where amx_ready().
 Bf16Choice time_bf16_kernels(int64_t K);
 // This process's choice: decide_bf16(getenv("MOS_BF16_KERNEL"), K) made once,
 // at the first call (thread-safe; later calls' K is ignored).
 const Bf16Choice &bf16_choice(int64_t K);
-// The kernel for a product of M rows (fails with the choice's error).
+// The kernel for a product of M rows (fails with the choice's error); amx is
+// chosen per class, and a product whose K is not a multiple of 32 runs dot instead.
 Bf16Kernel bf16_kernel_for(int64_t M, int64_t K);
 // One line for build_info: "rows 1-2 dot, 3-12 dot, 13+ dot (timed K 512 N 4096
-// ...; GFLOP/s dot ..., widen ...)".
+// ...; GFLOP/s dot ..., widen ...[, amx ...])".
 std::string bf16_kernel_report();
 
 // The same products with an explicit kernel ISA (tests compare every ISA the CPU

@@ -12,6 +12,7 @@
 
 #include <cstdint>
 #include <cstring>
+#include <vector>
 
 #include "kernels/packed_impl.hpp"
 
@@ -148,6 +149,85 @@ MOS_T512_BF16 void bf16_groups_native(const Call &c, int64_t g0, int64_t g1) {
             default: bf16_tile<6>(c, m0, gi); break;
             }
         }
+}
+
+// ---- bf16, AMX tiles ------------------------------------------------------
+//
+// The packed bf16 layout is already the tile layout of the weight operand: a
+// k-step of a group holds 64 columns x one pair of inputs (256 bytes), so 16
+// consecutive steps read 64 bytes apart at a stride of 256 bytes are a tile of
+// 16 input pairs x 16 columns, which `tdpbf16ps` takes as its B operand. No
+// second copy of the weights. Tiles: 0-3 accumulate 16 rows x 64 columns (f32),
+// 4 holds 16 rows x 32 inputs of the bf16 activations, 5-7 the weights. Only
+// for K a multiple of 32 (whole tiles; packed.cpp falls back to the dot kernel
+// otherwise). Rows come in blocks of 16; the last, partial block is copied into
+// zero-padded rows, so one tile configuration serves the whole product.
+
+#define MOS_T512_AMX \
+    __attribute__((target("avx512f,avx512bw,avx512vl,avx512dq,avx2,fma,avx512bf16,amx-tile,amx-bf16")))
+
+struct alignas(64) TileConfig {
+    uint8_t palette = 1, start_row = 0;
+    uint8_t reserved[14] = {};
+    uint16_t colsb[16] = {};
+    uint8_t rows[16] = {};
+};
+
+// The inline assembly of the tile intrinsics names no memory operands: keep
+// plain loads and stores on their side of it.
+#define MOS_MEMORY_FENCE() __asm__ volatile("" ::: "memory")
+
+MOS_T512_AMX void bf16_groups_amx(const Call &c, int64_t g0, int64_t g1) {
+    constexpr int64_t kRows = 16, kStepsPerTile = 16;
+    TileConfig cfg;
+    for (int t = 0; t < 8; t++) {
+        cfg.rows[t] = kRows;
+        cfg.colsb[t] = 64;
+    }
+    const int64_t full = c.M / kRows * kRows;
+    thread_local std::vector<uint16_t> pad;  // the last partial block, zero-padded to 16 rows
+    if (full < c.M) {
+        pad.assign(static_cast<size_t>(kRows * c.ldq), 0);
+        for (int64_t m = full; m < c.M; m++)
+            std::memcpy(pad.data() + (m - full) * c.ldq, c.xb + m * c.ldq, static_cast<size_t>(c.ldq) * 2);
+    }
+    alignas(64) float out[kRows * kGroupCols];
+    const long lda = static_cast<long>(c.ldq * 2), ldw = kGroupBytes, ldo = kGroupCols * sizeof(float);
+    _tile_loadconfig(&cfg);
+    MOS_MEMORY_FENCE();
+    for (int64_t gi = g0; gi < g1; gi++) {
+        const uint8_t *w = c.W->data() + c.W->step_offset(gi, 0);
+        const int64_t n0 = gi * kGroupCols;
+        for (int64_t m0 = 0; m0 < c.M; m0 += kRows) {
+            const uint16_t *a = m0 < full ? c.xb + m0 * c.ldq : pad.data();
+            _tile_zero(0);
+            _tile_zero(1);
+            _tile_zero(2);
+            _tile_zero(3);
+            for (int64_t s = 0; s < c.steps; s += kStepsPerTile) {
+                const uint8_t *ws = w + s * kGroupBytes;
+                _tile_loadd(4, a + 2 * s, lda);
+                _tile_loadd(5, ws, ldw);
+                _tile_loadd(6, ws + 64, ldw);
+                _tile_loadd(7, ws + 128, ldw);
+                _tile_dpbf16ps(0, 4, 5);
+                _tile_dpbf16ps(1, 4, 6);
+                _tile_dpbf16ps(2, 4, 7);
+                _tile_loadd(5, ws + 192, ldw);
+                _tile_dpbf16ps(3, 4, 5);
+            }
+            _tile_stored(0, out, ldo);
+            _tile_stored(1, out + 16, ldo);
+            _tile_stored(2, out + 32, ldo);
+            _tile_stored(3, out + 48, ldo);
+            MOS_MEMORY_FENCE();
+            const int64_t rows = c.M - m0 < kRows ? c.M - m0 : kRows;
+            for (int64_t i = 0; i < rows; i++)
+#pragma GCC unroll 4
+                for (int j = 0; j < 4; j++) finish16(c, m0 + i, n0 + 16 * j, _mm512_load_ps(out + i * kGroupCols + 16 * j));
+        }
+    }
+    _tile_release();
 }
 
 // ---- bf16, emulated (bf16 widened to f32 by a shift) ------------------------
@@ -418,7 +498,7 @@ const KernelSet &avx512_kernels() {
 
 const KernelSet &avx512_bf16_kernels() {
     static const KernelSet k{f32_groups, bf16_groups_native, nullptr, quant_rows, bf16_rows, 127,
-                             bf16_groups_widen};
+                             bf16_groups_widen, bf16_groups_amx};
     return k;
 }
 

@@ -43,6 +43,7 @@ struct KernelSet {
     Bf16Fn to_bf16 = nullptr;
     int qmax = 255;  // activations' upper end for i8
     GroupFn bf16w = nullptr;  // bf16 weights widened, f32 activations (reads xf)
+    GroupFn bf16amx = nullptr;  // AMX tiles (reads xb; K a multiple of 32; only where amx_ready())
 };
 
 // Defined in packed.cpp (scalar), packed_avx2.cpp and packed_avx512.cpp.

@@ -7,6 +7,7 @@
 // every output. Also: the bf16 widen kernel bit for bit against the f32 kernel,
 // the per-process choice between the bf16 kernels, packing round trips, the quantisation of activations
 // (identical on every ISA), and argument errors.
+#include <algorithm>
 #include <cmath>
 #include <cstdio>
 #include <cstring>
@@ -14,6 +15,7 @@
 #include <string>
 #include <vector>
 
+#include "core/cpu.hpp"
 #include "core/error.hpp"
 #include "kernels/packed.hpp"
 
@@ -64,15 +66,15 @@ struct Case {
 };
 
 // y = epilogue(x W^T) in double from W as packed (unpacked back) and x as the
-// kernel of `isa` sees it (bf16-rounded for the dot kernel, f32 for widen, or
-// quantised and dequantised).
+// kernel of `isa` sees it (bf16-rounded for the dot and amx kernels, f32 for
+// widen, or quantised and dequantised).
 std::vector<double> reference(const Case &c, const PackedMatrix &W, const std::vector<float> &x,
                               const std::vector<float> &b, const std::vector<float> &res, PackedIsa isa,
                               mos::Bf16Kernel bk, std::vector<double> *mag) {
     std::vector<float> w(static_cast<size_t>(c.N * c.K));
     W.unpack_f32(w.data());
     std::vector<float> xs = x;  // [M, K] as the kernel reads it (first Kuse columns)
-    if (W.precision() == Precision::BF16 && bk == mos::Bf16Kernel::Dot)
+    if (W.precision() == Precision::BF16 && bk != mos::Bf16Kernel::Widen)
         for (float &v : xs) v = mos::widen_bf16(mos::round_to_bf16(v));
     if (W.precision() == Precision::I8) {
         const int qmax = mos::int8_activation_max(isa);
@@ -103,9 +105,12 @@ std::vector<double> reference(const Case &c, const PackedMatrix &W, const std::v
     return y;
 }
 
-// The bf16 kernels of `isa` (the VNNI set has none; every other set has both).
+// The bf16 kernels of `isa` (the VNNI set has none; every other set has dot and
+// widen; the avx512_bf16 set also amx where this CPU and OS give AMX tiles).
 std::vector<mos::Bf16Kernel> bf16_kernels_of(PackedIsa isa) {
     if (isa == PackedIsa::Avx512Vnni) return {};
+    if (isa == PackedIsa::Avx512Bf16 && mos::amx_ready())
+        return {mos::Bf16Kernel::Dot, mos::Bf16Kernel::Widen, mos::Bf16Kernel::Amx};
     return {mos::Bf16Kernel::Dot, mos::Bf16Kernel::Widen};
 }
 
@@ -174,6 +179,8 @@ void bf16_kernels(void **) {
         {1, 131, 77, 77, true, false, false, false},   {5, 200, 129, 129, true, true, false, false},
         {32, 70, 33, 31, false, false, true, false},   {160, 130, 65, 65, true, false, true, true},
         {5, 1000, 512, 511, true, false, false, false}, {32, 67, 256, 256, false, true, false, false},
+        // Whole AMX tiles (K a multiple of 32) with a partial block of rows, a K prefix, in place.
+        {13, 130, 64, 64, true, true, true, true},     {37, 200, 512, 480, true, false, true, false},
     };
     uint32_t seed = 100;
     for (const Case &c : cases) run_case(c, Precision::BF16, seed++);
@@ -224,25 +231,34 @@ void bf16_choice(void **) {
         for (mos::Bf16Kernel b : c.kernel) assert_string_equal(mos::bf16_kernel_name(b), k);
         assert_int_equal(c.K, 0);  // not timed
     }
-    const mos::Bf16Choice bad = mos::decide_bf16("amx", 512);
-    assert_true(bad.error.find("'amx'") != std::string::npos);
-    assert_true(bad.error.find("dot|widen") != std::string::npos);
-    // Timing: with vdpbf16ps the faster kernel per class (widen by over 3%), from positive rates;
-    // without it the widen kernel everywhere, untimed.
+    const mos::Bf16Choice bad = mos::decide_bf16("tiles", 512);
+    assert_true(bad.error.find("'tiles'") != std::string::npos);
+    assert_true(bad.error.find("dot|widen|amx") != std::string::npos);
+    const mos::Bf16Choice amx = mos::decide_bf16("amx", 512);
+    if (mos::amx_ready()) {
+        assert_true(amx.error.empty());
+        for (mos::Bf16Kernel b : amx.kernel) assert_int_equal(static_cast<int>(b), static_cast<int>(mos::Bf16Kernel::Amx));
+    } else {
+        assert_true(amx.error.find("no AMX tiles") != std::string::npos);
+    }
+    // Timing: with vdpbf16ps the fastest kernel per class (widen, then amx, by over 3%), from
+    // positive rates; without it the widen kernel everywhere, untimed.
     const mos::Bf16Choice t = mos::time_bf16_kernels(257);
     if (mos::packed_isa_supported(PackedIsa::Avx512Bf16)) {
         assert_string_equal(t.how.c_str(), "timed");
-        assert_int_equal(t.K, 258);
+        assert_int_equal(t.K, 288);
         assert_true(t.N >= 64 && t.N % 64 == 0);
         for (int i = 0; i < mos::kBf16Classes; i++) {
             assert_true(t.dot_gflops[i] > 0.0 && t.widen_gflops[i] > 0.0);
+            assert_true(mos::amx_ready() ? t.amx_gflops[i] > 0.0 : t.amx_gflops[i] == 0.0);
             const bool dot_faster = t.widen_gflops[i] <= t.dot_gflops[i] * 1.03;
-            assert_int_equal(static_cast<int>(t.kernel[i]),
-                             static_cast<int>(dot_faster ? mos::Bf16Kernel::Dot : mos::Bf16Kernel::Widen));
+            mos::Bf16Kernel want = dot_faster ? mos::Bf16Kernel::Dot : mos::Bf16Kernel::Widen;
+            if (t.amx_gflops[i] > std::max(t.dot_gflops[i], t.widen_gflops[i]) * 1.03) want = mos::Bf16Kernel::Amx;
+            assert_int_equal(static_cast<int>(t.kernel[i]), static_cast<int>(want));
         }
-        std::printf("# bf16 GFLOP/s at M 1/5/32: dot %.0f/%.0f/%.0f, widen %.0f/%.0f/%.0f (%.1f ms)\n",
+        std::printf("# bf16 GFLOP/s at M 1/5/32: dot %.0f/%.0f/%.0f, widen %.0f/%.0f/%.0f, amx %.0f/%.0f/%.0f (%.1f ms)\n",
                     t.dot_gflops[0], t.dot_gflops[1], t.dot_gflops[2], t.widen_gflops[0], t.widen_gflops[1],
-                    t.widen_gflops[2], t.ms);
+                    t.widen_gflops[2], t.amx_gflops[0], t.amx_gflops[1], t.amx_gflops[2], t.ms);
     } else {
         assert_true(t.how.find("avx512_bf16") != std::string::npos);
         for (mos::Bf16Kernel b : t.kernel)
