@@ -3,8 +3,9 @@
 //
 // Output (stdout), one JSON object per line:
 //   1. the machine's FMA peak measured in this run with an FMA loop (f32 FMA
-//      and, where the CPU has avx512_bf16, the bf16 dot-product vdpbf16ps),
-//      for every thread count benchmarked;
+//      and, where the CPU has avx512_bf16, the bf16 dot-product vdpbf16ps or,
+//      where the process may use AMX tiles, tdpbf16ps if faster), for every
+//      thread count benchmarked;
 //   2. one line per (shape, backend, dtype, threads): GFLOP/s of the median of
 //      several timed repetitions after warm-up, and its percentage of the
 //      measured peak of the same dtype and thread count.
@@ -98,7 +99,43 @@ __attribute__((target("avx512f,avx512bf16"))) double dpbf16_loop(int64_t iters) 
     return out[0];
 }
 
-enum class PeakKind { F32, BF16 };
+// AMX: each tdpbf16ps multiplies a 16 x 32 bf16 tile by a 32 x 16 one into a
+// 16 x 16 f32 tile, 16,384 flops; four independent accumulators.
+struct alignas(64) AmxConfig {
+    uint8_t palette = 1, start_row = 0;
+    uint8_t reserved[14] = {};
+    uint16_t colsb[16] = {};
+    uint8_t rows[16] = {};
+};
+
+__attribute__((target("amx-tile,amx-bf16"))) double amx_loop(int64_t iters) {
+    AmxConfig cfg;
+    for (int t = 0; t < 8; t++) {
+        cfg.rows[t] = 16;
+        cfg.colsb[t] = 64;
+    }
+    alignas(64) static const uint16_t ones[16 * 32] = {};  // bf16 zeros: the rate does not depend on values
+    alignas(64) float out[16 * 16];
+    _tile_loadconfig(&cfg);
+    _tile_zero(0);
+    _tile_zero(1);
+    _tile_zero(2);
+    _tile_zero(3);
+    _tile_loadd(4, ones, 64);
+    _tile_loadd(5, ones, 64);
+    for (int64_t it = 0; it < iters; it++) {
+        _tile_dpbf16ps(0, 4, 5);
+        _tile_dpbf16ps(1, 4, 5);
+        _tile_dpbf16ps(2, 4, 5);
+        _tile_dpbf16ps(3, 4, 5);
+    }
+    _tile_stored(0, out, 64);
+    __asm__ volatile("" ::: "memory");
+    _tile_release();
+    return out[0];
+}
+
+enum class PeakKind { F32, BF16, Amx };
 
 // GFLOP/s of the loop on `threads` threads: best of `tries` runs, each thread
 // running the same iteration count; time is the slowest thread's.
@@ -107,7 +144,14 @@ double measure_peak(PeakKind kind, int threads, int64_t iters, int tries) {
     int lanes = 0, chains = kChains;
     double flops_per_lane_op = 0;
     double (*fn)(int64_t) = nullptr;
-    if (kind == PeakKind::BF16) {
+    if (kind == PeakKind::Amx) {
+        if (!mos::amx_ready()) return 0.0;
+        fn = amx_loop;
+        lanes = 1;  // flops per loop iteration: 4 tile products of 16,384 flops
+        chains = 4;
+        flops_per_lane_op = 16384;
+        iters /= 8;  // one tile product is 32 vdpbf16ps' worth of work
+    } else if (kind == PeakKind::BF16) {
         if (!cpu.bf16) return 0.0;
         fn = dpbf16_loop;
         lanes = 16;
@@ -307,13 +351,18 @@ int main(int argc, char **argv) {
         std::string pf, pb;
         for (int t : threads_opt) {
             peak_f32[t] = measure_peak(PeakKind::F32, t, peak_iters, peak_tries);
-            peak_bf16[t] = cpu.bf16 ? measure_peak(PeakKind::BF16, t, peak_iters, peak_tries) : 0.0;
+            // The bf16 peak is that of the fastest bf16 unit: AMX tiles where the
+            // process may use them, else vdpbf16ps.
+            peak_bf16[t] = cpu.bf16 ? std::max(measure_peak(PeakKind::BF16, t, peak_iters, peak_tries),
+                                               measure_peak(PeakKind::Amx, t, peak_iters, peak_tries))
+                                    : 0.0;
             pf += (pf.empty() ? "" : ",") + std::string("\"") + std::to_string(t) + "\":" + fmt(peak_f32[t], 1);
             pb += (pb.empty() ? "" : ",") + std::string("\"") + std::to_string(t) + "\":" + fmt(peak_bf16[t], 1);
         }
-        std::printf("{\"kind\":\"peak\",\"isa\":\"%s\",\"avx512_bf16\":%s,\"openblas_core\":\"%s\","
+        std::printf("{\"kind\":\"peak\",\"isa\":\"%s\",\"avx512_bf16\":%s,\"amx\":%s,\"openblas_core\":\"%s\","
                     "\"f32_gflops\":{%s},\"bf16_gflops\":{%s}}\n",
-                    isa, cpu.bf16 ? "true" : "false", mos::openblas_core().c_str(), pf.c_str(), pb.c_str());
+                    isa, cpu.bf16 ? "true" : "false", mos::amx_ready() ? "true" : "false", mos::openblas_core().c_str(),
+                    pf.c_str(), pb.c_str());
         std::fflush(stdout);
         if (!json_only) {
             for (int t : threads_opt)
