@@ -17,19 +17,26 @@
 // time of the timed updates: on a machine shared with other work, tokens per
 // CPU second (one thread) says more than the wall clock.
 //
+// --shards splits each update by sentences instead of by products: every
+// thread trains its own shard of the batch with its own workspace and gradient,
+// summed before Adam (train_step_teams, docs/training.md "Threads: products or
+// shards"); the JSON line says "split": "shards" or "products".
+//
 // --profile adds the phase profile (lib/backend/profile.hpp): per update, the
 // time and calls of every kernel family, GEMMs by form; as a table on stderr and
 // as "phases" in the JSON line. One run on 1 thread and one on N threads show
 // which phases do not scale (docs/benchmarks.md, "Phase profile").
 //
 //   mos-bench-train [--threads N] [--steps N] [--tokens N] [--vocab V] [--len L] [--dropout P]
-//                   [--precision f32|bf16] [--profile] [--archs-out FILE]
+//                   [--precision f32|bf16] [--shards] [--profile] [--archs-out FILE]
 #include <sys/resource.h>
 
+#include <algorithm>
 #include <chrono>
 #include <cstdio>
 #include <cstdlib>
 #include <cstring>
+#include <memory>
 #include <string>
 #include <vector>
 
@@ -47,7 +54,7 @@ namespace {
 struct Args {
     int threads = 1, steps = 5, tokens = 4096, vocab = 8000, len = 32;
     float dropout = 0.1f;
-    bool profile = false;
+    bool profile = false, shards = false;
     std::string only_routing, only_sampling, archs_out, precision = "f32";
 };
 
@@ -73,11 +80,12 @@ Args parse(int argc, char **argv) {
         else if (k == "--archs-out") a.archs_out = val();
         else if (k == "--precision") a.precision = val();
         else if (k == "--profile") a.profile = true;
+        else if (k == "--shards") a.shards = true;
         else {
             std::fprintf(stderr,
                          "usage: mos-bench-train [--threads N] [--steps N] [--tokens N] [--vocab V] [--len L] "
                          "[--dropout P] [--routing none|layer|neuron] [--sampling uniform|sandwich] [--precision f32|bf16] "
-                         "[--profile] [--archs-out FILE]\n");
+                         "[--shards] [--profile] [--archs-out FILE]\n");
             std::exit(2);
         }
     }
@@ -173,10 +181,30 @@ int main(int argc, char **argv) {
             mos::SupernetBundle b = mos::make_supernet(space, cfg);
             mos::Workspace ws(*b.net, B * S, B * T, a.len);
             ws.set_matmul_type(mm);
+            // --shards: one team per thread, each with a contiguous block of the rows.
+            const int P = a.shards ? static_cast<int>(std::min<int64_t>(a.threads, B)) : 1;
+            std::vector<std::unique_ptr<mos::Workspace>> team_ws;
+            std::vector<mos::TrainTeam> teams(static_cast<size_t>(P));
+            for (int r = 0; r < P && P > 1; r++) {
+                const int64_t b0 = B * r / P, b1 = B * (r + 1) / P;
+                team_ws.push_back(std::make_unique<mos::Workspace>(*b.net, (b1 - b0) * S, (b1 - b0) * T, a.len));
+                team_ws.back()->set_matmul_type(mm);
+                teams[r].ws = team_ws.back().get();
+                teams[r].batch = batch;
+                teams[r].batch.B = b1 - b0;
+                teams[r].batch.src = batch.src + b0 * S;
+                teams[r].batch.tgt_in = batch.tgt_in + b0 * T;
+                teams[r].batch.tgt_out = batch.tgt_out + b0 * T;
+            }
+            auto update = [&](const std::vector<mos::Arch> &archs, int64_t k, uint64_t seed) {
+                if (P > 1)
+                    mos::train_step_teams(b, teams, archs, k, 1e-4f, mos::AdamConfig(), seed);
+                else
+                    mos::train_step(b, ws, archs, batch, k, 1e-4f, mos::AdamConfig(), seed);
+            };
             for (mos::Sampling smp : {mos::Sampling::Uniform, mos::Sampling::Sandwich}) {
                 if (!a.only_sampling.empty() && a.only_sampling != mos::sampling_name(smp)) continue;
                 mos::Rng rng(7);
-                mos::AdamConfig adam;
                 int64_t step = 0;
                 double flop = 0;  // model FLOPs of the timed updates
                 auto one = [&] {
@@ -199,15 +227,14 @@ int main(int argc, char **argv) {
                         std::fprintf(archs_out, "%s]}\n", line.c_str());
                     }
                     ++step;
-                    mos::train_step(b, ws, archs, batch, step, 1e-4f, adam, static_cast<uint64_t>(step));
+                    update(archs, step, static_cast<uint64_t>(step));
                 };
                 {
                     // Untimed, unlogged first update of the sandwich (the largest subnet
                     // first): it touches every page of the workspace, as the first
                     // updates of a real run do, so no timed update pays first-touch faults.
                     mos::Rng first(1);
-                    mos::train_step(b, ws, mos::sample_update_archs(space, mos::Sampling::Sandwich, first), batch,
-                                    ++step, 1e-4f, adam, 0);
+                    update(mos::sample_update_archs(space, mos::Sampling::Sandwich, first), ++step, 0);
                 }
                 one();  // warm-up: primitives, gradients, Adam moments
                 one();
@@ -236,11 +263,12 @@ int main(int argc, char **argv) {
                             "\"threads\": %d, \"tokens_per_update\": %lld, \"steps\": %d, \"seconds\": %.4f, "
                             "\"tokens_per_second\": %.1f, \"model_gflop_per_update\": %.2f, \"gflops\": %.1f, "
                             "\"backend\": \"%s\", \"precision\": \"%s\", \"calibration_seconds\": %.4f, "
-                            "\"cpu_seconds\": %.4f, \"tokens_per_cpu_second\": %.1f, \"phases\": %s}\n",
+                            "\"cpu_seconds\": %.4f, \"tokens_per_cpu_second\": %.1f, \"split\": \"%s\", "
+                            "\"phases\": %s}\n",
                             mode.name, mode.m, mos::sampling_name(smp), a.threads,
                             static_cast<long long>(B * T), a.steps, s, B * T * a.steps / s, flop / 1e9 / a.steps,
                             flop / 1e9 / s, mos::backend_name(mos::default_backend()), bf16 ? "bf16" : "f32", calib,
-                            cpu, cpu > 0 ? B * T * a.steps / cpu : 0.0, phases.c_str());
+                            cpu, cpu > 0 ? B * T * a.steps / cpu : 0.0, P > 1 ? "shards" : "products", phases.c_str());
                 std::fflush(stdout);
             }
         }

@@ -595,8 +595,9 @@ struct BwdCtx {
     uint64_t seed;
     GemmType mm;  // the forward's precision
     Arena &arena;
+    float *grads;  // where this backward accumulates (the net's gradients or a team's own)
     const float *P(size_t offset) { return net.param_at(offset); }
-    float *G(size_t offset) { return net.grad_at(offset); }
+    float *G(size_t offset) { return grads + offset; }
     // A buffer the next kernel writes in full (GradMode::Overwrite): not zeroed.
     float *fresh(int64_t n) { return arena.alloc(static_cast<size_t>(n)); }
     // A buffer that kernels accumulate into: zeroed in parallel.
@@ -699,10 +700,10 @@ void attn_backward(BwdCtx &c, float *dxq, float *dxkv, const float *da, AttnAct 
 
 }  // namespace
 
-void Supernet::backward(Workspace &ws, float scale) {
+void Supernet::backward(Workspace &ws, float scale, float *grads) {
     Workspace::State &st = ws.state();
     check(st.valid, MOS_INVALID_ARGUMENT, "backward without a forward pass in this workspace");
-    grad_data();
+    if (grads == nullptr) grads = grad_data();
     ws.arena().rewind(st.forward_mark);
     const ArchDims &a = st.arch;
     const Batch &b = st.batch;
@@ -710,7 +711,7 @@ void Supernet::backward(Workspace &ws, float scale) {
     const int64_t Ns = b.B * b.S, Nt = b.B * b.T, de = a.enc_embed, dd = a.dec_embed, V = cfg_.vocab;
     const int64_t ldE = D.embed();
     Arena &ar = ws.arena();
-    BwdCtx c{*this, cfg_, a, st.train, st.seed, st.mm, ar};
+    BwdCtx c{*this, cfg_, a, st.train, st.seed, st.mm, ar, grads};
 
     // Loss -> logits -> final decoder output and the tied embedding.
     float *dlogits = c.fresh(Nt * V);
@@ -722,7 +723,7 @@ void Supernet::backward(Workspace &ws, float scale) {
                                GradMode::Overwrite);
     float *dy = c.fresh(Nt * dd);
     const float *y_last = st.dec.back().ln3.y;
-    float *dE = grad_at(tensors().embed);
+    float *dE = c.G(tensors().embed);
     linear_backward(dy, dE, nullptr, dlogits, y_last, param_at(tensors().embed), Nt, dd, V, ldE, GradMode::Overwrite,
                     st.mm);
 
@@ -742,7 +743,7 @@ void Supernet::backward(Workspace &ws, float scale) {
         // Cross-attention block: d1 = d(ln1.y) = dr2 (residual) + the attention's
         // share; dr2 = d(ln1.y + cross) written by the LayerNorm into d1 first.
         float *d1 = c.fresh(Nt * dd);
-        layernorm_backward(d1, grad_at(T.cross_attn_ln.w), grad_at(T.cross_attn_ln.b), d2, L.ln2.x, L.ln2.mean,
+        layernorm_backward(d1, c.G(T.cross_attn_ln.w), c.G(T.cross_attn_ln.b), d2, L.ln2.x, L.ln2.mean,
                            L.ln2.rstd, param_at(T.cross_attn_ln.w), Nt, dd, GradMode::Overwrite);
         const int64_t k = a.dec[l].cross_layers, kS = k * b.S;
         float *dmem = c.fresh(b.B * kS * de);
@@ -752,7 +753,7 @@ void Supernet::backward(Workspace &ws, float scale) {
         for (int64_t j = 0; j < k; j++) outs[j] = denc[Le - k + j];
         split_time_add(outs.data(), dmem, k, b.B, b.S, de);
         // Self-attention block: d1 is d(ln1.y); dy = d(layer input) = dr1 + the attention's share.
-        layernorm_backward(dy, grad_at(T.self_attn_ln.w), grad_at(T.self_attn_ln.b), d1, L.ln1.x, L.ln1.mean,
+        layernorm_backward(dy, c.G(T.self_attn_ln.w), c.G(T.self_attn_ln.b), d1, L.ln1.x, L.ln1.mean,
                            L.ln1.rstd, param_at(T.self_attn_ln.w), Nt, dd, GradMode::Overwrite);
         attn_backward(c, dy, dy, dy, L.self, L.in, L.in, b.B, dd, dd, D.dec_embed, D.dec_embed, true, T.self_attn,
                       site(true, l, kDropSelf), site(true, l, kDropSelfP), GradMode::Accumulate);
@@ -778,7 +779,7 @@ void Supernet::backward(Workspace &ws, float scale) {
         // dr1 = d(x + attention); d(layer input) = dr1 + the attention's share,
         // added to what the decoder's cross-attention left in denc[l - 1].
         float *dr1 = c.fresh(Ns * de);
-        layernorm_backward(dr1, grad_at(T.self_attn_ln.w), grad_at(T.self_attn_ln.b), d1, L.ln1.x, L.ln1.mean,
+        layernorm_backward(dr1, c.G(T.self_attn_ln.w), c.G(T.self_attn_ln.b), d1, L.ln1.x, L.ln1.mean,
                            L.ln1.rstd, param_at(T.self_attn_ln.w), Ns, de, GradMode::Overwrite);
         float *din = l > 0 ? denc[l - 1] : nullptr;
         if (din) {

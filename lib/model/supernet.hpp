@@ -103,8 +103,11 @@ public:
     const float *logits(const Workspace &ws) const;
 
     // Backward of the last forward on ws: accumulates d(loss_sum * scale) into
-    // the gradients (scale = 1/tokens gives the mean loss).
-    void backward(Workspace &ws, float scale);
+    // the gradients (scale = 1/tokens gives the mean loss), or into `grads`
+    // (param_floats() floats, the gradients' layout) when given. forward and a
+    // backward into `grads` only read the net, so several threads may run them
+    // at once, each on its own workspace and gradient (train_step's teams).
+    void backward(Workspace &ws, float scale, float *grads = nullptr);
 
 private:
     SupernetConfig cfg_;

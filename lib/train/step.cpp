@@ -1,8 +1,13 @@
 // lib/train/step.cpp: subnet sampling and the supernet update (see step.hpp).
 #include "train/step.hpp"
 
+#include <omp.h>
+
+#include <exception>
+
 #include "core/error.hpp"
 #include "dist/comm.hpp"
+#include "kernels/memory.hpp"
 
 namespace mos {
 
@@ -77,6 +82,109 @@ StepStats train_step(SupernetBundle &b, Workspace &ws, const std::vector<Arch> &
     }
     st.lr = lr;
     st.grad_norm = adam_step(net.param_data(), net.grad_data(), b.adam_m.data(), b.adam_v.data(), n, step, lr, adam);
+    return st;
+}
+
+namespace {
+
+int64_t target_tokens(const Batch &b, int32_t pad) {
+    int64_t n = 0;
+    for (int64_t i = 0; i < b.B * b.T; i++) n += b.tgt_out[i] != pad;
+    return n;
+}
+
+}  // namespace
+
+StepStats train_step_teams(SupernetBundle &b, std::vector<TrainTeam> &teams, const std::vector<Arch> &archs,
+                           int64_t step, float lr, const AdamConfig &adam, uint64_t dropout_seed, float *teacher,
+                           dist::Comm *comm) {
+    check(!teams.empty(), MOS_INVALID_ARGUMENT, "no team to train");
+    for (const TrainTeam &t : teams) check(t.ws != nullptr, MOS_INVALID_ARGUMENT, "a team has no workspace");
+    if (teams.size() == 1)
+        return train_step(b, *teams[0].ws, archs, teams[0].batch, step, lr, adam, dropout_seed, teacher, comm);
+    check(!archs.empty(), MOS_INVALID_ARGUMENT, "no subnet to train");
+    Supernet &net = *b.net;
+    const size_t n = net.param_floats();
+    if (b.adam_m.size() != n) {
+        b.adam_m.assign(n, 0.0f);
+        b.adam_v.assign(n, 0.0f);
+    }
+    const int P = static_cast<int>(teams.size());
+    const int32_t pad = net.config().pad_id;
+    // The whole batch's target tokens (every rank's, with ranks) divide every shard's gradient.
+    int64_t local = 0;
+    std::vector<int64_t> teacher_row(static_cast<size_t>(P), 0);  // first teacher row of each team
+    for (int r = 0; r < P; r++) {
+        local += target_tokens(teams[r].batch, pad);
+        if (r + 1 < P) teacher_row[r + 1] = teacher_row[r] + teams[r].batch.B * teams[r].batch.T;
+    }
+    double tokens = static_cast<double>(local);
+    const bool dist = comm != nullptr && comm->distributed();
+    if (dist) comm->sum(&tokens, 1);
+    check(tokens > 0, MOS_INVALID_ARGUMENT, "batch has no target tokens");
+    std::vector<ArchDims> dims;
+    for (const Arch &a : archs) dims.push_back(arch_dims(b.space, a));
+    net.zero_grad();  // allocates the net's gradient before the teams share it
+    for (int r = 1; r < P; r++) teams[r].grad.resize(n);
+    const double inv_arch = 1.0 / static_cast<double>(archs.size());
+    const float scale = static_cast<float>(inv_arch / tokens);
+    const int64_t V = net.config().vocab;
+    std::vector<double> loss(static_cast<size_t>(P), 0.0), nll(static_cast<size_t>(P), 0.0);
+    std::exception_ptr error;
+    float *net_grad = net.grad_data();
+#pragma omp parallel num_threads(P)
+    {
+        const int r = omp_get_thread_num();
+        // Every kernel, oneDNN primitive and OpenBLAS call of this team runs on this thread.
+        omp_set_num_threads(1);
+        try {
+            TrainTeam &t = teams[r];
+            float *g = r == 0 ? net_grad : t.grad.data();
+            if (r > 0) zero_floats(g, static_cast<int64_t>(n));  // first touched by the thread that sums into it
+            float *mine = teacher ? teacher + teacher_row[r] * V : nullptr;
+            for (size_t i = 0; i < archs.size() && t.batch.B > 0; i++) {
+                const bool student = mine != nullptr && i > 0;
+                // A dropout stream per subnet and per team.
+                const uint64_t seed = (dropout_seed * 4 + i) * 1024 + static_cast<uint64_t>(r);
+                const LossStats ls = net.forward(*t.ws, dims[i], t.batch, true, seed, student ? mine : nullptr);
+                if (mine != nullptr && i == 0 && archs.size() > 1) net.teacher_probs(*t.ws, mine);
+                net.backward(*t.ws, scale, g);
+                loss[r] += ls.loss_sum * inv_arch;
+                nll[r] += ls.nll_sum * inv_arch;
+            }
+        } catch (...) {
+#pragma omp critical(mos_train_teams)
+            if (!error) error = std::current_exception();
+        }
+    }
+    if (error) std::rethrow_exception(error);
+    // Sum the teams' gradients into the net's, in team order (the same sum on any thread count).
+    const int64_t nn = static_cast<int64_t>(n);
+#pragma omp parallel for schedule(static)
+    for (int64_t j = 0; j < nn; j += 4096) {
+        const int64_t e = j + 4096 < nn ? j + 4096 : nn;
+        for (int r = 1; r < P; r++) {
+            const float *src = teams[r].grad.data();
+            for (int64_t k = j; k < e; k++) net_grad[k] += src[k];
+        }
+    }
+    StepStats st;
+    for (int r = 0; r < P; r++) {
+        st.loss_sum += loss[r];
+        st.nll_sum += nll[r];
+    }
+    st.tokens = local;
+    if (dist) {
+        comm->wait_for_all();
+        comm->sum(net_grad, n);
+        double sums[2] = {st.loss_sum, st.nll_sum};
+        comm->sum(sums, 2);
+        st.loss_sum = sums[0];
+        st.nll_sum = sums[1];
+        st.tokens = static_cast<int64_t>(tokens);
+    }
+    st.lr = lr;
+    st.grad_norm = adam_step(net.param_data(), net_grad, b.adam_m.data(), b.adam_v.data(), n, step, lr, adam);
     return st;
 }
 

@@ -51,4 +51,27 @@ StepStats train_step(SupernetBundle &b, Workspace &ws, const std::vector<Arch> &
                      int64_t step, float lr, const AdamConfig &adam, uint64_t dropout_seed,
                      float *teacher = nullptr, dist::Comm *comm = nullptr);
 
+// One thread's share of a data-parallel update (train_step_teams).
+struct TrainTeam {
+    Workspace *ws = nullptr;  // its own activations, sized for its shard
+    Batch batch;              // its shard of the update's batch (may have no rows)
+    std::vector<float> grad;  // its own gradient (every team but the first, which
+                              // accumulates into the net's); sized on first use
+};
+
+// The same update with data parallelism inside the process (docs/training.md,
+// "Threads: products or shards"): team r, on thread r of one parallel region
+// with one OpenMP thread of its own, runs every arch's forward and backward on
+// teams[r].batch (a shard of the update's sentences) into its own gradient; the
+// gradients are then summed (over all threads), and one Adam step follows. With
+// one team it is train_step. The loss is the mean over the whole batch's target
+// tokens, as with ranks (the shards' sum is the single-shard gradient up to
+// rounding); each team draws its own dropout stream. `teacher` (in-place
+// distillation) holds the whole batch's rows: team r's probabilities start after
+// those of the teams before it. `comm` as in train_step: the teams' shards are
+// then this rank's shard, split again.
+StepStats train_step_teams(SupernetBundle &b, std::vector<TrainTeam> &teams, const std::vector<Arch> &archs,
+                           int64_t step, float lr, const AdamConfig &adam, uint64_t dropout_seed,
+                           float *teacher = nullptr, dist::Comm *comm = nullptr);
+
 }  // namespace mos

@@ -4,11 +4,15 @@
 // dataset, and train_step works inside the arenas.
 #include "train/trainer.hpp"
 
+#include <omp.h>
+
 #include <algorithm>
 #include <chrono>
 #include <cmath>
 #include <cstdio>
+#include <cstdlib>
 #include <deque>
+#include <memory>
 
 #include <nlohmann/json.hpp>
 
@@ -163,6 +167,17 @@ Batch shard_batch(const TokenBatch &tb, const TokenizedData &data, int rank, int
 }
 
 bool train_on(SupernetBundle &b, const TrainConfig &cfg_in, const TrainCallback &cb, dist::Comm &comm);
+
+// How an update uses its threads (docs/training.md, "Threads: products or
+// shards"): MOS_TRAIN_SPLIT=products (the default: every product split over the
+// threads) or shards (every thread trains its own shard of the batch's
+// sentences, train_step_teams). Anything else is an error naming the value.
+bool split_by_shards() {
+    const char *v = std::getenv("MOS_TRAIN_SPLIT");
+    if (v == nullptr || *v == '\0' || std::string(v) == "products") return false;
+    check(std::string(v) == "shards", MOS_INVALID_ARGUMENT, "MOS_TRAIN_SPLIT '", v, "'; allowed products|shards");
+    return true;
+}
 
 }  // namespace
 
@@ -330,6 +345,21 @@ bool train_on(SupernetBundle &b, const TrainConfig &cfg_in, const TrainCallback 
     std::string precision_why;
     const GemmType mm = resolve_train_precision(cfg.precision, &precision_why);
     ws.set_matmul_type(mm);
+    // Shards: one team per thread, each with a workspace for its share of a batch:
+    // rows r, r + P, ... of a batch of B rows padded to at most max_tokens, so at most
+    // max_tokens / P + max_len tokens on either side.
+    const int teams_n = split_by_shards() ? std::max(1, omp_get_max_threads()) : 1;
+    std::vector<std::unique_ptr<Workspace>> team_ws;
+    std::vector<TrainTeam> teams(static_cast<size_t>(teams_n));
+    std::vector<TokenBatch> team_tb(static_cast<size_t>(teams_n));
+    if (teams_n > 1) {
+        const int64_t cap = cfg.max_tokens / teams_n + cfg.max_len;
+        for (int r = 0; r < teams_n; r++) {
+            team_ws.push_back(std::make_unique<Workspace>(*b.net, cap, cap, cfg.max_len));
+            team_ws.back()->set_matmul_type(mm);
+            teams[r].ws = team_ws.back().get();
+        }
+    }
     Rng rng(0);
     rng = Rng(st.rng);
     const std::string best_path = cfg.out_path + ".best";
@@ -344,6 +374,8 @@ bool train_on(SupernetBundle &b, const TrainConfig &cfg_in, const TrainCallback 
                     " tokens, " + std::to_string(valid_pairs.pairs.size()) + " validation pairs; " +
                     std::to_string(b.net->param_floats()) + " supernet weights; setup " +
                     fmt("%.1f s", seconds_since(setup0)) + "; " + precision_why +
+                    (teams_n > 1 ? "; each of " + std::to_string(teams_n) + " threads trains its own shard of a batch"
+                                 : std::string()) +
                     (st.step > 0 ? "; resuming at step " + std::to_string(st.step) : std::string());
         if (comm.distributed())
             p.message += "; " + std::to_string(comm.size()) + " ranks, each computing its share of every batch";
@@ -405,9 +437,17 @@ bool train_on(SupernetBundle &b, const TrainConfig &cfg_in, const TrainCallback 
         const int64_t step = st.step + 1;
         const float lr = schedule_lr(cfg.schedule, step);
         const auto s0 = Clock::now();
-        const StepStats ss = train_step(b, ws, archs, batch, step, lr, cfg.adam,
-                                        cfg.seed * 0x2545F4914F6CDD1Dull + static_cast<uint64_t>(step),
-                                        cfg.distill ? teacher.data() : nullptr, &comm);
+        const uint64_t drop_seed = cfg.seed * 0x2545F4914F6CDD1Dull + static_cast<uint64_t>(step);
+        StepStats ss;
+        if (teams_n > 1) {
+            const TokenBatch &mine = comm.distributed() ? shard : tb;  // this rank's rows
+            for (int r = 0; r < teams_n; r++) teams[r].batch = shard_batch(mine, train_pairs, r, teams_n, team_tb[r]);
+            ss = train_step_teams(b, teams, archs, step, lr, cfg.adam, drop_seed, cfg.distill ? teacher.data() : nullptr,
+                                  &comm);
+        } else {
+            ss = train_step(b, ws, archs, batch, step, lr, cfg.adam, drop_seed, cfg.distill ? teacher.data() : nullptr,
+                            &comm);
+        }
         st.step = step;
         check(std::isfinite(ss.loss_sum), MOS_INTERNAL, "loss is not finite at step ", step,
               " (learning rate ", lr, " too high?)");

@@ -10,12 +10,17 @@
 //    languages travel in checkpoints and routed models;
 //  * the schedules have their documented values;
 //  * decoding: beam 1 equals a hand-written greedy loop over dense_step, and a
-//    batch of sentences decodes as each sentence alone (padding does not leak).
+//    batch of sentences decodes as each sentence alone (padding does not leak);
+//  * teams (train_step_teams): the batch split over 1, 2 and 3 teams of one
+//    thread gives the single-workspace update's gradient and loss up to rounding
+//    (without dropout), an empty shard included, and errors name the problem.
+#include <algorithm>
 #include <cmath>
 #include <cstdio>
 #include <cstdlib>
 #include <cstring>
 #include <fstream>
+#include <memory>
 #include <string>
 #include <unistd.h>
 #include <vector>
@@ -25,6 +30,7 @@
 #include "decode/beam.hpp"
 #include "decode/search.hpp"
 #include "model/bundle.hpp"
+#include "train/step.hpp"
 #include "train/trainer.hpp"
 
 #include "../common/toy_corpus.hpp"
@@ -251,6 +257,116 @@ void schedules(void **) {
     assert_true(threw);
 }
 
+// Sentences of different lengths (with padding), as the trainer's batches have.
+struct ToyBatch {
+    int64_t B = 7, S = 6, T = 5;
+    std::vector<int32_t> src, tin, tout;
+    ToyBatch() : src(B * S, 0), tin(B * T, 0), tout(B * T, 0) {  // pad id 0
+        for (int64_t b = 0; b < B; b++) {
+            const int64_t ls = 2 + b % 5, lt = 1 + (b * 3) % 5;
+            for (int64_t s = 0; s < ls; s++) src[b * S + s] = static_cast<int32_t>(4 + (b * 7 + s * 3) % 30);
+            tin[b * T] = 3;
+            for (int64_t t = 0; t < lt; t++) {
+                tout[b * T + t] = static_cast<int32_t>(4 + (b * 5 + t * 11) % 30);
+                if (t + 1 < lt) tin[b * T + t + 1] = tout[b * T + t];
+            }
+        }
+    }
+    mos::Batch rows(int64_t b0, int64_t b1) const {
+        mos::Batch x;
+        x.B = b1 - b0;
+        x.S = S;
+        x.T = T;
+        x.src = src.data() + b0 * S;
+        x.tgt_in = tin.data() + b0 * T;
+        x.tgt_out = tout.data() + b0 * T;
+        return x;
+    }
+};
+
+void teams(void **) {
+    const mos::Space space = mos::space_from_json(kSpace);
+    mos::SupernetConfig n = net_config();
+    n.vocab = 40;
+    n.dropout = 0.0f;
+    n.attn_dropout = 0.0f;
+    const ToyBatch tb;
+    mos::Rng rng(5);
+    const std::vector<mos::Arch> archs = mos::sample_update_archs(space, mos::Sampling::Sandwich, rng);
+    // The reference: one workspace, the whole batch.
+    mos::SupernetBundle ref = mos::make_supernet(space, n);
+    mos::Workspace ws(*ref.net, tb.B * tb.S, tb.B * tb.T, 8);
+    const mos::StepStats want = mos::train_step(ref, ws, archs, tb.rows(0, tb.B), 1, 1e-3f, mos::AdamConfig(), 9);
+    const size_t np = ref.net->param_floats();
+    const float *g_ref = ref.net->grad_data();
+    double gmax = 0.0;
+    for (size_t i = 0; i < np; i++) gmax = std::max(gmax, std::fabs(static_cast<double>(g_ref[i])));
+    assert_true(gmax > 0.0);
+    // 1, 2 and 3 teams; the last split leaves team 2 without rows.
+    const std::vector<std::vector<int64_t>> splits = {{0, 7}, {0, 3, 7}, {0, 4, 7, 7}};
+    for (const std::vector<int64_t> &cut : splits) {
+        mos::SupernetBundle b = mos::make_supernet(space, n);
+        const int P = static_cast<int>(cut.size()) - 1;
+        std::vector<std::unique_ptr<mos::Workspace>> wss;
+        std::vector<mos::TrainTeam> t(static_cast<size_t>(P));
+        for (int r = 0; r < P; r++) {
+            wss.push_back(std::make_unique<mos::Workspace>(*b.net, tb.B * tb.S, tb.B * tb.T, 8));
+            t[r].ws = wss.back().get();
+            t[r].batch = tb.rows(cut[r], cut[r + 1]);
+        }
+        const mos::StepStats got = mos::train_step_teams(b, t, archs, 1, 1e-3f, mos::AdamConfig(), 9);
+        assert_int_equal(got.tokens, want.tokens);
+        assert_true(std::fabs(got.loss_sum - want.loss_sum) <= 1e-4 * std::fabs(want.loss_sum));
+        assert_true(std::fabs(got.nll_sum - want.nll_sum) <= 1e-4 * std::fabs(want.nll_sum));
+        const float *g = b.net->grad_data();
+        double worst = 0.0;
+        for (size_t i = 0; i < np; i++) worst = std::max(worst, std::fabs(static_cast<double>(g[i]) - g_ref[i]));
+        if (worst > 1e-4 * gmax)
+            fail_msg("%d teams: gradient differs by %g (largest gradient %g)", P, worst, gmax);
+        // The same Adam step from the same gradient (up to rounding): parameters stay close.
+        const float *pa = ref.net->param_data(), *pb = b.net->param_data();
+        double pworst = 0.0;
+        for (size_t i = 0; i < np; i++) pworst = std::max(pworst, std::fabs(static_cast<double>(pa[i]) - pb[i]));
+        assert_true(pworst <= 2.1e-3);  // at most one Adam step (lr 1e-3) apart where a gradient is near 0
+    }
+    // The trainer with MOS_TRAIN_SPLIT=shards on 3 threads (3 teams, distillation on):
+    // it runs, says so, and lowers the validation loss; an unknown value is an error.
+    {
+        const std::string out = g_dir + "/teams.safetensors";
+        mos::TrainConfig c = config(out, 40);
+        c.valid_every = 20;
+        c.distill = true;
+        mos::SupernetBundle tb2 = fresh(c);
+        setenv("MOS_TRAIN_SPLIT", "shards", 1);
+        std::vector<double> valid;
+        std::string setup;
+        {
+            mos::ThreadScope three(3);
+            assert_true(mos::train(tb2, c, [&](const mos::TrainProgress &p) {
+                if (p.event == mos::TrainEvent::Setup) setup = p.message;
+                if (p.event == mos::TrainEvent::Valid) valid.push_back(p.valid_largest);
+                return true;
+            }));
+        }
+        assert_non_null(std::strstr(setup.c_str(), "each of 3 threads trains its own shard"));
+        assert_int_equal(valid.size(), 2);
+        assert_true(valid[1] < valid[0]);
+        setenv("MOS_TRAIN_SPLIT", "rows", 1);
+        mos::SupernetBundle tb3 = fresh(config(g_dir + "/teams2.safetensors", 2));
+        expect_error(MOS_INVALID_ARGUMENT, "MOS_TRAIN_SPLIT 'rows'",
+                     [&] { mos::train(tb3, config(g_dir + "/teams2.safetensors", 2), nullptr); });
+        unsetenv("MOS_TRAIN_SPLIT");
+    }
+    // Errors: no teams, a team without a workspace.
+    mos::SupernetBundle b = mos::make_supernet(space, n);
+    std::vector<mos::TrainTeam> none;
+    expect_error(MOS_INVALID_ARGUMENT, "no team",
+                 [&] { mos::train_step_teams(b, none, archs, 1, 1e-3f, mos::AdamConfig(), 1); });
+    std::vector<mos::TrainTeam> bad(2);
+    expect_error(MOS_INVALID_ARGUMENT, "no workspace",
+                 [&] { mos::train_step_teams(b, bad, archs, 1, 1e-3f, mos::AdamConfig(), 1); });
+}
+
 void decoding(void **) {
     const mos::Space space = mos::space_from_json(kSpace);
     mos::SupernetConfig n = net_config();
@@ -322,6 +438,7 @@ int main() {
     const CMUnitTest tests[] = {
         cmocka_unit_test(schedules),
         cmocka_unit_test(decoding),
+        cmocka_unit_test(teams),
         cmocka_unit_test(resume_is_exact),
         cmocka_unit_test(resume_is_exact_bf16),
         cmocka_unit_test(loss_goes_down_and_stop_saves),
