@@ -48,7 +48,8 @@ inter_threads replicas x intra_threads (with more than one replica its
 batches are submitted together, as a service's concurrent calls would). The
 latency probe is the HAT protocol greedy (--probe-runs runs), the throughput
 probe the greedy translation of the first --probe-sentences test sentences in
-length-sorted batches of at most --probe-batch. The fastest setting per mode
+length-sorted batches of at most --probe-batch, timed inside one process on
+every side (libmos: bench/peers/mos_probe.py through its C API). The fastest setting per mode
 serves that mode's rows (latency: hat and sent, where replicas cannot help;
 throughput: thru); the table names it in every row, the probe's figures follow
 the table, and the JSON rows carry both. At 1 thread, and with --no-probe,
@@ -238,6 +239,24 @@ def run_worker(a, job, tmp, setting, timeout=None):
     return json.loads(r.stdout.strip().splitlines()[-1])
 
 
+def run_mos_probe(a, job, tmp, setting):
+    """Seconds of libmos's throughput probe (bench/peers/mos_probe.py) under
+    `setting`, through the libmos.so that mos-cli runs with."""
+    path = os.path.join(tmp, "mos_probe.json")
+    with open(path, "w") as f:
+        json.dump(job, f)
+    env = setting_env(os.environ, job["threads"], setting)
+    env.pop("OPENBLAS_CORETYPE", None)
+    try:
+        r = subprocess.run([sys.executable, os.path.join(HERE, "peers", "mos_probe.py"), libmos_so(a), path],
+                           capture_output=True, text=True, env=env, timeout=a.probe_timeout)
+    except subprocess.TimeoutExpired:
+        raise RuntimeError(f"mos_probe: stopped after {a.probe_timeout} s") from None
+    if r.returncode != 0:
+        raise RuntimeError(f"mos_probe: {r.stderr.strip()[-400:]}")
+    return json.loads(r.stdout.strip().splitlines()[-1])["seconds"]
+
+
 def peer_hat(a, peer, t, beam, tmp, setting):
     best = math.inf
     for _ in range(a.repeat):
@@ -280,7 +299,6 @@ def peer_translate(a, peer, t, beam, lines_file, batches, warm_batches, n, tmp, 
 # every side runs under --omp-wait-policy (CTranslate2 as 1 x T).
 
 MODES = ("latency", "throughput")
-LIBMOS_PROBE_COPIES = 4
 
 
 def setting_env(base, t, setting):
@@ -632,12 +650,12 @@ def main():
                 model = libmos_models[key[1]]
                 ms = (libmos_hat(a, cli, model, t, 1, setting, runs=a.probe_runs, warmup=1,
                                  timeout=a.probe_timeout) if lat else None)
-                # The sentences LIBMOS_PROBE_COPIES times in one command: libmos's time is a
-                # difference of two whole commands, and 64 sentences alone (0.1-0.3 s here)
-                # drown in the noise of process start and exit.
-                sec = libmos_translate(a, cli, model, t, 1, src, probe_order * LIBMOS_PROBE_COPIES, a.probe_batch,
-                                       probe_batches[0], setting, repeat=1, timeout=a.probe_timeout)[0]
-                return ms, sec / LIBMOS_PROBE_COPIES
+                # Timed in one process through the C API (bench/peers/mos_probe.py): the
+                # difference of two whole mos-cli commands drowns in process start and exit
+                # for 64 sentences.
+                job = dict(model=model, threads=t, beam=1, lines=lines_file, batches=probe_batches,
+                           warm_batches=probe_batches[:1])
+                return ms, run_mos_probe(a, job, tmp, setting)
             job = dict(peer_of[key]["job"], threads=t, task="probe", hat=lat, beam=1, src_len=HAT_SRC_LEN,
                        steps=HAT_STEPS, warmup=1, runs=a.probe_runs, lenpen=a.lenpen, lines=lines_file,
                        batches=probe_batches, warm_batches=probe_batches[:1], out=os.path.join(tmp, "probe.hyp"))
