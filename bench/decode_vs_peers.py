@@ -38,6 +38,23 @@ would: sorted by length, at most --batch sentences and --max-batch-tokens
 padded source tokens each (`--batch-sentences`, `--batch-tokens`), results
 in input order.
 
+Each side runs at its best threading setting, found in the run: at every
+thread count above 1, before that count's rows, a short probe times each side
+(libmos per dtype, each peer per precision) under every candidate setting, a
+process per setting since the environment must be set before a library
+loads: OMP_WAIT_POLICY passive or active (--probe-policies; "unset" leaves
+the runtime's default), and for CTranslate2 every split of the threads into
+inter_threads replicas x intra_threads (with more than one replica its
+batches are submitted together, as a service's concurrent calls would). The
+latency probe is the HAT protocol greedy (--probe-runs runs), the throughput
+probe the greedy translation of the first --probe-sentences test sentences in
+length-sorted batches of at most --probe-batch, timed inside one process on
+every side (libmos: bench/peers/mos_probe.py through its C API). The fastest setting per mode
+serves that mode's rows (latency: hat and sent, where replicas cannot help;
+throughput: thru); the table names it in every row, the probe's figures follow
+the table, and the JSON rows carry both. At 1 thread, and with --no-probe,
+every side runs under --omp-wait-policy.
+
 Every row shows both sides, the speed ratio libmos / peer (above 1: libmos is
 faster), and for each side the share of the machine's arithmetic floor: the
 matrix-product FLOPs of the decode (docs/model-size.md, with the decoder and the
@@ -78,8 +95,12 @@ class MosCli:
             self._help[command] = r.stdout + r.stderr
         return option in self._help[command]
 
-    def run(self, args, env, stdin=None):
-        r = subprocess.run([self.path, *args], capture_output=True, text=True, env=env, input=stdin)
+    def run(self, args, env, stdin=None, timeout=None):
+        try:
+            r = subprocess.run([self.path, *args], capture_output=True, text=True, env=env, input=stdin,
+                               timeout=timeout)
+        except subprocess.TimeoutExpired:
+            raise RuntimeError(f"mos-cli {args[0]}: stopped after {timeout} s") from None
         if r.returncode != 0:
             raise RuntimeError(f"mos-cli {' '.join(args)}: exit {r.returncode}: {r.stderr.strip()}")
         return r.stdout
@@ -109,13 +130,14 @@ def libmos_model(a, cli, dtype, tmp):
     return out
 
 
-def libmos_hat(a, cli, model, t, beam):
-    env = dict(cli.env, OMP_NUM_THREADS=str(t))
-    args = ["latency", "--model", model, "--runs", str(a.runs), "--warmup", str(a.warmup),
+def libmos_hat(a, cli, model, t, beam, setting, runs=None, warmup=None, timeout=None):
+    env = setting_env(cli.env, t, setting)
+    args = ["latency", "--model", model, "--runs", str(runs or a.runs),
+            "--warmup", str(a.warmup if warmup is None else warmup),
             *(["--greedy"] if beam == 1 else ["--beam", str(beam)]), *cli.threads_args("latency", t)]
     if cli.has_option("latency", "--json"):
         args.append("--json")
-    out = cli.run(args, env)
+    out = cli.run(args, env, timeout=timeout)
     r = json.loads(out.strip().splitlines()[-1])
     if r.get("src_len", HAT_SRC_LEN) != HAT_SRC_LEN or r.get("steps", HAT_STEPS) != HAT_STEPS:
         raise RuntimeError(f"mos-cli latency measured {r.get('src_len')} source tokens and {r.get('steps')} steps")
@@ -131,23 +153,23 @@ def library_batching(a, batch, n):
             "--batch-tokens", str(a.max_batch_tokens)]
 
 
-def libmos_translate(a, cli, model, t, beam, lines, order, batch, warm):
+def libmos_translate(a, cli, model, t, beam, lines, order, batch, warm, setting, repeat=None, timeout=None):
     """Seconds of translating `lines` in the order `order` (lists of indices)
     in batches of at most `batch` sentences, minus the same command on the
-    warm-up lines alone;
+    warm-up lines alone (best of `repeat`, default --repeat);
     and the translations in line order."""
-    env = dict(cli.env, OMP_NUM_THREADS=str(t))
+    env = setting_env(cli.env, t, setting)
     args = ["translate", "--model", model, "--beam", str(beam), *library_batching(a, batch, len(warm) + len(order)),
             *cli.threads_args("translate", t)]
     warm_text = "".join(lines[i] + "\n" for i in warm)
     text = warm_text + "".join(lines[i] + "\n" for i in order)
     best_full = best_warm = math.inf
-    for _ in range(a.repeat):
+    for _ in range(repeat or a.repeat):
         t0 = time.perf_counter()
-        out = cli.run(args, env, stdin=text)
+        out = cli.run(args, env, stdin=text, timeout=timeout)
         best_full = min(best_full, time.perf_counter() - t0)
         t0 = time.perf_counter()
-        cli.run(args, env, stdin=warm_text)
+        cli.run(args, env, stdin=warm_text, timeout=timeout)
         best_warm = min(best_warm, time.perf_counter() - t0)
     got = out.split("\n")[len(warm):len(warm) + len(order)]
     if len(got) != len(order):
@@ -178,10 +200,10 @@ def libmos_rss(a, model):
     return json.loads(r.stdout.strip().splitlines()[-1])["rss_mib"]
 
 
-def libmos_translate_once(a, cli, model, t, beam, lines, order, batch):
+def libmos_translate_once(a, cli, model, t, beam, lines, order, batch, setting):
     """The translations of `lines` (in line order) from one untimed mos-cli
     translate run over the lines in `order`."""
-    env = dict(cli.env, OMP_NUM_THREADS=str(t))
+    env = setting_env(cli.env, t, setting)
     args = ["translate", "--model", model, "--beam", str(beam), *library_batching(a, batch, len(order)),
             *cli.threads_args("translate", t)]
     out = cli.run(args, env, stdin="".join(lines[i] + "\n" for i in order))
@@ -196,44 +218,178 @@ def libmos_translate_once(a, cli, model, t, beam, lines, order, batch):
 
 # ---- peers in worker processes --------------------------------------------------
 
-def run_worker(a, job, tmp):
+def run_worker(a, job, tmp, setting, timeout=None):
+    """One worker process for `job` under the threading `setting`: its
+    environment, and for CTranslate2 its inter_threads x intra_threads;
+    stopped after `timeout` seconds when given."""
     path = os.path.join(tmp, "job.json")
+    if "inter_threads" in setting:
+        job = dict(job, inter_threads=setting["inter_threads"], intra_threads=setting["intra_threads"])
     with open(path, "w") as f:
         json.dump(job, f)
-    env = dict(os.environ, OMP_NUM_THREADS=str(job["threads"]), OMP_WAIT_POLICY=a.omp_wait_policy)
+    env = setting_env(os.environ, job["threads"], setting)
     env.pop("OPENBLAS_CORETYPE", None)
-    r = subprocess.run([a.peer_python, os.path.join(HERE, "peers", "decode_worker.py"), path],
-                       capture_output=True, text=True, env=env)
+    try:
+        r = subprocess.run([a.peer_python, os.path.join(HERE, "peers", "decode_worker.py"), path],
+                           capture_output=True, text=True, env=env, timeout=timeout)
+    except subprocess.TimeoutExpired:
+        raise RuntimeError(f"{job['peer']} {job['precision']}: worker stopped after {timeout} s") from None
     if r.returncode != 0:
         raise RuntimeError(f"{job['peer']} {job['precision']}: worker failed: {r.stderr.strip()[-800:]}")
     return json.loads(r.stdout.strip().splitlines()[-1])
 
 
-def peer_hat(a, peer, t, beam, tmp):
+def run_mos_probe(a, job, tmp, setting):
+    """Seconds of libmos's throughput probe (bench/peers/mos_probe.py) under
+    `setting`, through the libmos.so that mos-cli runs with."""
+    path = os.path.join(tmp, "mos_probe.json")
+    with open(path, "w") as f:
+        json.dump(job, f)
+    env = setting_env(os.environ, job["threads"], setting)
+    env.pop("OPENBLAS_CORETYPE", None)
+    try:
+        r = subprocess.run([sys.executable, os.path.join(HERE, "peers", "mos_probe.py"), libmos_so(a), path],
+                           capture_output=True, text=True, env=env, timeout=a.probe_timeout)
+    except subprocess.TimeoutExpired:
+        raise RuntimeError(f"mos_probe: stopped after {a.probe_timeout} s") from None
+    if r.returncode != 0:
+        raise RuntimeError(f"mos_probe: {r.stderr.strip()[-400:]}")
+    return json.loads(r.stdout.strip().splitlines()[-1])["seconds"]
+
+
+def peer_hat(a, peer, t, beam, tmp, setting):
     best = math.inf
     for _ in range(a.repeat):
         job = dict(peer["job"], threads=t, task="hat", beam=beam, src_len=HAT_SRC_LEN, steps=HAT_STEPS,
                    warmup=a.warmup, runs=a.runs)
-        best = min(best, run_worker(a, job, tmp)["latency_ms"])
+        best = min(best, run_worker(a, job, tmp, setting)["latency_ms"])
     return best
 
 
 def peer_rss(a, peer, tmp):
-    return run_worker(a, dict(peer["job"], threads=1, task="rss"), tmp)["rss_mib"]
+    return run_worker(a, dict(peer["job"], threads=1, task="rss"), tmp,
+                      default_setting(a, peer["name"], 1))["rss_mib"]
 
 
-def peer_translate(a, peer, t, beam, lines_file, batches, warm_batches, n, tmp):
+def peer_translate(a, peer, t, beam, lines_file, batches, warm_batches, n, tmp, setting):
     out = os.path.join(tmp, "peer.hyp")
     best = math.inf
     for _ in range(a.repeat):
         job = dict(peer["job"], threads=t, task="translate", beam=beam, lenpen=a.lenpen, lines=lines_file,
                    batches=batches, warm_batches=warm_batches, out=out)
-        best = min(best, run_worker(a, job, tmp)["seconds"])
+        best = min(best, run_worker(a, job, tmp, setting)["seconds"])
     with open(out, encoding="utf-8") as f:
         hyps = [l.rstrip("\n") for l in f]
     if len(hyps) != n:
         raise RuntimeError(f"{peer['name']}: {len(hyps)} translations for {n} sentences")
     return best, hyps
+
+
+# ---- threading settings, chosen per side by a probe -----------------------------------
+#
+# A setting is what a side's threads run under at a thread count T: the OpenMP
+# wait policy (OMP_WAIT_POLICY=passive or active, or "unset": the runtime's own
+# default), and for CTranslate2 how T splits into translator replicas x threads
+# per replica (inter_threads x intra_threads). The environment must be set
+# before a library loads, so every setting is a process of its own: a mos-cli
+# command or a worker. At T > 1 each side (libmos per dtype, each peer per
+# precision) is probed under every candidate setting and keeps the fastest per
+# mode: "latency" (the hat and sent rows, batch 1: replicas cannot help, so
+# only 1 x T) and "throughput" (the thru rows). At T = 1, or with --no-probe,
+# every side runs under --omp-wait-policy (CTranslate2 as 1 x T).
+
+MODES = ("latency", "throughput")
+
+
+def setting_env(base, t, setting):
+    env = dict(base, OMP_NUM_THREADS=str(t))
+    if setting["omp_wait_policy"] == "unset":
+        env.pop("OMP_WAIT_POLICY", None)
+    else:
+        env["OMP_WAIT_POLICY"] = setting["omp_wait_policy"]
+    return env
+
+
+def default_setting(a, side, t):
+    s = {"omp_wait_policy": a.omp_wait_policy}
+    if side == "ctranslate2":
+        s.update(inter_threads=1, intra_threads=t)
+    return s
+
+
+def setting_label(setting):
+    """passive, active or unset; CTranslate2 adds inter_threads x intra_threads."""
+    lab = setting["omp_wait_policy"]
+    if "inter_threads" in setting:
+        lab += f" {setting['inter_threads']}x{setting['intra_threads']}"
+    return lab
+
+
+def candidate_settings(a, side, t):
+    if a.no_probe or t == 1:
+        return [default_setting(a, side, t)]
+    out = []
+    for pol in a.probe_policies:
+        if side == "ctranslate2":
+            for inter in (d for d in range(1, t + 1) if t % d == 0):
+                out.append({"omp_wait_policy": pol, "inter_threads": inter, "intra_threads": t // inter})
+        else:
+            out.append({"omp_wait_policy": pol})
+    return out
+
+
+def serves_latency(setting):
+    return setting.get("inter_threads", 1) == 1
+
+
+def choose_settings(a, t, sides, measure, notes):
+    """The fastest candidate setting of every side per mode, and the probe rows.
+
+    sides: (side, precision) keys. measure(key, setting) -> (greedy HAT ms or
+    None when the setting serves no latency row, greedy seconds of the probe
+    sentences). --probe-rounds rounds, every candidate of every side once per
+    round (alternating, so that a change in the machine's load hits them all);
+    the minimum of each counts. A side whose candidates all fail keeps its
+    default setting."""
+    cands = {k: candidate_settings(a, k[0], t) for k in sides}
+    if all(len(c) == 1 for c in cands.values()):
+        return {k: {m: c[0] for m in MODES} for k, c in cands.items()}, []
+    best, failed, wall = {}, {}, {}
+    t0 = time.perf_counter()
+    for _ in range(a.probe_rounds):
+        for k in sides:
+            for i, st in enumerate(cands[k]):
+                w0 = time.perf_counter()
+                try:
+                    ms, sec = measure(k, st)
+                except RuntimeError as e:
+                    failed[(k, i)] = str(e)
+                    continue
+                finally:
+                    wall[(k, i)] = wall.get((k, i), 0.0) + time.perf_counter() - w0
+                old = best.get((k, i), (None, None))
+                best[(k, i)] = (ms if old[0] is None else (old[0] if ms is None else min(ms, old[0])),
+                                sec if old[1] is None else min(sec, old[1]))
+    print(f"decode_vs_peers: thread settings at {t} threads probed in {time.perf_counter() - t0:.1f} s",
+          file=sys.stderr, flush=True)
+    chosen, rows = {}, []
+    for k in sides:
+        got = [(i, best[(k, i)]) for i in range(len(cands[k])) if (k, i) in best]
+        lat = [(v[0], i) for i, v in got if v[0] is not None and serves_latency(cands[k][i])]
+        thr = [(v[1], i) for i, v in got]
+        pick = {"latency": min(lat)[1] if lat else None, "throughput": min(thr)[1] if thr else None}
+        chosen[k] = {m: cands[k][i] if i is not None else default_setting(a, k[0], t) for m, i in pick.items()}
+        for i, st in enumerate(cands[k]):
+            ms, sec = best.get((k, i), (None, None))
+            rows.append(dict(metric="probe", threads=t, side=k[0], precision=k[1], setting=st,
+                             setting_label=setting_label(st), hat_greedy_ms=ms,
+                             probe_sent_s=a.probe_sentences / sec if sec else None,
+                             chosen_for=[m for m in MODES if pick[m] == i], probe_wall_s=wall.get((k, i)),
+                             error=None if (k, i) in best else failed.get((k, i))))
+        if None in pick.values():
+            notes.append(f"probe {k[0]} {k[1]} at {t} threads: no candidate measured for "
+                         f"{', '.join(m for m in MODES if pick[m] is None)}; the default setting serves it")
+    return chosen, rows
 
 
 # ---- FLOPs of a decode (docs/model-size.md) ------------------------------------------
@@ -361,7 +517,27 @@ def main():
     ap.add_argument("--runs", type=int, default=20, help="timed runs of the HAT protocol")
     ap.add_argument("--warmup", type=int, default=3, help="untimed runs of the HAT protocol")
     ap.add_argument("--repeat", type=int, default=1, help="measurements per cell; the best counts")
-    ap.add_argument("--omp-wait-policy", default=os.environ.get("OMP_WAIT_POLICY", "passive"))
+    ap.add_argument("--omp-wait-policy", default=os.environ.get("OMP_WAIT_POLICY", "passive"),
+                    help="OMP_WAIT_POLICY of every side at 1 thread, of mos-bench-gemm's peak, of the "
+                         "resident-memory rows, and at every thread count with --no-probe (passive, active, or "
+                         "unset: the runtime's default)")
+    ap.add_argument("--no-probe", action="store_true",
+                    help="no thread-setting probe: every side under --omp-wait-policy at every thread count "
+                         "(CTranslate2 as 1 replica x T threads)")
+    ap.add_argument("--probe-policies", default="passive,active",
+                    help="OMP_WAIT_POLICY candidates of the probe at more than 1 thread (comma list of passive, "
+                         "active, unset)")
+    ap.add_argument("--probe-sentences", type=int, default=64,
+                    help="the throughput probe: greedy translation of the first N test sentences")
+    ap.add_argument("--probe-batch", type=int, default=16,
+                    help="at most N sentences per batch in the throughput probe (several batches, so that "
+                         "CTranslate2's replicas have work side by side)")
+    ap.add_argument("--probe-runs", type=int, default=5, help="timed runs of the latency probe (HAT, greedy)")
+    ap.add_argument("--probe-timeout", type=float, default=10.0,
+                    help="seconds after which a probe process is stopped and its setting left out (a setting "
+                         "that makes a side crawl would otherwise hold the run up)")
+    ap.add_argument("--probe-rounds", type=int, default=1,
+                    help="rounds over all candidates, alternating; the best of each candidate counts")
     ap.add_argument("--quick", action="store_true",
                     help="small settings that only prove the harness works: 1 thread, 5 latency and 40 "
                          "throughput sentences, 3 HAT runs")
@@ -375,6 +551,15 @@ def main():
         a.threads = "1" if a.quick else "1,2"
     if a.bleu_sentences is not None and a.bleu_sentences < 1:
         ap.error("--bleu-sentences must be positive")
+    a.probe_policies = [p for p in a.probe_policies.split(",") if p]
+    for pol in a.probe_policies + [a.omp_wait_policy]:
+        if pol not in ("passive", "active", "unset"):
+            ap.error(f"OMP_WAIT_POLICY {pol!r}: passive, active or unset")
+    if not a.probe_policies:
+        ap.error("--probe-policies: at least one policy")
+    for name in ("probe_sentences", "probe_batch", "probe_runs", "probe_rounds", "probe_timeout"):
+        if getattr(a, name) < 1:
+            ap.error(f"--{name.replace('_', '-')} must be positive")
     if bool(a.model) == bool(a.supernet):
         ap.error("give --model MODEL or --supernet CKPT [--arch A]")
     for p, what in ((a.mos_cli, "--mos-cli"), (os.path.join(a.bench_dir, "mos-bench-gemm"), "--bench-dir")):
@@ -386,8 +571,10 @@ def main():
         ap.error(f"--bleu-beam {a.bleu_beam} must be one of --beams {a.beams} (BLEU is scored on the throughput "
                  "run's translations)")
     peers_wanted = [p for p in a.peers.split(",") if p]
-    env = dict(os.environ, OMP_WAIT_POLICY=a.omp_wait_policy)
+    env = dict(os.environ)
     env.pop("OPENBLAS_CORETYPE", None)  # OpenBLAS picks its kernels for this CPU
+    env = setting_env(env, 1, {"omp_wait_policy": a.omp_wait_policy})
+    env.pop("OMP_NUM_THREADS")  # each command sets its own
     cli = MosCli(a.mos_cli, env)
     flags = cpu_flags()
     has_bf16 = bool({"avx512_bf16", "amx_bf16"} & flags)
@@ -410,7 +597,8 @@ def main():
         sp = spm.SentencePieceProcessor(model_proto=m.tokenizer)
         n_lat, n_thr = a.latency_sentences, a.throughput_sentences
         n_bleu = a.bleu_sentences or n_thr
-        src = read_split(a.data, a.split, a.src, max(n_lat, n_thr, n_bleu))
+        n_probe = a.probe_sentences
+        src = read_split(a.data, a.split, a.src, max(n_lat, n_thr, n_bleu, n_probe))
         ref = read_split(a.data, a.split, a.tgt, n_bleu)[:n_bleu]
         lines_file = os.path.join(tmp, "src.txt")
         with open(lines_file, "w", encoding="utf-8") as f:
@@ -420,6 +608,8 @@ def main():
         thr_batches = length_batches(src_len[:n_thr], a.max_batch_sentences, a.max_batch_tokens)
         warm_lat = [[i] for i in range(min(a.warm_sentences, n_lat))]
         warm_thr = thr_batches[:1]
+        probe_batches = length_batches(src_len[:n_probe], a.probe_batch, a.max_batch_tokens)
+        probe_order = [i for b in probe_batches for i in b]
 
         # The peers and their precisions.
         peers = []
@@ -448,7 +638,29 @@ def main():
                 notes.append(f"ctranslate2 skipped: {e}")
 
         peaks = measure_peaks(a, threads, env)
-        rows, bleu = [], {}
+        rows, probe_rows, bleu = [], [], {}
+        sides = [("libmos", d) for d in libmos_models] + [(p["name"], p["precision"]) for p in peers]
+        peer_of = {(p["name"], p["precision"]): p for p in peers}
+
+        def probe(t, key, setting):
+            """(greedy HAT ms, greedy seconds of the probe sentences) of one side
+            under one setting: its latency and throughput probes."""
+            lat = serves_latency(setting)
+            if key[0] == "libmos":
+                model = libmos_models[key[1]]
+                ms = (libmos_hat(a, cli, model, t, 1, setting, runs=a.probe_runs, warmup=1,
+                                 timeout=a.probe_timeout) if lat else None)
+                # Timed in one process through the C API (bench/peers/mos_probe.py): the
+                # difference of two whole mos-cli commands drowns in process start and exit
+                # for 64 sentences.
+                job = dict(model=model, threads=t, beam=1, lines=lines_file, batches=probe_batches,
+                           warm_batches=probe_batches[:1])
+                return ms, run_mos_probe(a, job, tmp, setting)
+            job = dict(peer_of[key]["job"], threads=t, task="probe", hat=lat, beam=1, src_len=HAT_SRC_LEN,
+                       steps=HAT_STEPS, warmup=1, runs=a.probe_runs, lenpen=a.lenpen, lines=lines_file,
+                       batches=probe_batches, warm_batches=probe_batches[:1], out=os.path.join(tmp, "probe.hyp"))
+            r = run_worker(a, job, tmp, setting, timeout=a.probe_timeout)
+            return r["latency_ms"], r["seconds"]
 
         def flops_of(hyps, idx, beam):
             return sum(decode_flops(m, src_len[i] + 1, len(sp.encode(hyps[i])) + 1, beam) for i in idx)
@@ -469,22 +681,37 @@ def main():
             # (a time limit) still leaves what it measured.
             if a.json_out:
                 with open(a.json_out, "w") as f:
-                    for r in rows:
+                    for r in probe_rows + rows:
                         f.write(json.dumps(r) + "\n")
             print(f"decode_vs_peers: {what} done ({len(rows)} rows)", file=sys.stderr, flush=True)
 
+        chosen_at = {}
         for t in threads:
+            chosen, prows = choose_settings(a, t, sides, lambda k, st: probe(t, k, st), notes)
+            chosen_at[t] = chosen
+            probe_rows.extend(prows)
+
+            def mine(key, mode):
+                return chosen[key][mode]
+
+            def labels(key_mos, key_peer, mode):
+                return dict(libmos_setting=mine(key_mos, mode), peer_setting=mine(key_peer, mode))
+
             for dtype, model in libmos_models.items():
+                mk = ("libmos", dtype)
                 if rows:
                     partial(f"threads {t}, before libmos {dtype}")
                 for beam in beams:
                     # HAT protocol.
                     hat_flops = decode_flops(m, HAT_SRC_LEN, HAT_STEPS, beam)
-                    mos_ms = safe(f"libmos {dtype} hat", lambda: min(libmos_hat(a, cli, model, t, beam)
-                                                                      for _ in range(a.repeat)))
+                    mos_ms = safe(f"libmos {dtype} hat", lambda: min(
+                        libmos_hat(a, cli, model, t, beam, mine(mk, "latency")) for _ in range(a.repeat)))
                     for peer in peers:
-                        ms = safe(f"{peer['name']} {peer['precision']} hat", lambda: peer_hat(a, peer, t, beam, tmp))
+                        pk = (peer["name"], peer["precision"])
+                        ms = safe(f"{peer['name']} {peer['precision']} hat",
+                                  lambda: peer_hat(a, peer, t, beam, tmp, mine(pk, "latency")))
                         rows.append(dict(metric="hat", unit="ms", threads=t, beam=beam, libmos_dtype=dtype,
+                                         **labels(mk, pk, "latency"),
                                          peer=peer["name"], precision=peer["precision"], libmos=mos_ms, value=ms,
                                          ratio=ms / mos_ms if ms and mos_ms else None,
                                          libmos_pct=share(hat_flops, mos_ms / 1e3, t, dtype) if mos_ms else None,
@@ -492,13 +719,16 @@ def main():
                     # Real sentences, batch 1.
                     idx = list(range(n_lat))
                     r = safe(f"libmos {dtype} sent", lambda: libmos_translate(
-                        a, cli, model, t, beam, src, idx, 1, [b[0] for b in warm_lat]))
+                        a, cli, model, t, beam, src, idx, 1, [b[0] for b in warm_lat], mine(mk, "latency")))
                     for peer in peers:
+                        pk = (peer["name"], peer["precision"])
                         p = safe(f"{peer['name']} {peer['precision']} sent", lambda: peer_translate(
-                            a, peer, t, beam, lines_file, lat_batches, warm_lat, len(src), tmp))
+                            a, peer, t, beam, lines_file, lat_batches, warm_lat, len(src), tmp,
+                            mine(pk, "latency")))
                         mos_ms = r[0] / n_lat * 1e3 if r else None
                         ms = p[0] / n_lat * 1e3 if p else None
                         rows.append(dict(metric="sent", unit="ms", threads=t, beam=beam, libmos_dtype=dtype,
+                                         **labels(mk, pk, "latency"),
                                          peer=peer["name"], precision=peer["precision"], libmos=mos_ms, value=ms,
                                          ratio=ms / mos_ms if ms and mos_ms else None,
                                          libmos_pct=share(flops_of(r[1], idx, beam), r[0], t, dtype) if r else None,
@@ -509,17 +739,21 @@ def main():
                     order = [i for b in thr_batches for i in b]
                     thr_src = src[:n_thr]
                     r = safe(f"libmos {dtype} thru", lambda: libmos_translate(
-                        a, cli, model, t, beam, thr_src, order, a.max_batch_sentences, warm_thr[0]))
+                        a, cli, model, t, beam, thr_src, order, a.max_batch_sentences, warm_thr[0],
+                        mine(mk, "throughput")))
                     if r and beam == a.bleu_beam and n_bleu == n_thr and ("libmos", dtype) not in bleu:
                         bleu[("libmos", dtype)] = r[1]
                     for peer in peers:
+                        pk = (peer["name"], peer["precision"])
                         p = safe(f"{peer['name']} {peer['precision']} thru", lambda: peer_translate(
-                            a, peer, t, beam, lines_file, thr_batches, warm_thr, len(src), tmp))
+                            a, peer, t, beam, lines_file, thr_batches, warm_thr, len(src), tmp,
+                            mine(pk, "throughput")))
                         if (p and beam == a.bleu_beam and n_bleu == n_thr
                                 and (peer["name"], peer["precision"]) not in bleu):
                             bleu[(peer["name"], peer["precision"])] = p[1][:n_thr]
                         toks = lambda h: sum(len(sp.encode(h[i])) for i in idx)
                         rows.append(dict(metric="thru", unit="sent/s", threads=t, beam=beam, libmos_dtype=dtype,
+                                         **labels(mk, pk, "throughput"),
                                          peer=peer["name"], precision=peer["precision"],
                                          libmos=n_thr / r[0] if r else None, value=n_thr / p[0] if p else None,
                                          libmos_tok_s=toks(r[1]) / r[0] if r else None,
@@ -536,12 +770,14 @@ def main():
             b_order = [i for b in b_batches for i in b]
             for dtype, model in libmos_models.items():
                 h = safe(f"libmos {dtype} bleu", lambda: libmos_translate_once(
-                    a, cli, model, t0, a.bleu_beam, src, b_order, a.max_batch_sentences))
+                    a, cli, model, t0, a.bleu_beam, src, b_order, a.max_batch_sentences,
+                    chosen_at[t0][("libmos", dtype)]["throughput"]))
                 if h:
                     bleu[("libmos", dtype)] = [h[i] for i in bidx]
             for peer in peers:
                 p = safe(f"{peer['name']} {peer['precision']} bleu", lambda: peer_translate(
-                    a, peer, t0, a.bleu_beam, lines_file, b_batches, [], len(src), tmp))
+                    a, peer, t0, a.bleu_beam, lines_file, b_batches, [], len(src), tmp,
+                    chosen_at[t0][(peer["name"], peer["precision"])]["throughput"]))
                 if p:
                     bleu[(peer["name"], peer["precision"])] = p[1][:n_bleu]
 
@@ -568,9 +804,11 @@ def main():
         for t in threads))
     print(f"hat: ms per decode (batch 1, {HAT_SRC_LEN} source tokens, {HAT_STEPS} steps); sent: ms per sentence "
           f"(batch 1, first {n_lat} sentences); thru: sentences/s over {n_thr} sentences (target tokens/s in "
-          "brackets). ratio = libmos speed / peer speed. %fl = share of the arithmetic floor.")
+          "brackets). ratio = libmos speed / peer speed. %fl = share of the arithmetic floor. libmos set / peer "
+          "set: each side's threading setting in that row (OMP_WAIT_POLICY; CTranslate2: and inter_threads x "
+          "intra_threads), the probe's choice per mode (below).")
     print(f"{'metric':>6} {'thr':>3} {'beam':>4} {'libmos':>7} {'libmos value':>16} {'peer':>11} {'precision':>12}"
-          f" {'peer value':>16} {'ratio':>6} {'libmos %fl':>10} {'peer %fl':>8}")
+          f" {'peer value':>16} {'ratio':>6} {'libmos %fl':>10} {'peer %fl':>8} {'libmos set':>10} {'peer set':>12}")
     for r in rows:
         if r["metric"] == "thru":
             lv = f"{fmt(r['libmos'], '.1f')} ({fmt(r['libmos_tok_s'], '.0f')})"
@@ -579,7 +817,19 @@ def main():
             lv, pv = fmt(r["libmos"], ".2f"), fmt(r["value"], ".2f")
         print(f"{r['metric']:>6} {r['threads']:>3} {r['beam']:>4} {r['libmos_dtype']:>7} {lv:>16} {r['peer']:>11}"
               f" {r['precision']:>12} {pv:>16} {fmt(r['ratio'], '.2f'):>6} {fmt(r['libmos_pct'], '.1f'):>10}"
-              f" {fmt(r['peer_pct'], '.1f'):>8}")
+              f" {fmt(r['peer_pct'], '.1f'):>8} {setting_label(r['libmos_setting']):>10}"
+              f" {setting_label(r['peer_setting']):>12}")
+    if probe_rows:
+        print(f"\nthread-setting probe (greedy; latency: HAT protocol, {a.probe_runs} runs; throughput: the first "
+              f"{a.probe_sentences} test sentences in length-sorted batches of at most {a.probe_batch}; best of "
+              f"{a.probe_rounds} round(s); in brackets the wall time of the candidate's probe processes); chosen: the "
+              "setting each mode's rows use:")
+        for r in probe_rows:
+            print(f"  {r['threads']:>2} thr {r['side']:>11} {r['precision']:>12} {r['setting_label']:>12}: "
+                  f"latency {fmt(r['hat_greedy_ms'], '.2f'):>8} ms  throughput {fmt(r['probe_sent_s'], '.1f'):>8} "
+                  f"sent/s  ({fmt(r['probe_wall_s'], '.1f')} s)  "
+                  f"{'chosen: ' + ', '.join(r['chosen_for']) if r['chosen_for'] else ''}"
+                  f"{'left out: ' + r['error'] if r['error'] else ''}")
     if rss:
         print("\nrss: resident memory of the loaded model, MiB (VmRSS after a second load minus before, fresh process; "
               "share of the same side's f32 / float32 model in brackets):")
@@ -601,7 +851,7 @@ def main():
         print("note: " + n)
     if a.json_out:
         with open(a.json_out, "w") as f:
-            for r in rows:
+            for r in probe_rows + rows:
                 f.write(json.dumps(r) + "\n")
     return 0
 

@@ -9,7 +9,13 @@ A job is a JSON object:
   {"peer": "torch" | "ct2", "model": libmos model file (torch) or CTranslate2
    directory (ct2), "tokenizer": libmos model file holding the SentencePiece
    model, "precision": "f32" | "bf16" (torch) or a CTranslate2 compute type,
-   "threads": N, "task": "hat" | "translate", ...}
+   "threads": N, "task": "hat" | "translate" | "probe" | "rss", ...}
+  CTranslate2 jobs may split the threads: "inter_threads" (translator replicas,
+  default 1) x "intra_threads" (threads per replica, default "threads"). With
+  more than one replica the translate task submits its batches asynchronously,
+  so that the replicas translate different batches at once. The environment
+  (OMP_NUM_THREADS, OMP_WAIT_POLICY) is the caller's: it must be set before the
+  peer's library loads, so each threading setting is a process of its own.
 * task "hat" (HAT's latency protocol, as `mos-cli latency`): "beam", "src_len",
   "steps", "warmup", "runs". A fixed source of src_len tokens (the ids libmos
   uses, lib/search/latency.cpp), `steps` decoder steps forced, batch 1. Returns
@@ -20,6 +26,11 @@ A job is a JSON object:
   it). The warm-up batches are translated
   untimed first; then every batch is timed, tokenization and detokenization
   included (libmos's times include them too). Returns the seconds.
+* task "probe" (the harness's choice of threading setting): "hat" (true: the
+  "hat" task's measurement, greedy, with the job's "src_len", "steps",
+  "warmup" and "runs"), then the "translate" task's measurement on the job's
+  "batches" after its "warm_batches". Returns {"latency_ms": ms or null,
+  "seconds": s}.
 * task "rss": the resident memory the loaded model holds: the peer's module is
   imported and the model loaded and dropped once first, then VmRSS is read
   before and after the model is loaded again (freed heap returned with
@@ -119,14 +130,19 @@ class TorchPeer:
 
     def translate(self, sp, lines, job):
         opt = self.tm.DecodeOptions(beam=job["beam"], length_penalty=job["lenpen"])
-        return lambda batch: [sp.decode(h) for h in self.model.translate([sp.encode(lines[i]) for i in batch], opt)]
+        run = lambda batch: [sp.decode(h) for h in self.model.translate([sp.encode(lines[i]) for i in batch], opt)]
+        return lambda batches: [run(b) for b in batches]
 
 
 class CT2Peer:
     def __init__(self, job):
         import ctranslate2
+        self.inter = int(job.get("inter_threads", 1))
+        intra = int(job.get("intra_threads", job["threads"]))
+        if self.inter < 1 or intra < 1:
+            raise ValueError(f"decode_worker: inter_threads {self.inter} x intra_threads {intra}: both must be >= 1")
         self.translator = ctranslate2.Translator(job["model"], device="cpu", compute_type=job["precision"],
-                                                 inter_threads=1, intra_threads=job["threads"])
+                                                 inter_threads=self.inter, intra_threads=intra)
         self.vocab = job["vocab"]
         self.pieces = job["pieces"]
 
@@ -142,17 +158,28 @@ class CT2Peer:
 
     def translate(self, sp, lines, job):
         beam, lenpen = job["beam"], job["lenpen"]
+        asynchronous = self.inter > 1  # one batch per free replica, as a service's concurrent calls would
 
-        def run(batch):
+        def submit(batch):
             toks = [sp.encode(lines[i], out_type=str) for i in batch]
             # libmos's limit counts the EOS; CTranslate2's does not.
             limit = max(LEN_A * (len(t) + 1) + LEN_B for t in toks) - 1
-            res = self.translator.translate_batch(toks, beam_size=beam, length_penalty=lenpen,
-                                                  max_decoding_length=limit, return_scores=False,
-                                                  min_decoding_length=0, max_input_length=256,
-                                                  suppress_sequences=[["<pad>"], ["<s>"]])
-            return [sp.decode_pieces(r.hypotheses[0]) for r in res]
+            return self.translator.translate_batch(toks, beam_size=beam, length_penalty=lenpen,
+                                                   max_decoding_length=limit, return_scores=False,
+                                                   min_decoding_length=0, max_input_length=256,
+                                                   suppress_sequences=[["<pad>"], ["<s>"]],
+                                                   asynchronous=asynchronous)
+
+        def run(batches):
+            pending = [submit(b) for b in batches]
+            return [[sp.decode_pieces((r.result() if asynchronous else r).hypotheses[0]) for r in res]
+                    for res in pending]
         return run
+
+    def warm_batches(self, batches):
+        # Every replica translates the warm-up batches once (submitted together,
+        # each lands on a free replica).
+        return [b for b in batches for _ in range(self.inter)]
 
 
 def main():
@@ -170,25 +197,39 @@ def main():
     if job["task"] == "rss":
         print(json.dumps(model_rss_mib(make, job)))
         return
+    if job["task"] not in ("hat", "translate", "probe"):
+        sys.exit(f"decode_worker: unknown task {job['task']!r}")
     peer = make(job)
     if job["task"] == "hat":
         out = peer.hat(job)
+    elif job["task"] == "translate":
+        out = {"seconds": timed_translate(peer, sp, job)}
     else:
-        with open(job["lines"], encoding="utf-8") as f:
-            lines = [l.rstrip("\n") for l in f]
-        run = peer.translate(sp, lines, job)
-        for b in job["warm_batches"]:
-            run(b)
-        hyps = [None] * len(lines)
-        t0 = time.perf_counter()
-        for b in job["batches"]:
-            for i, h in zip(b, run(b)):
-                hyps[i] = h
-        seconds = time.perf_counter() - t0
-        with open(job["out"], "w", encoding="utf-8") as f:  # one line per source line, "" if not asked for
-            f.writelines((h or "") + "\n" for h in hyps)
-        out = {"seconds": seconds}
+        lat = peer.hat(dict(job, beam=1))["latency_ms"] if job.get("hat") else None
+        out = {"latency_ms": lat, "seconds": timed_translate(peer, sp, dict(job, beam=1))}
     print(json.dumps(out))
+
+
+def timed_translate(peer, sp, job):
+    """Seconds of translating the job's batches after its warm-up batches; the
+    translations go to job["out"], one line per source line ("" where no batch
+    holds it)."""
+    with open(job["lines"], encoding="utf-8") as f:
+        lines = [l.rstrip("\n") for l in f]
+    run = peer.translate(sp, lines, job)
+    warm = job["warm_batches"]
+    if warm:
+        run(peer.warm_batches(warm) if hasattr(peer, "warm_batches") else warm)
+    hyps = [None] * len(lines)
+    t0 = time.perf_counter()
+    got = run(job["batches"])
+    seconds = time.perf_counter() - t0
+    for b, hs in zip(job["batches"], got):
+        for i, h in zip(b, hs):
+            hyps[i] = h
+    with open(job["out"], "w", encoding="utf-8") as f:
+        f.writelines((h or "") + "\n" for h in hyps)
+    return seconds
 
 
 if __name__ == "__main__":

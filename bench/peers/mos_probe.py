@@ -1,0 +1,89 @@
+"""bench/peers/mos_probe.py: libmos's throughput probe for the thread-setting
+choice of bench/decode_vs_peers.py, timed inside one process as the peers'
+worker (decode_worker.py, task "probe") times theirs.
+
+    python bench/peers/mos_probe.py LIBMOS_SO JOB.json     (prints one JSON object)
+
+The job: {"model": libmos model file, "threads": N, "beam": B, "lines": a file
+of source sentences, "batches": lists of line indices, "warm_batches": the
+same, translated untimed first}. Each batch is one mos_model_translate call
+with N threads (the batch whole: max_batch_sentences = its size, no token
+limit). Returns {"seconds": s}, the time of the batches after the warm-up,
+UTF-8 encoding and decoding included. The environment (OMP_WAIT_POLICY) is the
+caller's: it is read when libmos loads.
+
+The harness's libmos rows time whole mos-cli commands and subtract a warm-up
+command; for a probe of a few dozen sentences that difference drowns in
+process start and exit (and under an actively waiting OpenMP team came out
+negative), hence this in-process timing through the C API (include/mos/model.h).
+"""
+import ctypes
+import json
+import sys
+import time
+
+
+class TranslateOptions(ctypes.Structure):
+    """mos_translate_options, version 2 (include/mos/model.h); filled by
+    mos_translate_options_init."""
+    _fields_ = [("version", ctypes.c_uint32), ("beam", ctypes.c_uint32), ("length_penalty", ctypes.c_float),
+                ("max_len_a", ctypes.c_uint32), ("max_len_b", ctypes.c_uint32), ("max_src_len", ctypes.c_uint32),
+                ("threads", ctypes.c_int32), ("max_batch_sentences", ctypes.c_uint32),
+                ("max_batch_tokens", ctypes.c_uint32), ("sort_by_length", ctypes.c_int32),
+                ("max_len_factor", ctypes.c_float), ("nbest", ctypes.c_uint32)]
+
+
+def main():
+    if len(sys.argv) != 3:
+        sys.exit("usage: mos_probe.py LIBMOS_SO JOB.json")
+    with open(sys.argv[2]) as f:
+        job = json.load(f)
+    lib = ctypes.CDLL(sys.argv[1])
+    vp = ctypes.c_void_p
+    lib.mos_last_error.restype = ctypes.c_char_p
+    lib.mos_model_load.argtypes = [ctypes.POINTER(vp), ctypes.c_char_p]
+    lib.mos_model_destroy.argtypes = [vp]
+    lib.mos_translate_options_init.argtypes = [ctypes.POINTER(TranslateOptions)]
+    lib.mos_model_translate.argtypes = [ctypes.POINTER(vp), vp, ctypes.POINTER(ctypes.c_char_p), ctypes.c_size_t,
+                                        ctypes.POINTER(TranslateOptions)]
+    lib.mos_texts_get.argtypes = [vp, ctypes.c_size_t]
+    lib.mos_texts_get.restype = ctypes.c_char_p
+    lib.mos_texts_destroy.argtypes = [vp]
+
+    def check(st, what):
+        if st != 0:
+            sys.exit(f"mos_probe: {what}: status {st}: {lib.mos_last_error().decode()}")
+
+    opt = TranslateOptions()
+    check(lib.mos_translate_options_init(ctypes.byref(opt)), "mos_translate_options_init")
+    if opt.version < 2:
+        sys.exit(f"mos_probe: {sys.argv[1]} has translate options version {opt.version}; batch options need 2")
+    opt.beam, opt.threads, opt.max_batch_tokens = job["beam"], job["threads"], 0
+    model = vp()
+    check(lib.mos_model_load(ctypes.byref(model), job["model"].encode()), f"mos_model_load({job['model']})")
+    with open(job["lines"], encoding="utf-8") as f:
+        lines = [l.rstrip("\n").encode() for l in f]
+
+    def run(batch):
+        src = (ctypes.c_char_p * len(batch))(*(lines[i] for i in batch))
+        opt.max_batch_sentences = len(batch)
+        out = vp()
+        check(lib.mos_model_translate(ctypes.byref(out), model, src, len(batch), ctypes.byref(opt)),
+              "mos_model_translate")
+        hyps = [lib.mos_texts_get(out, k) for k in range(len(batch))]
+        lib.mos_texts_destroy(out)
+        if None in hyps:
+            sys.exit(f"mos_probe: mos_texts_get: {lib.mos_last_error().decode()}")
+        return hyps
+
+    for b in job["warm_batches"]:
+        run(b)
+    t0 = time.perf_counter()
+    n = sum(len(run(b)) for b in job["batches"])
+    seconds = time.perf_counter() - t0
+    lib.mos_model_destroy(model)
+    print(json.dumps({"seconds": seconds, "sentences": n}))
+
+
+if __name__ == "__main__":
+    main()
