@@ -9,7 +9,8 @@ two precisions' validation NLL within 0.02 of each other, for the largest and th
 smallest subnet.
 
     python3 bench/precision_quality.py --data /path/to/multi30k [--updates 1000] [--chunk 100]
-        [--threads 0] [--seed 1] [--valid-sentences 0] [--work DIR] [--mos-cli build/tools/mos-cli/mos-cli]
+        [--threads 0] [--seed 1] [--valid-sentences 0] [--work DIR] [--precisions f32,bf16]
+        [--mos-cli build/tools/mos-cli/mos-cli]
 
 --data is a directory with Multi30k's files as distributed (train.L.gz, val.L.gz,
 test2016.L.gz; research use only, never copied into this repository); the script
@@ -19,7 +20,10 @@ default; checkpoints go there too). The GEMM backend is pinned to oneDNN
 
 A smoke test: --updates 20 --chunk 10 --valid-sentences 50 (the tokenizer
 training dominates). The full run takes about two CPU-hours per precision on the
-2-core machines of docs/results.md.
+2-core machines of docs/results.md. With --work the run can stop and resume: each
+precision's curve is kept beside its checkpoint, and starting the same command again
+continues where it stopped; --precisions f32 and --precisions bf16 in two processes
+(with --threads 1 each) train the two runs side by side.
 """
 import argparse
 import json
@@ -67,9 +71,22 @@ def evaluate(cli, ckpt, arch, corpus, a, env):
 
 
 def train_curve(cli, precision, corpus, work, a, env):
+    """Trains one precision to a.updates in chunks, evaluating after each; the curve so far is kept
+    in WORK/curve-PRECISION.json beside the checkpoint, so a stopped run, started again with the
+    same --work, resumes from its checkpoint (exactly) and keeps the points it has."""
     ckpt = os.path.join(work, f"net-{precision}.safetensors")
+    saved = os.path.join(work, f"curve-{precision}.json")
     curve = []
-    done = 0
+    if os.path.exists(saved):
+        with open(saved) as f:
+            curve = json.load(f)
+    done = curve[-1]["update"] if curve else 0
+    if done and not os.path.exists(ckpt):
+        sys.exit(f"precision_quality: {saved} records {done} updates but {ckpt} is missing")
+    if not done and os.path.exists(ckpt):
+        sys.exit(f"precision_quality: {ckpt} exists without {saved}; give an empty --work")
+    if done:
+        print(f"# {precision}: resuming after update {done}", flush=True)
     t0 = time.time()
     while done < a.updates:
         done = min(done + a.chunk, a.updates)
@@ -85,6 +102,9 @@ def train_curve(cli, precision, corpus, work, a, env):
             e = evaluate(cli, ckpt, arch, corpus, a, env)
             point[arch] = {"nll": e["nll"], "loss": e["loss"]}
         curve.append(point)
+        with open(saved + ".tmp", "w") as f:
+            json.dump(curve, f)
+        os.replace(saved + ".tmp", saved)
         print(f"# {precision}: update {done}: largest nll {point['largest']['nll']:.4f}, smallest nll "
               f"{point['smallest']['nll']:.4f} ({time.time() - t0:.0f} s)", flush=True)
     return curve
@@ -100,7 +120,10 @@ def main():
     ap.add_argument("--threads", type=int, default=0, help="0 = all cores")
     ap.add_argument("--seed", type=int, default=1)
     ap.add_argument("--valid-sentences", type=int, default=0, help="validation pairs evaluated, 0 = all")
-    ap.add_argument("--work", help="directory for the corpus links and checkpoints (default: temporary)")
+    ap.add_argument("--work", help="directory for the corpus links, checkpoints and curves (default: temporary); "
+                    "run again with the same --work to resume")
+    ap.add_argument("--precisions", default="f32,bf16",
+                    help="which runs to train now (the comparison is printed once both curves are complete)")
     ap.add_argument("--mos-cli", default=os.path.join(ROOT, "build", "tools", "mos-cli", "mos-cli"))
     ap.add_argument("--target", type=float, default=0.02, help="largest allowed |NLL bf16 - NLL f32| at the end")
     a = ap.parse_args()
@@ -113,15 +136,22 @@ def main():
     info = run([a.mos_cli, "info"], env)
     if "cpu_bf16=1" not in info:
         print("# this CPU has no native bf16 products: the bf16 run computes in f32 (expect no difference)")
+    todo = [p for p in a.precisions.split(",") if p]
+    if not todo or any(p not in ("f32", "bf16") for p in todo):
+        ap.error("--precisions takes f32, bf16 or both")
     with tempfile.TemporaryDirectory() as tmp:
         work = a.work or tmp
         os.makedirs(work, exist_ok=True)
-        for p in ("f32", "bf16"):
-            ckpt = os.path.join(work, f"net-{p}.safetensors")
-            if os.path.exists(ckpt):
-                sys.exit(f"precision_quality: {ckpt} exists; give an empty --work")
         corpus = link_corpus(a.data, work, a.src, a.tgt)
-        curves = {p: train_curve(a.mos_cli, p, corpus, work, a, env) for p in ("f32", "bf16")}
+        curves = {p: train_curve(a.mos_cli, p, corpus, work, a, env) for p in todo}
+        for p in ("f32", "bf16"):
+            saved = os.path.join(work, f"curve-{p}.json")
+            if p not in curves and os.path.exists(saved):
+                with open(saved) as f:
+                    curves[p] = json.load(f)
+    if any(p not in curves or curves[p][-1]["update"] < a.updates for p in ("f32", "bf16")):
+        print(f"# one precision has not reached {a.updates} updates yet; run the other with the same --work")
+        return 0
     print(f"\nvalidation per target token (nats), seed {a.seed}, {a.valid_sentences or 'all'} pairs; "
           "d = bf16 - f32")
     print(f"{'update':>7} | {'largest nll f32':>15} {'bf16':>8} {'d':>8} | {'smallest nll f32':>16} {'bf16':>8} "
