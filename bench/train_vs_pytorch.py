@@ -3,15 +3,19 @@ peer, both measured in this run on the same model, batch and thread count.
 
     bench/.venv/bin/python bench/train_vs_pytorch.py [--bench-dir build/bench] [--threads 1,2] [--steps 3]
         [--repeat 2] [--routing none|layer|neuron] [--sampling uniform|sandwich] [--len 32]
-        [--mos-bf16 auto|on|off] [--peer-python PY] [--extra-peer-python /usr/bin/python3]
+        [--mos-bf16 auto|on|off] [--mos-shards on|off] [--peer-python PY] [--extra-peer-python /usr/bin/python3]
 
 For every routing mode (none; layer and neuron with m = 2), sampling (uniform,
 sandwich) and thread count it prints, for each libmos configuration (f32, and
 bf16 mixed precision `mos-bench-train --precision bf16` where the CPU has bf16
 instructions) and each PyTorch configuration, both sides' tokens/s and the
 ratio libmos / PyTorch (target >= 1.5), then libmos bf16 against libmos f32
-(target >= 1.6) and the cost of neuron-wise MoS relative to the weight-sharing
-step (target <= 1.2). Dropout is off on both sides, and both train the same subnets in
+(target >= 1.6), each libmos configuration's rate against its one-thread rate
+(target >= 10 at 16 threads) and the cost of neuron-wise MoS relative to the weight-sharing
+step (target <= 1.2). With --mos-shards on (the default) every libmos
+configuration also runs, above one thread, with each thread training its own
+shard of the batch (`mos-bench-train --shards`, MOS_TRAIN_SPLIT=shards in
+training; docs/training.md), as "... shards" rows. Dropout is off on both sides, and both train the same subnets in
 every update (mos-bench-train --archs-out feeds the peer's --archs). The sides
 run alternately --repeat times and each keeps its best run, which damps
 interference from other load on a shared machine.
@@ -92,6 +96,8 @@ def main():
     ap.add_argument("--len", type=int, default=32, help="sentence length of the synthetic batches (both sides)")
     ap.add_argument("--mos-bf16", choices=["auto", "on", "off"], default="auto",
                     help="libmos bf16 rows: where the CPU has bf16 instructions (auto), always, never")
+    ap.add_argument("--mos-shards", choices=["on", "off"], default="on",
+                    help="also run libmos with every thread training its own shard (above one thread)")
     a = ap.parse_args()
     only = (["--routing", a.routing] if a.routing else []) + (["--sampling", a.sampling] if a.sampling else []) + [
         "--len", str(a.len)]
@@ -116,10 +122,13 @@ def main():
         peers.append((f"pytorch {v} bf16 autocast", a.peer_python, ["--autocast", "bf16"], "bf16"))
     for py in a.extra_peer_python:
         peers.append((f"pytorch {torch_version(py, env)} f32", py, [], "f32"))
-    # The libmos configurations: (label, extra args, peak dtype).
+    # The libmos configurations: (label, extra args, peak dtype); shard rows only above one thread.
     mine = [("libmos f32", [], "f32")]
     if a.mos_bf16 == "on" or (a.mos_bf16 == "auto" and bf16_cpu):
         mine.append(("libmos bf16", ["--precision", "bf16"], "bf16"))
+    if a.mos_shards == "on":
+        mine += [(label + " shards", extra + ["--shards"], dt) for label, extra, dt in list(mine)]
+    sharded = lambda label: label.endswith(" shards")
 
     if os.access(mos_cli, os.X_OK):
         info = subprocess.run([mos_cli, "info"], capture_output=True, text=True, env=env).stdout.strip()
@@ -140,12 +149,13 @@ def main():
         archs = os.path.join(tmp, "archs.jsonl")
         for t in [int(x) for x in a.threads.split(",")]:
             env_t = dict(env, OMP_NUM_THREADS=str(t))
-            mos_runs = {m[0]: [] for m in mine}
+            here = [m for m in mine if t > 1 or not sharded(m[0])]
+            mos_runs = {m[0]: [] for m in here}
             peer_runs = {p[0]: [] for p in peers}
             for _ in range(a.repeat):
                 # Alternating: each libmos configuration, then each peer; the f32 run
                 # writes the subnets every side trains.
-                for label, extra, _ in mine:
+                for label, extra, _ in here:
                     out = archs if label == mine[0][0] else os.path.join(tmp, "archs-other.jsonl")
                     mos_runs[label].append(run([exe, "--threads", str(t), "--steps", str(a.steps), "--dropout", "0",
                                                 "--archs-out", out, *extra, *only], env_t))
@@ -159,7 +169,7 @@ def main():
                 if r.get("kind") == "peak":
                     peak[t] = {"f32": r["f32_gflops"][str(t)],
                                "bf16": (r.get("bf16_gflops") or {}).get(str(t))}
-            for mlabel, _, mdt in mine:
+            for mlabel, _, mdt in here:
                 for k, r in mos[mlabel].items():
                     if mdt == "bf16" and r.get("precision") != "bf16":
                         continue  # products ran in f32 (no native bf16): not a bf16 row
@@ -193,11 +203,21 @@ def main():
         for t, mlabel, mdt, r, label, _, _ in rows:
             if mdt != "bf16" or label != peers[0][0]:
                 continue
+            f32_label = mine[0][0] + (" shards" if sharded(mlabel) else "")
             f = [rr for tt, ml, _, rr, lb, _, _ in rows
-                 if tt == t and ml == mine[0][0] and lb == label and key(rr) == key(r)]
+                 if tt == t and ml == f32_label and lb == label and key(rr) == key(r)]
             if f:
-                print(f"  threads {t} {r['routing']:>7} {r['sampling']:>9}: "
+                print(f"  threads {t} {r['routing']:>7} {r['sampling']:>9}{' (shards)' if sharded(mlabel) else ''}: "
                       f"{r['tokens_per_second'] / f[0]['tokens_per_second']:.2f}x")
+    print("\nlibmos against its own one-thread rate (same precision; target >= 10 at 16 threads):")
+    for t, mlabel, mdt, r, label, _, _ in rows:
+        if t == 1 or label != peers[0][0]:
+            continue
+        base = mlabel[:-len(" shards")] if sharded(mlabel) else mlabel
+        one = [rr for tt, ml, _, rr, lb, _, _ in rows if tt == 1 and ml == base and lb == label and key(rr) == key(r)]
+        if one:
+            print(f"  threads {t} {r['routing']:>7} {r['sampling']:>9} {mlabel:>{mwidth}}: "
+                  f"{r['tokens_per_second'] / one[0]['tokens_per_second']:.2f}x")
     print("\nneuron-wise MoS (m = 2) step cost relative to weight sharing (libmos f32):")
     rows_f32 = [(t, r, label, dt, p) for t, ml, _, r, label, dt, p in rows if ml == mine[0][0]]
     seen = set()
