@@ -47,7 +47,7 @@
 namespace mos {
 
 void gemm_onednn(const Gemm &g, int64_t batch, const float *A, int64_t sa, const float *B, int64_t sb, float *C,
-                 int64_t sc);
+                 int64_t sc, const Bf16Operands &pre);
 void gemm_openblas(const Gemm &g, int64_t batch, const float *A, int64_t sa, const float *B, int64_t sb, float *C,
                    int64_t sc);
 bool onednn_bf16_active();
@@ -147,7 +147,7 @@ double time_one(Backend b, const Gemm &g, int64_t batch, const float *A, int64_t
     const auto t0 = Clock::now();
     try {
         if (b == Backend::OneDNN)
-            gemm_onednn(g, batch, A, sa, B, sb, C, sc);
+            gemm_onednn(g, batch, A, sa, B, sb, C, sc, Bf16Operands{});
         else
             gemm_openblas(g, batch, A, sa, B, sb, C, sc);
     } catch (const Error &) {

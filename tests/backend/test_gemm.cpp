@@ -280,6 +280,69 @@ void test_cache_repeat(void **) {
     }
 }
 
+// Operands converted beforehand (Bf16Operands, as a training step passes
+// them) give the products the bits of the conversion inside the call, for
+// every form and leading dimension, one operand or both pre-converted; where
+// bf16 is not active the copies are ignored and the products are f32's.
+void test_bf16_preconverted(void **) {
+    for (const Case &c : cases()) {
+        if (c.batch != 1 || c.g.K == 0) continue;
+        const Gemm &g = c.g;
+        const int64_t ar = g.trans_a ? g.K : g.M, ac = g.trans_a ? g.M : g.K;
+        const int64_t br = g.trans_b ? g.N : g.K, bc = g.trans_b ? g.K : g.N;
+        const Buffers in = make_buffers(c, 11);
+        std::vector<uint16_t> a16(static_cast<size_t>(ar * ac)), b16(static_cast<size_t>(br * bc));
+        mos::bf16_convert(a16.data(), in.A.data(), 1, ar, ac, g.lda, 0);
+        mos::bf16_convert(b16.data(), in.B.data(), 1, br, bc, g.ldb, 0);
+        Gemm t = g;
+        t.type = GemmType::BF16;
+        Buffers want = in;
+        mos::gemm(t, want.A.data(), want.B.data(), want.C.data() + kPad);
+        const mos::Bf16Operands pres[] = {{a16.data(), b16.data()}, {a16.data(), nullptr}, {nullptr, b16.data()}};
+        for (const mos::Bf16Operands &pre : pres) {
+            Buffers got = in;
+            mos::gemm(t, got.A.data(), got.B.data(), got.C.data() + kPad, pre);
+            if (std::memcmp(want.C.data(), got.C.data(), want.C.size() * sizeof(float)) != 0)
+                std::fprintf(stderr, "%s: pre-converted operands change the product\n", c.name);
+            assert_memory_equal(want.C.data(), got.C.data(), want.C.size() * sizeof(float));
+        }
+    }
+}
+
+// bf16_convert rounds to nearest even, keeps NaN a NaN, and splits large
+// copies over threads (by elements, row pieces included) without changing a bit.
+void test_bf16_convert(void **) {
+    const int64_t rows = 7, cols = 50001, ld = 50003;  // 350K elements: split on 2+ threads
+    std::vector<float> src(static_cast<size_t>(rows * ld));
+    std::mt19937_64 rng(5);
+    std::uniform_real_distribution<float> d(-3.0f, 3.0f);
+    for (auto &x : src) x = d(rng);
+    src[3] = std::nanf("");
+    src[4] = 1.0f + 1.0f / 256.0f;                 // a tie: rounds to even (1.0)
+    src[5] = 1.0f + 3.0f / 256.0f;                 // a tie: rounds to even (1 + 2^-6)
+    std::vector<uint16_t> one(static_cast<size_t>(rows * cols)), two(one.size());
+    mos::set_num_threads(1);
+    mos::bf16_convert(one.data(), src.data(), 1, rows, cols, ld, 0);
+    mos::set_num_threads(2);
+    mos::bf16_convert(two.data(), src.data(), 1, rows, cols, ld, 0);
+    assert_memory_equal(one.data(), two.data(), one.size() * sizeof(uint16_t));
+    for (int64_t r = 0; r < rows; r++)
+        for (int64_t j = 0; j < cols; j++) {
+            const float x = src[static_cast<size_t>(r * ld + j)];
+            const uint16_t h = one[static_cast<size_t>(r * cols + j)];
+            if (std::isnan(x)) {
+                assert_true((h & 0x7f80u) == 0x7f80u && (h & 0x7fu) != 0);
+                continue;
+            }
+            const float w = round_bf16(x);
+            uint32_t u;
+            std::memcpy(&u, &w, 4);
+            assert_int_equal(h, u >> 16);
+        }
+    assert_int_equal(one[4], 0x3f80u);
+    assert_int_equal(one[5], 0x3f82u);
+}
+
 template <typename F>
 void expect_status(mos_status want, F f) {
     try {
@@ -483,7 +546,8 @@ int main(int argc, char **argv) {
         cmocka_unit_test(test_openblas_bf16), cmocka_unit_test(test_auto_f32),   cmocka_unit_test(test_auto_bf16),
         cmocka_unit_test(test_auto_rule),   cmocka_unit_test(test_bf16_fallback), cmocka_unit_test(test_cache_repeat),
         cmocka_unit_test(test_invalid),     cmocka_unit_test(test_threads), cmocka_unit_test(test_thread_scope),
-        cmocka_unit_test(test_openblas_batch_split),
+        cmocka_unit_test(test_openblas_batch_split), cmocka_unit_test(test_bf16_preconverted),
+        cmocka_unit_test(test_bf16_convert),
     };
     return cmocka_run_group_tests(tests, nullptr, nullptr);
 }
