@@ -135,15 +135,19 @@ void dispatch(Backend b, const Gemm &g, int64_t batch, const float *A, int64_t s
         for (int64_t i = 0; i < batch; i++) scale_c(g, C + i * sc);
         return;
     }
-    if (b == Backend::Auto) b = auto_choice(g, batch, A, sa, B, sb, C, sc);
-    PhaseScope scope(gemm_phase(g, batch));
+    Gemm run = g;
+    if (b == Backend::Auto) {
+        run.type = auto_batched_type(g, batch, A, sa, B, sb, C, sc);
+        b = auto_choice(run, batch, A, sa, B, sb, C, sc);
+    }
+    PhaseScope scope(gemm_phase(run, batch));
     if (Profile *p = Profile::get()) {
         const auto t0 = std::chrono::steady_clock::now();
-        run_backend(b, g, batch, A, sa, B, sb, C, sc, pre);
-        p->add(b, g, batch, std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count());
+        run_backend(b, run, batch, A, sa, B, sb, C, sc, pre);
+        p->add(b, run, batch, std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count());
         return;
     }
-    run_backend(b, g, batch, A, sa, B, sb, C, sc, pre);
+    run_backend(b, run, batch, A, sa, B, sb, C, sc, pre);
 }
 
 }  // namespace

@@ -105,6 +105,13 @@ Backend parse_backend(const char *name);
 // inputs into a scratch output. MOS_BACKEND pins a backend instead.
 Backend auto_choice(const Gemm &g, int64_t batch, const float *A, int64_t sa, const float *B, int64_t sb,
                     const float *C, int64_t sc);
+// Auto's precision for a bf16 batched product (attention's per-head products):
+// GemmType::F32 where running the class in f32 measured faster than in bf16
+// (timed once per class and process like the library choice; near-ties stay
+// bf16), else g.type. Anything but a bf16 batched product with bf16 active
+// returns g.type untimed. MOS_BACKEND=onednn keeps every bf16 product in bf16.
+GemmType auto_batched_type(const Gemm &g, int64_t batch, const float *A, int64_t sa, const float *B, int64_t sb,
+                           const float *C, int64_t sc);
 // The choice already made for g's class, without timing anything: Backend::Auto
 // when the class has not been seen yet.
 Backend auto_known(const Gemm &g, int64_t batch);
@@ -116,7 +123,8 @@ bool openblas_core_generic(const std::string &core, const CpuFeatures &cpu);
 // "gemm_auto=..." (the policy here and why; no newline), for mos_build_info.
 std::string auto_policy();
 // auto_policy() then one "gemm_auto_class=..." line per
-// class chosen so far: shape, both times, choice.
+// class chosen so far: shape, both times, choice (library, or for bf16
+// batched classes the precision).
 std::string auto_report();
 // Seconds this process spent timing backends for auto (benchmarks subtract it).
 double auto_calibration_seconds();
