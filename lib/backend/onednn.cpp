@@ -309,7 +309,8 @@ void bf16_convert(uint16_t *dst, const float *src, int64_t batch, int64_t rows, 
     }
 #pragma omp parallel for num_threads(threads) schedule(static)
     for (int64_t t = 0; t < threads; t++) {
-        // 32-element boundaries: whole vector steps, no two threads in one cache line.
+        // Boundaries on multiples of 32 elements: whole vector steps, and whole
+        // 64-byte lines of an aligned output.
         const int64_t e0 = total * t / threads / 32 * 32, e1 = t + 1 == threads ? total : total * (t + 1) / threads / 32 * 32;
         piece(e0, e1);
     }
