@@ -70,8 +70,8 @@ void linear_backward(float *dx, float *dW, float *db, const float *dy, const flo
     if (N == 0 || d_out == 0) return;
     // dy [N, d_out] feeds both products: in bf16 it is converted once here
     // (the largest single conversion of a step is the logits gradient).
-    const uint16_t *dy16 = nullptr;
-    if (dx && dW && d_in > 0 && bf16_copies_wanted(type)) {
+    const uint16_t *dy16 = pre.dy;
+    if (!dy16 && dx && dW && d_in > 0 && bf16_copies_wanted(type)) {
         PhaseScope convert(Phase::Convert);
         thread_local std::vector<uint16_t> buf;  // only grows
         const size_t n = static_cast<size_t>(N * d_out);

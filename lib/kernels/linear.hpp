@@ -15,11 +15,14 @@ namespace mos {
 // backend/gemm.hpp) and read by every product of that operand
 // (docs/training.md, "bf16 mixed precision"): the forward's x W^T and the
 // backward's dy W and dy^T x. x: [N, d_in] dense; W: W[:d_out, :d_in] dense
-// [d_out, d_in]. NULL pointers (the default, and always where
-// bf16_copies_wanted is false) leave the conversion to the products.
+// [d_out, d_in]; dy (backward only): [N, d_out] dense, when its producer wrote
+// it (the loss writes the logits gradient's copy row by row). NULL pointers
+// (the default, and always where bf16_copies_wanted is false) leave the
+// conversion to the products (dy: to linear_backward).
 struct LinearBf16 {
     const uint16_t *x = nullptr;
     const uint16_t *W = nullptr;
+    const uint16_t *dy = nullptr;
 };
 
 // y[N, d_out] = x[N, d_in] * W[:d_out, :d_in]^T + b[:d_out]

@@ -145,6 +145,7 @@ struct Workspace::State {
     const float *teacher = nullptr; // [Nt, V] distillation targets of the last forward, or NULL
     uint16_t *y16 = nullptr;        // bf16 copies of the output projection's input [Nt, dd]
     uint16_t *E16 = nullptr;        // and of its weight, the embedding's slice [V, dd]
+    uint16_t *dlogits16 = nullptr;  // the logits gradient's copy [Nt, V], written by the loss
     LossStats loss;
     size_t forward_mark = 0;
     // bf16 copies of the products' operands (docs/training.md), in their own
@@ -371,6 +372,7 @@ void plan(Alloc &al, Alloc *h16, Workspace::State &st, const SupernetConfig &cfg
     st.row_loss = al.f(Nt);
     st.y16 = maybe16(h16, Nt * dd);
     st.E16 = maybe16(h16, cfg.vocab * dd);
+    st.dlogits16 = maybe16(h16, Nt * cfg.vocab);
 }
 
 // Scratch of backward: activation gradients of the widest tensors plus kernel
@@ -781,15 +783,15 @@ void Supernet::backward(Workspace &ws, float scale) {
     float *dlogits = c.fresh(Nt * V);
     if (st.teacher)
         soft_cross_entropy_backward(dlogits, st.lse, st.logits, st.teacher, b.tgt_out, Nt, V, cfg_.pad_id, scale,
-                                    GradMode::Overwrite);
+                                    GradMode::Overwrite, st.dlogits16);
     else
         cross_entropy_backward(dlogits, st.lse, st.logits, b.tgt_out, Nt, V, cfg_.pad_id, cfg_.label_smoothing, scale,
-                               GradMode::Overwrite);
+                               GradMode::Overwrite, st.dlogits16);
     float *dy = c.fresh(Nt * dd);
     const float *y_last = st.dec.back().ln3.y;
     float *dE = grad_at(tensors().embed);
     linear_backward(dy, dE, nullptr, dlogits, y_last, param_at(tensors().embed), Nt, dd, V, ldE, GradMode::Overwrite,
-                    st.mm, LinearBf16{st.y16, st.E16});
+                    st.mm, LinearBf16{st.y16, st.E16, st.dlogits16});
 
     // Gradients of every encoder layer's output (cross-attention reads them).
     const int64_t Le = static_cast<int64_t>(a.enc.size());

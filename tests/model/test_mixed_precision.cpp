@@ -62,12 +62,13 @@ struct Setup {
     }
 };
 
+// teacher: distillation targets [B*T, V] (the soft cross-entropy's backward), or NULL.
 Pass run_in(mos::Workspace &ws, mos::SupernetBundle &b, const Setup &s, const mos::ArchDims &dims,
-            mos::GemmType t) {
+            mos::GemmType t, const float *teacher = nullptr) {
     ws.set_matmul_type(t);
     b.net->zero_grad();
     Pass p;
-    p.loss = b.net->forward(ws, dims, s.batch, true, 99);  // train: dropout on, same masks both times
+    p.loss = b.net->forward(ws, dims, s.batch, true, 99, teacher);  // train: dropout on, same masks both times
     const float *lg = b.net->logits(ws);
     p.logits.assign(lg, lg + s.B * s.T * s.V);
     b.net->backward(ws, 1.0f / static_cast<float>(p.loss.tokens));
@@ -76,9 +77,10 @@ Pass run_in(mos::Workspace &ws, mos::SupernetBundle &b, const Setup &s, const mo
     return p;
 }
 
-Pass run(mos::SupernetBundle &b, const Setup &s, const mos::ArchDims &dims, mos::GemmType t) {
+Pass run(mos::SupernetBundle &b, const Setup &s, const mos::ArchDims &dims, mos::GemmType t,
+         const float *teacher = nullptr) {
     mos::Workspace ws(*b.net, s.B * s.S, s.B * s.T, s.S > s.T ? s.S : s.T);
-    return run_in(ws, b, s, dims, t);
+    return run_in(ws, b, s, dims, t, teacher);
 }
 
 void assert_same(const Pass &a, const Pass &b) {
@@ -170,10 +172,20 @@ void bf16_off_is_f32(void **) {
 // the backward (docs/training.md) give the bits of converting inside every
 // product (set_bf16_reuse(false), how bf16 steps ran before): loss, logits and
 // every gradient, for both routings with experts, two archs in one workspace
-// (its bf16 arena reused), dropout on. Without native bf16 both are f32.
+// (its bf16 arena reused), dropout on, with the label-smoothed loss and with
+// distillation (the two losses that write the logits gradient's bf16 copy).
+// Without native bf16 both are f32.
 void bf16_copies_same_bits(void **) {
     mos::set_num_threads(2);
     Setup s;
+    // A teacher distribution: softmax of fixed pseudo-random scores per row.
+    std::vector<float> teacher(static_cast<size_t>(s.B * s.T * s.V));
+    std::mt19937 rng(3);
+    for (int64_t n = 0; n < s.B * s.T; n++) {
+        double sum = 0;
+        for (int32_t v = 0; v < s.V; v++) sum += teacher[n * s.V + v] = std::exp(static_cast<float>(rng() % 100) / 25.0f);
+        for (int32_t v = 0; v < s.V; v++) teacher[n * s.V + v] = static_cast<float>(teacher[n * s.V + v] / sum);
+    }
     for (mos::Routing r : {mos::Routing::Layer, mos::Routing::Neuron}) {
         mos::SupernetConfig cfg;
         cfg.routing = r;
@@ -185,11 +197,13 @@ void bf16_copies_same_bits(void **) {
         mos::Workspace reused(*b.net, s.B * s.S, s.B * s.T, s.S > s.T ? s.S : s.T);
         for (const mos::Arch &arch : {mos::arch_largest(s.space), mos::arch_smallest(s.space)}) {
             const mos::ArchDims dims = mos::arch_dims(s.space, arch);
-            mos::set_bf16_reuse(false);
-            const Pass per_call = run(b, s, dims, mos::GemmType::BF16);
-            mos::set_bf16_reuse(true);
-            const Pass copies = run_in(reused, b, s, dims, mos::GemmType::BF16);
-            assert_same(per_call, copies);
+            for (const float *t : {static_cast<const float *>(nullptr), static_cast<const float *>(teacher.data())}) {
+                mos::set_bf16_reuse(false);
+                const Pass per_call = run(b, s, dims, mos::GemmType::BF16, t);
+                mos::set_bf16_reuse(true);
+                const Pass copies = run_in(reused, b, s, dims, mos::GemmType::BF16, t);
+                assert_same(per_call, copies);
+            }
         }
     }
 }
