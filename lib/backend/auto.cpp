@@ -26,7 +26,14 @@
 // pins one backend for every product.
 //
 // bf16 products go to oneDNN wherever it runs them in bf16 (OpenBLAS would run
-// them in f32: not the same product).
+// them in f32: not the same product). bf16 batched products (attention's
+// per-head products, K = the head size, 16..64) may run faster in f32: their
+// operands are converted at every call and small-K bf16 tiles run below the f32
+// ones on some CPUs (the Xeon in docs/benchmarks.md: 493 ms bf16 vs 296 ms f32
+// per update on one thread). The first product of each such class is timed
+// both ways the same robust way (bf16 on oneDNN; f32 on the library auto
+// chooses for the f32 class) and the class keeps the faster; f32 must be
+// kMargin faster, so near-ties stay bf16. Running in f32 only adds precision.
 #include <omp.h>
 
 #include <atomic>
@@ -47,7 +54,7 @@
 namespace mos {
 
 void gemm_onednn(const Gemm &g, int64_t batch, const float *A, int64_t sa, const float *B, int64_t sb, float *C,
-                 int64_t sc);
+                 int64_t sc, const Bf16Operands &pre);
 void gemm_openblas(const Gemm &g, int64_t batch, const float *A, int64_t sa, const float *B, int64_t sb, float *C,
                    int64_t sc);
 bool onednn_bf16_active();
@@ -114,6 +121,10 @@ struct Record {
     Backend choice = Backend::OneDNN;
     double onednn_s = 0, openblas_s = 0;  // best times (0: not timed)
     const char *why = "";
+    // A bf16 batched class (onednn_s: bf16, openblas_s: f32 on f32_backend).
+    bool precision = false;
+    GemmType type = GemmType::BF16;
+    Backend f32_backend = Backend::OneDNN;
 };
 
 struct State {
@@ -121,6 +132,7 @@ struct State {
     std::mutex mu;            // guards `choice` and `records`
     std::mutex calibrating;   // one calibration at a time (they would disturb each other)
     std::unordered_map<uint64_t, Backend> choice;
+    std::unordered_map<uint64_t, GemmType> precision;  // bf16 batched classes
     std::vector<Record> records;
 };
 
@@ -129,11 +141,13 @@ State &state() {
     return *s;
 }
 
-std::string describe(const Gemm &g, int64_t batch, int threads) {
+std::string describe(const Gemm &g, int64_t batch, int threads, const char *type = "f32") {
     std::string s;
     s += g.trans_a ? "T" : "N";
     s += g.trans_b ? "T" : "N";
-    s += " f32 ";  // calibrated products run in f32 (see class_key)
+    s += " ";
+    s += type;  // library classes run in f32 (see class_key)
+    s += " ";
     s += std::to_string(g.M) + "x" + std::to_string(g.N) + "x" + std::to_string(g.K);
     if (batch > 1) s += " batch " + std::to_string(batch);
     s += " threads " + std::to_string(threads);
@@ -147,7 +161,7 @@ double time_one(Backend b, const Gemm &g, int64_t batch, const float *A, int64_t
     const auto t0 = Clock::now();
     try {
         if (b == Backend::OneDNN)
-            gemm_onednn(g, batch, A, sa, B, sb, C, sc);
+            gemm_onednn(g, batch, A, sa, B, sb, C, sc, Bf16Operands{});
         else
             gemm_openblas(g, batch, A, sa, B, sb, C, sc);
     } catch (const Error &) {
@@ -156,8 +170,14 @@ double time_one(Backend b, const Gemm &g, int64_t batch, const float *A, int64_t
     return std::chrono::duration<double>(Clock::now() - t0).count();
 }
 
-Record calibrate(const Gemm &g, int64_t batch, const float *A, int64_t sa, const float *B, int64_t sb,
-                 const float *C, int64_t sc) {
+// Best times of two ways (library, descriptor) to run one product: a warm-up
+// call each, then rounds alternating which goes first, into scratch.
+struct Pair {
+    Backend b[2];
+    Gemm g[2];
+};
+void time_pair(const Pair &pair, double best[2], const Gemm &g, int64_t batch, const float *A, int64_t sa,
+               const float *B, int64_t sb, const float *C, int64_t sc) {
     PhaseScope scope(Phase::GemmCalibration);
     const auto start = Clock::now();
     // Scratch output with C's layout (same leading dimension and batch stride,
@@ -175,20 +195,25 @@ Record calibrate(const Gemm &g, int64_t batch, const float *A, int64_t sa, const
     } else {
         std::memset(out.data(), 0, extent * sizeof(float));
     }
-    const Backend order[2] = {Backend::OneDNN, Backend::OpenBLAS};
-    double best[2] = {std::numeric_limits<double>::infinity(), std::numeric_limits<double>::infinity()};
-    for (int i = 0; i < 2; i++) time_one(order[i], g, batch, A, sa, B, sb, out.data(), sc);  // warm-up
+    best[0] = best[1] = std::numeric_limits<double>::infinity();
+    for (int i = 0; i < 2; i++) time_one(pair.b[i], pair.g[i], batch, A, sa, B, sb, out.data(), sc);  // warm-up
     const auto t0 = Clock::now();
     for (int r = 0; r < kMaxRounds; r++) {
         for (int j = 0; j < 2; j++) {
-            const int i = (r + j) % 2;  // alternate which library goes first
-            const double t = time_one(order[i], g, batch, A, sa, B, sb, out.data(), sc);
+            const int i = (r + j) % 2;  // alternate which goes first
+            const double t = time_one(pair.b[i], pair.g[i], batch, A, sa, B, sb, out.data(), sc);
             if (t < best[i]) best[i] = t;
         }
         if (r + 1 >= kMinRounds && std::chrono::duration<double>(Clock::now() - t0).count() > kBudget) break;
     }
     g_calibration_ns.fetch_add(
         std::chrono::duration_cast<std::chrono::nanoseconds>(Clock::now() - start).count(), std::memory_order_relaxed);
+}
+
+Record calibrate(const Gemm &g, int64_t batch, const float *A, int64_t sa, const float *B, int64_t sb,
+                 const float *C, int64_t sc) {
+    double best[2];
+    time_pair(Pair{{Backend::OneDNN, Backend::OpenBLAS}, {g, g}}, best, g, batch, A, sa, B, sb, C, sc);
     Record rec;
     rec.onednn_s = best[0];
     rec.openblas_s = best[1];
@@ -255,6 +280,60 @@ Backend auto_choice(const Gemm &g, int64_t batch, const float *A, int64_t sa, co
     return mine[key] = rec.choice;
 }
 
+GemmType auto_batched_type(const Gemm &g, int64_t batch, const float *A, int64_t sa, const float *B, int64_t sb,
+                           const float *C, int64_t sc) {
+    if (g.type != GemmType::BF16 || batch <= 1 || !onednn_bf16_active()) return g.type;
+    State &s = state();
+    const int threads = calling_threads();
+    const uint64_t key = class_key(g, batch, threads);  // a map of its own: no type bit needed
+    thread_local std::unordered_map<uint64_t, GemmType> mine;
+    thread_local uint64_t mine_generation = 0;
+    const uint64_t gen = s.generation.load(std::memory_order_acquire);
+    if (mine_generation != gen) {
+        mine.clear();
+        mine_generation = gen;
+    }
+    if (auto it = mine.find(key); it != mine.end()) return it->second;
+    {
+        std::lock_guard<std::mutex> lock(s.mu);
+        auto it = s.precision.find(key);
+        if (it != s.precision.end()) return mine[key] = it->second;
+    }
+    // The f32 side runs where auto sends the f32 class (which may time it first).
+    Gemm f = g;
+    f.type = GemmType::F32;
+    const Backend fb = auto_choice(f, batch, A, sa, B, sb, C, sc);
+    std::lock_guard<std::mutex> one(s.calibrating);
+    {
+        std::lock_guard<std::mutex> lock(s.mu);
+        auto it = s.precision.find(key);
+        if (it != s.precision.end()) return mine[key] = it->second;
+    }
+    double best[2];
+    time_pair(Pair{{Backend::OneDNN, fb}, {g, f}}, best, g, batch, A, sa, B, sb, C, sc);
+    check(best[0] < std::numeric_limits<double>::infinity() || best[1] < std::numeric_limits<double>::infinity(),
+          MOS_BACKEND, "gemm auto: ", describe(g, batch, threads, "bf16"), " ran neither in bf16 nor in f32");
+    Record rec;
+    rec.shape = describe(g, batch, threads, "bf16");
+    rec.precision = true;
+    rec.onednn_s = best[0];
+    rec.openblas_s = best[1];
+    rec.f32_backend = fb;
+    rec.choice = Backend::OneDNN;
+    if (best[1] < (1.0 - kMargin) * best[0]) {
+        rec.type = GemmType::F32;
+        rec.choice = fb;
+        rec.why = "measured faster";
+    } else {
+        rec.type = GemmType::BF16;
+        rec.why = best[1] < best[0] ? "within the margin" : "measured faster";
+    }
+    std::lock_guard<std::mutex> lock(s.mu);
+    s.precision.emplace(key, rec.type);
+    s.records.push_back(rec);
+    return mine[key] = rec.type;
+}
+
 Backend auto_known(const Gemm &g, int64_t batch) {
     if (g.type == GemmType::BF16 && onednn_bf16_active()) return Backend::OneDNN;
     if (!openblas_exclusion().empty()) return Backend::OneDNN;
@@ -269,6 +348,7 @@ void auto_forget() {
     std::lock_guard<std::mutex> one(s.calibrating);
     std::lock_guard<std::mutex> lock(s.mu);
     s.choice.clear();
+    s.precision.clear();
     s.records.clear();
     s.generation.fetch_add(1, std::memory_order_acq_rel);
 }
@@ -279,20 +359,29 @@ double auto_calibration_seconds() {
 
 std::string auto_policy() {
     const std::string ex = openblas_exclusion();
-    if (!ex.empty()) return "gemm_auto=onednn for every f32 product: " + ex;
+    const char *bf16 = onednn_bf16_active()
+                           ? "; bf16 on onednn, bf16 batched products in bf16 or f32, the faster timed per class"
+                           : "";
+    if (!ex.empty()) return "gemm_auto=onednn for every f32 product: " + ex + bf16;
     return "gemm_auto=per shape class, the faster of onednn and openblas (core " + openblas_core() +
-           ") timed at the class's first product" + (onednn_bf16_active() ? "; bf16 on onednn" : "");
+           ") timed at the class's first product" + bf16;
 }
 
 std::string auto_report() {
     std::string out = auto_policy() + "\n";
-    if (!openblas_exclusion().empty()) return out;
     State &s = state();
     std::lock_guard<std::mutex> lock(s.mu);
     for (const Record &r : s.records) {
-        char t[96];
-        std::snprintf(t, sizeof t, ": onednn %.3f ms, openblas %.3f ms -> ", r.onednn_s * 1e3, r.openblas_s * 1e3);
-        out += "gemm_auto_class=" + r.shape + t + backend_name(r.choice) + " (" + r.why + ")\n";
+        char t[128];
+        if (r.precision) {
+            std::snprintf(t, sizeof t, ": bf16 %.3f ms, f32 (%s) %.3f ms -> ", r.onednn_s * 1e3,
+                          backend_name(r.f32_backend), r.openblas_s * 1e3);
+            out += "gemm_auto_class=" + r.shape + t + (r.type == GemmType::BF16 ? "bf16" : "f32") + " (" + r.why +
+                   ")\n";
+        } else {
+            std::snprintf(t, sizeof t, ": onednn %.3f ms, openblas %.3f ms -> ", r.onednn_s * 1e3, r.openblas_s * 1e3);
+            out += "gemm_auto_class=" + r.shape + t + backend_name(r.choice) + " (" + r.why + ")\n";
+        }
     }
     return out;
 }

@@ -25,7 +25,7 @@ namespace mos {
 
 void gemm_reference(const Gemm &g, const float *A, const float *B, float *C);
 void gemm_onednn(const Gemm &g, int64_t batch, const float *A, int64_t sa, const float *B, int64_t sb, float *C,
-                 int64_t sc);
+                 int64_t sc, const Bf16Operands &pre);
 void gemm_openblas(const Gemm &g, int64_t batch, const float *A, int64_t sa, const float *B, int64_t sb, float *C,
                    int64_t sc);
 bool onednn_bf16_active();
@@ -33,6 +33,7 @@ bool onednn_bf16_active();
 namespace {
 
 std::atomic<int> g_default{-1};
+std::atomic<bool> g_bf16_reuse{true};
 
 void validate(const Gemm &g, const float *A, const float *B, const float *C) {
     check(g.M >= 0 && g.N >= 0 && g.K >= 0, MOS_INVALID_ARGUMENT, "gemm: negative size M=", g.M,
@@ -109,12 +110,12 @@ private:
 };
 
 void run_backend(Backend b, const Gemm &g, int64_t batch, const float *A, int64_t sa, const float *B, int64_t sb,
-                 float *C, int64_t sc) {
+                 float *C, int64_t sc, const Bf16Operands &pre) {
     switch (b) {
     case Backend::Reference:
         for (int64_t i = 0; i < batch; i++) gemm_reference(g, A + i * sa, B + i * sb, C + i * sc);
         return;
-    case Backend::OneDNN: gemm_onednn(g, batch, A, sa, B, sb, C, sc); return;
+    case Backend::OneDNN: gemm_onednn(g, batch, A, sa, B, sb, C, sc, pre); return;
     case Backend::OpenBLAS: gemm_openblas(g, batch, A, sa, B, sb, C, sc); return;
     case Backend::Auto: break;  // resolved by dispatch
     }
@@ -128,21 +129,25 @@ Phase gemm_phase(const Gemm &g, int64_t batch) {
 }
 
 void dispatch(Backend b, const Gemm &g, int64_t batch, const float *A, int64_t sa, const float *B, int64_t sb,
-              float *C, int64_t sc) {
+              float *C, int64_t sc, const Bf16Operands &pre = {}) {
     if (g.M == 0 || g.N == 0 || batch == 0) return;
     if (g.K == 0) {
         for (int64_t i = 0; i < batch; i++) scale_c(g, C + i * sc);
         return;
     }
-    if (b == Backend::Auto) b = auto_choice(g, batch, A, sa, B, sb, C, sc);
-    PhaseScope scope(gemm_phase(g, batch));
+    Gemm run = g;
+    if (b == Backend::Auto) {
+        run.type = auto_batched_type(g, batch, A, sa, B, sb, C, sc);
+        b = auto_choice(run, batch, A, sa, B, sb, C, sc);
+    }
+    PhaseScope scope(gemm_phase(run, batch));
     if (Profile *p = Profile::get()) {
         const auto t0 = std::chrono::steady_clock::now();
-        run_backend(b, g, batch, A, sa, B, sb, C, sc);
-        p->add(b, g, batch, std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count());
+        run_backend(b, run, batch, A, sa, B, sb, C, sc, pre);
+        p->add(b, run, batch, std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count());
         return;
     }
-    run_backend(b, g, batch, A, sa, B, sb, C, sc);
+    run_backend(b, run, batch, A, sa, B, sb, C, sc, pre);
 }
 
 }  // namespace
@@ -196,6 +201,11 @@ void gemm_batched(Backend b, const Gemm &g, int64_t batch, const float *A, int64
 
 void gemm(const Gemm &g, const float *A, const float *B, float *C) { gemm(default_backend(), g, A, B, C); }
 
+void gemm(const Gemm &g, const float *A, const float *B, float *C, const Bf16Operands &pre) {
+    validate(g, A, B, C);
+    dispatch(default_backend(), g, 1, A, 0, B, 0, C, 0, pre);
+}
+
 void gemm_batched(const Gemm &g, int64_t batch, const float *A, int64_t stride_a, const float *B,
                   int64_t stride_b, float *C, int64_t stride_c) {
     gemm_batched(default_backend(), g, batch, A, stride_a, B, stride_b, C, stride_c);
@@ -204,5 +214,11 @@ void gemm_batched(const Gemm &g, int64_t batch, const float *A, int64_t stride_a
 bool bf16_active(Backend b) {
     return (b == Backend::OneDNN || b == Backend::Auto) && onednn_bf16_active();
 }
+
+bool bf16_copies_wanted(GemmType t) {
+    return t == GemmType::BF16 && g_bf16_reuse.load(std::memory_order_relaxed) && bf16_active(default_backend());
+}
+
+void set_bf16_reuse(bool on) { g_bf16_reuse.store(on, std::memory_order_relaxed); }
 
 }  // namespace mos

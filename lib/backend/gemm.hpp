@@ -61,10 +61,27 @@ inline Gemm make_gemm(bool trans_a, bool trans_b, int64_t M, int64_t N, int64_t 
     return g;
 }
 
+// Dense bf16 copies of a bf16 GEMM's operands, made by the caller once and
+// passed to every product that reads the same operand (a linear layer's x, W
+// and dy each feed two products; docs/training.md, "bf16 mixed precision").
+// A copy holds the operand as stored, not as used: for A, the rows x cols
+// matrix that A points to ([M, K], or [K, M] when trans_a), row-major with
+// ld = cols, then the next batch entry rows * cols further (bf16_convert
+// writes exactly that). NULL: that operand is converted inside the call.
+// Copies are read only where the product really runs in bf16 (bf16_active on
+// the backend that runs it); everywhere else the f32 pointers are, so the f32
+// operands must always be given too.
+struct Bf16Operands {
+    const uint16_t *a = nullptr;
+    const uint16_t *b = nullptr;
+};
+
 // C = alpha * op(A) op(B) + beta * C with the current backend.
 // Throws mos::Error(MOS_INVALID_ARGUMENT) on inconsistent sizes/leading dims,
 // MOS_BACKEND if the backend fails.
 void gemm(const Gemm &g, const float *A, const float *B, float *C);
+// The same with bf16 copies of A and/or B made beforehand (Bf16Operands).
+void gemm(const Gemm &g, const float *A, const float *B, float *C, const Bf16Operands &pre);
 
 // The same GEMM for `batch` independent problems whose operands start
 // stride_a / stride_b / stride_c floats apart (attention heads).
@@ -88,6 +105,13 @@ Backend parse_backend(const char *name);
 // inputs into a scratch output. MOS_BACKEND pins a backend instead.
 Backend auto_choice(const Gemm &g, int64_t batch, const float *A, int64_t sa, const float *B, int64_t sb,
                     const float *C, int64_t sc);
+// Auto's precision for a bf16 batched product (attention's per-head products):
+// GemmType::F32 where running the class in f32 measured faster than in bf16
+// (timed once per class and process like the library choice; near-ties stay
+// bf16), else g.type. Anything but a bf16 batched product with bf16 active
+// returns g.type untimed. MOS_BACKEND=onednn keeps every bf16 product in bf16.
+GemmType auto_batched_type(const Gemm &g, int64_t batch, const float *A, int64_t sa, const float *B, int64_t sb,
+                           const float *C, int64_t sc);
 // The choice already made for g's class, without timing anything: Backend::Auto
 // when the class has not been seen yet.
 Backend auto_known(const Gemm &g, int64_t batch);
@@ -99,7 +123,8 @@ bool openblas_core_generic(const std::string &core, const CpuFeatures &cpu);
 // "gemm_auto=..." (the policy here and why; no newline), for mos_build_info.
 std::string auto_policy();
 // auto_policy() then one "gemm_auto_class=..." line per
-// class chosen so far: shape, both times, choice.
+// class chosen so far: shape, both times, choice (library, or for bf16
+// batched classes the precision).
 std::string auto_report();
 // Seconds this process spent timing backends for auto (benchmarks subtract it).
 double auto_calibration_seconds();
@@ -116,5 +141,22 @@ void gemm_batched(Backend b, const Gemm &g, int64_t batch, const float *A, int64
 void set_bf16_disabled(bool disabled);
 // True when a GemmType::BF16 GEMM on `b` really computes with bf16 inputs.
 bool bf16_active(Backend b);
+
+// Whether callers should make bf16 copies (Bf16Operands) for products of type
+// t on the default backend: t is BF16, bf16 is active there and reuse is on.
+// set_bf16_reuse(false) makes callers leave every conversion to the product
+// itself, as before copies existed (tests compare both bit for bit).
+bool bf16_copies_wanted(GemmType t);
+void set_bf16_reuse(bool on);
+
+// dst = bf16(src), round to nearest even (NaN kept quiet; where the CPU has
+// avx512_bf16, f32 denormals flush to zero like vcvtneps2bf16): `batch`
+// matrices of rows x cols stored with leading dimension ld, bstride floats
+// apart, into dense [batch, rows, cols]. The conversion every bf16 product
+// uses, so a copy made here gives the same bits as one made inside the
+// product. Parallel over elements above a size where that pays (counted as
+// Phase::Convert by the caller's scope).
+void bf16_convert(uint16_t *dst, const float *src, int64_t batch, int64_t rows, int64_t cols, int64_t ld,
+                  int64_t bstride);
 
 }  // namespace mos

@@ -16,13 +16,16 @@
 //
 // bf16: A and B are rounded to bf16 (round to nearest even) into per-thread
 // scratch that only grows (no allocation in steady state), and multiplied with
-// f32 accumulation and f32 output. Without a native bf16 matmul (no
-// avx512_bf16, or ONEDNN_MAX_CPU_ISA below it) the GEMM runs in f32.
+// f32 accumulation and f32 output; an operand the caller converted already
+// (Bf16Operands, gemm.hpp) is read as it is, so a training step converts each
+// operand once however many products read it. Without a native bf16 matmul
+// (no avx512_bf16, or ONEDNN_MAX_CPU_ISA below it) the GEMM runs in f32.
 #include <immintrin.h>
 #include <omp.h>
 
 #include <oneapi/dnnl/dnnl.hpp>
 
+#include <algorithm>
 #include <atomic>
 #include <cstdlib>
 #include <cstring>
@@ -150,26 +153,6 @@ __attribute__((target("avx512f,avx512bf16"))) void convert_row_avx512(uint16_t *
     }
 }
 
-// Copies `batch` stored matrices of rows x cols (ld, batch stride bstride)
-// into dense bf16 [batch, rows, cols]. The conversion is per call (the data
-// may change between calls), so it is vectorised: at decode time (M = 1) it
-// is as large as the product itself.
-void convert(uint16_t *dst, const float *src, int64_t batch, int64_t rows, int64_t cols, int64_t ld,
-             int64_t bstride) {
-    const int64_t n = batch * rows;
-    const bool vec = cpu_features().bf16;
-#pragma omp parallel for schedule(static) if (n * cols > 262144)
-    for (int64_t r = 0; r < n; r++) {
-        const float *s = src + (r / rows) * bstride + (r % rows) * ld;
-        uint16_t *d = dst + r * cols;
-        if (vec) {
-            convert_row_avx512(d, s, cols);
-        } else {
-            for (int64_t j = 0; j < cols; j++) d[j] = to_bf16(s[j]);
-        }
-    }
-}
-
 // Per-thread bf16 scratch that only grows.
 std::vector<uint16_t> &scratch(int which) {
     thread_local std::vector<uint16_t> bufs[2];
@@ -243,7 +226,7 @@ void execute(const Entry &e, const void *A, const void *B, float *C) {
 }
 
 void run(const Gemm &g, int64_t batch, const float *A, int64_t sa, const float *B, int64_t sb, float *C,
-         int64_t sc) {
+         int64_t sc, const Bf16Operands &pre) {
     const bool bf16 = g.type == GemmType::BF16 && !g_bf16_disabled.load(std::memory_order_relaxed) &&
                       bf16_native();
     // A single problem's batch stride is never used; give it the natural value.
@@ -259,27 +242,84 @@ void run(const Gemm &g, int64_t batch, const float *A, int64_t sa, const float *
     // bf16 copies are dense: ld = stored width, batch stride = rows * cols.
     const int64_t a_rows = g.trans_a ? g.K : g.M, a_cols = g.trans_a ? g.M : g.K;
     const int64_t b_rows = g.trans_b ? g.N : g.K, b_cols = g.trans_b ? g.K : g.N;
-    std::vector<uint16_t> &bufa = scratch(0), &bufb = scratch(1);
-    const size_t na = static_cast<size_t>(batch * a_rows * a_cols), nb = static_cast<size_t>(batch * b_rows * b_cols);
-    if (bufa.size() < na) bufa.resize(na);
-    if (bufb.size() < nb) bufb.resize(nb);
-    {
+    // Operands the caller converted already (Bf16Operands) are read as they
+    // are; the others are converted here into per-thread scratch.
+    const uint16_t *a16 = pre.a, *b16 = pre.b;
+    if (!a16 || !b16) {
         PhaseScope scope(Phase::Convert);
-        convert(bufa.data(), A, batch, a_rows, a_cols, g.lda, sa);
-        convert(bufb.data(), B, batch, b_rows, b_cols, g.ldb, sb);
+        if (!a16) {
+            std::vector<uint16_t> &buf = scratch(0);
+            const size_t n = static_cast<size_t>(batch * a_rows * a_cols);
+            if (buf.size() < n) buf.resize(n);
+            bf16_convert(buf.data(), A, batch, a_rows, a_cols, g.lda, sa);
+            a16 = buf.data();
+        }
+        if (!b16) {
+            std::vector<uint16_t> &buf = scratch(1);
+            const size_t n = static_cast<size_t>(batch * b_rows * b_cols);
+            if (buf.size() < n) buf.resize(n);
+            bf16_convert(buf.data(), B, batch, b_rows, b_cols, g.ldb, sb);
+            b16 = buf.data();
+        }
     }
     Gemm d = g;
     d.lda = a_cols;
     d.ldb = b_cols;
-    execute(*get_entry(d, batch, a_rows * a_cols, b_rows * b_cols, sc, true), bufa.data(), bufb.data(), C);
+    execute(*get_entry(d, batch, a_rows * a_cols, b_rows * b_cols, sc, true), a16, b16, C);
 }
 
 }  // namespace
 
+// A thread gets at least kConvertGrain elements, so small copies (decode
+// steps, attention heads, most weights) stay serial. Measured on the 2-core
+// Zen 5: one thread converts about 20 elements per ns; with spinning OpenMP
+// threads 2 threads took 6.0 us on 262K elements against 12.8 us on one (2.0x
+// up to 8M elements), but with OMP_WAIT_POLICY=passive on the loaded machine
+// waking the second thread cost about 8 us, so at a 16K grain 2 threads took
+// 8.2 us on 32K elements against 1.1 us. 128K keeps that cost near a tenth of
+// the work a thread gets.
+constexpr int64_t kConvertGrain = 131072;
+
+void bf16_convert(uint16_t *dst, const float *src, int64_t batch, int64_t rows, int64_t cols, int64_t ld,
+                  int64_t bstride) {
+    const int64_t n_rows = batch * rows, total = n_rows * cols;
+    if (total <= 0) return;
+    const bool vec = cpu_features().bf16;
+    // Elements [e0, e1) of the dense output, a row piece at a time: the split
+    // is over elements, so a few long rows (the logits gradient of a short
+    // batch, a [V, d] weight) or many short ones divide alike.
+    auto piece = [&](int64_t e0, int64_t e1) {
+        while (e0 < e1) {
+            const int64_t r = e0 / cols, j = e0 % cols, w = std::min(cols - j, e1 - e0);
+            const float *s = src + (r / rows) * bstride + (r % rows) * ld + j;
+            uint16_t *d = dst + e0;
+            if (vec) {
+                convert_row_avx512(d, s, w);
+            } else {
+                for (int64_t k = 0; k < w; k++) d[k] = to_bf16(s[k]);
+            }
+            e0 += w;
+        }
+    };
+    const int64_t threads = std::min<int64_t>(omp_in_parallel() ? 1 : omp_get_max_threads(),
+                                              total / kConvertGrain);
+    if (threads <= 1) {
+        piece(0, total);
+        return;
+    }
+#pragma omp parallel for num_threads(threads) schedule(static)
+    for (int64_t t = 0; t < threads; t++) {
+        // Boundaries on multiples of 32 elements: whole vector steps, and whole
+        // 64-byte lines of an aligned output.
+        const int64_t e0 = total * t / threads / 32 * 32, e1 = t + 1 == threads ? total : total * (t + 1) / threads / 32 * 32;
+        piece(e0, e1);
+    }
+}
+
 void gemm_onednn(const Gemm &g, int64_t batch, const float *A, int64_t sa, const float *B, int64_t sb, float *C,
-                 int64_t sc) {
+                 int64_t sc, const Bf16Operands &pre) {
     try {
-        run(g, batch, A, sa, B, sb, C, sc);
+        run(g, batch, A, sa, B, sb, C, sc, pre);
     } catch (const dnnl::error &e) {
         fail(MOS_BACKEND, "oneDNN matmul M=", g.M, " N=", g.N, " K=", g.K, " batch=", batch, " failed: ", e.what(),
              " (status ", static_cast<int>(e.status), ")");

@@ -13,6 +13,7 @@
 #include <cmath>
 #include <cstring>
 
+#include "backend/gemm.hpp"
 #include "backend/profile.hpp"
 #include "kernels/common.hpp"
 #include "kernels/fast_exp.hpp"
@@ -125,7 +126,7 @@ CrossEntropyResult cross_entropy_forward(float *lse, float *row_loss, float *row
 
 void cross_entropy_backward(float *dlogits, const float *lse, const float *logits,
                             const int32_t *targets, int64_t N, int64_t V, int32_t pad, float eps,
-                            float scale, GradMode mode) {
+                            float scale, GradMode mode, uint16_t *dlogits16) {
     PhaseScope scope(Phase::Loss);
     check_ce("cross_entropy_backward", targets, N, V, pad, eps);
     const float off = scale * eps / static_cast<float>(V);
@@ -136,12 +137,13 @@ void cross_entropy_backward(float *dlogits, const float *lse, const float *logit
         float *g = dlogits + n * V;
         if (y == pad) {
             if (write) std::memset(g, 0, static_cast<size_t>(V) * sizeof(float));
-            continue;
+        } else {
+            const float *z = logits + n * V;
+            const float l = lse[n];
+            accumulate_grad_row(g, z, l, scale, off, V, write);
+            g[y] -= scale * (1.0f - eps);
         }
-        const float *z = logits + n * V;
-        const float l = lse[n];
-        accumulate_grad_row(g, z, l, scale, off, V, write);
-        g[y] -= scale * (1.0f - eps);
+        if (dlogits16) bf16_convert(dlogits16 + n * V, g, 1, 1, V, V, V);  // serial in here
     }
 }
 
@@ -172,7 +174,7 @@ double soft_cross_entropy_forward(float *lse, float *row, const float *logits, c
 
 void soft_cross_entropy_backward(float *dlogits, const float *lse, const float *logits, const float *teacher,
                                  const int32_t *targets, int64_t N, int64_t V, int32_t pad, float scale,
-                                 GradMode mode) {
+                                 GradMode mode, uint16_t *dlogits16) {
     PhaseScope scope(Phase::Loss);
     check_ce("soft_cross_entropy_backward", targets, N, V, pad, 0.0f);
     const bool write = mode == GradMode::Overwrite;
@@ -181,11 +183,12 @@ void soft_cross_entropy_backward(float *dlogits, const float *lse, const float *
         float *g = dlogits + n * V;
         if (targets[n] == pad) {
             if (write) std::memset(g, 0, static_cast<size_t>(V) * sizeof(float));
-            continue;
+        } else {
+            accumulate_grad_row(g, logits + n * V, lse[n], scale, 0.0f, V, write);
+            const float *t = teacher + n * V;
+            for (int64_t v = 0; v < V; v++) g[v] -= scale * t[v];
         }
-        accumulate_grad_row(g, logits + n * V, lse[n], scale, 0.0f, V, write);
-        const float *t = teacher + n * V;
-        for (int64_t v = 0; v < V; v++) g[v] -= scale * t[v];
+        if (dlogits16) bf16_convert(dlogits16 + n * V, g, 1, 1, V, V, V);  // serial in here
     }
 }
 

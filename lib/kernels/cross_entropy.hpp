@@ -27,9 +27,11 @@ CrossEntropyResult cross_entropy_forward(float *lse, float *row_loss, float *row
 // dlogits[n, v] += scale * (softmax(logits[n])_v - q_v), q_v = (1 - eps) [v == y_n] + eps / V,
 // for non-pad rows (pad rows untouched). scale is e.g. 1 / tokens for a mean loss.
 // mode = Overwrite writes those values instead and zeroes the pad rows.
+// dlogits16 (may be NULL): also receives bf16(dlogits) [N, V] (bf16_convert's rounding),
+// each row converted while it is in cache, for the bf16 products that read dlogits next.
 void cross_entropy_backward(float *dlogits, const float *lse, const float *logits,
                             const int32_t *targets, int64_t N, int64_t V, int32_t pad, float eps,
-                            float scale, GradMode mode = GradMode::Accumulate);
+                            float scale, GradMode mode = GradMode::Accumulate, uint16_t *dlogits16 = nullptr);
 
 // In-place distillation (docs/training.md): the student's cross-entropy against a
 // teacher distribution t [N, V] (rows sum to 1) over non-pad rows:
@@ -38,10 +40,10 @@ void cross_entropy_backward(float *dlogits, const float *lse, const float *logit
 double soft_cross_entropy_forward(float *lse, float *row_loss, const float *logits, const float *teacher, const int32_t *targets,
                                   int64_t N, int64_t V, int32_t pad);
 // dlogits[n, v] += scale * (softmax(logits[n])_v - teacher[n, v]) for non-pad rows
-// (Overwrite: = that, pad rows zeroed).
+// (Overwrite: = that, pad rows zeroed); dlogits16 as in cross_entropy_backward.
 void soft_cross_entropy_backward(float *dlogits, const float *lse, const float *logits, const float *teacher,
                                  const int32_t *targets, int64_t N, int64_t V, int32_t pad, float scale,
-                                 GradMode mode = GradMode::Accumulate);
+                                 GradMode mode = GradMode::Accumulate, uint16_t *dlogits16 = nullptr);
 // probs[n, v] = exp(logits[n, v] - lse[n]) for non-pad rows (0 for pad rows): the
 // teacher distribution from a forward pass's logits and saved lse.
 void softmax_rows(float *probs, const float *logits, const float *lse, const int32_t *targets, int64_t N, int64_t V,

@@ -4,6 +4,7 @@
 #include "kernels/linear.hpp"
 
 #include <cstring>
+#include <vector>
 
 #include <omp.h>
 
@@ -39,7 +40,7 @@ MOS_HOT_CLONES void column_sums(float *acc, const float *x, int64_t N, int64_t d
 }  // namespace
 
 void linear_forward(float *y, const float *x, const float *W, const float *b, int64_t N,
-                    int64_t d_in, int64_t d_out, int64_t ld_w, GemmType type) {
+                    int64_t d_in, int64_t d_out, int64_t ld_w, GemmType type, const LinearBf16 &pre) {
     check_linear("linear_forward", N, d_in, d_out, ld_w);
     PhaseScope scope(Phase::Elementwise);  // the bias; the product counts as a GEMM
     if (N == 0 || d_out == 0) return;
@@ -55,29 +56,40 @@ void linear_forward(float *y, const float *x, const float *W, const float *b, in
     // W is stored [d_out rows, D_in cols]: y = x W^T, onto the bias (beta = 1) if any.
     Gemm g = make_gemm(false, true, N, d_out, d_in, d_in, ld_w, d_out, 1.0f, b ? 1.0f : 0.0f);
     g.type = type;
-    gemm(g, x, W, y);
+    gemm(g, x, W, y, Bf16Operands{pre.x, pre.W});
 }
 
 void linear_backward(float *dx, float *dW, float *db, const float *dy, const float *x,
                      const float *W, int64_t N, int64_t d_in, int64_t d_out, int64_t ld_w, GradMode dx_mode,
-                     GemmType type) {
+                     GemmType type, const LinearBf16 &pre) {
     check_linear("linear_backward", N, d_in, d_out, ld_w);
     PhaseScope scope(Phase::Elementwise);  // the bias gradient; the products count as GEMMs
     if (d_out == 0 && dx && dx_mode == GradMode::Overwrite) {
         zero_floats(dx, N * d_in);  // an empty product: dx = 0
     }
     if (N == 0 || d_out == 0) return;
+    // dy [N, d_out] feeds both products: in bf16 it is converted once here
+    // (the largest single conversion of a step is the logits gradient).
+    const uint16_t *dy16 = pre.dy;
+    if (!dy16 && dx && dW && d_in > 0 && bf16_copies_wanted(type)) {
+        PhaseScope convert(Phase::Convert);
+        thread_local std::vector<uint16_t> buf;  // only grows
+        const size_t n = static_cast<size_t>(N * d_out);
+        if (buf.size() < n) buf.resize(n);
+        bf16_convert(buf.data(), dy, 1, N, d_out, d_out, N * d_out);
+        dy16 = buf.data();
+    }
     if (dx && d_in > 0) {
         // dx[N, d_in] (+)= dy[N, d_out] * W[:d_out, :d_in]
         Gemm g = make_gemm(false, false, N, d_in, d_out, d_out, ld_w, d_in, 1.0f, grad_beta(dx_mode));
         g.type = type;
-        gemm(g, dy, W, dx);
+        gemm(g, dy, W, dx, Bf16Operands{dy16, pre.W});
     }
     if (dW && d_in > 0) {
         // dW[:d_out, :d_in] += dy^T[d_out, N] * x[N, d_in]
         Gemm g = make_gemm(true, false, d_out, d_in, N, d_out, d_in, ld_w, 1.0f, 1.0f);
         g.type = type;
-        gemm(g, dy, x, dW);
+        gemm(g, dy, x, dW, Bf16Operands{dy16, pre.x});
     }
     if (db) {
         // Column sums, one task per column chunk: deterministic for any thread count.

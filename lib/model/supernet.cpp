@@ -57,6 +57,12 @@ struct AttnAct {
     float *P = nullptr;                              // [B, h, T_q, S_kv]
     float *a = nullptr;                              // [N_q, d] projected output (after dropout)
     int64_t heads = 0, Tq = 0, Skv = 0;
+    // bf16 copies (only where Workspace::State::bf16 is on, else NULL), made in
+    // the forward and reused by the backward: the inputs (xkv16 = xq16 for
+    // self-attention), o, and the projection weights' active slices.
+    uint16_t *xq16 = nullptr, *xkv16 = nullptr, *o16 = nullptr;  // [N_q, d_q], [N_kv, d_kv], [N_q, Q]
+    uint16_t *wq16 = nullptr, *wk16 = nullptr, *wv16 = nullptr;  // [Q, d_q], [Q, d_kv] x2
+    uint16_t *wo16 = nullptr;                                    // [d_q, Q]
 };
 
 struct FfnAct {
@@ -67,6 +73,10 @@ struct FfnAct {
     float *h = nullptr;                           // ReLU(fc1) [N, F]
     float *f = nullptr;                           // fc2 output after dropout [N, d]
     int64_t F = 0;
+    // bf16 copies (NULL unless bf16 is on): fc1's input and fc2's input ReLU(fc1),
+    // the mixed weights.
+    uint16_t *x16 = nullptr, *h16 = nullptr;      // [N, d], [N, F]
+    uint16_t *W1_16 = nullptr, *W2_16 = nullptr;  // [F, d], [d, F]
 };
 
 struct LnAct {
@@ -133,8 +143,17 @@ struct Workspace::State {
     float *lse = nullptr;           // [Nt] log-sum-exp of each logits row
     float *row_loss = nullptr;      // [Nt] smoothed loss of each target token
     const float *teacher = nullptr; // [Nt, V] distillation targets of the last forward, or NULL
+    uint16_t *y16 = nullptr;        // bf16 copies of the output projection's input [Nt, dd]
+    uint16_t *E16 = nullptr;        // and of its weight, the embedding's slice [V, dd]
+    uint16_t *dlogits16 = nullptr;  // the logits gradient's copy [Nt, V], written by the loss
     LossStats loss;
     size_t forward_mark = 0;
+    // bf16 copies of the products' operands (docs/training.md), in their own
+    // arena made at the first forward that wants them: an f32 workspace
+    // never holds them.
+    bool bf16 = false;              // the last forward made copies
+    size_t bf16_floats = 0;         // the arena's size for the largest arch and batch
+    Arena bf16_arena;
 };
 
 // ---------------------------------------------------------------------------
@@ -259,10 +278,14 @@ struct Alloc {
         return arena->alloc(n);
     }
     uint8_t *u8(size_t n) { return reinterpret_cast<uint8_t *>(f((n + 3) / 4)); }
+    uint16_t *h(size_t n) { return reinterpret_cast<uint16_t *>(f((n + 1) / 2)); }
 };
 
-void alloc_attn(Alloc &al, AttnAct &s, int64_t B, int64_t Tq, int64_t Skv, int64_t Q, int64_t heads,
-                int64_t d) {
+// bf16 copies, when h16 is not NULL (a second Alloc over the bf16 arena).
+uint16_t *maybe16(Alloc *h16, int64_t n) { return h16 ? h16->h(static_cast<size_t>(n)) : nullptr; }
+
+void alloc_attn(Alloc &al, Alloc *h16, AttnAct &s, int64_t B, int64_t Tq, int64_t Skv, int64_t Q, int64_t heads,
+                int64_t d, int64_t d_kv, bool self) {
     s.heads = heads;
     s.Tq = Tq;
     s.Skv = Skv;
@@ -272,6 +295,13 @@ void alloc_attn(Alloc &al, AttnAct &s, int64_t B, int64_t Tq, int64_t Skv, int64
     s.o = al.f(B * Tq * Q);
     s.P = al.f(B * heads * Tq * Skv);
     s.a = al.f(B * Tq * d);
+    s.xq16 = maybe16(h16, B * Tq * d);
+    s.xkv16 = self ? s.xq16 : maybe16(h16, B * Skv * d_kv);
+    s.o16 = maybe16(h16, B * Tq * Q);
+    s.wq16 = maybe16(h16, Q * d);
+    s.wk16 = maybe16(h16, Q * d_kv);
+    s.wv16 = maybe16(h16, Q * d_kv);
+    s.wo16 = maybe16(h16, d * Q);
 }
 
 void alloc_ln(Alloc &al, LnAct &s, int64_t N, int64_t d) {
@@ -281,7 +311,7 @@ void alloc_ln(Alloc &al, LnAct &s, int64_t N, int64_t d) {
     s.rstd = al.f(N);
 }
 
-void alloc_ffn(Alloc &al, FfnAct &s, const SupernetConfig &cfg, int64_t N, int64_t d, int64_t F) {
+void alloc_ffn(Alloc &al, Alloc *h16, FfnAct &s, const SupernetConfig &cfg, int64_t N, int64_t d, int64_t F) {
     const int64_t m = cfg.experts, H = cfg.router_hidden;
     s.F = F;
     if (cfg.routing == Routing::Neuron) {
@@ -301,9 +331,14 @@ void alloc_ffn(Alloc &al, FfnAct &s, const SupernetConfig &cfg, int64_t N, int64
     s.b2 = al.f(d);
     s.h = al.f(N * F);
     s.f = al.f(N * d);
+    s.x16 = maybe16(h16, N * d);
+    s.h16 = maybe16(h16, N * F);
+    s.W1_16 = maybe16(h16, F * d);
+    s.W2_16 = maybe16(h16, d * F);
 }
 
-void plan(Alloc &al, Workspace::State &st, const SupernetConfig &cfg, const ArchDims &a, int64_t B,
+// h16: where the bf16 copies go, or NULL for none.
+void plan(Alloc &al, Alloc *h16, Workspace::State &st, const SupernetConfig &cfg, const ArchDims &a, int64_t B,
           int64_t S, int64_t T) {
     const int64_t Ns = B * S, Nt = B * T, Q = cfg.dims.qkv;
     const int64_t de = a.enc_embed, dd = a.dec_embed;
@@ -313,9 +348,9 @@ void plan(Alloc &al, Workspace::State &st, const SupernetConfig &cfg, const Arch
     st.enc.assign(a.enc.size(), EncLayerAct{});
     for (size_t l = 0; l < a.enc.size(); l++) {
         EncLayerAct &L = st.enc[l];
-        alloc_attn(al, L.self, B, S, S, Q, a.enc[l].self_heads, de);
+        alloc_attn(al, h16, L.self, B, S, S, Q, a.enc[l].self_heads, de, de, true);
         alloc_ln(al, L.ln1, Ns, de);
-        alloc_ffn(al, L.ffn, cfg, Ns, de, a.enc[l].ffn);
+        alloc_ffn(al, h16, L.ffn, cfg, Ns, de, a.enc[l].ffn);
         alloc_ln(al, L.ln2, Ns, de);
     }
     st.dec_emb = al.f(Nt * dd);
@@ -323,18 +358,21 @@ void plan(Alloc &al, Workspace::State &st, const SupernetConfig &cfg, const Arch
     for (size_t l = 0; l < a.dec.size(); l++) {
         DecLayerAct &L = st.dec[l];
         const int64_t kS = a.dec[l].cross_layers * S;
-        alloc_attn(al, L.self, B, T, T, Q, a.dec[l].self_heads, dd);
+        alloc_attn(al, h16, L.self, B, T, T, Q, a.dec[l].self_heads, dd, dd, true);
         alloc_ln(al, L.ln1, Nt, dd);
         L.mem = al.f(B * kS * de);
         L.mem_mask = al.u8(B * kS);
-        alloc_attn(al, L.cross, B, T, kS, Q, a.dec[l].cross_heads, dd);
+        alloc_attn(al, h16, L.cross, B, T, kS, Q, a.dec[l].cross_heads, dd, de, false);
         alloc_ln(al, L.ln2, Nt, dd);
-        alloc_ffn(al, L.ffn, cfg, Nt, dd, a.dec[l].ffn);
+        alloc_ffn(al, h16, L.ffn, cfg, Nt, dd, a.dec[l].ffn);
         alloc_ln(al, L.ln3, Nt, dd);
     }
     st.logits = al.f(Nt * cfg.vocab);
     st.lse = al.f(Nt);
     st.row_loss = al.f(Nt);
+    st.y16 = maybe16(h16, Nt * dd);
+    st.E16 = maybe16(h16, cfg.vocab * dd);
+    st.dlogits16 = maybe16(h16, Nt * cfg.vocab);
 }
 
 // Scratch of backward: activation gradients of the widest tensors plus kernel
@@ -381,11 +419,12 @@ Workspace::Workspace(const Supernet &net, int64_t max_src_tokens, int64_t max_tg
     // Worst case of B*S*S attention: B = tokens / len rows of len tokens.
     const int64_t Bs = (max_src_tokens + max_len - 1) / max_len, Bt = (max_tgt_tokens + max_len - 1) / max_len;
     const int64_t B = Bs > Bt ? Bs : Bt;
-    Alloc counter{nullptr, true};
+    Alloc counter{nullptr, true}, counter16{nullptr, true};
     State scratch_state;
-    plan(counter, scratch_state, cfg, big, B, max_len, max_len);
+    plan(counter, &counter16, scratch_state, cfg, big, B, max_len, max_len);
     size_t total = counter.count + backward_scratch_floats(cfg, B * max_len, B * max_len, max_len);
     arena_ = Arena("activations", total);
+    state_->bf16_floats = counter16.count;
 }
 
 Workspace::~Workspace() = default;
@@ -404,6 +443,17 @@ struct Ctx {
     GemmType mm;  // precision of the products
     const float *P(size_t offset) const { return net.param_at(offset); }
 };
+
+// dst = bf16(src[:rows, :cols]) (ld) when dst is not NULL (bf16 copies on):
+// the one conversion of an operand that a forward product and the backward's
+// products all read. Returns dst.
+const uint16_t *to16(uint16_t *dst, const float *src, int64_t rows, int64_t cols, int64_t ld) {
+    if (dst) {
+        PhaseScope scope(Phase::Convert);
+        bf16_convert(dst, src, 1, rows, cols, ld, rows * ld);
+    }
+    return dst;
+}
 
 // Router + mix of one FFN (both linears) with the layer's tensors t.
 void ffn_mix_forward(const Ctx &c, FfnAct &s, const FfnTensors &t, int64_t d, int64_t D, int64_t Fm) {
@@ -439,9 +489,11 @@ void ffn_mix_forward(const Ctx &c, FfnAct &s, const FfnTensors &t, int64_t d, in
 void ffn_forward(const Ctx &c, FfnAct &s, LnAct &ln, const float *x, int64_t N, int64_t d, int64_t D,
                  int64_t Fm, const FfnTensors &t, const LayerNormTensors &lt, uint64_t drop_site) {
     ffn_mix_forward(c, s, t, d, D, Fm);
-    linear_forward(s.h, x, s.W1, s.b1, N, d, s.F, d, c.mm);
+    linear_forward(s.h, x, s.W1, s.b1, N, d, s.F, d, c.mm,
+                   LinearBf16{to16(s.x16, x, N, d, d), to16(s.W1_16, s.W1, s.F, d, d)});
     relu_forward(s.h, s.h, N * s.F);
-    linear_forward(s.f, s.h, s.W2, s.b2, N, s.F, d, s.F, c.mm);
+    linear_forward(s.f, s.h, s.W2, s.b2, N, s.F, d, s.F, c.mm,
+                   LinearBf16{to16(s.h16, s.h, N, s.F, s.F), to16(s.W2_16, s.W2, d, s.F, s.F)});
     if (c.train) dropout_forward(s.f, s.f, N * d, dropout_rate(c.cfg.dropout, d, D), DropoutKey{c.seed, 0, drop_site});
     residual_forward(ln.x, x, s.f, N * d);
     layernorm_forward(ln.y, ln.mean, ln.rstd, ln.x, c.P(lt.w), c.P(lt.b), N, d);
@@ -452,13 +504,20 @@ void attn_forward(const Ctx &c, AttnAct &s, const float *xq, const float *xkv, c
                   int64_t B, int64_t d_q, int64_t d_kv, int64_t ld_q, int64_t ld_kv, bool causal,
                   const AttentionTensors &t, uint64_t drop_site, uint64_t pdrop_site) {
     const int64_t Q = c.cfg.dims.qkv, Nq = B * s.Tq, Nkv = B * s.Skv;
-    linear_forward(s.q, xq, c.P(t.q_w), c.P(t.q_b), Nq, d_q, Q, ld_q, c.mm);
-    linear_forward(s.k, xkv, c.P(t.k_w), c.P(t.k_b), Nkv, d_kv, Q, ld_kv, c.mm);
-    linear_forward(s.v, xkv, c.P(t.v_w), c.P(t.v_b), Nkv, d_kv, Q, ld_kv, c.mm);
+    // Self-attention: xkv16 is xq16, one copy for the three projections.
+    to16(s.xq16, xq, Nq, d_q, d_q);
+    if (s.xkv16 != s.xq16) to16(s.xkv16, xkv, Nkv, d_kv, d_kv);
+    linear_forward(s.q, xq, c.P(t.q_w), c.P(t.q_b), Nq, d_q, Q, ld_q, c.mm,
+                   LinearBf16{s.xq16, to16(s.wq16, c.P(t.q_w), Q, d_q, ld_q)});
+    linear_forward(s.k, xkv, c.P(t.k_w), c.P(t.k_b), Nkv, d_kv, Q, ld_kv, c.mm,
+                   LinearBf16{s.xkv16, to16(s.wk16, c.P(t.k_w), Q, d_kv, ld_kv)});
+    linear_forward(s.v, xkv, c.P(t.v_w), c.P(t.v_b), Nkv, d_kv, Q, ld_kv, c.mm,
+                   LinearBf16{s.xkv16, to16(s.wv16, c.P(t.v_w), Q, d_kv, ld_kv)});
     AttentionShape as{B, s.Tq, s.Skv, Q, s.heads, causal};
     const float pa = c.train ? c.cfg.attn_dropout : 0.0f;
     attention_forward(s.o, s.P, s.q, s.k, s.v, kmask, as, pa, c.seed, pdrop_site, c.mm);
-    linear_forward(s.a, s.o, c.P(t.out_w), c.P(t.out_b), Nq, Q, d_q, Q, c.mm);
+    linear_forward(s.a, s.o, c.P(t.out_w), c.P(t.out_b), Nq, Q, d_q, Q, c.mm,
+                   LinearBf16{to16(s.o16, s.o, Nq, Q, Q), to16(s.wo16, c.P(t.out_w), d_q, Q, Q)});
     if (c.train)
         dropout_forward(s.a, s.a, Nq * d_q, dropout_rate(c.cfg.dropout, d_q, ld_q), DropoutKey{c.seed, 0, drop_site});
 }
@@ -488,7 +547,11 @@ LossStats Supernet::forward(Workspace &ws, const ArchDims &a, const Batch &b, bo
     st.valid = false;
     ws.arena().reset();
     Alloc al{&ws.arena(), false};
-    plan(al, st, cfg_, a, b.B, b.S, b.T);
+    st.bf16 = bf16_copies_wanted(ws.matmul_type());
+    if (st.bf16 && st.bf16_arena.capacity() == 0) st.bf16_arena = Arena("bf16 operands", st.bf16_floats);
+    st.bf16_arena.reset();
+    Alloc al16{&st.bf16_arena, false};
+    plan(al, st.bf16 ? &al16 : nullptr, st, cfg_, a, b.B, b.S, b.T);
     st.forward_mark = ws.arena().mark();
     st.arch = a;
     st.batch = b;
@@ -561,7 +624,8 @@ LossStats Supernet::forward(Workspace &ws, const ArchDims &a, const Batch &b, bo
     }
 
     // Tied output projection and loss.
-    linear_forward(st.logits, y, E, nullptr, Nt, dd, V, ldE, st.mm);
+    linear_forward(st.logits, y, E, nullptr, Nt, dd, V, ldE, st.mm,
+                   LinearBf16{to16(st.y16, y, Nt, dd, dd), to16(st.E16, E, V, dd, ldE)});
     CrossEntropyResult ce = cross_entropy_forward(st.lse, st.row_loss, nullptr, st.logits, b.tgt_out, Nt, V, cfg_.pad_id,
                                                   cfg_.label_smoothing);
     st.loss = LossStats{ce.loss, ce.nll, ce.tokens};
@@ -628,10 +692,10 @@ void ffn_backward(BwdCtx &c, float *dx, const float *dout, FfnAct &s, LnAct &ln,
     // fc2: h [N, F] -> f [N, d] with the mixed W2 [d, F]; dh through the ReLU in place.
     float *dh = c.fresh(N * F);
     float *dW2 = c.zeroed(d * F), *db2 = c.zeroed(d);
-    linear_backward(dh, dW2, db2, df, s.h, s.W2, N, F, d, F, GradMode::Overwrite, c.mm);
+    linear_backward(dh, dW2, db2, df, s.h, s.W2, N, F, d, F, GradMode::Overwrite, c.mm, LinearBf16{s.h16, s.W2_16});
     relu_grad_mask(dh, s.h, N * F);
     float *dW1 = c.zeroed(F * d), *db1 = c.zeroed(F);
-    linear_backward(dx, dW1, db1, dh, x, s.W1, N, d, F, d, GradMode::Accumulate, c.mm);
+    linear_backward(dx, dW1, db1, dh, x, s.W1, N, d, F, d, GradMode::Accumulate, c.mm, LinearBf16{s.x16, s.W1_16});
     // Through the mixes into the experts and the router outputs alpha.
     MosShape s1{m, F, d, Fm, D, MosRouting::LayerWise};
     MosShape s2{m, d, F, D, Fm, MosRouting::LayerWise};
@@ -684,17 +748,20 @@ void attn_backward(BwdCtx &c, float *dxq, float *dxkv, const float *da, AttnAct 
         da = dd;
     }
     float *dO = c.fresh(Nq * Q);
-    linear_backward(dO, c.G(t.out_w), c.G(t.out_b), da, s.o, c.P(t.out_w), Nq, Q, d_q, Q, GradMode::Overwrite, c.mm);
+    linear_backward(dO, c.G(t.out_w), c.G(t.out_b), da, s.o, c.P(t.out_w), Nq, Q, d_q, Q, GradMode::Overwrite, c.mm,
+                    LinearBf16{s.o16, s.wo16});
     float *dq = c.fresh(Nq * Q), *dk = c.fresh(Nkv * Q), *dv = c.fresh(Nkv * Q);
     AttentionShape as{B, s.Tq, s.Skv, Q, s.heads, causal};
     float *ascratch = c.arena.alloc(attention_backward_scratch(as) + 1);
     const float pa = c.train ? c.cfg.attn_dropout : 0.0f;
     attention_backward(dq, dk, dv, ascratch, dO, s.P, s.q, s.k, s.v, as, pa, c.seed, pdrop_site, GradMode::Overwrite,
                        c.mm);
-    linear_backward(dxq, c.G(t.q_w), c.G(t.q_b), dq, xq, c.P(t.q_w), Nq, d_q, Q, ld_q, GradMode::Accumulate, c.mm);
-    linear_backward(dxkv, c.G(t.k_w), c.G(t.k_b), dk, xkv, c.P(t.k_w), Nkv, d_kv, Q, ld_kv, kv_mode, c.mm);
+    linear_backward(dxq, c.G(t.q_w), c.G(t.q_b), dq, xq, c.P(t.q_w), Nq, d_q, Q, ld_q, GradMode::Accumulate, c.mm,
+                    LinearBf16{s.xq16, s.wq16});
+    linear_backward(dxkv, c.G(t.k_w), c.G(t.k_b), dk, xkv, c.P(t.k_w), Nkv, d_kv, Q, ld_kv, kv_mode, c.mm,
+                    LinearBf16{s.xkv16, s.wk16});
     linear_backward(dxkv, c.G(t.v_w), c.G(t.v_b), dv, xkv, c.P(t.v_w), Nkv, d_kv, Q, ld_kv, GradMode::Accumulate,
-                    c.mm);
+                    c.mm, LinearBf16{s.xkv16, s.wv16});
     c.arena.rewind(mark);
 }
 
@@ -717,15 +784,15 @@ void Supernet::backward(Workspace &ws, float scale, float *grads) {
     float *dlogits = c.fresh(Nt * V);
     if (st.teacher)
         soft_cross_entropy_backward(dlogits, st.lse, st.logits, st.teacher, b.tgt_out, Nt, V, cfg_.pad_id, scale,
-                                    GradMode::Overwrite);
+                                    GradMode::Overwrite, st.dlogits16);
     else
         cross_entropy_backward(dlogits, st.lse, st.logits, b.tgt_out, Nt, V, cfg_.pad_id, cfg_.label_smoothing, scale,
-                               GradMode::Overwrite);
+                               GradMode::Overwrite, st.dlogits16);
     float *dy = c.fresh(Nt * dd);
     const float *y_last = st.dec.back().ln3.y;
     float *dE = c.G(tensors().embed);
     linear_backward(dy, dE, nullptr, dlogits, y_last, param_at(tensors().embed), Nt, dd, V, ldE, GradMode::Overwrite,
-                    st.mm);
+                    st.mm, LinearBf16{st.y16, st.E16, st.dlogits16});
 
     // Gradients of every encoder layer's output (cross-attention reads them).
     const int64_t Le = static_cast<int64_t>(a.enc.size());

@@ -12,6 +12,7 @@
 #include <string>
 #include <vector>
 
+#include "backend/gemm.hpp"
 #include "core/error.hpp"
 #include "kernels/activation.hpp"
 #include "kernels/adam.hpp"
@@ -197,6 +198,9 @@ void dropout_matches_reference(void **) {
         }
 }
 
+// A teacher distribution for the soft cross-entropy: uniform rows.
+std::vector<float> pr0(int64_t N, int64_t V) { return std::vector<float>(static_cast<size_t>(N * V), 1.0f / V); }
+
 void cross_entropy_matches_reference(void **) {
     const int32_t pad = 1;
     for (int64_t V : {int64_t(8000), int64_t(1003), int64_t(37)}) {
@@ -218,6 +222,27 @@ void cross_entropy_matches_reference(void **) {
         mos::cross_entropy_backward(dz.data(), lse.data(), z.data(), t.data(), N, V, pad, 0.1f, 0.5f);
         mos::ref::cross_entropy_backward(dzr.data(), z.data(), t.data(), N, V, pad, 0.1f, 0.5f);
         expect_close("cross-entropy dlogits" + w, dz.data(), dzr.data(), dz.size(), 1e-6);
+        // The bf16 copy written alongside (accumulating and overwriting, pad rows
+        // included) is bf16_convert of the f32 result, bit for bit.
+        for (mos::GradMode mode : {mos::GradMode::Accumulate, mos::GradMode::Overwrite}) {
+            auto d32 = uniform(N * V, 43), conv = d32;
+            std::vector<uint16_t> d16(static_cast<size_t>(N * V), 0xffff), want16(d16.size());
+            mos::cross_entropy_backward(d32.data(), lse.data(), z.data(), t.data(), N, V, pad, 0.1f, 0.5f, mode,
+                                        d16.data());
+            mos::cross_entropy_backward(conv.data(), lse.data(), z.data(), t.data(), N, V, pad, 0.1f, 0.5f, mode);
+            assert_memory_equal(d32.data(), conv.data(), d32.size() * sizeof(float));
+            mos::bf16_convert(want16.data(), conv.data(), 1, N, V, V, 0);
+            assert_memory_equal(d16.data(), want16.data(), d16.size() * sizeof(uint16_t));
+            std::vector<float> tp(pr0(N, V));
+            auto s32 = uniform(N * V, 44), sconv = s32;
+            mos::soft_cross_entropy_backward(s32.data(), lse.data(), z.data(), tp.data(), t.data(), N, V, pad, 0.5f,
+                                             mode, d16.data());
+            mos::soft_cross_entropy_backward(sconv.data(), lse.data(), z.data(), tp.data(), t.data(), N, V, pad, 0.5f,
+                                             mode);
+            assert_memory_equal(s32.data(), sconv.data(), s32.size() * sizeof(float));
+            mos::bf16_convert(want16.data(), sconv.data(), 1, N, V, V, 0);
+            assert_memory_equal(d16.data(), want16.data(), d16.size() * sizeof(uint16_t));
+        }
         // The teacher softmax: rows sum to 1, pad rows are 0.
         std::vector<float> pr(N * V);
         mos::softmax_rows(pr.data(), z.data(), lse.data(), t.data(), N, V, pad);

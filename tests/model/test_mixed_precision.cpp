@@ -3,7 +3,9 @@
 // accumulation, everything else f32) against the f32 passes on the same
 // weights, batch and dropout masks: loss, logits and every parameter gradient
 // within bf16 tolerances, for each routing; where the CPU has no native bf16
-// (or it is turned off) bf16 must give the f32 results bit for bit.
+// (or it is turned off) bf16 must give the f32 results bit for bit; and the
+// operands' bf16 copies reused across products give the per-product
+// conversion's results bit for bit.
 #include <cmath>
 #include <cstdio>
 #include <cstring>
@@ -60,18 +62,31 @@ struct Setup {
     }
 };
 
-Pass run(mos::SupernetBundle &b, const Setup &s, const mos::ArchDims &dims, mos::GemmType t) {
-    mos::Workspace ws(*b.net, s.B * s.S, s.B * s.T, s.S > s.T ? s.S : s.T);
+// teacher: distillation targets [B*T, V] (the soft cross-entropy's backward), or NULL.
+Pass run_in(mos::Workspace &ws, mos::SupernetBundle &b, const Setup &s, const mos::ArchDims &dims,
+            mos::GemmType t, const float *teacher = nullptr) {
     ws.set_matmul_type(t);
     b.net->zero_grad();
     Pass p;
-    p.loss = b.net->forward(ws, dims, s.batch, true, 99);  // train: dropout on, same masks both times
+    p.loss = b.net->forward(ws, dims, s.batch, true, 99, teacher);  // train: dropout on, same masks both times
     const float *lg = b.net->logits(ws);
     p.logits.assign(lg, lg + s.B * s.T * s.V);
     b.net->backward(ws, 1.0f / static_cast<float>(p.loss.tokens));
     const float *g = b.net->grad_data();
     p.grads.assign(g, g + b.net->param_floats());
     return p;
+}
+
+Pass run(mos::SupernetBundle &b, const Setup &s, const mos::ArchDims &dims, mos::GemmType t,
+         const float *teacher = nullptr) {
+    mos::Workspace ws(*b.net, s.B * s.S, s.B * s.T, s.S > s.T ? s.S : s.T);
+    return run_in(ws, b, s, dims, t, teacher);
+}
+
+void assert_same(const Pass &a, const Pass &b) {
+    assert_true(a.loss.loss_sum == b.loss.loss_sum);
+    assert_memory_equal(a.logits.data(), b.logits.data(), a.logits.size() * sizeof(float));
+    assert_memory_equal(a.grads.data(), b.grads.data(), a.grads.size() * sizeof(float));
 }
 
 // ||a - b|| / ||b|| over [lo, hi).
@@ -150,9 +165,47 @@ void bf16_off_is_f32(void **) {
     mos::set_bf16_disabled(true);
     const Pass h = run(b, s, dims, mos::GemmType::BF16);
     mos::set_bf16_disabled(false);
-    assert_true(f.loss.loss_sum == h.loss.loss_sum);
-    assert_memory_equal(f.logits.data(), h.logits.data(), f.logits.size() * sizeof(float));
-    assert_memory_equal(f.grads.data(), h.grads.data(), f.grads.size() * sizeof(float));
+    assert_same(f, h);
+}
+
+// bf16 copies of the products' operands made once per forward and reused by
+// the backward (docs/training.md) give the bits of converting inside every
+// product (set_bf16_reuse(false), how bf16 steps ran before): loss, logits and
+// every gradient, for both routings with experts, two archs in one workspace
+// (its bf16 arena reused), dropout on, with the label-smoothed loss and with
+// distillation (the two losses that write the logits gradient's bf16 copy).
+// Without native bf16 both are f32.
+void bf16_copies_same_bits(void **) {
+    mos::set_num_threads(2);
+    Setup s;
+    // A teacher distribution: softmax of fixed pseudo-random scores per row.
+    std::vector<float> teacher(static_cast<size_t>(s.B * s.T * s.V));
+    std::mt19937 rng(3);
+    for (int64_t n = 0; n < s.B * s.T; n++) {
+        double sum = 0;
+        for (int32_t v = 0; v < s.V; v++) sum += teacher[n * s.V + v] = std::exp(static_cast<float>(rng() % 100) / 25.0f);
+        for (int32_t v = 0; v < s.V; v++) teacher[n * s.V + v] = static_cast<float>(teacher[n * s.V + v] / sum);
+    }
+    for (mos::Routing r : {mos::Routing::Layer, mos::Routing::Neuron}) {
+        mos::SupernetConfig cfg;
+        cfg.routing = r;
+        cfg.experts = 2;
+        cfg.vocab = s.V;
+        cfg.dropout = 0.1f;
+        cfg.attn_dropout = 0.1f;
+        mos::SupernetBundle b = mos::make_supernet(s.space, cfg);
+        mos::Workspace reused(*b.net, s.B * s.S, s.B * s.T, s.S > s.T ? s.S : s.T);
+        for (const mos::Arch &arch : {mos::arch_largest(s.space), mos::arch_smallest(s.space)}) {
+            const mos::ArchDims dims = mos::arch_dims(s.space, arch);
+            for (const float *t : {static_cast<const float *>(nullptr), static_cast<const float *>(teacher.data())}) {
+                mos::set_bf16_reuse(false);
+                const Pass per_call = run(b, s, dims, mos::GemmType::BF16, t);
+                mos::set_bf16_reuse(true);
+                const Pass copies = run_in(reused, b, s, dims, mos::GemmType::BF16, t);
+                assert_same(per_call, copies);
+            }
+        }
+    }
 }
 
 }  // namespace
@@ -163,6 +216,7 @@ int main() {
         cmocka_unit_test(bf16_layer),
         cmocka_unit_test(bf16_neuron),
         cmocka_unit_test(bf16_off_is_f32),
+        cmocka_unit_test(bf16_copies_same_bits),
     };
     return cmocka_run_group_tests(tests, nullptr, nullptr);
 }
