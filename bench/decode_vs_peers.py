@@ -29,7 +29,10 @@ CTranslate2 offers it on this CPU) it prints:
   library already loaded and used (libmos: bench/peers/mos_rss.py through the libmos.so that
   mos-cli uses, or --libmos-so; peers: the worker's "rss" task).
 
-libmos's translation times come from whole `mos-cli translate` commands:
+libmos's `sent` rows are timed inside one process through the C API
+(bench/peers/mos_probe.py: each sentence one mos_model_translate call after
+the warm-up sentences), as the peers' workers time theirs. Its throughput
+times come from whole `mos-cli translate` commands:
 the time of a run over warm-up sentences plus the measured ones, minus the
 time of a run over the warm-up sentences only, so that process start, model
 loading and first-call costs cancel. Each command hands all its lines to one
@@ -239,9 +242,12 @@ def run_worker(a, job, tmp, setting, timeout=None):
     return json.loads(r.stdout.strip().splitlines()[-1])
 
 
-def run_mos_probe(a, job, tmp, setting):
-    """Seconds of libmos's throughput probe (bench/peers/mos_probe.py) under
-    `setting`, through the libmos.so that mos-cli runs with."""
+def run_mos_probe(a, job, tmp, setting, timeout=None, full=False):
+    """Seconds of libmos's in-process run (bench/peers/mos_probe.py) under
+    `setting`, through the libmos.so that mos-cli runs with (with full=True its
+    whole answer, translations included); stopped after `timeout` seconds
+    (default --probe-timeout)."""
+    timeout = a.probe_timeout if timeout is None else timeout
     path = os.path.join(tmp, "mos_probe.json")
     with open(path, "w") as f:
         json.dump(job, f)
@@ -249,12 +255,31 @@ def run_mos_probe(a, job, tmp, setting):
     env.pop("OPENBLAS_CORETYPE", None)
     try:
         r = subprocess.run([sys.executable, os.path.join(HERE, "peers", "mos_probe.py"), libmos_so(a), path],
-                           capture_output=True, text=True, env=env, timeout=a.probe_timeout)
+                           capture_output=True, text=True, env=env, timeout=timeout)
     except subprocess.TimeoutExpired:
-        raise RuntimeError(f"mos_probe: stopped after {a.probe_timeout} s") from None
+        raise RuntimeError(f"mos_probe: stopped after {timeout} s") from None
     if r.returncode != 0:
         raise RuntimeError(f"mos_probe: {r.stderr.strip()[-400:]}")
-    return json.loads(r.stdout.strip().splitlines()[-1])["seconds"]
+    got = json.loads(r.stdout.strip().splitlines()[-1])
+    return got if full else got["seconds"]
+
+
+def libmos_sentences(a, model, t, beam, lines_file, idx, warm, n_lines, tmp, setting):
+    """Seconds of translating the lines `idx` one at a time (one
+    mos_model_translate call each) after the `warm` lines, timed inside one
+    process through the C API as the peers' workers time theirs (best of
+    --repeat); and the translations, indexed by line."""
+    job = dict(model=model, threads=t, beam=beam, lines=lines_file, batches=[[i] for i in idx],
+               warm_batches=[[i] for i in warm], hyps=True)
+    best, hyps = math.inf, None
+    for _ in range(a.repeat):
+        got = run_mos_probe(a, job, tmp, setting, timeout=600, full=True)
+        if got["seconds"] < best:
+            best, hyps = got["seconds"], got["hyps"]
+    by_line = [None] * n_lines
+    for i, h in zip(idx, hyps):
+        by_line[i] = h
+    return max(best, 1e-9), by_line
 
 
 def peer_hat(a, peer, t, beam, tmp, setting):
@@ -718,8 +743,9 @@ def main():
                                          peer_pct=share(hat_flops, ms / 1e3, t, peer["precision"]) if ms else None))
                     # Real sentences, batch 1.
                     idx = list(range(n_lat))
-                    r = safe(f"libmos {dtype} sent", lambda: libmos_translate(
-                        a, cli, model, t, beam, src, idx, 1, [b[0] for b in warm_lat], mine(mk, "latency")))
+                    r = safe(f"libmos {dtype} sent", lambda: libmos_sentences(
+                        a, model, t, beam, lines_file, idx, [b[0] for b in warm_lat], len(src), tmp,
+                        mine(mk, "latency")))
                     for peer in peers:
                         pk = (peer["name"], peer["precision"])
                         p = safe(f"{peer['name']} {peer['precision']} sent", lambda: peer_translate(
@@ -844,8 +870,10 @@ def main():
         score = sacrebleu.corpus_bleu(hyps, [ref])
         print(f"  {side:>11} {prec:>12}: {score.score:.2f}")
         rows.append(dict(metric="bleu", side=side, precision=prec, beam=a.bleu_beam, bleu=round(score.score, 2)))
-    print("\nlibmos translation times: whole mos-cli translate commands over warm-up + measured sentences minus "
-          "the same command over the warm-up sentences; the library forms the batches (sorted by length, at "
+    print("\nlibmos translation times: sent rows one mos_model_translate call per sentence in one process (C API, "
+          "after the warm-up sentences); thru rows whole mos-cli translate commands over warm-up + measured "
+          "sentences minus the same command over the warm-up sentences; the library forms the batches (sorted by "
+          "length, at "
           f"most {a.max_batch_sentences} sentences and {a.max_batch_tokens} padded source tokens).")
     for n in notes:
         print("note: " + n)

@@ -1,6 +1,7 @@
-"""bench/peers/mos_probe.py: libmos's throughput probe for the thread-setting
-choice of bench/decode_vs_peers.py, timed inside one process as the peers'
-worker (decode_worker.py, task "probe") times theirs.
+"""bench/peers/mos_probe.py: libmos timed inside one process, as the peers'
+worker (decode_worker.py) times them: the throughput probe of the
+thread-setting choice of bench/decode_vs_peers.py, and its `sent` rows
+(sentences one at a time).
 
     python bench/peers/mos_probe.py LIBMOS_SO JOB.json     (prints one JSON object)
 
@@ -8,8 +9,9 @@ The job: {"model": libmos model file, "threads": N, "beam": B, "lines": a file
 of source sentences, "batches": lists of line indices, "warm_batches": the
 same, translated untimed first}. Each batch is one mos_model_translate call
 with N threads (the batch whole: max_batch_sentences = its size, no token
-limit). Returns {"seconds": s}, the time of the batches after the warm-up,
-UTF-8 encoding and decoding included. The environment (OMP_WAIT_POLICY) is the
+limit). Returns {"seconds": s, "sentences": n}, the time of the batches after
+the warm-up, UTF-8 encoding and decoding included; with "hyps": true in the job
+also "hyps", the translations of the timed batches in batch order. The environment (OMP_WAIT_POLICY) is the
 caller's: it is read when libmos loads.
 
 The harness's libmos rows time whole mos-cli commands and subtract a warm-up
@@ -79,10 +81,13 @@ def main():
     for b in job["warm_batches"]:
         run(b)
     t0 = time.perf_counter()
-    n = sum(len(run(b)) for b in job["batches"])
+    hyps = [h for b in job["batches"] for h in run(b)]
     seconds = time.perf_counter() - t0
     lib.mos_model_destroy(model)
-    print(json.dumps({"seconds": seconds, "sentences": n}))
+    out = {"seconds": seconds, "sentences": len(hyps)}
+    if job.get("hyps"):
+        out["hyps"] = [h.decode("utf-8", "replace") for h in hyps]
+    print(json.dumps(out))
 
 
 if __name__ == "__main__":
