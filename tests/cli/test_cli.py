@@ -67,6 +67,7 @@ usage_error("latency measuring with --out", run("latency", "--model", "m", "--ou
 TRAIN = ["train", "--data", "d", "--src", "xx", "--tgt", "yy", "--out", "o"]
 usage_error("train --routing foo", run(*TRAIN, "--routing", "foo"), "--routing", "foo")
 usage_error("train --precision fp8", run(*TRAIN, "--precision", "fp8"), "--precision", "fp8")
+usage_error("train --split rows", run(*TRAIN, "--split", "rows"), "--split", "rows")
 usage_error("train --resume with --precision (the checkpoint keeps it)",
             run(*TRAIN, "--resume", "c", "--precision", "bf16"), "--resume", "--precision")
 usage_error("train --routing none --experts 2", run(*TRAIN, "--routing", "none", "--experts", "2"), "--experts")

@@ -60,6 +60,10 @@ with tempfile.TemporaryDirectory() as tmp:
     expect("train resumes", r.returncode == 0 and "resuming at step 6" in r.stderr, r.stderr)
     expect("--progress-every 0 logs every step",
            [l.split()[1] for l in progress_lines(r.stderr, "train")] == ["7/8", "8/8"], r.stderr)
+    rs = run("train", *common, "--resume", ckpt, "--out", ckpt, "--max-steps", "9", "--threads", "2",
+             "--split", "shards")
+    expect("train --split shards: each thread trains its own shard (the setup line says so)",
+           rs.returncode == 0 and "each of 2 threads trains its own shard" in rs.stderr, rs.stderr)
     # On a terminal the progress line is rewritten in place.
     master, slave = pty.openpty()
     p = subprocess.Popen([t.cli, "train", *common, "--space", space, "--out", f"{tmp}/tty/net.safetensors",

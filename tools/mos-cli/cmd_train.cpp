@@ -9,6 +9,7 @@
 #include <atomic>
 #include <cmath>
 #include <cstdio>
+#include <cstdlib>
 #include <memory>
 #include <string>
 #include <vector>
@@ -26,6 +27,7 @@ namespace {
 
 struct TrainOpts {
     std::string data, src, tgt, out, resume, space = "small", routing, sampling, schedule, precision = "f32";
+    std::string split;  // --split: sets MOS_TRAIN_SPLIT for this run (docs/training.md)
     mos_train_options t = MOS_TRAIN_OPTIONS_INIT;
     mos_supernet_options n = MOS_SUPERNET_OPTIONS_INIT;
     double progress_every = kDefaultLogEvery;
@@ -49,6 +51,7 @@ std::string resume_command(const TrainOpts &o) {
     if (o.max_sentences_opt->count() + o.valid_sentences_opt->count() > 0)
         c += " --max-sentences " + std::to_string(o.t.valid_sentences);
     if (o.t.threads > 0) c += " --threads " + std::to_string(o.t.threads);
+    if (!o.split.empty()) c += " --split " + o.split;
     return c;
 }
 
@@ -87,6 +90,9 @@ void run_train(TrainOpts o) {
     o.t.precision = o.precision == "bf16" ? MOS_PRECISION_BF16
                     : o.precision == "auto" ? MOS_PRECISION_AUTO
                                             : MOS_PRECISION_F32;
+    // How an update uses its threads is read by the library from MOS_TRAIN_SPLIT.
+    if (!o.split.empty() && setenv("MOS_TRAIN_SPLIT", o.split.c_str(), 1) != 0)
+        throw UsageError("--split: cannot set MOS_TRAIN_SPLIT");
 
     Progress progress("train", o.progress_every);
     TrainWatch watch;
@@ -251,6 +257,10 @@ void register_train(CLI::App &app) {
     o->valid_sentences_opt =
         add_hidden_alias(c, "--valid-sentences", o->t.valid_sentences, unsigned_check(0, UINT32_MAX));
     add_threads(c, o->t.threads);
+    c->add_option("--split", o->split,
+                  "how an update uses its threads: products (each product split over them; the default) | shards "
+                  "(each thread trains its own shard of the batch); sets MOS_TRAIN_SPLIT")
+        ->check(CLI::IsMember({"products", "shards"}));
     c->add_flag("--quiet", o->quiet, "print only setup and validation lines, no progress");
     add_json_flag(c, o->json);
     add_progress_option(c, o->progress_every);
