@@ -29,26 +29,51 @@ std::vector<Arch> sample_update_archs(const Space &space, Sampling s, Rng &rng) 
     return archs;
 }
 
+namespace {
+
+int64_t target_tokens(const Batch &b, int32_t pad) {
+    int64_t n = 0;
+    for (int64_t i = 0; i < b.B * b.T; i++) n += b.tgt_out[i] != pad;
+    return n;
+}
+
+// The Adam moments, allocated (zero) at the first update.
+void ensure_moments(SupernetBundle &b, size_t n) {
+    if (b.adam_m.size() != n) {
+        b.adam_m.assign(n, 0.0f);
+        b.adam_v.assign(n, 0.0f);
+    }
+}
+
+// With ranks: this rank's gradient of the update is complete; sum the ranks'
+// gradients and loss sums (the wait for the slowest rank first, timed apart
+// from the sum), and count the whole batch's tokens.
+void sum_over_ranks(dist::Comm &comm, float *grad, size_t n, double tokens, StepStats &st) {
+    comm.wait_for_all();
+    comm.sum(grad, n);
+    double sums[2] = {st.loss_sum, st.nll_sum};
+    comm.sum(sums, 2);
+    st.loss_sum = sums[0];
+    st.nll_sum = sums[1];
+    st.tokens = static_cast<int64_t>(tokens);
+}
+
+}  // namespace
+
 StepStats train_step(SupernetBundle &b, Workspace &ws, const std::vector<Arch> &archs, const Batch &batch,
                      int64_t step, float lr, const AdamConfig &adam, uint64_t dropout_seed, float *teacher,
                      dist::Comm *comm) {
     check(!archs.empty(), MOS_INVALID_ARGUMENT, "no subnet to train");
     Supernet &net = *b.net;
     const size_t n = net.param_floats();
-    if (b.adam_m.size() != n) {
-        b.adam_m.assign(n, 0.0f);
-        b.adam_v.assign(n, 0.0f);
-    }
+    ensure_moments(b, n);
     const bool dist = comm != nullptr && comm->distributed();
     // The loss of an update is the mean over the target tokens of the whole
     // batch: with ranks, each shard's gradient is scaled by the global count,
     // so the sum over ranks is the single-process gradient (docs/training.md).
     double tokens = 0.0;
     if (dist) {
-        const int32_t pad = net.config().pad_id;
-        int64_t local = 0;
-        for (int64_t i = 0; i < batch.B * batch.T; i++) local += batch.tgt_out[i] != pad;
-        tokens = static_cast<double>(local);
+        tokens = static_cast<double>(target_tokens(batch, net.config().pad_id));
         comm->sum(&tokens, 1);
         check(tokens > 0, MOS_INVALID_ARGUMENT, "batch has no target tokens");
     }
@@ -69,31 +94,11 @@ StepStats train_step(SupernetBundle &b, Workspace &ws, const std::vector<Arch> &
         st.nll_sum += ls.nll_sum * inv_arch;
         st.tokens = ls.tokens;
     }
-    if (dist) {
-        // The gradient of the update is complete on this rank: sum the shards
-        // (the wait for the slowest rank first, timed apart from the sum).
-        comm->wait_for_all();
-        comm->sum(net.grad_data(), n);
-        double sums[2] = {st.loss_sum, st.nll_sum};
-        comm->sum(sums, 2);
-        st.loss_sum = sums[0];
-        st.nll_sum = sums[1];
-        st.tokens = static_cast<int64_t>(tokens);
-    }
+    if (dist) sum_over_ranks(*comm, net.grad_data(), n, tokens, st);
     st.lr = lr;
     st.grad_norm = adam_step(net.param_data(), net.grad_data(), b.adam_m.data(), b.adam_v.data(), n, step, lr, adam);
     return st;
 }
-
-namespace {
-
-int64_t target_tokens(const Batch &b, int32_t pad) {
-    int64_t n = 0;
-    for (int64_t i = 0; i < b.B * b.T; i++) n += b.tgt_out[i] != pad;
-    return n;
-}
-
-}  // namespace
 
 StepStats train_step_teams(SupernetBundle &b, std::vector<TrainTeam> &teams, const std::vector<Arch> &archs,
                            int64_t step, float lr, const AdamConfig &adam, uint64_t dropout_seed, float *teacher,
@@ -105,10 +110,7 @@ StepStats train_step_teams(SupernetBundle &b, std::vector<TrainTeam> &teams, con
     check(!archs.empty(), MOS_INVALID_ARGUMENT, "no subnet to train");
     Supernet &net = *b.net;
     const size_t n = net.param_floats();
-    if (b.adam_m.size() != n) {
-        b.adam_m.assign(n, 0.0f);
-        b.adam_v.assign(n, 0.0f);
-    }
+    ensure_moments(b, n);
     const int P = static_cast<int>(teams.size());
     const int32_t pad = net.config().pad_id;
     // The whole batch's target tokens (every rank's, with ranks) divide every shard's gradient.
@@ -174,15 +176,7 @@ StepStats train_step_teams(SupernetBundle &b, std::vector<TrainTeam> &teams, con
         st.nll_sum += nll[r];
     }
     st.tokens = local;
-    if (dist) {
-        comm->wait_for_all();
-        comm->sum(net_grad, n);
-        double sums[2] = {st.loss_sum, st.nll_sum};
-        comm->sum(sums, 2);
-        st.loss_sum = sums[0];
-        st.nll_sum = sums[1];
-        st.tokens = static_cast<int64_t>(tokens);
-    }
+    if (dist) sum_over_ranks(*comm, net_grad, n, tokens, st);
     st.lr = lr;
     st.grad_norm = adam_step(net.param_data(), net_grad, b.adam_m.data(), b.adam_v.data(), n, step, lr, adam);
     return st;
