@@ -141,6 +141,34 @@ State &state() {
     return *s;
 }
 
+// A thread's copy of the choices it has used (no lock on the hot path),
+// emptied when auto_forget bumps the generation.
+template <typename V>
+struct ThreadChoices {
+    std::unordered_map<uint64_t, V> map;
+    uint64_t generation = 0;
+    // The choice for `key`: from this copy, else (under s.mu) from `shared`, kept here.
+    bool find(State &s, const std::unordered_map<uint64_t, V> &shared, uint64_t key, V *out) {
+        const uint64_t gen = s.generation.load(std::memory_order_acquire);
+        if (generation != gen) {
+            map.clear();
+            generation = gen;
+        }
+        if (auto it = map.find(key); it != map.end()) {
+            *out = it->second;
+            return true;
+        }
+        return find_shared(s, shared, key, out);
+    }
+    bool find_shared(State &s, const std::unordered_map<uint64_t, V> &shared, uint64_t key, V *out) {
+        std::lock_guard<std::mutex> lock(s.mu);
+        auto it = shared.find(key);
+        if (it == shared.end()) return false;
+        *out = map[key] = it->second;
+        return true;
+    }
+};
+
 std::string describe(const Gemm &g, int64_t batch, int threads, const char *type = "f32") {
     std::string s;
     s += g.trans_a ? "T" : "N";
@@ -252,32 +280,17 @@ Backend auto_choice(const Gemm &g, int64_t batch, const float *A, int64_t sa, co
     State &s = state();
     const int threads = calling_threads();
     const uint64_t key = class_key(g, batch, threads);
-    // This thread's copy of the choices it has used: no lock on the hot path.
-    thread_local std::unordered_map<uint64_t, Backend> mine;
-    thread_local uint64_t mine_generation = 0;
-    const uint64_t gen = s.generation.load(std::memory_order_acquire);
-    if (mine_generation != gen) {
-        mine.clear();
-        mine_generation = gen;
-    }
-    if (auto it = mine.find(key); it != mine.end()) return it->second;
-    {
-        std::lock_guard<std::mutex> lock(s.mu);
-        auto it = s.choice.find(key);
-        if (it != s.choice.end()) return mine[key] = it->second;
-    }
+    thread_local ThreadChoices<Backend> mine;
+    Backend known;
+    if (mine.find(s, s.choice, key, &known)) return known;
     std::lock_guard<std::mutex> one(s.calibrating);
-    {
-        std::lock_guard<std::mutex> lock(s.mu);  // another thread may have just done it
-        auto it = s.choice.find(key);
-        if (it != s.choice.end()) return mine[key] = it->second;
-    }
+    if (mine.find_shared(s, s.choice, key, &known)) return known;  // another thread may have just done it
     Record rec = calibrate(g, batch, A, sa, B, sb, C, sc);
     rec.shape = describe(g, batch, threads);
     std::lock_guard<std::mutex> lock(s.mu);
     s.choice.emplace(key, rec.choice);
     s.records.push_back(rec);
-    return mine[key] = rec.choice;
+    return mine.map[key] = rec.choice;
 }
 
 GemmType auto_batched_type(const Gemm &g, int64_t batch, const float *A, int64_t sa, const float *B, int64_t sb,
@@ -286,29 +299,15 @@ GemmType auto_batched_type(const Gemm &g, int64_t batch, const float *A, int64_t
     State &s = state();
     const int threads = calling_threads();
     const uint64_t key = class_key(g, batch, threads);  // a map of its own: no type bit needed
-    thread_local std::unordered_map<uint64_t, GemmType> mine;
-    thread_local uint64_t mine_generation = 0;
-    const uint64_t gen = s.generation.load(std::memory_order_acquire);
-    if (mine_generation != gen) {
-        mine.clear();
-        mine_generation = gen;
-    }
-    if (auto it = mine.find(key); it != mine.end()) return it->second;
-    {
-        std::lock_guard<std::mutex> lock(s.mu);
-        auto it = s.precision.find(key);
-        if (it != s.precision.end()) return mine[key] = it->second;
-    }
+    thread_local ThreadChoices<GemmType> mine;
+    GemmType known;
+    if (mine.find(s, s.precision, key, &known)) return known;
     // The f32 side runs where auto sends the f32 class (which may time it first).
     Gemm f = g;
     f.type = GemmType::F32;
     const Backend fb = auto_choice(f, batch, A, sa, B, sb, C, sc);
     std::lock_guard<std::mutex> one(s.calibrating);
-    {
-        std::lock_guard<std::mutex> lock(s.mu);
-        auto it = s.precision.find(key);
-        if (it != s.precision.end()) return mine[key] = it->second;
-    }
+    if (mine.find_shared(s, s.precision, key, &known)) return known;
     double best[2];
     time_pair(Pair{{Backend::OneDNN, fb}, {g, f}}, best, g, batch, A, sa, B, sb, C, sc);
     check(best[0] < std::numeric_limits<double>::infinity() || best[1] < std::numeric_limits<double>::infinity(),
@@ -331,7 +330,7 @@ GemmType auto_batched_type(const Gemm &g, int64_t batch, const float *A, int64_t
     std::lock_guard<std::mutex> lock(s.mu);
     s.precision.emplace(key, rec.type);
     s.records.push_back(rec);
-    return mine[key] = rec.type;
+    return mine.map[key] = rec.type;
 }
 
 Backend auto_known(const Gemm &g, int64_t batch) {
