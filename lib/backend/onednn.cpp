@@ -244,24 +244,16 @@ void run(const Gemm &g, int64_t batch, const float *A, int64_t sa, const float *
     const int64_t b_rows = g.trans_b ? g.N : g.K, b_cols = g.trans_b ? g.K : g.N;
     // Operands the caller converted already (Bf16Operands) are read as they
     // are; the others are converted here into per-thread scratch.
-    const uint16_t *a16 = pre.a, *b16 = pre.b;
-    if (!a16 || !b16) {
+    auto converted = [batch](int which, const float *src, int64_t rows, int64_t cols, int64_t ld, int64_t stride) {
         PhaseScope scope(Phase::Convert);
-        if (!a16) {
-            std::vector<uint16_t> &buf = scratch(0);
-            const size_t n = static_cast<size_t>(batch * a_rows * a_cols);
-            if (buf.size() < n) buf.resize(n);
-            bf16_convert(buf.data(), A, batch, a_rows, a_cols, g.lda, sa);
-            a16 = buf.data();
-        }
-        if (!b16) {
-            std::vector<uint16_t> &buf = scratch(1);
-            const size_t n = static_cast<size_t>(batch * b_rows * b_cols);
-            if (buf.size() < n) buf.resize(n);
-            bf16_convert(buf.data(), B, batch, b_rows, b_cols, g.ldb, sb);
-            b16 = buf.data();
-        }
-    }
+        std::vector<uint16_t> &buf = scratch(which);
+        const size_t n = static_cast<size_t>(batch * rows * cols);
+        if (buf.size() < n) buf.resize(n);
+        bf16_convert(buf.data(), src, batch, rows, cols, ld, stride);
+        return static_cast<const uint16_t *>(buf.data());
+    };
+    const uint16_t *a16 = pre.a ? pre.a : converted(0, A, a_rows, a_cols, g.lda, sa);
+    const uint16_t *b16 = pre.b ? pre.b : converted(1, B, b_rows, b_cols, g.ldb, sb);
     Gemm d = g;
     d.lda = a_cols;
     d.ldb = b_cols;
