@@ -147,6 +147,7 @@ struct Workspace::State {
     uint16_t *E16 = nullptr;        // and of its weight, the embedding's slice [V, dd]
     uint16_t *dlogits16 = nullptr;  // the logits gradient's copy [Nt, V], written by the loss
     LossStats loss;
+    const SharedWeights::State *shared = nullptr;  // the weights the last forward read, or NULL (its own)
     size_t forward_mark = 0;
     // bf16 copies of the products' operands (docs/training.md), in their own
     // arena made at the first forward that wants them: an f32 workspace
@@ -154,6 +155,27 @@ struct Workspace::State {
     bool bf16 = false;              // the last forward made copies
     size_t bf16_floats = 0;         // the arena's size for the largest arch and batch
     Arena bf16_arena;
+    uint64_t shared_generation = 0; // of `shared` when the forward read it
+};
+
+// The weights of one prepared subnet (see supernet.hpp). Only the weight
+// fields of the AttnAct / FfnAct records are used.
+struct SharedWeights::State {
+    const Supernet *net = nullptr;
+    bool valid = false;
+    uint64_t generation = 0;  // counts prepare() calls: a backward checks its forward's
+    bool bf16 = false;
+    ArchDims arch;
+    std::vector<AttnAct> enc_self, dec_self, dec_cross;  // the weights' bf16 copies
+    std::vector<FfnAct> enc_ffn, dec_ffn;                // router outputs, mixed weights, bf16 copies
+    uint16_t *E16 = nullptr;                             // the embedding's slice [V, dd] in bf16
+    // Where each FFN's gradient block (mixed_block) sits in a team's buffer.
+    std::vector<size_t> enc_mixed, dec_mixed;
+    size_t mixed_used = 0;    // floats of those blocks for this arch
+    size_t mixed_max = 0;     // for the largest arch
+    size_t bf16_floats = 0;   // arena16's size for the largest arch
+    Arena arena, arena16;     // f32 and bf16 weights
+    Arena scratch;            // mix_backward's, one layer at a time
 };
 
 // ---------------------------------------------------------------------------
@@ -298,10 +320,21 @@ void alloc_attn(Alloc &al, Alloc *h16, AttnAct &s, int64_t B, int64_t Tq, int64_
     s.xq16 = maybe16(h16, B * Tq * d);
     s.xkv16 = self ? s.xq16 : maybe16(h16, B * Skv * d_kv);
     s.o16 = maybe16(h16, B * Tq * Q);
+}
+
+// The weight operands' bf16 copies of one attention block.
+void alloc_attn_weights(Alloc *h16, AttnAct &s, int64_t Q, int64_t d, int64_t d_kv) {
     s.wq16 = maybe16(h16, Q * d);
     s.wk16 = maybe16(h16, Q * d_kv);
     s.wv16 = maybe16(h16, Q * d_kv);
     s.wo16 = maybe16(h16, d * Q);
+}
+
+void take_weights(AttnAct &s, const AttnAct &w) {
+    s.wq16 = w.wq16;
+    s.wk16 = w.wk16;
+    s.wv16 = w.wv16;
+    s.wo16 = w.wo16;
 }
 
 void alloc_ln(Alloc &al, LnAct &s, int64_t N, int64_t d) {
@@ -311,7 +344,9 @@ void alloc_ln(Alloc &al, LnAct &s, int64_t N, int64_t d) {
     s.rstd = al.f(N);
 }
 
-void alloc_ffn(Alloc &al, Alloc *h16, FfnAct &s, const SupernetConfig &cfg, int64_t N, int64_t d, int64_t F) {
+// The FFN's weights as a forward uses them: router outputs, mixed matrices
+// and their bf16 copies.
+void alloc_ffn_weights(Alloc &al, Alloc *h16, FfnAct &s, const SupernetConfig &cfg, int64_t d, int64_t F) {
     const int64_t m = cfg.experts, H = cfg.router_hidden;
     s.F = F;
     if (cfg.routing == Routing::Neuron) {
@@ -329,17 +364,75 @@ void alloc_ffn(Alloc &al, Alloc *h16, FfnAct &s, const SupernetConfig &cfg, int6
     s.b1 = al.f(F);
     s.W2 = al.f(d * F);
     s.b2 = al.f(d);
-    s.h = al.f(N * F);
-    s.f = al.f(N * d);
-    s.x16 = maybe16(h16, N * d);
-    s.h16 = maybe16(h16, N * F);
     s.W1_16 = maybe16(h16, F * d);
     s.W2_16 = maybe16(h16, d * F);
 }
 
-// h16: where the bf16 copies go, or NULL for none.
+void take_weights(FfnAct &s, const FfnAct &w) {
+    s.alpha1 = w.alpha1;
+    s.alpha2 = w.alpha2;
+    s.hid1 = w.hid1;
+    s.hid2 = w.hid2;
+    s.W1 = w.W1;
+    s.b1 = w.b1;
+    s.W2 = w.W2;
+    s.b2 = w.b2;
+    s.W1_16 = w.W1_16;
+    s.W2_16 = w.W2_16;
+}
+
+// The FFN's activations; its weights from `shared` when given, else allocated.
+void alloc_ffn(Alloc &al, Alloc *h16, FfnAct &s, const SupernetConfig &cfg, int64_t N, int64_t d, int64_t F,
+               const FfnAct *shared) {
+    if (shared)
+        take_weights(s, *shared);
+    else
+        alloc_ffn_weights(al, h16, s, cfg, d, F);
+    s.F = F;
+    s.h = al.f(N * F);
+    s.f = al.f(N * d);
+    s.x16 = maybe16(h16, N * d);
+    s.h16 = maybe16(h16, N * F);
+}
+
+// Floats of one FFN's gradient block: d(W1) [F, d], d(b1) [F], d(W2) [d, F], d(b2) [d].
+int64_t mixed_block(int64_t d, int64_t F) { return 2 * F * d + F + d; }
+
+// The weights of subnet a as its forwards use them (SharedWeights::State).
+void plan_weights(Alloc &al, Alloc *h16, SharedWeights::State &sw, const SupernetConfig &cfg, const ArchDims &a) {
+    const int64_t Q = cfg.dims.qkv, de = a.enc_embed, dd = a.dec_embed;
+    sw.enc_self.assign(a.enc.size(), AttnAct{});
+    sw.enc_ffn.assign(a.enc.size(), FfnAct{});
+    sw.enc_mixed.assign(a.enc.size(), 0);
+    sw.dec_self.assign(a.dec.size(), AttnAct{});
+    sw.dec_cross.assign(a.dec.size(), AttnAct{});
+    sw.dec_ffn.assign(a.dec.size(), FfnAct{});
+    sw.dec_mixed.assign(a.dec.size(), 0);
+    size_t off = 0;
+    auto block = [&off](int64_t d, int64_t F) {
+        const size_t at = off;
+        off += (static_cast<size_t>(mixed_block(d, F)) + 15) / 16 * 16;
+        return at;
+    };
+    for (size_t l = 0; l < a.enc.size(); l++) {
+        alloc_attn_weights(h16, sw.enc_self[l], Q, de, de);
+        alloc_ffn_weights(al, h16, sw.enc_ffn[l], cfg, de, a.enc[l].ffn);
+        sw.enc_mixed[l] = block(de, a.enc[l].ffn);
+    }
+    for (size_t l = 0; l < a.dec.size(); l++) {
+        alloc_attn_weights(h16, sw.dec_self[l], Q, dd, dd);
+        alloc_attn_weights(h16, sw.dec_cross[l], Q, dd, de);
+        alloc_ffn_weights(al, h16, sw.dec_ffn[l], cfg, dd, a.dec[l].ffn);
+        sw.dec_mixed[l] = block(dd, a.dec[l].ffn);
+    }
+    sw.E16 = maybe16(h16, cfg.vocab * dd);
+    sw.mixed_used = off;
+}
+
+// h16: where the bf16 copies go, or NULL for none. sh: the shared weights the
+// forward reads (then only activations are allocated), or NULL.
 void plan(Alloc &al, Alloc *h16, Workspace::State &st, const SupernetConfig &cfg, const ArchDims &a, int64_t B,
-          int64_t S, int64_t T) {
+          int64_t S, int64_t T, const SharedWeights::State *sh) {
     const int64_t Ns = B * S, Nt = B * T, Q = cfg.dims.qkv;
     const int64_t de = a.enc_embed, dd = a.dec_embed;
     st.src_mask = al.u8(Ns);
@@ -349,8 +442,12 @@ void plan(Alloc &al, Alloc *h16, Workspace::State &st, const SupernetConfig &cfg
     for (size_t l = 0; l < a.enc.size(); l++) {
         EncLayerAct &L = st.enc[l];
         alloc_attn(al, h16, L.self, B, S, S, Q, a.enc[l].self_heads, de, de, true);
+        if (sh)
+            take_weights(L.self, sh->enc_self[l]);
+        else
+            alloc_attn_weights(h16, L.self, Q, de, de);
         alloc_ln(al, L.ln1, Ns, de);
-        alloc_ffn(al, h16, L.ffn, cfg, Ns, de, a.enc[l].ffn);
+        alloc_ffn(al, h16, L.ffn, cfg, Ns, de, a.enc[l].ffn, sh ? &sh->enc_ffn[l] : nullptr);
         alloc_ln(al, L.ln2, Ns, de);
     }
     st.dec_emb = al.f(Nt * dd);
@@ -363,15 +460,22 @@ void plan(Alloc &al, Alloc *h16, Workspace::State &st, const SupernetConfig &cfg
         L.mem = al.f(B * kS * de);
         L.mem_mask = al.u8(B * kS);
         alloc_attn(al, h16, L.cross, B, T, kS, Q, a.dec[l].cross_heads, dd, de, false);
+        if (sh) {
+            take_weights(L.self, sh->dec_self[l]);
+            take_weights(L.cross, sh->dec_cross[l]);
+        } else {
+            alloc_attn_weights(h16, L.self, Q, dd, dd);
+            alloc_attn_weights(h16, L.cross, Q, dd, de);
+        }
         alloc_ln(al, L.ln2, Nt, dd);
-        alloc_ffn(al, h16, L.ffn, cfg, Nt, dd, a.dec[l].ffn);
+        alloc_ffn(al, h16, L.ffn, cfg, Nt, dd, a.dec[l].ffn, sh ? &sh->dec_ffn[l] : nullptr);
         alloc_ln(al, L.ln3, Nt, dd);
     }
     st.logits = al.f(Nt * cfg.vocab);
     st.lse = al.f(Nt);
     st.row_loss = al.f(Nt);
     st.y16 = maybe16(h16, Nt * dd);
-    st.E16 = maybe16(h16, cfg.vocab * dd);
+    st.E16 = sh ? sh->E16 : maybe16(h16, cfg.vocab * dd);
     st.dlogits16 = maybe16(h16, Nt * cfg.vocab);
 }
 
@@ -400,6 +504,31 @@ size_t backward_scratch_floats(const SupernetConfig &cfg, int64_t Ns, int64_t Nt
     return n + 4096;
 }
 
+// The largest arch: every layer at super size, the most heads, the deepest
+// cross-attention.
+ArchDims largest_dims(const SuperDims &d) {
+    ArchDims big;
+    big.enc_embed = d.enc_embed;
+    big.dec_embed = d.dec_embed;
+    big.enc.assign(d.enc_layers, LayerDims{d.enc_ffn, d.max_heads, 0, 0});
+    big.dec.assign(d.dec_layers, LayerDims{d.dec_ffn, d.max_heads, d.max_heads,
+                                           d.max_cross_layers < d.enc_layers ? d.max_cross_layers : d.enc_layers});
+    return big;
+}
+
+bool same_dims(const ArchDims &x, const ArchDims &y) {
+    auto same = [](const std::vector<LayerDims> &p, const std::vector<LayerDims> &q) {
+        if (p.size() != q.size()) return false;
+        for (size_t i = 0; i < p.size(); i++)
+            if (p[i].ffn != q[i].ffn || p[i].self_heads != q[i].self_heads || p[i].cross_heads != q[i].cross_heads ||
+                p[i].cross_layers != q[i].cross_layers)
+                return false;
+        return true;
+    };
+    return x.enc_embed == y.enc_embed && x.dec_embed == y.dec_embed && same(x.enc, y.enc) && same(x.dec, y.dec) &&
+           x.encoding == y.encoding;
+}
+
 }  // namespace
 
 Workspace::Workspace(const Supernet &net, int64_t max_src_tokens, int64_t max_tgt_tokens, int64_t max_len)
@@ -407,27 +536,44 @@ Workspace::Workspace(const Supernet &net, int64_t max_src_tokens, int64_t max_tg
     check(max_src_tokens > 0 && max_tgt_tokens > 0 && max_len > 0, MOS_INVALID_ARGUMENT,
           "workspace sizes must be positive");
     const SupernetConfig &cfg = net.config();
-    const SuperDims &d = cfg.dims;
-    // The largest arch at the largest batch: every layer at super size, the
-    // most heads, the deepest cross-attention.
-    ArchDims big;
-    big.enc_embed = d.enc_embed;
-    big.dec_embed = d.dec_embed;
-    big.enc.assign(d.enc_layers, LayerDims{d.enc_ffn, d.max_heads, 0, 0});
-    big.dec.assign(d.dec_layers, LayerDims{d.dec_ffn, d.max_heads, d.max_heads,
-                                           d.max_cross_layers < d.enc_layers ? d.max_cross_layers : d.enc_layers});
+    const ArchDims big = largest_dims(cfg.dims);
     // Worst case of B*S*S attention: B = tokens / len rows of len tokens.
     const int64_t Bs = (max_src_tokens + max_len - 1) / max_len, Bt = (max_tgt_tokens + max_len - 1) / max_len;
     const int64_t B = Bs > Bt ? Bs : Bt;
     Alloc counter{nullptr, true}, counter16{nullptr, true};
     State scratch_state;
-    plan(counter, &counter16, scratch_state, cfg, big, B, max_len, max_len);
+    plan(counter, &counter16, scratch_state, cfg, big, B, max_len, max_len, nullptr);
     size_t total = counter.count + backward_scratch_floats(cfg, B * max_len, B * max_len, max_len);
     arena_ = Arena("activations", total);
     state_->bf16_floats = counter16.count;
 }
 
 Workspace::~Workspace() = default;
+
+SharedWeights::SharedWeights(const Supernet &net) : state_(new State) {
+    const SupernetConfig &cfg = net.config();
+    const ArchDims big = largest_dims(cfg.dims);
+    Alloc counter{nullptr, true}, counter16{nullptr, true};
+    State sizes;
+    plan_weights(counter, &counter16, sizes, cfg, big);
+    State &st = *state_;
+    st.net = &net;
+    st.arena = Arena("shared weights", counter.count);
+    st.bf16_floats = counter16.count;
+    st.mixed_max = sizes.mixed_used;
+    // One layer of mix_backward: both dalphas, both mixes' scratch and the
+    // router's, at super size under the routing that needs the most.
+    const int64_t m = cfg.experts, H = cfg.router_hidden, F = cfg.dims.ffn(), D = cfg.dims.embed();
+    const MosShape s1{m, F, D, F, D, MosRouting::NeuronWise}, s2{m, D, F, D, F, MosRouting::NeuronWise};
+    const size_t router = std::max({router_backward_scratch(router_shape_for(s1, kArchFeatures, H)),
+                                    router_backward_scratch(router_shape_for(s2, kArchFeatures, H)),
+                                    router_backward_scratch(RouterShape{kArchFeatures, H, m, 1, 1})});
+    st.scratch = Arena("mix backward scratch", static_cast<size_t>(4 * m * (F + D)) + router + 1024);
+}
+
+SharedWeights::~SharedWeights() = default;
+
+size_t SharedWeights::mixed_floats() const { return state_->mixed_max; }
 
 // ---------------------------------------------------------------------------
 // Forward
@@ -441,6 +587,7 @@ struct Ctx {
     bool train;
     uint64_t seed;
     GemmType mm;  // precision of the products
+    bool shared = false;  // the weights come prepared (SharedWeights): no mixing, no weight conversions
     const float *P(size_t offset) const { return net.param_at(offset); }
 };
 
@@ -485,18 +632,34 @@ void ffn_mix_forward(const Ctx &c, FfnAct &s, const FfnTensors &t, int64_t d, in
     mos_mix_forward(s.W2, s.b2, s.alpha2, c.P(t.fc2_w), c.P(t.fc2_b), s2);
 }
 
+// The FFN's weights as its products read them: the routers, the mixes and
+// the mixed matrices' bf16 copies.
+void ffn_weights(const Ctx &c, FfnAct &s, const FfnTensors &t, int64_t d, int64_t D, int64_t Fm) {
+    ffn_mix_forward(c, s, t, d, D, Fm);
+    to16(s.W1_16, s.W1, s.F, d, d);
+    to16(s.W2_16, s.W2, d, s.F, s.F);
+}
+
 // out = LN(x + f(x)) for the FFN block.
 void ffn_forward(const Ctx &c, FfnAct &s, LnAct &ln, const float *x, int64_t N, int64_t d, int64_t D,
                  int64_t Fm, const FfnTensors &t, const LayerNormTensors &lt, uint64_t drop_site) {
-    ffn_mix_forward(c, s, t, d, D, Fm);
-    linear_forward(s.h, x, s.W1, s.b1, N, d, s.F, d, c.mm,
-                   LinearBf16{to16(s.x16, x, N, d, d), to16(s.W1_16, s.W1, s.F, d, d)});
+    if (!c.shared) ffn_weights(c, s, t, d, D, Fm);
+    linear_forward(s.h, x, s.W1, s.b1, N, d, s.F, d, c.mm, LinearBf16{to16(s.x16, x, N, d, d), s.W1_16});
     relu_forward(s.h, s.h, N * s.F);
-    linear_forward(s.f, s.h, s.W2, s.b2, N, s.F, d, s.F, c.mm,
-                   LinearBf16{to16(s.h16, s.h, N, s.F, s.F), to16(s.W2_16, s.W2, d, s.F, s.F)});
+    linear_forward(s.f, s.h, s.W2, s.b2, N, s.F, d, s.F, c.mm, LinearBf16{to16(s.h16, s.h, N, s.F, s.F), s.W2_16});
     if (c.train) dropout_forward(s.f, s.f, N * d, dropout_rate(c.cfg.dropout, d, D), DropoutKey{c.seed, 0, drop_site});
     residual_forward(ln.x, x, s.f, N * d);
     layernorm_forward(ln.y, ln.mean, ln.rstd, ln.x, c.P(lt.w), c.P(lt.b), N, d);
+}
+
+// bf16 copies of an attention block's weight operands (their active slices).
+void attn_weights16(const Ctx &c, AttnAct &s, const AttentionTensors &t, int64_t d_q, int64_t d_kv, int64_t ld_q,
+                    int64_t ld_kv) {
+    const int64_t Q = c.cfg.dims.qkv;
+    to16(s.wq16, c.P(t.q_w), Q, d_q, ld_q);
+    to16(s.wk16, c.P(t.k_w), Q, d_kv, ld_kv);
+    to16(s.wv16, c.P(t.v_w), Q, d_kv, ld_kv);
+    to16(s.wo16, c.P(t.out_w), d_q, Q, Q);
 }
 
 // Attention block up to its projected, dropped-out output s.a.
@@ -507,17 +670,15 @@ void attn_forward(const Ctx &c, AttnAct &s, const float *xq, const float *xkv, c
     // Self-attention: xkv16 is xq16, one copy for the three projections.
     to16(s.xq16, xq, Nq, d_q, d_q);
     if (s.xkv16 != s.xq16) to16(s.xkv16, xkv, Nkv, d_kv, d_kv);
-    linear_forward(s.q, xq, c.P(t.q_w), c.P(t.q_b), Nq, d_q, Q, ld_q, c.mm,
-                   LinearBf16{s.xq16, to16(s.wq16, c.P(t.q_w), Q, d_q, ld_q)});
-    linear_forward(s.k, xkv, c.P(t.k_w), c.P(t.k_b), Nkv, d_kv, Q, ld_kv, c.mm,
-                   LinearBf16{s.xkv16, to16(s.wk16, c.P(t.k_w), Q, d_kv, ld_kv)});
-    linear_forward(s.v, xkv, c.P(t.v_w), c.P(t.v_b), Nkv, d_kv, Q, ld_kv, c.mm,
-                   LinearBf16{s.xkv16, to16(s.wv16, c.P(t.v_w), Q, d_kv, ld_kv)});
+    if (!c.shared) attn_weights16(c, s, t, d_q, d_kv, ld_q, ld_kv);
+    linear_forward(s.q, xq, c.P(t.q_w), c.P(t.q_b), Nq, d_q, Q, ld_q, c.mm, LinearBf16{s.xq16, s.wq16});
+    linear_forward(s.k, xkv, c.P(t.k_w), c.P(t.k_b), Nkv, d_kv, Q, ld_kv, c.mm, LinearBf16{s.xkv16, s.wk16});
+    linear_forward(s.v, xkv, c.P(t.v_w), c.P(t.v_b), Nkv, d_kv, Q, ld_kv, c.mm, LinearBf16{s.xkv16, s.wv16});
     AttentionShape as{B, s.Tq, s.Skv, Q, s.heads, causal};
     const float pa = c.train ? c.cfg.attn_dropout : 0.0f;
     attention_forward(s.o, s.P, s.q, s.k, s.v, kmask, as, pa, c.seed, pdrop_site, c.mm);
     linear_forward(s.a, s.o, c.P(t.out_w), c.P(t.out_b), Nq, Q, d_q, Q, c.mm,
-                   LinearBf16{to16(s.o16, s.o, Nq, Q, Q), to16(s.wo16, c.P(t.out_w), d_q, Q, Q)});
+                   LinearBf16{to16(s.o16, s.o, Nq, Q, Q), s.wo16});
     if (c.train)
         dropout_forward(s.a, s.a, Nq * d_q, dropout_rate(c.cfg.dropout, d_q, ld_q), DropoutKey{c.seed, 0, drop_site});
 }
@@ -525,8 +686,15 @@ void attn_forward(const Ctx &c, AttnAct &s, const float *xq, const float *xkv, c
 }  // namespace
 
 LossStats Supernet::forward(Workspace &ws, const ArchDims &a, const Batch &b, bool train,
-                            uint64_t dropout_seed, const float *teacher) const {
+                            uint64_t dropout_seed, const float *teacher, const SharedWeights *shared) const {
     check_arch(a);
+    const SharedWeights::State *sh = shared ? &shared->state() : nullptr;
+    if (sh) {
+        check(sh->valid && sh->net == this, MOS_INVALID_ARGUMENT, "shared weights not prepared for this supernet");
+        check(same_dims(sh->arch, a), MOS_INVALID_ARGUMENT, "shared weights prepared for another subnet");
+        check(sh->bf16 == bf16_copies_wanted(ws.matmul_type()), MOS_INVALID_ARGUMENT,
+              "shared weights prepared for another precision of the products");
+    }
     check(b.B > 0 && b.S > 0 && b.T > 0, MOS_INVALID_ARGUMENT, "empty batch (B=", b.B, " S=", b.S,
           " T=", b.T, ")");
     check(b.src && b.tgt_in && b.tgt_out, MOS_INVALID_ARGUMENT, "batch token pointers are NULL");
@@ -551,7 +719,9 @@ LossStats Supernet::forward(Workspace &ws, const ArchDims &a, const Batch &b, bo
     if (st.bf16 && st.bf16_arena.capacity() == 0) st.bf16_arena = Arena("bf16 operands", st.bf16_floats);
     st.bf16_arena.reset();
     Alloc al16{&st.bf16_arena, false};
-    plan(al, st.bf16 ? &al16 : nullptr, st, cfg_, a, b.B, b.S, b.T);
+    plan(al, st.bf16 ? &al16 : nullptr, st, cfg_, a, b.B, b.S, b.T, sh);
+    st.shared = sh;
+    st.shared_generation = sh ? sh->generation : 0;
     st.forward_mark = ws.arena().mark();
     st.arch = a;
     st.batch = b;
@@ -563,7 +733,7 @@ LossStats Supernet::forward(Workspace &ws, const ArchDims &a, const Batch &b, bo
     const int64_t Ns = b.B * b.S, Nt = b.B * b.T, de = a.enc_embed, dd = a.dec_embed;
     const int64_t ldE = D.embed();
     const float *E = param_at(tensors().embed);
-    Ctx c{*this, cfg_, a, train, dropout_seed, st.mm};
+    Ctx c{*this, cfg_, a, train, dropout_seed, st.mm, sh != nullptr};
 
     for (int64_t i = 0; i < Ns; i++) st.src_mask[i] = b.src[i] == cfg_.pad_id;
     std::memset(st.tgt_nomask, 0, Nt);
@@ -625,7 +795,7 @@ LossStats Supernet::forward(Workspace &ws, const ArchDims &a, const Batch &b, bo
 
     // Tied output projection and loss.
     linear_forward(st.logits, y, E, nullptr, Nt, dd, V, ldE, st.mm,
-                   LinearBf16{to16(st.y16, y, Nt, dd, dd), to16(st.E16, E, V, dd, ldE)});
+                   LinearBf16{to16(st.y16, y, Nt, dd, dd), sh ? st.E16 : to16(st.E16, E, V, dd, ldE)});
     CrossEntropyResult ce = cross_entropy_forward(st.lse, st.row_loss, nullptr, st.logits, b.tgt_out, Nt, V, cfg_.pad_id,
                                                   cfg_.label_smoothing);
     st.loss = LossStats{ce.loss, ce.nll, ce.tokens};
@@ -672,31 +842,14 @@ struct BwdCtx {
     }
 };
 
-// Given d(out) of LN(x + f(x)) for the FFN block, writes dx = d(x) (both the
-// residual path and the FFN's). Every activation gradient goes into a buffer
-// its producer overwrites: no buffer is zeroed first.
-void ffn_backward(BwdCtx &c, float *dx, const float *dout, FfnAct &s, LnAct &ln, const float *x,
-                  int64_t N, int64_t d, int64_t D, int64_t Fm, const FfnTensors &t, const LayerNormTensors &lt,
-                  uint64_t drop_site) {
+// Through the mixes of one FFN into its experts and the router outputs
+// alpha, then through the routers: blk is the FFN's gradient block
+// (mixed_block: d(W1), d(b1), d(W2), d(b2) of the mixed weights).
+void ffn_mix_backward(BwdCtx &c, const FfnAct &s, const FfnTensors &t, const float *blk, int64_t d, int64_t D,
+                      int64_t Fm) {
     const size_t mark = c.arena.mark();
     const int64_t m = c.cfg.experts, H = c.cfg.router_hidden, F = s.F;
-    // Through the LayerNorm: dx = dr = d(x + f), the residual path's share.
-    layernorm_backward(dx, c.G(lt.w), c.G(lt.b), dout, ln.x, ln.mean, ln.rstd, c.P(lt.w), N, d, GradMode::Overwrite);
-    // df = dropout'(dr): the forward's mask on a copy (dx keeps dr).
-    const float *df = dx;
-    if (c.train) {
-        float *dd = c.fresh(N * d);
-        dropout_forward(dd, dx, N * d, dropout_rate(c.cfg.dropout, d, D), DropoutKey{c.seed, 0, drop_site});
-        df = dd;
-    }
-    // fc2: h [N, F] -> f [N, d] with the mixed W2 [d, F]; dh through the ReLU in place.
-    float *dh = c.fresh(N * F);
-    float *dW2 = c.zeroed(d * F), *db2 = c.zeroed(d);
-    linear_backward(dh, dW2, db2, df, s.h, s.W2, N, F, d, F, GradMode::Overwrite, c.mm, LinearBf16{s.h16, s.W2_16});
-    relu_grad_mask(dh, s.h, N * F);
-    float *dW1 = c.zeroed(F * d), *db1 = c.zeroed(F);
-    linear_backward(dx, dW1, db1, dh, x, s.W1, N, d, F, d, GradMode::Accumulate, c.mm, LinearBf16{s.x16, s.W1_16});
-    // Through the mixes into the experts and the router outputs alpha.
+    const float *dW1 = blk, *db1 = dW1 + F * d, *dW2 = db1 + F, *db2 = dW2 + d * F;
     MosShape s1{m, F, d, Fm, D, MosRouting::LayerWise};
     MosShape s2{m, d, F, D, Fm, MosRouting::LayerWise};
     if (c.cfg.routing == Routing::Neuron) s1.routing = s2.routing = MosRouting::NeuronWise;
@@ -728,6 +881,41 @@ void ffn_backward(BwdCtx &c, float *dx, const float *dout, FfnAct &s, LnAct &ln,
         router_backward(c.G(t2.w1), c.G(t2.b1), c.G(t2.w2), c.G(t2.b2), rs, dalpha2, s.alpha2, s.hid2, e,
                         c.P(t2.w1), c.P(t2.w2), r2);
     }
+    c.arena.rewind(mark);
+}
+
+// Given d(out) of LN(x + f(x)) for the FFN block, writes dx = d(x) (both the
+// residual path and the FFN's). Every activation gradient goes into a buffer
+// its producer overwrites: no buffer is zeroed first. With `blk` (this FFN's
+// block of a team's buffer, after a forward with shared weights) the gradient
+// of the mixed weights is left there for mix_backward; otherwise it goes
+// through the mixes and routers at once.
+void ffn_backward(BwdCtx &c, float *dx, const float *dout, FfnAct &s, LnAct &ln, const float *x,
+                  int64_t N, int64_t d, int64_t D, int64_t Fm, const FfnTensors &t, const LayerNormTensors &lt,
+                  uint64_t drop_site, float *blk) {
+    const size_t mark = c.arena.mark();
+    const int64_t F = s.F;
+    // Through the LayerNorm: dx = dr = d(x + f), the residual path's share.
+    layernorm_backward(dx, c.G(lt.w), c.G(lt.b), dout, ln.x, ln.mean, ln.rstd, c.P(lt.w), N, d, GradMode::Overwrite);
+    // df = dropout'(dr): the forward's mask on a copy (dx keeps dr).
+    const float *df = dx;
+    if (c.train) {
+        float *dd = c.fresh(N * d);
+        dropout_forward(dd, dx, N * d, dropout_rate(c.cfg.dropout, d, D), DropoutKey{c.seed, 0, drop_site});
+        df = dd;
+    }
+    const bool deferred = blk != nullptr;
+    if (deferred)
+        zero_floats(blk, mixed_block(d, F));
+    else
+        blk = c.zeroed(mixed_block(d, F));
+    float *dW1 = blk, *db1 = dW1 + F * d, *dW2 = db1 + F, *db2 = dW2 + d * F;
+    // fc2: h [N, F] -> f [N, d] with the mixed W2 [d, F]; dh through the ReLU in place.
+    float *dh = c.fresh(N * F);
+    linear_backward(dh, dW2, db2, df, s.h, s.W2, N, F, d, F, GradMode::Overwrite, c.mm, LinearBf16{s.h16, s.W2_16});
+    relu_grad_mask(dh, s.h, N * F);
+    linear_backward(dx, dW1, db1, dh, x, s.W1, N, d, F, d, GradMode::Accumulate, c.mm, LinearBf16{s.x16, s.W1_16});
+    if (!deferred) ffn_mix_backward(c, s, t, blk, d, D, Fm);
     c.arena.rewind(mark);
 }
 
@@ -767,9 +955,18 @@ void attn_backward(BwdCtx &c, float *dxq, float *dxkv, const float *da, AttnAct 
 
 }  // namespace
 
-void Supernet::backward(Workspace &ws, float scale, float *grads) {
+void Supernet::backward(Workspace &ws, float scale, float *grads, float *mixed) {
     Workspace::State &st = ws.state();
     check(st.valid, MOS_INVALID_ARGUMENT, "backward without a forward pass in this workspace");
+    if (st.shared) {
+        check(mixed != nullptr, MOS_INVALID_ARGUMENT,
+              "backward after a forward with shared weights needs a buffer for the mixed weights' gradient");
+        check(st.shared->valid && st.shared->generation == st.shared_generation, MOS_INVALID_ARGUMENT,
+              "the shared weights of this forward were prepared again before its backward");
+    } else {
+        check(mixed == nullptr, MOS_INVALID_ARGUMENT,
+              "a buffer for the mixed weights' gradient is for a forward with shared weights");
+    }
     if (grads == nullptr) grads = grad_data();
     ws.arena().rewind(st.forward_mark);
     const ArchDims &a = st.arch;
@@ -779,6 +976,8 @@ void Supernet::backward(Workspace &ws, float scale, float *grads) {
     const int64_t ldE = D.embed();
     Arena &ar = ws.arena();
     BwdCtx c{*this, cfg_, a, st.train, st.seed, st.mm, ar, grads};
+    auto enc_blk = [&](int64_t l) { return mixed ? mixed + st.shared->enc_mixed[l] : nullptr; };
+    auto dec_blk = [&](int64_t l) { return mixed ? mixed + st.shared->dec_mixed[l] : nullptr; };
 
     // Loss -> logits -> final decoder output and the tied embedding.
     float *dlogits = c.fresh(Nt * V);
@@ -806,7 +1005,7 @@ void Supernet::backward(Workspace &ws, float scale, float *grads) {
         // FFN block: dy is d(ln3.y); d2 = d(ln2.y).
         float *d2 = c.fresh(Nt * dd);
         ffn_backward(c, d2, dy, L.ffn, L.ln3, L.ln2.y, Nt, dd, D.dec_embed, D.dec_ffn, T.ffn, T.ffn_ln,
-                     site(true, l, kDropFfn));
+                     site(true, l, kDropFfn), dec_blk(l));
         // Cross-attention block: d1 = d(ln1.y) = dr2 (residual) + the attention's
         // share; dr2 = d(ln1.y + cross) written by the LayerNorm into d1 first.
         float *d1 = c.fresh(Nt * dd);
@@ -842,7 +1041,7 @@ void Supernet::backward(Workspace &ws, float scale, float *grads) {
         const size_t mark = ar.mark();
         float *d1 = c.fresh(Ns * de);
         ffn_backward(c, d1, denc[l], L.ffn, L.ln2, L.ln1.y, Ns, de, D.enc_embed, D.enc_ffn, T.ffn, T.ffn_ln,
-                     site(false, l, kDropFfn));
+                     site(false, l, kDropFfn), enc_blk(l));
         // dr1 = d(x + attention); d(layer input) = dr1 + the attention's share,
         // added to what the decoder's cross-attention left in denc[l - 1].
         float *dr1 = c.fresh(Ns * de);
@@ -868,6 +1067,99 @@ void Supernet::backward(Workspace &ws, float scale, float *grads) {
         }
         ar.rewind(mark);
     }
+}
+
+// ---------------------------------------------------------------------------
+// Shared weights of a data-parallel update
+
+void Supernet::prepare(SharedWeights &sw, const ArchDims &a, GemmType mm) const {
+    check_arch(a);
+    SharedWeights::State &st = sw.state();
+    check(st.net == this, MOS_INVALID_ARGUMENT, "shared weights made for another supernet");
+    st.valid = false;
+    st.generation++;
+    st.bf16 = bf16_copies_wanted(mm);
+    if (st.bf16 && st.arena16.capacity() == 0) st.arena16 = Arena("shared bf16 weights", st.bf16_floats);
+    st.arena.reset();
+    st.arena16.reset();
+    Alloc al{&st.arena, false}, al16{&st.arena16, false};
+    plan_weights(al, st.bf16 ? &al16 : nullptr, st, cfg_, a);
+    st.arch = a;
+    const SuperDims &D = cfg_.dims;
+    const int64_t de = a.enc_embed, dd = a.dec_embed;
+    Ctx c{*this, cfg_, st.arch, false, 0, mm, false};
+    for (size_t l = 0; l < a.enc.size(); l++) {
+        const EncoderLayerTensors &T = tensors().enc[l];
+        attn_weights16(c, st.enc_self[l], T.self_attn, de, de, D.enc_embed, D.enc_embed);
+        ffn_weights(c, st.enc_ffn[l], T.ffn, de, D.enc_embed, D.enc_ffn);
+    }
+    for (size_t l = 0; l < a.dec.size(); l++) {
+        const DecoderLayerTensors &T = tensors().dec[l];
+        attn_weights16(c, st.dec_self[l], T.self_attn, dd, dd, D.dec_embed, D.dec_embed);
+        attn_weights16(c, st.dec_cross[l], T.cross_attn, dd, de, D.dec_embed, D.enc_embed);
+        ffn_weights(c, st.dec_ffn[l], T.ffn, dd, D.dec_embed, D.dec_ffn);
+    }
+    to16(st.E16, param_at(tensors().embed), cfg_.vocab, dd, D.embed());
+    st.valid = true;
+}
+
+void Supernet::mix_backward(const SharedWeights &sw, float *const *mixed, int count, float *grads) {
+    const SharedWeights::State &st = sw.state();
+    check(st.valid && st.net == this, MOS_INVALID_ARGUMENT, "mix_backward without shared weights prepared for this supernet");
+    check(mixed != nullptr && count >= 1, MOS_INVALID_ARGUMENT, "mix_backward needs at least one gradient buffer");
+    for (int r = 0; r < count; r++) check(mixed[r] != nullptr, MOS_INVALID_ARGUMENT, "gradient buffer ", r, " is NULL");
+    if (grads == nullptr) grads = grad_data();
+    // The teams' sum, in team order (the same sum on any thread count), left in mixed[0].
+    float *sum = mixed[0];
+    const int64_t n = static_cast<int64_t>(st.mixed_used);
+    if (count > 1) {
+        PhaseScope scope(Phase::Mix);
+#pragma omp parallel for schedule(static)
+        for (int64_t j = 0; j < n; j += 4096) {
+            const int64_t e = j + 4096 < n ? j + 4096 : n;
+            for (int r = 1; r < count; r++) {
+                const float *src = mixed[r];
+                for (int64_t k = j; k < e; k++) sum[k] += src[k];
+            }
+        }
+    }
+    const ArchDims &a = st.arch;
+    const SuperDims &D = cfg_.dims;
+    // mix_backward only reads the prepared weights; its scratch is the one thing it writes there.
+    Arena &scratch = const_cast<SharedWeights::State &>(st).scratch;
+    scratch.reset();
+    BwdCtx c{*this, cfg_, a, false, 0, GemmType::F32, scratch, grads};
+    for (size_t l = 0; l < a.enc.size(); l++)
+        ffn_mix_backward(c, st.enc_ffn[l], tensors().enc[l].ffn, sum + st.enc_mixed[l], a.enc_embed, D.enc_embed,
+                         D.enc_ffn);
+    for (size_t l = 0; l < a.dec.size(); l++)
+        ffn_mix_backward(c, st.dec_ffn[l], tensors().dec[l].ffn, sum + st.dec_mixed[l], a.dec_embed, D.dec_embed,
+                         D.dec_ffn);
+}
+
+std::vector<std::pair<size_t, size_t>> Supernet::routed_ranges() const {
+    std::vector<size_t> offsets;
+    auto add_ffn = [&offsets](const FfnTensors &f) {
+        for (size_t o : {f.fc1_w, f.fc1_b, f.fc2_w, f.fc2_b}) offsets.push_back(o);
+        for (const RouterTensors *r : {&f.router, &f.fc1_router, &f.fc2_router})
+            for (size_t o : {r->w1, r->b1, r->w2, r->b2}) offsets.push_back(o);
+    };
+    for (const EncoderLayerTensors &l : tensors().enc) add_ffn(l.ffn);
+    for (const DecoderLayerTensors &l : tensors().dec) add_ffn(l.ffn);
+    std::vector<std::pair<size_t, size_t>> ranges;
+    for (const ParamInfo &p : table_.all())
+        if (std::find(offsets.begin(), offsets.end(), p.offset) != offsets.end())
+            ranges.emplace_back(p.offset, p.offset + p.numel);
+    std::sort(ranges.begin(), ranges.end());
+    // Merge neighbours.
+    std::vector<std::pair<size_t, size_t>> merged;
+    for (const auto &r : ranges) {
+        if (!merged.empty() && merged.back().second == r.first)
+            merged.back().second = r.second;
+        else
+            merged.push_back(r);
+    }
+    return merged;
 }
 
 }  // namespace mos

@@ -11,6 +11,7 @@
 #include <cstdint>
 #include <memory>
 #include <string>
+#include <utility>
 #include <vector>
 
 #include "backend/gemm.hpp"
@@ -56,6 +57,7 @@ struct LossStats {
 };
 
 class Workspace;
+class SharedWeights;
 
 class Supernet {
 public:
@@ -95,8 +97,12 @@ public:
     // With `teacher` ([B*T, V] probabilities, e.g. the largest subnet's from
     // teacher_probs), backward follows the distillation loss against it
     // instead of the label-smoothed loss (in-place distillation, docs/training.md).
+    // With `shared` (prepared by prepare() for the same arch and precision),
+    // the forward reads the routers' outputs, mixed FFN weights and bf16 weight
+    // copies from it instead of making its own.
     LossStats forward(Workspace &ws, const ArchDims &a, const Batch &batch, bool train,
-                      uint64_t dropout_seed, const float *teacher = nullptr) const;
+                      uint64_t dropout_seed, const float *teacher = nullptr,
+                      const SharedWeights *shared = nullptr) const;
     // The softmax of the last forward's logits into probs [B*T, V] (pad rows 0).
     void teacher_probs(const Workspace &ws, float *probs) const;
     // Logits [B*T, V] of the last forward (valid until the next call on ws).
@@ -107,13 +113,57 @@ public:
     // (param_floats() floats, the gradients' layout) when given. forward and a
     // backward into `grads` only read the net, so several threads may run them
     // at once, each on its own workspace and gradient (train_step's teams).
-    void backward(Workspace &ws, float scale, float *grads = nullptr);
+    // After a forward with shared weights, `mixed` (SharedWeights::mixed_floats()
+    // floats, the caller's own) is required: the backward stops at the mixed
+    // FFN weights, writes their gradient there, and leaves the experts and
+    // routers to mix_backward.
+    void backward(Workspace &ws, float scale, float *grads = nullptr, float *mixed = nullptr);
+
+    // The weights every forward of subnet `a` with products in `mm` uses,
+    // computed once into `sw` (parallel over the threads of the caller).
+    void prepare(SharedWeights &sw, const ArchDims &a, GemmType mm) const;
+    // Sums the `count` buffers of mixed-weight gradients (backwards with
+    // `mixed`, after forwards that shared `sw`; the sum is left in mixed[0])
+    // and takes it through the mixes and routers into the expert and router
+    // gradients (of the net, or `grads`).
+    void mix_backward(const SharedWeights &sw, float *const *mixed, int count, float *grads = nullptr);
+    // [begin, end) float ranges of every FFN expert, bias and router tensor in
+    // the parameter layout: what mix_backward writes and a backward with
+    // `mixed` leaves alone.
+    std::vector<std::pair<size_t, size_t>> routed_ranges() const;
 
 private:
     SupernetConfig cfg_;
     ParamTable table_;
     Arena params_;
     Arena grads_;
+};
+
+// The weights of one subnet as its forwards use them: the routers' outputs,
+// the mixed FFN matrices and, with bf16 products, the bf16 copies of every
+// product's weight operand. A data-parallel update (train_step_teams) prepares
+// them once per subnet (Supernet::prepare) and its teams share them read-only,
+// instead of every team mixing and converting the same weights; each team's
+// backward then writes the gradient of the mixed weights into its own buffer,
+// and Supernet::mix_backward takes the teams' sum through the mixes and routers
+// once (docs/training.md, "Threads: products or shards"). Sized once for the
+// largest subnet.
+class SharedWeights {
+public:
+    explicit SharedWeights(const Supernet &net);
+    ~SharedWeights();
+    SharedWeights(const SharedWeights &) = delete;
+    SharedWeights &operator=(const SharedWeights &) = delete;
+
+    // Floats of one team's buffer of mixed-weight gradients (Supernet::backward).
+    size_t mixed_floats() const;
+
+    struct State;  // supernet.cpp
+    State &state() { return *state_; }
+    const State &state() const { return *state_; }
+
+private:
+    std::unique_ptr<State> state_;
 };
 
 // Activation memory of one forward/backward, sized once for the largest subnet

@@ -4,7 +4,10 @@
 #include <omp.h>
 
 #include <exception>
+#include <memory>
+#include <utility>
 
+#include "backend/profile.hpp"
 #include "core/error.hpp"
 #include "dist/comm.hpp"
 #include "kernels/memory.hpp"
@@ -58,6 +61,23 @@ void sum_over_ranks(dist::Comm &comm, float *grad, size_t n, double tokens, Step
     st.tokens = static_cast<int64_t>(tokens);
 }
 
+// The gradient ranges a team writes (all but Supernet::routed_ranges), cut
+// into chunks of at most 4096 floats for the threads that zero and sum them.
+std::vector<std::pair<int64_t, int64_t>> team_chunks(const Supernet &net) {
+    std::vector<std::pair<int64_t, int64_t>> chunks;
+    auto cut = [&chunks](size_t from, size_t to) {
+        for (size_t j = from; j < to; j += 4096)
+            chunks.emplace_back(static_cast<int64_t>(j), static_cast<int64_t>(j + 4096 < to ? j + 4096 : to));
+    };
+    size_t at = 0;
+    for (const auto &r : net.routed_ranges()) {
+        cut(at, r.first);
+        at = r.second;
+    }
+    cut(at, net.param_floats());
+    return chunks;
+}
+
 }  // namespace
 
 StepStats train_step(SupernetBundle &b, Workspace &ws, const std::vector<Arch> &archs, const Batch &batch,
@@ -108,9 +128,14 @@ StepStats train_step_teams(SupernetBundle &b, std::vector<TrainTeam> &teams, con
     if (teams.size() == 1)
         return train_step(b, *teams[0].ws, archs, teams[0].batch, step, lr, adam, dropout_seed, teacher, comm);
     check(!archs.empty(), MOS_INVALID_ARGUMENT, "no subnet to train");
+    const GemmType mm = teams[0].ws->matmul_type();
+    for (const TrainTeam &t : teams)
+        check(t.ws->matmul_type() == mm, MOS_INVALID_ARGUMENT, "the teams' workspaces differ in precision");
     Supernet &net = *b.net;
     const size_t n = net.param_floats();
     ensure_moments(b, n);
+    if (!b.shared) b.shared = std::make_unique<SharedWeights>(net);
+    SharedWeights &shared = *b.shared;
     const int P = static_cast<int>(teams.size());
     const int32_t pad = net.config().pad_id;
     // The whole batch's target tokens (every rank's, with ranks) divide every shard's gradient.
@@ -126,48 +151,69 @@ StepStats train_step_teams(SupernetBundle &b, std::vector<TrainTeam> &teams, con
     check(tokens > 0, MOS_INVALID_ARGUMENT, "batch has no target tokens");
     std::vector<ArchDims> dims;
     for (const Arch &a : archs) dims.push_back(arch_dims(b.space, a));
+    // A team's gradient holds everything but the FFN experts and routers: those
+    // get the teams' summed mixed-weight gradients through mix_backward.
+    const std::vector<std::pair<int64_t, int64_t>> own = team_chunks(net);
     net.zero_grad();  // allocates the net's gradient before the teams share it
-    for (int r = 1; r < P; r++) teams[r].grad.resize(n);
+    for (int r = 0; r < P; r++) {
+        if (r > 0) teams[r].grad.resize(n);
+        teams[r].mixed.resize(shared.mixed_floats());
+    }
     const double inv_arch = 1.0 / static_cast<double>(archs.size());
     const float scale = static_cast<float>(inv_arch / tokens);
     const int64_t V = net.config().vocab;
     std::vector<double> loss(static_cast<size_t>(P), 0.0), nll(static_cast<size_t>(P), 0.0);
-    std::exception_ptr error;
     float *net_grad = net.grad_data();
+    std::vector<float *> mixed;
+    for (TrainTeam &t : teams)
+        if (t.batch.B > 0) mixed.push_back(t.mixed.data());
+    for (size_t i = 0; i < archs.size(); i++) {
+        // The routers, mixes and bf16 weight copies of this subnet, once for all teams.
+        net.prepare(shared, dims[i], mm);
+        std::exception_ptr error;
 #pragma omp parallel num_threads(P)
-    {
-        const int r = omp_get_thread_num();
-        // Every kernel, oneDNN primitive and OpenBLAS call of this team runs on this thread.
-        omp_set_num_threads(1);
-        try {
-            TrainTeam &t = teams[r];
-            float *g = r == 0 ? net_grad : t.grad.data();
-            if (r > 0) zero_floats(g, static_cast<int64_t>(n));  // first touched by the thread that sums into it
-            float *mine = teacher ? teacher + teacher_row[r] * V : nullptr;
-            for (size_t i = 0; i < archs.size() && t.batch.B > 0; i++) {
-                const bool student = mine != nullptr && i > 0;
-                // A dropout stream per subnet and per team.
-                const uint64_t seed = (dropout_seed * 4 + i) * 1024 + static_cast<uint64_t>(r);
-                const LossStats ls = net.forward(*t.ws, dims[i], t.batch, true, seed, student ? mine : nullptr);
-                if (mine != nullptr && i == 0 && archs.size() > 1) net.teacher_probs(*t.ws, mine);
-                net.backward(*t.ws, scale, g);
-                loss[r] += ls.loss_sum * inv_arch;
-                nll[r] += ls.nll_sum * inv_arch;
-            }
-        } catch (...) {
+        {
+            const int r = omp_get_thread_num();
+            // Every kernel, oneDNN primitive and OpenBLAS call of this team runs on this thread.
+            omp_set_num_threads(1);
+            try {
+                TrainTeam &t = teams[r];
+                float *g = r == 0 ? net_grad : t.grad.data();
+                // First touched by the thread that sums into it.
+                if (i == 0 && r > 0)
+                    for (const auto &c : own) zero_floats(g + c.first, c.second - c.first);
+                float *mine = teacher ? teacher + teacher_row[r] * V : nullptr;
+                if (t.batch.B > 0) {
+                    const bool student = mine != nullptr && i > 0;
+                    // A dropout stream per subnet and per team.
+                    const uint64_t seed = (dropout_seed * 4 + i) * 1024 + static_cast<uint64_t>(r);
+                    const LossStats ls =
+                        net.forward(*t.ws, dims[i], t.batch, true, seed, student ? mine : nullptr, &shared);
+                    if (mine != nullptr && i == 0 && archs.size() > 1) net.teacher_probs(*t.ws, mine);
+                    net.backward(*t.ws, scale, g, t.mixed.data());
+                    loss[r] += ls.loss_sum * inv_arch;
+                    nll[r] += ls.nll_sum * inv_arch;
+                }
+            } catch (...) {
 #pragma omp critical(mos_train_teams)
-            if (!error) error = std::current_exception();
+                if (!error) error = std::current_exception();
+            }
         }
+        if (error) std::rethrow_exception(error);
+        // The teams' mixed-weight gradients, summed, through the mixes and routers.
+        net.mix_backward(shared, mixed.data(), static_cast<int>(mixed.size()), net_grad);
     }
-    if (error) std::rethrow_exception(error);
     // Sum the teams' gradients into the net's, in team order (the same sum on any thread count).
-    const int64_t nn = static_cast<int64_t>(n);
+    {
+        PhaseScope scope(Phase::Memory);
+        const int64_t chunks = static_cast<int64_t>(own.size());
 #pragma omp parallel for schedule(static)
-    for (int64_t j = 0; j < nn; j += 4096) {
-        const int64_t e = j + 4096 < nn ? j + 4096 : nn;
-        for (int r = 1; r < P; r++) {
-            const float *src = teams[r].grad.data();
-            for (int64_t k = j; k < e; k++) net_grad[k] += src[k];
+        for (int64_t c = 0; c < chunks; c++) {
+            const int64_t j = own[c].first, e = own[c].second;
+            for (int r = 1; r < P; r++) {
+                const float *src = teams[r].grad.data();
+                for (int64_t k = j; k < e; k++) net_grad[k] += src[k];
+            }
         }
     }
     StepStats st;

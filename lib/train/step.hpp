@@ -57,13 +57,19 @@ struct TrainTeam {
     Batch batch;              // its shard of the update's batch (may have no rows)
     std::vector<float> grad;  // its own gradient (every team but the first, which
                               // accumulates into the net's); sized on first use
+    std::vector<float> mixed; // its gradient of the subnet's mixed FFN weights
+                              // (SharedWeights); sized on first use
 };
 
 // The same update with data parallelism inside the process (docs/training.md,
-// "Threads: products or shards"): team r, on thread r of one parallel region
-// with one OpenMP thread of its own, runs every arch's forward and backward on
-// teams[r].batch (a shard of the update's sentences) into its own gradient; the
-// gradients are then summed (over all threads), and one Adam step follows. With
+// "Threads: products or shards"). Per arch: the routers, mixes and bf16 weight
+// copies are made once (Supernet::prepare, all threads; kept in b.shared);
+// team r, on thread r of one parallel region with one OpenMP thread of its
+// own, runs the forward and backward on teams[r].batch (a shard of the
+// update's sentences) into its own gradient and mixed-weight gradient; the
+// teams' mixed-weight gradients are summed and taken through the mixes and
+// routers once (Supernet::mix_backward). After the last arch the teams'
+// gradients are summed (over all threads), and one Adam step follows. With
 // one team it is train_step. The loss is the mean over the whole batch's target
 // tokens, as with ranks (the shards' sum is the single-shard gradient up to
 // rounding); each team draws its own dropout stream. `teacher` (in-place

@@ -25,6 +25,7 @@
 #include <unistd.h>
 #include <vector>
 
+#include "backend/gemm.hpp"
 #include "backend/threads.hpp"
 #include "core/error.hpp"
 #include "decode/beam.hpp"
@@ -356,6 +357,69 @@ void teams(void **) {
         expect_error(MOS_INVALID_ARGUMENT, "MOS_TRAIN_SPLIT 'rows'",
                      [&] { mos::train(tb3, config(g_dir + "/teams2.safetensors", 2), nullptr); });
         unsetenv("MOS_TRAIN_SPLIT");
+    }
+    // bf16 products (where native): the teams share one set of bf16 weight
+    // copies and still give the single-workspace gradient up to rounding. On
+    // oneDNN alone: under auto a team's smaller attention products may be
+    // timed faster in f32 than the whole batch's, a bf16-sized difference.
+    const mos::Backend was = mos::default_backend();
+    mos::set_default_backend(mos::Backend::OneDNN);
+    if (mos::bf16_copies_wanted(mos::GemmType::BF16)) {
+        mos::SupernetBundle r16 = mos::make_supernet(space, n);
+        mos::Workspace w16(*r16.net, tb.B * tb.S, tb.B * tb.T, 8);
+        w16.set_matmul_type(mos::GemmType::BF16);
+        mos::train_step(r16, w16, archs, tb.rows(0, tb.B), 1, 1e-3f, mos::AdamConfig(), 9);
+        mos::SupernetBundle b16 = mos::make_supernet(space, n);
+        std::vector<std::unique_ptr<mos::Workspace>> wss;
+        std::vector<mos::TrainTeam> t(2);
+        for (int r = 0; r < 2; r++) {
+            wss.push_back(std::make_unique<mos::Workspace>(*b16.net, tb.B * tb.S, tb.B * tb.T, 8));
+            wss.back()->set_matmul_type(mos::GemmType::BF16);
+            t[r].ws = wss.back().get();
+            t[r].batch = tb.rows(r == 0 ? 0 : 3, r == 0 ? 3 : tb.B);
+        }
+        mos::train_step_teams(b16, t, archs, 1, 1e-3f, mos::AdamConfig(), 9);
+        const float *g16 = r16.net->grad_data(), *g = b16.net->grad_data();
+        double worst = 0.0, big = 0.0;
+        for (size_t i = 0; i < np; i++) {
+            worst = std::max(worst, std::fabs(static_cast<double>(g[i]) - g16[i]));
+            big = std::max(big, std::fabs(static_cast<double>(g16[i])));
+        }
+        if (worst > 1e-4 * big) fail_msg("bf16 teams: gradient differs by %g (largest gradient %g)", worst, big);
+    }
+    mos::set_default_backend(was);
+    // Shared weights (the teams' path, used directly): a forward refuses
+    // weights prepared for another subnet; a backward after a forward with
+    // them needs a mixed-gradient buffer and refuses weights prepared again
+    // in between; a backward after a forward without them refuses the buffer.
+    {
+        mos::SupernetBundle sb = mos::make_supernet(space, n);
+        mos::Supernet &net = *sb.net;
+        mos::Workspace w(net, tb.B * tb.S, tb.B * tb.T, 8);
+        mos::SharedWeights sw(net);
+        std::vector<float> mixed(sw.mixed_floats());
+        const mos::ArchDims big = mos::arch_dims(space, archs[0]), small = mos::arch_dims(space, archs[1]);
+        const mos::Batch x = tb.rows(0, tb.B);
+        expect_error(MOS_INVALID_ARGUMENT, "not prepared",
+                     [&] { net.forward(w, big, x, false, 1, nullptr, &sw); });
+        net.prepare(sw, big, mos::GemmType::F32);
+        expect_error(MOS_INVALID_ARGUMENT, "another subnet",
+                     [&] { net.forward(w, small, x, false, 1, nullptr, &sw); });
+        // The same loss as a forward that mixes its own weights.
+        const mos::LossStats own = net.forward(w, big, x, false, 1);
+        const mos::LossStats shared = net.forward(w, big, x, false, 1, nullptr, &sw);
+        assert_true(std::fabs(own.loss_sum - shared.loss_sum) <= 1e-6 * std::fabs(own.loss_sum));
+        expect_error(MOS_INVALID_ARGUMENT, "needs a buffer", [&] { net.backward(w, 1.0f); });
+        net.prepare(sw, big, mos::GemmType::F32);
+        expect_error(MOS_INVALID_ARGUMENT, "prepared again", [&] { net.backward(w, 1.0f, nullptr, mixed.data()); });
+        net.forward(w, big, x, false, 1);
+        expect_error(MOS_INVALID_ARGUMENT, "is for a forward with shared weights",
+                     [&] { net.backward(w, 1.0f, nullptr, mixed.data()); });
+        float *none = nullptr;
+        expect_error(MOS_INVALID_ARGUMENT, "is NULL", [&] { net.mix_backward(sw, &none, 1); });
+        mos::SupernetBundle other = mos::make_supernet(space, n);
+        expect_error(MOS_INVALID_ARGUMENT, "another supernet",
+                     [&] { other.net->prepare(sw, big, mos::GemmType::F32); });
     }
     // Errors: no teams, a team without a workspace.
     mos::SupernetBundle b = mos::make_supernet(space, n);
