@@ -51,7 +51,15 @@ uint64_t site(bool decoder, int64_t layer, DropSlot slot) {
 // ---------------------------------------------------------------------------
 // Saved activations
 
-struct AttnAct {
+// An attention block's weight operands as its products read them: bf16
+// copies of the projections' active slices (NULL unless bf16 is on). A
+// forward makes its own or takes them from SharedWeights.
+struct AttnWeights {
+    uint16_t *wq16 = nullptr, *wk16 = nullptr, *wv16 = nullptr;  // [Q, d_q], [Q, d_kv] x2
+    uint16_t *wo16 = nullptr;                                    // [d_q, Q]
+};
+
+struct AttnAct : AttnWeights {
     float *q = nullptr, *k = nullptr, *v = nullptr;  // [N_q, Q], [N_kv, Q] x2
     float *o = nullptr;                              // [N_q, Q]
     float *P = nullptr;                              // [B, h, T_q, S_kv]
@@ -59,24 +67,27 @@ struct AttnAct {
     int64_t heads = 0, Tq = 0, Skv = 0;
     // bf16 copies (only where Workspace::State::bf16 is on, else NULL), made in
     // the forward and reused by the backward: the inputs (xkv16 = xq16 for
-    // self-attention), o, and the projection weights' active slices.
+    // self-attention) and o.
     uint16_t *xq16 = nullptr, *xkv16 = nullptr, *o16 = nullptr;  // [N_q, d_q], [N_kv, d_kv], [N_q, Q]
-    uint16_t *wq16 = nullptr, *wk16 = nullptr, *wv16 = nullptr;  // [Q, d_q], [Q, d_kv] x2
-    uint16_t *wo16 = nullptr;                                    // [d_q, Q]
 };
 
-struct FfnAct {
+// An FFN's weights as its products read them: the routers' outputs, the mixed
+// matrices and their bf16 copies (NULL unless bf16 is on). A forward makes its
+// own or takes them from SharedWeights.
+struct FfnWeights {
     float *alpha1 = nullptr, *alpha2 = nullptr;   // layer: alpha1 = alpha2 [m]; neuron: [F, m], [d, m]
     float *hid1 = nullptr, *hid2 = nullptr;       // router hidden [H]
     float *W1 = nullptr, *b1 = nullptr;           // mixed [F, d], [F]
     float *W2 = nullptr, *b2 = nullptr;           // mixed [d, F], [d]
+    uint16_t *W1_16 = nullptr, *W2_16 = nullptr;  // [F, d], [d, F]
+};
+
+struct FfnAct : FfnWeights {
     float *h = nullptr;                           // ReLU(fc1) [N, F]
     float *f = nullptr;                           // fc2 output after dropout [N, d]
     int64_t F = 0;
-    // bf16 copies (NULL unless bf16 is on): fc1's input and fc2's input ReLU(fc1),
-    // the mixed weights.
+    // bf16 copies (NULL unless bf16 is on): fc1's input and fc2's input ReLU(fc1).
     uint16_t *x16 = nullptr, *h16 = nullptr;      // [N, d], [N, F]
-    uint16_t *W1_16 = nullptr, *W2_16 = nullptr;  // [F, d], [d, F]
 };
 
 struct LnAct {
@@ -158,8 +169,8 @@ struct Workspace::State {
     uint64_t shared_generation = 0; // of `shared` when the forward read it
 };
 
-// The weights of one prepared subnet (see supernet.hpp). Only the weight
-// fields of the AttnAct / FfnAct records are used.
+// The weights of one prepared subnet (see supernet.hpp): of the AttnAct /
+// FfnAct records, only their AttnWeights / FfnWeights parts (and FfnAct::F).
 struct SharedWeights::State {
     const Supernet *net = nullptr;
     bool valid = false;
@@ -330,13 +341,6 @@ void alloc_attn_weights(Alloc *h16, AttnAct &s, int64_t Q, int64_t d, int64_t d_
     s.wo16 = maybe16(h16, d * Q);
 }
 
-void take_weights(AttnAct &s, const AttnAct &w) {
-    s.wq16 = w.wq16;
-    s.wk16 = w.wk16;
-    s.wv16 = w.wv16;
-    s.wo16 = w.wo16;
-}
-
 void alloc_ln(Alloc &al, LnAct &s, int64_t N, int64_t d) {
     s.x = al.f(N * d);
     s.y = al.f(N * d);
@@ -368,24 +372,11 @@ void alloc_ffn_weights(Alloc &al, Alloc *h16, FfnAct &s, const SupernetConfig &c
     s.W2_16 = maybe16(h16, d * F);
 }
 
-void take_weights(FfnAct &s, const FfnAct &w) {
-    s.alpha1 = w.alpha1;
-    s.alpha2 = w.alpha2;
-    s.hid1 = w.hid1;
-    s.hid2 = w.hid2;
-    s.W1 = w.W1;
-    s.b1 = w.b1;
-    s.W2 = w.W2;
-    s.b2 = w.b2;
-    s.W1_16 = w.W1_16;
-    s.W2_16 = w.W2_16;
-}
-
 // The FFN's activations; its weights from `shared` when given, else allocated.
 void alloc_ffn(Alloc &al, Alloc *h16, FfnAct &s, const SupernetConfig &cfg, int64_t N, int64_t d, int64_t F,
                const FfnAct *shared) {
     if (shared)
-        take_weights(s, *shared);
+        static_cast<FfnWeights &>(s) = *shared;
     else
         alloc_ffn_weights(al, h16, s, cfg, d, F);
     s.F = F;
@@ -443,7 +434,7 @@ void plan(Alloc &al, Alloc *h16, Workspace::State &st, const SupernetConfig &cfg
         EncLayerAct &L = st.enc[l];
         alloc_attn(al, h16, L.self, B, S, S, Q, a.enc[l].self_heads, de, de, true);
         if (sh)
-            take_weights(L.self, sh->enc_self[l]);
+            static_cast<AttnWeights &>(L.self) = sh->enc_self[l];
         else
             alloc_attn_weights(h16, L.self, Q, de, de);
         alloc_ln(al, L.ln1, Ns, de);
@@ -461,8 +452,8 @@ void plan(Alloc &al, Alloc *h16, Workspace::State &st, const SupernetConfig &cfg
         L.mem_mask = al.u8(B * kS);
         alloc_attn(al, h16, L.cross, B, T, kS, Q, a.dec[l].cross_heads, dd, de, false);
         if (sh) {
-            take_weights(L.self, sh->dec_self[l]);
-            take_weights(L.cross, sh->dec_cross[l]);
+            static_cast<AttnWeights &>(L.self) = sh->dec_self[l];
+            static_cast<AttnWeights &>(L.cross) = sh->dec_cross[l];
         } else {
             alloc_attn_weights(h16, L.self, Q, dd, dd);
             alloc_attn_weights(h16, L.cross, Q, dd, de);
