@@ -181,13 +181,15 @@ int main(int argc, char **argv) {
             mos::SupernetBundle b = mos::make_supernet(space, cfg);
             mos::Workspace ws(*b.net, B * S, B * T, a.len);
             ws.set_matmul_type(mm);
-            // --shards: one team per thread, each with a contiguous block of the rows.
+            // --shards: one block of contiguous rows per thread; each thread's team
+            // runs the next (subnet, block) left (train_step_teams).
             const int P = a.shards ? static_cast<int>(std::min<int64_t>(a.threads, B)) : 1;
             std::vector<std::unique_ptr<mos::Workspace>> team_ws;
             std::vector<mos::TrainTeam> teams(static_cast<size_t>(P));
+            const int64_t rows_max = (B + P - 1) / P;  // any team may run any block
             for (int r = 0; r < P && P > 1; r++) {
                 const int64_t b0 = B * r / P, b1 = B * (r + 1) / P;
-                team_ws.push_back(std::make_unique<mos::Workspace>(*b.net, (b1 - b0) * S, (b1 - b0) * T, a.len));
+                team_ws.push_back(std::make_unique<mos::Workspace>(*b.net, rows_max * S, rows_max * T, a.len));
                 team_ws.back()->set_matmul_type(mm);
                 teams[r].ws = team_ws.back().get();
                 teams[r].batch = batch;

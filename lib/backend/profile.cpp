@@ -77,6 +77,7 @@ const char *phase_name(Phase p) {
     case Phase::Optimizer: return "adam";
     case Phase::Memory: return "zero/copy";
     case Phase::Convert: return "bf16 conversion";
+    case Phase::TeamWait: return "team wait (shards)";
     case Phase::Count: break;
     }
     return "unknown";
@@ -117,6 +118,13 @@ void phase_end() {
 }
 
 }  // namespace detail
+
+void profile_add(Phase p, int64_t calls, double seconds) {
+    if (!profile_on() || p >= Phase::Count) return;
+    const int i = static_cast<int>(p);
+    g_calls[i].fetch_add(calls, std::memory_order_relaxed);
+    g_nanos[i].fetch_add(static_cast<int64_t>(seconds * 1e9), std::memory_order_relaxed);
+}
 
 void profile_enable(bool on) { detail::g_profile_on.store(on, std::memory_order_relaxed); }
 

@@ -39,6 +39,8 @@ enum class Phase : int {
     Optimizer,           // gradient norm and Adam
     Memory,              // zeroing buffers and gradients, concatenations, copies
     Convert,             // f32 -> bf16 copies of GEMM operands
+    TeamWait,            // data-parallel teams: a team's time in the region outside its own work
+                         // (waiting for slower teams, starting and joining)
     Count
 };
 
@@ -68,6 +70,10 @@ std::vector<PhaseStat> profile_snapshot();
 // and times (e.g. the number of updates), `total_seconds` (if > 0) adds a line
 // for the time no scope covered.
 std::string profile_table(const std::vector<PhaseStat> &stats, double per, double total_seconds);
+
+// Adds time measured elsewhere to a phase (e.g. Phase::TeamWait, which has no
+// kernel to open a scope around). No-op when the profile is off.
+void profile_add(Phase p, int64_t calls, double seconds);
 
 // Opens a phase for its lifetime (on the calling thread).
 class PhaseScope {

@@ -55,7 +55,9 @@ struct SupernetBundle {
     std::unique_ptr<Supernet> net;
     std::string tokenizer;             // serialized SentencePiece model; may be empty
     std::vector<float> adam_m, adam_v; // empty, or param_floats() each
-    std::unique_ptr<SharedWeights> shared;  // data-parallel updates' (train_step_teams), made on first use
+    // Data-parallel updates' prepared weights, one per subnet of an update
+    // (train_step_teams), made on first use.
+    std::vector<std::unique_ptr<SharedWeights>> shared;
     std::map<std::string, std::string> meta;  // extra string fields (e.g. "train_state")
 };
 

@@ -565,6 +565,7 @@ SharedWeights::SharedWeights(const Supernet &net) : state_(new State) {
 SharedWeights::~SharedWeights() = default;
 
 size_t SharedWeights::mixed_floats() const { return state_->mixed_max; }
+size_t SharedWeights::mixed_used() const { return state_->valid ? state_->mixed_used : 0; }
 
 // ---------------------------------------------------------------------------
 // Forward
@@ -895,11 +896,9 @@ void ffn_backward(BwdCtx &c, float *dx, const float *dout, FfnAct &s, LnAct &ln,
         dropout_forward(dd, dx, N * d, dropout_rate(c.cfg.dropout, d, D), DropoutKey{c.seed, 0, drop_site});
         df = dd;
     }
+    // Deferred (shared weights): add to the caller's block, which sums every shard a team runs.
     const bool deferred = blk != nullptr;
-    if (deferred)
-        zero_floats(blk, mixed_block(d, F));
-    else
-        blk = c.zeroed(mixed_block(d, F));
+    if (!deferred) blk = c.zeroed(mixed_block(d, F));
     float *dW1 = blk, *db1 = dW1 + F * d, *dW2 = db1 + F, *db2 = dW2 + d * F;
     // fc2: h [N, F] -> f [N, d] with the mixed W2 [d, F]; dh through the ReLU in place.
     float *dh = c.fresh(N * F);

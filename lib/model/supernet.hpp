@@ -114,9 +114,9 @@ public:
     // backward into `grads` only read the net, so several threads may run them
     // at once, each on its own workspace and gradient (train_step's teams).
     // After a forward with shared weights, `mixed` (SharedWeights::mixed_floats()
-    // floats, the caller's own) is required: the backward stops at the mixed
-    // FFN weights, writes their gradient there, and leaves the experts and
-    // routers to mix_backward.
+    // floats, the caller's own, zeroed by the caller) is required: the backward
+    // stops at the mixed FFN weights, adds their gradient to it, and leaves the
+    // experts and routers to mix_backward.
     void backward(Workspace &ws, float scale, float *grads = nullptr, float *mixed = nullptr);
 
     // The weights every forward of subnet `a` with products in `mm` uses,
@@ -144,7 +144,7 @@ private:
 // product's weight operand. A data-parallel update (train_step_teams) prepares
 // them once per subnet (Supernet::prepare) and its teams share them read-only,
 // instead of every team mixing and converting the same weights; each team's
-// backward then writes the gradient of the mixed weights into its own buffer,
+// backward then adds the gradient of the mixed weights to its own buffer,
 // and Supernet::mix_backward takes the teams' sum through the mixes and routers
 // once (docs/training.md, "Threads: products or shards"). Sized once for the
 // largest subnet.
@@ -155,8 +155,12 @@ public:
     SharedWeights(const SharedWeights &) = delete;
     SharedWeights &operator=(const SharedWeights &) = delete;
 
-    // Floats of one team's buffer of mixed-weight gradients (Supernet::backward).
+    // Floats of one team's buffer of mixed-weight gradients (Supernet::backward),
+    // enough for any subnet.
     size_t mixed_floats() const;
+    // Floats of that buffer the prepared subnet uses (its first mixed_used(); 0
+    // before prepare).
+    size_t mixed_used() const;
 
     struct State;  // supernet.cpp
     State &state() { return *state_; }

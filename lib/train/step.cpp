@@ -3,6 +3,9 @@
 
 #include <omp.h>
 
+#include <algorithm>
+#include <atomic>
+#include <chrono>
 #include <exception>
 #include <memory>
 #include <utility>
@@ -11,6 +14,7 @@
 #include "core/error.hpp"
 #include "dist/comm.hpp"
 #include "kernels/memory.hpp"
+#include "model/size.hpp"
 
 namespace mos {
 
@@ -131,79 +135,178 @@ StepStats train_step_teams(SupernetBundle &b, std::vector<TrainTeam> &teams, con
     const GemmType mm = teams[0].ws->matmul_type();
     for (const TrainTeam &t : teams)
         check(t.ws->matmul_type() == mm, MOS_INVALID_ARGUMENT, "the teams' workspaces differ in precision");
+    // Any team may run any shard: every workspace must hold every shard.
+    for (size_t p = 0; p < teams.size(); p++) {
+        const Batch &x = teams[p].batch;
+        for (size_t r = 0; r < teams.size(); r++) {
+            const Workspace &w = *teams[r].ws;
+            check(x.S <= w.max_len() && x.T <= w.max_len() && x.B * x.S <= w.max_src_tokens() &&
+                      x.B * x.T <= w.max_tgt_tokens(),
+                  MOS_OUT_OF_RANGE, "shard ", p, " (", x.B, " sentences of ", x.S, " and ", x.T,
+                  " tokens) does not fit team ", r, "'s workspace");
+        }
+    }
     Supernet &net = *b.net;
     const size_t n = net.param_floats();
     ensure_moments(b, n);
-    if (!b.shared) b.shared = std::make_unique<SharedWeights>(net);
-    SharedWeights &shared = *b.shared;
     const int P = static_cast<int>(teams.size());
+    const size_t A = archs.size();
     const int32_t pad = net.config().pad_id;
     // The whole batch's target tokens (every rank's, with ranks) divide every shard's gradient.
     int64_t local = 0;
-    std::vector<int64_t> teacher_row(static_cast<size_t>(P), 0);  // first teacher row of each team
-    for (int r = 0; r < P; r++) {
-        local += target_tokens(teams[r].batch, pad);
-        if (r + 1 < P) teacher_row[r + 1] = teacher_row[r] + teams[r].batch.B * teams[r].batch.T;
+    std::vector<int64_t> teacher_row(static_cast<size_t>(P), 0);  // first teacher row of each shard
+    std::vector<int> pieces;                                       // the shards with rows
+    for (int p = 0; p < P; p++) {
+        local += target_tokens(teams[p].batch, pad);
+        if (p + 1 < P) teacher_row[p + 1] = teacher_row[p] + teams[p].batch.B * teams[p].batch.T;
+        if (teams[p].batch.B > 0) pieces.push_back(p);
     }
     double tokens = static_cast<double>(local);
     const bool dist = comm != nullptr && comm->distributed();
     if (dist) comm->sum(&tokens, 1);
     check(tokens > 0, MOS_INVALID_ARGUMENT, "batch has no target tokens");
+    // The routers, mixes and bf16 weight copies of every subnet of the update, once for all teams.
     std::vector<ArchDims> dims;
     for (const Arch &a : archs) dims.push_back(arch_dims(b.space, a));
+    while (b.shared.size() < A) b.shared.push_back(std::make_unique<SharedWeights>(net));
+    std::vector<size_t> mixed_at(A + 1, 0);  // subnet i's block of a team's mixed-weight gradients
+    for (size_t i = 0; i < A; i++) {
+        net.prepare(*b.shared[i], dims[i], mm);
+        mixed_at[i + 1] = mixed_at[i] + b.shared[i]->mixed_used();
+    }
     // A team's gradient holds everything but the FFN experts and routers: those
     // get the teams' summed mixed-weight gradients through mix_backward.
     const std::vector<std::pair<int64_t, int64_t>> own = team_chunks(net);
-    net.zero_grad();  // allocates the net's gradient before the teams share it
+    std::vector<std::pair<int64_t, int64_t>> routed;  // zeroed by the teams for mix_backward
+    for (const auto &rr : net.routed_ranges())
+        for (size_t j = rr.first; j < rr.second; j += 4096)
+            routed.emplace_back(static_cast<int64_t>(j), static_cast<int64_t>(std::min<size_t>(j + 4096, rr.second)));
     for (int r = 0; r < P; r++) {
         if (r > 0) teams[r].grad.resize(n);
-        teams[r].mixed.resize(shared.mixed_floats());
+        if (teams[r].mixed.size() < mixed_at[A]) teams[r].mixed.resize(mixed_at[A]);
     }
-    const double inv_arch = 1.0 / static_cast<double>(archs.size());
-    const float scale = static_cast<float>(inv_arch / tokens);
-    const int64_t V = net.config().vocab;
-    std::vector<double> loss(static_cast<size_t>(P), 0.0), nll(static_cast<size_t>(P), 0.0);
-    float *net_grad = net.grad_data();
-    std::vector<float *> mixed;
-    for (TrainTeam &t : teams)
-        if (t.batch.B > 0) mixed.push_back(t.mixed.data());
-    for (size_t i = 0; i < archs.size(); i++) {
-        // The routers, mixes and bf16 weight copies of this subnet, once for all teams.
-        net.prepare(shared, dims[i], mm);
-        std::exception_ptr error;
-#pragma omp parallel num_threads(P)
-        {
-            const int r = omp_get_thread_num();
-            // Every kernel, oneDNN primitive and OpenBLAS call of this team runs on this thread.
-            omp_set_num_threads(1);
-            try {
-                TrainTeam &t = teams[r];
-                float *g = r == 0 ? net_grad : t.grad.data();
-                // First touched by the thread that sums into it.
-                if (i == 0 && r > 0)
-                    for (const auto &c : own) zero_floats(g + c.first, c.second - c.first);
-                float *mine = teacher ? teacher + teacher_row[r] * V : nullptr;
-                if (t.batch.B > 0) {
-                    const bool student = mine != nullptr && i > 0;
-                    // A dropout stream per subnet and per team.
-                    const uint64_t seed = (dropout_seed * 4 + i) * 1024 + static_cast<uint64_t>(r);
-                    const LossStats ls =
-                        net.forward(*t.ws, dims[i], t.batch, true, seed, student ? mine : nullptr, &shared);
-                    if (mine != nullptr && i == 0 && archs.size() > 1) net.teacher_probs(*t.ws, mine);
-                    net.backward(*t.ws, scale, g, t.mixed.data());
-                    loss[r] += ls.loss_sum * inv_arch;
-                    nll[r] += ls.nll_sum * inv_arch;
-                }
-            } catch (...) {
-#pragma omp critical(mos_train_teams)
-                if (!error) error = std::current_exception();
+    // The tasks, (subnet, shard), taken in this order by whichever team is free:
+    // subnet 0 first (the teacher when distilling), then the others costliest
+    // first, so that the last tasks, which decide how long the others wait, are short.
+    std::vector<size_t> order(A);
+    for (size_t i = 0; i < A; i++) order[i] = i;
+    {
+        const Batch &x = teams[static_cast<size_t>(pieces.empty() ? 0 : pieces[0])].batch;
+        const uint64_t S = static_cast<uint64_t>(std::max<int64_t>(x.S, 1)), T = static_cast<uint64_t>(std::max<int64_t>(x.T, 1));
+        std::vector<uint64_t> cost(A);
+        for (size_t i = 0; i < A; i++) cost[i] = arch_flops(archs[i], static_cast<uint64_t>(net.config().vocab), S, T).total();
+        std::stable_sort(order.begin() + 1, order.end(), [&](size_t x1, size_t x2) { return cost[x1] > cost[x2]; });
+    }
+    // The last subnet's shards go in halves, so that the tasks that decide how
+    // long the others wait at the end are short.
+    struct Task {
+        size_t i;            // subnet
+        int p;               // shard
+        int64_t row0, row1;  // its rows
+        uint64_t part;       // 0 the whole shard, 1 and 2 its halves
+    };
+    std::vector<Task> list;
+    for (size_t o = 0; o < A; o++)
+        for (int p : pieces) {
+            const int64_t rows = teams[p].batch.B;
+            if (A > 1 && o + 1 == A && rows >= 2) {
+                list.push_back({order[o], p, 0, rows / 2, 1});
+                list.push_back({order[o], p, rows / 2, rows, 2});
+            } else {
+                list.push_back({order[o], p, 0, rows, 0});
             }
         }
-        if (error) std::rethrow_exception(error);
-        // The teams' mixed-weight gradients, summed, through the mixes and routers.
-        net.mix_backward(shared, mixed.data(), static_cast<int>(mixed.size()), net_grad);
+    const int64_t tasks = static_cast<int64_t>(list.size());
+    const double inv_arch = 1.0 / static_cast<double>(A);
+    const float scale = static_cast<float>(inv_arch / tokens);
+    const int64_t V = net.config().vocab;
+    const bool distill = teacher != nullptr && A > 1;
+    std::vector<double> loss(static_cast<size_t>(tasks), 0.0), nll(static_cast<size_t>(tasks), 0.0);
+    std::vector<std::atomic<bool>> teacher_ready(static_cast<size_t>(P));
+    for (auto &f : teacher_ready) f.store(false, std::memory_order_relaxed);
+    std::vector<std::vector<char>> ran(static_cast<size_t>(P), std::vector<char>(A, 0));  // team r ran subnet i
+    // Teams whose thread came (fewer threads than teams, e.g. inside another
+    // parallel region, leave the rest to the threads that did).
+    std::vector<char> came(static_cast<size_t>(P), 0);
+    std::vector<double> work(static_cast<size_t>(P), 0.0);  // each team's seconds of work (profiled)
+    std::atomic<int64_t> next{0};
+    std::atomic<bool> failed{false};
+    float *net_grad = net.grad_data();
+    std::exception_ptr error;
+    const bool profiled = profile_on();
+    const auto region_start = std::chrono::steady_clock::now();
+#pragma omp parallel num_threads(P)
+    {
+        const int r = omp_get_thread_num();
+        const auto work_start = std::chrono::steady_clock::now();
+        came[r] = 1;
+        // Every kernel, oneDNN primitive and OpenBLAS call of this team runs on this thread.
+        omp_set_num_threads(1);
+        try {
+            TrainTeam &t = teams[r];
+            float *g = r == 0 ? net_grad : t.grad.data();
+            // First touched by the thread that sums into it; the routed ranges of
+            // the net's gradient (for mix_backward) split over the threads.
+            for (const auto &c : own) zero_floats(g + c.first, c.second - c.first);
+            const size_t nt = static_cast<size_t>(omp_get_num_threads());
+            for (size_t c = static_cast<size_t>(r); c < routed.size(); c += nt)
+                zero_floats(net_grad + routed[c].first, routed[c].second - routed[c].first);
+            zero_floats(t.mixed.data(), static_cast<int64_t>(mixed_at[A]));
+            for (int64_t k = next.fetch_add(1); k < tasks && !failed.load(std::memory_order_relaxed);
+                 k = next.fetch_add(1)) {
+                const Task &task = list[static_cast<size_t>(k)];
+                const size_t i = task.i;
+                const int p = task.p;
+                Batch x = teams[p].batch;
+                x.B = task.row1 - task.row0;
+                x.src += task.row0 * x.S;
+                x.tgt_in += task.row0 * x.T;
+                x.tgt_out += task.row0 * x.T;
+                float *mine = teacher ? teacher + (teacher_row[p] + task.row0 * x.T) * V : nullptr;
+                const bool student = mine != nullptr && i > 0;
+                // A student reads the teacher rows of its shard: wait until they are written.
+                if (student && distill)
+                    while (!teacher_ready[p].load(std::memory_order_acquire))
+                        if (failed.load(std::memory_order_relaxed)) break;
+                if (failed.load(std::memory_order_relaxed)) break;
+                // A dropout stream per task, whichever team runs it.
+                const uint64_t seed = ((dropout_seed * 4 + i) * 1024 + static_cast<uint64_t>(p)) * 3 + task.part;
+                const LossStats ls = net.forward(*t.ws, dims[i], x, true, seed,
+                                                 student ? mine : nullptr, b.shared[i].get());
+                if (mine != nullptr && i == 0 && distill) {
+                    net.teacher_probs(*t.ws, mine);
+                    teacher_ready[p].store(true, std::memory_order_release);
+                }
+                net.backward(*t.ws, scale, g, t.mixed.data() + mixed_at[i]);
+                ran[r][i] = 1;
+                loss[k] = ls.loss_sum * inv_arch;
+                nll[k] = ls.nll_sum * inv_arch;
+            }
+        } catch (...) {
+            failed.store(true);
+#pragma omp critical(mos_train_teams)
+            if (!error) error = std::current_exception();
+        }
+        if (profiled) work[r] = std::chrono::duration<double>(std::chrono::steady_clock::now() - work_start).count();
     }
-    // Sum the teams' gradients into the net's, in team order (the same sum on any thread count).
+    if (profiled) {
+        // Each team's time in the region outside its own work: waiting for the slowest, fork and join.
+        const double region = std::chrono::duration<double>(std::chrono::steady_clock::now() - region_start).count();
+        double wait = 0;
+        for (int r = 0; r < P; r++)
+            if (came[r]) wait += region - work[r];
+        profile_add(Phase::TeamWait, P, wait);
+    }
+    if (error) std::rethrow_exception(error);
+    // Per subnet, the mixed-weight gradients of the teams that ran it, summed,
+    // through the mixes and routers.
+    for (size_t i = 0; i < A; i++) {
+        std::vector<float *> mixed;
+        for (int r = 0; r < P; r++)
+            if (ran[r][i]) mixed.push_back(teams[r].mixed.data() + mixed_at[i]);
+        if (!mixed.empty()) net.mix_backward(*b.shared[i], mixed.data(), static_cast<int>(mixed.size()), net_grad);
+    }
+    // Sum the teams' gradients into the net's, in team order.
     {
         PhaseScope scope(Phase::Memory);
         const int64_t chunks = static_cast<int64_t>(own.size());
@@ -211,15 +314,16 @@ StepStats train_step_teams(SupernetBundle &b, std::vector<TrainTeam> &teams, con
         for (int64_t c = 0; c < chunks; c++) {
             const int64_t j = own[c].first, e = own[c].second;
             for (int r = 1; r < P; r++) {
+                if (!came[r]) continue;
                 const float *src = teams[r].grad.data();
                 for (int64_t k = j; k < e; k++) net_grad[k] += src[k];
             }
         }
     }
     StepStats st;
-    for (int r = 0; r < P; r++) {
-        st.loss_sum += loss[r];
-        st.nll_sum += nll[r];
+    for (int64_t k = 0; k < tasks; k++) {  // in task order: the same sums whichever team ran a task
+        st.loss_sum += loss[k];
+        st.nll_sum += nll[k];
     }
     st.tokens = local;
     if (dist) sum_over_ranks(*comm, net_grad, n, tokens, st);

@@ -53,29 +53,34 @@ StepStats train_step(SupernetBundle &b, Workspace &ws, const std::vector<Arch> &
 
 // One thread's share of a data-parallel update (train_step_teams).
 struct TrainTeam {
-    Workspace *ws = nullptr;  // its own activations, sized for its shard
-    Batch batch;              // its shard of the update's batch (may have no rows)
+    Workspace *ws = nullptr;  // its own activations, large enough for every team's shard
+    Batch batch;              // a shard of the update's batch (may have no rows)
     std::vector<float> grad;  // its own gradient (every team but the first, which
                               // accumulates into the net's); sized on first use
-    std::vector<float> mixed; // its gradient of the subnet's mixed FFN weights
+    std::vector<float> mixed; // its gradients of the subnets' mixed FFN weights
                               // (SharedWeights); sized on first use
 };
 
 // The same update with data parallelism inside the process (docs/training.md,
-// "Threads: products or shards"). Per arch: the routers, mixes and bf16 weight
-// copies are made once (Supernet::prepare, all threads; kept in b.shared);
-// team r, on thread r of one parallel region with one OpenMP thread of its
-// own, runs the forward and backward on teams[r].batch (a shard of the
-// update's sentences) into its own gradient and mixed-weight gradient; the
-// teams' mixed-weight gradients are summed and taken through the mixes and
-// routers once (Supernet::mix_backward). After the last arch the teams'
-// gradients are summed (over all threads), and one Adam step follows. With
-// one team it is train_step. The loss is the mean over the whole batch's target
-// tokens, as with ranks (the shards' sum is the single-shard gradient up to
-// rounding); each team draws its own dropout stream. `teacher` (in-place
-// distillation) holds the whole batch's rows: team r's probabilities start after
-// those of the teams before it. `comm` as in train_step: the teams' shards are
-// then this rank's shard, split again.
+// "Threads: products or shards"). First, for every subnet of the update, the
+// routers, mixes and bf16 weight copies are made once (Supernet::prepare, all
+// threads; kept in b.shared). Then one parallel region of one thread per team,
+// each with one OpenMP thread of its own: the tasks (subnet i, shard p) --
+// subnet 0's first, then the others costliest first -- go to whichever team is
+// free, which runs the forward and backward of subnet i on teams[p].batch into
+// its own gradient and mixed-weight gradients. A team on a slower core thus runs
+// fewer tasks instead of holding the others back. Per subnet, the teams'
+// mixed-weight gradients are summed and taken through the mixes and routers once
+// (Supernet::mix_backward); the teams' gradients are summed (over all threads),
+// and one Adam step follows. With one team it is train_step. The loss is the
+// mean over the whole batch's target tokens, as with ranks (the shards' sum is
+// the single-shard gradient up to rounding; which team adds which shard, and so
+// the last bits, depend on timing); every (subnet, shard) draws its own dropout
+// stream, whichever team runs it. `teacher` (in-place distillation) holds the
+// whole batch's rows, shard p's after those of the shards before it; a student
+// task waits until its shard's teacher rows are written. Every workspace must
+// hold every shard (MOS_OUT_OF_RANGE names the pair otherwise). `comm` as in
+// train_step: the teams' shards are then this rank's shard, split again.
 StepStats train_step_teams(SupernetBundle &b, std::vector<TrainTeam> &teams, const std::vector<Arch> &archs,
                            int64_t step, float lr, const AdamConfig &adam, uint64_t dropout_seed,
                            float *teacher = nullptr, dist::Comm *comm = nullptr);

@@ -22,6 +22,7 @@
 #include <fstream>
 #include <memory>
 #include <string>
+#include <omp.h>
 #include <unistd.h>
 #include <vector>
 
@@ -329,6 +330,40 @@ void teams(void **) {
         double pworst = 0.0;
         for (size_t i = 0; i < np; i++) pworst = std::max(pworst, std::fabs(static_cast<double>(pa[i]) - pb[i]));
         assert_true(pworst <= 2.1e-3);  // at most one Adam step (lr 1e-3) apart where a gradient is near 0
+    }
+    // One thread for three teams (the call nested in another parallel region):
+    // that thread runs every (subnet, shard) itself, adding each shard's
+    // gradient to its own. Same gradient.
+    {
+        mos::SupernetBundle b = mos::make_supernet(space, n);
+        std::vector<std::unique_ptr<mos::Workspace>> wss;
+        std::vector<mos::TrainTeam> t(3);
+        const int64_t cut[4] = {0, 2, 5, 7};
+        for (int r = 0; r < 3; r++) {
+            wss.push_back(std::make_unique<mos::Workspace>(*b.net, tb.B * tb.S, tb.B * tb.T, 8));
+            t[r].ws = wss.back().get();
+            t[r].batch = tb.rows(cut[r], cut[r + 1]);
+        }
+        const int levels = omp_get_max_active_levels();
+        omp_set_max_active_levels(1);
+        int inner = 0;
+#pragma omp parallel num_threads(2)
+        if (omp_get_thread_num() == 0) {
+#pragma omp parallel num_threads(3)
+            inner = omp_get_num_threads();
+            mos::train_step_teams(b, t, archs, 1, 1e-3f, mos::AdamConfig(), 9);
+        }
+        omp_set_max_active_levels(levels);
+        assert_int_equal(inner, 1);
+        const float *g = b.net->grad_data();
+        double worst = 0.0;
+        for (size_t i = 0; i < np; i++) worst = std::max(worst, std::fabs(static_cast<double>(g[i]) - g_ref[i]));
+        if (worst > 1e-4 * gmax) fail_msg("one thread, 3 teams: gradient differs by %g (largest gradient %g)", worst, gmax);
+        // Any team may run any shard: a workspace too small for another team's shard is an error.
+        mos::Workspace small(*b.net, 2 * tb.S, 2 * tb.T, 8);
+        t[0].ws = &small;
+        expect_error(MOS_OUT_OF_RANGE, "does not fit team 0's workspace",
+                     [&] { mos::train_step_teams(b, t, archs, 2, 1e-3f, mos::AdamConfig(), 9); });
     }
     // The trainer with MOS_TRAIN_SPLIT=shards on 3 threads (3 teams, distillation on):
     // it runs, says so, and lowers the validation loss; an unknown value is an error.
