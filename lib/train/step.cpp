@@ -181,9 +181,18 @@ StepStats train_step_teams(SupernetBundle &b, std::vector<TrainTeam> &teams, con
     for (const auto &rr : net.routed_ranges())
         for (size_t j = rr.first; j < rr.second; j += 4096)
             routed.emplace_back(static_cast<int64_t>(j), static_cast<int64_t>(std::min<size_t>(j + 4096, rr.second)));
+    // Room for the largest subnets, so that a larger subnet later never reallocates.
+    const size_t mixed_room = std::max(mixed_at[A], A * b.shared[0]->mixed_floats());
     for (int r = 0; r < P; r++) {
-        if (r > 0) teams[r].grad.resize(n);
-        if (teams[r].mixed.size() < mixed_at[A]) teams[r].mixed.resize(mixed_at[A]);
+        TrainTeam &t = teams[r];
+        if (r > 0 && t.grad_floats != n) {
+            t.grad.reset(new float[n]);
+            t.grad_floats = n;
+        }
+        if (t.mixed_floats < mixed_at[A]) {
+            t.mixed.reset(new float[mixed_room]);
+            t.mixed_floats = mixed_room;
+        }
     }
     // The tasks, (subnet, shard), taken in this order by whichever team is free:
     // subnet 0 first (the teacher when distilling), then the others costliest
@@ -244,14 +253,14 @@ StepStats train_step_teams(SupernetBundle &b, std::vector<TrainTeam> &teams, con
         omp_set_num_threads(1);
         try {
             TrainTeam &t = teams[r];
-            float *g = r == 0 ? net_grad : t.grad.data();
+            float *g = r == 0 ? net_grad : t.grad.get();
             // First touched by the thread that sums into it; the routed ranges of
             // the net's gradient (for mix_backward) split over the threads.
             for (const auto &c : own) zero_floats(g + c.first, c.second - c.first);
             const size_t nt = static_cast<size_t>(omp_get_num_threads());
             for (size_t c = static_cast<size_t>(r); c < routed.size(); c += nt)
                 zero_floats(net_grad + routed[c].first, routed[c].second - routed[c].first);
-            zero_floats(t.mixed.data(), static_cast<int64_t>(mixed_at[A]));
+            zero_floats(t.mixed.get(), static_cast<int64_t>(mixed_at[A]));
             for (int64_t k = next.fetch_add(1); k < tasks && !failed.load(std::memory_order_relaxed);
                  k = next.fetch_add(1)) {
                 const Task &task = list[static_cast<size_t>(k)];
@@ -277,7 +286,7 @@ StepStats train_step_teams(SupernetBundle &b, std::vector<TrainTeam> &teams, con
                     net.teacher_probs(*t.ws, mine);
                     teacher_ready[p].store(true, std::memory_order_release);
                 }
-                net.backward(*t.ws, scale, g, t.mixed.data() + mixed_at[i]);
+                net.backward(*t.ws, scale, g, t.mixed.get() + mixed_at[i]);
                 ran[r][i] = 1;
                 loss[k] = ls.loss_sum * inv_arch;
                 nll[k] = ls.nll_sum * inv_arch;
@@ -303,7 +312,7 @@ StepStats train_step_teams(SupernetBundle &b, std::vector<TrainTeam> &teams, con
     for (size_t i = 0; i < A; i++) {
         std::vector<float *> mixed;
         for (int r = 0; r < P; r++)
-            if (ran[r][i]) mixed.push_back(teams[r].mixed.data() + mixed_at[i]);
+            if (ran[r][i]) mixed.push_back(teams[r].mixed.get() + mixed_at[i]);
         if (!mixed.empty()) net.mix_backward(*b.shared[i], mixed.data(), static_cast<int>(mixed.size()), net_grad);
     }
     // Sum the teams' gradients into the net's, in team order.
@@ -315,7 +324,7 @@ StepStats train_step_teams(SupernetBundle &b, std::vector<TrainTeam> &teams, con
             const int64_t j = own[c].first, e = own[c].second;
             for (int r = 1; r < P; r++) {
                 if (!came[r]) continue;
-                const float *src = teams[r].grad.data();
+                const float *src = teams[r].grad.get();
                 for (int64_t k = j; k < e; k++) net_grad[k] += src[k];
             }
         }

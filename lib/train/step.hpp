@@ -5,6 +5,7 @@
 #pragma once
 
 #include <cstdint>
+#include <memory>
 #include <string>
 #include <vector>
 
@@ -55,10 +56,13 @@ StepStats train_step(SupernetBundle &b, Workspace &ws, const std::vector<Arch> &
 struct TrainTeam {
     Workspace *ws = nullptr;  // its own activations, large enough for every team's shard
     Batch batch;              // a shard of the update's batch (may have no rows)
-    std::vector<float> grad;  // its own gradient (every team but the first, which
-                              // accumulates into the net's); sized on first use
-    std::vector<float> mixed; // its gradients of the subnets' mixed FFN weights
-                              // (SharedWeights); sized on first use
+    // Its own gradient (every team but the first, which accumulates into the
+    // net's) and its gradients of the subnets' mixed FFN weights (SharedWeights).
+    // Allocated at the first update, for the largest subnets, and left
+    // uninitialised: a page is touched first by the team's own thread, and the
+    // expert and router ranges of `grad` never are.
+    std::unique_ptr<float[]> grad, mixed;
+    size_t grad_floats = 0, mixed_floats = 0;
 };
 
 // The same update with data parallelism inside the process (docs/training.md,
