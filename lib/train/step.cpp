@@ -65,21 +65,66 @@ void sum_over_ranks(dist::Comm &comm, float *grad, size_t n, double tokens, Step
     st.tokens = static_cast<int64_t>(tokens);
 }
 
-// The gradient ranges a team writes (all but Supernet::routed_ranges), cut
-// into chunks of at most 4096 floats for the threads that zero and sum them.
-std::vector<std::pair<int64_t, int64_t>> team_chunks(const Supernet &net) {
-    std::vector<std::pair<int64_t, int64_t>> chunks;
+using Chunks = std::vector<std::pair<int64_t, int64_t>>;
+
+// Chunks of at most 4096 floats of the gradient, for the threads that zero and
+// sum them: those a team writes (`routed` false: all but
+// Supernet::routed_ranges) or the others (`routed` true).
+Chunks gradient_chunks(const Supernet &net, bool routed) {
+    Chunks chunks;
     auto cut = [&chunks](size_t from, size_t to) {
         for (size_t j = from; j < to; j += 4096)
             chunks.emplace_back(static_cast<int64_t>(j), static_cast<int64_t>(j + 4096 < to ? j + 4096 : to));
     };
     size_t at = 0;
     for (const auto &r : net.routed_ranges()) {
-        cut(at, r.first);
+        if (routed)
+            cut(r.first, r.second);
+        else
+            cut(at, r.first);
         at = r.second;
     }
-    cut(at, net.param_floats());
+    if (!routed) cut(at, net.param_floats());
     return chunks;
+}
+
+// One task of a data-parallel update: subnet i on rows [row0, row1) of shard p.
+struct Task {
+    size_t i;
+    int p;
+    int64_t row0, row1;
+    uint64_t part;  // 0 the whole shard, 1 and 2 its halves (a dropout stream each)
+};
+
+// The tasks in the order free teams take them: subnet 0 first (the teacher
+// when distilling), then the others costliest first, the last one's shards
+// in halves, so that the last tasks, which decide how long the other teams
+// wait, are short. `pieces`: the shards with rows.
+std::vector<Task> plan_tasks(const std::vector<Arch> &archs, const std::vector<TrainTeam> &teams,
+                             const std::vector<int> &pieces, uint64_t vocab) {
+    const size_t A = archs.size();
+    std::vector<size_t> order(A);
+    for (size_t i = 0; i < A; i++) order[i] = i;
+    if (!pieces.empty()) {
+        const Batch &x = teams[static_cast<size_t>(pieces[0])].batch;
+        const uint64_t S = static_cast<uint64_t>(std::max<int64_t>(x.S, 1));
+        const uint64_t T = static_cast<uint64_t>(std::max<int64_t>(x.T, 1));
+        std::vector<uint64_t> cost(A);
+        for (size_t i = 0; i < A; i++) cost[i] = arch_flops(archs[i], vocab, S, T).total();
+        std::stable_sort(order.begin() + 1, order.end(), [&](size_t a, size_t b) { return cost[a] > cost[b]; });
+    }
+    std::vector<Task> list;
+    for (size_t o = 0; o < A; o++)
+        for (int p : pieces) {
+            const int64_t rows = teams[static_cast<size_t>(p)].batch.B;
+            if (A > 1 && o + 1 == A && rows >= 2) {
+                list.push_back({order[o], p, 0, rows / 2, 1});
+                list.push_back({order[o], p, rows / 2, rows, 2});
+            } else {
+                list.push_back({order[o], p, 0, rows, 0});
+            }
+        }
+    return list;
 }
 
 }  // namespace
@@ -176,11 +221,8 @@ StepStats train_step_teams(SupernetBundle &b, std::vector<TrainTeam> &teams, con
     }
     // A team's gradient holds everything but the FFN experts and routers: those
     // get the teams' summed mixed-weight gradients through mix_backward.
-    const std::vector<std::pair<int64_t, int64_t>> own = team_chunks(net);
-    std::vector<std::pair<int64_t, int64_t>> routed;  // zeroed by the teams for mix_backward
-    for (const auto &rr : net.routed_ranges())
-        for (size_t j = rr.first; j < rr.second; j += 4096)
-            routed.emplace_back(static_cast<int64_t>(j), static_cast<int64_t>(std::min<size_t>(j + 4096, rr.second)));
+    const Chunks own = gradient_chunks(net, false);
+    const Chunks routed = gradient_chunks(net, true);  // of the net's gradient, zeroed by the teams
     // Room for the largest subnets, so that a larger subnet later never reallocates.
     const size_t mixed_room = std::max(mixed_at[A], A * b.shared[0]->mixed_floats());
     for (int r = 0; r < P; r++) {
@@ -194,37 +236,7 @@ StepStats train_step_teams(SupernetBundle &b, std::vector<TrainTeam> &teams, con
             t.mixed_floats = mixed_room;
         }
     }
-    // The tasks, (subnet, shard), taken in this order by whichever team is free:
-    // subnet 0 first (the teacher when distilling), then the others costliest
-    // first, so that the last tasks, which decide how long the others wait, are short.
-    std::vector<size_t> order(A);
-    for (size_t i = 0; i < A; i++) order[i] = i;
-    {
-        const Batch &x = teams[static_cast<size_t>(pieces.empty() ? 0 : pieces[0])].batch;
-        const uint64_t S = static_cast<uint64_t>(std::max<int64_t>(x.S, 1)), T = static_cast<uint64_t>(std::max<int64_t>(x.T, 1));
-        std::vector<uint64_t> cost(A);
-        for (size_t i = 0; i < A; i++) cost[i] = arch_flops(archs[i], static_cast<uint64_t>(net.config().vocab), S, T).total();
-        std::stable_sort(order.begin() + 1, order.end(), [&](size_t x1, size_t x2) { return cost[x1] > cost[x2]; });
-    }
-    // The last subnet's shards go in halves, so that the tasks that decide how
-    // long the others wait at the end are short.
-    struct Task {
-        size_t i;            // subnet
-        int p;               // shard
-        int64_t row0, row1;  // its rows
-        uint64_t part;       // 0 the whole shard, 1 and 2 its halves
-    };
-    std::vector<Task> list;
-    for (size_t o = 0; o < A; o++)
-        for (int p : pieces) {
-            const int64_t rows = teams[p].batch.B;
-            if (A > 1 && o + 1 == A && rows >= 2) {
-                list.push_back({order[o], p, 0, rows / 2, 1});
-                list.push_back({order[o], p, rows / 2, rows, 2});
-            } else {
-                list.push_back({order[o], p, 0, rows, 0});
-            }
-        }
+    const std::vector<Task> list = plan_tasks(archs, teams, pieces, static_cast<uint64_t>(net.config().vocab));
     const int64_t tasks = static_cast<int64_t>(list.size());
     const double inv_arch = 1.0 / static_cast<double>(A);
     const float scale = static_cast<float>(inv_arch / tokens);
