@@ -286,6 +286,66 @@ struct ToyBatch {
     }
 };
 
+// In-place distillation with teams: the students read the teacher rows of
+// their own shard, whichever team wrote them and whichever team runs the
+// student task (the last subnet's shards go in halves, so a half reads from
+// inside its shard's rows). Same gradient as one workspace, with 3 threads
+// and with 1 thread running every task.
+void teams_distill(void **) {
+    const mos::Space space = mos::space_from_json(kSpace);
+    mos::SupernetConfig n = net_config();
+    n.vocab = 40;
+    n.dropout = 0.0f;
+    n.attn_dropout = 0.0f;
+    const ToyBatch tb;
+    mos::Rng rng(7);
+    const std::vector<mos::Arch> archs = mos::sample_update_archs(space, mos::Sampling::Sandwich, rng);
+    const size_t rows = static_cast<size_t>(tb.B * tb.T * n.vocab);
+    mos::SupernetBundle ref = mos::make_supernet(space, n);
+    mos::Workspace ws(*ref.net, tb.B * tb.S, tb.B * tb.T, 8);
+    std::vector<float> teacher_ref(rows, 0.0f);
+    mos::train_step(ref, ws, archs, tb.rows(0, tb.B), 1, 1e-3f, mos::AdamConfig(), 9, teacher_ref.data());
+    const size_t np = ref.net->param_floats();
+    const float *g_ref = ref.net->grad_data();
+    double gmax = 0.0;
+    for (size_t i = 0; i < np; i++) gmax = std::max(gmax, std::fabs(static_cast<double>(g_ref[i])));
+    assert_true(gmax > 0.0);
+    for (const bool one_thread : {false, true}) {
+        mos::SupernetBundle b = mos::make_supernet(space, n);
+        std::vector<std::unique_ptr<mos::Workspace>> wss;
+        std::vector<mos::TrainTeam> t(3);
+        const int64_t cut[4] = {0, 3, 5, 7};
+        for (int r = 0; r < 3; r++) {
+            wss.push_back(std::make_unique<mos::Workspace>(*b.net, tb.B * tb.S, tb.B * tb.T, 8));
+            t[r].ws = wss.back().get();
+            t[r].batch = tb.rows(cut[r], cut[r + 1]);
+        }
+        std::vector<float> teacher(rows, 0.0f);
+        if (one_thread) {
+            const int levels = omp_get_max_active_levels();
+            omp_set_max_active_levels(1);
+#pragma omp parallel num_threads(2)
+            if (omp_get_thread_num() == 0)
+                mos::train_step_teams(b, t, archs, 1, 1e-3f, mos::AdamConfig(), 9, teacher.data());
+            omp_set_max_active_levels(levels);
+        } else {
+            mos::ThreadScope three(3);
+            mos::train_step_teams(b, t, archs, 1, 1e-3f, mos::AdamConfig(), 9, teacher.data());
+        }
+        // The teacher rows are the largest subnet's, in batch order, as with one workspace.
+        double tworst = 0.0;
+        for (size_t i = 0; i < rows; i++)
+            tworst = std::max(tworst, std::fabs(static_cast<double>(teacher[i]) - teacher_ref[i]));
+        if (tworst > 1e-5) fail_msg("teacher rows differ by %g (one thread: %d)", tworst, one_thread);
+        const float *g = b.net->grad_data();
+        double worst = 0.0;
+        for (size_t i = 0; i < np; i++) worst = std::max(worst, std::fabs(static_cast<double>(g[i]) - g_ref[i]));
+        if (worst > 1e-4 * gmax)
+            fail_msg("distillation, 3 teams (one thread: %d): gradient differs by %g (largest gradient %g)", one_thread,
+                     worst, gmax);
+    }
+}
+
 void teams(void **) {
     const mos::Space space = mos::space_from_json(kSpace);
     mos::SupernetConfig n = net_config();
@@ -538,6 +598,7 @@ int main() {
         cmocka_unit_test(schedules),
         cmocka_unit_test(decoding),
         cmocka_unit_test(teams),
+        cmocka_unit_test(teams_distill),
         cmocka_unit_test(resume_is_exact),
         cmocka_unit_test(resume_is_exact_bf16),
         cmocka_unit_test(loss_goes_down_and_stop_saves),
