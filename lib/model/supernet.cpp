@@ -19,6 +19,8 @@
 #include <algorithm>
 #include <cmath>
 #include <cstring>
+#include <exception>
+#include <functional>
 
 #include "core/error.hpp"
 #include "core/rng.hpp"
@@ -1077,19 +1079,50 @@ void Supernet::prepare(SharedWeights &sw, const ArchDims &a, GemmType mm) const 
     st.arch = a;
     const SuperDims &D = cfg_.dims;
     const int64_t de = a.enc_embed, dd = a.dec_embed;
-    Ctx c{*this, cfg_, st.arch, false, 0, mm, false};
-    for (size_t l = 0; l < a.enc.size(); l++) {
-        const EncoderLayerTensors &T = tensors().enc[l];
-        attn_weights16(c, st.enc_self[l], T.self_attn, de, de, D.enc_embed, D.enc_embed);
-        ffn_weights(c, st.enc_ffn[l], T.ffn, de, D.enc_embed, D.enc_ffn);
+    const Ctx c{*this, cfg_, st.arch, false, 0, mm, false};
+    // Every layer's weights are independent work: one job each (FFNs, the
+    // largest, first), the embedding's bf16 copy in row blocks, all in one
+    // parallel region. Split op by op instead, each of the hundred-odd small
+    // routers, mixes and conversions of a subnet was its own region, and on
+    // 16 threads waking the team for each cost more than the work.
+    std::vector<std::function<void()>> jobs;
+    for (size_t l = 0; l < a.enc.size(); l++)
+        jobs.emplace_back([&, l] { ffn_weights(c, st.enc_ffn[l], tensors().enc[l].ffn, de, D.enc_embed, D.enc_ffn); });
+    for (size_t l = 0; l < a.dec.size(); l++)
+        jobs.emplace_back([&, l] { ffn_weights(c, st.dec_ffn[l], tensors().dec[l].ffn, dd, D.dec_embed, D.dec_ffn); });
+    if (st.bf16) {
+        for (size_t l = 0; l < a.enc.size(); l++)
+            jobs.emplace_back([&, l] {
+                attn_weights16(c, st.enc_self[l], tensors().enc[l].self_attn, de, de, D.enc_embed, D.enc_embed);
+            });
+        for (size_t l = 0; l < a.dec.size(); l++) {
+            jobs.emplace_back([&, l] {
+                attn_weights16(c, st.dec_self[l], tensors().dec[l].self_attn, dd, dd, D.dec_embed, D.dec_embed);
+            });
+            jobs.emplace_back([&, l] {
+                attn_weights16(c, st.dec_cross[l], tensors().dec[l].cross_attn, dd, de, D.dec_embed, D.enc_embed);
+            });
+        }
+        const int64_t V = cfg_.vocab;
+        for (int64_t r0 = 0; r0 < V; r0 += 1024) {
+            const int64_t rows = std::min<int64_t>(1024, V - r0);  // by value: this scope ends before the jobs run
+            jobs.emplace_back([&, r0, rows] {
+                to16(st.E16 + r0 * dd, param_at(tensors().embed) + r0 * D.embed(), rows, dd, D.embed());
+            });
+        }
     }
-    for (size_t l = 0; l < a.dec.size(); l++) {
-        const DecoderLayerTensors &T = tensors().dec[l];
-        attn_weights16(c, st.dec_self[l], T.self_attn, dd, dd, D.dec_embed, D.dec_embed);
-        attn_weights16(c, st.dec_cross[l], T.cross_attn, dd, de, D.dec_embed, D.enc_embed);
-        ffn_weights(c, st.dec_ffn[l], T.ffn, dd, D.dec_embed, D.dec_ffn);
+    const int64_t count = static_cast<int64_t>(jobs.size());
+    std::exception_ptr error;
+#pragma omp parallel for schedule(dynamic, 1)
+    for (int64_t j = 0; j < count; j++) {
+        try {
+            jobs[static_cast<size_t>(j)]();
+        } catch (...) {
+#pragma omp critical(mos_prepare)
+            if (!error) error = std::current_exception();
+        }
     }
-    to16(st.E16, param_at(tensors().embed), cfg_.vocab, dd, D.embed());
+    if (error) std::rethrow_exception(error);
     st.valid = true;
 }
 
