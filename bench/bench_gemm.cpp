@@ -101,19 +101,8 @@ __attribute__((target("avx512f,avx512bf16"))) double dpbf16_loop(int64_t iters) 
 
 // AMX: each tdpbf16ps multiplies a 16 x 32 bf16 tile by a 32 x 16 one into a
 // 16 x 16 f32 tile, 16,384 flops; four independent accumulators.
-struct alignas(64) AmxConfig {
-    uint8_t palette = 1, start_row = 0;
-    uint8_t reserved[14] = {};
-    uint16_t colsb[16] = {};
-    uint8_t rows[16] = {};
-};
-
 __attribute__((target("amx-tile,amx-bf16"))) double amx_loop(int64_t iters) {
-    AmxConfig cfg;
-    for (int t = 0; t < 8; t++) {
-        cfg.rows[t] = 16;
-        cfg.colsb[t] = 64;
-    }
+    const mos::AmxTileConfig cfg = mos::AmxTileConfig::uniform(8, 16, 64);
     alignas(64) static const uint16_t ones[16 * 32] = {};  // bf16 zeros: the rate does not depend on values
     alignas(64) float out[16 * 16];
     _tile_loadconfig(&cfg);

@@ -5,6 +5,7 @@
 // function multi-versioning where it matters.
 #pragma once
 
+#include <cstdint>
 #include <string>
 
 namespace mos {
@@ -24,6 +25,24 @@ const CpuFeatures &cpu_features();
 // Linux granted the process the tile state (arch_prctl ARCH_REQ_XCOMP_PERM),
 // asked once, at the first call.
 bool amx_ready();
+
+// The 64-byte operand of ldtilecfg (_tile_loadconfig), palette 1: every tile
+// used here is `rows` rows of `colsb` bytes, tiles 0 to count - 1.
+struct alignas(64) AmxTileConfig {
+    uint8_t palette = 1, start_row = 0;
+    uint8_t reserved[14] = {};
+    uint16_t colsb[16] = {};
+    uint8_t rows[16] = {};
+    static AmxTileConfig uniform(int count, uint8_t rows, uint16_t colsb) {
+        AmxTileConfig c;
+        for (int t = 0; t < count && t < 16; t++) {
+            c.rows[t] = rows;
+            c.colsb[t] = colsb;
+        }
+        return c;
+    }
+};
+static_assert(sizeof(AmxTileConfig) == 64, "ldtilecfg reads 64 bytes");
 
 // Threads: one OpenMP pool serves our kernels, oneDNN and OpenBLAS (OpenMP
 // build). n <= 0 means "all cores" (omp_get_num_procs()).

@@ -14,6 +14,7 @@
 #include <cstring>
 #include <vector>
 
+#include "core/cpu.hpp"
 #include "kernels/packed_impl.hpp"
 
 #if defined(__x86_64__) && defined(__GNUC__)
@@ -166,24 +167,13 @@ MOS_T512_BF16 void bf16_groups_native(const Call &c, int64_t g0, int64_t g1) {
 #define MOS_T512_AMX \
     __attribute__((target("avx512f,avx512bw,avx512vl,avx512dq,avx2,fma,avx512bf16,amx-tile,amx-bf16")))
 
-struct alignas(64) TileConfig {
-    uint8_t palette = 1, start_row = 0;
-    uint8_t reserved[14] = {};
-    uint16_t colsb[16] = {};
-    uint8_t rows[16] = {};
-};
-
 // The inline assembly of the tile intrinsics names no memory operands: keep
 // plain loads and stores on their side of it.
 #define MOS_MEMORY_FENCE() __asm__ volatile("" ::: "memory")
 
 MOS_T512_AMX void bf16_groups_amx(const Call &c, int64_t g0, int64_t g1) {
     constexpr int64_t kRows = 16, kStepsPerTile = 16;
-    TileConfig cfg;
-    for (int t = 0; t < 8; t++) {
-        cfg.rows[t] = kRows;
-        cfg.colsb[t] = 64;
-    }
+    const AmxTileConfig cfg = AmxTileConfig::uniform(8, kRows, 64);
     const int64_t full = c.M / kRows * kRows;
     thread_local std::vector<uint16_t> pad;  // the last partial block, zero-padded to 16 rows
     if (full < c.M) {
