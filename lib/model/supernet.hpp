@@ -113,10 +113,10 @@ public:
     // (param_floats() floats, the gradients' layout) when given. forward and a
     // backward into `grads` only read the net, so several threads may run them
     // at once, each on its own workspace and gradient (train_step's teams).
-    // After a forward with shared weights, `mixed` (SharedWeights::mixed_floats()
-    // floats, the caller's own, zeroed by the caller) is required: the backward
-    // stops at the mixed FFN weights, adds their gradient to it, and leaves the
-    // experts and routers to mix_backward.
+    // After a forward with shared weights, `mixed` (the caller's own, zeroed by
+    // the caller, at least SharedWeights::mixed_used() floats of the prepared
+    // subnet) is required: the backward stops at the mixed FFN weights, adds
+    // their gradient to it, and leaves the experts and routers to mix_backward.
     void backward(Workspace &ws, float scale, float *grads = nullptr, float *mixed = nullptr);
 
     // The weights every forward of subnet `a` with products in `mm` uses,
