@@ -286,6 +286,57 @@ struct ToyBatch {
     }
 };
 
+// The team tests' supernet: a small vocabulary and no dropout, so that shards
+// and one workspace compute the same update up to rounding.
+mos::SupernetConfig teams_config() {
+    mos::SupernetConfig n = net_config();
+    n.vocab = 40;
+    n.dropout = 0.0f;
+    n.attn_dropout = 0.0f;
+    return n;
+}
+
+// Team r trains rows [cut[r], cut[r + 1]) of tb; every workspace holds the whole batch.
+struct Teams {
+    std::vector<std::unique_ptr<mos::Workspace>> wss;
+    std::vector<mos::TrainTeam> t;
+    Teams(const mos::Supernet &net, const ToyBatch &tb, const std::vector<int64_t> &cut,
+          mos::GemmType mm = mos::GemmType::F32)
+        : t(cut.size() - 1) {
+        for (size_t r = 0; r + 1 < cut.size(); r++) {
+            wss.push_back(std::make_unique<mos::Workspace>(net, tb.B * tb.S, tb.B * tb.T, 8));
+            wss.back()->set_matmul_type(mm);
+            t[r].ws = wss.back().get();
+            t[r].batch = tb.rows(cut[r], cut[r + 1]);
+        }
+    }
+};
+
+// Largest |a[i] - b[i]|, or largest |a[i]| when b is NULL.
+double largest_diff(const float *a, const float *b, size_t n) {
+    double worst = 0.0;
+    for (size_t i = 0; i < n; i++) worst = std::max(worst, std::fabs(static_cast<double>(a[i]) - (b ? b[i] : 0.0f)));
+    return worst;
+}
+
+// Runs f nested in another parallel region, where an inner region gets one
+// thread (train_step_teams then runs every task on it); returns the thread
+// count an inner region got.
+template <class F>
+int nested_one_thread(F f) {
+    const int levels = omp_get_max_active_levels();
+    omp_set_max_active_levels(1);
+    int inner = 0;
+#pragma omp parallel num_threads(2)
+    if (omp_get_thread_num() == 0) {
+#pragma omp parallel num_threads(3)
+        inner = omp_get_num_threads();
+        f();
+    }
+    omp_set_max_active_levels(levels);
+    return inner;
+}
+
 // In-place distillation with teams: the students read the teacher rows of
 // their own shard, whichever team wrote them and whichever team runs the
 // student task (the last subnet's shards go in halves, so a half reads from
@@ -293,10 +344,7 @@ struct ToyBatch {
 // and with 1 thread running every task.
 void teams_distill(void **) {
     const mos::Space space = mos::space_from_json(kSpace);
-    mos::SupernetConfig n = net_config();
-    n.vocab = 40;
-    n.dropout = 0.0f;
-    n.attn_dropout = 0.0f;
+    const mos::SupernetConfig n = teams_config();
     const ToyBatch tb;
     mos::Rng rng(7);
     const std::vector<mos::Arch> archs = mos::sample_update_archs(space, mos::Sampling::Sandwich, rng);
@@ -307,39 +355,23 @@ void teams_distill(void **) {
     mos::train_step(ref, ws, archs, tb.rows(0, tb.B), 1, 1e-3f, mos::AdamConfig(), 9, teacher_ref.data());
     const size_t np = ref.net->param_floats();
     const float *g_ref = ref.net->grad_data();
-    double gmax = 0.0;
-    for (size_t i = 0; i < np; i++) gmax = std::max(gmax, std::fabs(static_cast<double>(g_ref[i])));
+    const double gmax = largest_diff(g_ref, nullptr, np);
     assert_true(gmax > 0.0);
     for (const bool one_thread : {false, true}) {
         mos::SupernetBundle b = mos::make_supernet(space, n);
-        std::vector<std::unique_ptr<mos::Workspace>> wss;
-        std::vector<mos::TrainTeam> t(3);
-        const int64_t cut[4] = {0, 3, 5, 7};
-        for (int r = 0; r < 3; r++) {
-            wss.push_back(std::make_unique<mos::Workspace>(*b.net, tb.B * tb.S, tb.B * tb.T, 8));
-            t[r].ws = wss.back().get();
-            t[r].batch = tb.rows(cut[r], cut[r + 1]);
-        }
+        Teams teams(*b.net, tb, {0, 3, 5, 7});
         std::vector<float> teacher(rows, 0.0f);
+        auto step = [&] { mos::train_step_teams(b, teams.t, archs, 1, 1e-3f, mos::AdamConfig(), 9, teacher.data()); };
         if (one_thread) {
-            const int levels = omp_get_max_active_levels();
-            omp_set_max_active_levels(1);
-#pragma omp parallel num_threads(2)
-            if (omp_get_thread_num() == 0)
-                mos::train_step_teams(b, t, archs, 1, 1e-3f, mos::AdamConfig(), 9, teacher.data());
-            omp_set_max_active_levels(levels);
+            nested_one_thread(step);
         } else {
             mos::ThreadScope three(3);
-            mos::train_step_teams(b, t, archs, 1, 1e-3f, mos::AdamConfig(), 9, teacher.data());
+            step();
         }
         // The teacher rows are the largest subnet's, in batch order, as with one workspace.
-        double tworst = 0.0;
-        for (size_t i = 0; i < rows; i++)
-            tworst = std::max(tworst, std::fabs(static_cast<double>(teacher[i]) - teacher_ref[i]));
+        const double tworst = largest_diff(teacher.data(), teacher_ref.data(), rows);
         if (tworst > 1e-5) fail_msg("teacher rows differ by %g (one thread: %d)", tworst, one_thread);
-        const float *g = b.net->grad_data();
-        double worst = 0.0;
-        for (size_t i = 0; i < np; i++) worst = std::max(worst, std::fabs(static_cast<double>(g[i]) - g_ref[i]));
+        const double worst = largest_diff(b.net->grad_data(), g_ref, np);
         if (worst > 1e-4 * gmax)
             fail_msg("distillation, 3 teams (one thread: %d): gradient differs by %g (largest gradient %g)", one_thread,
                      worst, gmax);
@@ -348,10 +380,7 @@ void teams_distill(void **) {
 
 void teams(void **) {
     const mos::Space space = mos::space_from_json(kSpace);
-    mos::SupernetConfig n = net_config();
-    n.vocab = 40;
-    n.dropout = 0.0f;
-    n.attn_dropout = 0.0f;
+    const mos::SupernetConfig n = teams_config();
     const ToyBatch tb;
     mos::Rng rng(5);
     const std::vector<mos::Arch> archs = mos::sample_update_archs(space, mos::Sampling::Sandwich, rng);
@@ -361,34 +390,23 @@ void teams(void **) {
     const mos::StepStats want = mos::train_step(ref, ws, archs, tb.rows(0, tb.B), 1, 1e-3f, mos::AdamConfig(), 9);
     const size_t np = ref.net->param_floats();
     const float *g_ref = ref.net->grad_data();
-    double gmax = 0.0;
-    for (size_t i = 0; i < np; i++) gmax = std::max(gmax, std::fabs(static_cast<double>(g_ref[i])));
+    const double gmax = largest_diff(g_ref, nullptr, np);
     assert_true(gmax > 0.0);
     // 1, 2 and 3 teams; the last split leaves team 2 without rows.
     const std::vector<std::vector<int64_t>> splits = {{0, 7}, {0, 3, 7}, {0, 4, 7, 7}};
     for (const std::vector<int64_t> &cut : splits) {
         mos::SupernetBundle b = mos::make_supernet(space, n);
         const int P = static_cast<int>(cut.size()) - 1;
-        std::vector<std::unique_ptr<mos::Workspace>> wss;
-        std::vector<mos::TrainTeam> t(static_cast<size_t>(P));
-        for (int r = 0; r < P; r++) {
-            wss.push_back(std::make_unique<mos::Workspace>(*b.net, tb.B * tb.S, tb.B * tb.T, 8));
-            t[r].ws = wss.back().get();
-            t[r].batch = tb.rows(cut[r], cut[r + 1]);
-        }
-        const mos::StepStats got = mos::train_step_teams(b, t, archs, 1, 1e-3f, mos::AdamConfig(), 9);
+        Teams teams(*b.net, tb, cut);
+        const mos::StepStats got = mos::train_step_teams(b, teams.t, archs, 1, 1e-3f, mos::AdamConfig(), 9);
         assert_int_equal(got.tokens, want.tokens);
         assert_true(std::fabs(got.loss_sum - want.loss_sum) <= 1e-4 * std::fabs(want.loss_sum));
         assert_true(std::fabs(got.nll_sum - want.nll_sum) <= 1e-4 * std::fabs(want.nll_sum));
-        const float *g = b.net->grad_data();
-        double worst = 0.0;
-        for (size_t i = 0; i < np; i++) worst = std::max(worst, std::fabs(static_cast<double>(g[i]) - g_ref[i]));
+        const double worst = largest_diff(b.net->grad_data(), g_ref, np);
         if (worst > 1e-4 * gmax)
             fail_msg("%d teams: gradient differs by %g (largest gradient %g)", P, worst, gmax);
         // The same Adam step from the same gradient (up to rounding): parameters stay close.
-        const float *pa = ref.net->param_data(), *pb = b.net->param_data();
-        double pworst = 0.0;
-        for (size_t i = 0; i < np; i++) pworst = std::max(pworst, std::fabs(static_cast<double>(pa[i]) - pb[i]));
+        const double pworst = largest_diff(ref.net->param_data(), b.net->param_data(), np);
         assert_true(pworst <= 2.1e-3);  // at most one Adam step (lr 1e-3) apart where a gradient is near 0
     }
     // One thread for three teams (the call nested in another parallel region):
@@ -396,28 +414,11 @@ void teams(void **) {
     // gradient to its own. Same gradient.
     {
         mos::SupernetBundle b = mos::make_supernet(space, n);
-        std::vector<std::unique_ptr<mos::Workspace>> wss;
-        std::vector<mos::TrainTeam> t(3);
-        const int64_t cut[4] = {0, 2, 5, 7};
-        for (int r = 0; r < 3; r++) {
-            wss.push_back(std::make_unique<mos::Workspace>(*b.net, tb.B * tb.S, tb.B * tb.T, 8));
-            t[r].ws = wss.back().get();
-            t[r].batch = tb.rows(cut[r], cut[r + 1]);
-        }
-        const int levels = omp_get_max_active_levels();
-        omp_set_max_active_levels(1);
-        int inner = 0;
-#pragma omp parallel num_threads(2)
-        if (omp_get_thread_num() == 0) {
-#pragma omp parallel num_threads(3)
-            inner = omp_get_num_threads();
-            mos::train_step_teams(b, t, archs, 1, 1e-3f, mos::AdamConfig(), 9);
-        }
-        omp_set_max_active_levels(levels);
+        Teams teams(*b.net, tb, {0, 2, 5, 7});
+        std::vector<mos::TrainTeam> &t = teams.t;
+        const int inner = nested_one_thread([&] { mos::train_step_teams(b, t, archs, 1, 1e-3f, mos::AdamConfig(), 9); });
         assert_int_equal(inner, 1);
-        const float *g = b.net->grad_data();
-        double worst = 0.0;
-        for (size_t i = 0; i < np; i++) worst = std::max(worst, std::fabs(static_cast<double>(g[i]) - g_ref[i]));
+        const double worst = largest_diff(b.net->grad_data(), g_ref, np);
         if (worst > 1e-4 * gmax) fail_msg("one thread, 3 teams: gradient differs by %g (largest gradient %g)", worst, gmax);
         // Any team may run any shard: a workspace too small for another team's shard is an error.
         mos::Workspace small(*b.net, 2 * tb.S, 2 * tb.T, 8);
@@ -465,21 +466,10 @@ void teams(void **) {
         w16.set_matmul_type(mos::GemmType::BF16);
         mos::train_step(r16, w16, archs, tb.rows(0, tb.B), 1, 1e-3f, mos::AdamConfig(), 9);
         mos::SupernetBundle b16 = mos::make_supernet(space, n);
-        std::vector<std::unique_ptr<mos::Workspace>> wss;
-        std::vector<mos::TrainTeam> t(2);
-        for (int r = 0; r < 2; r++) {
-            wss.push_back(std::make_unique<mos::Workspace>(*b16.net, tb.B * tb.S, tb.B * tb.T, 8));
-            wss.back()->set_matmul_type(mos::GemmType::BF16);
-            t[r].ws = wss.back().get();
-            t[r].batch = tb.rows(r == 0 ? 0 : 3, r == 0 ? 3 : tb.B);
-        }
-        mos::train_step_teams(b16, t, archs, 1, 1e-3f, mos::AdamConfig(), 9);
-        const float *g16 = r16.net->grad_data(), *g = b16.net->grad_data();
-        double worst = 0.0, big = 0.0;
-        for (size_t i = 0; i < np; i++) {
-            worst = std::max(worst, std::fabs(static_cast<double>(g[i]) - g16[i]));
-            big = std::max(big, std::fabs(static_cast<double>(g16[i])));
-        }
+        Teams teams(*b16.net, tb, {0, 3, tb.B}, mos::GemmType::BF16);
+        mos::train_step_teams(b16, teams.t, archs, 1, 1e-3f, mos::AdamConfig(), 9);
+        const float *g16 = r16.net->grad_data();
+        const double worst = largest_diff(b16.net->grad_data(), g16, np), big = largest_diff(g16, nullptr, np);
         if (worst > 1e-4 * big) fail_msg("bf16 teams: gradient differs by %g (largest gradient %g)", worst, big);
     }
     mos::set_default_backend(was);
