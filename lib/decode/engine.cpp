@@ -516,12 +516,22 @@ struct EngineStep {
     static void begin(EngineState &st, const ServeModel &m, const int32_t *tokens) {
         check(st.B_ > 0, MOS_INVALID_ARGUMENT, "decoder step before encoding a source");
         check(tokens != nullptr, MOS_INVALID_ARGUMENT, "tokens are NULL");
-        check(st.t_ < st.lim_T_, MOS_OUT_OF_RANGE, "decoder step ", st.t_ + 1, " exceeds the engine state's ",
-              st.lim_T_, " steps");
+        const int64_t last = st.t_ + std::max<int64_t>(st.block_, 1);
+        check(last <= st.lim_T_, MOS_OUT_OF_RANGE, "decoder step ", last, " exceeds the engine state's ", st.lim_T_,
+              " steps");
         const int64_t R = st.R_, dd = m.arch().dec_embed, t = st.t_, T = st.cap_T_;
+        if (st.block_ > 0) {
+            // One row's positions t, t + 1, ...: slot 0 of each time.
+            m.embed_rows(st.x_.data(), tokens, R, dd, st.pos_dec_.data() + t * dd, dd);
+            for (int64_t j = 0; j < R; j++) st.path_[t + j] = 0;
+            return;
+        }
         m.embed_rows(st.x_.data(), tokens, R, dd, st.pos_dec_.data() + t * dd, 0);
         for (int64_t r = 0; r < R; r++) st.path_[r * T + t] = static_cast<int32_t>(r);
     }
+
+    // The step count after this step (a block: its positions).
+    static void advance(EngineState &st) { st.t_ += std::max<int64_t>(st.block_, 1); }
 
     // The decoder layers, as thread tm.t of tm.n; the caller advances st.t_.
     static void layers(EngineState &st, const ServeModel &m, StepTeam &tm) {
@@ -537,6 +547,22 @@ struct EngineStep {
             // to slot r of time t.
             tm.product(sc, tl, st.qkv_.data(), 3 * Q, x, dd, R, D.qkv);
             tm.serial([&] {
+                if (st.block_ > 0) {
+                    // Row j is position t + j of the one row: its k and v go to
+                    // slot 0 of time t + j, and it attends to times 0..t + j,
+                    // as the single step at that position would.
+                    for (int64_t j = 0; j < R; j++) {
+                        std::memcpy(st.kc_[l].data() + (t + j) * Rc * Q, st.qkv_.data() + j * 3 * Q + Q,
+                                    Q * sizeof(float));
+                        std::memcpy(st.vc_[l].data() + (t + j) * Rc * Q, st.qkv_.data() + j * 3 * Q + 2 * Q,
+                                    Q * sizeof(float));
+                    }
+                    for (int64_t j = 0; j < R; j++)
+                        step_self_attention(st.o_.data() + j * Q, Q, st.qkv_.data() + j * 3 * Q, 3 * Q,
+                                            st.kc_[l].data(), st.vc_[l].data(), Rc * Q, st.path_.data(), T, 1,
+                                            t + j + 1, Q, L.self_heads, st.scores_.data());
+                    return;
+                }
                 float *kc = st.kc_[l].data() + t * Rc * Q, *vc = st.vc_[l].data() + t * Rc * Q;
                 for (int64_t r = 0; r < R; r++) {
                     std::memcpy(kc + r * Q, st.qkv_.data() + r * 3 * Q + Q, Q * sizeof(float));
@@ -577,7 +603,7 @@ struct EngineStep {
         begin(st, m, tokens);
         const int team = st.team_policy_ == EngineState::TeamPolicy::Never ? 1 : team_size(st, m);
         run_team(team, [&](StepTeam &tm) { layers(st, m, tm); });
-        st.t_++;
+        advance(st);
         const int64_t dd = m.arch().dec_embed, V = m.vocab();
         packed_linear(st.logits_.data(), V, st.x_.data(), dd, st.R_, m.embed(), dd, PackedEpilogue(),
                       st.scratch_[0], m.embed_colsum());
@@ -623,6 +649,13 @@ struct EngineStep {
         check(k >= 0 && k <= kMaxTopK, MOS_INVALID_ARGUMENT, "top-k of ", k, " outside 0..", kMaxTopK);
         begin(st, m, tokens);
         const int eligible = team_size(st, m);
+        if (st.block_ > 0) {
+            // A block has more rows than the steps the team choice was timed
+            // on: it follows that choice when it was made for this team size
+            // and is not timed itself.
+            const bool teamed = eligible > 1 && eligible == st.team_n_ && choose_team(st, eligible);
+            return topk_run(st, m, k, teamed ? eligible : 1);
+        }
         if (eligible > 1 && eligible != st.team_n_) {
             // Another team size (or model, reserve()): measure afresh.
             st.team_n_ = eligible;
@@ -676,11 +709,11 @@ struct EngineStep {
                         sink.tile(n0, std::min(V, n0 + block), st.logits_.data() + n0, V);
                 });
             });
-            st.t_++;
+            advance(st);
             return st.stats_[0].data();
         }
         run_team(1, [&](StepTeam &tm) { layers(st, m, tm); });
-        st.t_++;
+        advance(st);
         // Threads take contiguous ranges of 64-column groups, each with its
         // own statistics, merged below in range order.
         int nt = std::min<int>(omp_get_max_threads(), st.cap_threads_);
@@ -714,6 +747,56 @@ const float *engine_step_logits(EngineState &st, const ServeModel &m, const int3
 
 const VocabRowStats *engine_step_topk(EngineState &st, const ServeModel &m, const int32_t *tokens, int topk) {
     return EngineStep::topk(st, m, tokens, topk);
+}
+
+const VocabRowStats *engine_step_block_topk(EngineState &st, const ServeModel &m, const int32_t *tokens, int64_t n,
+                                            int topk) {
+    check(st.B_ > 0, MOS_INVALID_ARGUMENT, "decoder step before encoding a source");
+    check(st.R_ == 1, MOS_INVALID_ARGUMENT, "a block of positions needs a state of one row, not ", st.R_);
+    check(n >= 1 && n <= st.cap_R_, MOS_OUT_OF_RANGE, "a block of ", n, " positions; the state holds 1..",
+          st.cap_R_);
+    const int64_t s0 = st.src_of_[0];
+    for (int64_t j = 1; j < n; j++) st.src_of_[j] = s0;
+    struct Restore {
+        EngineState &st;
+        ~Restore() {
+            st.R_ = 1;
+            st.block_ = 0;
+        }
+    } restore{st};
+    st.R_ = n;
+    st.block_ = n;
+    return EngineStep::topk(st, m, tokens, topk);
+}
+
+void engine_share_encoding(EngineState &to, const EngineState &from) {
+    check(from.B_ == 1, MOS_INVALID_ARGUMENT, "sharing an encoding needs one encoded sentence, not ", from.B_);
+    check(to.key_ == from.key_, MOS_INVALID_ARGUMENT,
+          "sharing an encoding needs a state of the same widths (a draft of the model's arch)");
+    check(to.cap_S_ >= from.S_ && to.cap_R_ >= 1, MOS_OUT_OF_RANGE, "the state holds sources of ", to.cap_S_,
+          " tokens, not ", from.S_);
+    to.B_ = 1;
+    to.S_ = from.S_;
+    to.R_ = 1;
+    to.t_ = 0;
+    to.block_ = 0;
+    to.src_of_[0] = 0;
+    to.src_len_[0] = from.src_len_[0];
+    for (size_t l = 0; l < from.cross_.size(); l++) {
+        const EngineState::Cross &f = from.cross_[l];
+        EngineState::Cross &c = to.cross_[l];
+        const int64_t Q = static_cast<int64_t>(to.key_[2]);
+        c.ld = f.ld;
+        c.len[0] = f.len[0];
+        std::memcpy(c.kt.data(), f.kt.data(), static_cast<size_t>(Q * f.ld) * sizeof(float));
+        std::memcpy(c.v.data(), f.v.data(), static_cast<size_t>(f.ld * Q) * sizeof(float));
+        std::memcpy(c.mask.data(), f.mask.data(), static_cast<size_t>(f.ld));
+    }
+}
+
+void engine_rewind(EngineState &st, int64_t t) {
+    check(t >= 0 && t <= st.t_, MOS_OUT_OF_RANGE, "rewind to step ", t, " outside 0..", st.t_);
+    st.t_ = t;
 }
 
 std::vector<float> engine_teacher_forced_logits(const ServeModel &m, const Batch &b) {

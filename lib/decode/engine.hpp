@@ -102,6 +102,10 @@ private:
     friend void engine_encode(EngineState &, const ServeModel &, const int32_t *, int64_t, int64_t);
     friend void engine_set_rows(EngineState &, const int64_t *, int64_t);
     friend void engine_reorder(EngineState &, const int64_t *, int64_t);
+    friend void engine_rewind(EngineState &, int64_t);
+    friend void engine_share_encoding(EngineState &, const EngineState &);
+    friend const VocabRowStats *engine_step_block_topk(EngineState &, const ServeModel &, const int32_t *, int64_t,
+                                                       int);
     friend struct EngineStep;
 
     // Capacities.
@@ -111,6 +115,7 @@ private:
     std::vector<int64_t> key_;  // the widths of the model it is sized for
     // Current call.
     int64_t B_ = 0, S_ = 0, R_ = 0, t_ = 0;
+    int64_t block_ = 0;  // engine_step_block_topk: its R_ rows are one row's positions t_.. (0: a step)
     std::vector<uint8_t> src_mask_;  // [B, S]
     std::vector<int64_t> src_len_;   // [B]: up to the last non-pad token
     std::vector<int64_t> enc_row_;   // [B * S]: row -> sentence
@@ -159,6 +164,28 @@ const VocabRowStats *engine_step_topk(EngineState &st, const ServeModel &m, cons
 // `rows` may be fewer than before (finished sentences dropped) or more, up to
 // the reserved rows (the first step's one row per sentence becoming k beams).
 void engine_reorder(EngineState &st, const int64_t *from, int64_t rows);
+
+// Speculative decoding's check (decode/speculative.hpp): n positions of the
+// state's single row in one pass over the weights. tokens[j] is the input at
+// position step() + j; each position attends to the cache and to the block's
+// earlier positions, exactly as n single steps would (on one thread the same
+// bits; on more, the log-sum-exp may differ in the last bits, the logits and
+// the token lists not). stats[j] for j < n, as engine_step_topk gives them,
+// borrowed until the state's next call; the state then stands at step() + n.
+// Needs rows() == 1 and a state reserved for at least n rows
+// (MOS_INVALID_ARGUMENT / MOS_OUT_OF_RANGE otherwise).
+const VocabRowStats *engine_step_block_topk(EngineState &st, const ServeModel &m, const int32_t *tokens, int64_t n,
+                                            int topk);
+
+// Starts `to` (reserved for a model of the same widths as `from`'s, e.g. its
+// int8 draft) on the source `from` encoded: its cross-attention keys and
+// values are copied, so `to`'s model runs no encoder of its own. One row,
+// step 0, as after engine_encode of one sentence.
+void engine_share_encoding(EngineState &to, const EngineState &from);
+
+// Takes the decoder back to step t (0 <= t <= step()): the next step is at
+// position t again, and the cache of later positions is overwritten by it.
+void engine_rewind(EngineState &st, int64_t t);
 
 // Teacher-forced logits [B*T, V] of a batch, step by step through the cache
 // (checks the engine against the reference decoder and the supernet).
