@@ -24,6 +24,8 @@ void check_decode_options(const DecodeOptions &o) {
           o.beam, ")");
     check(o.max_src_len >= 1 && o.max_src_len <= 4096, MOS_INVALID_ARGUMENT, "max_src_len ", o.max_src_len,
           " outside 1..4096");
+    check(o.draft_tokens >= 0 && o.draft_tokens <= kMaxDraftTokens, MOS_INVALID_ARGUMENT, "draft tokens ",
+          o.draft_tokens, " outside 0..", kMaxDraftTokens);
 }
 
 int64_t output_limit(const DecodeOptions &o, int64_t n) {

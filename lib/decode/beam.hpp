@@ -22,6 +22,11 @@
 
 namespace mos {
 
+class ServeModel;
+
+// Most tokens a speculative draft may propose per check (decode/speculative.hpp).
+constexpr int kMaxDraftTokens = 15;
+
 struct DecodeOptions {
     int beam = 4;                // 1 = greedy
     float length_penalty = 0.6f;
@@ -29,6 +34,12 @@ struct DecodeOptions {
     int max_len_b = 10;          // source tokens count the EOS, the limit counts the output's EOS
     int max_src_len = 256;       // longer sources are cut
     int nbest = 1;               // hypotheses kept per sentence (1..beam), best first
+    // Speculative decoding (decode/speculative.hpp): with a draft and
+    // 1..kMaxDraftTokens draft tokens, greedy batches of one sentence on an
+    // f32 model are decoded speculatively, with the same output; otherwise
+    // both are ignored. The reference decoder never reads them.
+    const ServeModel *draft = nullptr;
+    int draft_tokens = 0;
 };
 
 // Throws MOS_INVALID_ARGUMENT naming a bad option.

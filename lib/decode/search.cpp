@@ -13,6 +13,7 @@
 #include "backend/threads.hpp"
 #include "core/error.hpp"
 #include "data/tokens.hpp"
+#include "decode/speculative.hpp"
 
 namespace mos {
 
@@ -85,6 +86,20 @@ std::vector<SearchResult> search_batch(const ServeModel &m, const std::vector<co
         ws.src[b * S + n] = kEos;
         limit[b] = output_limit(o, n + 1);
         steps = std::max(steps, limit[b]);
+    }
+
+    if (o.draft != nullptr && o.draft_tokens > 0 && k == 1 && B == 1 && m.precision() == Precision::F32) {
+        // One sentence, greedy: the draft proposes, the model checks
+        // (decode/speculative.hpp); the same tokens and score as below.
+        EngineState &st = ws.engine;
+        st.reserve(m, 1, o.draft_tokens + 1, S, steps);
+        ws.draft.reserve(*o.draft, 1, 1, S, steps);
+        engine_encode(st, m, ws.src.data(), 1, S);
+        Hypothesis h;
+        h.logprob = speculative_greedy(st, m, ws.draft, *o.draft, limit[0], o.draft_tokens, false, &h.tokens);
+        h.score = h.logprob / std::pow(static_cast<float>(h.tokens.size() + 1), o.length_penalty);
+        out[0].hyps.push_back(std::move(h));
+        return out;
     }
 
     const int64_t Rmax = B * k;

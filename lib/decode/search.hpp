@@ -39,6 +39,7 @@ struct SearchResult {
 class SearchWorkspace {
 public:
     EngineState engine;
+    EngineState draft;                     // speculative decoding's draft (decode/speculative.hpp)
     std::vector<int32_t> hist, hist_next;  // [rows][steps]
     std::vector<int32_t> len, len_next;    // tokens per row
     std::vector<float> score, score_next;  // cumulative log-probability per row

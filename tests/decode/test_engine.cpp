@@ -13,7 +13,10 @@
 //    ordered and their scores are the hypotheses' teacher-forced scores;
 //  * model files in every precision round-trip; conversions; argument errors;
 //  * logits and search results are the same bits on 1, 2 and 3 threads (a
-//    step of a few rows runs on a team of threads, engine.cpp).
+//    step of a few rows runs on a team of threads, engine.cpp);
+//  * a block of positions (speculative decoding's check) gives the statistics
+//    of single steps, across rewinds; speculative greedy decoding gives the
+//    greedy search's tokens and scores, with a good and with a poor draft.
 #include <algorithm>
 #include <cmath>
 #include <cstdio>
@@ -27,6 +30,7 @@
 #include "decode/beam.hpp"
 #include "decode/engine.hpp"
 #include "decode/search.hpp"
+#include "decode/speculative.hpp"
 #include "io/safetensors.hpp"
 #include "model/bundle.hpp"
 
@@ -589,6 +593,191 @@ void team_steps_equal_solo_steps(void **) {
     }
 }
 
+void expect_same_stats(const mos::VocabRowStats &a, const mos::VocabRowStats &b) {
+    assert_memory_equal(&a.max, &b.max, sizeof(float));
+    assert_memory_equal(&a.sum, &b.sum, sizeof(float));
+    assert_memory_equal(&a.eos, &b.eos, sizeof(float));
+    assert_int_equal(a.n, b.n);
+    assert_memory_equal(a.val, b.val, static_cast<size_t>(a.n) * sizeof(float));
+    assert_memory_equal(a.tok, b.tok, static_cast<size_t>(a.n) * sizeof(int32_t));
+}
+
+// engine_step_block_topk: positions checked in blocks, with a rewind past
+// wrong tokens, give the single steps' statistics, bit for bit (one thread).
+void block_steps_equal_single_steps(void **) {
+    const mos::ThreadScope one(1);
+    const int32_t src[5] = {11, 12, 13, 14, mos::kEos};
+    const int32_t x[9] = {mos::kEos, 40, 41, 42, 43, 44, 45, 46, 47};
+    for (const mos::Arch &a : archs()) {
+        for (Precision p : {Precision::F32, Precision::I8}) {
+            mos::PrecisionOptions po;
+            po.precision = p;
+            const mos::ModelBundle mb = mos::route_bundle(g_net, a, po);
+            const mos::ServeModel &m = *mb.model;
+            mos::EngineState single, block;
+            single.reserve(m, 1, 1, 5, 9);
+            block.reserve(m, 1, 5, 5, 9);
+            mos::engine_encode(single, m, src, 1, 5);
+            mos::engine_encode(block, m, src, 1, 5);
+            std::vector<mos::VocabRowStats> want;
+            for (int t = 0; t < 9; t++) want.push_back(mos::engine_step_topk(single, m, &x[t], 4)[0]);
+            // Positions 0-2 in one block.
+            const mos::VocabRowStats *s = mos::engine_step_block_topk(block, m, x, 3, 4);
+            for (int j = 0; j < 3; j++) expect_same_stats(s[j], want[static_cast<size_t>(j)]);
+            assert_int_equal(block.step(), 3);
+            // Position 3 right, then three wrong tokens: keep one position.
+            const int32_t wrong[4] = {x[3], 70, 71, 72};
+            s = mos::engine_step_block_topk(block, m, wrong, 4, 4);
+            expect_same_stats(s[0], want[3]);
+            mos::engine_rewind(block, 4);
+            // The rest, over the dropped positions' cache.
+            s = mos::engine_step_block_topk(block, m, x + 4, 5, 4);
+            for (int j = 0; j < 5; j++) expect_same_stats(s[j], want[static_cast<size_t>(4 + j)]);
+            assert_int_equal(block.step(), 9);
+            assert_int_equal(block.rows(), 1);
+        }
+    }
+}
+
+// A supernet of other weights: drafts of the same widths that are mostly wrong.
+mos::SupernetBundle other_net() {
+    mos::SupernetConfig c;
+    c.vocab = kVocab;
+    c.routing = mos::Routing::Neuron;
+    c.experts = 2;
+    c.router_hidden = 8;
+    c.seed = 18;
+    return mos::make_supernet(g_space, c);
+}
+
+// Speculative greedy decoding gives the greedy search's tokens, scores and
+// log-probabilities, bit for bit: with the model's own int8 draft (mostly
+// right) and with the int8 model of other weights (mostly wrong), for 1, 3
+// and 15 draft tokens, on one thread and on two.
+void speculative_equals_greedy(void **) {
+    const auto srcs = sources();
+    const std::vector<mos::Arch> as = archs();
+    const mos::SupernetBundle net2 = other_net();
+    for (size_t ai = 0; ai < as.size(); ai++) {
+        const mos::ModelBundle mb = mos::route_bundle(g_net, as[ai]);
+        const mos::ServeModel &m = *mb.model;
+        const std::unique_ptr<const mos::ServeModel> own = mos::make_draft(m);
+        if (own == nullptr) {
+            std::fprintf(stderr, "# no int8 draft on this CPU: speculative decoding not tested\n");
+            return;
+        }
+        assert_int_equal(static_cast<int>(own->precision()), static_cast<int>(Precision::I8));
+        const mos::ModelBundle other = mos::route_bundle(net2, as[ai]);
+        const std::unique_ptr<const mos::ServeModel> poor = mos::make_draft(*other.model);
+        mos::DecodeOptions o;
+        o.beam = 1;
+        o.max_len_a = 1.5f;
+        o.max_len_b = 3;
+        mos::BatchOptions bo;
+        bo.threads = 1;
+        bo.max_sentences = 1;
+        const auto want = mos::translate_many(m, srcs, o, bo);
+        for (const mos::ServeModel *d : {own.get(), poor.get()}) {
+            for (int n : {1, 3, 15}) {
+                o.draft = d;
+                o.draft_tokens = n;
+                for (int threads : {1, 2}) {
+                    bo.threads = threads;
+                    const auto got = mos::translate_many(m, srcs, o, bo);
+                    for (size_t i = 0; i < srcs.size(); i++) {
+                        assert_int_equal(got[i].hyps.size(), 1);
+                        assert_true(got[i].hyps[0].tokens == want[i].hyps[0].tokens);
+                        assert_memory_equal(&got[i].hyps[0].score, &want[i].hyps[0].score, sizeof(float));
+                        assert_memory_equal(&got[i].hyps[0].logprob, &want[i].hyps[0].logprob, sizeof(float));
+                    }
+                }
+            }
+        }
+        o.draft = nullptr;
+        o.draft_tokens = 0;
+    }
+    // The protocol form (EOS stepped over, every position taken) and the
+    // draft's statistics: the model's own draft is kept more often.
+    const mos::ThreadScope one(1);
+    const mos::ModelBundle mb = mos::route_bundle(g_net, mos::arch_largest(g_space));
+    const mos::ServeModel &m = *mb.model;
+    const auto own = mos::make_draft(m);
+    const mos::ModelBundle other = mos::route_bundle(net2, mos::arch_largest(g_space));
+    const auto poor = mos::make_draft(*other.model);
+    const int32_t src[5] = {11, 12, 13, 14, mos::kEos};
+    mos::EngineState st, ds;
+    std::vector<int32_t> plain;
+    st.reserve(m, 1, 8, 5, 20);
+    mos::engine_encode(st, m, src, 1, 5);
+    int32_t tok = mos::kEos;
+    for (int t = 0; t < 20; t++) {
+        const mos::VocabRowStats &rs = mos::engine_step_topk(st, m, &tok, 2)[0];
+        tok = rs.tok[0] != mos::kEos ? rs.tok[0] : rs.tok[1];
+        plain.push_back(tok);
+    }
+    double kept[2] = {0.0, 0.0};
+    for (int i = 0; i < 2; i++) {
+        const mos::ServeModel &d = i == 0 ? *own : *poor;
+        ds.reserve(d, 1, 1, 5, 20);
+        mos::engine_encode(st, m, src, 1, 5);
+        std::vector<int32_t> got;
+        mos::DraftStats ss;
+        assert_true(mos::speculative_greedy(st, m, ds, d, 20, 7, true, &got, &ss) == 0.0f);
+        assert_true(got == plain);
+        assert_true(ss.checks >= 3 && ss.checks <= 20);  // 8 positions per check at most
+        assert_true(ss.accepted <= ss.drafted);
+        kept[i] = static_cast<double>(ss.accepted) / static_cast<double>(std::max<int64_t>(ss.drafted, 1));
+    }
+    std::fprintf(stderr, "# draft tokens kept: own int8 %.2f, other weights' %.2f\n", kept[0], kept[1]);
+    assert_true(kept[0] > kept[1]);
+}
+
+void speculative_errors(void **) {
+    const mos::ModelBundle mb = mos::route_bundle(g_net, mos::arch_smallest(g_space));
+    const mos::ServeModel &m = *mb.model;
+    const int32_t src[3] = {5, 6, mos::kEos}, tok[4] = {3, 7, 8, 9};
+    const int64_t rows2[2] = {0, 0};
+    mos::EngineState st;
+    st.reserve(m, 1, 3, 3, 8);
+    mos::engine_encode(st, m, src, 1, 3);
+    expect_error(MOS_OUT_OF_RANGE, "block of 4 positions", [&] { mos::engine_step_block_topk(st, m, tok, 4, 2); });
+    expect_error(MOS_OUT_OF_RANGE, "rewind to step 1", [&] { mos::engine_rewind(st, 1); });
+    mos::engine_set_rows(st, rows2, 2);
+    expect_error(MOS_INVALID_ARGUMENT, "one row, not 2", [&] { mos::engine_step_block_topk(st, m, tok, 2, 2); });
+    mos::DecodeOptions o;
+    o.beam = 1;
+    o.draft_tokens = mos::kMaxDraftTokens + 1;
+    expect_error(MOS_INVALID_ARGUMENT, "draft tokens 16", [&] { mos::translate_batch(m, {{5}}, o); });
+    // A draft of another vocabulary.
+    mos::SupernetConfig c;
+    c.vocab = kVocab + 1;
+    c.seed = 5;
+    const mos::SupernetBundle net2 = mos::make_supernet(g_space, c);
+    const mos::ModelBundle mb2 = mos::route_bundle(net2, mos::arch_smallest(g_space));
+    const auto d2 = mos::make_draft(*mb2.model);
+    if (d2 == nullptr) return;
+    o.draft = d2.get();
+    o.draft_tokens = 3;
+    expect_error(MOS_INVALID_ARGUMENT, "draft's vocabulary", [&] { mos::translate_batch(m, {{5}}, o); });
+    // A draft of other widths.
+    const auto wide = mos::make_draft(*mos::route_bundle(g_net, mos::arch_largest(g_space)).model);
+    o.draft = wide.get();
+    expect_error(MOS_INVALID_ARGUMENT, "same widths", [&] { mos::translate_batch(m, {{5}}, o); });
+    // Options the speculative path does not serve decode as before.
+    const auto bf16 = [&] {
+        mos::PrecisionOptions po;
+        po.precision = Precision::BF16;
+        return mos::route_bundle(g_net, mos::arch_smallest(g_space), po);
+    }();
+    o.draft = mos::make_draft(m).release();
+    const std::unique_ptr<const mos::ServeModel> hold(o.draft);
+    assert_true(mos::make_draft(*bf16.model) == nullptr);
+    o.beam = 2;
+    mos::DecodeOptions plain = o;
+    plain.draft = nullptr;
+    assert_true(mos::translate_batch(m, {{5, 6}, {7}}, o) == mos::translate_batch(m, {{5, 6}, {7}}, plain));
+}
+
 int main() {
     const CMUnitTest tests[] = {
         cmocka_unit_test(f32_logits_equal_reference), cmocka_unit_test(reduced_precision_logits),
@@ -597,6 +786,8 @@ int main() {
         cmocka_unit_test(batch_plans_honour_the_limits),
         cmocka_unit_test(files_and_conversions),      cmocka_unit_test(errors),
         cmocka_unit_test(threads_give_the_same_bits), cmocka_unit_test(team_steps_equal_solo_steps),
+        cmocka_unit_test(block_steps_equal_single_steps), cmocka_unit_test(speculative_equals_greedy),
+        cmocka_unit_test(speculative_errors),
     };
     return cmocka_run_group_tests(tests, setup, nullptr);
 }

@@ -1,0 +1,143 @@
+// lib/decode/speculative.cpp: speculative greedy decoding with an int8 draft
+// (see speculative.hpp).
+#include "decode/speculative.hpp"
+
+#include <algorithm>
+#include <chrono>
+#include <string>
+
+#include "core/error.hpp"
+#include "data/tokens.hpp"
+
+namespace mos {
+
+std::unique_ptr<const ServeModel> make_draft(const ServeModel &m) {
+    if (m.precision() != Precision::F32) return nullptr;
+    std::string warning;
+    if (resolve_precision(Precision::I8, false, &warning) != Precision::I8) return nullptr;
+    return std::make_unique<const ServeModel>(ServeModel::from_dense(m.to_dense(), Precision::I8));
+}
+
+namespace {
+
+// The greedy choice of search_batch at beam 1 among a row's listed tokens:
+// the best cumulative score (score + logit - lse, added in that order), equal
+// scores the lower id. Returns the list index, -1 for an empty list.
+int greedy_pick(const VocabRowStats &rs, float score, float lse) {
+    int best = -1;
+    float best_score = 0.0f;
+    for (int i = 0; i < rs.n; i++) {
+        const float s = score + rs.val[i] - lse;
+        if (best < 0 || s > best_score || (s == best_score && rs.tok[i] < rs.tok[best])) {
+            best = i;
+            best_score = s;
+        }
+    }
+    return best;
+}
+
+// HAT's protocol: the best listed token other than EOS (as DecodeRun).
+int32_t protocol_pick(const VocabRowStats &rs) {
+    for (int i = 0; i < rs.n; i++)
+        if (rs.tok[i] != kEos) return rs.tok[i];
+    return kSpecialTokens;
+}
+
+}  // namespace
+
+float speculative_greedy(EngineState &st, const ServeModel &m, EngineState &ds, const ServeModel &draft,
+                         int64_t limit, int draft_tokens, bool skip_eos, std::vector<int32_t> *out,
+                         DraftStats *stats) {
+    check(out != nullptr, MOS_INVALID_ARGUMENT, "speculative decoding needs an output vector");
+    check(draft_tokens >= 1 && draft_tokens <= kMaxDraftTokens, MOS_INVALID_ARGUMENT, "draft tokens ", draft_tokens,
+          " outside 1..", kMaxDraftTokens);
+    check(draft.vocab() == m.vocab() && draft.pad_id() == m.pad_id(), MOS_INVALID_ARGUMENT,
+          "the draft's vocabulary (", draft.vocab(), " tokens, pad ", draft.pad_id(), ") is not the model's (",
+          m.vocab(), ", pad ", m.pad_id(), ")");
+    check(st.rows() == 1 && st.step() == 0, MOS_INVALID_ARGUMENT,
+          "speculative decoding starts from a freshly encoded state of one row");
+    check(limit >= 1, MOS_INVALID_ARGUMENT, "output limit ", limit, " is not positive");
+    engine_share_encoding(ds, st);
+    out->clear();
+    DraftStats local;
+    DraftStats &ds_stats = stats != nullptr ? *stats : local;
+    // Both lists hold the two best tokens: what search_batch's beam-1 choice
+    // compares (and what the protocol needs to step over EOS). The draft's
+    // choice only has to be cheap: one token.
+    constexpr int kTopK = 2;
+    float score = 0.0f;
+    int32_t blk[kMaxDraftTokens + 1];
+    auto input_at = [&](int64_t p) { return p == 0 ? kEos : (*out)[static_cast<size_t>(p - 1)]; };
+    for (;;) {
+        const int64_t t = st.step();  // == out->size(): every checked position so far was kept
+        if (t >= limit) break;        // skip_eos only: every position taken
+        int64_t n = std::min<int64_t>(draft_tokens + 1, limit - t);
+        const auto t0 = std::chrono::steady_clock::now();
+        // The draft catches up to the kept tokens (it is a position behind
+        // after a check that kept all it drafted).
+        while (ds.step() < t) {
+            const int32_t x = input_at(ds.step());
+            engine_step_topk(ds, draft, &x, 1);
+        }
+        blk[0] = input_at(t);
+        for (int64_t i = 1; i < n; i++) {
+            const VocabRowStats &rs = engine_step_topk(ds, draft, &blk[i - 1], skip_eos ? kTopK : 1)[0];
+            const int32_t p = skip_eos ? protocol_pick(rs) : (rs.n > 0 ? rs.tok[0] : -1);
+            ds_stats.drafted++;
+            if (p < 0 || p == kEos) {
+                // Nothing follows an end of sentence: check up to it (the
+                // model's token at the last position is then compared with it).
+                n = i;
+                break;
+            }
+            blk[i] = p;
+        }
+        const auto t1 = std::chrono::steady_clock::now();
+        const VocabRowStats *vs = engine_step_block_topk(st, m, blk, n, kTopK);
+        const auto t2 = std::chrono::steady_clock::now();
+        ds_stats.draft_ms += std::chrono::duration<double, std::milli>(t1 - t0).count();
+        ds_stats.check_ms += std::chrono::duration<double, std::milli>(t2 - t1).count();
+        ds_stats.checks++;
+        int64_t used = 0;
+        bool done = false;
+        for (int64_t j = 0; j < n; j++) {
+            const VocabRowStats &rs = vs[j];
+            used = j + 1;
+            int32_t tok;
+            if (skip_eos) {
+                tok = protocol_pick(rs);
+            } else {
+                const float lse = rs.lse();
+                if (t + j + 1 >= limit) {  // the limit's forced end of sentence
+                    score = score + rs.eos - lse;
+                    done = true;
+                    break;
+                }
+                const int i = greedy_pick(rs, score, lse);
+                if (i < 0) {  // no token left to choose (a vocabulary of specials)
+                    done = true;
+                    break;
+                }
+                score = score + rs.val[i] - lse;
+                tok = rs.tok[i];
+                if (tok == kEos) {
+                    done = true;
+                    break;
+                }
+            }
+            out->push_back(tok);
+            if (j + 1 < n) {
+                if (blk[j + 1] != tok) break;  // the draft's next token was wrong: stop here
+                ds_stats.accepted++;
+            }
+        }
+        if (done) break;
+        // Positions t .. t + used - 1 had the right inputs; later ones are
+        // dropped (their cache is overwritten by the next check).
+        engine_rewind(st, t + used);
+        engine_rewind(ds, std::min(ds.step(), t + used));
+    }
+    return skip_eos ? 0.0f : score;
+}
+
+}  // namespace mos
