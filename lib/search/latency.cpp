@@ -19,6 +19,7 @@
 #include "core/json_util.hpp"
 #include "data/tokens.hpp"
 #include "decode/engine.hpp"
+#include "decode/speculative.hpp"
 
 namespace mos {
 
@@ -28,6 +29,10 @@ void check_latency_options(const LatencyOptions &o) {
     check(o.beam >= 1 && o.beam <= 64, MOS_INVALID_ARGUMENT, "beam ", o.beam, " outside 1..64");
     check(o.warmup >= 0 && o.warmup <= 1000, MOS_INVALID_ARGUMENT, "warm-up runs ", o.warmup, " outside 0..1000");
     check(o.runs >= 1 && o.runs <= 100000, MOS_INVALID_ARGUMENT, "timed runs ", o.runs, " outside 1..100000");
+    check(o.draft_tokens >= 0 && o.draft_tokens <= kMaxDraftTokens, MOS_INVALID_ARGUMENT, "draft tokens ",
+          o.draft_tokens, " outside 0..", kMaxDraftTokens);
+    check(o.draft_tokens == 0 || o.beam == 1, MOS_INVALID_ARGUMENT, "speculative decoding (draft tokens ",
+          o.draft_tokens, ") is greedy; beam is ", o.beam);
 }
 
 nlohmann::ordered_json latency_protocol_json(const LatencyOptions &o) {
@@ -38,6 +43,7 @@ nlohmann::ordered_json latency_protocol_json(const LatencyOptions &o) {
     j["warmup"] = o.warmup;
     j["runs"] = o.runs;
     if (o.precision != Precision::F32) j["dtype"] = precision_name(o.precision);
+    if (o.draft_tokens > 0) j["draft_tokens"] = o.draft_tokens;
     return j;
 }
 
@@ -55,6 +61,8 @@ LatencyOptions latency_protocol_from_json(const nlohmann::json &j, const std::st
         check(d == "f32" || d == "bf16" || d == "int8", MOS_FORMAT, where, ".dtype '", d, "'; allowed f32|bf16|int8");
         o.precision = parse_precision(d);
     }
+    if (j.contains("draft_tokens")) o.draft_tokens = json_int(j, where, "draft_tokens", 1, kMaxDraftTokens);
+    check(o.draft_tokens == 0 || o.beam == 1, MOS_FORMAT, where, ".draft_tokens needs beam 1, not ", o.beam);
     return o;
 }
 
@@ -87,6 +95,10 @@ struct DecodeRun::Impl {
     std::vector<int32_t> src, tok;
     std::vector<int64_t> rows, from;
     int topk = 1;
+    // Speculative greedy (o.draft_tokens > 0): the int8 draft, made once.
+    std::unique_ptr<const ServeModel> draft;
+    EngineState ds;
+    std::vector<int32_t> out;
 };
 
 namespace {
@@ -104,6 +116,12 @@ void start_run(DecodeRun::Impl &s, const ServeModel &m, const LatencyOptions &o)
     s.rows.assign(k, 0);
     s.from.assign(k, 0);
     s.topk = static_cast<int>(std::min<int64_t>(2 * k, kMaxTopK));
+    if (o.draft_tokens > 0) s.draft = make_draft(m);  // NULL where serving would not speculate
+    if (s.draft != nullptr) {
+        s.st.reserve(m, 1, o.draft_tokens + 1, o.src_len, o.steps);
+        s.ds.reserve(*s.draft, 1, 1, o.src_len, o.steps);
+        s.out.reserve(static_cast<size_t>(o.steps));
+    }
 }
 }  // namespace
 
@@ -141,6 +159,12 @@ double DecodeRun::run_ms() {
     const int64_t k = s.o.beam;
     const RunClock clock = run_clock();
     const double t0 = clock_ms(clock);
+    if (s.draft != nullptr) {
+        // The same tokens as the steps below, checked o.draft_tokens + 1 at a time.
+        engine_encode(s.st, *s.m, s.src.data(), 1, s.o.src_len);
+        speculative_greedy(s.st, *s.m, s.ds, *s.draft, s.o.steps, s.o.draft_tokens, true, &s.out);
+        return clock_ms(clock) - t0;
+    }
     engine_encode(s.st, *s.m, s.src.data(), 1, s.o.src_len);
     engine_set_rows(s.st, s.rows.data(), k);
     std::fill(s.tok.begin(), s.tok.end(), kEos);

@@ -39,6 +39,11 @@ struct LatencyOptions {
     // DenseModel overloads; a ServeModel is timed in its own). Computed in f32
     // where the CPU lacks the instructions, as serving would.
     Precision precision = Precision::F32;
+    // Greedy only: decode speculatively with the model's int8 draft proposing
+    // this many tokens per check (decode/speculative.hpp; the same tokens as
+    // plain greedy), as a service that serves so would; 0 = plain steps.
+    // Ignored where serving would ignore it (not f32, or no int8 on this CPU).
+    int draft_tokens = 0;
 };
 
 struct LatencyResult {
@@ -53,7 +58,8 @@ void check_latency_options(const LatencyOptions &o);
 
 // The protocol as stored in predictor and latency-dataset files:
 // {"src_len", "steps", "beam", "warmup", "runs"} in that order, then "dtype"
-// when the precision is not f32 (files without it are f32).
+// when the precision is not f32 (files without it are f32) and "draft_tokens"
+// when speculative (files without it are plain).
 nlohmann::ordered_json latency_protocol_json(const LatencyOptions &o);
 // Reads it back; a missing, non-integer or out-of-range field is MOS_FORMAT
 // naming `where`.field.
