@@ -62,8 +62,25 @@ MOS_T512 MOS_INLINE void finish16_i8(const Call &c, int64_t m, int64_t n0, __m51
 
 // ---- f32 ------------------------------------------------------------------
 
-template <int MR>
-MOS_T512 MOS_INLINE void f32_tile(const Call &c, int64_t m0, int64_t gi) {
+// Software prefetch of the next group's weights into L2 while a group's
+// first row tile runs (PF): a product of a few rows streams every weight from
+// L3 or memory once, and with the hardware prefetchers alone the core waits
+// on that stream between compute-bound row tiles. On the 16-core Xeon this
+// took speculative decoding's checks (16 rows) from 7.0 to 5.2 ms
+// (docs/benchmarks.md); one-row products, bound by the stream, are unchanged.
+template <bool PF>
+MOS_T512 MOS_INLINE void prefetch_step(const uint8_t *next, int64_t s) {
+    if (PF) {
+        const char *p = reinterpret_cast<const char *>(next) + s * kGroupBytes;
+        _mm_prefetch(p, _MM_HINT_T1);
+        _mm_prefetch(p + 64, _MM_HINT_T1);
+        _mm_prefetch(p + 128, _MM_HINT_T1);
+        _mm_prefetch(p + 192, _MM_HINT_T1);
+    }
+}
+
+template <int MR, bool PF = false>
+MOS_T512 MOS_INLINE void f32_tile(const Call &c, int64_t m0, int64_t gi, const uint8_t *next = nullptr) {
     const float *w = reinterpret_cast<const float *>(c.W->data() + c.W->step_offset(gi, 0));
     const float *x = c.xf + m0 * c.ldx;
     __m512 acc[MR][4];
@@ -72,6 +89,7 @@ MOS_T512 MOS_INLINE void f32_tile(const Call &c, int64_t m0, int64_t gi) {
 #pragma GCC unroll 4
         for (int j = 0; j < 4; j++) acc[i][j] = _mm512_setzero_ps();
     for (int64_t k = 0; k < c.K; k++, w += kGroupCols) {
+        prefetch_step<PF>(next, k);
         const __m512 w0 = _mm512_load_ps(w), w1 = _mm512_load_ps(w + 16);
         const __m512 w2 = _mm512_load_ps(w + 32), w3 = _mm512_load_ps(w + 48);
 #pragma GCC unroll 8
@@ -94,6 +112,18 @@ MOS_T512 void f32_groups(const Call &c, int64_t g0, int64_t g1) {
     constexpr int64_t kMR = 6;
     for (int64_t gi = g0; gi < g1; gi++)
         for (int64_t m0 = 0; m0 < c.M; m0 += kMR) {
+            if (m0 == 0 && gi + 1 < c.W->groups()) {
+                const uint8_t *next = c.W->data() + c.W->step_offset(gi + 1, 0);
+                switch (c.M >= kMR ? kMR : c.M) {
+                case 1: f32_tile<1, true>(c, 0, gi, next); break;
+                case 2: f32_tile<2, true>(c, 0, gi, next); break;
+                case 3: f32_tile<3, true>(c, 0, gi, next); break;
+                case 4: f32_tile<4, true>(c, 0, gi, next); break;
+                case 5: f32_tile<5, true>(c, 0, gi, next); break;
+                default: f32_tile<6, true>(c, 0, gi, next); break;
+                }
+                continue;
+            }
             switch (c.M - m0 >= kMR ? kMR : c.M - m0) {
             case 1: f32_tile<1>(c, m0, gi); break;
             case 2: f32_tile<2>(c, m0, gi); break;
@@ -341,8 +371,8 @@ MOS_T512 void bf16_groups_widen(const Call &c, int64_t g0, int64_t g1) {
 
 // ---- int8, vpdpbusd --------------------------------------------------------
 
-template <int MR>
-MOS_T512_VNNI MOS_INLINE void vnni_tile(const Call &c, int64_t m0, int64_t gi) {
+template <int MR, bool PF = false>
+MOS_T512_VNNI MOS_INLINE void vnni_tile(const Call &c, int64_t m0, int64_t gi, const uint8_t *next = nullptr) {
     const uint8_t *w = c.W->data() + c.W->step_offset(gi, 0);
     const uint8_t *x = c.xu + m0 * c.ldq;
     __m512i acc[MR][4];
@@ -351,6 +381,7 @@ MOS_T512_VNNI MOS_INLINE void vnni_tile(const Call &c, int64_t m0, int64_t gi) {
 #pragma GCC unroll 4
         for (int j = 0; j < 4; j++) acc[i][j] = _mm512_setzero_si512();
     for (int64_t s = 0; s < c.steps; s++, w += kGroupBytes) {
+        prefetch_step<PF>(next, s);
         const __m512i w0 = _mm512_load_si512(w), w1 = _mm512_load_si512(w + 64);
         const __m512i w2 = _mm512_load_si512(w + 128), w3 = _mm512_load_si512(w + 192);
 #pragma GCC unroll 8
@@ -375,6 +406,18 @@ MOS_T512_VNNI void i8_groups_vnni(const Call &c, int64_t g0, int64_t g1) {
     constexpr int64_t kMR = 6;
     for (int64_t gi = g0; gi < g1; gi++)
         for (int64_t m0 = 0; m0 < c.M; m0 += kMR) {
+            if (m0 == 0 && gi + 1 < c.W->groups()) {
+                const uint8_t *next = c.W->data() + c.W->step_offset(gi + 1, 0);
+                switch (c.M >= kMR ? kMR : c.M) {
+                case 1: vnni_tile<1, true>(c, 0, gi, next); break;
+                case 2: vnni_tile<2, true>(c, 0, gi, next); break;
+                case 3: vnni_tile<3, true>(c, 0, gi, next); break;
+                case 4: vnni_tile<4, true>(c, 0, gi, next); break;
+                case 5: vnni_tile<5, true>(c, 0, gi, next); break;
+                default: vnni_tile<6, true>(c, 0, gi, next); break;
+                }
+                continue;
+            }
             switch (c.M - m0 >= kMR ? kMR : c.M - m0) {
             case 1: vnni_tile<1>(c, m0, gi); break;
             case 2: vnni_tile<2>(c, m0, gi); break;
