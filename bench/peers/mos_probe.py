@@ -7,7 +7,8 @@ thread-setting choice of bench/decode_vs_peers.py, and its `sent` rows
 
 The job: {"model": libmos model file, "threads": N, "beam": B, "lines": a file
 of source sentences, "batches": lists of line indices, "warm_batches": the
-same, translated untimed first}. Each batch is one mos_model_translate call
+same, translated untimed first; optional "draft_tokens": N, speculative
+decoding for greedy batches of one sentence}. Each batch is one mos_model_translate call
 with N threads (the batch whole: max_batch_sentences = its size, no token
 limit). Returns {"seconds": s, "sentences": n}, the time of the batches after
 the warm-up, UTF-8 encoding and decoding included; with "hyps": true in the job
@@ -26,13 +27,14 @@ import time
 
 
 class TranslateOptions(ctypes.Structure):
-    """mos_translate_options, version 2 (include/mos/model.h); filled by
-    mos_translate_options_init."""
+    """mos_translate_options, version 3 (include/mos/model.h); filled by
+    mos_translate_options_init, which writes the whole struct of the library's
+    version: a library of a later version needs this struct to grow first."""
     _fields_ = [("version", ctypes.c_uint32), ("beam", ctypes.c_uint32), ("length_penalty", ctypes.c_float),
                 ("max_len_a", ctypes.c_uint32), ("max_len_b", ctypes.c_uint32), ("max_src_len", ctypes.c_uint32),
                 ("threads", ctypes.c_int32), ("max_batch_sentences", ctypes.c_uint32),
                 ("max_batch_tokens", ctypes.c_uint32), ("sort_by_length", ctypes.c_int32),
-                ("max_len_factor", ctypes.c_float), ("nbest", ctypes.c_uint32)]
+                ("max_len_factor", ctypes.c_float), ("nbest", ctypes.c_uint32), ("draft_tokens", ctypes.c_uint32)]
 
 
 def main():
@@ -56,11 +58,21 @@ def main():
         if st != 0:
             sys.exit(f"mos_probe: {what}: status {st}: {lib.mos_last_error().decode()}")
 
+    # The library's own version first (the version field is the struct's
+    # first), so that its init never writes past a struct this file knows.
+    probe = (ctypes.c_uint32 * 64)()
+    check(lib.mos_translate_options_init(ctypes.cast(probe, ctypes.POINTER(TranslateOptions))),
+          "mos_translate_options_init")
+    if probe[0] not in (2, 3):
+        sys.exit(f"mos_probe: {sys.argv[1]} has translate options version {probe[0]}; this probe knows 2 and 3")
     opt = TranslateOptions()
-    check(lib.mos_translate_options_init(ctypes.byref(opt)), "mos_translate_options_init")
-    if opt.version < 2:
-        sys.exit(f"mos_probe: {sys.argv[1]} has translate options version {opt.version}; batch options need 2")
+    ctypes.memmove(ctypes.byref(opt), probe, ctypes.sizeof(TranslateOptions) if probe[0] == 3 else
+                   TranslateOptions.draft_tokens.offset)
     opt.beam, opt.threads, opt.max_batch_tokens = job["beam"], job["threads"], 0
+    if job.get("draft_tokens", 0):
+        if probe[0] < 3:
+            sys.exit(f"mos_probe: {sys.argv[1]} has no speculative decoding (translate options version {probe[0]})")
+        opt.draft_tokens = job["draft_tokens"]
     model = vp()
     check(lib.mos_model_load(ctypes.byref(model), job["model"].encode()), f"mos_model_load({job['model']})")
     with open(job["lines"], encoding="utf-8") as f:

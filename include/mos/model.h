@@ -105,12 +105,12 @@ MOS_API bool mos_model_has_tokenizer(const mos_model *model);
 MOS_API mos_status mos_model_get_meta(char *buf, size_t cap, size_t *needed, const mos_model *model,
                                       const char *key);
 
-#define MOS_TRANSLATE_OPTIONS_VERSION 2u
+#define MOS_TRANSLATE_OPTIONS_VERSION 3u
 
-/* Decoding options. NULL options mean the defaults shown. Version 1 structs
- * (which end before max_batch_sentences) are still accepted: their fields
- * mean what they meant and the later ones take the defaults shown
- * (docs/api-conventions.md, "Options"). */
+/* Decoding options. NULL options mean the defaults shown. Version 1 and 2
+ * structs (which end before max_batch_sentences and draft_tokens) are still
+ * accepted: their fields mean what they meant and the later ones take the
+ * defaults shown (docs/api-conventions.md, "Options"). */
 typedef struct mos_translate_options {
     uint32_t version;       /* MOS_TRANSLATE_OPTIONS_VERSION */
     uint32_t beam;          /* 1 = greedy, 2..64 = beam search (4) */
@@ -135,9 +135,18 @@ typedef struct mos_translate_options {
                                      -1 or 0..16 (-1: use max_len_a) */
     uint32_t nbest;               /* hypotheses returned per sentence by
                                      mos_model_translate_batch, 1..beam (1); greedy gives 1 */
+    /* Version 3, @since 0.3 (docs/serving.md, "Speculative decoding"): */
+    uint32_t draft_tokens;        /* greedy (beam 1) batches of one sentence on an f32 model:
+                                     an int8 copy of the model drafts this many tokens and the
+                                     model checks them in one pass; the output is the same,
+                                     the latency lower. The draft is made on the first such
+                                     call and kept with the model (about a quarter of its
+                                     weight memory). Ignored for beam search, batches of
+                                     several sentences, bf16 and int8 models, and CPUs without
+                                     int8 kernels. 0..15; 0 = off (0) */
 } mos_translate_options;
 
-#define MOS_TRANSLATE_OPTIONS_INIT {MOS_TRANSLATE_OPTIONS_VERSION, 4u, 0.6f, 1u, 10u, 256u, 0, 32u, 0u, 1, -1.0f, 1u}
+#define MOS_TRANSLATE_OPTIONS_INIT {MOS_TRANSLATE_OPTIONS_VERSION, 4u, 0.6f, 1u, 10u, 256u, 0, 32u, 0u, 1, -1.0f, 1u, 0u}
 
 /* Function twin of MOS_TRANSLATE_OPTIONS_INIT. Thread-safe. @since 0.1 */
 MOS_API mos_status mos_translate_options_init(mos_translate_options *options);

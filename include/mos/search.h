@@ -33,7 +33,7 @@
 extern "C" {
 #endif
 
-#define MOS_LATENCY_OPTIONS_VERSION 2u
+#define MOS_LATENCY_OPTIONS_VERSION 3u
 
 /* HAT's protocol: batch 1, a src_len-token source, `steps` decoder steps at
  * beam `beam`, `warmup` untimed runs, then `runs` timed runs, on `threads`
@@ -54,9 +54,14 @@ typedef struct mos_latency_options {
     uint32_t max_seconds; /* mos_latency_collect: no pass after the first starts that would
                              end (judged by the slowest pass so far) past this many seconds
                              from the start (240); 0 = no limit */
+    /* Version 3, @since 0.3 (docs/serving.md, "Speculative decoding"): */
+    uint32_t draft_tokens; /* greedy only: time speculative decoding with this many draft
+                              tokens per check, as mos_translate_options.draft_tokens serves
+                              (the same output); where serving would ignore it, so does the
+                              timing. Recorded in datasets. 0..15; 0 = off (0) */
 } mos_latency_options;
 
-#define MOS_LATENCY_OPTIONS_INIT {MOS_LATENCY_OPTIONS_VERSION, 30u, 30u, 5u, 3u, 20u, 0, 5u, 240u}
+#define MOS_LATENCY_OPTIONS_INIT {MOS_LATENCY_OPTIONS_VERSION, 30u, 30u, 5u, 3u, 20u, 0, 5u, 240u, 0u}
 
 /* Function twin of MOS_LATENCY_OPTIONS_INIT. Thread-safe. @since 0.1 */
 MOS_API mos_status mos_latency_options_init(mos_latency_options *options);

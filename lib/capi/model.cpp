@@ -16,13 +16,15 @@ using mos::capi::require;
 
 namespace {
 
-// The checked options as version 2 (NULL = defaults; a version 1 struct is
+// The checked options as version 3 (NULL = defaults; a version 1 struct is
 // read up to its end, docs/api-conventions.md); the caller runs under
 // ThreadScope(o.threads).
 mos_translate_options translate_options(const mos_translate_options *options) {
     const mos_translate_options o = mos::capi::versioned(
         options, mos_translate_options MOS_TRANSLATE_OPTIONS_INIT,
-        {offsetof(mos_translate_options, max_batch_sentences), sizeof(mos_translate_options)}, "options");
+        {offsetof(mos_translate_options, max_batch_sentences), offsetof(mos_translate_options, draft_tokens),
+         sizeof(mos_translate_options)},
+        "options");
     mos::capi::check_threads(o.threads);
     return o;
 }
@@ -45,7 +47,18 @@ mos::DecodeOptions decode_options(const mos_translate_options &o) {
     d.max_len_b = static_cast<int>(o.max_len_b);
     d.max_src_len = static_cast<int>(o.max_src_len);
     d.nbest = static_cast<int>(o.nbest);
+    mos::check(o.draft_tokens <= static_cast<uint32_t>(mos::kMaxDraftTokens), MOS_INVALID_ARGUMENT, "draft_tokens ",
+               o.draft_tokens, " outside 0..", mos::kMaxDraftTokens);
+    d.draft_tokens = static_cast<int>(o.draft_tokens);
     mos::check_decode_options(d);
+    return d;
+}
+
+// The options of a call on `model`: with its draft when speculative decoding
+// is asked for and can apply (greedy; the search decides per batch).
+mos::DecodeOptions decode_options(const mos_translate_options &o, const mos_model *model) {
+    mos::DecodeOptions d = decode_options(o);
+    if (d.draft_tokens > 0 && d.beam == 1) d.draft = model->draft();
     return d;
 }
 
@@ -69,7 +82,7 @@ std::vector<mos::TextResult> translate_checked(const mos_model *model, const cha
     MOS_REQUIRE_NONNULL(model);
     require(src != nullptr || n == 0, "src is NULL but n is not 0");
     const mos_translate_options o = translate_options(options);
-    mos::DecodeOptions d = decode_options(o);
+    mos::DecodeOptions d = decode_options(o, model);
     if (best_only) d.nbest = 1;
     const mos::BatchOptions b = batch_options(o);
     mos::check(model->tokenizer != nullptr, MOS_UNSUPPORTED,
@@ -284,7 +297,7 @@ MOS_API mos_status mos_model_translate_ids(int32_t *out, size_t cap, size_t *len
         MOS_REQUIRE_NONNULL(model);
         require(src != nullptr || n == 0, "src is NULL but n is not 0");
         const mos_translate_options o = translate_options(options);
-        const mos::DecodeOptions d = decode_options(o);
+        const mos::DecodeOptions d = decode_options(o, model);
         (void)batch_options(o);  // checked, though one sentence needs no batching
         const mos::ThreadScope threads(o.threads);
         std::vector<std::vector<int32_t>> ids(1, std::vector<int32_t>(src, src + n));

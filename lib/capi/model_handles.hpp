@@ -7,6 +7,7 @@
 #pragma once
 
 #include <memory>
+#include <mutex>
 #include <string>
 #include <vector>
 
@@ -14,6 +15,7 @@
 #include "capi/guard.hpp"
 #include "capi/handles.hpp"
 #include "data/tokenizer.hpp"
+#include "decode/speculative.hpp"
 #include "decode/translate.hpp"
 #include "model/bundle.hpp"
 #include "mos/model.h"
@@ -34,6 +36,14 @@ struct mos_model {
     // thread (decode/search.hpp); freed with the model.
     mutable mos::WorkspacePool workspaces;
 
+    // Speculative decoding's int8 draft (decode/speculative.hpp), made on the
+    // first call that asks for it and kept; NULL where the model would not
+    // speculate (not f32, no int8 kernels here). Thread-safe.
+    const mos::ServeModel *draft() const {
+        std::call_once(draft_once_, [this] { draft_ = mos::make_draft(*bundle.model); });
+        return draft_.get();
+    }
+
     // Parses bundle.tokenizer (if any), then frees the bytes.
     void init_tokenizer() {
         if (!bundle.tokenizer.empty())
@@ -51,6 +61,10 @@ struct mos_model {
     // the model's own (borrowed for the call, never copied).
     template <class F>
     void with_full_bundle(F &&f) const;
+
+private:
+    mutable std::once_flag draft_once_;
+    mutable std::unique_ptr<const mos::ServeModel> draft_;
 };
 
 template <class F>

@@ -28,11 +28,13 @@ namespace {
 // The checked options (NULL = defaults); the caller runs under
 // ThreadScope(threads).
 // A version 1 struct (which ends before `passes`) collects in one pass
-// without a time limit, as version 1 did.
+// without a time limit, as version 1 did; a version 2 struct (which ends
+// before `draft_tokens`) times plain steps.
 mos_latency_options latency_public(const mos_latency_options *o) {
-    mos_latency_options d = mos::capi::versioned(o, mos_latency_options MOS_LATENCY_OPTIONS_INIT,
-                                                 {offsetof(mos_latency_options, passes), sizeof(mos_latency_options)},
-                                                 "latency options");
+    mos_latency_options d = mos::capi::versioned(
+        o, mos_latency_options MOS_LATENCY_OPTIONS_INIT,
+        {offsetof(mos_latency_options, passes), offsetof(mos_latency_options, draft_tokens), sizeof(mos_latency_options)},
+        "latency options");
     if (o != nullptr && o->version < 2u) {
         d.passes = 1;
         d.max_seconds = 0;
@@ -52,6 +54,9 @@ mos::LatencyOptions latency_options(const mos_latency_options &d) {
     l.beam = static_cast<int>(d.beam);
     l.warmup = static_cast<int>(d.warmup);
     l.runs = static_cast<int>(d.runs);
+    mos::check(d.draft_tokens <= static_cast<uint32_t>(mos::kMaxDraftTokens), MOS_INVALID_ARGUMENT,
+               "latency options: draft_tokens ", d.draft_tokens, " outside 0..", mos::kMaxDraftTokens);
+    l.draft_tokens = static_cast<int>(d.draft_tokens);
     mos::check_latency_options(l);
     return l;
 }

@@ -124,12 +124,15 @@ static void versions_first(void **state) {
     const mos_search_options s = MOS_SEARCH_OPTIONS_INIT;
     const mos_train_options tr = MOS_TRAIN_OPTIONS_INIT;
     assert_int_equal(t.threads, 0);
-    assert_int_equal(t.version, 2u);
+    assert_int_equal(t.version, 3u);
     assert_int_equal(t.max_batch_sentences, 32u);
     assert_int_equal(t.max_batch_tokens, 0u);
     assert_int_equal(t.sort_by_length, 1);
     assert_true(t.max_len_factor == -1.0f);
     assert_int_equal(t.nbest, 1u);
+    assert_int_equal(t.draft_tokens, 0u);
+    assert_int_equal(l.version, 3u);
+    assert_int_equal(l.draft_tokens, 0u);
     assert_int_equal(l.threads, 0);
     assert_int_equal(s.threads, 0);
     assert_int_equal(tr.threads, 0);

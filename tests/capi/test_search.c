@@ -296,6 +296,18 @@ static void train_evaluate_translate(void **state) {
     assert_int_equal(mos_latency_measure(&lr, m, &lo), MOS_INVALID_ARGUMENT);
     assert_int_equal(lr.version, MOS_LATENCY_RESULT_VERSION);
     assert_true(lr.mean_ms == 0 && lr.runs == 0);
+    /* Speculative timing (version 3): greedy only, 0..15 draft tokens. */
+    lo.beam = 1;
+    lo.draft_tokens = 3;
+    assert_int_equal(mos_latency_measure(&lr, m, &lo), MOS_OK);
+    assert_true(lr.mean_ms > 0 && lr.runs == 3);
+    lo.beam = 5;
+    assert_int_equal(mos_latency_measure(&lr, m, &lo), MOS_INVALID_ARGUMENT);
+    assert_non_null(strstr(mos_last_error(), "is greedy"));
+    lo.beam = 1;
+    lo.draft_tokens = 16;
+    assert_int_equal(mos_latency_measure(&lr, m, &lo), MOS_INVALID_ARGUMENT);
+    assert_non_null(strstr(mos_last_error(), "draft_tokens 16"));
 
     mos_model_destroy(m);
     mos_arch_destroy(arch);

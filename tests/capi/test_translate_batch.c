@@ -1,6 +1,6 @@
 /* tests/capi/test_translate_batch.c: batch translation through the public C
  * API (mos_model_translate_batch, mos_translations, mos_translate_options
- * version 2; docs/serving.md). On the built-in supernet's smallest subnet
+ * version 3; docs/serving.md). On the built-in supernet's smallest subnet
  * (real text, fast): results come back in input order and equal each sentence
  * translated alone whatever the batch limits and sorting; n-best lists are
  * sorted by score with the first equal to mos_model_translate's; the scores
@@ -248,6 +248,42 @@ static void version_1_options_still_read(void **state) {
     free(v1);
 }
 
+/* mos_translate_options.draft_tokens (version 3): greedy translations of
+ * one sentence per batch decoded speculatively are the plain ones, scores
+ * included; a version 2 struct (allocated at exactly its size) is read up to
+ * its end and decodes as before. */
+static void speculative_decoding_same_output(void **state) {
+    (void)state;
+    mos_translate_options plain = MOS_TRANSLATE_OPTIONS_INIT;
+    plain.beam = 1;
+    plain.threads = 1;
+    plain.max_batch_sentences = 1;
+    mos_translate_options spec = plain;
+    spec.draft_tokens = 5;
+    mos_translations *a = NULL, *b = NULL;
+    assert_int_equal(mos_model_translate_batch(&a, g_model, kSentences, kN, &plain), MOS_OK);
+    assert_int_equal(mos_model_translate_batch(&b, g_model, kSentences, kN, &spec), MOS_OK);
+    for (size_t i = 0; i < kN; i++) {
+        assert_string_equal(mos_translations_text(a, i, 0), mos_translations_text(b, i, 0));
+        float sa = 0.0f, la = 0.0f, sb = 1.0f, lb = 1.0f;
+        assert_int_equal(mos_translations_score(&sa, &la, a, i, 0), MOS_OK);
+        assert_int_equal(mos_translations_score(&sb, &lb, b, i, 0), MOS_OK);
+        assert_memory_equal(&sa, &sb, sizeof sa);
+        assert_memory_equal(&la, &lb, sizeof la);
+    }
+    mos_translations_destroy(b);
+    const size_t v2_size = offsetof(mos_translate_options, draft_tokens);
+    mos_translate_options *v2 = malloc(v2_size);
+    assert_non_null(v2);
+    memcpy(v2, &plain, v2_size);
+    v2->version = 2u;
+    assert_int_equal(mos_model_translate_batch(&b, g_model, kSentences, kN, v2), MOS_OK);
+    for (size_t i = 0; i < kN; i++) assert_string_equal(mos_translations_text(a, i, 0), mos_translations_text(b, i, 0));
+    mos_translations_destroy(b);
+    mos_translations_destroy(a);
+    free(v2);
+}
+
 /* `o` with one field changed is refused with MOS_INVALID_ARGUMENT (or `st`)
  * and a message containing `needle`, by both text entry points. */
 static void refused(const mos_translate_options *o, mos_status st, const char *needle) {
@@ -302,8 +338,11 @@ static void bad_arguments_and_options(void **state) {
     o.threads = -1;
     refused(&o, MOS_INVALID_ARGUMENT, "threads -1");
     o = d;
-    o.version = 3;
-    refused(&o, MOS_VERSION, "version 3");
+    o.draft_tokens = 16;
+    refused(&o, MOS_INVALID_ARGUMENT, "draft_tokens 16");
+    o = d;
+    o.version = 4;
+    refused(&o, MOS_VERSION, "version 4");
     o.version = 0;
     refused(&o, MOS_VERSION, "version 0");
 
@@ -577,6 +616,7 @@ int main(void) {
         cmocka_unit_test(nbest_sorted_by_score),
         cmocka_unit_test(max_len_factor_takes_precedence),
         cmocka_unit_test(version_1_options_still_read),
+        cmocka_unit_test(speculative_decoding_same_output),
         cmocka_unit_test(bad_arguments_and_options),
         cmocka_unit_test(random_option_values),
         cmocka_unit_test(repeated_and_concurrent_calls_equal_first_calls),
