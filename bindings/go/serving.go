@@ -450,6 +450,10 @@ type TranslateOptions struct {
 	MaxLenB int
 	// NBest: hypotheses per sentence returned by TranslateBatch, 1..Beam (0: 1).
 	NBest int
+	// DraftTokens: speculative decoding of greedy batches of one sentence on
+	// an f32 model, an int8 copy of the model drafting this many tokens per
+	// check, 0..15 (0: off); the same output (docs/serving.md).
+	DraftTokens int
 }
 
 // translateOptions are the library's decoding defaults with o's fields (the
@@ -470,6 +474,7 @@ func translateOptions(o TranslateOptions) (CTranslateOptions, error) {
 		{"MaxBatchTokens", o.MaxBatchTokens, c.SetMax_batch_tokens},
 		{"MaxLenB", o.MaxLenB, c.SetMax_len_b},
 		{"NBest", o.NBest, c.SetNbest},
+		{"DraftTokens", o.DraftTokens, c.SetDraft_tokens},
 	} {
 		if f.v < 0 || f.v > math.MaxUint32 {
 			DeleteCTranslateOptions(c)

@@ -611,6 +611,16 @@ func TestBuiltinSupernet(t *testing.T) {
 	if err != nil || !reflect.DeepEqual(again, batch) {
 		t.Fatalf("batches of one sentence: %+v %v", again, err)
 	}
+	greedy := TranslateOptions{Beam: 1, Threads: 1, MaxBatchSentences: 1}
+	plain, err := model.TranslateBatch(sentences, greedy)
+	if err != nil {
+		t.Fatal(err)
+	}
+	greedy.DraftTokens = 5
+	spec, err := model.TranslateBatch(sentences, greedy)
+	if err != nil || !reflect.DeepEqual(spec, plain) {
+		t.Fatalf("speculative decoding: %+v %v, plain %+v", spec, err, plain)
+	}
 	cut, err := model.TranslateBatch(sentences, TranslateOptions{Beam: 2, MaxLenA: 0.01, MaxLenB: 1})
 	if err != nil || cut[0][0].NumTokens != 0 || cut[0][0].Text != "" {
 		t.Fatalf("MaxLenB 1 leaves EOS only: %+v %v", cut, err)

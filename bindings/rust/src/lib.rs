@@ -623,6 +623,13 @@ impl TranslateOptions {
         self.0.nbest = n;
         self
     }
+    /// Speculative decoding for greedy batches of one sentence on an f32
+    /// model: an int8 copy of the model drafts `n` tokens per check (0..=15;
+    /// 0, the default, is off). The output is the same; docs/serving.md.
+    pub fn draft_tokens(mut self, n: u32) -> TranslateOptions {
+        self.0.draft_tokens = n;
+        self
+    }
 }
 
 /// One hypothesis of `Model::translate_batch`.

@@ -15,11 +15,11 @@ pub const MOS_SUPERNET_OPTIONS_VERSION: u32 = 1;
 pub const MOS_EXPORT_OPTIONS_VERSION: u32 = 1;
 pub const MOS_ROUTE_OPTIONS_VERSION: u32 = 2;
 pub const MOS_CONVERT_OPTIONS_VERSION: u32 = 1;
-pub const MOS_TRANSLATE_OPTIONS_VERSION: u32 = 2;
+pub const MOS_TRANSLATE_OPTIONS_VERSION: u32 = 3;
 pub const MOS_TRAIN_OPTIONS_VERSION: u32 = 2;
 pub const MOS_EVAL_OPTIONS_VERSION: u32 = 1;
 pub const MOS_EVAL_RESULT_VERSION: u32 = 1;
-pub const MOS_LATENCY_OPTIONS_VERSION: u32 = 2;
+pub const MOS_LATENCY_OPTIONS_VERSION: u32 = 3;
 pub const MOS_LATENCY_RESULT_VERSION: u32 = 1;
 pub const MOS_PREDICTOR_TRAIN_OPTIONS_VERSION: u32 = 2;
 pub const MOS_PREDICTOR_REPORT_VERSION: u32 = 1;
@@ -1072,12 +1072,13 @@ pub struct mos_translate_options {
     pub sort_by_length: i32,
     pub max_len_factor: f32,
     pub nbest: u32,
+    pub draft_tokens: u32,
 }
 #[test]
 fn bindgen_test_layout_mos_translate_options() {
     assert_eq!(
         ::std::mem::size_of::<mos_translate_options>(),
-        48usize,
+        52usize,
         concat!("Size of: ", stringify!(mos_translate_options))
     );
     assert_eq!(
@@ -1289,6 +1290,23 @@ fn bindgen_test_layout_mos_translate_options() {
         );
     }
     test_field_nbest();
+    fn test_field_draft_tokens() {
+        assert_eq!(
+            unsafe {
+                let uninit = ::std::mem::MaybeUninit::<mos_translate_options>::uninit();
+                let ptr = uninit.as_ptr();
+                ::std::ptr::addr_of!((*ptr).draft_tokens) as usize - ptr as usize
+            },
+            48usize,
+            concat!(
+                "Offset of field: ",
+                stringify!(mos_translate_options),
+                "::",
+                stringify!(draft_tokens)
+            )
+        );
+    }
+    test_field_draft_tokens();
 }
 extern "C" {
     pub fn mos_translate_options_init(options: *mut mos_translate_options) -> mos_status;
@@ -2374,12 +2392,13 @@ pub struct mos_latency_options {
     pub threads: i32,
     pub passes: u32,
     pub max_seconds: u32,
+    pub draft_tokens: u32,
 }
 #[test]
 fn bindgen_test_layout_mos_latency_options() {
     assert_eq!(
         ::std::mem::size_of::<mos_latency_options>(),
-        36usize,
+        40usize,
         concat!("Size of: ", stringify!(mos_latency_options))
     );
     assert_eq!(
@@ -2540,6 +2559,23 @@ fn bindgen_test_layout_mos_latency_options() {
         );
     }
     test_field_max_seconds();
+    fn test_field_draft_tokens() {
+        assert_eq!(
+            unsafe {
+                let uninit = ::std::mem::MaybeUninit::<mos_latency_options>::uninit();
+                let ptr = uninit.as_ptr();
+                ::std::ptr::addr_of!((*ptr).draft_tokens) as usize - ptr as usize
+            },
+            36usize,
+            concat!(
+                "Offset of field: ",
+                stringify!(mos_latency_options),
+                "::",
+                stringify!(draft_tokens)
+            )
+        );
+    }
+    test_field_draft_tokens();
 }
 extern "C" {
     pub fn mos_latency_options_init(options: *mut mos_latency_options) -> mos_status;

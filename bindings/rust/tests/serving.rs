@@ -234,6 +234,14 @@ fn builtin_supernet() {
     assert!(e.message.contains("nbest 3"), "{}", e.message);
     let e = model.translate_batch(&sentences, &o.max_batch_sentences(0)).err().expect("no sentences per batch");
     assert!(e.message.contains("max_batch_sentences 0"), "{}", e.message);
+    // Speculative decoding: the same greedy output, one sentence per batch.
+    let greedy = TranslateOptions::beam(1).max_batch_sentences(1).threads(1);
+    assert_eq!(
+        model.translate_batch(&sentences, &greedy.draft_tokens(5)).unwrap(),
+        model.translate_batch(&sentences, &greedy).unwrap()
+    );
+    let e = model.translate(&sentences, &greedy.draft_tokens(16)).err().expect("too many draft tokens");
+    assert!(e.message.contains("draft_tokens 16"), "{}", e.message);
 
     // Precision: routed or converted, with its meta.
     assert_eq!(model.dtype().unwrap(), "f32");

@@ -1,6 +1,6 @@
 /* bindings/java/org/libmos/TranslateOptions.java: the options of
  * Model.translateBatch, field for field those of mos_translate_options
- * (mos/model.h, version 2), as a builder. Their initial values are read from
+ * (mos/model.h, version 3), as a builder. Their initial values are read from
  * the library (a CTranslateOptions, whose constructor runs
  * mos_translate_options_init), so they are always MOS_TRANSLATE_OPTIONS_INIT's. */
 package org.libmos;
@@ -22,6 +22,7 @@ public final class TranslateOptions {
   private int maxBatchTokens = (int) DEFAULTS.getMax_batch_tokens();
   private boolean sortByLength = DEFAULTS.getSort_by_length() != 0;
   private int nbest = (int) DEFAULTS.getNbest();
+  private int draftTokens = (int) DEFAULTS.getDraft_tokens();
 
   /** Beam width, 1 = greedy. */
   public TranslateOptions beam(int v) { beam = v; return this; }
@@ -41,9 +42,14 @@ public final class TranslateOptions {
   public TranslateOptions sortByLength(boolean v) { sortByLength = v; return this; }
   /** Hypotheses returned per sentence, 1..beam. */
   public TranslateOptions nbest(int v) { nbest = v; return this; }
+  /** Speculative decoding of greedy batches of one sentence on an f32 model: an int8 copy
+   *  of the model drafts v tokens per check, 0..15, 0 = off; the same output
+   *  (docs/serving.md, "Speculative decoding"). */
+  public TranslateOptions draftTokens(int v) { draftTokens = v; return this; }
 
   public int beam() { return beam; }
   public int nbest() { return nbest; }
+  public int draftTokens() { return draftTokens; }
   public int threads() { return threads; }
   public int maxBatchSentences() { return maxBatchSentences; }
   public int maxBatchTokens() { return maxBatchTokens; }
@@ -63,6 +69,7 @@ public final class TranslateOptions {
     c.setMax_batch_tokens(maxBatchTokens & 0xffffffffL);
     c.setSort_by_length(sortByLength ? 1 : 0);
     c.setNbest(nbest & 0xffffffffL);
+    c.setDraft_tokens(draftTokens & 0xffffffffL);
     return c;
   }
 }

@@ -202,6 +202,13 @@ public final class ServingTest {
         for (int k = 0; k < firstRun[i].length; k++) same &= t.text(i, k).equals(firstRun[i][k]);
       check(same, "batches of one sentence give the same n-best lists, in input order");
     }
+    TranslateOptions greedy = new TranslateOptions().beam(1).threads(1).maxBatchSentences(1);
+    try (Translations a = model.translateBatch(sentences, greedy);
+         Translations b = model.translateBatch(sentences, greedy.draftTokens(5))) {
+      boolean same = true;
+      for (int i = 0; i < sentences.length; i++) same &= a.text(i, 0).equals(b.text(i, 0));
+      check(same && greedy.draftTokens() == 5, "speculative decoding gives the greedy translations");
+    }
     try (Translations t = model.translateBatch(sentences, new TranslateOptions().beam(2).maxLen(0f, 1))) {
       check(t.numTokens(0, 0) == 0 && t.text(0, 0).isEmpty(), "maxLen(0, 1) leaves the EOS only");
     }
