@@ -288,6 +288,10 @@ void register_model(CLI::App &app) {
             "print the N best hypotheses of each sentence, best first, as INDEX<TAB>TEXT lines (INDEX: the "
             "input line, from 0); N <= --beam",
             1, 64);
+    add_int(tr, "--draft-tokens", t->t.draft_tokens,
+            "greedy, one sentence per batch, f32 model: speculative decoding, an int8 copy of the model drafting "
+            "N tokens per check (the same output, lower latency; docs/serving.md); 0 = off",
+            0, 15);
     tr->add_flag("--scores", t->scores,
                  "print SCORE<TAB>LOGPROB<TAB> before each translation: the length-penalised beam score and the "
                  "sum of the token log-probabilities");

@@ -61,15 +61,18 @@ void measure_latency(const LatencyOpts &o) {
         j["beam"] = lo.beam;
         j["src_len"] = lo.src_len;
         j["steps"] = lo.steps;
+        j["draft_tokens"] = lo.draft_tokens;
         j["threads"] = lo.threads;
         j["params"] = params;
         print_json(j);
         return;
     }
-    std::printf("latency %.3f ms (p10 %.3f, p50 %.3f, p90 %.3f, stdev %.3f) over %u runs; beam %u, %u source tokens, "
-                "%u steps; %llu params\n",
-                r.mean_ms, r.p10_ms, r.p50_ms, r.p90_ms, r.stdev_ms, r.runs, lo.beam, lo.src_len, lo.steps,
-                static_cast<unsigned long long>(params));
+    const std::string spec =
+        lo.draft_tokens > 0 ? " (speculative, " + std::to_string(lo.draft_tokens) + " draft tokens)" : "";
+    std::printf("latency %.3f ms (p10 %.3f, p50 %.3f, p90 %.3f, stdev %.3f) over %u runs; beam %u%s, %u source "
+                "tokens, %u steps; %llu params\n",
+                r.mean_ms, r.p10_ms, r.p50_ms, r.p90_ms, r.stdev_ms, r.runs, lo.beam, spec.c_str(), lo.src_len,
+                lo.steps, static_cast<unsigned long long>(params));
 }
 
 // Runs per arch of --collect unless --runs / --warmup say otherwise.
@@ -248,6 +251,10 @@ void register_search(CLI::App &app) {
     l->out_opt = lat->add_option("--out", l->out, "--collect / --train-predictor: file to write");
     CLI::Option *beam = add_int(lat, "--beam", l->lo.beam, "beam size of the timed decoding", 1, 64);
     lat->add_flag("--greedy", l->greedy, "time greedy decoding (beam 1)")->excludes(beam);
+    add_int(lat, "--draft-tokens", l->lo.draft_tokens,
+            "with --greedy: time speculative decoding with N draft tokens per check, as translate --draft-tokens "
+            "serves (f32 models; 0 = off)",
+            0, 15);
     add_int(lat, "--src-len", l->lo.src_len, "source tokens of the timed sentence", 1, 1024);
     add_int(lat, "--steps", l->lo.steps, "decoder steps timed", 1, 1024);
     l->runs_opt = add_int(lat, "--runs", l->lo.runs, "timed runs (--collect: 6 per arch)", 1, 100000);
