@@ -6,7 +6,7 @@
 //   mos-bench-decode (--model FILE | --builtin [--arch largest|SEED])
 //                    [--dtype f32|bf16|int8] [--threads N] [--runs N]
 //                    [--corpus DIR --sentences N] [--side both|engine|reference]
-//                    [--beam 1|5]
+//                    [--beam 1|5] [--draft-tokens N,N,...]
 //
 // Prints JSON lines:
 //  * {"bench": "hat", "beam", "engine_ms", "reference_ms", "speedup",
@@ -21,7 +21,13 @@
 //  * {"bench": "sent", ...}: mean latency per sentence, batch 1, beam 5, over
 //    the first N test sentences of --corpus (en -> es), engine only;
 //  * {"bench": "thru", ...}: the same sentences in batches of up to 32,
-//    sorted by length (sentences/s and output tokens/s), engine only.
+//    sorted by length (sentences/s and output tokens/s), engine only;
+//  * with --draft-tokens: {"bench": "spec", "draft_tokens", "plain_ms",
+//    "spec_ms", "speedup", "checks", "drafted", "accepted", "same_tokens"}:
+//    speculative greedy decoding (decode/speculative.hpp, the model's int8
+//    draft) against plain greedy steps, alternating, minima kept: on HAT's
+//    protocol, and with --corpus also per test sentence (batch 1, greedy;
+//    times are the mean per sentence).
 #include <algorithm>
 #include <chrono>
 #include <cmath>
@@ -40,6 +46,7 @@
 #include "data/tokens.hpp"
 #include "decode/engine.hpp"
 #include "decode/search.hpp"
+#include "decode/speculative.hpp"
 #include "model/builtin.hpp"
 #include "model/bundle.hpp"
 
@@ -122,11 +129,116 @@ void reference_hat(mos::DecodeState &st, const mos::DenseModel &m, const std::ve
     }
 }
 
+// HAT's protocol, greedy, speculatively: the tokens into *out.
+void spec_hat(mos::EngineState &st, mos::EngineState &ds, const mos::ServeModel &m, const mos::ServeModel &d,
+              const std::vector<int32_t> &src, int n, std::vector<int32_t> *out, mos::DraftStats *stats) {
+    mos::engine_encode(st, m, src.data(), 1, kSrcLen);
+    mos::speculative_greedy(st, m, ds, d, kSteps, n, true, out, stats);
+}
+
+// The same tokens by plain steps.
+void plain_hat(mos::EngineState &st, const mos::ServeModel &m, const std::vector<int32_t> &src,
+               std::vector<int32_t> *out) {
+    out->clear();
+    mos::engine_encode(st, m, src.data(), 1, kSrcLen);
+    int32_t tok = mos::kEos;
+    for (int t = 0; t < kSteps; t++) {
+        const mos::VocabRowStats &rs = mos::engine_step_topk(st, m, &tok, 2)[0];
+        tok = mos::kSpecialTokens;
+        for (int i = 0; i < rs.n; i++)
+            if (rs.tok[i] != mos::kEos) {
+                tok = rs.tok[i];
+                break;
+            }
+        out->push_back(tok);
+    }
+}
+
+void print_spec(const char *what, int n, size_t sentences, double plain, double spec, const mos::DraftStats &s,
+                bool same) {
+    std::printf("{\"bench\": \"spec\", \"on\": \"%s\", \"sentences\": %zu, \"draft_tokens\": %d, "
+                "\"plain_ms\": %.3f, \"spec_ms\": %.3f, \"speedup\": %.2f, \"checks\": %lld, \"drafted\": %lld, "
+                "\"accepted\": %lld, \"draft_ms\": %.3f, \"check_ms\": %.3f, \"same_tokens\": %s}\n",
+                what, sentences, n, plain, spec, spec > 0.0 ? plain / spec : 0.0, static_cast<long long>(s.checks),
+                static_cast<long long>(s.drafted), static_cast<long long>(s.accepted), s.draft_ms, s.check_ms,
+                same ? "true" : "false");
+    std::fflush(stdout);
+}
+
+// Speculative against plain greedy for each draft size: HAT's protocol, then
+// (ids not empty) real sentences one at a time.
+void bench_spec(const mos::ServeModel &m, const std::vector<int> &drafts, int runs,
+                const std::vector<std::vector<int32_t>> &ids) {
+    const std::unique_ptr<const mos::ServeModel> d = mos::make_draft(m);
+    if (d == nullptr) {
+        std::fprintf(stderr, "mos-bench-decode: no speculative decoding for a %s model on this CPU\n",
+                     mos::precision_name(m.precision()));
+        return;
+    }
+    const std::vector<int32_t> src = hat_source(m.vocab());
+    for (int n : drafts) {
+        mos::EngineState st, ps, ds;
+        st.reserve(m, 1, n + 1, kSrcLen, kSteps);
+        ps.reserve(m, 1, 1, kSrcLen, kSteps);
+        ds.reserve(*d, 1, 1, kSrcLen, kSteps);
+        std::vector<int32_t> a, b;
+        mos::DraftStats stats;
+        plain_hat(ps, m, src, &a);
+        spec_hat(st, ds, m, *d, src, n, &b, &stats);
+        const bool same = a == b;
+        double bp = 1e300, bs = 1e300;
+        for (int r = 0; r < runs; r++) {
+            double t0 = now_ms();
+            plain_hat(ps, m, src, &a);
+            bp = std::min(bp, now_ms() - t0);
+            t0 = now_ms();
+            spec_hat(st, ds, m, *d, src, n, &b, nullptr);
+            bs = std::min(bs, now_ms() - t0);
+        }
+        stats = mos::DraftStats();  // one warm run's split of the time
+        spec_hat(st, ds, m, *d, src, n, &b, &stats);
+        print_spec("hat", n, 1, bp, bs, stats, same);
+        if (ids.empty()) continue;
+        mos::DecodeOptions plain;
+        plain.beam = 1;
+        mos::DecodeOptions spec = plain;
+        spec.draft = d.get();
+        spec.draft_tokens = n;
+        mos::SearchWorkspace wp, wsp;
+        // Warm-up, the outputs compared, and the draft's statistics.
+        bool same_all = true;
+        mos::DraftStats total;
+        for (const auto &s : ids) {
+            const auto x = mos::search_batch(m, {&s}, plain, wp);
+            const auto y = mos::search_batch(m, {&s}, spec, wsp);
+            same_all = same_all && x[0].hyps[0].tokens == y[0].hyps[0].tokens;
+            // The draft's statistics of this sentence, through the search's own states.
+            mos::EngineState &sst = wsp.engine, &sds = wsp.draft;
+            std::vector<int32_t> src_s(s.begin(), s.end());
+            src_s.push_back(mos::kEos);
+            const int64_t S = static_cast<int64_t>(src_s.size());
+            mos::engine_encode(sst, m, src_s.data(), 1, S);
+            std::vector<int32_t> out;
+            mos::speculative_greedy(sst, m, sds, *d, mos::output_limit(plain, S), n, false, &out, &total);
+        }
+        double tp = 1e300, ts = 1e300;
+        for (int r = 0; r < std::max(1, runs / 5); r++) {
+            double t0 = now_ms();
+            for (const auto &s : ids) mos::search_batch(m, {&s}, plain, wp);
+            tp = std::min(tp, (now_ms() - t0) / static_cast<double>(ids.size()));
+            t0 = now_ms();
+            for (const auto &s : ids) mos::search_batch(m, {&s}, spec, wsp);
+            ts = std::min(ts, (now_ms() - t0) / static_cast<double>(ids.size()));
+        }
+        print_spec("sentences", n, ids.size(), tp, ts, total, same_all);
+    }
+}
+
 int usage() {
     std::fprintf(stderr,
                  "usage: mos-bench-decode (--model FILE | --builtin [--arch largest|SEED]) [--dtype f32|bf16|int8]\n"
                  "                        [--threads N] [--runs N] [--corpus DIR --sentences N]\n"
-                 "                        [--side both|engine|reference] [--beam 1|5]\n");
+                 "                        [--side both|engine|reference] [--beam 1|5] [--draft-tokens N,N,...]\n");
     return 2;
 }
 
@@ -137,6 +249,7 @@ int main(int argc, char **argv) {
     bool builtin = false;
     int threads = 1, runs = 10, only_beam = 0;
     int64_t sentences = 0;
+    std::vector<int> drafts;
     for (int i = 1; i < argc; i++) {
         const std::string a = argv[i];
         const bool has = i + 1 < argc;
@@ -150,7 +263,16 @@ int main(int argc, char **argv) {
         else if (a == "--sentences" && has) sentences = std::atoll(argv[++i]);
         else if (a == "--side" && has) side = argv[++i];
         else if (a == "--beam" && has) only_beam = std::atoi(argv[++i]);
-        else return usage();
+        else if (a == "--draft-tokens" && has) {
+            for (const char *p = argv[++i]; *p;) {
+                char *end = nullptr;
+                const long n = std::strtol(p, &end, 10);
+                if (end == p || n < 1 || n > mos::kMaxDraftTokens) return usage();
+                drafts.push_back(static_cast<int>(n));
+                p = *end == ',' ? end + 1 : end;
+                if (*end != ',' && *end != '\0') return usage();
+            }
+        } else return usage();
     }
     if (builtin == !model_path.empty() || threads < 1 || runs < 1 || sentences < 0 ||
         (side != "both" && side != "engine" && side != "reference"))
@@ -173,6 +295,20 @@ int main(int argc, char **argv) {
         if (!m.warning().empty()) std::fprintf(stderr, "mos-bench-decode: %s\n", m.warning().c_str());
         const mos::DenseModel dense = m.to_dense();
         const std::vector<int32_t> src = hat_source(m.vocab());
+        if (!drafts.empty()) {
+            // Speculative decoding only (HAT, and the test sentences with --corpus).
+            std::vector<std::vector<int32_t>> ids;
+            if (sentences > 0) {
+                mos::check(!corpus.empty(), MOS_INVALID_ARGUMENT, "--sentences needs --corpus");
+                mos::check(!mb.tokenizer.empty(), MOS_UNSUPPORTED, "the model carries no tokenizer");
+                const mos::Tokenizer tok = mos::Tokenizer::load(mb.tokenizer);
+                const mos::ParallelText t = mos::read_parallel(corpus, "test", "en", "es");
+                for (size_t i = 0; i < t.src.size() && static_cast<int64_t>(ids.size()) < sentences; i++)
+                    ids.push_back(tok.encode(t.src[i]));
+            }
+            bench_spec(m, drafts, runs, ids);
+            return 0;
+        }
         for (int64_t k : {1, 5}) {
             if (only_beam != 0 && k != only_beam) continue;
             mos::EngineState est;

@@ -112,6 +112,21 @@ class MosCli:
         return ["--threads", str(t)] if self.has_option(command, "--threads") else []
 
 
+SPEC = "+spec"
+
+
+def base_dtype(dtype):
+    """The model precision of a libmos row: "f32+spec" is the f32 model decoded
+    speculatively (greedy rows, --libmos-draft-tokens; docs/serving.md)."""
+    return dtype[:-len(SPEC)] if dtype.endswith(SPEC) else dtype
+
+
+def draft_tokens(a, dtype, beam):
+    """Draft tokens of a libmos row: --libmos-draft-tokens for the greedy rows
+    of a "+spec" dtype, else 0 (plain decoding)."""
+    return a.libmos_draft_tokens if dtype.endswith(SPEC) and beam == 1 else 0
+
+
 def libmos_route_args(dtype):
     """Extra `mos-cli route` arguments that make a model of this dtype. f32 is
     what every libmos release routes; other dtypes are for the release whose
@@ -122,6 +137,7 @@ def libmos_route_args(dtype):
 def libmos_model(a, cli, dtype, tmp):
     """The libmos model file of this dtype: --model as given (f32), or routed
     from --supernet / --arch."""
+    dtype = base_dtype(dtype)
     if a.model and dtype == "f32":
         return a.model
     if not a.supernet:
@@ -133,11 +149,13 @@ def libmos_model(a, cli, dtype, tmp):
     return out
 
 
-def libmos_hat(a, cli, model, t, beam, setting, runs=None, warmup=None, timeout=None):
+def libmos_hat(a, cli, model, t, beam, setting, runs=None, warmup=None, timeout=None, draft=0):
     env = setting_env(cli.env, t, setting)
     args = ["latency", "--model", model, "--runs", str(runs or a.runs),
             "--warmup", str(a.warmup if warmup is None else warmup),
             *(["--greedy"] if beam == 1 else ["--beam", str(beam)]), *cli.threads_args("latency", t)]
+    if draft:
+        args += ["--draft-tokens", str(draft)]
     if cli.has_option("latency", "--json"):
         args.append("--json")
     out = cli.run(args, env, timeout=timeout)
@@ -264,13 +282,13 @@ def run_mos_probe(a, job, tmp, setting, timeout=None, full=False):
     return got if full else got["seconds"]
 
 
-def libmos_sentences(a, model, t, beam, lines_file, idx, warm, n_lines, tmp, setting):
+def libmos_sentences(a, model, t, beam, lines_file, idx, warm, n_lines, tmp, setting, draft=0):
     """Seconds of translating the lines `idx` one at a time (one
     mos_model_translate call each) after the `warm` lines, timed inside one
     process through the C API as the peers' workers time theirs (best of
     --repeat); and the translations, indexed by line."""
     job = dict(model=model, threads=t, beam=beam, lines=lines_file, batches=[[i] for i in idx],
-               warm_batches=[[i] for i in warm], hyps=True)
+               warm_batches=[[i] for i in warm], hyps=True, draft_tokens=draft)
     best, hyps = math.inf, None
     for _ in range(a.repeat):
         got = run_mos_probe(a, job, tmp, setting, timeout=600, full=True)
@@ -453,6 +471,7 @@ def measure_peaks(a, threads, env):
 
 
 def peak_for(peaks, t, precision):
+    precision = base_dtype(precision)
     if precision in ("f32", "float32"):
         return peaks[t]["f32"]
     if precision in ("bf16", "bfloat16"):
@@ -521,7 +540,11 @@ def main():
     ap.add_argument("--peer-python", default=sys.executable, help="Python with torch and ctranslate2")
     ap.add_argument("--peers", default="torch,ct2", help="comma list of torch, ct2")
     ap.add_argument("--threads", help="comma list of thread counts (default 1,2; 1 with --quick)")
-    ap.add_argument("--libmos-dtype", default="f32", help="comma list; f32 today")
+    ap.add_argument("--libmos-dtype", default="f32",
+                    help="comma list of f32, bf16, int8 and f32+spec (the f32 model, its greedy rows decoded "
+                         "speculatively with --libmos-draft-tokens; beam rows as f32)")
+    ap.add_argument("--libmos-draft-tokens", type=int, default=10,
+                    help="draft tokens per check of the f32+spec rows (mos-cli --draft-tokens)")
     ap.add_argument("--torch-precisions",
                     help="comma list of f32, bf16 (default: f32, and bf16 with avx512_bf16 or amx_bf16)")
     ap.add_argument("--ct2-precisions", help="comma list of CTranslate2 compute types "
@@ -674,7 +697,7 @@ def main():
             if key[0] == "libmos":
                 model = libmos_models[key[1]]
                 ms = (libmos_hat(a, cli, model, t, 1, setting, runs=a.probe_runs, warmup=1,
-                                 timeout=a.probe_timeout) if lat else None)
+                                 timeout=a.probe_timeout, draft=draft_tokens(a, key[1], 1)) if lat else None)
                 # Timed in one process through the C API (bench/peers/mos_probe.py): the
                 # difference of two whole mos-cli commands drowns in process start and exit
                 # for 64 sentences.
@@ -730,7 +753,8 @@ def main():
                     # HAT protocol.
                     hat_flops = decode_flops(m, HAT_SRC_LEN, HAT_STEPS, beam)
                     mos_ms = safe(f"libmos {dtype} hat", lambda: min(
-                        libmos_hat(a, cli, model, t, beam, mine(mk, "latency")) for _ in range(a.repeat)))
+                        libmos_hat(a, cli, model, t, beam, mine(mk, "latency"), draft=draft_tokens(a, dtype, beam))
+                        for _ in range(a.repeat)))
                     for peer in peers:
                         pk = (peer["name"], peer["precision"])
                         ms = safe(f"{peer['name']} {peer['precision']} hat",
@@ -745,7 +769,7 @@ def main():
                     idx = list(range(n_lat))
                     r = safe(f"libmos {dtype} sent", lambda: libmos_sentences(
                         a, model, t, beam, lines_file, idx, [b[0] for b in warm_lat], len(src), tmp,
-                        mine(mk, "latency")))
+                        mine(mk, "latency"), draft=draft_tokens(a, dtype, beam)))
                     for peer in peers:
                         pk = (peer["name"], peer["precision"])
                         p = safe(f"{peer['name']} {peer['precision']} sent", lambda: peer_translate(
