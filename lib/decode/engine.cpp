@@ -256,7 +256,7 @@ void EngineState::reserve(const ServeModel &m, int64_t sentences, int64_t rows, 
         kc_.clear();
         vc_.clear();
         key_ = std::move(key);
-        team_n_ = 0;  // the team's timings were another model's
+        step_timing_ = block_timing_ = TeamTiming();  // the team's timings were another model's
     }
     lim_S_ = std::max(lim_S_, max_src);
     lim_T_ = std::max(lim_T_, max_steps);
@@ -610,65 +610,67 @@ struct EngineStep {
         return st.logits_.data();
     }
 
-    // Whether this step runs on its team of `team` threads (TeamPolicy::Auto:
-    // the faster way so far; the slower one again after team_probe_every_
-    // steps, an interval that doubles each time it loses, up to kMaxProbe, and
-    // starts again at kMinProbe when the winner changes).
+    // Whether this call runs on its team of `team` threads (TeamPolicy::Auto:
+    // the faster way so far; the slower one again after probe_every calls, an
+    // interval that doubles each time it loses, up to kMaxProbe, and starts
+    // again at kMinProbe when the winner changes).
     static constexpr int64_t kMinProbe = 16, kMaxProbe = 4096;
-    static bool choose_team(const EngineState &st, int team) {
+    static bool choose_team(const EngineState &st, const EngineState::TeamTiming &tt, int team) {
         if (team <= 1) return false;
         switch (st.team_policy_) {
         case EngineState::TeamPolicy::Always: return true;
         case EngineState::TeamPolicy::Never: return false;
         case EngineState::TeamPolicy::Auto: break;
         }
-        if (st.team_ms_ == 0.0) return true;
-        if (st.solo_ms_ == 0.0) return false;
-        const bool team_wins = st.team_ms_ <= st.solo_ms_;
-        return st.team_steps_ >= st.team_probe_at_ ? !team_wins : team_wins;
+        if (tt.team_ms == 0.0) return true;
+        if (tt.solo_ms == 0.0) return false;
+        const bool team_wins = tt.team_ms <= tt.solo_ms;
+        return tt.calls >= tt.probe_at ? !team_wins : team_wins;
     }
-    // Folds the time of a step run with (`teamed`) or without a team into the
+    // Folds the time of a call run with (`teamed`) or without a team into the
     // averages, and schedules the next try of the slower way.
-    static void record_team(EngineState &st, bool teamed, double ms) {
-        const bool probe = st.team_ms_ > 0.0 && st.solo_ms_ > 0.0 && st.team_steps_ >= st.team_probe_at_;
-        const bool team_won = st.team_ms_ <= st.solo_ms_;
-        double &avg = teamed ? st.team_ms_ : st.solo_ms_;
+    static void record_team(EngineState::TeamTiming &tt, bool teamed, double ms) {
+        const bool probe = tt.team_ms > 0.0 && tt.solo_ms > 0.0 && tt.calls >= tt.probe_at;
+        const bool team_won = tt.team_ms <= tt.solo_ms;
+        double &avg = teamed ? tt.team_ms : tt.solo_ms;
         avg = avg == 0.0 ? ms : 0.5 * avg + 0.5 * ms;
-        st.team_steps_++;
-        if (st.team_ms_ == 0.0 || st.solo_ms_ == 0.0) {
-            st.team_probe_every_ = kMinProbe;
-            st.team_probe_at_ = st.team_steps_ + kMinProbe;
+        tt.calls++;
+        if (tt.team_ms == 0.0 || tt.solo_ms == 0.0) {
+            tt.probe_every = kMinProbe;
+            tt.probe_at = tt.calls + kMinProbe;
         } else if (probe) {
-            const bool changed = (st.team_ms_ <= st.solo_ms_) != team_won;
-            st.team_probe_every_ = changed ? kMinProbe : std::min(kMaxProbe, 2 * st.team_probe_every_);
-            st.team_probe_at_ = st.team_steps_ + st.team_probe_every_;
+            const bool changed = (tt.team_ms <= tt.solo_ms) != team_won;
+            tt.probe_every = changed ? kMinProbe : std::min(kMaxProbe, 2 * tt.probe_every);
+            tt.probe_at = tt.calls + tt.probe_every;
         }
     }
 
     static const VocabRowStats *topk(EngineState &st, const ServeModel &m, const int32_t *tokens, int k) {
         check(k >= 0 && k <= kMaxTopK, MOS_INVALID_ARGUMENT, "top-k of ", k, " outside 0..", kMaxTopK);
         begin(st, m, tokens);
-        const int eligible = team_size(st, m);
-        if (st.block_ > 0) {
-            // A block has more rows than the steps the team choice was timed
-            // on: it follows that choice when it was made for this team size
-            // and is not timed itself.
-            const bool teamed = eligible > 1 && eligible == st.team_n_ && choose_team(st, eligible);
-            return topk_run(st, m, k, teamed ? eligible : 1);
-        }
-        if (eligible > 1 && eligible != st.team_n_) {
+        // A block (speculative decoding's check, at most kMaxDraftTokens + 1
+        // rows) may run on a team too, its choice timed apart from the single
+        // steps': otherwise its products, above the team's limit for one
+        // step, would split inside the kernels with a fork and join each.
+        const int eligible = st.block_ > 0 ? (omp_in_parallel() ? 1 : std::min<int>(omp_get_max_threads(),
+                                                                                   st.cap_threads_))
+                                           : team_size(st, m);
+        EngineState::TeamTiming &tt = st.block_ > 0 ? st.block_timing_ : st.step_timing_;
+        if (eligible > 1 && eligible != tt.n) {
             // Another team size (or model, reserve()): measure afresh.
-            st.team_n_ = eligible;
-            st.team_ms_ = st.solo_ms_ = 0.0;
-            st.team_steps_ = st.team_probe_at_ = 0;
+            tt = EngineState::TeamTiming();
+            tt.n = eligible;
         }
-        const bool teamed = choose_team(st, eligible);
+        const bool teamed = choose_team(st, tt, eligible);
         const bool timed = eligible > 1 && st.team_policy_ == EngineState::TeamPolicy::Auto;
         const auto t0 = timed ? std::chrono::steady_clock::now() : std::chrono::steady_clock::time_point();
         const VocabRowStats *out = topk_run(st, m, k, teamed ? eligible : 1);
-        if (timed)
-            record_team(st, teamed,
-                        std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - t0).count());
+        if (timed) {
+            // Blocks differ in size (a check after a rejection is shorter):
+            // their times are compared per row.
+            const double ms = std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - t0).count();
+            record_team(tt, teamed, st.block_ > 0 ? ms / static_cast<double>(st.block_) : ms);
+        }
         return out;
     }
 
@@ -717,7 +719,10 @@ struct EngineStep {
         // Threads take contiguous ranges of 64-column groups, each with its
         // own statistics, merged below in range order.
         int nt = std::min<int>(omp_get_max_threads(), st.cap_threads_);
-        if (R * V * dd < (int64_t(1) << 21) || omp_in_parallel()) nt = 1;
+        // A block's statistics stay on one thread (its team path computes the
+        // same bits): merged ranges would round its log-sum-exp differently
+        // from the single steps it stands for.
+        if (R * V * dd < (int64_t(1) << 21) || omp_in_parallel() || st.block_ > 0) nt = 1;
         nt = static_cast<int>(std::min<int64_t>(nt, G));
         auto run = [&](int i, int n) {
             StatsSink sink = sink_of(st.stats_[i].data());

@@ -133,13 +133,18 @@ private:
     std::vector<PackedScratch> scratch_;
     std::vector<EngineBuffer> tile_;
     std::vector<std::vector<VocabRowStats>> stats_;
-    // The team choice (TeamPolicy::Auto): averaged milliseconds per step with
-    // and without a team (0: not measured yet), team-eligible steps so far,
-    // and when (and how often) the slower way is tried again.
+    // The team choice (TeamPolicy::Auto), kept apart for single steps and for
+    // blocks (engine_step_block_topk; their products are several times a
+    // step's): averaged milliseconds per call with and without a team (0: not
+    // measured yet), team-eligible calls so far, and when (and how often) the
+    // slower way is tried again.
+    struct TeamTiming {
+        int n = 0;  // the team size the averages are for
+        double team_ms = 0.0, solo_ms = 0.0;
+        int64_t calls = 0, probe_at = 0, probe_every = 0;
+    };
     TeamPolicy team_policy_ = TeamPolicy::Auto;
-    int team_n_ = 0;  // the team size the averages are for
-    double team_ms_ = 0.0, solo_ms_ = 0.0;
-    int64_t team_steps_ = 0, team_probe_at_ = 0, team_probe_every_ = 0;
+    TeamTiming step_timing_, block_timing_;
 };
 
 // Encodes B sources [B, S] (padded with the model's pad id; a source ends with
@@ -168,12 +173,12 @@ void engine_reorder(EngineState &st, const int64_t *from, int64_t rows);
 // Speculative decoding's check (decode/speculative.hpp): n positions of the
 // state's single row in one pass over the weights. tokens[j] is the input at
 // position step() + j; each position attends to the cache and to the block's
-// earlier positions, exactly as n single steps would (on one thread the same
-// bits; on more, the log-sum-exp may differ in the last bits, the logits and
-// the token lists not). stats[j] for j < n, as engine_step_topk gives them,
-// borrowed until the state's next call; the state then stands at step() + n.
-// Needs rows() == 1 and a state reserved for at least n rows
-// (MOS_INVALID_ARGUMENT / MOS_OUT_OF_RANGE otherwise).
+// earlier positions, exactly as n single steps would: the same bits on any
+// thread count. A block runs on a team of the call's threads when that is
+// faster (timed apart from single steps, TeamPolicy). stats[j] for j < n, as
+// engine_step_topk gives them, borrowed until the state's next call; the
+// state then stands at step() + n. Needs rows() == 1 and a state reserved for
+// at least n rows (MOS_INVALID_ARGUMENT / MOS_OUT_OF_RANGE otherwise).
 const VocabRowStats *engine_step_block_topk(EngineState &st, const ServeModel &m, const int32_t *tokens, int64_t n,
                                             int topk);
 

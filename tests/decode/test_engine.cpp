@@ -603,38 +603,46 @@ void expect_same_stats(const mos::VocabRowStats &a, const mos::VocabRowStats &b)
 }
 
 // engine_step_block_topk: positions checked in blocks, with a rewind past
-// wrong tokens, give the single steps' statistics, bit for bit (one thread).
+// wrong tokens, give the single steps' statistics of one thread, bit for bit,
+// on one thread and on a team of two.
 void block_steps_equal_single_steps(void **) {
-    const mos::ThreadScope one(1);
     const int32_t src[5] = {11, 12, 13, 14, mos::kEos};
     const int32_t x[9] = {mos::kEos, 40, 41, 42, 43, 44, 45, 46, 47};
     for (const mos::Arch &a : archs()) {
         for (Precision p : {Precision::F32, Precision::I8}) {
-            mos::PrecisionOptions po;
-            po.precision = p;
-            const mos::ModelBundle mb = mos::route_bundle(g_net, a, po);
-            const mos::ServeModel &m = *mb.model;
-            mos::EngineState single, block;
-            single.reserve(m, 1, 1, 5, 9);
-            block.reserve(m, 1, 5, 5, 9);
-            mos::engine_encode(single, m, src, 1, 5);
-            mos::engine_encode(block, m, src, 1, 5);
-            std::vector<mos::VocabRowStats> want;
-            for (int t = 0; t < 9; t++) want.push_back(mos::engine_step_topk(single, m, &x[t], 4)[0]);
-            // Positions 0-2 in one block.
-            const mos::VocabRowStats *s = mos::engine_step_block_topk(block, m, x, 3, 4);
-            for (int j = 0; j < 3; j++) expect_same_stats(s[j], want[static_cast<size_t>(j)]);
-            assert_int_equal(block.step(), 3);
-            // Position 3 right, then three wrong tokens: keep one position.
-            const int32_t wrong[4] = {x[3], 70, 71, 72};
-            s = mos::engine_step_block_topk(block, m, wrong, 4, 4);
-            expect_same_stats(s[0], want[3]);
-            mos::engine_rewind(block, 4);
-            // The rest, over the dropped positions' cache.
-            s = mos::engine_step_block_topk(block, m, x + 4, 5, 4);
-            for (int j = 0; j < 5; j++) expect_same_stats(s[j], want[static_cast<size_t>(4 + j)]);
-            assert_int_equal(block.step(), 9);
-            assert_int_equal(block.rows(), 1);
+            for (int threads : {1, 2}) {
+                mos::PrecisionOptions po;
+                po.precision = p;
+                const mos::ModelBundle mb = mos::route_bundle(g_net, a, po);
+                const mos::ServeModel &m = *mb.model;
+                mos::EngineState single, block;
+                single.reserve(m, 1, 1, 5, 9, 1);
+                block.reserve(m, 1, 5, 5, 9, threads);
+                block.set_team_policy(threads > 1 ? mos::EngineState::TeamPolicy::Always
+                                                  : mos::EngineState::TeamPolicy::Never);
+                const mos::ThreadScope scope(threads);
+                mos::engine_encode(single, m, src, 1, 5);
+                mos::engine_encode(block, m, src, 1, 5);
+                std::vector<mos::VocabRowStats> want;
+                for (int t = 0; t < 9; t++) {
+                    const mos::ThreadScope one(1);
+                    want.push_back(mos::engine_step_topk(single, m, &x[t], 4)[0]);
+                }
+                // Positions 0-2 in one block.
+                const mos::VocabRowStats *s = mos::engine_step_block_topk(block, m, x, 3, 4);
+                for (int j = 0; j < 3; j++) expect_same_stats(s[j], want[static_cast<size_t>(j)]);
+                assert_int_equal(block.step(), 3);
+                // Position 3 right, then three wrong tokens: keep one position.
+                const int32_t wrong[4] = {x[3], 70, 71, 72};
+                s = mos::engine_step_block_topk(block, m, wrong, 4, 4);
+                expect_same_stats(s[0], want[3]);
+                mos::engine_rewind(block, 4);
+                // The rest, over the dropped positions' cache.
+                s = mos::engine_step_block_topk(block, m, x + 4, 5, 4);
+                for (int j = 0; j < 5; j++) expect_same_stats(s[j], want[static_cast<size_t>(4 + j)]);
+                assert_int_equal(block.step(), 9);
+                assert_int_equal(block.rows(), 1);
+            }
         }
     }
 }

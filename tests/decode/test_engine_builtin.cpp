@@ -5,6 +5,11 @@
 // reference dense decoder's to 1e-4 of their scale, and its greedy and beam-5
 // outputs equal the reference decoder's token for token; bf16 and int8 models
 // stay within the stated logit tolerances and translate most verses alike.
+// Speculative greedy decoding (the model's int8 draft) gives the plain greedy
+// tokens and score bits on 1 and 2 threads, a check on 2 threads with or
+// without its team gives the single steps' statistics bit for bit (this
+// vocabulary is large enough for the output layer to split over threads),
+// and the draft's tokens are mostly kept.
 #include <algorithm>
 #include <cmath>
 #include <cstdio>
@@ -19,6 +24,8 @@
 #include "decode/beam.hpp"
 #include "decode/engine.hpp"
 #include "decode/search.hpp"
+#include "decode/speculative.hpp"
+#include "backend/threads.hpp"
 #include "model/builtin.hpp"
 #include "model/bundle.hpp"
 
@@ -127,6 +134,80 @@ void reduced_precisions(void **) {
     }
 }
 
+void speculative_on_real_sentences(void **) {
+    const mos::ModelBundle mb = mos::route_bundle(g_net, mos::arch_largest(g_net.space));
+    const mos::ServeModel &m = *mb.model;
+    const std::unique_ptr<const mos::ServeModel> d = mos::make_draft(m);
+    if (d == nullptr) {
+        std::printf("# no int8 draft on this CPU: skipped\n");
+        return;
+    }
+    mos::DecodeOptions plain;
+    plain.beam = 1;
+    mos::DecodeOptions spec = plain;
+    spec.draft = d.get();
+    spec.draft_tokens = 7;
+    mos::DraftStats stats;
+    for (int threads : {1, 2}) {
+        mos::BatchOptions bo;
+        bo.threads = threads;
+        bo.max_sentences = 1;
+        const auto want = mos::translate_many(m, g_src, plain, bo);
+        const auto got = mos::translate_many(m, g_src, spec, bo);
+        for (size_t i = 0; i < g_src.size(); i++) {
+            assert_true(got[i].hyps[0].tokens == want[i].hyps[0].tokens);
+            assert_memory_equal(&got[i].hyps[0].score, &want[i].hyps[0].score, sizeof(float));
+            assert_memory_equal(&got[i].hyps[0].logprob, &want[i].hyps[0].logprob, sizeof(float));
+        }
+        // A check of 8 positions on this many threads, team forced on and off.
+        for (auto policy : {mos::EngineState::TeamPolicy::Always, mos::EngineState::TeamPolicy::Never}) {
+            const mos::ThreadScope scope(threads);
+            std::vector<int32_t> src = g_src[0];
+            src.push_back(mos::kEos);
+            const int64_t S = static_cast<int64_t>(src.size());
+            const std::vector<int32_t> &hyp = want[0].hyps[0].tokens;
+            std::vector<int32_t> x{mos::kEos};
+            x.insert(x.end(), hyp.begin(), hyp.begin() + static_cast<std::ptrdiff_t>(std::min<size_t>(7, hyp.size())));
+            const int64_t n = static_cast<int64_t>(x.size());
+            mos::EngineState one, block;
+            one.reserve(m, 1, 1, S, n, 1);
+            block.reserve(m, 1, n, S, n, threads);
+            block.set_team_policy(policy);
+            mos::engine_encode(one, m, src.data(), 1, S);
+            mos::engine_encode(block, m, src.data(), 1, S);
+            const mos::VocabRowStats *b = mos::engine_step_block_topk(block, m, x.data(), n, 2);
+            for (int64_t j = 0; j < n; j++) {
+                mos::VocabRowStats a;
+                {
+                    const mos::ThreadScope single(1);
+                    a = mos::engine_step_topk(one, m, &x[static_cast<size_t>(j)], 2)[0];
+                }
+                assert_memory_equal(&a.max, &b[j].max, sizeof(float));
+                assert_memory_equal(&a.sum, &b[j].sum, sizeof(float));
+                assert_int_equal(a.n, b[j].n);
+                assert_memory_equal(a.tok, b[j].tok, static_cast<size_t>(a.n) * sizeof(int32_t));
+            }
+        }
+    }
+    // The draft's share of kept tokens on these verses.
+    mos::EngineState st, ds;
+    for (const auto &s : g_src) {
+        std::vector<int32_t> src = s;
+        src.push_back(mos::kEos);
+        const int64_t S = static_cast<int64_t>(src.size()), limit = mos::output_limit(plain, S);
+        st.reserve(m, 1, 8, S, limit);
+        ds.reserve(*d, 1, 1, S, limit);
+        mos::engine_encode(st, m, src.data(), 1, S);
+        std::vector<int32_t> out;
+        mos::speculative_greedy(st, m, ds, *d, limit, 7, false, &out, &stats);
+    }
+    const double kept = static_cast<double>(stats.accepted) / static_cast<double>(std::max<int64_t>(stats.drafted, 1));
+    std::printf("# int8 draft: %lld of %lld drafted tokens kept (%.1f%%), %lld checks\n",
+                static_cast<long long>(stats.accepted), static_cast<long long>(stats.drafted), 100.0 * kept,
+                static_cast<long long>(stats.checks));
+    assert_true(kept > 0.8);
+}
+
 int setup(void **) {
     try {
         g_net = mos::load_builtin("");
@@ -154,6 +235,7 @@ int main() {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(f32_equals_reference),
         cmocka_unit_test(reduced_precisions),
+        cmocka_unit_test(speculative_on_real_sentences),
     };
     return cmocka_run_group_tests(tests, setup, nullptr);
 }
