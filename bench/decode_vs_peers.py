@@ -543,7 +543,7 @@ def main():
     ap.add_argument("--libmos-dtype", default="f32",
                     help="comma list of f32, bf16, int8 and f32+spec (the f32 model, its greedy rows decoded "
                          "speculatively with --libmos-draft-tokens; beam rows as f32)")
-    ap.add_argument("--libmos-draft-tokens", type=int, default=10,
+    ap.add_argument("--libmos-draft-tokens", type=int, default=15,
                     help="draft tokens per check of the f32+spec rows (mos-cli --draft-tokens)")
     ap.add_argument("--torch-precisions",
                     help="comma list of f32, bf16 (default: f32, and bf16 with avx512_bf16 or amx_bf16)")
