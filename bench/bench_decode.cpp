@@ -129,6 +129,19 @@ void reference_hat(mos::DecodeState &st, const mos::DenseModel &m, const std::ve
     }
 }
 
+// The token ids of the first n test sentences (en) of `corpus` in the
+// model's tokenizer; none for n = 0.
+std::vector<std::vector<int32_t>> test_ids(const mos::ModelBundle &mb, const std::string &corpus, int64_t n) {
+    std::vector<std::vector<int32_t>> ids;
+    if (n <= 0) return ids;
+    mos::check(!corpus.empty(), MOS_INVALID_ARGUMENT, "--sentences needs --corpus");
+    mos::check(!mb.tokenizer.empty(), MOS_UNSUPPORTED, "the model carries no tokenizer");
+    const mos::Tokenizer tok = mos::Tokenizer::load(mb.tokenizer);
+    const mos::ParallelText t = mos::read_parallel(corpus, "test", "en", "es");
+    for (size_t i = 0; i < t.src.size() && static_cast<int64_t>(ids.size()) < n; i++) ids.push_back(tok.encode(t.src[i]));
+    return ids;
+}
+
 // HAT's protocol, greedy, speculatively: the tokens into *out.
 void spec_hat(mos::EngineState &st, mos::EngineState &ds, const mos::ServeModel &m, const mos::ServeModel &d,
               const std::vector<int32_t> &src, int n, std::vector<int32_t> *out, mos::DraftStats *stats) {
@@ -297,16 +310,7 @@ int main(int argc, char **argv) {
         const std::vector<int32_t> src = hat_source(m.vocab());
         if (!drafts.empty()) {
             // Speculative decoding only (HAT, and the test sentences with --corpus).
-            std::vector<std::vector<int32_t>> ids;
-            if (sentences > 0) {
-                mos::check(!corpus.empty(), MOS_INVALID_ARGUMENT, "--sentences needs --corpus");
-                mos::check(!mb.tokenizer.empty(), MOS_UNSUPPORTED, "the model carries no tokenizer");
-                const mos::Tokenizer tok = mos::Tokenizer::load(mb.tokenizer);
-                const mos::ParallelText t = mos::read_parallel(corpus, "test", "en", "es");
-                for (size_t i = 0; i < t.src.size() && static_cast<int64_t>(ids.size()) < sentences; i++)
-                    ids.push_back(tok.encode(t.src[i]));
-            }
-            bench_spec(m, drafts, runs, ids);
+            bench_spec(m, drafts, runs, test_ids(mb, corpus, sentences));
             return 0;
         }
         for (int64_t k : {1, 5}) {
@@ -341,13 +345,7 @@ int main(int argc, char **argv) {
             std::fflush(stdout);
         }
         if (sentences > 0) {
-            mos::check(!corpus.empty(), MOS_INVALID_ARGUMENT, "--sentences needs --corpus");
-            mos::check(!mb.tokenizer.empty(), MOS_UNSUPPORTED, "the model carries no tokenizer");
-            const mos::Tokenizer tok = mos::Tokenizer::load(mb.tokenizer);
-            const mos::ParallelText t = mos::read_parallel(corpus, "test", "en", "es");
-            std::vector<std::vector<int32_t>> ids;
-            for (size_t i = 0; i < t.src.size() && static_cast<int64_t>(ids.size()) < sentences; i++)
-                ids.push_back(tok.encode(t.src[i]));
+            const std::vector<std::vector<int32_t>> ids = test_ids(mb, corpus, sentences);
             mos::DecodeOptions o;
             o.beam = 5;
             mos::SearchWorkspace ws;
