@@ -83,15 +83,7 @@ void engine_hat(mos::EngineState &st, const mos::ServeModel &m, const std::vecto
     mos::engine_set_rows(st, rows.data(), k);
     for (int t = 0; t < kSteps; t++) {
         const mos::VocabRowStats *stats = mos::engine_step_topk(st, m, tok.data(), topk);
-        for (int64_t r = 0; r < k; r++) {
-            int32_t best = mos::kSpecialTokens;
-            for (int i = 0; i < stats[r].n; i++)
-                if (stats[r].tok[i] != mos::kEos) {
-                    best = stats[r].tok[i];
-                    break;
-                }
-            tok[r] = best;
-        }
+        for (int64_t r = 0; r < k; r++) tok[r] = stats[r].best_except(mos::kEos, mos::kSpecialTokens);
         if (k > 1 && t + 1 < kSteps) {
             for (int64_t r = 0; r < k; r++) from[r] = (r + 1) % k;
             mos::engine_reorder(st, from.data(), k);
@@ -156,13 +148,7 @@ void plain_hat(mos::EngineState &st, const mos::ServeModel &m, const std::vector
     mos::engine_encode(st, m, src.data(), 1, kSrcLen);
     int32_t tok = mos::kEos;
     for (int t = 0; t < kSteps; t++) {
-        const mos::VocabRowStats &rs = mos::engine_step_topk(st, m, &tok, 2)[0];
-        tok = mos::kSpecialTokens;
-        for (int i = 0; i < rs.n; i++)
-            if (rs.tok[i] != mos::kEos) {
-                tok = rs.tok[i];
-                break;
-            }
+        tok = mos::engine_step_topk(st, m, &tok, 2)[0].best_except(mos::kEos, mos::kSpecialTokens);
         out->push_back(tok);
     }
 }

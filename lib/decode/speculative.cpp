@@ -37,11 +37,7 @@ int greedy_pick(const VocabRowStats &rs, float score, float lse) {
 }
 
 // HAT's protocol: the best listed token other than EOS (as DecodeRun).
-int32_t protocol_pick(const VocabRowStats &rs) {
-    for (int i = 0; i < rs.n; i++)
-        if (rs.tok[i] != kEos) return rs.tok[i];
-    return kSpecialTokens;
-}
+int32_t protocol_pick(const VocabRowStats &rs) { return rs.best_except(kEos, kSpecialTokens); }
 
 }  // namespace
 

@@ -70,6 +70,13 @@ struct VocabRowStats {
 
     void reset(int capacity);
     float lse() const;
+    // The best listed token other than `skip` (`fallback` when there is none):
+    // HAT's latency protocol steps over EOS so that every step runs.
+    int32_t best_except(int32_t skip, int32_t fallback) const {
+        for (int i = 0; i < n; i++)
+            if (tok[i] != skip) return tok[i];
+        return fallback;
+    }
 };
 
 // Updates stats[m] for m < M from tile[m * ld + n - n0], columns [n0, n1).

@@ -173,15 +173,7 @@ double DecodeRun::run_ms() {
         // output layer (log-sum-exp and the best 2k tokens of each row), then
         // the reorder of the hypotheses.
         const VocabRowStats *stats = engine_step_topk(s.st, *s.m, s.tok.data(), s.topk);
-        for (int64_t r = 0; r < k; r++) {
-            int32_t best = kSpecialTokens;
-            for (int i = 0; i < stats[r].n; i++)
-                if (stats[r].tok[i] != kEos) {  // keep decoding for every step
-                    best = stats[r].tok[i];
-                    break;
-                }
-            s.tok[r] = best;
-        }
+        for (int64_t r = 0; r < k; r++) s.tok[r] = stats[r].best_except(kEos, kSpecialTokens);  // every step runs
         if (k > 1 && t + 1 < s.o.steps) {
             for (int64_t r = 0; r < k; r++) s.from[r] = (r + 1) % k;
             engine_reorder(s.st, s.from.data(), k);

@@ -719,8 +719,7 @@ void speculative_equals_greedy(void **) {
     mos::engine_encode(st, m, src, 1, 5);
     int32_t tok = mos::kEos;
     for (int t = 0; t < 20; t++) {
-        const mos::VocabRowStats &rs = mos::engine_step_topk(st, m, &tok, 2)[0];
-        tok = rs.tok[0] != mos::kEos ? rs.tok[0] : rs.tok[1];
+        tok = mos::engine_step_topk(st, m, &tok, 2)[0].best_except(mos::kEos, mos::kSpecialTokens);
         plain.push_back(tok);
     }
     double kept[2] = {0.0, 0.0};
