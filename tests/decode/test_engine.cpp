@@ -487,16 +487,21 @@ void errors(void **) {
                      static_cast<int>(Precision::BF16));
 }
 
-int setup(void **) {
-    mos::set_num_threads(1);
-    g_space = mos::space_from_json(kSpace);
+// The test supernet's configuration with weights from `seed`.
+mos::SupernetConfig net_config(uint64_t seed) {
     mos::SupernetConfig c;
     c.vocab = kVocab;
     c.routing = mos::Routing::Neuron;
     c.experts = 2;
     c.router_hidden = 8;
-    c.seed = 17;
-    g_net = mos::make_supernet(g_space, c);
+    c.seed = seed;
+    return c;
+}
+
+int setup(void **) {
+    mos::set_num_threads(1);
+    g_space = mos::space_from_json(kSpace);
+    g_net = mos::make_supernet(g_space, net_config(17));
     return 0;
 }
 
@@ -555,6 +560,16 @@ void threads_give_the_same_bits(void **) {
     }
 }
 
+// Two rows' top-k statistics are the same bits.
+void expect_same_stats(const mos::VocabRowStats &a, const mos::VocabRowStats &b) {
+    assert_memory_equal(&a.max, &b.max, sizeof(float));
+    assert_memory_equal(&a.sum, &b.sum, sizeof(float));
+    assert_memory_equal(&a.eos, &b.eos, sizeof(float));
+    assert_int_equal(a.n, b.n);
+    assert_memory_equal(a.val, b.val, static_cast<size_t>(a.n) * sizeof(float));
+    assert_memory_equal(a.tok, b.tok, static_cast<size_t>(a.n) * sizeof(int32_t));
+}
+
 // The step's own team path, forced on and off (EngineState::TeamPolicy): the
 // top-k statistics of every row are the same bits, step after step.
 void team_steps_equal_solo_steps(void **) {
@@ -581,26 +596,11 @@ void team_steps_equal_solo_steps(void **) {
             for (int64_t r = 0; r < B * k; r++) tok[static_cast<size_t>(r)] = tb.b.tgt_in[(r / k) * tb.b.T + t] + static_cast<int32_t>(r % k);
             const mos::VocabRowStats *a = mos::engine_step_topk(team, m, tok.data(), 6);
             const mos::VocabRowStats *b = mos::engine_step_topk(solo, m, tok.data(), 6);
-            for (int64_t r = 0; r < B * k; r++) {
-                assert_memory_equal(&a[r].max, &b[r].max, sizeof(float));
-                assert_memory_equal(&a[r].sum, &b[r].sum, sizeof(float));
-                assert_memory_equal(&a[r].eos, &b[r].eos, sizeof(float));
-                assert_int_equal(a[r].n, b[r].n);
-                assert_memory_equal(a[r].val, b[r].val, static_cast<size_t>(a[r].n) * sizeof(float));
-                assert_memory_equal(a[r].tok, b[r].tok, static_cast<size_t>(a[r].n) * sizeof(int32_t));
-            }
+            for (int64_t r = 0; r < B * k; r++) expect_same_stats(a[r], b[r]);
         }
     }
 }
 
-void expect_same_stats(const mos::VocabRowStats &a, const mos::VocabRowStats &b) {
-    assert_memory_equal(&a.max, &b.max, sizeof(float));
-    assert_memory_equal(&a.sum, &b.sum, sizeof(float));
-    assert_memory_equal(&a.eos, &b.eos, sizeof(float));
-    assert_int_equal(a.n, b.n);
-    assert_memory_equal(a.val, b.val, static_cast<size_t>(a.n) * sizeof(float));
-    assert_memory_equal(a.tok, b.tok, static_cast<size_t>(a.n) * sizeof(int32_t));
-}
 
 // engine_step_block_topk: positions checked in blocks, with a rewind past
 // wrong tokens, give the single steps' statistics of one thread, bit for bit,
@@ -648,15 +648,7 @@ void block_steps_equal_single_steps(void **) {
 }
 
 // A supernet of other weights: drafts of the same widths that are mostly wrong.
-mos::SupernetBundle other_net() {
-    mos::SupernetConfig c;
-    c.vocab = kVocab;
-    c.routing = mos::Routing::Neuron;
-    c.experts = 2;
-    c.router_hidden = 8;
-    c.seed = 18;
-    return mos::make_supernet(g_space, c);
-}
+mos::SupernetBundle other_net() { return mos::make_supernet(g_space, net_config(18)); }
 
 // Speculative greedy decoding gives the greedy search's tokens, scores and
 // log-probabilities, bit for bit: with the model's own int8 draft (mostly
