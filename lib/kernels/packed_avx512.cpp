@@ -62,25 +62,47 @@ MOS_T512 MOS_INLINE void finish16_i8(const Call &c, int64_t m, int64_t n0, __m51
 
 // ---- f32 ------------------------------------------------------------------
 
-// Software prefetch of the next group's weights into L2 while a group's
-// first row tile runs (PF): a product of a few rows streams every weight from
-// L3 or memory once, and with the hardware prefetchers alone the core waits
-// on that stream between compute-bound row tiles. On the 16-core Xeon this
-// took speculative decoding's checks (16 rows) from 7.0 to 5.2 ms
-// (docs/benchmarks.md); one-row products, bound by the stream, are unchanged.
-template <bool PF>
-MOS_T512 MOS_INLINE void prefetch_step(const uint8_t *next, int64_t s) {
-    if (PF) {
-        const char *p = reinterpret_cast<const char *>(next) + s * kGroupBytes;
-        _mm_prefetch(p, _MM_HINT_T1);
-        _mm_prefetch(p + 64, _MM_HINT_T1);
-        _mm_prefetch(p + 128, _MM_HINT_T1);
-        _mm_prefetch(p + 192, _MM_HINT_T1);
+// Software prefetch of the next group's weights into L2, spread over the
+// current group's row tiles: a product of a few rows streams every weight
+// from L3 or memory once, and with the hardware prefetchers alone the core
+// waits on that stream between compute-bound row tiles. Tile t of a group's T
+// row tiles fetches its share of the next group's lines, `per_step` lines a
+// k-step, so the stream runs under all T tiles at a rate the core's memory
+// bandwidth can serve (all of it under the first tile asked the 16-core Xeon
+// for about three times what one core fetches, and the rest of the group's
+// tiles then ran with nothing in flight; docs/benchmarks.md). One-row
+// products, bound by the stream, are unchanged.
+struct Prefetch {
+    const char *p = nullptr;  // the first line of this tile's share; NULL: none
+    int64_t lines = 0;        // lines in the share
+    int64_t per_step = 0;     // lines a k-step
+};
+
+// The share of tile t of T of the group after gi (none after the last group).
+MOS_INLINE Prefetch prefetch_share(const Call &c, int64_t gi, int64_t t, int64_t T) {
+    Prefetch f;
+    if (gi + 1 >= c.W->groups()) return f;
+    const int64_t total = c.steps * (kGroupBytes / 64);
+    const int64_t share = (total + T - 1) / T;
+    const int64_t begin = t * share;
+    if (begin >= total) return f;
+    f.p = reinterpret_cast<const char *>(c.W->data() + c.W->step_offset(gi + 1, 0)) + begin * 64;
+    f.lines = share < total - begin ? share : total - begin;
+    f.per_step = (f.lines + c.steps - 1) / c.steps;
+    return f;
+}
+
+MOS_T512 MOS_INLINE void prefetch_step(Prefetch &f) {
+    if (f.lines > 0) {
+        const int64_t n = f.per_step < f.lines ? f.per_step : f.lines;
+        for (int64_t j = 0; j < n; j++) _mm_prefetch(f.p + 64 * j, _MM_HINT_T1);
+        f.p += 64 * n;
+        f.lines -= n;
     }
 }
 
-template <int MR, bool PF = false>
-MOS_T512 MOS_INLINE void f32_tile(const Call &c, int64_t m0, int64_t gi, const uint8_t *next = nullptr) {
+template <int MR>
+MOS_T512 MOS_INLINE void f32_tile(const Call &c, int64_t m0, int64_t gi, Prefetch pf) {
     const float *w = reinterpret_cast<const float *>(c.W->data() + c.W->step_offset(gi, 0));
     const float *x = c.xf + m0 * c.ldx;
     __m512 acc[MR][4];
@@ -89,7 +111,7 @@ MOS_T512 MOS_INLINE void f32_tile(const Call &c, int64_t m0, int64_t gi, const u
 #pragma GCC unroll 4
         for (int j = 0; j < 4; j++) acc[i][j] = _mm512_setzero_ps();
     for (int64_t k = 0; k < c.K; k++, w += kGroupCols) {
-        prefetch_step<PF>(next, k);
+        prefetch_step(pf);
         const __m512 w0 = _mm512_load_ps(w), w1 = _mm512_load_ps(w + 16);
         const __m512 w2 = _mm512_load_ps(w + 32), w3 = _mm512_load_ps(w + 48);
 #pragma GCC unroll 8
@@ -110,27 +132,17 @@ MOS_T512 MOS_INLINE void f32_tile(const Call &c, int64_t m0, int64_t gi, const u
 
 MOS_T512 void f32_groups(const Call &c, int64_t g0, int64_t g1) {
     constexpr int64_t kMR = 6;
+    const int64_t tiles = (c.M + kMR - 1) / kMR;
     for (int64_t gi = g0; gi < g1; gi++)
-        for (int64_t m0 = 0; m0 < c.M; m0 += kMR) {
-            if (m0 == 0 && gi + 1 < c.W->groups()) {
-                const uint8_t *next = c.W->data() + c.W->step_offset(gi + 1, 0);
-                switch (c.M >= kMR ? kMR : c.M) {
-                case 1: f32_tile<1, true>(c, 0, gi, next); break;
-                case 2: f32_tile<2, true>(c, 0, gi, next); break;
-                case 3: f32_tile<3, true>(c, 0, gi, next); break;
-                case 4: f32_tile<4, true>(c, 0, gi, next); break;
-                case 5: f32_tile<5, true>(c, 0, gi, next); break;
-                default: f32_tile<6, true>(c, 0, gi, next); break;
-                }
-                continue;
-            }
+        for (int64_t m0 = 0, t = 0; m0 < c.M; m0 += kMR, t++) {
+            const Prefetch pf = prefetch_share(c, gi, t, tiles);
             switch (c.M - m0 >= kMR ? kMR : c.M - m0) {
-            case 1: f32_tile<1>(c, m0, gi); break;
-            case 2: f32_tile<2>(c, m0, gi); break;
-            case 3: f32_tile<3>(c, m0, gi); break;
-            case 4: f32_tile<4>(c, m0, gi); break;
-            case 5: f32_tile<5>(c, m0, gi); break;
-            default: f32_tile<6>(c, m0, gi); break;
+            case 1: f32_tile<1>(c, m0, gi, pf); break;
+            case 2: f32_tile<2>(c, m0, gi, pf); break;
+            case 3: f32_tile<3>(c, m0, gi, pf); break;
+            case 4: f32_tile<4>(c, m0, gi, pf); break;
+            case 5: f32_tile<5>(c, m0, gi, pf); break;
+            default: f32_tile<6>(c, m0, gi, pf); break;
             }
         }
 }
@@ -371,8 +383,8 @@ MOS_T512 void bf16_groups_widen(const Call &c, int64_t g0, int64_t g1) {
 
 // ---- int8, vpdpbusd --------------------------------------------------------
 
-template <int MR, bool PF = false>
-MOS_T512_VNNI MOS_INLINE void vnni_tile(const Call &c, int64_t m0, int64_t gi, const uint8_t *next = nullptr) {
+template <int MR>
+MOS_T512_VNNI MOS_INLINE void vnni_tile(const Call &c, int64_t m0, int64_t gi, Prefetch pf) {
     const uint8_t *w = c.W->data() + c.W->step_offset(gi, 0);
     const uint8_t *x = c.xu + m0 * c.ldq;
     __m512i acc[MR][4];
@@ -381,7 +393,7 @@ MOS_T512_VNNI MOS_INLINE void vnni_tile(const Call &c, int64_t m0, int64_t gi, c
 #pragma GCC unroll 4
         for (int j = 0; j < 4; j++) acc[i][j] = _mm512_setzero_si512();
     for (int64_t s = 0; s < c.steps; s++, w += kGroupBytes) {
-        prefetch_step<PF>(next, s);
+        prefetch_step(pf);
         const __m512i w0 = _mm512_load_si512(w), w1 = _mm512_load_si512(w + 64);
         const __m512i w2 = _mm512_load_si512(w + 128), w3 = _mm512_load_si512(w + 192);
 #pragma GCC unroll 8
@@ -404,27 +416,17 @@ MOS_T512_VNNI MOS_INLINE void vnni_tile(const Call &c, int64_t m0, int64_t gi, c
 
 MOS_T512_VNNI void i8_groups_vnni(const Call &c, int64_t g0, int64_t g1) {
     constexpr int64_t kMR = 6;
+    const int64_t tiles = (c.M + kMR - 1) / kMR;
     for (int64_t gi = g0; gi < g1; gi++)
-        for (int64_t m0 = 0; m0 < c.M; m0 += kMR) {
-            if (m0 == 0 && gi + 1 < c.W->groups()) {
-                const uint8_t *next = c.W->data() + c.W->step_offset(gi + 1, 0);
-                switch (c.M >= kMR ? kMR : c.M) {
-                case 1: vnni_tile<1, true>(c, 0, gi, next); break;
-                case 2: vnni_tile<2, true>(c, 0, gi, next); break;
-                case 3: vnni_tile<3, true>(c, 0, gi, next); break;
-                case 4: vnni_tile<4, true>(c, 0, gi, next); break;
-                case 5: vnni_tile<5, true>(c, 0, gi, next); break;
-                default: vnni_tile<6, true>(c, 0, gi, next); break;
-                }
-                continue;
-            }
+        for (int64_t m0 = 0, t = 0; m0 < c.M; m0 += kMR, t++) {
+            const Prefetch pf = prefetch_share(c, gi, t, tiles);
             switch (c.M - m0 >= kMR ? kMR : c.M - m0) {
-            case 1: vnni_tile<1>(c, m0, gi); break;
-            case 2: vnni_tile<2>(c, m0, gi); break;
-            case 3: vnni_tile<3>(c, m0, gi); break;
-            case 4: vnni_tile<4>(c, m0, gi); break;
-            case 5: vnni_tile<5>(c, m0, gi); break;
-            default: vnni_tile<6>(c, m0, gi); break;
+            case 1: vnni_tile<1>(c, m0, gi, pf); break;
+            case 2: vnni_tile<2>(c, m0, gi, pf); break;
+            case 3: vnni_tile<3>(c, m0, gi, pf); break;
+            case 4: vnni_tile<4>(c, m0, gi, pf); break;
+            case 5: vnni_tile<5>(c, m0, gi, pf); break;
+            default: vnni_tile<6>(c, m0, gi, pf); break;
             }
         }
 }
