@@ -7,6 +7,7 @@
 //                    [--dtype f32|bf16|int8] [--threads N] [--runs N]
 //                    [--corpus DIR --sentences N] [--side both|engine|reference]
 //                    [--beam 1|5] [--draft-tokens N,N,...]
+//                    [--draft-head auto|int8|nibble,...]
 //
 // Prints JSON lines:
 //  * {"bench": "hat", "beam", "engine_ms", "reference_ms", "speedup",
@@ -25,7 +26,8 @@
 //  * with --draft-tokens: {"bench": "spec", "draft_tokens", "plain_ms",
 //    "spec_ms", "speedup", "checks", "drafted", "accepted", "same_tokens"}:
 //    speculative greedy decoding (decode/speculative.hpp, the model's int8
-//    draft) against plain greedy steps, alternating, minima kept: on HAT's
+//    draft; "draft_head": its output layer, --draft-head, each asked for in
+//    turn) against plain greedy steps, alternating, minima kept: on HAT's
 //    protocol, and with --corpus also per test sentence (batch 1, greedy;
 //    times are the mean per sentence).
 #include <algorithm>
@@ -153,12 +155,13 @@ void plain_hat(mos::EngineState &st, const mos::ServeModel &m, const std::vector
     }
 }
 
-void print_spec(const char *what, int n, size_t sentences, double plain, double spec, const mos::DraftStats &s,
-                bool same) {
-    std::printf("{\"bench\": \"spec\", \"on\": \"%s\", \"sentences\": %zu, \"draft_tokens\": %d, "
+void print_spec(const char *what, const char *head, int n, size_t sentences, double plain, double spec,
+                const mos::DraftStats &s, bool same) {
+    std::printf("{\"bench\": \"spec\", \"on\": \"%s\", \"draft_head\": \"%s\", \"sentences\": %zu, "
+                "\"draft_tokens\": %d, "
                 "\"plain_ms\": %.3f, \"spec_ms\": %.3f, \"speedup\": %.2f, \"checks\": %lld, \"drafted\": %lld, "
                 "\"accepted\": %lld, \"draft_ms\": %.3f, \"check_ms\": %.3f, \"same_tokens\": %s}\n",
-                what, sentences, n, plain, spec, spec > 0.0 ? plain / spec : 0.0, static_cast<long long>(s.checks),
+                what, head, sentences, n, plain, spec, spec > 0.0 ? plain / spec : 0.0, static_cast<long long>(s.checks),
                 static_cast<long long>(s.drafted), static_cast<long long>(s.accepted), s.draft_ms, s.check_ms,
                 same ? "true" : "false");
     std::fflush(stdout);
@@ -166,24 +169,19 @@ void print_spec(const char *what, int n, size_t sentences, double plain, double 
 
 // Speculative against plain greedy for each draft size: HAT's protocol, then
 // (ids not empty) real sentences one at a time.
-void bench_spec(const mos::ServeModel &m, const std::vector<int> &drafts, int runs,
+void bench_spec(const mos::ServeModel &m, const mos::ServeModel &draft, const std::vector<int> &drafts, int runs,
                 const std::vector<std::vector<int32_t>> &ids) {
-    const std::unique_ptr<const mos::ServeModel> d = mos::make_draft(m);
-    if (d == nullptr) {
-        std::fprintf(stderr, "mos-bench-decode: no speculative decoding for a %s model on this CPU\n",
-                     mos::precision_name(m.precision()));
-        return;
-    }
+    const char *head = draft.draft_head() != nullptr ? "nibble" : "int8";
     const std::vector<int32_t> src = hat_source(m.vocab());
     for (int n : drafts) {
         mos::EngineState st, ps, ds;
         st.reserve(m, 1, n + 1, kSrcLen, kSteps);
         ps.reserve(m, 1, 1, kSrcLen, kSteps);
-        ds.reserve(*d, 1, 1, kSrcLen, kSteps);
+        ds.reserve(draft, 1, 1, kSrcLen, kSteps);
         std::vector<int32_t> a, b;
         mos::DraftStats stats;
         plain_hat(ps, m, src, &a);
-        spec_hat(st, ds, m, *d, src, n, &b, &stats);
+        spec_hat(st, ds, m, draft, src, n, &b, &stats);
         const bool same = a == b;
         double bp = 1e300, bs = 1e300;
         for (int r = 0; r < runs; r++) {
@@ -191,17 +189,17 @@ void bench_spec(const mos::ServeModel &m, const std::vector<int> &drafts, int ru
             plain_hat(ps, m, src, &a);
             bp = std::min(bp, now_ms() - t0);
             t0 = now_ms();
-            spec_hat(st, ds, m, *d, src, n, &b, nullptr);
+            spec_hat(st, ds, m, draft, src, n, &b, nullptr);
             bs = std::min(bs, now_ms() - t0);
         }
         stats = mos::DraftStats();  // one warm run's split of the time
-        spec_hat(st, ds, m, *d, src, n, &b, &stats);
-        print_spec("hat", n, 1, bp, bs, stats, same);
+        spec_hat(st, ds, m, draft, src, n, &b, &stats);
+        print_spec("hat", head, n, 1, bp, bs, stats, same);
         if (ids.empty()) continue;
         mos::DecodeOptions plain;
         plain.beam = 1;
         mos::DecodeOptions spec = plain;
-        spec.draft = d.get();
+        spec.draft = &draft;
         spec.draft_tokens = n;
         mos::SearchWorkspace wp, wsp;
         // Warm-up, the outputs compared, and the draft's statistics.
@@ -218,7 +216,7 @@ void bench_spec(const mos::ServeModel &m, const std::vector<int> &drafts, int ru
             const int64_t S = static_cast<int64_t>(src_s.size());
             mos::engine_encode(sst, m, src_s.data(), 1, S);
             std::vector<int32_t> out;
-            mos::speculative_greedy(sst, m, sds, *d, mos::output_limit(plain, S), n, false, &out, &total);
+            mos::speculative_greedy(sst, m, sds, draft, mos::output_limit(plain, S), n, false, &out, &total);
         }
         double tp = 1e300, ts = 1e300;
         for (int r = 0; r < std::max(1, runs / 5); r++) {
@@ -229,7 +227,24 @@ void bench_spec(const mos::ServeModel &m, const std::vector<int> &drafts, int ru
             for (const auto &s : ids) mos::search_batch(m, {&s}, spec, wsp);
             ts = std::min(ts, (now_ms() - t0) / static_cast<double>(ids.size()));
         }
-        print_spec("sentences", n, ids.size(), tp, ts, total, same_all);
+        print_spec("sentences", head, n, ids.size(), tp, ts, total, same_all);
+    }
+}
+
+// bench_spec with the draft of each head asked for, in turn.
+void bench_spec_heads(const mos::ServeModel &m, const std::vector<int> &drafts, const std::vector<std::string> &heads,
+                      int runs, const std::vector<std::vector<int32_t>> &ids) {
+    for (const std::string &h : heads) {
+        const mos::DraftHeadChoice c = h == "int8"     ? mos::DraftHeadChoice::Int8
+                                       : h == "nibble" ? mos::DraftHeadChoice::Nibble
+                                                       : mos::DraftHeadChoice::Auto;
+        const std::unique_ptr<const mos::ServeModel> d = mos::make_draft(m, c);
+        if (d == nullptr) {
+            std::fprintf(stderr, "mos-bench-decode: no speculative decoding for a %s model on this CPU\n",
+                         mos::precision_name(m.precision()));
+            return;
+        }
+        bench_spec(m, *d, drafts, runs, ids);
     }
 }
 
@@ -237,7 +252,8 @@ int usage() {
     std::fprintf(stderr,
                  "usage: mos-bench-decode (--model FILE | --builtin [--arch largest|SEED]) [--dtype f32|bf16|int8]\n"
                  "                        [--threads N] [--runs N] [--corpus DIR --sentences N]\n"
-                 "                        [--side both|engine|reference] [--beam 1|5] [--draft-tokens N,N,...]\n");
+                 "                        [--side both|engine|reference] [--beam 1|5] [--draft-tokens N,N,...]\n"
+                 "                        [--draft-head auto|int8|nibble,...]\n");
     return 2;
 }
 
@@ -249,6 +265,7 @@ int main(int argc, char **argv) {
     int threads = 1, runs = 10, only_beam = 0;
     int64_t sentences = 0;
     std::vector<int> drafts;
+    std::vector<std::string> heads;
     for (int i = 1; i < argc; i++) {
         const std::string a = argv[i];
         const bool has = i + 1 < argc;
@@ -271,8 +288,18 @@ int main(int argc, char **argv) {
                 p = *end == ',' ? end + 1 : end;
                 if (*end != ',' && *end != '\0') return usage();
             }
+        } else if (a == "--draft-head" && has) {
+            const std::string list = argv[++i];
+            for (size_t p = 0; p <= list.size();) {
+                const size_t e = std::min(list.find(',', p), list.size());
+                const std::string h = list.substr(p, e - p);
+                if (h != "auto" && h != "int8" && h != "nibble") return usage();
+                heads.push_back(h);
+                p = e + 1;
+            }
         } else return usage();
     }
+    if (heads.empty()) heads.push_back("auto");
     if (builtin == !model_path.empty() || threads < 1 || runs < 1 || sentences < 0 ||
         (side != "both" && side != "engine" && side != "reference"))
         return usage();
@@ -296,7 +323,7 @@ int main(int argc, char **argv) {
         const std::vector<int32_t> src = hat_source(m.vocab());
         if (!drafts.empty()) {
             // Speculative decoding only (HAT, and the test sentences with --corpus).
-            bench_spec(m, drafts, runs, test_ids(mb, corpus, sentences));
+            bench_spec_heads(m, drafts, heads, runs, test_ids(mb, corpus, sentences));
             return 0;
         }
         for (int64_t k : {1, 5}) {

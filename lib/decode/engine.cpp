@@ -645,9 +645,11 @@ struct EngineStep {
         }
     }
 
-    static const VocabRowStats *topk(EngineState &st, const ServeModel &m, const int32_t *tokens, int k) {
-        check(k >= 0 && k <= kMaxTopK, MOS_INVALID_ARGUMENT, "top-k of ", k, " outside 0..", kMaxTopK);
-        begin(st, m, tokens);
+    // run(team) for a begun step, on a team of the call's threads or on the
+    // calling thread alone, whichever the state's timing chooses; returns
+    // what run returns.
+    template <class F>
+    static auto on_chosen_team(EngineState &st, const ServeModel &m, F &&run) {
         // A block (speculative decoding's check, at most kMaxDraftTokens + 1
         // rows) may run on a team too, its choice timed apart from the single
         // steps': otherwise its products, above the team's limit for one
@@ -664,7 +666,7 @@ struct EngineStep {
         const bool teamed = choose_team(st, tt, eligible);
         const bool timed = eligible > 1 && st.team_policy_ == EngineState::TeamPolicy::Auto;
         const auto t0 = timed ? std::chrono::steady_clock::now() : std::chrono::steady_clock::time_point();
-        const VocabRowStats *out = topk_run(st, m, k, teamed ? eligible : 1);
+        auto out = run(teamed ? eligible : 1);
         if (timed) {
             // Blocks differ in size (a check after a rejection is shorter):
             // their times are compared per row.
@@ -672,6 +674,71 @@ struct EngineStep {
             record_team(tt, teamed, st.block_ > 0 ? ms / static_cast<double>(st.block_) : ms);
         }
         return out;
+    }
+
+    static const VocabRowStats *topk(EngineState &st, const ServeModel &m, const int32_t *tokens, int k) {
+        check(k >= 0 && k <= kMaxTopK, MOS_INVALID_ARGUMENT, "top-k of ", k, " outside 0..", kMaxTopK);
+        begin(st, m, tokens);
+        return on_chosen_team(st, m, [&](int team) { return topk_run(st, m, k, team); });
+    }
+
+    static int32_t draft(EngineState &st, const ServeModel &m, int32_t token, bool skip_eos) {
+        check(st.R_ == 1 && st.block_ == 0, MOS_INVALID_ARGUMENT, "a draft step needs a state of one row, not ",
+              st.R_);
+        const ServeModel::DraftHead *h = m.draft_head();
+        if (h == nullptr) {
+            const VocabRowStats &rs = topk(st, m, &token, skip_eos ? 2 : 1)[0];
+            if (skip_eos) return rs.best_except(kEos, kSpecialTokens);
+            return rs.n > 0 ? rs.tok[0] : -1;
+        }
+        begin(st, m, &token);
+        on_chosen_team(st, m, [&](int team) {
+            run_team(team, [&](StepTeam &tm) { layers(st, m, tm); });
+            return 0;
+        });
+        advance(st);
+        return head_choice(st, m, *h, skip_eos);
+    }
+
+    // The draft head's choice for the state's one row (x_ after the layers).
+    static int32_t head_choice(EngineState &st, const ServeModel &m, const ServeModel::DraftHead &h, bool skip_eos) {
+        const int64_t V = m.vocab(), dd = m.arch().dec_embed;
+        const float *x = st.x_.data();
+        float *y = st.logits_.data();
+        nibble_scores(y, x, h.coarse, st.nibble_);
+        // The shortlist: the kDraftShortlist best scores, kept sorted (score
+        // descending, id ascending), tokens never chosen left out.
+        int32_t tok[kDraftShortlist];
+        float val[kDraftShortlist];
+        int n = 0;
+        const int32_t pad = m.pad_id();
+        for (int64_t v = 0; v < V; v++) {
+            const float sv = y[v];
+            if (n == kDraftShortlist && !(sv > val[n - 1])) continue;
+            const int32_t id = static_cast<int32_t>(v);
+            if (id == pad || id == kBos || (skip_eos && id == kEos)) continue;
+            int i = n < kDraftShortlist ? n++ : n - 1;
+            for (; i > 0 && val[i - 1] < sv; i--) {
+                val[i] = val[i - 1];
+                tok[i] = tok[i - 1];
+            }
+            val[i] = sv;
+            tok[i] = id;
+        }
+        if (n == 0) return skip_eos ? kSpecialTokens : -1;
+        int32_t best = -1;
+        float best_v = 0.0f;
+        for (int i = 0; i < n; i++) {
+            const int8_t *r = h.rows.data() + static_cast<int64_t>(tok[i]) * dd;
+            float acc = 0.0f;
+            for (int64_t k = 0; k < dd; k++) acc += x[k] * static_cast<float>(r[k]);
+            const float lv = acc * h.scale[static_cast<size_t>(tok[i])];
+            if (best < 0 || lv > best_v || (lv == best_v && tok[i] < best)) {
+                best = tok[i];
+                best_v = lv;
+            }
+        }
+        return best;
     }
 
     static const VocabRowStats *topk_run(EngineState &st, const ServeModel &m, int k, int team) {
@@ -745,6 +812,10 @@ struct EngineStep {
         return st.stats_[0].data();
     }
 };
+
+int32_t engine_step_draft(EngineState &st, const ServeModel &m, int32_t token, bool skip_eos) {
+    return EngineStep::draft(st, m, token, skip_eos);
+}
 
 const float *engine_step_logits(EngineState &st, const ServeModel &m, const int32_t *tokens) {
     return EngineStep::logits(st, m, tokens);

@@ -104,6 +104,7 @@ private:
     friend void engine_reorder(EngineState &, const int64_t *, int64_t);
     friend void engine_rewind(EngineState &, int64_t);
     friend void engine_share_encoding(EngineState &, const EngineState &);
+    friend int32_t engine_step_draft(EngineState &, const ServeModel &, int32_t, bool);
     friend const VocabRowStats *engine_step_block_topk(EngineState &, const ServeModel &, const int32_t *, int64_t,
                                                        int);
     friend struct EngineStep;
@@ -131,6 +132,7 @@ private:
     std::vector<int64_t> src_of_, src_of_next_;
     // Per thread: product scratch, vocabulary tile, row statistics.
     std::vector<PackedScratch> scratch_;
+    NibbleScratch nibble_;  // engine_step_draft's head
     std::vector<EngineBuffer> tile_;
     std::vector<std::vector<VocabRowStats>> stats_;
     // The team choice (TeamPolicy::Auto), kept apart for single steps and for
@@ -181,6 +183,17 @@ void engine_reorder(EngineState &st, const int64_t *from, int64_t rows);
 // at least n rows (MOS_INVALID_ARGUMENT / MOS_OUT_OF_RANGE otherwise).
 const VocabRowStats *engine_step_block_topk(EngineState &st, const ServeModel &m, const int32_t *tokens, int64_t n,
                                             int topk);
+
+// Speculative decoding's draft step (decode/speculative.hpp): one decoder step
+// of a one-row state over `token`, then its greedy choice: the token of the
+// highest logit (ties: the lower id), never pad or BOS; with skip_eos (HAT's
+// protocol) never EOS either, and the first ordinary token when no other is
+// left. Returns -1 when no token is left. With m.draft_head(), the head's 4-bit
+// scores shortlist kDraftShortlist tokens and its int8 logits choose among
+// them: an approximation of the model's own choice, which only decides what
+// the checked model is offered. Without one, the choice of engine_step_topk.
+constexpr int kDraftShortlist = 16;
+int32_t engine_step_draft(EngineState &st, const ServeModel &m, int32_t token, bool skip_eos);
 
 // Starts `to` (reserved for a model of the same widths as `from`'s, e.g. its
 // int8 draft) on the source `from` encoded: its cross-attention keys and

@@ -3,6 +3,7 @@
 // fallback, and the way back to stored tensors (see serve_model.hpp).
 #include "decode/serve_model.hpp"
 
+#include <algorithm>
 #include <cmath>
 #include <cstring>
 #include <unordered_map>
@@ -288,6 +289,7 @@ size_t ServeModel::weight_bytes() const {
     for (const DecoderLayer &d : dec_)
         b += lin(d.qkv) + lin(d.out) + lin(d.cross_q) + lin(d.cross_kv) + lin(d.cross_out) + lin(d.fc1) + lin(d.fc2) +
              nrm(d.self_ln) + nrm(d.cross_ln) + nrm(d.ffn_ln);
+    if (head_) b += head_->coarse.bytes() + head_->rows.size() + head_->scale.size() * sizeof(float);
     return b;
 }
 
@@ -411,6 +413,32 @@ DenseModel ServeModel::to_dense() const {
         }
     }
     return m;
+}
+
+void ServeModel::add_draft_head(const DenseModel &weights) {
+    const int64_t V = vocab_, dd = arch_.dec_embed, ld = weights.embed_cols();
+    check(weights.vocab() == V && weights.arch().dec_embed == dd && ld == embed_cols(), MOS_INVALID_ARGUMENT,
+          "a draft head needs the model's own output projection: ", V, " x ", dd, " (of ", embed_cols(),
+          " columns), not ", weights.vocab(), " x ", weights.arch().dec_embed, " (of ", ld, ")");
+    const float *E = weights.data_at(weights.tensors().embed);
+    auto h = std::make_unique<DraftHead>();
+    h->coarse = NibbleMatrix::from_f32(E, V, dd, ld);
+    // int8 rows, symmetric per row over the d_dec columns the projection reads.
+    h->rows.assign(static_cast<size_t>(V * dd), 0);
+    h->scale.assign(static_cast<size_t>(V), 0.0f);
+    for (int64_t v = 0; v < V; v++) {
+        const float *r = E + v * ld;
+        float mx = 0.0f;
+        for (int64_t k = 0; k < dd; k++) mx = std::max(mx, std::fabs(r[k]));
+        const float s = mx > 0.0f && std::isfinite(mx) ? mx / 127.0f : 1.0f;
+        h->scale[static_cast<size_t>(v)] = s;
+        int8_t *o = h->rows.data() + v * dd;
+        for (int64_t k = 0; k < dd; k++) {
+            const float q = std::nearbyint(r[k] / s);
+            o[k] = static_cast<int8_t>(std::isfinite(q) ? std::max(-127.0f, std::min(127.0f, q)) : 0.0f);
+        }
+    }
+    head_ = std::move(h);
 }
 
 }  // namespace mos

@@ -18,9 +18,11 @@
 
 #include <cstdint>
 #include <functional>
+#include <memory>
 #include <string>
 #include <vector>
 
+#include "kernels/nibble.hpp"
 #include "kernels/packed.hpp"
 #include "model/dense.hpp"
 
@@ -68,6 +70,15 @@ public:
         std::vector<int64_t> shape;
         bool matrix;  // a weight matrix (stored in the model's precision)
     };
+    // Speculative decoding's draft head (decode/speculative.hpp, docs/serving.md
+    // "Speculative decoding"): the output projection in 4 bits, whose scores
+    // shortlist tokens, and in int8 rows ([V, d_dec], a scale per row), whose
+    // logits choose among the shortlist.
+    struct DraftHead {
+        NibbleMatrix coarse;
+        std::vector<int8_t> rows;
+        std::vector<float> scale;
+    };
     // A tensor in stored form (export_tensors).
     struct Stored {
         const TensorSpec *spec;
@@ -111,7 +122,7 @@ public:
     void embed_rows(float *out, const int32_t *tokens, int64_t n, int64_t d, const float *pos, int64_t pos_ld) const;
 
     // Parameter count (as DenseModel::num_weights) and resident bytes of the
-    // packed matrices, biases and norms.
+    // packed matrices, biases and norms (and of the draft head, if added).
     size_t num_weights() const;
     size_t weight_bytes() const;
 
@@ -120,6 +131,13 @@ public:
     std::vector<Stored> export_tensors() const;
     // The f32 model (bf16 widened, int8 dequantised).
     DenseModel to_dense() const;
+
+    // Adds the draft head, made from the output projection of `weights` (this
+    // model's own weights in f32, or the f32 model this one was made from: the
+    // same arch and vocabulary, else MOS_INVALID_ARGUMENT). Called before the
+    // model is shared; decoding then reads it (engine_step_draft).
+    void add_draft_head(const DenseModel &weights);
+    const DraftHead *draft_head() const { return head_.get(); }
 
 private:
     ArchDims arch_;
@@ -133,6 +151,7 @@ private:
     std::vector<int32_t> embed_colsum_;
     std::vector<EncoderLayer> enc_;
     std::vector<DecoderLayer> dec_;
+    std::unique_ptr<DraftHead> head_;
 };
 
 }  // namespace mos

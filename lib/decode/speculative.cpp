@@ -11,11 +11,15 @@
 
 namespace mos {
 
-std::unique_ptr<const ServeModel> make_draft(const ServeModel &m) {
+std::unique_ptr<const ServeModel> make_draft(const ServeModel &m, DraftHeadChoice head) {
     if (m.precision() != Precision::F32) return nullptr;
     std::string warning;
     if (resolve_precision(Precision::I8, false, &warning) != Precision::I8) return nullptr;
-    return std::make_unique<const ServeModel>(ServeModel::from_dense(m.to_dense(), Precision::I8));
+    const DenseModel d = m.to_dense();
+    auto draft = std::make_unique<ServeModel>(ServeModel::from_dense(d, Precision::I8));
+    if (head == DraftHeadChoice::Nibble || (head == DraftHeadChoice::Auto && nibble_native()))
+        draft->add_draft_head(d);
+    return draft;
 }
 
 namespace {
@@ -57,9 +61,9 @@ float speculative_greedy(EngineState &st, const ServeModel &m, EngineState &ds, 
     out->clear();
     DraftStats local;
     DraftStats &ds_stats = stats != nullptr ? *stats : local;
-    // Both lists hold the two best tokens: what search_batch's beam-1 choice
-    // compares (and what the protocol needs to step over EOS). The draft's
-    // choice only has to be cheap: one token.
+    // The check's lists hold the two best tokens: what search_batch's beam-1
+    // choice compares (and what the protocol needs to step over EOS). The
+    // draft's choice only has to be cheap: one token (engine_step_draft).
     constexpr int kTopK = 2;
     float score = 0.0f;
     int32_t blk[kMaxDraftTokens + 1];
@@ -71,14 +75,10 @@ float speculative_greedy(EngineState &st, const ServeModel &m, EngineState &ds, 
         const auto t0 = std::chrono::steady_clock::now();
         // The draft catches up to the kept tokens (it is a position behind
         // after a check that kept all it drafted).
-        while (ds.step() < t) {
-            const int32_t x = input_at(ds.step());
-            engine_step_topk(ds, draft, &x, 1);
-        }
+        while (ds.step() < t) engine_step_draft(ds, draft, input_at(ds.step()), skip_eos);
         blk[0] = input_at(t);
         for (int64_t i = 1; i < n; i++) {
-            const VocabRowStats &rs = engine_step_topk(ds, draft, &blk[i - 1], skip_eos ? kTopK : 1)[0];
-            const int32_t p = skip_eos ? protocol_pick(rs) : (rs.n > 0 ? rs.tok[0] : -1);
+            const int32_t p = engine_step_draft(ds, draft, blk[i - 1], skip_eos);
             ds_stats.drafted++;
             if (p < 0 || p == kEos) {
                 // Nothing follows an end of sentence: check up to it (the

@@ -9,7 +9,9 @@
 // Why: a greedy decoder step of one sentence reads every decoder and output-
 // layer weight to compute one row, so at f32 it is bound by memory bandwidth,
 // not arithmetic; a pass over several positions reads them once. The draft
-// reads a quarter of the bytes per step.
+// reads a quarter of the bytes per step, or less with its 4-bit output head
+// (engine_step_draft): the output layer is the largest matrix of a small
+// model.
 #pragma once
 
 #include <cstdint>
@@ -22,11 +24,16 @@
 
 namespace mos {
 
-// The draft of model m: its int8 copy, or NULL when speculation would not pay
-// or not keep m's output: m computes in another precision than f32 (bf16's
-// kernels are chosen by row count, docs/serving.md), or this CPU would
-// compute int8 in f32.
-std::unique_ptr<const ServeModel> make_draft(const ServeModel &m);
+// The draft's output layer: Auto adds the 4-bit draft head
+// (ServeModel::add_draft_head) where the CPU has a vector kernel for it
+// (nibble_native()); Int8 and Nibble force either (benchmarks, tests).
+enum class DraftHeadChoice { Auto, Int8, Nibble };
+
+// The draft of model m: its int8 copy, with the head `head` asks for, or NULL
+// when speculation would not pay or not keep m's output: m computes in
+// another precision than f32 (bf16's kernels are chosen by row count,
+// docs/serving.md), or this CPU would compute int8 in f32.
+std::unique_ptr<const ServeModel> make_draft(const ServeModel &m, DraftHeadChoice head = DraftHeadChoice::Auto);
 
 // What speculation did over a call (for benchmarks and tests).
 struct DraftStats {

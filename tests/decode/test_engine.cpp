@@ -652,8 +652,9 @@ mos::SupernetBundle other_net() { return mos::make_supernet(g_space, net_config(
 
 // Speculative greedy decoding gives the greedy search's tokens, scores and
 // log-probabilities, bit for bit: with the model's own int8 draft (mostly
-// right) and with the int8 model of other weights (mostly wrong), for 1, 3
-// and 15 draft tokens, on one thread and on two.
+// right; with its int8 output layer and with the 4-bit draft head) and with
+// the int8 model of other weights (mostly wrong), for 1, 3 and 15 draft
+// tokens, on one thread and on two.
 void speculative_equals_greedy(void **) {
     const auto srcs = sources();
     const std::vector<mos::Arch> as = archs();
@@ -667,6 +668,9 @@ void speculative_equals_greedy(void **) {
             return;
         }
         assert_int_equal(static_cast<int>(own->precision()), static_cast<int>(Precision::I8));
+        const auto own_int8 = mos::make_draft(m, mos::DraftHeadChoice::Int8);
+        const auto own_nibble = mos::make_draft(m, mos::DraftHeadChoice::Nibble);
+        assert_true(own_int8->draft_head() == nullptr && own_nibble->draft_head() != nullptr);
         const mos::ModelBundle other = mos::route_bundle(net2, as[ai]);
         const std::unique_ptr<const mos::ServeModel> poor = mos::make_draft(*other.model);
         mos::DecodeOptions o;
@@ -677,7 +681,7 @@ void speculative_equals_greedy(void **) {
         bo.threads = 1;
         bo.max_sentences = 1;
         const auto want = mos::translate_many(m, srcs, o, bo);
-        for (const mos::ServeModel *d : {own.get(), poor.get()}) {
+        for (const mos::ServeModel *d : {own_int8.get(), own_nibble.get(), poor.get()}) {
             for (int n : {1, 3, 15}) {
                 o.draft = d;
                 o.draft_tokens = n;
@@ -731,6 +735,43 @@ void speculative_equals_greedy(void **) {
     assert_true(kept[0] > kept[1]);
 }
 
+// engine_step_draft: without a draft head it takes engine_step_topk's choice
+// (the best token; with skip_eos the best other than EOS); with the head, a
+// token of the shortlist, never pad or BOS (nor EOS with skip_eos), mostly
+// the int8 output layer's own choice. Both states are fed the same tokens.
+void draft_steps(void **) {
+    const mos::ThreadScope one(1);
+    const mos::ModelBundle mb = mos::route_bundle(g_net, mos::arch_largest(g_space));
+    const auto plain = mos::make_draft(*mb.model, mos::DraftHeadChoice::Int8);
+    const auto head = mos::make_draft(*mb.model, mos::DraftHeadChoice::Nibble);
+    if (plain == nullptr) return;
+    const int32_t src[5] = {11, 12, 13, 14, mos::kEos};
+    int same = 0, steps = 0;
+    for (bool skip_eos : {false, true}) {
+        mos::EngineState a, b, c;
+        a.reserve(*plain, 1, 1, 5, 24);
+        b.reserve(*plain, 1, 1, 5, 24);
+        c.reserve(*head, 1, 1, 5, 24);
+        mos::engine_encode(a, *plain, src, 1, 5);
+        mos::engine_encode(b, *plain, src, 1, 5);
+        mos::engine_encode(c, *head, src, 1, 5);
+        int32_t tok = mos::kEos;
+        for (int t = 0; t < 24; t++) {
+            const mos::VocabRowStats &rs = mos::engine_step_topk(a, *plain, &tok, 2)[0];
+            const int32_t want = skip_eos ? rs.best_except(mos::kEos, mos::kSpecialTokens) : rs.tok[0];
+            assert_int_equal(mos::engine_step_draft(b, *plain, tok, skip_eos), want);
+            const int32_t got = mos::engine_step_draft(c, *head, tok, skip_eos);
+            assert_true(got >= 0 && got < kVocab && got != mos::kBos && got != mb.model->pad_id());
+            if (skip_eos) assert_true(got != mos::kEos);
+            same += got == want;
+            steps++;
+            tok = want == mos::kEos ? 20 + t : want;  // keep going past an end of sentence
+        }
+    }
+    std::fprintf(stderr, "# draft head: the int8 output layer's choice in %d of %d steps\n", same, steps);
+    assert_true(same * 10 >= steps * 7);
+}
+
 void speculative_errors(void **) {
     const mos::ModelBundle mb = mos::route_bundle(g_net, mos::arch_smallest(g_space));
     const mos::ServeModel &m = *mb.model;
@@ -743,6 +784,17 @@ void speculative_errors(void **) {
     expect_error(MOS_OUT_OF_RANGE, "rewind to step 1", [&] { mos::engine_rewind(st, 1); });
     mos::engine_set_rows(st, rows2, 2);
     expect_error(MOS_INVALID_ARGUMENT, "one row, not 2", [&] { mos::engine_step_block_topk(st, m, tok, 2, 2); });
+    expect_error(MOS_INVALID_ARGUMENT, "a draft step needs a state of one row", [&] {
+        mos::engine_step_draft(st, m, 3, false);
+    });
+    {
+        // A draft head from other widths' weights.
+        mos::ServeModel copy = mos::ServeModel::from_dense(m.to_dense(), Precision::I8);
+        const mos::DenseModel wide = mos::route_bundle(g_net, mos::arch_largest(g_space)).model->to_dense();
+        expect_error(MOS_INVALID_ARGUMENT, "draft head needs the model's own output projection",
+                     [&] { copy.add_draft_head(wide); });
+        assert_true(copy.draft_head() == nullptr);
+    }
     mos::DecodeOptions o;
     o.beam = 1;
     o.draft_tokens = mos::kMaxDraftTokens + 1;
@@ -786,7 +838,7 @@ int main() {
         cmocka_unit_test(files_and_conversions),      cmocka_unit_test(errors),
         cmocka_unit_test(threads_give_the_same_bits), cmocka_unit_test(team_steps_equal_solo_steps),
         cmocka_unit_test(block_steps_equal_single_steps), cmocka_unit_test(speculative_equals_greedy),
-        cmocka_unit_test(speculative_errors),
+        cmocka_unit_test(draft_steps),                cmocka_unit_test(speculative_errors),
     };
     return cmocka_run_group_tests(tests, setup, nullptr);
 }
