@@ -712,11 +712,11 @@ struct EngineStep {
         float val[kDraftShortlist];
         int n = 0;
         const int32_t pad = m.pad_id();
-        for (int64_t v = 0; v < V; v++) {
+        auto consider = [&](int64_t v) {
             const float sv = y[v];
-            if (n == kDraftShortlist && !(sv > val[n - 1])) continue;
+            if (n == kDraftShortlist && !(sv > val[n - 1])) return;
             const int32_t id = static_cast<int32_t>(v);
-            if (id == pad || id == kBos || (skip_eos && id == kEos)) continue;
+            if (id == pad || id == kBos || (skip_eos && id == kEos)) return;
             int i = n < kDraftShortlist ? n++ : n - 1;
             for (; i > 0 && val[i - 1] < sv; i--) {
                 val[i] = val[i - 1];
@@ -724,14 +724,35 @@ struct EngineStep {
             }
             val[i] = sv;
             tok[i] = id;
+        };
+        // Once the list is full, blocks of 16 scores none of which beats its
+        // last are skipped by one vectorisable test.
+        constexpr int64_t kBlock = 16;
+        int64_t v = 0;
+        for (; v + kBlock <= V; v += kBlock) {
+            if (n == kDraftShortlist) {
+                const float bar = val[n - 1];
+                bool any = false;
+                for (int64_t j = 0; j < kBlock; j++) any |= y[v + j] > bar;
+                if (!any) continue;
+            }
+            for (int64_t j = 0; j < kBlock; j++) consider(v + j);
         }
+        for (; v < V; v++) consider(v);
         if (n == 0) return skip_eos ? kSpecialTokens : -1;
         int32_t best = -1;
         float best_v = 0.0f;
         for (int i = 0; i < n; i++) {
+            // 16 partial sums (lane k % 16), added in a fixed order: the
+            // compiler vectorises it and every run gives the same bits.
             const int8_t *r = h.rows.data() + static_cast<int64_t>(tok[i]) * dd;
+            float part[16] = {};
+            int64_t k = 0;
+            for (; k + 16 <= dd; k += 16)
+                for (int j = 0; j < 16; j++) part[j] += x[k + j] * static_cast<float>(r[k + j]);
+            for (; k < dd; k++) part[k % 16] += x[k] * static_cast<float>(r[k]);
             float acc = 0.0f;
-            for (int64_t k = 0; k < dd; k++) acc += x[k] * static_cast<float>(r[k]);
+            for (int j = 0; j < 16; j++) acc += part[j];
             const float lv = acc * h.scale[static_cast<size_t>(tok[i])];
             if (best < 0 || lv > best_v || (lv == best_v && tok[i] < best)) {
                 best = tok[i];
