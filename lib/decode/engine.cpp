@@ -691,13 +691,19 @@ struct EngineStep {
             if (skip_eos) return rs.best_except(kEos, kSpecialTokens);
             return rs.n > 0 ? rs.tok[0] : -1;
         }
+        cache_only(st, m, token);
+        return head_choice(st, m, *h, skip_eos);
+    }
+
+    static void cache_only(EngineState &st, const ServeModel &m, int32_t token) {
+        check(st.R_ == 1 && st.block_ == 0, MOS_INVALID_ARGUMENT, "a draft step needs a state of one row, not ",
+              st.R_);
         begin(st, m, &token);
         on_chosen_team(st, m, [&](int team) {
             run_team(team, [&](StepTeam &tm) { layers(st, m, tm); });
             return 0;
         });
         advance(st);
-        return head_choice(st, m, *h, skip_eos);
     }
 
     // The draft head's choice for the state's one row (x_ after the layers).
@@ -837,6 +843,8 @@ struct EngineStep {
 int32_t engine_step_draft(EngineState &st, const ServeModel &m, int32_t token, bool skip_eos) {
     return EngineStep::draft(st, m, token, skip_eos);
 }
+
+void engine_step_cache(EngineState &st, const ServeModel &m, int32_t token) { EngineStep::cache_only(st, m, token); }
 
 const float *engine_step_logits(EngineState &st, const ServeModel &m, const int32_t *tokens) {
     return EngineStep::logits(st, m, tokens);

@@ -104,7 +104,6 @@ private:
     friend void engine_reorder(EngineState &, const int64_t *, int64_t);
     friend void engine_rewind(EngineState &, int64_t);
     friend void engine_share_encoding(EngineState &, const EngineState &);
-    friend int32_t engine_step_draft(EngineState &, const ServeModel &, int32_t, bool);
     friend const VocabRowStats *engine_step_block_topk(EngineState &, const ServeModel &, const int32_t *, int64_t,
                                                        int);
     friend struct EngineStep;
@@ -194,6 +193,9 @@ const VocabRowStats *engine_step_block_topk(EngineState &st, const ServeModel &m
 // the checked model is offered. Without one, the choice of engine_step_topk.
 constexpr int kDraftShortlist = 16;
 int32_t engine_step_draft(EngineState &st, const ServeModel &m, int32_t token, bool skip_eos);
+// The same step without the output layer: the draft catching up on a token
+// whose successor is already known only needs the step's keys and values.
+void engine_step_cache(EngineState &st, const ServeModel &m, int32_t token);
 
 // Starts `to` (reserved for a model of the same widths as `from`'s, e.g. its
 // int8 draft) on the source `from` encoded: its cross-attention keys and

@@ -75,7 +75,7 @@ float speculative_greedy(EngineState &st, const ServeModel &m, EngineState &ds, 
         const auto t0 = std::chrono::steady_clock::now();
         // The draft catches up to the kept tokens (it is a position behind
         // after a check that kept all it drafted).
-        while (ds.step() < t) engine_step_draft(ds, draft, input_at(ds.step()), skip_eos);
+        while (ds.step() < t) engine_step_cache(ds, draft, input_at(ds.step()));
         blk[0] = input_at(t);
         for (int64_t i = 1; i < n; i++) {
             const int32_t p = engine_step_draft(ds, draft, blk[i - 1], skip_eos);

@@ -739,6 +739,8 @@ void speculative_equals_greedy(void **) {
 // (the best token; with skip_eos the best other than EOS); with the head, a
 // token of the shortlist, never pad or BOS (nor EOS with skip_eos), mostly
 // the int8 output layer's own choice. Both states are fed the same tokens.
+// engine_step_cache leaves the state as a draft step would: every other
+// step of a third state is one, and its choices match.
 void draft_steps(void **) {
     const mos::ThreadScope one(1);
     const mos::ModelBundle mb = mos::route_bundle(g_net, mos::arch_largest(g_space));
@@ -748,18 +750,26 @@ void draft_steps(void **) {
     const int32_t src[5] = {11, 12, 13, 14, mos::kEos};
     int same = 0, steps = 0;
     for (bool skip_eos : {false, true}) {
-        mos::EngineState a, b, c;
+        mos::EngineState a, b, c, e;
         a.reserve(*plain, 1, 1, 5, 24);
         b.reserve(*plain, 1, 1, 5, 24);
         c.reserve(*head, 1, 1, 5, 24);
+        e.reserve(*plain, 1, 1, 5, 24);
         mos::engine_encode(a, *plain, src, 1, 5);
         mos::engine_encode(b, *plain, src, 1, 5);
         mos::engine_encode(c, *head, src, 1, 5);
+        mos::engine_encode(e, *plain, src, 1, 5);
         int32_t tok = mos::kEos;
         for (int t = 0; t < 24; t++) {
             const mos::VocabRowStats &rs = mos::engine_step_topk(a, *plain, &tok, 2)[0];
             const int32_t want = skip_eos ? rs.best_except(mos::kEos, mos::kSpecialTokens) : rs.tok[0];
             assert_int_equal(mos::engine_step_draft(b, *plain, tok, skip_eos), want);
+            if (t % 2 == 0) {
+                mos::engine_step_cache(e, *plain, tok);
+            } else {
+                assert_int_equal(mos::engine_step_draft(e, *plain, tok, skip_eos), want);
+            }
+            assert_int_equal(e.step(), b.step());
             const int32_t got = mos::engine_step_draft(c, *head, tok, skip_eos);
             assert_true(got >= 0 && got < kVocab && got != mos::kBos && got != mb.model->pad_id());
             if (skip_eos) assert_true(got != mos::kEos);
@@ -787,6 +797,8 @@ void speculative_errors(void **) {
     expect_error(MOS_INVALID_ARGUMENT, "a draft step needs a state of one row", [&] {
         mos::engine_step_draft(st, m, 3, false);
     });
+    expect_error(MOS_INVALID_ARGUMENT, "a draft step needs a state of one row",
+                 [&] { mos::engine_step_cache(st, m, 3); });
     {
         // A draft head from other widths' weights.
         mos::ServeModel copy = mos::ServeModel::from_dense(m.to_dense(), Precision::I8);
