@@ -433,9 +433,13 @@ void ServeModel::add_draft_head(const DenseModel &weights) {
         const float s = mx > 0.0f && std::isfinite(mx) ? mx / 127.0f : 1.0f;
         h->scale[static_cast<size_t>(v)] = s;
         int8_t *o = h->rows.data() + v * dd;
+        const float inv = 1.0f / s;
         for (int64_t k = 0; k < dd; k++) {
-            const float q = std::nearbyint(r[k] / s);
-            o[k] = static_cast<int8_t>(std::isfinite(q) ? std::max(-127.0f, std::min(127.0f, q)) : 0.0f);
+            // Rounded half away from zero, inline (std::nearbyint is a
+            // library call on the baseline ISA); NaN to 0.
+            float q = r[k] * inv;
+            q = q < -127.0f ? -127.0f : (q > 127.0f ? 127.0f : q);
+            o[k] = q == q ? static_cast<int8_t>(q + (q >= 0.0f ? 0.5f : -0.5f)) : 0;
         }
     }
     head_ = std::move(h);

@@ -137,6 +137,7 @@ public:
     // same arch and vocabulary, else MOS_INVALID_ARGUMENT). Called before the
     // model is shared; decoding then reads it (engine_step_draft).
     void add_draft_head(const DenseModel &weights);
+    void drop_draft_head() { head_.reset(); }
     const DraftHead *draft_head() const { return head_.get(); }
 
 private:

@@ -26,7 +26,9 @@ namespace mos {
 
 // The draft's output layer: Auto adds the 4-bit draft head
 // (ServeModel::add_draft_head) where the CPU has a vector kernel for it
-// (nibble_native()); Int8 and Nibble force either (benchmarks, tests).
+// (nibble_native()) and it picks a token faster than the int8 layer, timed
+// once on the model's own output layer when the draft is made (a few
+// milliseconds at most); Int8 and Nibble force either (benchmarks, tests).
 enum class DraftHeadChoice { Auto, Int8, Nibble };
 
 // The draft of model m: its int8 copy, with the head `head` asks for, or NULL

@@ -2,9 +2,9 @@
 // of one row, y ~ x W^T: what speculative decoding's draft uses to shortlist
 // the tokens of its output layer (docs/serving.md, "Speculative decoding").
 //
-// Values. Each row n of W[N, K] gets a scale s_n and 4-bit integers q in
-// [-7, 7], W[n, k] ~ s_n q[n, k]; s_n is max |W[n, :]| / 7 shrunk to the ratio
-// (of a few tried) that minimises the row's squared error. The activations are
+// Values. Each row n of W[N, K] gets a scale s_n = max |W[n, :]| / 7 and
+// 4-bit integers q in [-7, 7], W[n, k] ~ s_n q[n, k] (rounded half away from
+// zero). The activations are
 // one row quantised like the int8 kernels' (quantize_rows_u8, 0..255: x ~
 // s (u - z)), so
 //   y[n] = s * s_n * (sum_k u[k] (q[n, k] + 8) - 8 sum_k u[k] - z sum_k q[n, k])
@@ -61,9 +61,9 @@ struct NibbleScratch {
     std::vector<uint8_t> u;
 };
 
-// Whether the CPU has a vector kernel for nibble products (AVX-512 BW; the
-// `vpdpbusd` one with avx512_vnni). Elsewhere nibble_scores runs the scalar
-// loop, which is slower than the int8 kernels it would replace.
+// Whether the CPU has a vector kernel for nibble products (AVX2; AVX-512 BW;
+// the `vpdpbusd` one with avx512_vnni). Elsewhere nibble_scores runs the
+// scalar loop, which is slower than the int8 kernels it would replace.
 bool nibble_native();
 
 // y[n] for n in [0, N) from the row x[0, K) as described above, on the calling

@@ -37,7 +37,7 @@ std::vector<float> random_vec(size_t n, uint32_t seed, float lo = -1.0f, float h
     return v;
 }
 
-const PackedIsa kIsas[] = {PackedIsa::Avx512, PackedIsa::Avx512Vnni};
+const PackedIsa kIsas[] = {PackedIsa::Avx2, PackedIsa::Avx512, PackedIsa::Avx512Vnni};
 
 struct Shape {
     int64_t N, K;
