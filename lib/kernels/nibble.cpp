@@ -23,8 +23,7 @@ constexpr int64_t kStepBytes = 256;  // bytes per step of 8 inputs
 constexpr int kQmax = 255;           // activations' upper end
 
 // v rounded to the nearest integer in [-7, 7] (halves away from zero; NaN to
-// 0), branch-free so that the loops over a row vectorise (std::nearbyint is a
-// library call on the baseline ISA).
+// 0), inline: std::nearbyint is a library call on the baseline ISA.
 inline int32_t q4(float v) {
     const float c = std::fmin(std::fmax(v, -7.0f), 7.0f);
     const int32_t q = static_cast<int32_t>(c + std::copysign(0.5f, c));
