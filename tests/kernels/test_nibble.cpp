@@ -11,18 +11,9 @@
 #include <random>
 #include <vector>
 
-#include "core/error.hpp"
+#include "../common/test_support.hpp"
 #include "kernels/nibble.hpp"
 #include "kernels/packed.hpp"
-
-// cmocka last: it defines a fail() macro that would clash with mos::fail.
-#include <stdarg.h>
-#include <stddef.h>
-#include <stdint.h>
-#include <setjmp.h>
-extern "C" {
-#include <cmocka.h>
-}
 
 namespace {
 
@@ -131,35 +122,27 @@ void packing(void **) {
     assert_int_equal(q[3], 7);  // the outlier keeps its sign and the top value
 }
 
-template <class F>
-void expect_error(mos_status want, F fn) {
-    bool threw = false;
-    try {
-        fn();
-    } catch (const mos::Error &e) {
-        threw = e.status() == want;
-        if (!threw) fail_msg("status %d: %s", (int)e.status(), e.what());
-    }
-    assert_true(threw);
-}
-
 void errors(void **) {
     const std::vector<float> w = random_vec(64 * 8, 1);
-    expect_error(MOS_INVALID_ARGUMENT, [&] { NibbleMatrix::from_f32(w.data(), 0, 8, 8); });
-    expect_error(MOS_INVALID_ARGUMENT, [&] { NibbleMatrix::from_f32(w.data(), 8, 8, 4); });
-    expect_error(MOS_INVALID_ARGUMENT, [&] { NibbleMatrix::from_f32(nullptr, 8, 8, 8); });
+    expect_error([&] { NibbleMatrix::from_f32(w.data(), 0, 8, 8); }, MOS_INVALID_ARGUMENT, "N, K > 0");
+    expect_error([&] { NibbleMatrix::from_f32(w.data(), 8, 8, 4); }, MOS_INVALID_ARGUMENT, "ld >= K");
+    expect_error([&] { NibbleMatrix::from_f32(nullptr, 8, 8, 8); }, MOS_INVALID_ARGUMENT, "NULL weights");
     const NibbleMatrix W = NibbleMatrix::from_f32(w.data(), 64, 8, 8);
     std::vector<float> x(8), y(64);
     mos::NibbleScratch s;
-    expect_error(MOS_INVALID_ARGUMENT, [&] { mos::nibble_scores(y.data(), nullptr, W, s); });
-    expect_error(MOS_INVALID_ARGUMENT, [&] { mos::nibble_scores(y.data(), x.data(), NibbleMatrix(), s); });
-    expect_error(MOS_OUT_OF_RANGE, [&] {
-        std::vector<int8_t> q(8);
-        W.unpack_row(64, q.data());
-    });
+    expect_error([&] { mos::nibble_scores(y.data(), nullptr, W, s); }, MOS_INVALID_ARGUMENT, "input and output rows");
+    expect_error([&] { mos::nibble_scores(y.data(), x.data(), NibbleMatrix(), s); }, MOS_INVALID_ARGUMENT,
+                 "empty matrix");
+    expect_error(
+        [&] {
+            std::vector<int8_t> q(8);
+            W.unpack_row(64, q.data());
+        },
+        MOS_OUT_OF_RANGE, "row 64 outside");
     for (PackedIsa isa : kIsas)
         if (!mos::packed_isa_supported(isa))
-            expect_error(MOS_UNSUPPORTED, [&] { mos::nibble_scores_isa(isa, y.data(), x.data(), W, s); });
+            expect_error([&] { mos::nibble_scores_isa(isa, y.data(), x.data(), W, s); }, MOS_UNSUPPORTED,
+                         "this CPU has no");
 }
 
 }  // namespace
